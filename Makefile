@@ -1,0 +1,31 @@
+# labelloop: `make test` is the one command CI runs (.ci/run). It sets up everything it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages the tests need; installed with apt-get when a command of theirs is missing.
+APT_PACKAGES :=
+
+.PHONY: test apt-deps plugin bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+apt-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+test: $(STAMP) apt-deps
+	$(BIN)/python -m pytest
+
+plugin: $(STAMP)
+	$(BIN)/labelloop plugin
+
+bench: $(STAMP)
+	$(BIN)/python bench/label_write.py
+
+clean:
+	rm -rf $(VENV) dist build

@@ -1,0 +1,119 @@
+"""The ``labelloop`` command (DESIGN.md section 7).
+
+A user error prints one line, ``labelloop: error: ...``, and exits with status 2; ``--json``
+prints machine-readable output.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from labelloop import __version__
+from labelloop.errors import LabelloopError
+from labelloop.export import EXPORT_FORMATS, export
+from labelloop.plugin_archive import build_plugin
+from labelloop.project import TYPES, Project, init_project, parse_categories
+
+
+def _init(args) -> None:
+    project = init_project(
+        args.dir, args.data, args.type, parse_categories(args.categories),
+        id_column=args.id_column, text_column=args.text_column, label_column=args.label_column,
+        multi_label=args.multi_label, journal=args.journal, dataset_format=args.dataset_format,
+    )
+    print(f"Created labelloop project in {project.root} ({args.type}, {len(project.source)} items).")
+
+
+def project_status(project: Project) -> dict:
+    """Everything ``labelloop status`` reports, as one JSON-ready dict."""
+    stats = project.journal.stats(total=len(project.source))
+    registry = project.platform.registry("classifier")
+    return {
+        "project": str(project.root),
+        "type": project.settings.type,
+        "categories": [c["key"] for c in project.settings.categories],
+        **stats,
+        "modelVersions": registry.versions(),
+    }
+
+
+def _print_status(status: dict) -> None:
+    def counts(mapping):
+        return ", ".join(f"{k} {v}" for k, v in mapping.items()) or "none"
+
+    print(f"Project   {status['project']} ({status['type']}, {status['total']} items)")
+    print(f"Labeled   {status['labeled']}   Skipped {status['skipped']}   Remaining {status['remaining']}")
+    print(f"Per label {counts(status['perLabel'])}")
+    annotators = {a: f"{c['labeled']} labeled/{c['skipped']} skipped" for a, c in status["perAnnotator"].items()}
+    print(f"Annotators {counts(annotators)}")
+    print(f"Sessions  {counts(status['sessions'])}")
+    print(f"Models    {', '.join(status['modelVersions']) or 'none yet'}")
+
+
+def _status(args) -> None:
+    project = Project.open(args.dir)
+    status = project_status(project)
+    if args.json:
+        print(json.dumps(status, indent=2))
+    else:
+        _print_status(status)
+
+
+def _export(args) -> None:
+    path = export(Project.open(args.dir), args.format, args.out, metadata=args.metadata)
+    print(path)
+
+
+def _plugin(args) -> None:
+    print(build_plugin(out_dir=args.out))
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(prog="labelloop", description="ML-assisted labeling.")
+    main_parser.add_argument("--version", action="version", version=f"labelloop {__version__}")
+    commands = main_parser.add_subparsers(dest="command", required=True)
+
+    init = commands.add_parser("init", help="create a project folder for a dataset or a folder of media")
+    init.add_argument("dir")
+    init.add_argument("--data", required=True, help="CSV, Parquet or JSONL file; a folder for image and sound")
+    init.add_argument("--type", required=True, choices=TYPES)
+    init.add_argument("--categories", required=True, help="a,b,c or a=Caption A,b=Caption B")
+    init.add_argument("--id-column", help="column whose values identify rows (default: a hash of the row)")
+    init.add_argument("--text-column", help="the column to read, for text data")
+    init.add_argument("--label-column", default="label", help="name of the label column written (default: label)")
+    init.add_argument("--multi-label", action="store_true", help="several categories per item")
+    init.add_argument("--journal", help="SQLAlchemy URL of a shared journal (default: SQLite in the project)")
+    init.add_argument("--dataset-format", choices=("parquet", "csv"), default="parquet")
+    init.set_defaults(run=_init)
+
+    status = commands.add_parser("status", help="progress of a project")
+    status.add_argument("dir")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=_status)
+
+    exporter = commands.add_parser("export", help="write the labels to a file")
+    exporter.add_argument("dir")
+    exporter.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    exporter.add_argument("--out", help="output path (default: DIR/exports/labels.FORMAT)")
+    exporter.add_argument("--metadata", action="store_true", help="export the metadata (one row per answer)")
+    exporter.set_defaults(run=_export)
+
+    plugin = commands.add_parser("plugin", help="build the DSS plugin zip")
+    plugin.add_argument("--out", help="output folder (default: dist/)")
+    plugin.set_defaults(run=_plugin)
+    return main_parser
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.run(args)
+    except LabelloopError as error:
+        print(f"labelloop: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""Errors a user can cause and fix.
+
+Every edge (CLI, HTTP, recipe params, files) turns these into one readable sentence; anything
+else is a bug and is logged, never shown to the user as a traceback.
+"""
+
+
+class LabelloopError(Exception):
+    """A problem with the user's input or setup, described in one sentence."""
+
+
+class NotFound(LabelloopError):
+    """An item, dataset, folder or model that does not exist."""
+
+
+class LeaseConflict(LabelloopError):
+    """The item is leased to another annotator."""

@@ -1,0 +1,350 @@
+"""The annotation journal: the source of truth for every label (DESIGN.md section 3).
+
+Every label, skip, lease and release is appended to ``events`` and never changed. Two small
+tables are kept beside it in the same transaction so that reads stay cheap:
+
+- ``current``: the latest label or skip per (item, annotator), pointing at its event;
+- ``leases``: which annotator holds which item, until when.
+
+A write touches a handful of indexed rows, so its cost does not grow with the pool or with the
+number of labels. SQLite (WAL) is the default; PostgreSQL serves teams sharing one journal.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Iterable
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.dialects import postgresql, sqlite
+
+from labelloop.errors import LabelloopError, LeaseConflict
+
+LABELED, SKIPPED = "LABELED", "SKIPPED"
+_KIND_OF_STATUS = {LABELED: "label", SKIPPED: "skip"}
+_STATUS_OF_KIND = {v: k for k, v in _KIND_OF_STATUS.items()}
+DEFAULT_LEASE_SECONDS = 600
+
+metadata = sa.MetaData()
+events = sa.Table(
+    "events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("item_id", sa.String(1024), nullable=False),
+    sa.Column("annotator", sa.String(256), nullable=False),
+    sa.Column("label", sa.Text),
+    sa.Column("comment", sa.Text),
+    sa.Column("session", sa.Integer, nullable=False, default=0),
+    sa.Column("strategy", sa.String(32)),
+    sa.Column("uncertainty", sa.Float),
+    sa.Column("query_rank", sa.Integer),
+    sa.Column("model_version", sa.String(128)),
+    sa.Column("duration_ms", sa.Integer),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Index("events_item", "item_id"),
+    sa.Index("events_annotator", "annotator", "id"),
+)
+current = sa.Table(
+    "current", metadata,
+    sa.Column("item_id", sa.String(1024), primary_key=True),
+    sa.Column("annotator", sa.String(256), primary_key=True),
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("events.id"), nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("label", sa.Text),
+    sa.Column("session", sa.Integer, nullable=False),
+    sa.Index("current_annotator", "annotator", "event_id"),
+)
+leases = sa.Table(
+    "leases", metadata,
+    sa.Column("item_id", sa.String(1024), primary_key=True),
+    sa.Column("annotator", sa.String(256), nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+
+_PROVENANCE = ("session", "strategy", "uncertainty", "query_rank", "model_version", "duration_ms")
+
+
+@dataclass
+class Annotation:
+    """One answer of one annotator about one item."""
+
+    item_id: str
+    annotator: str
+    status: str
+    label: str | None = None
+    comment: str | None = None
+    session: int = 0
+    strategy: str | None = None
+    uncertainty: float | None = None
+    query_rank: int | None = None
+    model_version: str | None = None
+    duration_ms: int | None = None
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC: both SQLite and PostgreSQL ``TIMESTAMP`` columns store it unchanged."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _engine(url: str) -> sa.engine.Engine:
+    parsed = sa.engine.make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise LabelloopError(f"Unsupported journal database '{parsed.get_backend_name()}': use SQLite or PostgreSQL.")
+    if parsed.get_backend_name() == "postgresql":
+        return sa.create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = sa.create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @sa_event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record):
+        # Let SQLAlchemy's "begin" below open every transaction, as BEGIN IMMEDIATE, so two
+        # writers queue on the lock instead of failing when a read upgrades to a write.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @sa_event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Journal:
+    """Append-only annotation events with current state, leases and statistics."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = _engine(url)
+        self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        try:
+            metadata.create_all(self.engine)
+        except sa.exc.OperationalError as error:
+            raise LabelloopError(f"Cannot open the journal database ({_first_line(error)}).") from error
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # writes
+    def record(self, annotation: Annotation, now: dt.datetime | None = None) -> int:
+        """Append a label or skip and return its label id; refuses an item leased to another."""
+        if annotation.status not in _KIND_OF_STATUS:
+            raise LabelloopError(f"Unknown status '{annotation.status}'.")
+        now = now or utcnow()
+        with self.engine.begin() as conn:
+            holder = conn.execute(
+                sa.select(leases.c.annotator).where(
+                    leases.c.item_id == annotation.item_id,
+                    leases.c.annotator != annotation.annotator,
+                    leases.c.expires_at > now,
+                )
+            ).scalar()
+            if holder is not None:
+                raise LeaseConflict("This item is being labeled by another annotator.")
+            values = asdict(annotation)
+            status = values.pop("status")
+            event_id = conn.execute(
+                events.insert().values(kind=_KIND_OF_STATUS[status], created_at=now, **values)
+            ).inserted_primary_key[0]
+            self._set_current(conn, annotation, status, event_id)
+            conn.execute(leases.delete().where(leases.c.item_id == annotation.item_id))
+        return int(event_id)
+
+    def _set_current(self, conn, annotation: Annotation, status: str, event_id: int) -> None:
+        row = {"item_id": annotation.item_id, "annotator": annotation.annotator, "event_id": event_id,
+               "status": status, "label": annotation.label, "session": annotation.session}
+        statement = self._insert(current).values(**row)
+        conn.execute(statement.on_conflict_do_update(
+            index_elements=[current.c.item_id, current.c.annotator],
+            set_={k: statement.excluded[k] for k in ("event_id", "status", "label", "session")},
+        ))
+
+    def lease(self, annotator: str, item_ids: Iterable[str], limit: int,
+              seconds: float = DEFAULT_LEASE_SECONDS, now: dt.datetime | None = None) -> list:
+        """Lease up to ``limit`` of ``item_ids`` (in order) to ``annotator``; returns those taken.
+
+        An item is taken when nobody holds it, its lease expired, or ``annotator`` holds it
+        already (the lease is renewed). Answered items are never leased. The check and the take
+        are one atomic upsert, so two annotators can never hold the same item.
+        """
+        now = now or utcnow()
+        expires = now + dt.timedelta(seconds=seconds)
+        taken = []
+        with self.engine.begin() as conn:
+            for item_id in item_ids:
+                if len(taken) >= limit:
+                    break
+                if conn.execute(sa.select(current.c.item_id).where(current.c.item_id == item_id).limit(1)).first():
+                    continue
+                statement = self._insert(leases).values(item_id=item_id, annotator=annotator, expires_at=expires)
+                result = conn.execute(statement.on_conflict_do_update(
+                    index_elements=[leases.c.item_id],
+                    set_={"annotator": annotator, "expires_at": expires},
+                    where=sa.or_(leases.c.expires_at <= now, leases.c.annotator == annotator),
+                ))
+                if result.rowcount == 1:
+                    taken.append(item_id)
+            if taken:
+                conn.execute(events.insert(), [
+                    {"kind": "lease", "item_id": i, "annotator": annotator, "session": 0, "created_at": now}
+                    for i in taken
+                ])
+        return taken
+
+    def release(self, annotator: str, item_ids: Iterable[str], now: dt.datetime | None = None) -> int:
+        """Give back leases early (the annotator left); returns how many were released."""
+        item_ids = list(item_ids)
+        now = now or utcnow()
+        with self.engine.begin() as conn:
+            released = conn.execute(
+                leases.delete().where(leases.c.annotator == annotator, leases.c.item_id.in_(item_ids))
+                .returning(leases.c.item_id)
+            ).scalars().all()
+            if released:
+                conn.execute(events.insert(), [
+                    {"kind": "release", "item_id": i, "annotator": annotator, "session": 0, "created_at": now}
+                    for i in released
+                ])
+        return len(released)
+
+    # reads
+    def leased_to_others(self, annotator: str, now: dt.datetime | None = None) -> set:
+        """Items someone else holds right now: the queue leaves them out."""
+        now = now or utcnow()
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(leases.c.item_id).where(
+                leases.c.annotator != annotator, leases.c.expires_at > now)).scalars())
+
+    def answered_items(self) -> set:
+        """Items with a current label or skip by anyone: they leave everyone's queue."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(current.c.item_id).distinct()).scalars())
+
+    def history(self, annotator: str) -> list:
+        """The annotator's current answers, oldest first (for back / next / first / last)."""
+        query = (
+            sa.select(current.c.item_id, current.c.status, current.c.label, current.c.event_id, events.c.comment)
+            .join(events, events.c.id == current.c.event_id)
+            .where(current.c.annotator == annotator)
+            .order_by(current.c.event_id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def events_frame(self, kinds: Iterable[str] | None = None) -> pd.DataFrame:
+        """Events (optionally of some kinds) as a frame, oldest first."""
+        query = sa.select(events).order_by(events.c.id)
+        if kinds is not None:
+            query = query.where(events.c.kind.in_(list(kinds)))
+        with self.engine.connect() as conn:
+            return pd.DataFrame(conn.execute(query).mappings().all(), columns=[c.name for c in events.columns])
+
+    def current_frame(self) -> pd.DataFrame:
+        """One row per (item, annotator) current answer, with its event's fields."""
+        query = (
+            sa.select(events, current.c.status)
+            .join(current, current.c.event_id == events.c.id)
+            .order_by(events.c.id)
+        )
+        columns = [c.name for c in events.columns] + ["status"]
+        with self.engine.connect() as conn:
+            return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
+
+    def event_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
+
+    def stats(self, total: int | None = None) -> dict:
+        """Counts per status, label, annotator and session; ``remaining`` when ``total`` is given.
+
+        An item counts as labeled when anyone labeled it, as skipped when it was only skipped.
+        """
+        with self.engine.connect() as conn:
+            per_status = dict(conn.execute(
+                sa.select(current.c.status, sa.func.count(sa.distinct(current.c.item_id))).group_by(current.c.status)
+            ).all())
+            both = conn.execute(sa.select(sa.func.count()).select_from(
+                sa.select(current.c.item_id).group_by(current.c.item_id)
+                .having(sa.func.count(sa.distinct(current.c.status)) > 1).subquery()
+            )).scalar_one()
+            per_label = dict(conn.execute(
+                sa.select(current.c.label, sa.func.count()).where(current.c.status == LABELED).group_by(current.c.label)
+            ).all())
+            per_annotator = {}
+            for annotator, status, count in conn.execute(
+                sa.select(current.c.annotator, current.c.status, sa.func.count()).group_by(current.c.annotator, current.c.status)
+            ):
+                per_annotator.setdefault(annotator, {"labeled": 0, "skipped": 0})[status.lower()] = count
+            sessions = {str(s): n for s, n in conn.execute(
+                sa.select(current.c.session, sa.func.count()).where(current.c.status == LABELED)
+                .group_by(current.c.session).order_by(current.c.session)
+            ).all()}
+        labeled = per_status.get(LABELED, 0)
+        skipped = per_status.get(SKIPPED, 0) - both
+        stats = {"labeled": labeled, "skipped": skipped, "perLabel": per_label,
+                 "perAnnotator": per_annotator, "sessions": sessions}
+        if total is not None:
+            stats.update(total=total, remaining=max(total - labeled - skipped, 0))
+        return stats
+
+    # recovery
+    def is_empty(self) -> bool:
+        return self.event_count() == 0
+
+    def rebuild(self, annotations: pd.DataFrame) -> int:
+        """Refill an empty journal from a metadata dataset's rows, keeping their label ids.
+
+        ``annotations`` has the metadata columns with ``label`` as the label column. Returns the
+        number of annotations restored.
+        """
+        if not self.is_empty():
+            raise LabelloopError("The journal is not empty: refusing to rebuild it over existing events.")
+        rows = []
+        for record in annotations.to_dict("records"):
+            status = str(record["status"])
+            if status not in _KIND_OF_STATUS:
+                raise LabelloopError(f"The metadata dataset has an unknown status '{status}'.")
+            rows.append({
+                "id": int(record["label_id"]), "kind": _KIND_OF_STATUS[status],
+                "item_id": str(record["data_id"]), "annotator": str(record["annotator"]),
+                "label": _text_or_none(record.get("label")), "comment": _text_or_none(record.get("comment")),
+                "created_at": pd.Timestamp(record["date"]).to_pydatetime().replace(tzinfo=None),
+                **{k: _none_if_missing(record.get(k)) for k in _PROVENANCE},
+            })
+            rows[-1]["session"] = int(rows[-1]["session"] or 0)
+        with self.engine.begin() as conn:
+            if rows:
+                conn.execute(events.insert(), rows)
+                conn.execute(current.insert(), [
+                    {"item_id": r["item_id"], "annotator": r["annotator"], "event_id": r["id"],
+                     "status": _STATUS_OF_KIND[r["kind"]], "label": r["label"], "session": r["session"]}
+                    for r in rows
+                ])
+            if self.engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(
+                    "SELECT setval(pg_get_serial_sequence('events', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM events"
+                )
+        return len(rows)
+
+
+def _none_if_missing(value):
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _text_or_none(value):
+    value = _none_if_missing(value)
+    return None if value is None else str(value)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(getattr(error, "orig", error)).strip()
+    return text.splitlines()[0] if text else type(error).__name__

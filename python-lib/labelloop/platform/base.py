@@ -1,0 +1,66 @@
+"""The interface every runtime implements (DESIGN.md section 2).
+
+The core only talks to this interface, so the same labeling, sampling and metrics code runs
+inside DSS and on a laptop, and tests can run it without DSS.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class Probabilities:
+    """Class probabilities of a model for some rows: ``matrix[i, j]`` is p(classes[j] | row i)."""
+
+    classes: list
+    matrix: np.ndarray
+    model_version: str
+
+
+class Platform(ABC):
+    """Datasets, folders, project variables, models and user identity."""
+
+    @abstractmethod
+    def read_dataset(self, name: str, columns: list | None = None) -> pd.DataFrame:
+        """The whole dataset (or only ``columns``) as a frame."""
+
+    @abstractmethod
+    def iter_dataset(self, name: str, chunksize: int, columns: list | None = None) -> Iterator[pd.DataFrame]:
+        """The dataset in frames of at most ``chunksize`` rows, so memory stays bounded."""
+
+    @abstractmethod
+    def write_dataset(self, name: str, frame: pd.DataFrame) -> None:
+        """Replace the dataset's content and schema with ``frame``; readers never see half of it."""
+
+    @abstractmethod
+    def dataset_exists(self, name: str) -> bool:
+        """True when the dataset has been written (it has a schema)."""
+
+    @abstractmethod
+    def list_folder(self, name: str) -> list:
+        """Paths of the files of a folder, each starting with ``/`` as in DSS."""
+
+    @abstractmethod
+    def open_folder_file(self, name: str, path: str) -> BinaryIO:
+        """A binary stream of one file of the folder; a path outside it raises ``NotFound``."""
+
+    @abstractmethod
+    def get_variables(self) -> dict:
+        """The project's (standard) variables."""
+
+    @abstractmethod
+    def update_variables(self, change: Callable[[dict], None]) -> dict:
+        """Apply ``change`` to the variables in place and save them; returns the new variables."""
+
+    @abstractmethod
+    def model_probabilities(self, model: str, frame: pd.DataFrame, version: str | None = None) -> Probabilities:
+        """Class probabilities of the saved model (its active or latest version by default)."""
+
+    @abstractmethod
+    def user(self, headers: dict | None = None) -> str:
+        """Who is acting: the DSS login, or the standalone user."""

@@ -1,0 +1,207 @@
+"""The standalone adapter: datasets are files, folders are directories, variables a JSON file.
+
+Datasets are read from CSV, Parquet or JSONL and written as Parquet (or CSV when asked), always
+through a temporary file and an atomic rename, so a reader never sees a half-written file.
+"""
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from filelock import FileLock
+
+from labelloop.errors import LabelloopError, NotFound
+from labelloop.platform.base import Platform, Probabilities
+from labelloop.platform.registry import ModelRegistry
+
+FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl"}
+
+
+def dataset_format(path) -> str:
+    """The format of a dataset file, from its extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise LabelloopError(f"{path}: unsupported file type '{suffix}' (use .csv, .parquet or .jsonl).")
+    return FORMATS[suffix]
+
+
+def read_table(path, columns: list | None = None) -> pd.DataFrame:
+    """Read a CSV, Parquet or JSONL file; a file that cannot be read raises a one-line error."""
+    kind = dataset_format(path)
+    if not Path(path).is_file():
+        raise NotFound(f"{path}: no such file.")
+    try:
+        if kind == "parquet":
+            return pd.read_parquet(path, columns=columns)
+        if kind == "csv":
+            return pd.read_csv(path, usecols=columns)
+        frame = pd.read_json(path, lines=True, dtype=False)
+        return frame[columns] if columns is not None else frame
+    except (ValueError, UnicodeDecodeError, OSError, pd.errors.ParserError) as error:
+        if isinstance(error, pd.errors.EmptyDataError):
+            return pd.DataFrame(columns=columns or [])
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise LabelloopError(f"{path}: cannot be read as {kind} ({first_line}).") from error
+
+
+def iter_table(path, chunksize: int, columns: list | None = None) -> Iterator[pd.DataFrame]:
+    """Read a file in chunks of at most ``chunksize`` rows."""
+    kind = dataset_format(path)
+    if not Path(path).is_file():
+        raise NotFound(f"{path}: no such file.")
+    if kind == "parquet":
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunksize, columns=columns):
+            yield batch.to_pandas()
+    elif kind == "csv":
+        yield from pd.read_csv(path, usecols=columns, chunksize=chunksize)
+    else:
+        for chunk in pd.read_json(path, lines=True, dtype=False, chunksize=chunksize):
+            yield chunk[columns] if columns is not None else chunk
+
+
+def write_table(path, frame: pd.DataFrame) -> None:
+    """Write atomically: a temporary file in the same directory, then a rename over the target."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kind = dataset_format(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    try:
+        if kind == "parquet":
+            frame.to_parquet(temporary, index=False)
+        elif kind == "csv":
+            frame.to_csv(temporary, index=False)
+        else:
+            frame.to_json(temporary, orient="records", lines=True, force_ascii=False)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def write_json_atomic(path, value) -> None:
+    """Write a JSON file through a temporary file, fsync and rename."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(value, out, indent=2, sort_keys=True)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def _inside(root: Path, path: Path) -> bool:
+    return os.path.realpath(path).startswith(os.path.realpath(root) + os.sep)
+
+
+class LocalPlatform(Platform):
+    """A project folder: ``datasets/``, ``folders/``, ``models/`` and ``variables.json``.
+
+    ``datasets`` and ``folders`` map names to paths elsewhere (the user's own data files);
+    other names resolve to ``datasets/<name>.<ext>`` and ``folders/<name>`` inside the root.
+    """
+
+    def __init__(self, root, datasets: dict | None = None, folders: dict | None = None,
+                 write_format: str = "parquet", user: str | None = None):
+        self.root = Path(root)
+        self.datasets = dict(datasets or {})
+        self.folders = dict(folders or {})
+        if write_format not in ("parquet", "csv"):
+            raise LabelloopError(f"Unknown dataset format '{write_format}' (use parquet or csv).")
+        self.write_format = write_format
+        self._user = user
+
+    # datasets
+    def dataset_path(self, name: str) -> Path:
+        if name in self.datasets:
+            return self.root / self.datasets[name]
+        for suffix in FORMATS:
+            candidate = self.root / "datasets" / f"{name}{suffix}"
+            if candidate.is_file():
+                return candidate
+        return self.root / "datasets" / f"{name}.{self.write_format}"
+
+    def read_dataset(self, name, columns=None):
+        return read_table(self.dataset_path(name), columns)
+
+    def iter_dataset(self, name, chunksize, columns=None):
+        return iter_table(self.dataset_path(name), chunksize, columns)
+
+    def write_dataset(self, name, frame):
+        write_table(self.dataset_path(name), frame)
+
+    def dataset_exists(self, name):
+        return self.dataset_path(name).is_file()
+
+    # folders
+    def folder_path(self, name: str) -> Path:
+        return self.root / self.folders.get(name, Path("folders") / name)
+
+    def list_folder(self, name):
+        root = self.folder_path(name)
+        if not root.is_dir():
+            raise NotFound(f"{root}: no such folder.")
+        paths = []
+        pending = [root]
+        while pending:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    if entry.is_symlink() and not _inside(root, Path(entry.path)):
+                        continue
+                    if entry.is_dir():
+                        pending.append(Path(entry.path))
+                    elif entry.is_file():
+                        paths.append("/" + Path(entry.path).relative_to(root).as_posix())
+        return sorted(paths)
+
+    def open_folder_file(self, name, path):
+        root = self.folder_path(name)
+        target = root / path.lstrip("/")
+        if not _inside(root, target) or not target.is_file():
+            raise NotFound(f"No file '{path}' in folder '{name}'.")
+        return open(target, "rb")
+
+    # variables
+    @property
+    def variables_path(self) -> Path:
+        return self.root / "variables.json"
+
+    def get_variables(self):
+        try:
+            return json.loads(self.variables_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+
+    def update_variables(self, change):
+        self.root.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.root / ".variables.lock")):
+            variables = self.get_variables()
+            change(variables)
+            write_json_atomic(self.variables_path, variables)
+            return variables
+
+    # models
+    def registry(self, model: str) -> ModelRegistry:
+        return ModelRegistry(self.root / "models" / model)
+
+    def model_probabilities(self, model, frame, version=None):
+        registry = self.registry(model)
+        version = version or registry.latest()
+        estimator = registry.load(version)
+        matrix = np.asarray(estimator.predict_proba(frame), dtype=float)
+        return Probabilities(classes=[str(c) for c in estimator.classes_], matrix=matrix, model_version=version)
+
+    # identity
+    def user(self, headers=None):
+        return self._user or getpass.getuser()

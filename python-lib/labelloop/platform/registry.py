@@ -1,0 +1,68 @@
+"""A versioned directory of trained models for the standalone runtime.
+
+Each version is a folder ``vNNNN`` holding ``model.joblib`` and ``meta.json``. A version is
+written in a hidden temporary folder and renamed into place, so a crash mid-save never leaves a
+half-written version that a reader could load.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import joblib
+
+from labelloop.errors import NotFound
+
+_MODEL_FILE = "model.joblib"
+_META_FILE = "meta.json"
+
+
+class ModelRegistry:
+    """Versions of one model, oldest first."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def versions(self) -> list:
+        """The ids of the complete versions, oldest first."""
+        if not self.path.is_dir():
+            return []
+        return sorted(p.name for p in self.path.iterdir() if p.name.startswith("v") and (p / _META_FILE).is_file())
+
+    def latest(self) -> str | None:
+        versions = self.versions()
+        return versions[-1] if versions else None
+
+    def save(self, model, meta: dict) -> str:
+        """Store ``model`` as the next version and return its id."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.path))
+        try:
+            joblib.dump(model, staging / _MODEL_FILE)
+            while True:
+                version = f"v{len(self.versions()) + 1:04d}"
+                (staging / _META_FILE).write_text(json.dumps({**meta, "version": version}, default=str))
+                try:
+                    os.rename(staging, self.path / version)
+                    return version
+                except OSError:
+                    if not (self.path / version).exists():
+                        raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def meta(self, version: str) -> dict:
+        return json.loads((self._version_dir(version) / _META_FILE).read_text())
+
+    def load(self, version: str | None = None):
+        """The model object of ``version`` (the latest when ``None``)."""
+        return joblib.load(self._version_dir(version) / _MODEL_FILE)
+
+    def _version_dir(self, version: str | None) -> Path:
+        version = version or self.latest()
+        if version is None or version not in self.versions():
+            raise NotFound(f"No model version '{version}' in {self.path}." if version else "No model has been trained yet.")
+        return self.path / version

@@ -1,0 +1,160 @@
+"""A standalone project folder: the DSS project's stand-in (DESIGN.md sections 1 and 7).
+
+``DIR/labelloop.json`` holds the settings; the data stays where the user keeps it. Next to it:
+``journal.sqlite`` (unless a database URL is configured), ``variables.json``, ``datasets/``
+(labels, metadata, queries) and ``models/``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
+from pathlib import Path
+
+from labelloop.errors import LabelloopError, NotFound
+from labelloop.items import FolderSource, TableSource, row_ids
+from labelloop.journal import Journal
+from labelloop.materialize import OUTPUT_COLUMNS, Outputs
+from labelloop.platform.local import LocalPlatform, write_json_atomic
+
+CONFIG_FILE = "labelloop.json"
+TYPES = ("tabular", "image", "sound", "text")
+UNLABELED = "unlabeled"
+
+
+@dataclass
+class Settings:
+    """What ``labelloop init`` records about a project."""
+
+    type: str
+    data: str
+    categories: list
+    id_column: str | None = None
+    text_column: str | None = None
+    label_column: str = "label"
+    multi_label: bool = False
+    journal: str | None = None
+    dataset_format: str = "parquet"
+    outputs: dict = field(default_factory=lambda: {"labels": "labels", "metadata": "metadata", "queries": "queries"})
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Settings":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise LabelloopError(f"Unknown setting(s) in {CONFIG_FILE}: {', '.join(unknown)}.")
+        return cls(**values)
+
+
+def parse_categories(text: str) -> list:
+    """``"cat,dog"`` or ``"cat=Cat picture,dog=Dog"`` into ``[{key, caption}]``; rejects repeats."""
+    categories, seen = [], set()
+    for part in text.split(","):
+        key, _, caption = part.partition("=")
+        key, caption = key.strip(), caption.strip()
+        if not key:
+            raise LabelloopError("Categories must not be empty: give them as a,b,c or a=Caption A,b=Caption B.")
+        if key in seen:
+            raise LabelloopError(f"Duplicate category '{key}'.")
+        seen.add(key)
+        categories.append({"key": key, "caption": caption or key})
+    if len(categories) < 2:
+        raise LabelloopError("Give at least two categories.")
+    return categories
+
+
+class Project:
+    """An opened project folder: settings, platform, journal and item source."""
+
+    def __init__(self, root, settings: Settings, user: str | None = None):
+        self.root = Path(root)
+        self.settings = settings
+        data = self.data_path
+        is_folder = settings.type in ("image", "sound")
+        self.platform = LocalPlatform(
+            self.root,
+            datasets={} if is_folder else {UNLABELED: str(data)},
+            folders={UNLABELED: str(data)} if is_folder else {},
+            write_format=settings.dataset_format,
+            user=user,
+        )
+        self.outputs = Outputs(settings.outputs["labels"], settings.outputs["metadata"], settings.label_column)
+
+    @classmethod
+    def open(cls, root, user: str | None = None) -> "Project":
+        path = Path(root) / CONFIG_FILE
+        if not path.is_file():
+            raise NotFound(f"{root} is not a labelloop project (no {CONFIG_FILE}); create it with 'labelloop init'.")
+        try:
+            values = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise LabelloopError(f"{path} is not valid JSON ({error}).") from error
+        return cls(root, Settings.from_dict(values), user=user)
+
+    @property
+    def data_path(self) -> Path:
+        return (self.root / self.settings.data).resolve()
+
+    @property
+    def journal_url(self) -> str:
+        return self.settings.journal or f"sqlite:///{(self.root / 'journal.sqlite').resolve()}"
+
+    @cached_property
+    def journal(self) -> Journal:
+        return Journal(self.journal_url)
+
+    @cached_property
+    def source(self):
+        """The items to label, with their stable ids."""
+        if self.settings.type in ("image", "sound"):
+            return FolderSource(self.platform.list_folder(UNLABELED), self.settings.type)
+        return TableSource(self.platform.read_dataset(UNLABELED), self.settings.id_column)
+
+    def close(self) -> None:
+        if "journal" in self.__dict__:
+            self.journal.close()
+
+
+def init_project(root, data, data_type: str, categories: list, **options) -> Project:
+    """Validate the data and settings, then write ``labelloop.json``; errors are one sentence."""
+    root = Path(root)
+    if (root / CONFIG_FILE).exists():
+        raise LabelloopError(f"{root} is already a labelloop project.")
+    if data_type not in TYPES:
+        raise LabelloopError(f"Unknown type '{data_type}' (use {', '.join(TYPES)}).")
+    data = Path(data).resolve()
+    settings = Settings(type=data_type, data=str(data), categories=categories, **options)
+    _check_data(settings, data)
+    root.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(root / CONFIG_FILE, asdict(settings))
+    return Project(root, settings)
+
+
+def _check_data(settings: Settings, data: Path) -> None:
+    if not data.exists():
+        raise NotFound(f"{data}: no such file or folder.")
+    if settings.type in ("image", "sound"):
+        if not data.is_dir():
+            raise LabelloopError(f"{data}: {settings.type} data must be a folder of files.")
+        platform = LocalPlatform(data.parent, folders={UNLABELED: str(data)})
+        if not len(FolderSource(platform.list_folder(UNLABELED), settings.type)):
+            raise LabelloopError(f"{data}: the folder has no {settings.type} files.")
+        return
+    if data.is_dir():
+        raise LabelloopError(f"{data}: {settings.type} data must be a CSV, Parquet or JSONL file.")
+    frame = LocalPlatform(data.parent, datasets={UNLABELED: str(data)}).read_dataset(UNLABELED)
+    if frame.empty:
+        raise LabelloopError(f"{data}: the dataset has no rows.")
+    columns = [str(c) for c in frame.columns]
+    for option in ("id_column", "text_column"):
+        name = getattr(settings, option)
+        if name is not None and name not in columns:
+            flag = "--" + option.replace("_", "-")
+            raise LabelloopError(f"{flag} '{name}' is not a column of {data.name} (columns: {', '.join(columns)}).")
+    if settings.type == "text" and settings.text_column is None:
+        raise LabelloopError(f"Text data needs --text-column (columns: {', '.join(columns)}).")
+    for name in (settings.label_column, *OUTPUT_COLUMNS):
+        if name in columns:
+            hint = ": choose another --label-column" if name == settings.label_column else ""
+            raise LabelloopError(f"{data.name} already has a column '{name}', which labelloop writes{hint}.")
+    row_ids(frame, settings.id_column)
