@@ -139,6 +139,7 @@ class Journal:
             raise LabelloopError(f"Unknown status '{annotation.status}'.")
         now = now or utcnow()
         with self.engine.begin() as conn:
+            self._lock_item(conn, annotation.item_id)
             holder = conn.execute(
                 sa.select(leases.c.annotator).where(
                     leases.c.item_id == annotation.item_id,
@@ -171,32 +172,46 @@ class Journal:
         """Lease up to ``limit`` of ``item_ids`` (in order) to ``annotator``; returns those taken.
 
         An item is taken when nobody holds it, its lease expired, or ``annotator`` holds it
-        already (the lease is renewed). Answered items are never leased. The check and the take
-        are one atomic upsert, so two annotators can never hold the same item.
+        already (the lease is renewed). Answered items are never leased. Each item is one short
+        transaction under the item's lock, so two annotators can never hold the same item.
         """
         now = now or utcnow()
         expires = now + dt.timedelta(seconds=seconds)
         taken = []
-        with self.engine.begin() as conn:
-            for item_id in item_ids:
-                if len(taken) >= limit:
-                    break
-                if conn.execute(sa.select(current.c.item_id).where(current.c.item_id == item_id).limit(1)).first():
-                    continue
-                statement = self._insert(leases).values(item_id=item_id, annotator=annotator, expires_at=expires)
-                result = conn.execute(statement.on_conflict_do_update(
-                    index_elements=[leases.c.item_id],
-                    set_={"annotator": annotator, "expires_at": expires},
-                    where=sa.or_(leases.c.expires_at <= now, leases.c.annotator == annotator),
-                ))
-                if result.rowcount == 1:
+        for item_id in item_ids:
+            if len(taken) >= limit:
+                break
+            with self.engine.begin() as conn:
+                if self._take(conn, item_id, annotator, now, expires):
                     taken.append(item_id)
-            if taken:
-                conn.execute(events.insert(), [
-                    {"kind": "lease", "item_id": i, "annotator": annotator, "session": 0, "created_at": now}
-                    for i in taken
-                ])
         return taken
+
+    def _take(self, conn, item_id: str, annotator: str, now: dt.datetime, expires: dt.datetime) -> bool:
+        self._lock_item(conn, item_id)
+        if conn.execute(sa.select(current.c.item_id).where(current.c.item_id == item_id).limit(1)).first():
+            return False
+        statement = self._insert(leases).values(item_id=item_id, annotator=annotator, expires_at=expires)
+        conn.execute(statement.on_conflict_do_update(
+            index_elements=[leases.c.item_id],
+            set_={"annotator": annotator, "expires_at": expires},
+            where=sa.or_(leases.c.expires_at <= now, leases.c.annotator == annotator),
+        ))
+        # Read the row back: it is ours only if the upsert wrote it (drivers disagree on the
+        # rowcount of an upsert).
+        holder = conn.execute(sa.select(leases.c.annotator, leases.c.expires_at).where(leases.c.item_id == item_id)).one()
+        if tuple(holder) != (annotator, expires):
+            return False
+        conn.execute(events.insert().values(kind="lease", item_id=item_id, annotator=annotator, session=0, created_at=now))
+        return True
+
+    def _lock_item(self, conn, item_id: str) -> None:
+        """Serialise the transactions touching one item (leases and answers).
+
+        SQLite already runs one write transaction at a time (BEGIN IMMEDIATE); PostgreSQL gets a
+        transaction-scoped advisory lock on the item, released at commit.
+        """
+        if self.engine.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(item_id))))
 
     def release(self, annotator: str, item_ids: Iterable[str], now: dt.datetime | None = None) -> int:
         """Give back leases early (the annotator left); returns how many were released."""
