@@ -42,13 +42,34 @@ def read_table(path, columns: list | None = None) -> pd.DataFrame:
             return pd.read_parquet(path, columns=columns)
         if kind == "csv":
             return pd.read_csv(path, usecols=columns)
-        frame = pd.read_json(path, lines=True, dtype=False)
-        return frame[columns] if columns is not None else frame
+        chunks = list(_jsonl_chunks(path, 100_000, columns))
+        return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns or [])
     except (ValueError, UnicodeDecodeError, OSError, pd.errors.ParserError) as error:
         if isinstance(error, pd.errors.EmptyDataError):
             return pd.DataFrame(columns=columns or [])
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise LabelloopError(f"{path}: cannot be read as {kind} ({first_line}).") from error
+
+
+def _jsonl_chunks(path, chunksize: int, columns: list | None) -> Iterator[pd.DataFrame]:
+    """Parse JSON lines with the stdlib, which reads every float exactly (pandas' parser does not)."""
+    batch = []
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as error:
+                raise LabelloopError(f"{path}: line {number} is not valid JSON ({error}).") from error
+            if not isinstance(record, dict):
+                raise LabelloopError(f"{path}: line {number} is not a JSON object.")
+            batch.append(record)
+            if len(batch) == chunksize:
+                yield pd.DataFrame.from_records(batch, columns=columns)
+                batch = []
+    if batch:
+        yield pd.DataFrame.from_records(batch, columns=columns)
 
 
 def iter_table(path, chunksize: int, columns: list | None = None) -> Iterator[pd.DataFrame]:
@@ -62,8 +83,7 @@ def iter_table(path, chunksize: int, columns: list | None = None) -> Iterator[pd
     elif kind == "csv":
         yield from pd.read_csv(path, usecols=columns, chunksize=chunksize)
     else:
-        for chunk in pd.read_json(path, lines=True, dtype=False, chunksize=chunksize):
-            yield chunk[columns] if columns is not None else chunk
+        yield from _jsonl_chunks(path, chunksize, columns)
 
 
 def write_table(path, frame: pd.DataFrame) -> None:
@@ -79,11 +99,19 @@ def write_table(path, frame: pd.DataFrame) -> None:
         elif kind == "csv":
             frame.to_csv(temporary, index=False)
         else:
-            frame.to_json(temporary, orient="records", lines=True, force_ascii=False)
+            _write_jsonl(temporary, frame)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def _write_jsonl(path, frame: pd.DataFrame) -> None:
+    """One JSON object per row. The stdlib encoder writes floats exactly (pandas' rounds them)."""
+    cleaned = frame.astype(object).where(frame.notna(), None)
+    with open(path, "w", encoding="utf-8") as out:
+        for record in cleaned.to_dict("records"):
+            out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
 
 
 def write_json_atomic(path, value) -> None:
