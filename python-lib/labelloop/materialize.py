@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 
 import pandas as pd
@@ -99,7 +98,7 @@ class DebouncedWriter:
         self._write = write
         self._delay = delay
         self._dirty = threading.Event()
-        self._stopping = False
+        self._stopping = threading.Event()
         self._lock = threading.Lock()
         self.writes = 0
         self._thread = threading.Thread(target=self._run, name="labelloop-materialize", daemon=True)
@@ -109,11 +108,10 @@ class DebouncedWriter:
         self._dirty.set()
 
     def _run(self) -> None:
-        while not self._stopping:
-            if not self._dirty.wait(timeout=0.2):
-                continue
-            time.sleep(self._delay)
-            self.flush()
+        while not self._stopping.is_set():
+            # After a change, wait out the delay (so a burst is one write) unless closing.
+            if self._dirty.wait(timeout=0.2) and not self._stopping.wait(self._delay):
+                self.flush()
 
     def flush(self) -> None:
         """Write now if anything changed since the last write."""
@@ -129,6 +127,6 @@ class DebouncedWriter:
                 self._dirty.set()
 
     def close(self) -> None:
-        self._stopping = True
+        self._stopping.set()
         self._thread.join()
         self.flush()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,6 +19,7 @@ from labelloop.errors import NotFound
 
 _MODEL_FILE = "model.joblib"
 _META_FILE = "meta.json"
+_VERSION = re.compile(r"v\d{4,}")
 
 
 class ModelRegistry:
@@ -30,7 +32,7 @@ class ModelRegistry:
         """The ids of the complete versions, oldest first."""
         if not self.path.is_dir():
             return []
-        return sorted(p.name for p in self.path.iterdir() if p.name.startswith("v") and (p / _META_FILE).is_file())
+        return sorted(p.name for p in self.path.iterdir() if _VERSION.fullmatch(p.name) and (p / _META_FILE).is_file())
 
     def latest(self) -> str | None:
         versions = self.versions()
@@ -43,16 +45,21 @@ class ModelRegistry:
         try:
             joblib.dump(model, staging / _MODEL_FILE)
             while True:
-                version = f"v{len(self.versions()) + 1:04d}"
+                version = self._next_version()
                 (staging / _META_FILE).write_text(json.dumps({**meta, "version": version}, default=str))
                 try:
                     os.rename(staging, self.path / version)
                     return version
-                except OSError:
+                except OSError:  # another writer took this number first: take the next one
                     if not (self.path / version).exists():
                         raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def _next_version(self) -> str:
+        """One past the highest version folder, complete or not, so numbers are never reused."""
+        numbers = [int(p.name[1:]) for p in self.path.iterdir() if _VERSION.fullmatch(p.name)]
+        return f"v{max(numbers, default=0) + 1:04d}"
 
     def meta(self, version: str) -> dict:
         return json.loads((self._version_dir(version) / _META_FILE).read_text())

@@ -1,0 +1,137 @@
+"""The command line, run the way a user runs it: the installed ``labelloop`` script."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.datasets import load_wine
+
+from labelloop.journal import LABELED, SKIPPED, Annotation
+from labelloop.project import Project
+
+LABELLOOP = str(Path(sys.executable).parent / "labelloop")
+
+
+def run(*args, ok=True):
+    result = subprocess.run([LABELLOOP, *map(str, args)], capture_output=True, text=True, timeout=120)
+    if ok:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture
+def wine_csv(tmp_path):
+    path = tmp_path / "wine.csv"
+    frame = load_wine(as_frame=True).frame.drop(columns="target")
+    frame.insert(0, "wine_id", range(1000, 1000 + len(frame)))
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def project(tmp_path, wine_csv):
+    run("init", tmp_path / "proj", "--data", wine_csv, "--type", "tabular", "--categories", "a=Class A,b,c",
+        "--id-column", "wine_id")
+    project = Project.open(tmp_path / "proj")
+    journal = project.journal
+    journal.record(Annotation("1000", "alice", LABELED, "a", session=1, duration_ms=1200))
+    journal.record(Annotation("1001", "alice", LABELED, "b", session=1))
+    journal.record(Annotation("1002", "bob", SKIPPED, comment="unsure"))
+    journal.record(Annotation("1001", "alice", LABELED, "c", session=2))  # relabel
+    yield project
+    project.close()
+
+
+def test_init_records_the_settings_and_status_reports_progress(project):
+    settings = json.loads((project.root / "labelloop.json").read_text())
+    assert settings["categories"] == [{"key": "a", "caption": "Class A"}, {"key": "b", "caption": "b"},
+                                      {"key": "c", "caption": "c"}]
+    status = json.loads(run("status", project.root, "--json").stdout)
+    assert (status["total"], status["labeled"], status["skipped"], status["remaining"]) == (178, 2, 1, 175)
+    assert status["perLabel"] == {"a": 1, "c": 1}
+    assert status["perAnnotator"] == {"alice": {"labeled": 2, "skipped": 0}, "bob": {"labeled": 0, "skipped": 1}}
+    assert status["sessions"] == {"1": 1, "2": 1} and status["modelVersions"] == []
+    text = run("status", project.root).stdout
+    assert "Labeled   2   Skipped 1   Remaining 175" in text and "alice 2 labeled/0 skipped" in text
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_export_writes_labels_and_metadata_from_the_journal(project, tmp_path, fmt):
+    out = run("export", project.root, "--format", fmt).stdout.strip()
+    assert out == str(project.root / "exports" / f"labels.{fmt}")
+    labels = _read(out, fmt)
+    assert labels["wine_id"].tolist() == [1000, 1001]
+    assert labels["label"].tolist() == ["a", "c"] and labels["item_id"].astype(str).tolist() == ["1000", "1001"]
+    assert labels["alcohol"].tolist() == project.source.rows(["1000", "1001"])["alcohol"].tolist()
+    meta_path = tmp_path / f"meta.{fmt}"
+    run("export", project.root, "--format", fmt, "--metadata", "--out", meta_path)
+    meta = _read(meta_path, fmt)
+    assert list(meta.columns) == ["date", "data_id", "comment", "session", "status", "annotator", "label", "label_id",
+                                  "strategy", "uncertainty", "query_rank", "model_version", "duration_ms"]
+    assert sorted(zip(meta["data_id"].astype(str), meta["status"], meta["annotator"])) == [
+        ("1000", "LABELED", "alice"), ("1001", "LABELED", "alice"), ("1002", "SKIPPED", "bob")]
+    assert meta.loc[meta["data_id"].astype(str) == "1002", "comment"].tolist() == ["unsure"]
+
+
+def _read(path, fmt):
+    if fmt == "csv":
+        return pd.read_csv(path)
+    if fmt == "parquet":
+        return pd.read_parquet(path)
+    return pd.read_json(path, lines=True)
+
+
+def test_export_refuses_an_out_path_of_another_format(project):
+    result = run("export", project.root, "--format", "csv", "--out", project.root / "x.parquet", ok=False)
+    assert result.returncode == 2 and "--out must end in .csv" in result.stderr
+
+
+def _init_error(tmp_path, data, *extra, data_type="tabular", categories="a,b"):
+    result = run("init", tmp_path / "new", "--data", data, "--type", data_type, "--categories", categories, *extra, ok=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("labelloop: error: "), result.stderr
+    assert not (tmp_path / "new" / "labelloop.json").exists()
+    return lines[0]
+
+
+def test_init_stops_with_one_line_for_each_user_mistake(tmp_path, wine_csv):
+    (tmp_path / "header_only.csv").write_text("a,b\n")
+    (tmp_path / "zero.csv").write_bytes(b"")
+    (tmp_path / "labeled.csv").write_text("x,label\n1,a\n")
+    (tmp_path / "pics").mkdir()
+    (tmp_path / "pics" / "notes.txt").write_text("not an image")
+    assert "no such file" in _init_error(tmp_path, tmp_path / "missing.csv")
+    assert "no rows" in _init_error(tmp_path, tmp_path / "header_only.csv")
+    assert "no rows" in _init_error(tmp_path, tmp_path / "zero.csv")
+    assert "--id-column 'nope' is not a column" in _init_error(tmp_path, wine_csv, "--id-column", "nope")
+    assert "duplicate values" in _init_error(tmp_path, wine_csv, "--id-column", "ash")
+    assert "Duplicate category 'a'" in _init_error(tmp_path, wine_csv, categories="a,b,a")
+    assert "at least two categories" in _init_error(tmp_path, wine_csv, categories="a")
+    assert "must not be empty" in _init_error(tmp_path, wine_csv, categories="a,,b")
+    assert "needs --text-column" in _init_error(tmp_path, wine_csv, data_type="text")
+    assert "already has a column 'label'" in _init_error(tmp_path, tmp_path / "labeled.csv")
+    assert "must be a folder" in _init_error(tmp_path, wine_csv, data_type="image")
+    assert "must be a CSV, Parquet or JSONL file" in _init_error(tmp_path, tmp_path / "pics")
+    assert "has no image files" in _init_error(tmp_path, tmp_path / "pics", data_type="image")
+
+
+def test_init_refuses_to_overwrite_a_project_and_commands_need_one(project, tmp_path, wine_csv):
+    result = run("init", project.root, "--data", wine_csv, "--type", "tabular", "--categories", "a,b", ok=False)
+    assert result.returncode == 2 and "already a labelloop project" in result.stderr
+    result = run("status", tmp_path / "nowhere", ok=False)
+    assert result.returncode == 2 and "is not a labelloop project" in result.stderr
+
+
+def test_init_accepts_an_image_folder(tmp_path):
+    pics = tmp_path / "pics"
+    (pics / "cats").mkdir(parents=True)
+    for name in ("cats/1.png", "2.JPG", "3.webp", ".DS_Store", "readme.md"):
+        (pics / name).write_bytes(b"x")
+    out = run("init", tmp_path / "proj", "--data", pics, "--type", "image", "--categories", "cat,dog").stdout
+    assert "(image, 3 items)" in out
+    assert json.loads(run("status", tmp_path / "proj", "--json").stdout)["total"] == 3

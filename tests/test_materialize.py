@@ -1,0 +1,99 @@
+"""The labels and metadata datasets, and the debounced writer that keeps them current."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from labelloop.items import FolderSource, TableSource
+from labelloop.journal import LABELED, SKIPPED, Annotation, Journal
+from labelloop.materialize import DebouncedWriter, Outputs, labels_frame, metadata_frame, write_outputs
+from labelloop.platform.local import LocalPlatform
+
+
+@pytest.fixture
+def journal(tmp_path):
+    journal = Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")
+    yield journal
+    journal.close()
+
+
+def test_labels_hold_input_columns_and_the_latest_label_per_item(journal):
+    source = TableSource(pd.DataFrame({"id": ["r1", "r2", "r3", "r4"], "x": [1.5, 2.5, 3.5, 4.5]}), id_column="id")
+    journal.record(Annotation("r1", "ann", LABELED, "cat"))
+    journal.record(Annotation("r1", "bob", LABELED, "dog"))  # a second opinion, later
+    journal.record(Annotation("r2", "ann", SKIPPED))
+    journal.record(Annotation("r3", "ann", LABELED, json.dumps(["cat", "dog"])))  # multi-label
+    journal.record(Annotation("gone", "ann", LABELED, "cat"))  # no longer in the data
+    labels = labels_frame(journal, source, "species")
+    assert labels.columns.tolist() == ["id", "x", "species", "label_id", "item_id"]
+    assert labels[["id", "x", "species"]].values.tolist() == [["r1", 1.5, "dog"], ["r3", 3.5, '["cat", "dog"]']]
+    meta = metadata_frame(journal, "species")
+    assert len(meta) == 5 and set(meta["data_id"]) == {"r1", "r2", "r3", "gone"}
+    assert meta.loc[meta["status"] == SKIPPED, "species"].isna().all()
+
+
+def test_folder_labels_carry_the_path(journal):
+    source = FolderSource(["/a.png", "/b/c.png"], "image")
+    journal.record(Annotation("b/c.png", "ann", LABELED, "cat"))
+    assert labels_frame(journal, source).values.tolist() == [["b/c.png", "cat", 1, "b/c.png"]]
+
+
+def test_an_empty_journal_writes_datasets_with_their_columns(journal, tmp_path):
+    platform = LocalPlatform(tmp_path)
+    write_outputs(platform, journal, TableSource(pd.DataFrame({"x": [1]})), Outputs())
+    assert platform.read_dataset("labels").columns.tolist() == ["x", "label", "label_id", "item_id"]
+    assert len(platform.read_dataset("metadata").columns) == 13
+
+
+def test_a_burst_of_labels_is_written_once_shortly_after(journal, tmp_path):
+    platform = LocalPlatform(tmp_path)
+    source = TableSource(pd.DataFrame({"n": range(100)}), id_column="n")
+    writer = DebouncedWriter(lambda: write_outputs(platform, journal, source, Outputs()), delay=0.3)
+    try:
+        for n in range(50):
+            journal.record(Annotation(str(n), "ann", LABELED, "even" if n % 2 == 0 else "odd"))
+            writer.changed()
+        assert _eventually(lambda: platform.dataset_exists("labels") and len(platform.read_dataset("labels")) == 50)
+        assert 1 <= writer.writes < 10
+    finally:
+        writer.close()
+
+
+def test_close_flushes_what_is_pending(journal, tmp_path):
+    platform = LocalPlatform(tmp_path)
+    source = TableSource(pd.DataFrame({"n": [1, 2]}), id_column="n")
+    writer = DebouncedWriter(lambda: write_outputs(platform, journal, source, Outputs()), delay=60)
+    journal.record(Annotation("1", "ann", LABELED, "x"))
+    writer.changed()
+    writer.close()
+    assert platform.read_dataset("labels")["item_id"].tolist() == ["1"]
+
+
+def test_a_failed_write_is_retried(tmp_path):
+    attempts, succeeded = [], threading.Event()
+
+    def flaky_write():
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OSError("disk full")
+        succeeded.set()
+
+    writer = DebouncedWriter(flaky_write, delay=0.05)
+    writer.changed()
+    assert succeeded.wait(timeout=10)
+    writer.close()
+    assert len(attempts) >= 2 and writer.writes == 1
+
+
+def _eventually(condition, timeout=10.0):
+    """Poll a condition: behaviour is checked, not speed, so the bound is generous."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
