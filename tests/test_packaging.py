@@ -1,0 +1,145 @@
+"""Packaging: dependencies, versions, descriptors and the plugin archive DSS installs."""
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11
+    import tomli as tomllib
+
+import labelloop
+from labelloop.plugin_archive import PLUGIN_FOLDERS, build_plugin
+
+ROOT = Path(__file__).resolve().parents[1]
+DESCRIPTORS = {"recipe.json": "recipe.py", "webapp.json": "backend.py", "trigger.json": "trigger.py", "step.json": "step.py"}
+CONFIG_CALLS = {"get_recipe_config", "get_webapp_config", "get_trigger_config", "get_step_config"}
+ROLE_CALLS = {"get_input_names_for_role": "inputRoles", "get_output_names_for_role": "outputRoles"}
+
+
+def _requirement_names(lines) -> dict:
+    pattern = re.compile(r"^([A-Za-z0-9_.\-]+(?:\[[^\]]+\])?)\s*(.*)$")
+    parsed = {}
+    for line in lines:
+        line = line.split("#")[0].strip()
+        if line:
+            name, spec = pattern.match(line).groups()
+            parsed[name.lower()] = spec.replace(" ", "")
+    return parsed
+
+
+def test_the_dss_code_env_and_the_package_name_the_same_runtime_dependencies():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    requirements = (ROOT / "code-env/python/spec/requirements.txt").read_text().splitlines()
+    assert _requirement_names(pyproject["project"]["dependencies"]) == _requirement_names(requirements)
+
+
+def test_versions_agree_and_the_plugin_descriptor_is_complete():
+    plugin = json.loads((ROOT / "plugin.json").read_text())
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert plugin["id"] == "labelloop"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", plugin["version"])
+    assert plugin["version"] == pyproject["project"]["version"] == labelloop.__version__
+    assert all(plugin["meta"].get(k) for k in ("label", "description", "icon", "tags"))
+    env = json.loads((ROOT / "code-env/python/desc.json").read_text())
+    assert env["acceptedPythonInterpreters"] == ["PYTHON39", "PYTHON310", "PYTHON311", "PYTHON312"]
+    assert "Apache License" in (ROOT / "LICENSE.md").read_text() and "Version 2.0" in (ROOT / "LICENSE.md").read_text()
+
+
+def descriptor_problems(descriptor: dict, code: str) -> list:
+    """What an entry file reads that its descriptor does not declare.
+
+    Entry files read their params explicitly (``config["x"]``, ``config.get("x")``, ``"x" in
+    config``) from the dict that ``get_*_config()`` returns, and their roles by literal name, so
+    this reading of the code sees everything they use.
+    """
+    params = {p["name"] for p in descriptor.get("params", [])}
+    tree = ast.parse(code)
+    configs = {
+        target.id
+        for node in ast.walk(tree) if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "id", getattr(node.value.func, "attr", None)) in CONFIG_CALLS
+        for target in node.targets if isinstance(target, ast.Name)
+    }
+    problems = []
+    for node in ast.walk(tree):
+        name = None
+        if isinstance(node, ast.Subscript) and getattr(node.value, "id", None) in configs:
+            name = getattr(node.slice, "value", None)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr == "get" and getattr(node.func.value, "id", None) in configs and node.args:
+                name = getattr(node.args[0], "value", None)
+        elif isinstance(node, ast.Compare) and any(getattr(c, "id", None) in configs for c in node.comparators):
+            name = getattr(node.left, "value", None)
+        if isinstance(name, str) and name not in params:
+            problems.append(f"param '{name}'")
+        if isinstance(node, ast.Call):
+            func = getattr(node.func, "id", getattr(node.func, "attr", None))
+            if func in ROLE_CALLS:
+                roles = {r["name"] for r in descriptor.get(ROLE_CALLS[func], [])}
+                role = getattr(node.args[0], "value", None) if node.args else None
+                if role not in roles:
+                    problems.append(f"role '{role}'")
+    return problems
+
+
+def test_the_descriptor_check_finds_params_and_roles_the_code_reads_but_does_not_declare():
+    descriptor = {"params": [{"name": "n", "type": "INT"}], "inputRoles": [{"name": "input"}], "outputRoles": []}
+    code = (
+        "from dataiku.customrecipe import *\n"
+        "config = get_recipe_config()\n"
+        "n = config['n']\nm = config.get('m', 3)\nif 'k' in config: pass\n"
+        "get_input_names_for_role('input')\nget_output_names_for_role('queries')\n"
+    )
+    assert sorted(descriptor_problems(descriptor, code)) == ["param 'k'", "param 'm'", "role 'queries'"]
+    good = "config = get_recipe_config()\nconfig['n']\nget_input_names_for_role('input')\n"
+    assert descriptor_problems(descriptor, good) == []
+
+
+def test_the_plugin_archive_holds_exactly_the_plugin_and_every_descriptor_fits_its_code(tmp_path):
+    labelloop_script = Path(sys.executable).parent / "labelloop"
+    out = subprocess.run([str(labelloop_script), "plugin", "--out", str(tmp_path)], capture_output=True, text=True, check=True)
+    archive = Path(out.stdout.strip())
+    assert archive == tmp_path / f"labelloop-{labelloop.__version__}.zip"
+    with zipfile.ZipFile(archive) as zf:
+        names = zf.namelist()
+        assert all(n.startswith("labelloop/") for n in names)
+        files = {n[len("labelloop/"):] for n in names}
+        assert {"plugin.json", "LICENSE.md", "code-env/python/desc.json", "code-env/python/spec/requirements.txt",
+                "python-lib/labelloop/__init__.py", "python-lib/labelloop/platform/dss.py"} <= files
+        assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc") or ".egg-info" in f]
+        assert all(f.split("/")[0] in PLUGIN_FOLDERS or f in ("plugin.json", "LICENSE.md") for f in files)
+        assert not [f for f in files if f.startswith(("tests/", "bench/", ".ci/"))]
+        descriptors = [f for f in files if f.rsplit("/", 1)[-1] in DESCRIPTORS]
+        expected = {str(p.relative_to(ROOT)) for name in DESCRIPTORS for p in ROOT.glob(f"*/*/{name}")}
+        assert set(descriptors) == expected
+        for descriptor_path in descriptors:
+            descriptor = json.loads(zf.read(f"labelloop/{descriptor_path}"))
+            assert descriptor.get("meta", {}).get("label"), descriptor_path
+            entry = descriptor_path.rsplit("/", 1)[0] + "/" + DESCRIPTORS[descriptor_path.rsplit("/", 1)[-1]]
+            assert entry in files, f"{descriptor_path} has no {entry}"
+            assert descriptor_problems(descriptor, zf.read(f"labelloop/{entry}").decode()) == [], entry
+        json.loads(zf.read("labelloop/plugin.json"))
+
+
+def test_building_the_archive_twice_gives_the_same_files(tmp_path):
+    first = build_plugin(out_dir=tmp_path / "a")
+    second = build_plugin(out_dir=tmp_path / "b")
+    with zipfile.ZipFile(first) as a, zipfile.ZipFile(second) as b:
+        assert sorted(a.namelist()) == sorted(b.namelist())
+        assert all(a.read(n) == b.read(n) for n in a.namelist())
+
+
+@pytest.mark.parametrize("module", ["labelloop.items", "labelloop.journal", "labelloop.project", "labelloop.cli",
+                                    "labelloop.platform.dss"])
+def test_the_core_imports_without_dss(module, tmp_path):
+    code = f"import sys, {module}; assert 'dataiku' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
