@@ -135,3 +135,15 @@ def test_init_accepts_an_image_folder(tmp_path):
     out = run("init", tmp_path / "proj", "--data", pics, "--type", "image", "--categories", "cat,dog").stdout
     assert "(image, 3 items)" in out
     assert json.loads(run("status", tmp_path / "proj", "--json").stdout)["total"] == 3
+
+
+def test_a_lost_journal_is_rebuilt_from_the_metadata_dataset(project):
+    from labelloop.materialize import write_outputs
+
+    write_outputs(project.platform, project.journal, project.source, project.outputs)
+    before = json.loads(run("status", project.root, "--json").stdout)
+    project.journal.close()
+    (project.root / "journal.sqlite").unlink()
+    assert not list(project.root.glob("journal.sqlite*"))  # no WAL left that could refill it
+    after = json.loads(run("status", project.root, "--json").stdout)
+    assert after == before

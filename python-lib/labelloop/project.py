@@ -14,7 +14,7 @@ from pathlib import Path
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.items import FolderSource, TableSource, row_ids
 from labelloop.journal import Journal
-from labelloop.materialize import OUTPUT_COLUMNS, Outputs
+from labelloop.materialize import OUTPUT_COLUMNS, Outputs, restore_journal
 from labelloop.platform.local import LocalPlatform, write_json_atomic
 
 CONFIG_FILE = "labelloop.json"
@@ -101,7 +101,10 @@ class Project:
 
     @cached_property
     def journal(self) -> Journal:
-        return Journal(self.journal_url)
+        """The journal; an empty one is first refilled from the metadata dataset, if any."""
+        journal = Journal(self.journal_url)
+        restore_journal(self.platform, journal, self.outputs)
+        return journal
 
     @cached_property
     def source(self):
