@@ -140,7 +140,7 @@ def test_init_accepts_an_image_folder(tmp_path):
 def test_a_lost_journal_is_rebuilt_from_the_metadata_dataset(project):
     from labelloop.materialize import write_outputs
 
-    write_outputs(project.platform, project.journal, project.source, project.outputs)
+    write_outputs(project.platform, project.journal.current_frame(), project.source, project.outputs)
     before = json.loads(run("status", project.root, "--json").stdout)
     project.journal.close()
     (project.root / "journal.sqlite").unlink()

@@ -83,7 +83,7 @@ def test_unknown_status_is_refused_and_writes_nothing(journal):
 def test_rebuild_from_metadata_keeps_label_ids_and_new_ids_continue(journal, tmp_path):
     journal.record(label("a", "ann", "cat", session=3, strategy="entropy", uncertainty=0.5, query_rank=2, duration_ms=900))
     journal.record(Annotation("b", "bob", SKIPPED, comment="?"))
-    before = metadata_frame(journal)
+    before = metadata_frame(journal.current_frame())
     fresh = Journal(journal.url.replace("journal.sqlite", "other.sqlite")) if journal.url.startswith("sqlite") else None
     if fresh is None:  # PostgreSQL: empty the same database
         with journal.engine.begin() as conn:
@@ -91,7 +91,7 @@ def test_rebuild_from_metadata_keeps_label_ids_and_new_ids_continue(journal, tmp
                 conn.exec_driver_sql(f"DELETE FROM {table}")
         fresh = journal
     assert fresh.rebuild(before) == 2
-    after = metadata_frame(fresh)
+    after = metadata_frame(fresh.current_frame())
     pd.testing.assert_frame_equal(before.drop(columns="date"), after.drop(columns="date"))
     assert (before["date"] - after["date"]).abs().max() < pd.Timedelta(milliseconds=1)
     assert fresh.record(label("c")) > before["label_id"].max()
@@ -106,7 +106,7 @@ def test_a_missing_journal_is_restored_from_the_metadata_dataset(tmp_path):
     journal = Journal(f"sqlite:///{tmp_path / 'j.sqlite'}")
     journal.record(label(source.ids[0], value="cat"))
     journal.record(label(source.ids[2], value="dog"))
-    write_outputs(platform, journal, source, outputs)
+    write_outputs(platform, journal.current_frame(), source, outputs)
     journal.close()
     (tmp_path / "j.sqlite").unlink()
     restored = Journal(f"sqlite:///{tmp_path / 'j.sqlite'}")
@@ -156,7 +156,7 @@ def test_eight_annotators_in_parallel_lose_and_duplicate_nothing(journal, tmp_pa
 
     platform = LocalPlatform(tmp_path / "project")
     source = TableSource(pd.DataFrame({"name": pool}), id_column="name")
-    write_outputs(platform, journal, source, Outputs())
+    write_outputs(platform, journal.current_frame(), source, Outputs())
     written = platform.read_dataset("labels").sort_values("item_id").reset_index(drop=True)
     expected = labels.sort_values("item_id").reset_index(drop=True)
     assert written["item_id"].tolist() == expected["item_id"].tolist()

@@ -10,7 +10,7 @@ import pytest
 
 from labelloop.items import FolderSource, TableSource
 from labelloop.journal import LABELED, SKIPPED, Annotation, Journal
-from labelloop.materialize import DebouncedWriter, Outputs, labels_frame, metadata_frame, write_outputs
+from labelloop.materialize import DebouncedWriter, Materializer, Outputs, labels_frame, metadata_frame, write_outputs
 from labelloop.platform.local import LocalPlatform
 
 
@@ -28,10 +28,10 @@ def test_labels_hold_input_columns_and_the_latest_label_per_item(journal):
     journal.record(Annotation("r2", "ann", SKIPPED))
     journal.record(Annotation("r3", "ann", LABELED, json.dumps(["cat", "dog"])))  # multi-label
     journal.record(Annotation("gone", "ann", LABELED, "cat"))  # no longer in the data
-    labels = labels_frame(journal, source, "species")
+    labels = labels_frame(journal.current_frame(), source, "species")
     assert labels.columns.tolist() == ["id", "x", "species", "label_id", "item_id"]
     assert labels[["id", "x", "species"]].values.tolist() == [["r1", 1.5, "dog"], ["r3", 3.5, '["cat", "dog"]']]
-    meta = metadata_frame(journal, "species")
+    meta = metadata_frame(journal.current_frame(), "species")
     assert len(meta) == 5 and set(meta["data_id"]) == {"r1", "r2", "r3", "gone"}
     assert meta.loc[meta["status"] == SKIPPED, "species"].isna().all()
 
@@ -39,12 +39,12 @@ def test_labels_hold_input_columns_and_the_latest_label_per_item(journal):
 def test_folder_labels_carry_the_path(journal):
     source = FolderSource(["/a.png", "/b/c.png"], "image")
     journal.record(Annotation("b/c.png", "ann", LABELED, "cat"))
-    assert labels_frame(journal, source).values.tolist() == [["b/c.png", "cat", 1, "b/c.png"]]
+    assert labels_frame(journal.current_frame(), source).values.tolist() == [["b/c.png", "cat", 1, "b/c.png"]]
 
 
 def test_an_empty_journal_writes_datasets_with_their_columns(journal, tmp_path):
     platform = LocalPlatform(tmp_path)
-    write_outputs(platform, journal, TableSource(pd.DataFrame({"x": [1]})), Outputs())
+    write_outputs(platform, journal.current_frame(), TableSource(pd.DataFrame({"x": [1]})), Outputs())
     assert platform.read_dataset("labels").columns.tolist() == ["x", "label", "label_id", "item_id"]
     assert len(platform.read_dataset("metadata").columns) == 13
 
@@ -52,7 +52,7 @@ def test_an_empty_journal_writes_datasets_with_their_columns(journal, tmp_path):
 def test_a_burst_of_labels_is_written_once_shortly_after(journal, tmp_path):
     platform = LocalPlatform(tmp_path)
     source = TableSource(pd.DataFrame({"n": range(100)}), id_column="n")
-    writer = DebouncedWriter(lambda: write_outputs(platform, journal, source, Outputs()), delay=0.3)
+    writer = DebouncedWriter(Materializer(platform, journal, source, Outputs()).write, delay=0.3)
     try:
         for n in range(50):
             journal.record(Annotation(str(n), "ann", LABELED, "even" if n % 2 == 0 else "odd"))
@@ -66,7 +66,7 @@ def test_a_burst_of_labels_is_written_once_shortly_after(journal, tmp_path):
 def test_close_flushes_what_is_pending(journal, tmp_path):
     platform = LocalPlatform(tmp_path)
     source = TableSource(pd.DataFrame({"n": [1, 2]}), id_column="n")
-    writer = DebouncedWriter(lambda: write_outputs(platform, journal, source, Outputs()), delay=60)
+    writer = DebouncedWriter(Materializer(platform, journal, source, Outputs()).write, delay=60)
     journal.record(Annotation("1", "ann", LABELED, "x"))
     writer.changed()
     writer.close()
@@ -97,3 +97,20 @@ def _eventually(condition, timeout=10.0):
             return True
         time.sleep(0.05)
     return condition()
+
+
+def test_the_materializer_follows_relabels_and_new_answers_incrementally(journal, tmp_path):
+    platform = LocalPlatform(tmp_path)
+    source = TableSource(pd.DataFrame({"n": range(10)}), id_column="n")
+    materializer = Materializer(platform, journal, source, Outputs())
+    journal.record(Annotation("1", "ann", LABELED, "a"))
+    journal.record(Annotation("2", "ann", LABELED, "a"))
+    materializer.write()
+    journal.record(Annotation("1", "ann", LABELED, "b"))  # relabel: replaces the row
+    journal.record(Annotation("1", "bob", SKIPPED))       # another annotator: a new row
+    journal.record(Annotation("3", "ann", LABELED, "c"))
+    materializer.write()
+    incremental = materializer.answers().sort_values("id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(incremental, journal.current_frame().reset_index(drop=True), check_dtype=False)
+    assert platform.read_dataset("labels")[["item_id", "label"]].values.tolist() == [["2", "a"], ["1", "b"], ["3", "c"]]
+    assert len(platform.read_dataset("metadata")) == 4

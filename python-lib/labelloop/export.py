@@ -20,9 +20,10 @@ def export(project: Project, fmt: str, out=None, metadata: bool = False) -> Path
     out = Path(out) if out else project.root / "exports" / f"{name}.{fmt}"
     if out.suffix.lower() != f".{fmt}":
         raise LabelloopError(f"--out must end in .{fmt} for --format {fmt}.")
+    answers = project.journal.current_frame()
     if metadata:
-        frame = metadata_frame(project.journal, project.settings.label_column)
+        frame = metadata_frame(answers, project.settings.label_column)
     else:
-        frame = labels_frame(project.journal, project.source, project.settings.label_column)
+        frame = labels_frame(answers, project.source, project.settings.label_column)
     write_table(out, frame)
     return out

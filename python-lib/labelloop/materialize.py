@@ -22,35 +22,32 @@ METADATA_COLUMNS = ("date", "data_id", "comment", "session", "status", "annotato
 OUTPUT_COLUMNS = ("label_id", "item_id")
 
 
-def metadata_frame(journal: Journal, label_column: str = "label") -> pd.DataFrame:
-    """One row per (item, annotator) current answer, columns as in DESIGN.md."""
-    rows = journal.current_frame()
-    frame = pd.DataFrame({
-        "date": pd.to_datetime(rows["created_at"]),
-        "data_id": rows["item_id"].astype(object),
-        "comment": rows["comment"].astype(object),
-        "session": rows["session"].astype("int64"),
-        "status": rows["status"].astype(object),
-        "annotator": rows["annotator"].astype(object),
-        label_column: rows["label"].astype(object),
-        "label_id": rows["id"].astype("int64"),
-        "strategy": rows["strategy"].astype(object),
-        "uncertainty": rows["uncertainty"].astype("float64"),
-        "query_rank": rows["query_rank"].astype("Int64"),
-        "model_version": rows["model_version"].astype(object),
-        "duration_ms": rows["duration_ms"].astype("Int64"),
-    })
-    return frame.reset_index(drop=True)
+def metadata_frame(answers: pd.DataFrame, label_column: str = "label") -> pd.DataFrame:
+    """One row per current answer (``Journal.current_frame()``), columns as in DESIGN.md."""
+    return pd.DataFrame({
+        "date": pd.to_datetime(answers["created_at"]),
+        "data_id": answers["item_id"].astype(object),
+        "comment": answers["comment"].astype(object),
+        "session": answers["session"].astype("int64"),
+        "status": answers["status"].astype(object),
+        "annotator": answers["annotator"].astype(object),
+        label_column: answers["label"].astype(object),
+        "label_id": answers["id"].astype("int64"),
+        "strategy": answers["strategy"].astype(object),
+        "uncertainty": answers["uncertainty"].astype("float64"),
+        "query_rank": answers["query_rank"].astype("Int64"),
+        "model_version": answers["model_version"].astype(object),
+        "duration_ms": answers["duration_ms"].astype("Int64"),
+    }).reset_index(drop=True)
 
 
-def labels_frame(journal: Journal, source, label_column: str = "label") -> pd.DataFrame:
+def labels_frame(answers: pd.DataFrame, source, label_column: str = "label") -> pd.DataFrame:
     """The input rows (folders: ``path``) of labeled items with their latest label.
 
     An item labeled by several annotators appears once, with the most recent label. Items that
     are no longer in the source (the data changed) stay in the metadata dataset only.
     """
-    rows = journal.current_frame()
-    rows = rows[rows["status"] == LABELED].sort_values("id").drop_duplicates("item_id", keep="last")
+    rows = answers[answers["status"] == LABELED].sort_values("id").drop_duplicates("item_id", keep="last")
     rows = rows[rows["item_id"].map(source.__contains__).astype(bool)]
     inputs = source.rows(rows["item_id"].tolist())
     inputs[label_column] = rows["label"].astype(object).to_numpy()
@@ -68,10 +65,36 @@ class Outputs:
     label_column: str = "label"
 
 
-def write_outputs(platform: Platform, journal: Journal, source, outputs: Outputs) -> None:
-    """Rewrite both datasets from the journal."""
-    platform.write_dataset(outputs.metadata, metadata_frame(journal, outputs.label_column))
-    platform.write_dataset(outputs.labels, labels_frame(journal, source, outputs.label_column))
+def write_outputs(platform: Platform, answers: pd.DataFrame, source, outputs: Outputs) -> None:
+    """Rewrite both datasets from the current answers."""
+    platform.write_dataset(outputs.metadata, metadata_frame(answers, outputs.label_column))
+    platform.write_dataset(outputs.labels, labels_frame(answers, source, outputs.label_column))
+
+
+class Materializer:
+    """Rewrites the datasets from the journal, reading only what changed since the last time.
+
+    The current answers stay in memory; each ``write`` fetches the answers newer than the last
+    one seen and replaces the rows of the same (item, annotator), so the cost of following the
+    journal grows with the changes, not with the number of labels.
+    """
+
+    def __init__(self, platform: Platform, journal: Journal, source, outputs: Outputs):
+        self.platform, self.journal, self.source, self.outputs = platform, journal, source, outputs
+        self._answers = journal.current_frame()
+
+    def answers(self) -> pd.DataFrame:
+        """All current answers, refreshed from the journal."""
+        after = int(self._answers["id"].max()) if len(self._answers) else 0
+        changed = self.journal.current_frame(after=after)
+        if len(changed):
+            key = ["item_id", "annotator"]
+            kept = self._answers.merge(changed[key], on=key, how="left", indicator=True)["_merge"] == "left_only"
+            self._answers = pd.concat([self._answers[kept.to_numpy()], changed], ignore_index=True)
+        return self._answers
+
+    def write(self) -> None:
+        write_outputs(self.platform, self.answers(), self.source, self.outputs)
 
 
 def restore_journal(platform: Platform, journal: Journal, outputs: Outputs) -> int:

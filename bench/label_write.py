@@ -1,0 +1,139 @@
+"""Time of one label write: labelloop's journal against the plugin we replace.
+
+The plugin we replace (ML-assisted Labeling 4.x) appended the label to in-memory frames and
+rewrote the whole labels and metadata datasets on every click. labelloop appends one event to the
+journal and lets a background writer refresh the datasets at most about once a second.
+
+For pools of 10k and 1M items, each with 100k existing labels, this prints p50/p99 of one write
+for both approaches (run in the same process, one after the other) and the ratios that matter:
+baseline/ours, and our p99 at 1M over our p99 at 10k (a write must not grow with the pool).
+
+    python bench/label_write.py [--writes 2000] [--baseline-writes 25] [--journal URL]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labelloop.items import TableSource
+from labelloop.journal import LABELED, Annotation, Journal, utcnow
+from labelloop.materialize import DebouncedWriter, Materializer, Outputs, labels_frame, metadata_frame
+from labelloop.platform.local import LocalPlatform
+
+EXISTING = 100_000
+ANNOTATORS = [f"annotator-{n}" for n in range(10)]
+
+
+def make_pool(size: int) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({
+        "row": np.arange(size),
+        "x1": rng.normal(size=size), "x2": rng.normal(size=size),
+        "city": rng.choice(["paris", "lyon", "nantes", "lille"], size=size),
+    })
+
+
+def seed_journal(journal: Journal, source: TableSource) -> None:
+    """100k existing labels, bulk-loaded (by 10 annotators when the pool is smaller)."""
+    per_annotator = -(-EXISTING // len(source))
+    items = [source.ids[i % len(source)] for i in range(EXISTING)]
+    who = [ANNOTATORS[i // len(source)] for i in range(EXISTING)] if per_annotator > 1 else ["annotator-0"] * EXISTING
+    now = utcnow()
+    journal.rebuild(pd.DataFrame({
+        "date": now, "data_id": items, "comment": None, "session": 1, "status": LABELED,
+        "annotator": who, "label": [("a", "b", "c")[i % 3] for i in range(EXISTING)],
+        "label_id": np.arange(1, EXISTING + 1),
+    }))
+
+
+def percentiles(seconds: list) -> tuple:
+    ms = np.array(seconds) * 1000
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
+
+
+def time_ours(folder: Path, source: TableSource, writes: int, journal_url: str | None) -> tuple:
+    journal = Journal(journal_url or f"sqlite:///{folder / 'journal.sqlite'}")
+    seed_journal(journal, source)
+    platform = LocalPlatform(folder)
+    writer = DebouncedWriter(Materializer(platform, journal, source, Outputs()).write)
+    unlabeled = [i for i in source.ids[-writes:]] if len(source) > EXISTING else source.ids[:writes]
+    annotator = "bench" if len(source) <= EXISTING else "annotator-new"
+    timings = []
+    try:
+        for item in unlabeled:
+            start = time.perf_counter()
+            journal.record(Annotation(item, annotator, LABELED, "a", session=2))
+            writer.changed()
+            timings.append(time.perf_counter() - start)
+    finally:
+        writer.close()
+        journal.close()
+    return percentiles(timings), writer.writes
+
+
+def time_rewrite_baseline(folder: Path, source: TableSource, writes: int, journal_url: str | None) -> tuple:
+    """The 4.x approach: append to the in-memory frames, rewrite both datasets on every label."""
+    journal = Journal(journal_url or f"sqlite:///{folder / 'seed.sqlite'}")
+    seed_journal(journal, source)
+    answers = journal.current_frame()
+    labels, metadata = labels_frame(answers, source), metadata_frame(answers)
+    journal.close()
+    platform = LocalPlatform(folder)
+    timings = []
+    for n, item in enumerate(source.ids[:writes]):
+        start = time.perf_counter()
+        row = source.rows([item]).assign(label="a", label_id=EXISTING + n + 1, item_id=item)
+        labels = pd.concat([labels, row], ignore_index=True)
+        meta_row = metadata.iloc[:1].assign(data_id=item, label_id=EXISTING + n + 1, annotator="bench")
+        metadata = pd.concat([metadata, meta_row], ignore_index=True)
+        platform.write_dataset("labels", labels)
+        platform.write_dataset("metadata", metadata)
+        timings.append(time.perf_counter() - start)
+    return percentiles(timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--writes", type=int, default=2000, help="label writes timed for labelloop")
+    parser.add_argument("--baseline-writes", type=int, default=25, help="label writes timed for the baseline")
+    parser.add_argument("--journal", help="SQLAlchemy URL of an empty database (default: SQLite files)")
+    args = parser.parse_args()
+    rows, ours_p99 = [], {}
+    for size in (10_000, 1_000_000):
+        source = TableSource(make_pool(size), id_column="row")
+        with tempfile.TemporaryDirectory() as ours_dir, tempfile.TemporaryDirectory() as base_dir:
+            (p50, p99), flushes = time_ours(Path(ours_dir), source, args.writes, args.journal)
+            if args.journal:
+                _reset(args.journal)
+            b50, b99 = time_rewrite_baseline(Path(base_dir), source, args.baseline_writes, args.journal)
+            if args.journal:
+                _reset(args.journal)
+        ours_p99[size] = p99
+        rows.append((f"{size:,}", "labelloop journal + debounced writer", args.writes, p50, p99, f"{flushes} dataset rewrites"))
+        rows.append((f"{size:,}", "4.x: rewrite both datasets per label", args.baseline_writes, b50, b99,
+                     f"baseline/ours p50 {b50 / p50:,.0f}x, p99 {b99 / p99:,.0f}x"))
+    print(f"One label write, {EXISTING:,} existing labels ({'SQLite' if not args.journal else args.journal.split(':')[0]})")
+    print(f"{'pool':>10}  {'approach':<38} {'writes':>6} {'p50 ms':>9} {'p99 ms':>9}  note")
+    for pool, approach, writes, p50, p99, note in rows:
+        print(f"{pool:>10}  {approach:<38} {writes:>6} {p50:>9.2f} {p99:>9.2f}  {note}")
+    print(f"labelloop p99 at 1M items / p99 at 10k items: {ours_p99[1_000_000] / ours_p99[10_000]:.2f}")
+
+
+def _reset(url: str) -> None:
+    import sqlalchemy as sa
+
+    from labelloop.journal import metadata as tables
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    tables.drop_all(engine)
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
