@@ -133,6 +133,10 @@ class TableSource:
     def __contains__(self, item_id) -> bool:
         return isinstance(item_id, str) and item_id in self._position
 
+    def known(self, item_ids: list) -> np.ndarray:
+        """A boolean mask: which of ``item_ids`` are rows of this source (vectorised)."""
+        return self._position.get_indexer(item_ids) >= 0
+
     def rows(self, item_ids: Iterable[str]) -> pd.DataFrame:
         """The input rows of ``item_ids``, in that order."""
         positions = self._position.get_indexer(list(item_ids))
@@ -157,6 +161,10 @@ class FolderSource:
 
     def __contains__(self, item_id) -> bool:
         return isinstance(item_id, str) and item_id in self._known
+
+    def known(self, item_ids: list) -> np.ndarray:
+        """A boolean mask: which of ``item_ids`` are media files of this folder."""
+        return np.array([i in self._known for i in item_ids], dtype=bool)
 
     def rows(self, item_ids: Iterable[str]) -> pd.DataFrame:
         """A one-column frame (``path``) for ``item_ids``, in that order."""
