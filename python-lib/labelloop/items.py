@@ -23,7 +23,7 @@ from labelloop.errors import LabelloopError, NotFound
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")
 SOUND_EXTENSIONS = (".wav", ".mp3", ".ogg", ".flac", ".m4a")
-FOLDER_EXTENSIONS = {"image": IMAGE_EXTENSIONS, "sound": SOUND_EXTENSIONS}
+FOLDER_EXTENSIONS = {"image": IMAGE_EXTENSIONS, "sound": SOUND_EXTENSIONS, "media": IMAGE_EXTENSIONS + SOUND_EXTENSIONS}
 
 _SEPARATOR = "\x1f"  # ASCII unit separator: cannot be confused with ordinary cell content
 _NULL = "\x00"

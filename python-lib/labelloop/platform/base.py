@@ -42,6 +42,10 @@ class Platform(ABC):
         """True when the dataset has been written (it has a schema)."""
 
     @abstractmethod
+    def is_folder(self, name: str) -> bool:
+        """True when ``name`` is a folder (managed folder in DSS), False for a dataset."""
+
+    @abstractmethod
     def list_folder(self, name: str) -> list:
         """Paths of the files of a folder, each starting with ``/`` as in DSS."""
 

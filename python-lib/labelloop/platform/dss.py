@@ -31,6 +31,13 @@ class DSSPlatform(Platform):
     def dataset_exists(self, name):
         return bool(self._dataiku.Dataset(name).read_schema(raise_if_empty=False))
 
+    def is_folder(self, name):
+        try:
+            self._dataiku.Folder(name).get_info()
+        except Exception:  # noqa: BLE001 - DSS raises its own errors for "not a folder"
+            return False
+        return True
+
     def list_folder(self, name):
         return list(self._dataiku.Folder(name).list_paths_in_partition())
 

@@ -176,6 +176,9 @@ class LocalPlatform(Platform):
     def folder_path(self, name: str) -> Path:
         return self.root / self.folders.get(name, Path("folders") / name)
 
+    def is_folder(self, name):
+        return name in self.folders or self.folder_path(name).is_dir()
+
     def list_folder(self, name):
         root = self.folder_path(name)
         if not root.is_dir():
@@ -227,6 +230,8 @@ class LocalPlatform(Platform):
         registry = self.registry(model)
         version = version or registry.latest()
         estimator = registry.load(version)
+        if not hasattr(estimator, "predict_proba"):
+            raise LabelloopError(f"The model '{model}' gives no class probabilities: use a classification model.")
         matrix = np.asarray(estimator.predict_proba(frame), dtype=float)
         return Probabilities(classes=[str(c) for c in estimator.classes_], matrix=matrix, model_version=version)
 

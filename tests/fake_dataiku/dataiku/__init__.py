@@ -63,6 +63,9 @@ class Folder:
             raise DSSError(f"Managed folder {lookup} does not exist.")
         check_declared("Managed folder", self.id, ignore_flow)
 
+    def get_info(self, sensitive_info=False):
+        return {"id": self.id, "projectKey": instance().project_key, "name": self.id, "type": "Filesystem"}
+
     def list_paths_in_partition(self, partition=""):
         return instance().platform.list_folder(self.id)
 

@@ -1,0 +1,195 @@
+"""The query sampler: score a whole pool with a model and write what to label next.
+
+The pool is read in chunks. Only the best candidates seen so far are kept between chunks, so
+memory is bounded by ``chunk_size`` plus ``max_queries`` rows (plus 8 bytes per pool row when
+rows are identified by hash, to number exact duplicates the way ``items.row_ids`` does). Items
+already answered are left out before scoring. A ``random_share`` of the queries is drawn
+uniformly from the rest of the pool and marked ``strategy = random``: labels on those give an
+unbiased accuracy estimate.
+
+The queries dataset (DESIGN.md section 3) has the input columns (folders: ``path``), then
+``uncertainty``, ``strategy``, ``session``, ``model_version`` and ``item_id``, sorted by
+``uncertainty`` descending. ``item_id`` goes beyond DESIGN.md: it is the id the webapp uses, so
+nobody has to recompute it from a subset of rows (exact duplicates would then be numbered
+differently).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from labelloop.errors import LabelloopError
+from labelloop.items import FolderSource, row_hashes, row_ids
+from labelloop.platform.base import Platform
+from labelloop.sampling import STRATEGIES, scores, top
+from labelloop.sessions import next_session
+
+QUERY_COLUMNS = ("uncertainty", "strategy", "session", "model_version", "item_id")
+_SCORE, _KEY, _POSITION, _ID = "__score", "__key", "__position", "__id"
+
+
+@dataclass
+class SamplerSettings:
+    """How to rank, and how much to keep."""
+
+    strategy: str = "margin"
+    max_queries: int | None = None
+    random_share: float = 0.1
+    chunk_size: int = 10_000
+    seed: int | None = None
+
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise LabelloopError(f"Unknown strategy '{self.strategy}' (use {', '.join(STRATEGIES)}).")
+        if self.max_queries is not None and (not isinstance(self.max_queries, int) or self.max_queries < 1):
+            raise LabelloopError("max_queries must be a whole number of at least 1 (leave it empty to keep every row).")
+        if not 0 <= float(self.random_share) <= 1:
+            raise LabelloopError("random_share must be between 0 and 1.")
+        if not isinstance(self.chunk_size, int) or self.chunk_size < 1:
+            raise LabelloopError("chunk_size must be a whole number of at least 1.")
+
+
+@dataclass
+class Pool:
+    """The unlabeled items: a dataset (rows, identified by ``id_column`` or by hash) or a folder."""
+
+    name: str
+    is_folder: bool = False
+    id_column: str | None = None
+    media: str = "media"
+
+
+def answered_in_metadata(platform: Platform, metadata: str | None) -> set:
+    """Item ids that have an answer in a metadata dataset (none when it is unset or unbuilt)."""
+    if not metadata or not platform.dataset_exists(metadata):
+        return set()
+    frame = platform.read_dataset(metadata, columns=["data_id"])
+    return set(frame["data_id"].astype(str))
+
+
+def _chunks(platform: Platform, pool: Pool, chunk_size: int) -> Iterator[pd.DataFrame]:
+    if not pool.is_folder:
+        yield from platform.iter_dataset(pool.name, chunk_size)
+        return
+    paths = FolderSource(platform.list_folder(pool.name), pool.media).ids
+    if not paths:
+        raise LabelloopError(f"The folder '{pool.name}' has no media files to score.")
+    for start in range(0, len(paths), chunk_size):
+        yield pd.DataFrame({"path": paths[start:start + chunk_size]}, dtype=object)
+
+
+class _HashIds:
+    """Numbers exact duplicate rows across chunks, as ``items.row_ids`` does on a whole frame."""
+
+    def __init__(self, answered: set):
+        self.prefixes = []
+        self._answered = answered
+        self._answered_bases = {i.split("#")[0] for i in answered}
+        self._seen = {}
+
+    def chunk(self, frame: pd.DataFrame) -> tuple:
+        """Base hashes of a chunk, and a mask of rows that are not answered yet."""
+        bases = row_hashes(frame)
+        self.prefixes.append(np.array([int(b[:16], 16) for b in bases], dtype=np.uint64))
+        fresh = np.ones(len(bases), dtype=bool)
+        for n, base in enumerate(bases):
+            if base in self._answered_bases:
+                seen = self._seen.get(base, 0)
+                self._seen[base] = seen + 1
+                fresh[n] = (base if seen == 0 else f"{base}#{seen + 1}") not in self._answered
+        return bases, fresh
+
+    def final_ids(self, bases: pd.Series, positions: np.ndarray) -> list:
+        """The full ids of kept rows, from their base hash and position in the pool."""
+        prefixes = np.concatenate(self.prefixes) if self.prefixes else np.array([], dtype=np.uint64)
+        order = np.argsort(prefixes, kind="stable")
+        ordered = prefixes[order]
+        starts = np.r_[0, np.flatnonzero(ordered[1:] != ordered[:-1]) + 1]
+        group_start = np.repeat(starts, np.diff(np.r_[starts, len(ordered)]))
+        rank = np.empty(len(prefixes), dtype=np.int64)
+        rank[order] = np.arange(len(prefixes)) - group_start
+        return [b if r == 0 else f"{b}#{r + 1}" for b, r in zip(bases, rank[positions])]
+
+
+def _keep(candidates: pd.DataFrame, by_score: int, by_key: int) -> pd.DataFrame:
+    """The rows that can still end up in the queries: best scores, or smallest random keys."""
+    best = top(candidates[_SCORE].to_numpy(), by_score)
+    luckiest = top(-candidates[_KEY].to_numpy(), by_key)
+    return candidates.iloc[np.union1d(best, luckiest)].reset_index(drop=True)
+
+
+def _select(candidates: pd.DataFrame, settings: SamplerSettings) -> pd.DataFrame:
+    """Final queries: the top by score plus a random share drawn from the others."""
+    total = len(candidates) if settings.max_queries is None else min(settings.max_queries, len(candidates))
+    n_random = int(round(settings.random_share * total))
+    best = top(candidates[_SCORE].to_numpy(), total - n_random)
+    others = np.setdiff1d(np.arange(len(candidates)), best)
+    lucky = others[top(-candidates[_KEY].to_numpy()[others], n_random)]
+    chosen = candidates.iloc[np.r_[best, lucky]].copy()
+    chosen["strategy"] = [settings.strategy] * len(best) + ["random"] * len(lucky)
+    return chosen
+
+
+def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answered: set,
+                settings: SamplerSettings) -> dict:
+    """Score the pool, write the queries dataset, move to the next session; returns a summary."""
+    rng = np.random.default_rng(settings.seed)
+    hashes = None if (pool.is_folder or pool.id_column) else _HashIds(answered)
+    limit = settings.max_queries
+    n_random = 0 if limit is None else int(round(settings.random_share * limit))
+    candidates, version, position, scored = None, None, 0, 0
+    for chunk in _chunks(platform, pool, settings.chunk_size):
+        chunk = chunk.reset_index(drop=True)
+        clash = [c for c in QUERY_COLUMNS if c in chunk.columns]
+        if clash:
+            raise LabelloopError(f"The input already has a column '{clash[0]}', which the queries dataset adds.")
+        if hashes is not None:
+            ids, fresh = hashes.chunk(chunk)
+        else:
+            ids = chunk["path"].tolist() if pool.is_folder else row_ids(chunk, pool.id_column)
+            fresh = np.array([i not in answered for i in ids], dtype=bool)
+        positions = np.arange(position, position + len(chunk))
+        position += len(chunk)
+        chunk, ids, positions = chunk[fresh], np.asarray(ids, dtype=object)[fresh], positions[fresh]
+        if chunk.empty:
+            continue
+        probabilities = _probabilities(platform, model, chunk, version)
+        version = probabilities.model_version
+        scored += len(chunk)
+        chunk = chunk.assign(**{_SCORE: scores(probabilities.matrix, settings.strategy, rng),
+                                _KEY: rng.random(len(chunk)), _POSITION: positions, _ID: ids})
+        candidates = chunk if candidates is None else pd.concat([candidates, chunk], ignore_index=True)
+        if limit is not None:
+            candidates = _keep(candidates, limit - n_random, limit)
+    session = next_session(platform, queries)
+    output = _output(candidates, settings, hashes, session, version, pool)
+    platform.write_dataset(queries, output)
+    return {"scored": scored, "answered": position - scored, "queries": len(output),
+            "random": int((output["strategy"] == "random").sum()) if len(output) else 0,
+            "session": session, "modelVersion": version}
+
+
+def _probabilities(platform: Platform, model: str, frame: pd.DataFrame, version: str | None):
+    try:
+        return platform.model_probabilities(model, frame, version=version)
+    except LabelloopError:
+        raise
+    except (KeyError, ValueError, TypeError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise LabelloopError(f"The model could not score the input ({first}): does the input have the model's features?") from error
+
+
+def _output(candidates, settings, hashes, session, version, pool) -> pd.DataFrame:
+    if candidates is None:
+        columns = ["path"] if pool.is_folder else []
+        return pd.DataFrame(columns=columns + list(QUERY_COLUMNS))
+    chosen = _select(candidates, settings)
+    if hashes is not None:
+        chosen[_ID] = hashes.final_ids(chosen[_ID], chosen[_POSITION].to_numpy())
+    chosen = chosen.sort_values([_SCORE, _POSITION], ascending=[False, True], kind="stable")
+    output = chosen.drop(columns=[_SCORE, _KEY, _POSITION, _ID, "strategy"])
+    return output.assign(uncertainty=chosen[_SCORE].to_numpy(), strategy=chosen["strategy"].to_numpy(),
+                         session=session, model_version=version, item_id=chosen[_ID].to_numpy()).reset_index(drop=True)
