@@ -1,0 +1,24 @@
+"""Query sampler recipe: read the roles and params, run ``labelloop.sampler``."""
+from dataiku.customrecipe import get_input_names_for_role, get_output_names_for_role, get_recipe_config
+
+from labelloop.platform.dss import DSSPlatform
+from labelloop.sampler import Pool, SamplerSettings, answered_in_metadata, run_sampler
+
+config = get_recipe_config()
+platform = DSSPlatform()
+unlabeled = get_input_names_for_role("unlabeled_samples")[0]
+metadata = get_input_names_for_role("labeling_metadata")
+settings = SamplerSettings(
+    strategy=config.get("strategy", "margin"),
+    max_queries=config.get("max_queries"),
+    random_share=config.get("random_share", 0.1),
+    chunk_size=config.get("chunk_size", 10000),
+)
+run_sampler(
+    platform,
+    model=get_input_names_for_role("saved_model")[0],
+    pool=Pool(unlabeled, is_folder=platform.is_folder(unlabeled), id_column=config.get("id_column") or None),
+    queries=get_output_names_for_role("queries")[0],
+    answered=answered_in_metadata(platform, metadata[0] if metadata else None),
+    settings=settings,
+)

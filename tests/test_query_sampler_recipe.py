@@ -1,0 +1,87 @@
+"""The query-sampler recipe: the real recipe.py run through the fake DSS."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from labelloop.errors import LabelloopError
+from labelloop.items import row_ids
+from labelloop.sessions import current_session
+from sampler_models import path_classifier, pool, tabular_classifier, tabular_regressor
+
+RECIPE = Path(__file__).resolve().parents[1] / "custom-recipes" / "query-sampler"
+
+
+@pytest.fixture
+def flow(dss):
+    frame = pool(300)
+    dss.add_dataset("unlabeled", frame)
+    dss.add_dataset("queries")
+    dss.add_model("classifier", tabular_classifier(frame))
+    return dss
+
+
+def run(flow, config=None, metadata=None, model="classifier", unlabeled="unlabeled"):
+    inputs = {"saved_model": [model], "unlabeled_samples": [unlabeled]}
+    if metadata:
+        inputs["labeling_metadata"] = [metadata]
+    return flow.run(RECIPE, config or {}, inputs=inputs, outputs={"queries": ["queries"]})
+
+
+def test_a_dataset_pool_gives_ranked_queries_without_answered_rows(flow):
+    ids = row_ids(flow.platform.read_dataset("unlabeled"))
+    flow.add_dataset("metadata", pd.DataFrame({"data_id": ids[:10], "status": "LABELED"}))
+    run(flow, {"strategy": "entropy", "max_queries": 50, "random_share": 0.2, "chunk_size": 64}, metadata="metadata")
+    queries = flow.platform.read_dataset("queries")
+    assert len(queries) == 50 and (queries["strategy"] == "random").sum() == 10
+    assert set(queries["strategy"]) == {"entropy", "random"}
+    assert queries["uncertainty"].is_monotonic_decreasing
+    assert set(ids[:10]).isdisjoint(queries["item_id"])
+    assert (queries["session"] == 1).all() and current_session(flow.platform, "queries") == 1
+
+
+def test_defaults_keep_every_row_and_an_unbuilt_metadata_dataset_is_fine(flow):
+    flow.add_dataset("metadata")  # declared in the flow, never built
+    run(flow, metadata="metadata")
+    queries = flow.platform.read_dataset("queries")
+    assert len(queries) == 300 and (queries["strategy"] == "random").sum() == 30
+    assert set(queries["strategy"]) == {"margin", "random"}
+
+
+def test_an_id_column_gives_the_webapp_s_ids(flow):
+    frame = pool(300).assign(key=lambda f: [f"k{i}" for i in range(len(f))])
+    flow.add_dataset("keyed", frame)
+    flow.add_dataset("metadata", pd.DataFrame({"data_id": ["k0", "k1"], "status": "SKIPPED"}))
+    run(flow, {"id_column": "key"}, metadata="metadata", unlabeled="keyed")
+    queries = flow.platform.read_dataset("queries")
+    assert len(queries) == 298 and set(queries["item_id"]) == {f"k{i}" for i in range(2, 300)}
+
+
+def test_a_folder_pool_is_scored_by_path(flow):
+    folder = flow.add_folder("sounds")
+    names = [f"{d}{n}.wav" for d in ("", "deep/") for n in range(12)] + ["notes.txt"]
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"RIFF")
+    flow.add_model("by_path", path_classifier([n for n in names if n.endswith(".wav")]))
+    run(flow, {"max_queries": 10, "random_share": 0.0}, model="by_path", unlabeled="sounds")
+    queries = flow.platform.read_dataset("queries")
+    assert queries.columns.tolist() == ["path", "uncertainty", "strategy", "session", "model_version", "item_id"]
+    assert len(queries) == 10 and (queries["path"] == queries["item_id"]).all()
+    assert not queries["path"].str.startswith("/").any() and "notes.txt" not in set(queries["path"])
+
+
+def test_user_mistakes_stop_the_recipe_with_a_readable_error(flow):
+    flow.add_model("regressor", tabular_regressor(pool(300)))
+    with pytest.raises(LabelloopError, match="no class probabilities"):
+        run(flow, model="regressor")
+    flow.add_dataset("other_features", pd.DataFrame({"f1": [0.5], "z": [1.0]}))
+    with pytest.raises(LabelloopError, match="model's features"):
+        run(flow, unlabeled="other_features")
+    with pytest.raises(LabelloopError, match="max_queries"):
+        run(flow, {"max_queries": 0})
+    with pytest.raises(LabelloopError, match="random_share"):
+        run(flow, {"random_share": 2.0})
+    assert not flow.platform.dataset_exists("queries")
