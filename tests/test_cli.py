@@ -147,3 +147,25 @@ def test_a_lost_journal_is_rebuilt_from_the_metadata_dataset(project):
     assert not list(project.root.glob("journal.sqlite*"))  # no WAL left that could refill it
     after = json.loads(run("status", project.root, "--json").stdout)
     assert after == before
+
+
+def test_sample_needs_a_model_then_writes_queries_without_answered_items(project):
+    result = run("sample", project.root, ok=False)
+    assert result.returncode == 2 and "No model has been trained yet" in result.stderr
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    frame = project.source.frame
+    model = make_pipeline(make_column_transformer(("passthrough", ["alcohol", "hue"])), LogisticRegression(max_iter=500))
+    project.platform.registry("classifier").save(model.fit(frame, load_wine().target), {})
+    summary = json.loads(run("sample", project.root, "--max-queries", "20", "--strategy", "entropy", "--seed", "1",
+                             "--json").stdout)
+    assert summary == {"scored": 175, "answered": 3, "queries": 20, "random": 2, "session": 1, "modelVersion": "v0001"}
+    queries = project.platform.read_dataset("queries")
+    assert len(queries) == 20 and {"1000", "1001", "1002"}.isdisjoint(queries["item_id"])
+    assert queries["item_id"].tolist() == queries["wine_id"].astype(str).tolist()
+    text = run("sample", project.root).stdout
+    assert text.startswith("Session 2: 175 queries (18 random) from 175 unlabeled items, model v0001.")
+    result = run("sample", project.root, "--max-queries", "0", ok=False)
+    assert result.returncode == 2 and "max_queries" in result.stderr

@@ -13,7 +13,9 @@ from labelloop import __version__
 from labelloop.errors import LabelloopError
 from labelloop.export import EXPORT_FORMATS, export
 from labelloop.plugin_archive import build_plugin
-from labelloop.project import TYPES, Project, init_project, parse_categories
+from labelloop.project import MODEL, TYPES, UNLABELED, Project, init_project, parse_categories
+from labelloop.sampler import Pool, SamplerSettings, run_sampler
+from labelloop.sampling import STRATEGIES
 
 
 def _init(args) -> None:
@@ -28,7 +30,7 @@ def _init(args) -> None:
 def project_status(project: Project) -> dict:
     """Everything ``labelloop status`` reports, as one JSON-ready dict."""
     stats = project.journal.stats(total=len(project.source))
-    registry = project.platform.registry("classifier")
+    registry = project.platform.registry(MODEL)
     return {
         "project": str(project.root),
         "type": project.settings.type,
@@ -65,6 +67,24 @@ def _export(args) -> None:
     print(path)
 
 
+def _sample(args) -> None:
+    project = Project.open(args.dir)
+    registry = project.platform.registry(MODEL)
+    if registry.latest() is None:
+        raise LabelloopError(f"No model has been trained yet in {project.root}: label some items, then run 'labelloop train'.")
+    settings = SamplerSettings(strategy=args.strategy, max_queries=args.max_queries, random_share=args.random_share,
+                               chunk_size=args.chunk_size, seed=args.seed)
+    is_folder = project.settings.type in ("image", "sound")
+    pool = Pool(UNLABELED, is_folder=is_folder, id_column=project.settings.id_column, media=project.settings.type)
+    summary = run_sampler(project.platform, MODEL, pool, project.settings.outputs["queries"],
+                          project.journal.answered_items(), settings)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"Session {summary['session']}: {summary['queries']} queries ({summary['random']} random) from "
+              f"{summary['scored']} unlabeled items, model {summary['modelVersion']}.")
+
+
 def _plugin(args) -> None:
     print(build_plugin(out_dir=args.out))
 
@@ -98,6 +118,16 @@ def parser() -> argparse.ArgumentParser:
     exporter.add_argument("--out", help="output path (default: DIR/exports/labels.FORMAT)")
     exporter.add_argument("--metadata", action="store_true", help="export the metadata (one row per answer)")
     exporter.set_defaults(run=_export)
+
+    sample = commands.add_parser("sample", help="rank the unlabeled items with the latest model")
+    sample.add_argument("dir")
+    sample.add_argument("--strategy", choices=STRATEGIES, default="margin")
+    sample.add_argument("--max-queries", type=int, help="keep the k most worth labeling (default: all)")
+    sample.add_argument("--random-share", type=float, default=0.1, help="share of random queries (default 0.1)")
+    sample.add_argument("--chunk-size", type=int, default=10_000, help="rows scored at a time")
+    sample.add_argument("--seed", type=int, help="seed of the random share, for repeatable runs")
+    sample.add_argument("--json", action="store_true")
+    sample.set_defaults(run=_sample)
 
     plugin = commands.add_parser("plugin", help="build the DSS plugin zip")
     plugin.add_argument("--out", help="output folder (default: dist/)")

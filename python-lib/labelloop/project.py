@@ -20,6 +20,7 @@ from labelloop.platform.local import LocalPlatform, write_json_atomic
 CONFIG_FILE = "labelloop.json"
 TYPES = ("tabular", "image", "sound", "text")
 UNLABELED = "unlabeled"
+MODEL = "classifier"  # the project's model registry: models/classifier/vNNNN
 
 
 @dataclass
