@@ -26,6 +26,7 @@ plugin: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/label_write.py
+	$(BIN)/python bench/sampler.py
 
 clean:
 	rm -rf $(VENV) dist build

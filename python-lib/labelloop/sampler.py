@@ -103,15 +103,27 @@ class _HashIds:
         return bases, fresh
 
     def final_ids(self, bases: pd.Series, positions: np.ndarray) -> list:
-        """The full ids of kept rows, from their base hash and position in the pool."""
-        prefixes = np.concatenate(self.prefixes) if self.prefixes else np.array([], dtype=np.uint64)
-        order = np.argsort(prefixes, kind="stable")
-        ordered = prefixes[order]
+        """The full ids of kept rows, from their base hash and position in the pool.
+
+        Only rows whose hash equals a kept row's are looked at: a row's suffix is the number of
+        identical rows before it.
+        """
+        wanted = np.array([int(b[:16], 16) for b in bases], dtype=np.uint64)
+        hit_positions, hit_values, offset = [], [], 0
+        for prefixes in self.prefixes:
+            found = np.flatnonzero(pd.Series(prefixes, copy=False).isin(wanted).to_numpy())
+            hit_positions.append(found + offset)
+            hit_values.append(prefixes[found])
+            offset += len(prefixes)
+        hit_positions, hit_values = np.concatenate(hit_positions), np.concatenate(hit_values)
+        order = np.lexsort((hit_positions, hit_values))
+        ordered = hit_values[order]
         starts = np.r_[0, np.flatnonzero(ordered[1:] != ordered[:-1]) + 1]
-        group_start = np.repeat(starts, np.diff(np.r_[starts, len(ordered)]))
-        rank = np.empty(len(prefixes), dtype=np.int64)
-        rank[order] = np.arange(len(prefixes)) - group_start
-        return [b if r == 0 else f"{b}#{r + 1}" for b, r in zip(bases, rank[positions])]
+        rank_in_order = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = rank_in_order  # hits are already in position order
+        ranks = rank[np.searchsorted(hit_positions, positions)]
+        return [b if r == 0 else f"{b}#{r + 1}" for b, r in zip(bases, ranks)]
 
 
 def _keep(candidates: pd.DataFrame, by_score: int, by_key: int) -> pd.DataFrame:
