@@ -15,3 +15,9 @@ class NotFound(LabelloopError):
 
 class LeaseConflict(LabelloopError):
     """The item is leased to another annotator."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (the driver's own, when it wraps one)."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

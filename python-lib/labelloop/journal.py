@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 
-from labelloop.errors import LabelloopError, LeaseConflict
+from labelloop.errors import LabelloopError, LeaseConflict, first_line
 
 LABELED, SKIPPED = "LABELED", "SKIPPED"
 _KIND_OF_STATUS = {LABELED: "label", SKIPPED: "skip"}
@@ -128,7 +128,7 @@ class Journal:
         try:
             metadata.create_all(self.engine)
         except sa.exc.OperationalError as error:
-            raise LabelloopError(f"Cannot open the journal database ({_first_line(error)}).") from error
+            raise LabelloopError(f"Cannot open the journal database ({first_line(error)}).") from error
 
     def close(self) -> None:
         self.engine.dispose()
@@ -372,8 +372,3 @@ def _none_if_missing(value):
 def _text_or_none(value):
     value = _none_if_missing(value)
     return None if value is None else str(value)
-
-
-def _first_line(error: Exception) -> str:
-    text = str(getattr(error, "orig", error)).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -21,7 +21,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from labelloop.errors import LabelloopError
+from labelloop.errors import LabelloopError, first_line
 from labelloop.items import FolderSource, row_hashes, row_ids
 from labelloop.platform.base import Platform
 from labelloop.sampling import STRATEGIES, scores, top
@@ -145,6 +145,17 @@ def _select(candidates: pd.DataFrame, settings: SamplerSettings) -> pd.DataFrame
     return chosen
 
 
+def _chunk_ids(chunk: pd.DataFrame, pool: Pool, hashes: _HashIds | None, answered: set) -> tuple:
+    """Item ids of a chunk (base hashes when rows are hashed) and a mask of unanswered rows."""
+    clash = [c for c in QUERY_COLUMNS if c in chunk.columns]
+    if clash:
+        raise LabelloopError(f"The input already has a column '{clash[0]}', which the queries dataset adds.")
+    if hashes is not None:
+        return hashes.chunk(chunk)
+    ids = chunk["path"].tolist() if pool.is_folder else row_ids(chunk, pool.id_column)
+    return ids, np.array([i not in answered for i in ids], dtype=bool)
+
+
 def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answered: set,
                 settings: SamplerSettings) -> dict:
     """Score the pool, write the queries dataset, move to the next session; returns a summary."""
@@ -155,14 +166,7 @@ def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answer
     candidates, version, position, scored = None, None, 0, 0
     for chunk in _chunks(platform, pool, settings.chunk_size):
         chunk = chunk.reset_index(drop=True)
-        clash = [c for c in QUERY_COLUMNS if c in chunk.columns]
-        if clash:
-            raise LabelloopError(f"The input already has a column '{clash[0]}', which the queries dataset adds.")
-        if hashes is not None:
-            ids, fresh = hashes.chunk(chunk)
-        else:
-            ids = chunk["path"].tolist() if pool.is_folder else row_ids(chunk, pool.id_column)
-            fresh = np.array([i not in answered for i in ids], dtype=bool)
+        ids, fresh = _chunk_ids(chunk, pool, hashes, answered)
         positions = np.arange(position, position + len(chunk))
         position += len(chunk)
         chunk, ids, positions = chunk[fresh], np.asarray(ids, dtype=object)[fresh], positions[fresh]
@@ -190,8 +194,8 @@ def _probabilities(platform: Platform, model: str, frame: pd.DataFrame, version:
     except LabelloopError:
         raise
     except (KeyError, ValueError, TypeError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise LabelloopError(f"The model could not score the input ({first}): does the input have the model's features?") from error
+        raise LabelloopError(f"The model could not score the input ({first_line(error)}): "
+                             "does the input have the model's features?") from error
 
 
 def _output(candidates, settings, hashes, session, version, pool) -> pd.DataFrame:

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from filelock import FileLock
 
-from labelloop.errors import LabelloopError, NotFound
+from labelloop.errors import LabelloopError, NotFound, first_line
 from labelloop.platform.base import Platform, Probabilities
 from labelloop.platform.registry import ModelRegistry
 
@@ -47,8 +47,7 @@ def read_table(path, columns: list | None = None) -> pd.DataFrame:
     except (ValueError, UnicodeDecodeError, OSError, pd.errors.ParserError) as error:
         if isinstance(error, pd.errors.EmptyDataError):
             return pd.DataFrame(columns=columns or [])
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise LabelloopError(f"{path}: cannot be read as {kind} ({first_line}).") from error
+        raise LabelloopError(f"{path}: cannot be read as {kind} ({first_line(error)}).") from error
 
 
 def _jsonl_chunks(path, chunksize: int, columns: list | None) -> Iterator[pd.DataFrame]:
