@@ -1,0 +1,255 @@
+"""What a labeling webapp does, without HTTP (DESIGN.md sections 4 and 5).
+
+``LabelingService`` hands out batches (leased to the annotator), records labels and skips with
+their query provenance and session, walks an annotator's own history and reports statistics.
+Input is validated here; problems raise ``LabelloopError`` (400), ``NotFound`` (404) or
+``LeaseConflict`` (409), which the HTTP layer turns into one readable sentence.
+"""
+from __future__ import annotations
+
+import json
+import math
+import string
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+
+from labelloop.errors import LabelloopError, NotFound
+from labelloop.journal import LABELED, SKIPPED, Annotation, Journal
+from labelloop.platform.base import Platform
+from labelloop.queue import Queue
+from labelloop.sessions import current_session
+
+MAX_COMMENT = 10_000
+MAX_BATCH = 100
+MAX_DURATION_MS = 24 * 3600 * 1000
+SHORTCUTS = list("123456789") + list(string.ascii_lowercase)
+SESSION_CHECK_SECONDS = 2.0
+
+
+@dataclass
+class LabelingConfig:
+    """A labeling webapp's settings (DSS webapp params, or a local project's)."""
+
+    type: str
+    categories: list
+    multi_label: bool = False
+    queries: str | None = None
+    model: str | None = None
+    text_column: str | None = None
+    lease_seconds: float = 600
+    seed: int = 0
+    keys: list = field(init=False)
+
+    def __post_init__(self):
+        self.keys = [c["key"] for c in self.categories]
+
+
+def _json_value(value):
+    """A cell as JSON: NaN and missing as null, numpy scalars as numbers, anything else as text."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return _json_value(value.item())
+    if pd.api.types.is_scalar(value) and pd.isna(value):
+        return None
+    return str(value)
+
+
+class LabelingService:
+    """One labeling webapp over a journal and an item source."""
+
+    def __init__(self, platform: Platform, journal: Journal, source, config: LabelingConfig, on_change=None):
+        self.platform, self.journal, self.source, self.config = platform, journal, source, config
+        self._on_change = on_change or (lambda: None)
+        self.queue = Queue(list(source.ids), seed=config.seed)
+        self._lock = threading.Lock()
+        self._answered, self._last_event = set(), 0
+        self._session, self._session_checked = None, 0.0
+        self._refresh_session()
+
+    # sessions and queries
+    def _refresh_session(self) -> int:
+        """The current session; new queries are loaded when the sampler moved to a new session."""
+        now = time.monotonic()
+        if self._session is not None and now - self._session_checked < SESSION_CHECK_SECONDS:
+            return self._session
+        session = current_session(self.platform, self.config.queries)
+        if session != self._session and self.config.queries and self.platform.dataset_exists(self.config.queries):
+            self.queue.set_queries(self.platform.read_dataset(self.config.queries))
+        self._session, self._session_checked = session, now
+        return session
+
+    def _answered_items(self) -> set:
+        """Items anyone answered, followed incrementally through the journal."""
+        with self._lock:
+            changed = self.journal.current_frame(after=self._last_event)
+            if len(changed):
+                self._answered.update(changed["item_id"])
+                self._last_event = int(changed["id"].max())
+            return self._answered
+
+    # routes
+    def config_json(self, user: str) -> dict:
+        categories = [{"key": c["key"], "caption": c.get("caption") or c["key"],
+                       "shortcut": SHORTCUTS[n] if n < len(SHORTCUTS) else None}
+                      for n, c in enumerate(self.config.categories)]
+        return {"type": self.config.type, "categories": categories, "multiLabel": self.config.multi_label,
+                "alEnabled": bool(self.config.queries), "session": self._refresh_session(),
+                "modelVersion": self._model_version(), "user": user}
+
+    def batch(self, user: str, size) -> dict:
+        size = _whole_number(size, "size", 1, MAX_BATCH)
+        self._refresh_session()
+        answered = self._answered_items()
+        busy = self.journal.leased_to_others(user)
+        candidates = self.queue.next_items(busy, answered, size * 2)
+        taken = self.journal.lease(user, candidates, size, seconds=self.config.lease_seconds)
+        suggestions = self._suggestions(taken)
+        items = [{"id": i, "data": data, "query": self._query_json(i), "suggestion": suggestions.get(i)}
+                 for i, data in zip(taken, self._data(taken))]
+        stats = self.stats()
+        return {"items": items, "stats": stats, "done": stats["remaining"] == 0}
+
+    def label(self, user: str, body) -> dict:
+        body = _object(body)
+        item_id = self._known_item(body)
+        label = self._label_value(body.get("label"))
+        return self._record(user, item_id, LABELED, label, body)
+
+    def skip(self, user: str, body) -> dict:
+        body = _object(body)
+        return self._record(user, self._known_item(body), SKIPPED, None, body)
+
+    def history(self, user: str, cursor, direction: str) -> dict:
+        entries = self.journal.history(user)
+        if direction not in ("back", "next", "first", "last"):
+            raise LabelloopError("direction must be back, next, first or last.")
+        if not entries:
+            raise NotFound("You have not labeled or skipped anything yet.")
+        position = self._history_position(entries, cursor, direction)
+        entry = entries[position]
+        label = entry["label"]
+        if label is not None and self.config.multi_label:
+            label = json.loads(label)
+        return {"item": {"id": entry["item_id"], "data": self._data([entry["item_id"]])[0]},
+                "annotation": {"label": label, "comment": entry["comment"], "status": entry["status"]},
+                "labelId": entry["event_id"], "position": position + 1,
+                "isFirst": position == 0, "isLast": position == len(entries) - 1}
+
+    def stats(self) -> dict:
+        stats = self.journal.stats(total=len(self.source))
+        return {**stats, "modelVersions": self._model_versions(), "stopping": None}
+
+    # helpers
+    def _record(self, user: str, item_id: str, status: str, label, body: dict) -> dict:
+        comment = body.get("comment")
+        if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
+            raise LabelloopError(f"comment must be text of at most {MAX_COMMENT:,} characters.")
+        duration = body.get("durationMs")
+        duration = None if duration is None else _whole_number(duration, "durationMs", 0, MAX_DURATION_MS)
+        query = self.queue.queries.get(item_id)
+        annotation = Annotation(
+            item_id=item_id, annotator=user, status=status, label=label, comment=comment or None,
+            session=self._refresh_session(), duration_ms=duration,
+            strategy=query.strategy if query else None, uncertainty=query.uncertainty if query else None,
+            query_rank=query.rank if query else None, model_version=query.model_version if query else None,
+        )
+        label_id = self.journal.record(annotation)
+        with self._lock:
+            self._answered.add(item_id)
+        self._on_change()
+        return {"labelId": label_id, "stats": self.stats()}
+
+    def _known_item(self, body: dict) -> str:
+        item_id = body.get("id")
+        if not isinstance(item_id, str) or not item_id:
+            raise LabelloopError("id must be a non-empty string.")
+        if item_id not in self.source:
+            raise NotFound("Unknown item id.")
+        return item_id
+
+    def _label_value(self, label) -> str:
+        keys = self.config.keys
+        if not self.config.multi_label:
+            if not isinstance(label, str) or label not in keys:
+                raise LabelloopError("label must be one of the categories.")
+            return label
+        if not isinstance(label, list) or not label or not all(isinstance(v, str) and v in keys for v in label):
+            raise LabelloopError("label must be a non-empty list of categories.")
+        chosen = set(label)
+        return json.dumps([k for k in keys if k in chosen])
+
+    def _history_position(self, entries: list, cursor, direction: str) -> int:
+        if direction == "first":
+            return 0
+        if direction == "last":
+            return len(entries) - 1
+        if cursor in (None, ""):
+            if direction == "next":
+                raise NotFound("You are on a new item: there is nothing after it.")
+            return len(entries) - 1
+        ids = [e["event_id"] for e in entries]
+        current = _whole_number(cursor, "cursor", 0, None)
+        if current not in ids:
+            raise NotFound("That history position no longer exists.")
+        position = ids.index(current) + (1 if direction == "next" else -1)
+        if position < 0:
+            raise NotFound("This is your first annotation.")
+        if position >= len(entries):
+            raise NotFound("This is your latest annotation.")
+        return position
+
+    def _data(self, item_ids: list) -> list:
+        if self.config.type in ("image", "sound"):
+            return [{"path": i, "mediaUrl": "media/" + quote(i, safe="")} for i in item_ids]
+        rows = [{str(k): _json_value(v) for k, v in row.items()} for row in self.source.rows(item_ids).to_dict("records")]
+        if self.config.type == "text":
+            return [{"text": row.get(self.config.text_column), **row} for row in rows]
+        return rows
+
+    def _query_json(self, item_id: str):
+        query = self.queue.queries.get(item_id)
+        return query.as_json() if query else None
+
+    def _model_versions(self) -> list:
+        if not self.config.model or not hasattr(self.platform, "registry"):
+            return []
+        return self.platform.registry(self.config.model).versions()
+
+    def _model_version(self):
+        versions = self._model_versions()
+        return versions[-1] if versions else None
+
+    def _suggestions(self, item_ids: list) -> dict:
+        """The model's best guess per item, when a model exists; never blocks labeling."""
+        if not item_ids or not self.config.model or self._model_version() is None:
+            return {}
+        try:
+            result = self.platform.model_probabilities(self.config.model, self.source.rows(item_ids))
+        except Exception:  # noqa: BLE001 - a broken model must not stop labeling
+            return {}
+        return {i: {"label": result.classes[int(np.argmax(p))],
+                    "probabilities": {c: float(v) for c, v in zip(result.classes, p)}}
+                for i, p in zip(item_ids, result.matrix)}
+
+
+def _object(body) -> dict:
+    if not isinstance(body, dict):
+        raise LabelloopError("The request body must be a JSON object.")
+    return body
+
+
+def _whole_number(value, name: str, low: int, high: int | None) -> int:
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise LabelloopError(f"{name} must be a whole number {bound}.")
+    return value

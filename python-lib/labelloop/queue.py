@@ -1,0 +1,81 @@
+"""The order in which items are served (DESIGN.md section 4).
+
+Queries come first, by descending uncertainty, with the queries the sampler drew at random
+(``strategy = random``) mixed in at their share; then the rest of the pool in a seeded random
+order, never the order of the file. Answered items never come back, so a cursor skips the
+answered prefix instead of walking it on every request.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Query:
+    """Why an item is served: the sampler's strategy, score and rank, and its session."""
+
+    strategy: str
+    uncertainty: float
+    rank: int
+    session: int
+    model_version: str | None
+
+    def as_json(self) -> dict:
+        return {"strategy": self.strategy, "uncertainty": self.uncertainty, "rank": self.rank, "session": self.session}
+
+
+def interleave(ranked: list, randoms: list) -> list:
+    """Ranked items with random ones spread evenly among them (the random share of the queue)."""
+    if not randoms:
+        return list(ranked)
+    share = len(randoms) / (len(ranked) + len(randoms))
+    order, taken_random = [], 0
+    ranked_iter, random_iter = iter(ranked), iter(randoms)
+    for position in range(len(ranked) + len(randoms)):
+        if taken_random < len(randoms) and (position + 1) * share >= taken_random + 1:
+            order.append(next(random_iter))
+            taken_random += 1
+        else:
+            order.append(next(ranked_iter))
+    return order
+
+
+class Queue:
+    """Serving order over a pool's ids, with the current queries first."""
+
+    def __init__(self, pool_ids: list, seed: int = 0):
+        self._pool = [pool_ids[i] for i in np.random.default_rng(seed).permutation(len(pool_ids))]
+        self._known = set(pool_ids)
+        self.set_queries(None)
+
+    def set_queries(self, queries: pd.DataFrame | None) -> None:
+        """Serve these queries first (``item_id``, ``uncertainty``, ``strategy``, ``session``...)."""
+        self.queries = {}
+        order = []
+        if queries is not None and len(queries):
+            rows = queries[queries["item_id"].astype(str).isin(self._known)]
+            rows = rows.sort_values("uncertainty", ascending=False, kind="stable")
+            for rank, row in enumerate(rows.itertuples(index=False), 1):
+                self.queries[str(row.item_id)] = Query(str(row.strategy), float(row.uncertainty), rank,
+                                                       int(row.session), getattr(row, "model_version", None))
+            is_random = rows["strategy"].to_numpy() == "random"
+            ids = rows["item_id"].astype(str).to_numpy()
+            order = interleave(list(ids[~is_random]), list(ids[is_random]))
+        queued = set(order)
+        self._order = order + [i for i in self._pool if i not in queued]
+        self._start = 0
+
+    def next_items(self, excluded, answered, limit: int) -> list:
+        """Up to ``limit`` ids in serving order that are neither answered nor excluded."""
+        while self._start < len(self._order) and self._order[self._start] in answered:
+            self._start += 1
+        found = []
+        for item_id in self._order[self._start:]:
+            if len(found) == limit:
+                break
+            if item_id not in answered and item_id not in excluded:
+                found.append(item_id)
+        return found

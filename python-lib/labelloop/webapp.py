@@ -1,0 +1,60 @@
+"""The HTTP API of a labeling webapp (DESIGN.md section 5), the same in DSS and standalone.
+
+``register_routes`` adds the routes to a Flask app: the one DSS pre-binds in ``backend.py``, or
+the one ``labelloop serve`` creates. Every error is JSON ``{"error": "<one sentence>"}``; an
+unexpected one is logged and answered 500 with no traceback.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from labelloop.errors import LabelloopError, LeaseConflict, NotFound
+from labelloop.labeling import LabelingService
+
+log = logging.getLogger(__name__)
+_STATUS = ((NotFound, 404), (LeaseConflict, 409), (LabelloopError, 400))
+
+
+def register_routes(app: Flask, service: LabelingService, identify) -> None:
+    """Serve ``service`` on ``app``; ``identify(request)`` names the annotator of a request."""
+
+    def body():
+        return request.get_json(silent=True, force=True)
+
+    @app.get("/config")
+    def config():
+        return jsonify(service.config_json(identify(request)))
+
+    @app.get("/batch")
+    def batch():
+        return jsonify(service.batch(identify(request), request.args.get("size", "10")))
+
+    @app.post("/label")
+    def label():
+        return jsonify(service.label(identify(request), body()))
+
+    @app.post("/skip")
+    def skip():
+        return jsonify(service.skip(identify(request), body()))
+
+    @app.get("/history")
+    def history():
+        args = request.args
+        return jsonify(service.history(identify(request), args.get("cursor"), args.get("direction", "back")))
+
+    @app.get("/stats")
+    def stats():
+        return jsonify(service.stats())
+
+    @app.errorhandler(Exception)
+    def error(exception):
+        for kind, status in _STATUS:
+            if isinstance(exception, kind):
+                return jsonify(error=str(exception)), status
+        if isinstance(exception, HTTPException):
+            return jsonify(error=exception.description), exception.code
+        log.exception("Unexpected error on %s %s", request.method, request.path)
+        return jsonify(error="Something went wrong on the server; it has been logged."), 500

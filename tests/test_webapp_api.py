@@ -1,0 +1,222 @@
+"""The labeling HTTP API through Flask's test client: every route and every error."""
+from __future__ import annotations
+
+import json
+
+import flask
+import pandas as pd
+import pytest
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+import labelloop.labeling as labeling
+from labelloop.items import TableSource
+from labelloop.journal import Journal
+from labelloop.labeling import LabelingConfig, LabelingService
+from labelloop.materialize import metadata_frame
+from labelloop.platform.local import LocalPlatform
+from labelloop.webapp import register_routes
+
+CATEGORIES = [{"key": "cat", "caption": "Cat"}, {"key": "dog", "caption": "Dog"}, {"key": "bird", "caption": "Bird"}]
+
+
+def make_client(tmp_path, frame=None, **config):
+    frame = frame if frame is not None else pd.DataFrame({"n": range(30), "x": [i / 10 for i in range(30)],
+                                                          "note": ["<img src=x onerror=alert(1)>"] + ["ok"] * 29})
+    platform = LocalPlatform(tmp_path)
+    journal = Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")
+    options = {"type": "tabular", "categories": CATEGORIES, **config}
+    service = LabelingService(platform, journal, TableSource(frame, id_column="n"), LabelingConfig(**options))
+    app = flask.Flask("labelloop-test")
+    register_routes(app, service, lambda request: request.headers.get("X-User", "alice"))
+    return app.test_client(), service
+
+
+@pytest.fixture
+def api(tmp_path):
+    client, service = make_client(tmp_path)
+    yield client, service
+    service.journal.close()
+
+
+def as_user(user):
+    return {"X-User": user}
+
+
+def no_traceback(response):
+    text = response.get_data(as_text=True)
+    assert "Traceback" not in text and 'File "' not in text
+    return response
+
+
+def test_config_describes_categories_with_shortcuts(api):
+    client, _ = api
+    config = client.get("/config").get_json()
+    assert config["categories"][0] == {"key": "cat", "caption": "Cat", "shortcut": "1"}
+    assert (config["type"], config["multiLabel"], config["alEnabled"], config["session"], config["user"]) == (
+        "tabular", False, False, 0, "alice")
+
+
+def test_sixty_categories_get_digits_then_letters_then_no_shortcut(tmp_path):
+    categories = [{"key": f"c{i}", "caption": f"C{i}"} for i in range(60)]
+    client, service = make_client(tmp_path, categories=categories)
+    shortcuts = [c["shortcut"] for c in client.get("/config").get_json()["categories"]]
+    assert shortcuts[:10] == list("123456789a") and shortcuts[34] == "z" and shortcuts[35:] == [None] * 25
+    service.journal.close()
+
+
+def test_batches_are_leased_so_two_annotators_never_get_the_same_item(api):
+    client, _ = api
+    first = client.get("/batch?size=5", headers=as_user("alice")).get_json()
+    second = client.get("/batch?size=5", headers=as_user("bob")).get_json()
+    alice = [i["id"] for i in first["items"]]
+    bob = [i["id"] for i in second["items"]]
+    assert len(alice) == 5 and len(bob) == 5 and not set(alice) & set(bob)
+    assert client.get("/batch?size=5", headers=as_user("alice")).get_json()["items"][0]["id"] == alice[0]
+    assert first["stats"]["total"] == 30 and first["done"] is False
+    item = first["items"][0]
+    assert set(item) == {"id", "data", "query", "suggestion"} and item["query"] is None
+    assert set(item["data"]) == {"n", "x", "note"}
+    response = client.post("/label", json={"id": bob[0], "label": "cat"}, headers=as_user("alice"))
+    assert no_traceback(response).status_code == 409 and "another annotator" in response.get_json()["error"]
+
+
+def test_a_label_is_recorded_and_counted(api):
+    client, service = api
+    item = client.get("/batch?size=1").get_json()["items"][0]["id"]
+    answer = client.post("/label", json={"id": item, "label": "dog", "comment": "sure", "durationMs": 1500}).get_json()
+    assert answer["stats"]["labeled"] == 1 and answer["stats"]["perLabel"] == {"dog": 1}
+    meta = metadata_frame(service.journal.current_frame())
+    assert meta[["data_id", "label", "comment", "duration_ms", "annotator"]].values.tolist() == [
+        [item, "dog", "sure", 1500, "alice"]]
+    assert meta["label_id"].tolist() == [answer["labelId"]]
+    skip = client.post("/skip", json={"id": "7"}).get_json()
+    assert skip["stats"]["skipped"] == 1 and skip["labelId"] > answer["labelId"]
+
+
+@pytest.mark.parametrize("path, payload, status, message", [
+    ("/label", b"{not json", 400, "JSON object"),
+    ("/label", b"[1, 2]", 400, "JSON object"),
+    ("/label", {"label": "cat"}, 400, "id must be"),
+    ("/label", {"id": 3, "label": "cat"}, 400, "id must be"),
+    ("/label", {"id": "nope", "label": "cat"}, 404, "Unknown item"),
+    ("/label", {"id": "1", "label": "horse"}, 400, "one of the categories"),
+    ("/label", {"id": "1", "label": ["cat"]}, 400, "one of the categories"),
+    ("/label", {"id": "1", "label": "cat", "comment": "x" * 1_000_000}, 400, "comment"),
+    ("/label", {"id": "1", "label": "cat", "comment": 5}, 400, "comment"),
+    ("/label", {"id": "1", "label": "cat", "durationMs": -1}, 400, "durationMs"),
+    ("/label", {"id": "1", "label": "cat", "durationMs": True}, 400, "durationMs"),
+    ("/skip", {}, 400, "id must be"),
+    ("/skip", {"id": "../../etc/passwd"}, 404, "Unknown item"),
+])
+def test_bad_requests_get_one_readable_sentence_and_change_nothing(api, path, payload, status, message):
+    client, service = api
+    if isinstance(payload, bytes):
+        response = client.post(path, data=payload, content_type="application/json")
+    else:
+        response = client.post(path, json=payload)
+    assert no_traceback(response).status_code == status
+    assert message in response.get_json()["error"]
+    assert service.journal.events_frame(["label", "skip"]).empty
+
+
+@pytest.mark.parametrize("query", ["size=0", "size=101", "size=x", "size=-3", "size=2.5"])
+def test_batch_sizes_are_checked(api, query):
+    client, _ = api
+    response = client.get(f"/batch?{query}")
+    assert no_traceback(response).status_code == 400 and "size" in response.get_json()["error"]
+
+
+def test_history_walks_the_annotator_s_own_answers_and_both_ends(api):
+    client, _ = api
+    assert client.get("/history?direction=last").status_code == 404
+    items = [i["id"] for i in client.get("/batch?size=3").get_json()["items"]]
+    ids = [client.post("/label", json={"id": i, "label": "cat"}).get_json()["labelId"] for i in items[:2]]
+    ids.append(client.post("/skip", json={"id": items[2], "comment": "hm"}).get_json()["labelId"])
+    client.post("/label", json={"id": "29", "label": "bird"}, headers=as_user("bob"))
+    last = client.get("/history?direction=back").get_json()
+    assert last["item"]["id"] == items[2] and last["annotation"] == {"label": None, "comment": "hm", "status": "SKIPPED"}
+    assert (last["position"], last["isFirst"], last["isLast"], last["labelId"]) == (3, False, True, ids[2])
+    previous = client.get(f"/history?direction=back&cursor={ids[2]}").get_json()
+    assert previous["item"]["id"] == items[1] and previous["annotation"]["label"] == "cat"
+    first = client.get("/history?direction=first").get_json()
+    assert first["isFirst"] and first["labelId"] == ids[0] and set(first["item"]["data"]) == {"n", "x", "note"}
+    assert client.get(f"/history?direction=next&cursor={ids[0]}").get_json()["labelId"] == ids[1]
+    for query, status in [(f"direction=back&cursor={ids[0]}", 404), (f"direction=next&cursor={ids[2]}", 404),
+                          ("direction=next", 404), ("direction=sideways", 400), ("direction=back&cursor=abc", 400),
+                          ("direction=back&cursor=999999", 404)]:
+        assert no_traceback(client.get(f"/history?{query}")).status_code == status, query
+    relabel = client.post("/label", json={"id": items[0], "label": "dog"}).get_json()
+    assert relabel["stats"]["perLabel"] == {"cat": 1, "dog": 1, "bird": 1}
+    assert client.get("/history?direction=last").get_json()["item"]["id"] == items[0]
+
+
+def test_queries_are_served_first_with_their_reason_and_new_ones_are_picked_up(api, monkeypatch):
+    client, service = api
+    monkeypatch.setattr(labeling, "SESSION_CHECK_SECONDS", 0)
+    service.config.queries = "queries"
+    platform = service.platform
+    platform.write_dataset("queries", pd.DataFrame({"n": [4, 9], "item_id": ["4", "9"], "uncertainty": [0.2, 0.8],
+                                                    "strategy": ["margin", "margin"], "session": 1,
+                                                    "model_version": "v0001"}))
+    platform.update_variables(lambda v: v.update(LABELLOOP__queries__session=1))
+    batch = client.get("/batch?size=3").get_json()
+    assert [i["id"] for i in batch["items"]][:2] == ["9", "4"]
+    assert batch["items"][0]["query"] == {"strategy": "margin", "uncertainty": 0.8, "rank": 1, "session": 1}
+    client.post("/label", json={"id": "9", "label": "cat"})
+    meta = metadata_frame(service.journal.current_frame())
+    assert meta[["strategy", "uncertainty", "query_rank", "model_version", "session"]].values.tolist() == [
+        ["margin", 0.8, 1, "v0001", 1]]
+    platform.write_dataset("queries", pd.DataFrame({"n": [20], "item_id": ["20"], "uncertainty": [0.99],
+                                                    "strategy": ["entropy"], "session": 2, "model_version": "v0002"}))
+    platform.update_variables(lambda v: v.update(LABELLOOP__queries__session=2))
+    assert client.get("/batch?size=1", headers=as_user("carol")).get_json()["items"][0]["id"] == "20"
+    assert client.get("/config").get_json()["session"] == 2
+
+
+def test_multi_label_items_take_several_categories(tmp_path):
+    client, service = make_client(tmp_path, multi_label=True)
+    assert client.post("/label", json={"id": "1", "label": ["bird", "cat"]}).status_code == 200
+    assert client.get("/history?direction=last").get_json()["annotation"]["label"] == ["cat", "bird"]
+    for bad in (["cat", "horse"], [], "cat", [1]):
+        assert client.post("/label", json={"id": "2", "label": bad}).status_code == 400
+    assert json.loads(metadata_frame(service.journal.current_frame())["label"][0]) == ["cat", "bird"]
+    service.journal.close()
+
+
+def test_text_items_carry_their_text_and_a_model_gives_suggestions(tmp_path):
+    frame = pd.DataFrame({"n": range(6), "body": ["good day", "bad day", "great", "awful", "fine", "meh"],
+                          "x": [1.0, -1.0, 2.0, -2.0, 0.5, -0.5]})
+    client, service = make_client(tmp_path, frame=frame, type="text", text_column="body", model="classifier")
+    model = make_pipeline(make_column_transformer(("passthrough", ["x"])), LogisticRegression())
+    service.platform.registry("classifier").save(model.fit(frame, ["cat", "dog", "cat", "dog", "cat", "dog"]), {})
+    item = client.get("/batch?size=6").get_json()["items"][0]
+    assert item["data"]["text"] == item["data"]["body"] and set(item["data"]) == {"text", "n", "body", "x"}
+    assert item["suggestion"]["label"] in ("cat", "dog")
+    assert abs(sum(item["suggestion"]["probabilities"].values()) - 1) < 1e-9
+    assert client.get("/stats").get_json()["modelVersions"] == ["v0001"]
+    service.journal.close()
+
+
+def test_done_only_when_nothing_is_left(tmp_path):
+    client, service = make_client(tmp_path, frame=pd.DataFrame({"n": [1, 2]}))
+    assert client.get("/batch?size=5", headers=as_user("bob")).get_json()["done"] is False
+    client.post("/label", json={"id": "1", "label": "cat"}, headers=as_user("bob"))
+    waiting = client.get("/batch?size=5").get_json()
+    assert waiting["items"] == [] and waiting["done"] is False  # item 2 is leased to bob
+    client.post("/skip", json={"id": "2"}, headers=as_user("bob"))
+    assert client.get("/batch?size=5").get_json()["done"] is True
+    stats = client.get("/stats").get_json()
+    assert (stats["labeled"], stats["skipped"], stats["remaining"], stats["stopping"]) == (1, 1, 0, None)
+    service.journal.close()
+
+
+def test_unexpected_errors_and_unknown_routes_answer_json_without_traceback(api, monkeypatch):
+    client, service = api
+    monkeypatch.setattr(service.journal, "stats", lambda total=None: 1 / 0)
+    response = no_traceback(client.get("/stats"))
+    assert response.status_code == 500 and "logged" in response.get_json()["error"]
+    assert "ZeroDivision" not in response.get_data(as_text=True)
+    assert no_traceback(client.get("/nowhere")).status_code == 404
+    assert no_traceback(client.delete("/label")).status_code == 405
