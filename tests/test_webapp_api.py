@@ -149,7 +149,8 @@ def test_history_walks_the_annotator_s_own_answers_and_both_ends(api):
         assert no_traceback(client.get(f"/history?{query}")).status_code == status, query
     relabel = client.post("/label", json={"id": items[0], "label": "dog"}).get_json()
     assert relabel["stats"]["perLabel"] == {"cat": 1, "dog": 1, "bird": 1}
-    assert client.get("/history?direction=last").get_json()["item"]["id"] == items[0]
+    first = client.get("/history?direction=first").get_json()
+    assert first["item"]["id"] == items[0] and first["annotation"]["label"] == "dog"  # keeps its place
 
 
 def test_queries_are_served_first_with_their_reason_and_new_ones_are_picked_up(api, monkeypatch):
@@ -220,3 +221,15 @@ def test_unexpected_errors_and_unknown_routes_answer_json_without_traceback(api,
     assert "ZeroDivision" not in response.get_data(as_text=True)
     assert no_traceback(client.get("/nowhere")).status_code == 404
     assert no_traceback(client.delete("/label")).status_code == 405
+
+
+def test_relabeling_from_history_keeps_the_item_s_place(api):
+    client, _ = api
+    ids = [client.post("/label", json={"id": i, "label": "cat"}).get_json()["labelId"] for i in ("1", "2", "3")]
+    second = client.get(f"/history?direction=back&cursor={ids[2]}").get_json()
+    assert second["item"]["id"] == "2"
+    relabeled = client.post("/label", json={"id": "2", "label": "dog"}).get_json()["labelId"]
+    after = client.get(f"/history?direction=next&cursor={relabeled}").get_json()
+    assert after["item"]["id"] == "3" and after["isLast"]
+    again = client.get(f"/history?direction=back&cursor={after['labelId']}").get_json()
+    assert again["annotation"]["label"] == "dog" and again["position"] == 2

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+
+from werkzeug.serving import make_server
 
 from labelloop import __version__
 from labelloop.errors import LabelloopError
+from labelloop.demo import DEMO_TYPES, demo_project
 from labelloop.export import EXPORT_FORMATS, export
 from labelloop.plugin_archive import build_plugin
 from labelloop.project import MODEL, TYPES, UNLABELED, Project, init_project, parse_categories
 from labelloop.sampler import Pool, SamplerSettings, run_sampler
 from labelloop.sampling import STRATEGIES
+from labelloop.server import check_host, create_app
 
 
 def _init(args) -> None:
@@ -85,6 +90,37 @@ def _sample(args) -> None:
               f"{summary['scored']} unlabeled items, model {summary['modelVersion']}.")
 
 
+def _interrupt(*_):
+    raise KeyboardInterrupt
+
+
+def _serve_project(project: Project, host: str, port: int, auth_token: str | None) -> None:
+    """Serve until interrupted (Ctrl+C or SIGTERM), then flush the datasets."""
+    check_host(host, auth_token)
+    app, writer = create_app(project, auth_token=auth_token)
+    server = make_server(host, port, app, threaded=True)
+    signal.signal(signal.SIGTERM, _interrupt)
+    url = f"http://{host}:{server.server_port}/" + (f"?token={auth_token}" if auth_token else "")
+    print(f"labelloop: serving {project.root} at {url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        writer.close()
+        project.close()
+        print("labelloop: stopped; labels and metadata datasets are written.", flush=True)
+
+
+def _serve(args) -> None:
+    _serve_project(Project.open(args.dir, user=args.user), args.host, args.port, args.auth_token)
+
+
+def _demo(args) -> None:
+    project = demo_project(args.dir or f"demo-{args.type}", args.type)
+    _serve_project(project, args.host, args.port, None)
+
+
 def _plugin(args) -> None:
     print(build_plugin(out_dir=args.out))
 
@@ -128,6 +164,21 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, help="seed of the random share, for repeatable runs")
     sample.add_argument("--json", action="store_true")
     sample.set_defaults(run=_sample)
+
+    serve = commands.add_parser("serve", help="label in the browser")
+    serve.add_argument("dir")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    serve.add_argument("--user", help="annotator name (default: the OS user)")
+    serve.add_argument("--auth-token", help="required to serve beyond this machine; annotators then pick names")
+    serve.set_defaults(run=_serve)
+
+    demo = commands.add_parser("demo", help="build a demo project and serve it")
+    demo.add_argument("--type", choices=DEMO_TYPES, default="tabular")
+    demo.add_argument("--dir", help="where to keep the demo project (default: ./demo-TYPE)")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.set_defaults(run=_demo)
 
     plugin = commands.add_parser("plugin", help="build the DSS plugin zip")
     plugin.add_argument("--out", help="output folder (default: dist/)")

@@ -17,6 +17,14 @@ class LeaseConflict(LabelloopError):
     """The item is leased to another annotator."""
 
 
+class NameRequired(LabelloopError):
+    """A shared server needs the annotator to pick a name first."""
+
+
+class Unauthorized(LabelloopError):
+    """The request lacks the server's access token."""
+
+
 def first_line(error: BaseException) -> str:
     """The first line of an exception's message (the driver's own, when it wraps one)."""
     text = str(getattr(error, "orig", None) or error).strip()

@@ -51,10 +51,11 @@ current = sa.Table(
     sa.Column("item_id", sa.String(1024), primary_key=True),
     sa.Column("annotator", sa.String(256), primary_key=True),
     sa.Column("event_id", sa.Integer, sa.ForeignKey("events.id"), nullable=False),
+    sa.Column("first_event_id", sa.Integer, nullable=False),  # keeps an item's place in history
     sa.Column("status", sa.String(8), nullable=False),
     sa.Column("label", sa.Text),
     sa.Column("session", sa.Integer, nullable=False),
-    sa.Index("current_annotator", "annotator", "event_id"),
+    sa.Index("current_annotator", "annotator", "first_event_id"),
     sa.Index("current_event", "event_id"),
 )
 leases = sa.Table(
@@ -161,7 +162,7 @@ class Journal:
 
     def _set_current(self, conn, annotation: Annotation, status: str, event_id: int) -> None:
         row = {"item_id": annotation.item_id, "annotator": annotation.annotator, "event_id": event_id,
-               "status": status, "label": annotation.label, "session": annotation.session}
+               "first_event_id": event_id, "status": status, "label": annotation.label, "session": annotation.session}
         statement = self._insert(current).values(**row)
         conn.execute(statement.on_conflict_do_update(
             index_elements=[current.c.item_id, current.c.annotator],
@@ -244,12 +245,16 @@ class Journal:
             return set(conn.execute(sa.select(current.c.item_id).distinct()).scalars())
 
     def history(self, annotator: str) -> list:
-        """The annotator's current answers, oldest first (for back / next / first / last)."""
+        """The annotator's current answers in the order they first answered them.
+
+        Changing an answer keeps the item's place, so walking back and relabeling does not
+        reshuffle what comes next.
+        """
         query = (
             sa.select(current.c.item_id, current.c.status, current.c.label, current.c.event_id, events.c.comment)
             .join(events, events.c.id == current.c.event_id)
             .where(current.c.annotator == annotator)
-            .order_by(current.c.event_id)
+            .order_by(current.c.first_event_id)
         )
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
@@ -352,7 +357,7 @@ class Journal:
             if rows:
                 conn.execute(events.insert(), rows)
                 conn.execute(current.insert(), [
-                    {"item_id": r["item_id"], "annotator": r["annotator"], "event_id": r["id"],
+                    {"item_id": r["item_id"], "annotator": r["annotator"], "event_id": r["id"], "first_event_id": r["id"],
                      "status": _STATUS_OF_KIND[r["kind"]], "label": r["label"], "session": r["session"]}
                     for r in rows
                 ])

@@ -41,6 +41,7 @@ class LabelingConfig:
     queries: str | None = None
     model: str | None = None
     text_column: str | None = None
+    columns_first: list = field(default_factory=list)
     lease_seconds: float = 600
     seed: int = 0
     keys: list = field(init=False)
@@ -101,6 +102,7 @@ class LabelingService:
                        "shortcut": SHORTCUTS[n] if n < len(SHORTCUTS) else None}
                       for n, c in enumerate(self.config.categories)]
         return {"type": self.config.type, "categories": categories, "multiLabel": self.config.multi_label,
+                "textColumn": self.config.text_column, "columnsFirst": list(self.config.columns_first),
                 "alEnabled": bool(self.config.queries), "session": self._refresh_session(),
                 "modelVersion": self._model_version(), "user": user}
 

