@@ -4,9 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need; installed with apt-get when a command of theirs is missing.
-APT_PACKAGES :=
+APT_PACKAGES := chromium
 
-.PHONY: test apt-deps plugin bench clean
+.PHONY: test apt-deps plugin bench demo clean
+TYPE ?= tabular
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,9 @@ test: $(STAMP) apt-deps
 
 plugin: $(STAMP)
 	$(BIN)/labelloop plugin
+
+demo: $(STAMP)
+	$(BIN)/labelloop demo --type $(TYPE)
 
 bench: $(STAMP)
 	$(BIN)/python bench/label_write.py

@@ -14,7 +14,8 @@ from labelloop.platform.local import LocalPlatform
 from labelloop.platform.registry import ModelRegistry
 from labelloop.sessions import current_session, next_session, variable_name
 
-FRAME = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": ["x", "y", None, "w", "v"], "c": [0.5, np.nan, 1.5, 2.5, 3.5]})
+FRAME = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": ["x\ry", 'say "hi", then go', None, "line\nbreak", "v"],
+                      "c": [0.5, np.nan, 1.5, 2.5, 3.5]})
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])

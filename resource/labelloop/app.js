@@ -202,21 +202,19 @@ class LabelingPage {
   }
 
   async walk(direction) {
-    if (direction === "next" && !this.history) return;
-    if (direction === "last" && !this.history) return;
-    const cursor = this.history ? this.history.labelId : "";
-    if (direction === "next" && this.history.isLast) return this.leaveHistory();
-    if (direction === "last") return this.leaveHistory();
+    if (!this.history && (direction === "next" || direction === "last")) return;
     await this.run(async () => {
-      const answer = await this.api.history(direction, direction === "first" ? "" : cursor);
+      if (direction === "last" || (direction === "next" && this.history.isLast)) return this.leaveHistory();
+      const cursor = this.history && direction !== "first" ? this.history.labelId : "";
+      const answer = await this.api.history(direction, cursor);
       this.nodes.done.hidden = true;
       this.show({ id: answer.item.id, data: answer.item.data, annotation: answer.annotation }, answer);
     });
   }
 
-  async leaveHistory() {
+  leaveHistory() {
     this.history = null;
-    await this.run(() => this.nextNewItem());
+    return this.nextNewItem();
   }
 
   // answering

@@ -96,7 +96,9 @@ def write_table(path, frame: pd.DataFrame) -> None:
         if kind == "parquet":
             frame.to_parquet(temporary, index=False)
         elif kind == "csv":
-            frame.to_csv(temporary, index=False)
+            # With CRLF line ends the writer quotes any field holding \r or \n; with the default
+            # "\n" a lone \r is written bare and splits the row when read back.
+            frame.to_csv(temporary, index=False, lineterminator="\r\n")
         else:
             _write_jsonl(temporary, frame)
         os.replace(temporary, path)

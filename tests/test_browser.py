@@ -1,0 +1,120 @@
+"""The labeling page in a real browser (Debian's Chromium driven by Playwright), as a person uses it."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from browser import browser_page, labelloop_server, screenshot
+from labelloop.project import Project
+
+
+def current_id(page, id_column):
+    return page.locator(f"tr:has(th:text-is('{id_column}')) td").inner_text()
+
+
+def position(page):
+    return page.locator(".position").inner_text()
+
+
+def wait_for_change(page, id_column, before):
+    page.wait_for_function(
+        "([column, before]) => { const rows = [...document.querySelectorAll('.item tr')];"
+        " const row = rows.find((r) => r.querySelector('th').textContent === column);"
+        " const id = row ? row.querySelector('td').textContent : '';"
+        " return id + '|' + document.querySelector('.position').textContent !== before; }",
+        arg=[id_column, before], timeout=10_000)
+
+
+def act(page, key, id_column):
+    before = current_id(page, id_column) + "|" + position(page)
+    page.keyboard.press(key)
+    wait_for_change(page, id_column, before)
+
+
+def label_session(page, url, id_column, view_selector):
+    """Label 5 by keyboard, undo one, walk back and relabel, skip one, reload and continue."""
+    page.goto(url)
+    page.wait_for_selector(view_selector)
+    expected = {}
+    for key in ["1", "2", "3", "1", "2"]:
+        expected[current_id(page, id_column)] = ("LABELED", {"1": 0, "2": 1, "3": 2}[key])
+        act(page, key, id_column)
+    act(page, "Control+z", id_column)  # reopen the latest answer...
+    assert position(page) == "Your answer 5 (labeled)"
+    fifth = current_id(page, id_column)
+    act(page, "3", id_column)  # ...and change it
+    expected[fifth] = ("LABELED", 2)
+    assert position(page) == "New item"
+    act(page, "ArrowLeft", id_column)
+    act(page, "ArrowLeft", id_column)
+    assert position(page) == "Your answer 4 (labeled)"
+    fourth = current_id(page, id_column)
+    act(page, "2", id_column)  # relabel: moves on to the next answer in history
+    expected[fourth] = ("LABELED", 1)
+    assert position(page) == "Your answer 5 (labeled)"
+    act(page, "End", id_column)
+    skipped = current_id(page, id_column)
+    act(page, "Tab", id_column)
+    expected[skipped] = ("SKIPPED", None)
+    page.reload()
+    page.wait_for_selector(view_selector)
+    after_reload = current_id(page, id_column)
+    assert after_reload not in expected
+    act(page, "1", id_column)
+    expected[after_reload] = ("LABELED", 0)
+    counts = page.locator(".counts").inner_text()
+    assert counts.startswith("6 labeled · 1 skipped")
+    return expected
+
+
+def check_metadata(project_dir, expected, categories):
+    project = Project.open(project_dir)
+    meta = project.platform.read_dataset("metadata")
+    project.close()
+    got = {row["data_id"]: (row["status"], row["label"]) for row in meta.to_dict("records")}
+    want = {item: (status, None if index is None else categories[index]) for item, (status, index) in expected.items()}
+    assert {k: (s, None if pd.isna(l) else l) for k, (s, l) in got.items()} == want
+    assert len(meta) == len(want)
+
+
+def test_tabular_demo_by_keyboard(tmp_path):
+    demo = tmp_path / "demo-tabular"
+    with labelloop_server("demo", "--type", "tabular", "--dir", demo) as url, browser_page() as page:
+        expected = label_session(page, url, "wine_id", ".row-table")
+        page.keyboard.press("?")
+        assert page.locator("[role=dialog][aria-label='Keyboard shortcuts']").is_visible()
+        screenshot(page, "tabular-help")
+        page.keyboard.press("Escape")
+        screenshot(page, "tabular-view")
+        assert page.get_by_role("button", name="Cultivar 2").is_visible()
+        numbers = page.locator(".row-table td.number")
+        assert numbers.count() == 14 and numbers.first.evaluate("n => getComputedStyle(n).textAlign") == "right"
+    check_metadata(demo, expected, ["cultivar_1", "cultivar_2", "cultivar_3"])
+
+
+def test_text_demo_by_keyboard(tmp_path):
+    demo = tmp_path / "demo-text"
+    with labelloop_server("demo", "--type", "text", "--dir", demo) as url, browser_page() as page:
+        expected = label_session(page, url, "tweet_id", ".text-body")
+        size = page.locator(".text-body").evaluate("n => parseFloat(getComputedStyle(n).fontSize)")
+        assert size >= 20
+        screenshot(page, "text-view")
+    check_metadata(demo, expected, ["positive", "neutral", "negative"])
+
+
+def test_cell_values_are_shown_as_text_never_as_html(tmp_path):
+    hostile = "<img src=x onerror=alert(1)>"
+    data = tmp_path / "hostile.csv"
+    pd.DataFrame({"id": [1], "note": [hostile], "long": ["word " * 300]}).to_csv(data, index=False)
+    from labelloop.project import init_project
+
+    init_project(tmp_path / "proj", data, "tabular", [{"key": "a", "caption": "A"}, {"key": "b", "caption": "B"}],
+                 id_column="id")
+    with labelloop_server("serve", tmp_path / "proj") as url, browser_page() as page:
+        page.goto(url)
+        page.wait_for_selector(".row-table")
+        assert page.locator("tr:has(th:text-is('note')) td").inner_text() == hostile
+        assert page.locator(".item img").count() == 0
+        width = page.locator(".row-table").evaluate("n => n.scrollWidth <= n.parentElement.clientWidth + 1")
+        assert width, "a long value must wrap, not widen the table"
+        screenshot(page, "hostile-cell")
