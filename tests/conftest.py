@@ -44,3 +44,15 @@ def dss(tmp_path):
     instance = FakeDSS(tmp_path / "dss")
     yield instance
     instance.stop()
+
+
+@pytest.fixture
+def wine_csv(tmp_path):
+    """scikit-learn's wine data as a CSV file, with a ``wine_id`` column from 1000."""
+    from sklearn.datasets import load_wine
+
+    path = tmp_path / "wine.csv"
+    frame = load_wine(as_frame=True).frame.drop(columns="target")
+    frame.insert(0, "wine_id", range(1000, 1000 + len(frame)))
+    frame.to_csv(path, index=False)
+    return path

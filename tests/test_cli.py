@@ -24,15 +24,6 @@ def run(*args, ok=True):
 
 
 @pytest.fixture
-def wine_csv(tmp_path):
-    path = tmp_path / "wine.csv"
-    frame = load_wine(as_frame=True).frame.drop(columns="target")
-    frame.insert(0, "wine_id", range(1000, 1000 + len(frame)))
-    frame.to_csv(path, index=False)
-    return path
-
-
-@pytest.fixture
 def project(tmp_path, wine_csv):
     run("init", tmp_path / "proj", "--data", wine_csv, "--type", "tabular", "--categories", "a=Class A,b,c",
         "--id-column", "wine_id")
