@@ -186,7 +186,8 @@ def test_multi_label_items_take_several_categories(tmp_path):
     service.journal.close()
 
 
-def test_text_items_carry_their_text_and_a_model_gives_suggestions(tmp_path):
+def test_text_items_carry_their_text_and_a_model_gives_suggestions(tmp_path, monkeypatch):
+    monkeypatch.setattr(labeling, "SESSION_CHECK_SECONDS", 0)  # notice the model trained below at once
     frame = pd.DataFrame({"n": range(6), "body": ["good day", "bad day", "great", "awful", "fine", "meh"],
                           "x": [1.0, -1.0, 2.0, -2.0, 0.5, -0.5]})
     client, service = make_client(tmp_path, frame=frame, type="text", text_column="body", model="classifier")

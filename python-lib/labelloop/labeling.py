@@ -84,6 +84,7 @@ class LabelingService:
         session = current_session(self.platform, self.config.queries)
         if session != self._session and self.config.queries and self.platform.dataset_exists(self.config.queries):
             self.queue.set_queries(self.platform.read_dataset(self.config.queries))
+        self._versions = self.platform.model_versions(self.config.model) if self.config.model else []
         self._session, self._session_checked = session, now
         return session
 
@@ -221,9 +222,9 @@ class LabelingService:
         return query.as_json() if query else None
 
     def _model_versions(self) -> list:
-        if not self.config.model or not hasattr(self.platform, "registry"):
-            return []
-        return self.platform.registry(self.config.model).versions()
+        """The model's versions, re-read with the session (so a new model is noticed)."""
+        self._refresh_session()
+        return self._versions
 
     def _model_version(self):
         versions = self._model_versions()

@@ -66,5 +66,9 @@ class Platform(ABC):
         """Class probabilities of the saved model (its active or latest version by default)."""
 
     @abstractmethod
+    def model_versions(self, model: str) -> list:
+        """The saved model's version ids, oldest first (empty before the first training)."""
+
+    @abstractmethod
     def user(self, headers: dict | None = None) -> str:
         """Who is acting: the DSS login, or the standalone user."""

@@ -5,7 +5,7 @@ package (and this module) can be imported on a machine without DSS.
 """
 from __future__ import annotations
 
-from labelloop.errors import LabelloopError, NotFound
+from labelloop.errors import LabelloopError, NotFound, Unauthorized
 from labelloop.platform.base import Platform, Probabilities
 
 _PROBA_PREFIX = "proba_"
@@ -76,10 +76,16 @@ class DSSPlatform(Platform):
             model_version=str(version),
         )
 
+    def model_versions(self, model):
+        return [str(v["versionId"]) for v in self._dataiku.Model(model).list_versions()]
+
     def user(self, headers=None):
         if headers is None:
-            raise LabelloopError("No browser headers: the DSS user cannot be identified.")
-        info = self._dataiku.api_client().get_auth_info_from_browser_headers(dict(headers))
+            raise Unauthorized("No browser headers: the DSS user cannot be identified.")
+        try:
+            info = self._dataiku.api_client().get_auth_info_from_browser_headers(dict(headers))
+        except Exception as error:  # noqa: BLE001 - DSS raises its own error for a missing session
+            raise Unauthorized("Sign in to DSS to label.") from error
         return info["authIdentifier"]
 
 

@@ -236,6 +236,9 @@ class LocalPlatform(Platform):
         matrix = np.asarray(estimator.predict_proba(frame), dtype=float)
         return Probabilities(classes=[str(c) for c in estimator.classes_], matrix=matrix, model_version=version)
 
+    def model_versions(self, model):
+        return self.registry(model).versions()
+
     # identity
     def user(self, headers=None):
         return self._user or getpass.getuser()

@@ -1,0 +1,57 @@
+"""A labeling webapp inside DSS: the core of the tabular and text webapps' ``backend.py``.
+
+DSS pre-binds a Flask ``app``; this adds the labeling API to it, over the DSS datasets named in
+the webapp's params. The journal is SQLite in the backend's working directory by default (it is
+rebuilt from the metadata dataset when missing, for instance after the backend moved), or any
+SQLAlchemy URL shared by a team. The labels and metadata datasets are rewritten in the
+background, at most about a second after a change, and flushed when the backend stops.
+"""
+from __future__ import annotations
+
+import atexit
+from pathlib import Path
+
+from labelloop.errors import LabelloopError
+from labelloop.items import TableSource
+from labelloop.journal import Journal
+from labelloop.labeling import LabelingConfig, LabelingService
+from labelloop.materialize import DebouncedWriter, Materializer, Outputs, restore_journal
+from labelloop.platform.base import Platform
+from labelloop.webapp import register_routes
+
+
+def categories_from_dss(pairs) -> list:
+    """DSS's KEY_VALUE_LIST ``[{from, to}]`` as ``[{key, caption}]``; empty or repeated keys refused."""
+    categories, seen = [], set()
+    for pair in pairs or []:
+        key = str(pair.get("from") or "").strip()
+        if not key or key in seen:
+            raise LabelloopError(f"Categories must have distinct, non-empty keys (problem with '{key}').")
+        seen.add(key)
+        categories.append({"key": key, "caption": str(pair.get("to") or key)})
+    if len(categories) < 2:
+        raise LabelloopError("Give at least two categories in the webapp settings.")
+    return categories
+
+
+def serve_labeling(app, platform: Platform, data_type: str, *, unlabeled: str, categories, labels: str,
+                   metadata: str, label_column: str = "label", queries: str | None = None,
+                   id_column: str | None = None, text_column: str | None = None, model: str | None = None,
+                   multi_label: bool = False, columns_first: str = "", journal_url: str | None = None) -> LabelingService:
+    """Add the labeling API for ``unlabeled`` to ``app``; returns the service."""
+    if data_type == "text" and not text_column:
+        raise LabelloopError("Choose the text column in the webapp settings.")
+    source = TableSource(platform.read_dataset(unlabeled), id_column or None)
+    journal = Journal(journal_url or f"sqlite:///{Path.cwd() / 'labelloop-journal.sqlite'}")
+    outputs = Outputs(labels, metadata, label_column or "label")
+    restore_journal(platform, journal, outputs)
+    writer = DebouncedWriter(Materializer(platform, journal, source, outputs).write)
+    atexit.register(writer.close)
+    config = LabelingConfig(
+        type=data_type, categories=categories_from_dss(categories), multi_label=bool(multi_label),
+        queries=queries or None, model=model or None, text_column=text_column,
+        columns_first=[c.strip() for c in (columns_first or "").split(",") if c.strip()],
+    )
+    service = LabelingService(platform, journal, source, config, on_change=writer.changed)
+    register_routes(app, service, lambda request: platform.user(request.headers))
+    return service

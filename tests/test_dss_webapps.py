@@ -1,0 +1,83 @@
+"""The tabular and text webapps' real backend.py files, run in the fake DSS and labeled through."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import flask
+import pandas as pd
+import pytest
+
+from fake_dataiku.harness import DescriptorError
+from labelloop.errors import LabelloopError
+from sampler_models import pool, tabular_classifier
+
+WEBAPPS = Path(__file__).resolve().parents[1] / "webapps"
+CATEGORIES = [{"from": "low", "to": "Low"}, {"from": "mid", "to": "Middle"}, {"from": "high"}]
+
+
+def start(dss, tmp_path, kind, **extra):
+    config = {"unlabeled": "rows", "categories": CATEGORIES, "labels_ds": "labels", "metadata_ds": "metadata",
+              "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}", **extra}
+    app = flask.Flask("backend")
+    dss.run(WEBAPPS / f"{kind}-labeling", config, init_globals={"app": app})
+    return app.test_client(use_cookies=False)
+
+
+@pytest.fixture
+def flow(dss):
+    dss.add_dataset("rows", pool(40).assign(comment=lambda f: [f"note {i}" for i in range(len(f))]))
+    dss.add_dataset("labels")
+    dss.add_dataset("metadata")
+    return dss
+
+
+def eventually(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.mark.parametrize("kind, extra", [("tabular", {}), ("text", {"text_column": "name"})])
+def test_a_dss_user_labels_through_the_real_backend(flow, tmp_path, kind, extra):
+    client = start(flow, tmp_path, kind, **extra)
+    alice = flow.login("alice")
+    config = client.get("/config", headers=alice).get_json()
+    assert config["user"] == "alice" and config["type"] == kind
+    assert [c["caption"] for c in config["categories"]] == ["Low", "Middle", "high"]
+    items = client.get("/batch?size=3", headers=alice).get_json()["items"]
+    if kind == "text":
+        assert items[0]["data"]["text"] == items[0]["data"]["name"]
+    for item, label in zip(items, ["low", "mid", "high"]):
+        assert client.post("/label", json={"id": item["id"], "label": label}, headers=alice).status_code == 200
+    assert eventually(lambda: flow.platform.dataset_exists("metadata") and len(flow.platform.read_dataset("metadata")) == 3)
+    meta = flow.platform.read_dataset("metadata")
+    assert set(meta["annotator"]) == {"alice"} and sorted(meta["label"]) == ["high", "low", "mid"]
+    assert eventually(lambda: len(flow.platform.read_dataset("labels")) == 3)
+    labels = flow.platform.read_dataset("labels")
+    assert {"f1", "f2", "name", "comment", "label", "label_id", "item_id"} == set(labels.columns)
+    forged = client.get("/config", headers={"Cookie": "dss_session=forged"})
+    assert forged.status_code == 401 and "Sign in to DSS" in forged.get_json()["error"]
+
+
+def test_a_saved_model_gives_suggestions_and_queries_come_first(flow, tmp_path):
+    frame = flow.platform.read_dataset("rows")
+    flow.add_model("clf", tabular_classifier(frame))
+    flow.add_dataset("queries", pd.DataFrame({"item_id": ["x"], "uncertainty": [0.5], "strategy": ["margin"],
+                                              "session": [1], "model_version": ["v0001"]}))
+    client = start(flow, tmp_path, "tabular", saved_model="clf", queries_ds="queries", label_col_name="level")
+    item = client.get("/batch?size=1", headers=flow.login("bob")).get_json()["items"][0]
+    assert item["suggestion"]["label"] in ("low", "mid", "high")
+    assert client.get("/stats", headers=flow.login("bob")).get_json()["modelVersions"] == ["v0001"]
+
+
+def test_bad_webapp_settings_are_refused(flow, tmp_path):
+    with pytest.raises(LabelloopError, match="distinct, non-empty keys"):
+        start(flow, tmp_path, "tabular", categories=[{"from": "a"}, {"from": "a"}])
+    with pytest.raises(DescriptorError, match="KEY_VALUE_LIST"):
+        start(flow, tmp_path, "tabular", categories={"a": "A"})
+    with pytest.raises(LabelloopError, match="text column"):
+        start(flow, tmp_path, "text", text_column="")
