@@ -216,7 +216,7 @@ def test_done_only_when_nothing_is_left(tmp_path):
 
 def test_unexpected_errors_and_unknown_routes_answer_json_without_traceback(api, monkeypatch):
     client, service = api
-    monkeypatch.setattr(service.journal, "stats", lambda total=None: 1 / 0)
+    monkeypatch.setattr(service.journal, "answers_since", lambda after=0: 1 / 0)
     response = no_traceback(client.get("/stats"))
     assert response.status_code == 500 and "logged" in response.get_json()["error"]
     assert "ZeroDivision" not in response.get_data(as_text=True)
@@ -234,3 +234,16 @@ def test_relabeling_from_history_keeps_the_item_s_place(api):
     assert after["item"]["id"] == "3" and after["isLast"]
     again = client.get(f"/history?direction=back&cursor={after['labelId']}").get_json()
     assert again["annotation"]["label"] == "dog" and again["position"] == 2
+
+
+def test_the_in_memory_tally_agrees_with_the_journal_s_sql_statistics(api):
+    client, service = api
+    moves = [("alice", "label", "1", "cat"), ("alice", "label", "2", "dog"), ("bob", "skip", "3", None),
+             ("bob", "label", "1", "bird"), ("alice", "skip", "1", None), ("carol", "label", "3", "cat"),
+             ("alice", "label", "2", "cat"), ("bob", "skip", "4", None), ("bob", "label", "4", "dog")]
+    for user, kind, item, label in moves:
+        body = {"id": item, "label": label} if kind == "label" else {"id": item}
+        assert client.post(f"/{kind}", json=body, headers=as_user(user)).status_code == 200
+        served = client.get("/stats").get_json()
+        expected = service.journal.stats(total=30)
+        assert {k: served[k] for k in expected} == expected

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 
@@ -97,6 +98,7 @@ def _interrupt(*_):
 def _serve_project(project: Project, host: str, port: int, auth_token: str | None) -> None:
     """Serve until interrupted (Ctrl+C or SIGTERM), then flush the datasets."""
     check_host(host, auth_token)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     app, writer = create_app(project, auth_token=auth_token)
     server = make_server(host, port, app, threaded=True)
     signal.signal(signal.SIGTERM, _interrupt)

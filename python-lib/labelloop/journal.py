@@ -11,7 +11,9 @@ number of labels. SQLite (WAL) is the default; PostgreSQL serves teams sharing o
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 from dataclasses import asdict, dataclass
 from typing import Iterable
 
@@ -126,6 +128,9 @@ class Journal:
         self.url = url
         self.engine = _engine(url)
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        # SQLite allows one writer at a time; threads of this process queue on a lock, which wakes
+        # them at once, instead of SQLite's busy handler, which sleeps in steps of up to 100 ms.
+        self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
         try:
             metadata.create_all(self.engine)
         except sa.exc.OperationalError as error:
@@ -134,13 +139,19 @@ class Journal:
     def close(self) -> None:
         self.engine.dispose()
 
+    @contextlib.contextmanager
+    def _writing(self):
+        """A write transaction (serialised in this process for SQLite)."""
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
     # writes
     def record(self, annotation: Annotation, now: dt.datetime | None = None) -> int:
         """Append a label or skip and return its label id; refuses an item leased to another."""
         if annotation.status not in _KIND_OF_STATUS:
             raise LabelloopError(f"Unknown status '{annotation.status}'.")
         now = now or utcnow()
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             self._lock_item(conn, annotation.item_id)
             holder = conn.execute(
                 sa.select(leases.c.annotator).where(
@@ -174,37 +185,34 @@ class Journal:
         """Lease up to ``limit`` of ``item_ids`` (in order) to ``annotator``; returns those taken.
 
         An item is taken when nobody holds it, its lease expired, or ``annotator`` holds it
-        already (the lease is renewed). Answered items are never leased. Each item is one short
-        transaction under the item's lock, so two annotators can never hold the same item.
+        already (the lease is renewed). Answered items are never leased. One transaction holds
+        the candidates' locks (taken in sorted order, so two leases cannot deadlock), reads their
+        state with two queries and writes the leases at once: two annotators can never hold the
+        same item.
         """
         now = now or utcnow()
         expires = now + dt.timedelta(seconds=seconds)
-        taken = []
-        for item_id in item_ids:
-            if len(taken) >= limit:
-                break
-            with self.engine.begin() as conn:
-                if self._take(conn, item_id, annotator, now, expires):
-                    taken.append(item_id)
+        candidates = list(dict.fromkeys(item_ids))
+        if not candidates or limit <= 0:
+            return []
+        with self._writing() as conn:
+            for item_id in sorted(candidates):
+                self._lock_item(conn, item_id)
+            answered = set(conn.execute(sa.select(current.c.item_id).where(current.c.item_id.in_(candidates))).scalars())
+            held = {row.item_id: row for row in conn.execute(
+                sa.select(leases.c.item_id, leases.c.annotator, leases.c.expires_at).where(leases.c.item_id.in_(candidates)))}
+            free = [i for i in candidates if i not in answered
+                    and (i not in held or held[i].annotator == annotator or held[i].expires_at <= now)]
+            taken = free[:limit]
+            if taken:
+                statement = self._insert(leases).values(
+                    [{"item_id": i, "annotator": annotator, "expires_at": expires} for i in taken])
+                conn.execute(statement.on_conflict_do_update(
+                    index_elements=[leases.c.item_id],
+                    set_={"annotator": statement.excluded.annotator, "expires_at": statement.excluded.expires_at}))
+                conn.execute(events.insert(), [
+                    {"kind": "lease", "item_id": i, "annotator": annotator, "session": 0, "created_at": now} for i in taken])
         return taken
-
-    def _take(self, conn, item_id: str, annotator: str, now: dt.datetime, expires: dt.datetime) -> bool:
-        self._lock_item(conn, item_id)
-        if conn.execute(sa.select(current.c.item_id).where(current.c.item_id == item_id).limit(1)).first():
-            return False
-        statement = self._insert(leases).values(item_id=item_id, annotator=annotator, expires_at=expires)
-        conn.execute(statement.on_conflict_do_update(
-            index_elements=[leases.c.item_id],
-            set_={"annotator": annotator, "expires_at": expires},
-            where=sa.or_(leases.c.expires_at <= now, leases.c.annotator == annotator),
-        ))
-        # Read the row back: it is ours only if the upsert wrote it (drivers disagree on the
-        # rowcount of an upsert).
-        holder = conn.execute(sa.select(leases.c.annotator, leases.c.expires_at).where(leases.c.item_id == item_id)).one()
-        if tuple(holder) != (annotator, expires):
-            return False
-        conn.execute(events.insert().values(kind="lease", item_id=item_id, annotator=annotator, session=0, created_at=now))
-        return True
 
     def _lock_item(self, conn, item_id: str) -> None:
         """Serialise the transactions touching one item (leases and answers).
@@ -219,7 +227,7 @@ class Journal:
         """Give back leases early (the annotator left); returns how many were released."""
         item_ids = list(item_ids)
         now = now or utcnow()
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             released = conn.execute(
                 leases.delete().where(leases.c.annotator == annotator, leases.c.item_id.in_(item_ids))
                 .returning(leases.c.item_id)
@@ -238,6 +246,17 @@ class Journal:
         with self.engine.connect() as conn:
             return set(conn.execute(sa.select(leases.c.item_id).where(
                 leases.c.annotator != annotator, leases.c.expires_at > now)).scalars())
+
+    def answers_since(self, after: int = 0) -> list:
+        """``(item_id, annotator, status, label, session, event_id)`` of answers newer than ``after``.
+
+        A light way to follow the journal: current rows only move to newer events.
+        """
+        query = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
+                           current.c.session, current.c.event_id)
+                 .where(current.c.event_id > int(after)).order_by(current.c.event_id))
+        with self.engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(query)]
 
     def answered_items(self) -> set:
         """Items with a current label or skip by anyone: they leave everyone's queue."""
@@ -353,7 +372,7 @@ class Journal:
                 **{k: _none_if_missing(record.get(k)) for k in _PROVENANCE},
             })
             rows[-1]["session"] = int(rows[-1]["session"] or 0)
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             if rows:
                 conn.execute(events.insert(), rows)
                 conn.execute(current.insert(), [

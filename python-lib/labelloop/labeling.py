@@ -12,6 +12,7 @@ import math
 import string
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -63,6 +64,71 @@ def _json_value(value):
     return str(value)
 
 
+class Tally:
+    """Statistics of the current answers, updated from the journal's changes only.
+
+    Each answer is remembered per (item, annotator) so a changed answer moves its counts instead
+    of adding to them; an item counts as labeled when anyone labeled it, as skipped when it was
+    only skipped (the rules of ``Journal.stats``, which recomputes them with SQL).
+    """
+
+    def __init__(self, multi_label: bool):
+        self.multi_label = multi_label
+        self.last_event = 0
+        self.answers = {}
+        self.items = {}  # item -> [annotators who labeled it, annotators who skipped it]
+        self.labeled = self.skipped = 0
+        self.per_label, self.sessions = Counter(), Counter()
+        self.per_annotator = {}
+
+    def apply(self, rows) -> None:
+        for item, annotator, status, label, session, event_id in rows:
+            before = self._item_state(item)
+            old = self.answers.get((item, annotator))
+            if old is not None:
+                self._count(item, annotator, *old, -1)
+            self.answers[item, annotator] = (status, label, session)
+            self._count(item, annotator, status, label, session, 1)
+            after = self._item_state(item)
+            self.labeled += (after == LABELED) - (before == LABELED)
+            self.skipped += (after == SKIPPED) - (before == SKIPPED)
+            self.last_event = max(self.last_event, event_id)
+
+    def _item_state(self, item):
+        counts = self.items.get(item)
+        if not counts:
+            return None
+        return LABELED if counts[0] else SKIPPED if counts[1] else None
+
+    def _count(self, item, annotator, status, label, session, sign) -> None:
+        self.items.setdefault(item, [0, 0])[0 if status == LABELED else 1] += sign
+        mine = self.per_annotator.setdefault(annotator, {"labeled": 0, "skipped": 0})
+        mine[status.lower()] += sign
+        if status == LABELED:
+            for key in (json.loads(label) if self.multi_label else [label]):
+                self.per_label[key] += sign
+            self.sessions[str(session)] += sign
+
+    def answered(self, item_id) -> bool:
+        return self._item_state(item_id) is not None
+
+    def stats(self, total: int) -> dict:
+        return {"labeled": self.labeled, "skipped": self.skipped, "perLabel": +self.per_label,
+                "perAnnotator": {a: dict(c) for a, c in self.per_annotator.items() if any(c.values())},
+                "sessions": dict(sorted((+self.sessions).items(), key=lambda kv: int(kv[0]))),
+                "total": total, "remaining": max(total - self.labeled - self.skipped, 0)}
+
+
+class _Answered:
+    """``in`` over the tally: the queue's view of which items have an answer."""
+
+    def __init__(self, tally: Tally):
+        self._tally = tally
+
+    def __contains__(self, item_id) -> bool:
+        return self._tally.answered(item_id)
+
+
 class LabelingService:
     """One labeling webapp over a journal and an item source."""
 
@@ -71,7 +137,7 @@ class LabelingService:
         self._on_change = on_change or (lambda: None)
         self.queue = Queue(list(source.ids), seed=config.seed)
         self._lock = threading.Lock()
-        self._answered, self._last_event = set(), 0
+        self._tally = Tally(config.multi_label)
         self._session, self._session_checked = None, 0.0
         self._refresh_session()
 
@@ -88,14 +154,11 @@ class LabelingService:
         self._session, self._session_checked = session, now
         return session
 
-    def _answered_items(self) -> set:
-        """Items anyone answered, followed incrementally through the journal."""
+    def _sync(self) -> Tally:
+        """Bring the tally up to date with the journal (answers from any process)."""
         with self._lock:
-            changed = self.journal.current_frame(after=self._last_event)
-            if len(changed):
-                self._answered.update(changed["item_id"])
-                self._last_event = int(changed["id"].max())
-            return self._answered
+            self._tally.apply(self.journal.answers_since(self._tally.last_event))
+            return self._tally
 
     # routes
     def config_json(self, user: str) -> dict:
@@ -110,7 +173,7 @@ class LabelingService:
     def batch(self, user: str, size) -> dict:
         size = _whole_number(size, "size", 1, MAX_BATCH)
         self._refresh_session()
-        answered = self._answered_items()
+        answered = _Answered(self._sync())
         busy = self.journal.leased_to_others(user)
         candidates = self.queue.next_items(busy, answered, size * 2)
         taken = self.journal.lease(user, candidates, size, seconds=self.config.lease_seconds)
@@ -147,7 +210,7 @@ class LabelingService:
                 "isFirst": position == 0, "isLast": position == len(entries) - 1}
 
     def stats(self) -> dict:
-        stats = self.journal.stats(total=len(self.source))
+        stats = self._sync().stats(total=len(self.source))
         return {**stats, "modelVersions": self._model_versions(), "stopping": None}
 
     # helpers
@@ -165,8 +228,6 @@ class LabelingService:
             query_rank=query.rank if query else None, model_version=query.model_version if query else None,
         )
         label_id = self.journal.record(annotation)
-        with self._lock:
-            self._answered.add(item_id)
         self._on_change()
         return {"labelId": label_id, "stats": self.stats()}
 
