@@ -5,9 +5,12 @@
    row with ``iterrows`` and ``pd.util.hash_pandas_object``.
 2. Load: ``labelloop serve`` (a real server process, SQLite journal) and 8 annotator threads that
    each fetch a batch and label it, for 60 s; p50/p99 of ``/batch`` and ``/label``; then a check
-   that every acknowledged label is in the journal once, and nothing else is.
+   that every acknowledged label is in the journal once, and nothing else is. Annotators pause
+   about ``--think-ms`` between labels (0.5 s is a very fast human); a second, shorter run with no
+   pause at all measures the server's throughput limit, where latency is mostly queueing.
 
-    python bench/webapp.py [--rows 1000000] [--seconds 60] [--annotators 8] [--baseline-rows N]
+    python bench/webapp.py [--rows 1000000] [--seconds 60] [--annotators 8] [--think-ms 500]
+                           [--stress-seconds 20] [--baseline-rows N]
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ from labelloop.project import init_project
 from labelloop.queue import Queue
 
 TOKEN = "bench-token"
+SERVER = [sys.executable, "-m", "labelloop.cli", "serve"]
 
 
 def make_data(path: Path, rows: int) -> None:
@@ -71,7 +75,8 @@ def call(url: str, path: str, user: str, body=None):
         return json.loads(response.read())
 
 
-def annotate(url: str, user: str, until: float, timings: dict, acknowledged: list, errors: list) -> None:
+def annotate(url: str, user: str, until: float, think: float, timings: dict, acknowledged: list, errors: list) -> None:
+    pause = np.random.default_rng(abs(hash(user)) % 2**32)
     while time.monotonic() < until:
         try:
             start = time.perf_counter()
@@ -84,19 +89,23 @@ def annotate(url: str, user: str, until: float, timings: dict, acknowledged: lis
                 answer = call(url, "/label", user, {"id": item["id"], "label": ("a", "b", "c")[len(acknowledged) % 3]})
                 timings["label"].append(time.perf_counter() - start)
                 acknowledged.append((item["id"], user, answer["labelId"]))
+                if think:
+                    time.sleep(pause.uniform(0.5, 1.5) * think)
         except Exception as error:  # noqa: BLE001 - counted and reported
             errors.append(repr(error))
 
 
-def load(project: Path, seconds: float, annotators: int) -> None:
+def load(project: Path, seconds: float, annotators: int, think: float) -> None:
     started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "labelloop.cli", "serve", str(project), "--port", "0",
-                               "--auth-token", TOKEN], stdout=subprocess.PIPE, text=True)
+    journal = Journal(f"sqlite:///{project / 'journal.sqlite'}")
+    before = journal.event_count() and int(journal.events_frame()["id"].max())
+    journal.close()
+    server = subprocess.Popen(SERVER + [str(project), "--port", "0", "--auth-token", TOKEN], stdout=subprocess.PIPE, text=True)
     url = re.search(r"at (http://[^/]+)", server.stdout.readline()).group(1)
     ready = time.perf_counter() - started
     timings, acknowledged, errors = {"batch": [], "label": []}, [], []
     until = time.monotonic() + seconds
-    threads = [threading.Thread(target=annotate, args=(url, f"annotator-{n}", until, timings, acknowledged, errors))
+    threads = [threading.Thread(target=annotate, args=(url, f"annotator-{n}", until, think, timings, acknowledged, errors))
                for n in range(annotators)]
     for thread in threads:
         thread.start()
@@ -106,11 +115,13 @@ def load(project: Path, seconds: float, annotators: int) -> None:
     server.communicate(timeout=120)
     journal = Journal(f"sqlite:///{project / 'journal.sqlite'}")
     stored = journal.events_frame(["label"])
+    stored = stored[stored["id"] > before]
     journal.close()
     sent = {(i, u, lid) for i, u, lid in acknowledged}
     stored_set = set(zip(stored["item_id"], stored["annotator"], stored["id"]))
+    pace = f"pausing about {think * 1000:.0f} ms between labels" if think else "with no pause (stress)"
     print(f"\nServer process ready to answer after {ready:.1f} s (Python start-up and imports included)")
-    print(f"{annotators} annotators for {seconds:.0f} s on {project.name}:")
+    print(f"{annotators} annotators for {seconds:.0f} s, {pace}:")
     print(f"{'route':<8} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for route, values in timings.items():
         ms = np.array(values) * 1000
@@ -126,6 +137,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--annotators", type=int, default=8)
+    parser.add_argument("--think-ms", type=float, default=500, help="average pause of an annotator between labels")
+    parser.add_argument("--stress-seconds", type=float, default=20, help="length of the no-pause run (0: skip it)")
     parser.add_argument("--baseline-rows", type=int, help="hash only this many rows for the baseline and scale up")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -139,7 +152,9 @@ def main() -> None:
         print(f"Start-up on {args.rows:,} rows x 5 columns: ours {ours:.1f} s, "
               f"4.x iterrows hashing {scaled:.1f} s{note}: {scaled / ours:.0f}x faster")
         init_project(folder / "project", data, "tabular", [{"key": k, "caption": k} for k in "abc"])
-        load(folder / "project", args.seconds, args.annotators)
+        load(folder / "project", args.seconds, args.annotators, args.think_ms / 1000)
+        if args.stress_seconds:
+            load(folder / "project", args.stress_seconds, args.annotators, 0.0)
 
 
 if __name__ == "__main__":

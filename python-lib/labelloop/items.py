@@ -126,6 +126,7 @@ class TableSource:
     def __post_init__(self):
         self.ids = row_ids(self.frame, self.id_column)
         self._position = pd.Index(self.ids)
+        self._position.get_indexer(self.ids[:1])  # build the hash table now, not on a first request
 
     def __len__(self) -> int:
         return len(self.ids)

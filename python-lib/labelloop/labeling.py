@@ -139,7 +139,14 @@ class LabelingService:
         self._lock = threading.Lock()
         self._tally = Tally(config.multi_label)
         self._session, self._session_checked = None, 0.0
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Run every read path once, so the first annotators do not pay for caches and SQL compiling."""
         self._refresh_session()
+        self._sync()
+        self.journal.leased_to_others("")
+        self._data(list(self.source.ids[:1]))
 
     # sessions and queries
     def _refresh_session(self) -> int:
