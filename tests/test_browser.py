@@ -118,3 +118,53 @@ def test_cell_values_are_shown_as_text_never_as_html(tmp_path):
         width = page.locator(".row-table").evaluate("n => n.scrollWidth <= n.parentElement.clientWidth + 1")
         assert width, "a long value must wrap, not widen the table"
         screenshot(page, "hostile-cell")
+
+
+def small_project(tmp_path, categories, rows=3, multi_label=False):
+    from labelloop.project import init_project
+
+    data = tmp_path / "small.csv"
+    pd.DataFrame({"id": range(1, rows + 1), "text": [f"row {i}" for i in range(1, rows + 1)]}).to_csv(data, index=False)
+    init_project(tmp_path / "proj", data, "tabular", categories, id_column="id", multi_label=multi_label)
+    return tmp_path / "proj"
+
+
+def test_multi_label_choices_are_toggled_then_saved_and_the_done_screen_comes_last(tmp_path):
+    categories = [{"key": k, "caption": k.title()} for k in ("red", "green", "blue")]
+    project = small_project(tmp_path, categories, rows=2, multi_label=True)
+    with labelloop_server("serve", project) as url, browser_page() as page:
+        page.goto(url)
+        page.wait_for_selector(".row-table")
+        first = current_id(page, "id")
+        page.keyboard.press("1")
+        page.keyboard.press("3")
+        page.keyboard.press("1")  # toggled off again
+        page.keyboard.press("2")
+        assert page.get_by_role("button", name="Green").get_attribute("aria-pressed") == "true"
+        assert page.get_by_role("button", name="Red").get_attribute("aria-pressed") == "false"
+        act(page, "Enter", "id")
+        page.get_by_role("button", name="Red").click()
+        page.get_by_role("button", name="Save (Enter)").click()
+        page.wait_for_selector(".done:not([hidden])")
+        assert page.locator(".done").inner_text().startswith("All items are labeled.")
+        screenshot(page, "multi-label-done")
+    meta = Project.open(project).platform.read_dataset("metadata").set_index("data_id")
+    assert meta.loc[first, "label"] == '["green", "blue"]'
+    assert len(meta) == 2
+
+
+def test_sixty_categories_fit_and_the_ones_past_z_have_no_shortcut(tmp_path):
+    categories = [{"key": f"c{n}", "caption": f"Category {n}"} for n in range(60)]
+    project = small_project(tmp_path, categories)
+    with labelloop_server("serve", project) as url, browser_page() as page:
+        page.goto(url)
+        page.wait_for_selector(".row-table")
+        buttons = page.locator("button.category")
+        assert buttons.count() == 60 and page.locator("button.category kbd").count() == 35
+        box = page.locator(".categories").bounding_box()
+        assert box["y"] + box["height"] <= 800, "the category list scrolls instead of pushing the page"
+        first = current_id(page, "id")
+        act(page, "z", "id")  # the 35th category
+        screenshot(page, "sixty-categories")
+    meta = Project.open(project).platform.read_dataset("metadata").set_index("data_id")
+    assert meta.loc[first, "label"] == "c34"

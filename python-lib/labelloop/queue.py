@@ -7,6 +7,7 @@ answered prefix instead of walking it on every request.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +74,7 @@ class Queue:
         while self._start < len(self._order) and self._order[self._start] in answered:
             self._start += 1
         found = []
-        for item_id in self._order[self._start:]:
+        for item_id in itertools.islice(self._order, self._start, None):  # no copy of the order
             if len(found) == limit:
                 break
             if item_id not in answered and item_id not in excluded:
