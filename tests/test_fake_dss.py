@@ -14,7 +14,7 @@ import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from fake_dataiku.harness import DescriptorError
-from labelloop.errors import LabelloopError
+from labelloop.errors import LabelloopError, Unauthorized
 from labelloop.sessions import current_session
 
 RECIPE_JSON = {
@@ -164,7 +164,7 @@ def test_a_webapp_backend_runs_with_the_prebound_app_and_identifies_dss_users(fl
     client = app.test_client(use_cookies=False)  # send the browser's Cookie header as is
     answer = client.get("/whoami", headers=flow.login("alice"))
     assert answer.get_json() == {"user": "alice", "rows": 4}
-    with pytest.raises(Exception, match="Failed to authenticate"):
+    with pytest.raises(Unauthorized, match="Sign in to DSS"):
         client.get("/whoami", headers={"Cookie": "dss_session=forged"})
 
 
