@@ -1,7 +1,6 @@
 """The tabular and text webapps' real backend.py files, run in the fake DSS and labeled through."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import flask
@@ -11,6 +10,7 @@ import pytest
 from fake_dataiku.harness import DescriptorError
 from labelloop.errors import LabelloopError
 from sampler_models import pool, tabular_classifier
+from polling import eventually
 
 WEBAPPS = Path(__file__).resolve().parents[1] / "webapps"
 CATEGORIES = [{"from": "low", "to": "Low"}, {"from": "mid", "to": "Middle"}, {"from": "high"}]
@@ -30,15 +30,6 @@ def flow(dss):
     dss.add_dataset("labels")
     dss.add_dataset("metadata")
     return dss
-
-
-def eventually(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 @pytest.mark.parametrize("kind, extra", [("tabular", {}), ("text", {"text_column": "name"})])

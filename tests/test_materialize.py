@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pandas as pd
 import pytest
@@ -12,6 +11,7 @@ from labelloop.items import FolderSource, TableSource
 from labelloop.journal import LABELED, SKIPPED, Annotation, Journal
 from labelloop.materialize import DebouncedWriter, Materializer, Outputs, labels_frame, metadata_frame, write_outputs
 from labelloop.platform.local import LocalPlatform
+from polling import eventually
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_a_burst_of_labels_is_written_once_shortly_after(journal, tmp_path):
         for n in range(50):
             journal.record(Annotation(str(n), "ann", LABELED, "even" if n % 2 == 0 else "odd"))
             writer.changed()
-        assert _eventually(lambda: platform.dataset_exists("labels") and len(platform.read_dataset("labels")) == 50)
+        assert eventually(lambda: platform.dataset_exists("labels") and len(platform.read_dataset("labels")) == 50)
         assert 1 <= writer.writes < 10
     finally:
         writer.close()
@@ -87,16 +87,6 @@ def test_a_failed_write_is_retried(tmp_path):
     assert succeeded.wait(timeout=10)
     writer.close()
     assert len(attempts) >= 2 and writer.writes == 1
-
-
-def _eventually(condition, timeout=10.0):
-    """Poll a condition: behaviour is checked, not speed, so the bound is generous."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_the_materializer_follows_relabels_and_new_answers_incrementally(journal, tmp_path):
