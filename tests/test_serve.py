@@ -43,7 +43,7 @@ def shared(project_dir):
 
 
 ROUTES = [("get", "/"), ("get", "/config"), ("get", "/batch"), ("post", "/label"), ("post", "/skip"),
-          ("get", "/history"), ("get", "/stats"), ("get", "/resource/labelloop/app.js")]
+          ("get", "/history"), ("get", "/stats"), ("get", "/resource/labelloop/app.js"), ("get", "/media/a.png")]
 
 
 @pytest.mark.parametrize("method, path", ROUTES)

@@ -1,4 +1,4 @@
-"""A labeling webapp inside DSS: the core of the tabular and text webapps' ``backend.py``.
+"""A labeling webapp inside DSS: the core of the labeling webapps' ``backend.py``.
 
 DSS pre-binds a Flask ``app``; this adds the labeling API to it, over the DSS datasets named in
 the webapp's params. The journal is SQLite in the backend's working directory by default (it is
@@ -9,13 +9,15 @@ background, at most about a second after a change, and flushed when the backend 
 from __future__ import annotations
 
 import atexit
+import tempfile
 from pathlib import Path
 
 from labelloop.errors import LabelloopError
-from labelloop.items import TableSource
+from labelloop.items import FolderSource, TableSource
 from labelloop.journal import Journal
 from labelloop.labeling import LabelingConfig, LabelingService
 from labelloop.materialize import DebouncedWriter, Materializer, Outputs, restore_journal
+from labelloop.media import MediaStore
 from labelloop.platform.base import Platform
 from labelloop.webapp import register_routes
 
@@ -41,7 +43,14 @@ def serve_labeling(app, platform: Platform, data_type: str, *, unlabeled: str, c
     """Add the labeling API for ``unlabeled`` to ``app``; returns the service."""
     if data_type == "text" and not text_column:
         raise LabelloopError("Choose the text column in the webapp settings.")
-    source = TableSource(platform.read_dataset(unlabeled), id_column or None)
+    media = None
+    if data_type in ("image", "sound"):
+        source = FolderSource(platform.list_folder(unlabeled), data_type)
+        if not len(source):
+            raise LabelloopError(f"The folder has no {data_type} files to label.")
+        media = MediaStore(platform, unlabeled, source, tempfile.mkdtemp(prefix="labelloop-media-"))
+    else:
+        source = TableSource(platform.read_dataset(unlabeled), id_column or None)
     journal = Journal(journal_url or f"sqlite:///{Path.cwd() / 'labelloop-journal.sqlite'}")
     outputs = Outputs(labels, metadata, label_column or "label")
     restore_journal(platform, journal, outputs)
@@ -52,6 +61,6 @@ def serve_labeling(app, platform: Platform, data_type: str, *, unlabeled: str, c
         queries=queries or None, model=model or None, text_column=text_column,
         columns_first=[c.strip() for c in (columns_first or "").split(",") if c.strip()],
     )
-    service = LabelingService(platform, journal, source, config, on_change=writer.changed)
+    service = LabelingService(platform, journal, source, config, on_change=writer.changed, media=media)
     register_routes(app, service, lambda request: platform.user(request.headers))
     return service

@@ -22,6 +22,7 @@ import pandas as pd
 
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.journal import LABELED, SKIPPED, Annotation, Journal
+from labelloop.media import MediaFile, MediaStore
 from labelloop.platform.base import Platform
 from labelloop.queue import Queue
 from labelloop.sessions import current_session
@@ -133,8 +134,10 @@ class _Answered:
 class LabelingService:
     """One labeling webapp over a journal and an item source."""
 
-    def __init__(self, platform: Platform, journal: Journal, source, config: LabelingConfig, on_change=None):
+    def __init__(self, platform: Platform, journal: Journal, source, config: LabelingConfig, on_change=None,
+                 media: MediaStore | None = None):
         self.platform, self.journal, self.source, self.config = platform, journal, source, config
+        self._media = media
         self._on_change = on_change or (lambda: None)
         self.queue = Queue(list(source.ids), seed=config.seed)
         self._lock = threading.Lock()
@@ -221,6 +224,12 @@ class LabelingService:
                 "annotation": {"label": label, "comment": entry["comment"], "status": entry["status"]},
                 "labelId": entry["event_id"], "position": position + 1,
                 "isFirst": position == 0, "isLast": position == len(entries) - 1}
+
+    def media(self, item_id: str, original: bool = False) -> MediaFile:
+        """The bytes of a folder item (images downscaled unless ``original``)."""
+        if self._media is None:
+            raise NotFound("This webapp labels rows: it has no media files.")
+        return self._media.get(item_id, original)
 
     def stats(self) -> dict:
         stats = self._sync().stats(total=len(self.source))

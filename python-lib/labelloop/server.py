@@ -18,7 +18,8 @@ from flask import Flask, redirect, request, send_from_directory
 from labelloop.errors import LabelloopError, NameRequired, Unauthorized
 from labelloop.labeling import LabelingConfig, LabelingService
 from labelloop.materialize import DebouncedWriter, Materializer
-from labelloop.project import MODEL, Project
+from labelloop.media import MediaStore
+from labelloop.project import MODEL, UNLABELED, Project
 from labelloop.webapp import register_routes
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,11 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
     writer = DebouncedWriter(Materializer(project.platform, project.journal, project.source, project.outputs).write)
     config = LabelingConfig(type=settings.type, categories=settings.categories, multi_label=settings.multi_label,
                             queries=settings.outputs["queries"], model=MODEL, text_column=settings.text_column)
-    service = LabelingService(project.platform, project.journal, project.source, config, on_change=writer.changed)
+    media = None
+    if settings.type in ("image", "sound"):
+        media = MediaStore(project.platform, UNLABELED, project.source, project.root / ".cache" / "media")
+    service = LabelingService(project.platform, project.journal, project.source, config, on_change=writer.changed,
+                              media=media)
     app = Flask("labelloop", static_folder=None)
     app.json.sort_keys = False
     if auth_token:

@@ -6,9 +6,10 @@ unexpected one is logged and answered 500 with no traceback.
 """
 from __future__ import annotations
 
+import io
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
 from labelloop.errors import LabelloopError, LeaseConflict, NameRequired, NotFound, Unauthorized
@@ -48,6 +49,13 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
     @app.get("/stats")
     def stats():
         return jsonify(service.stats())
+
+    @app.get("/media/<path:item_id>", merge_slashes=False)  # "//etc/passwd" is an unknown id, not a redirect
+    def media(item_id):
+        identify(request)
+        file = service.media(item_id, original=request.args.get("original") == "1")
+        return send_file(io.BytesIO(file.data), mimetype=file.mimetype, etag=file.etag, conditional=True,
+                         last_modified=file.last_modified, max_age=3600)
 
     @app.errorhandler(Exception)
     def error(exception):
