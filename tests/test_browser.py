@@ -109,11 +109,12 @@ def test_cell_values_are_shown_as_text_never_as_html(tmp_path):
     from labelloop.project import init_project
 
     init_project(tmp_path / "proj", data, "tabular", [{"key": "a", "caption": "A"}, {"key": "b", "caption": "B"}],
-                 id_column="id")
+                 id_column="id", columns_first=["note"])
     with labelloop_server("serve", tmp_path / "proj") as url, browser_page() as page:
         page.goto(url)
         page.wait_for_selector(".row-table")
         assert page.locator("tr:has(th:text-is('note')) td").inner_text() == hostile
+        assert page.locator(".row-table th").first.inner_text() == "note"  # the chosen column comes first
         assert page.locator(".item img").count() == 0
         width = page.locator(".row-table").evaluate("n => n.scrollWidth <= n.parentElement.clientWidth + 1")
         assert width, "a long value must wrap, not widen the table"

@@ -100,6 +100,7 @@ def test_init_stops_with_one_line_for_each_user_mistake(tmp_path, wine_csv):
     assert "no rows" in _init_error(tmp_path, tmp_path / "header_only.csv")
     assert "no rows" in _init_error(tmp_path, tmp_path / "zero.csv")
     assert "--id-column 'nope' is not a column" in _init_error(tmp_path, wine_csv, "--id-column", "nope")
+    assert "--columns-first 'hues' is not a column" in _init_error(tmp_path, wine_csv, "--columns-first", "hue,hues")
     assert "duplicate values" in _init_error(tmp_path, wine_csv, "--id-column", "ash")
     assert "Duplicate category 'a'" in _init_error(tmp_path, wine_csv, categories="a,b,a")
     assert "at least two categories" in _init_error(tmp_path, wine_csv, categories="a")

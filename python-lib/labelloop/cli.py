@@ -29,6 +29,7 @@ def _init(args) -> None:
         args.dir, args.data, args.type, parse_categories(args.categories),
         id_column=args.id_column, text_column=args.text_column, label_column=args.label_column,
         multi_label=args.multi_label, journal=args.journal, dataset_format=args.dataset_format,
+        columns_first=[c.strip() for c in (args.columns_first or "").split(",") if c.strip()],
     )
     print(f"Created labelloop project in {project.root} ({args.type}, {len(project.source)} items).")
 
@@ -141,6 +142,7 @@ def parser() -> argparse.ArgumentParser:
     init.add_argument("--text-column", help="the column to read, for text data")
     init.add_argument("--label-column", default="label", help="name of the label column written (default: label)")
     init.add_argument("--multi-label", action="store_true", help="several categories per item")
+    init.add_argument("--columns-first", help="comma-separated columns the page shows first")
     init.add_argument("--journal", help="SQLAlchemy URL of a shared journal (default: SQLite in the project)")
     init.add_argument("--dataset-format", choices=("parquet", "csv"), default="parquet")
     init.set_defaults(run=_init)

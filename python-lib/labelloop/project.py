@@ -34,6 +34,7 @@ class Settings:
     text_column: str | None = None
     label_column: str = "label"
     multi_label: bool = False
+    columns_first: list = field(default_factory=list)
     journal: str | None = None
     dataset_format: str = "parquet"
     outputs: dict = field(default_factory=lambda: {"labels": "labels", "metadata": "metadata", "queries": "queries"})
@@ -150,10 +151,10 @@ def _check_data(settings: Settings, data: Path) -> None:
     if frame.empty:
         raise LabelloopError(f"{data}: the dataset has no rows.")
     columns = [str(c) for c in frame.columns]
-    for option in ("id_column", "text_column"):
-        name = getattr(settings, option)
+    named = [("--id-column", settings.id_column), ("--text-column", settings.text_column)]
+    named += [("--columns-first", name) for name in settings.columns_first]
+    for flag, name in named:
         if name is not None and name not in columns:
-            flag = "--" + option.replace("_", "-")
             raise LabelloopError(f"{flag} '{name}' is not a column of {data.name} (columns: {', '.join(columns)}).")
     if settings.type == "text" and settings.text_column is None:
         raise LabelloopError(f"Text data needs --text-column (columns: {', '.join(columns)}).")

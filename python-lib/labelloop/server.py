@@ -82,7 +82,8 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
     settings = project.settings
     writer = DebouncedWriter(Materializer(project.platform, project.journal, project.source, project.outputs).write)
     config = LabelingConfig(type=settings.type, categories=settings.categories, multi_label=settings.multi_label,
-                            queries=settings.outputs["queries"], model=MODEL, text_column=settings.text_column)
+                            queries=settings.outputs["queries"], model=MODEL, text_column=settings.text_column,
+                            columns_first=settings.columns_first)
     media = None
     if settings.type in ("image", "sound"):
         media = MediaStore(project.platform, UNLABELED, project.source, project.root / ".cache" / "media")
