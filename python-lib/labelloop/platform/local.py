@@ -22,6 +22,8 @@ from labelloop.platform.base import Platform, Probabilities
 from labelloop.platform.registry import ModelRegistry
 
 FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl"}
+# pandas 3 parses CSV floats exactly by default (and deprecates the option); older pandas needs it.
+_EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
 
 
 def dataset_format(path) -> str:
@@ -35,8 +37,8 @@ def dataset_format(path) -> str:
 def read_table(path, columns: list | None = None) -> pd.DataFrame:
     """Read a CSV, Parquet or JSONL file; a file that cannot be read raises a one-line error.
 
-    CSV floats are parsed exactly ("round_trip"): pandas' default parser can be one unit in the
-    last place off, which would change the ids of hashed rows.
+    CSV floats are parsed exactly: pandas 2's default parser can be one unit in the last place
+    off, which would change the ids of hashed rows.
     """
     kind = dataset_format(path)
     if not Path(path).is_file():
@@ -45,7 +47,7 @@ def read_table(path, columns: list | None = None) -> pd.DataFrame:
         if kind == "parquet":
             return pd.read_parquet(path, columns=columns)
         if kind == "csv":
-            return pd.read_csv(path, usecols=columns, float_precision="round_trip")
+            return pd.read_csv(path, usecols=columns, **_EXACT_FLOATS)
         chunks = list(_jsonl_chunks(path, 100_000, columns))
         return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns or [])
     except (ValueError, UnicodeDecodeError, OSError, pd.errors.ParserError) as error:
@@ -84,7 +86,7 @@ def iter_table(path, chunksize: int, columns: list | None = None) -> Iterator[pd
         for batch in pq.ParquetFile(path).iter_batches(batch_size=chunksize, columns=columns):
             yield batch.to_pandas()
     elif kind == "csv":
-        yield from pd.read_csv(path, usecols=columns, chunksize=chunksize, float_precision="round_trip")
+        yield from pd.read_csv(path, usecols=columns, chunksize=chunksize, **_EXACT_FLOATS)
     else:
         yield from _jsonl_chunks(path, chunksize, columns)
 
