@@ -111,7 +111,8 @@ class Tally:
                 self.per_label[key] += sign
             self.sessions[str(session)] += sign
 
-    def answered(self, item_id) -> bool:
+    def __contains__(self, item_id) -> bool:
+        """``item in tally``: anyone answered it (the queue leaves it out)."""
         return self._item_state(item_id) is not None
 
     def stats(self, total: int) -> dict:
@@ -119,16 +120,6 @@ class Tally:
                 "perAnnotator": {a: dict(c) for a, c in self.per_annotator.items() if any(c.values())},
                 "sessions": dict(sorted((+self.sessions).items(), key=lambda kv: int(kv[0]))),
                 "total": total, "remaining": max(total - self.labeled - self.skipped, 0)}
-
-
-class _Answered:
-    """``in`` over the tally: the queue's view of which items have an answer."""
-
-    def __init__(self, tally: Tally):
-        self._tally = tally
-
-    def __contains__(self, item_id) -> bool:
-        return self._tally.answered(item_id)
 
 
 class LabelingService:
@@ -142,7 +133,7 @@ class LabelingService:
         self.queue = Queue(list(source.ids), seed=config.seed)
         self._lock = threading.Lock()
         self._tally = Tally(config.multi_label)
-        self._session, self._session_checked = None, 0.0
+        self._session, self._session_checked, self._versions = None, 0.0, []
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -189,7 +180,7 @@ class LabelingService:
     def batch(self, user: str, size) -> dict:
         size = _whole_number(size, "size", 1, MAX_BATCH)
         self._refresh_session()
-        answered = _Answered(self._sync())
+        answered = self._sync()
         busy = self.journal.leased_to_others(user)
         candidates = self.queue.next_items(busy, answered, size * 2)
         taken = self.journal.lease(user, candidates, size, seconds=self.config.lease_seconds)

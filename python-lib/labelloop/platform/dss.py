@@ -42,11 +42,16 @@ class DSSPlatform(Platform):
         return list(self._dataiku.Folder(name).list_paths_in_partition())
 
     def open_folder_file(self, name, path):
-        folder = self._dataiku.Folder(name)
+        # Callers ask for paths from the folder's listing (MediaStore checks ids against it), so
+        # the folder is not listed again for every file: a relative segment is refused here, and
+        # DSS's own error for a missing path becomes NotFound.
         wanted = "/" + path.lstrip("/")
-        if wanted not in set(folder.list_paths_in_partition()):
+        if ".." in wanted.split("/") or "\\" in wanted:
             raise NotFound(f"No file '{path}' in folder '{name}'.")
-        return folder.get_download_stream(wanted)
+        try:
+            return self._dataiku.Folder(name).get_download_stream(wanted)
+        except Exception as error:  # noqa: BLE001 - DSS raises its own error for a missing path
+            raise NotFound(f"No file '{path}' in folder '{name}'.") from error
 
     def _project(self):
         return self._dataiku.api_client().get_default_project()

@@ -14,13 +14,19 @@ def default_project_key() -> str:
     return instance().project_key
 
 
+def _resolve(kind: str, lookup: str, project_key, known: set, ignore_flow: bool) -> str:
+    """The short name of a flow object: it must exist, and in a recipe be declared."""
+    name = short_name(lookup if project_key is None else f"{project_key}.{lookup}")
+    if name not in known:
+        raise DSSError(f"{kind} {lookup} does not exist.")
+    check_declared(kind, name, ignore_flow)
+    return name
+
+
 class Dataset:
     def __init__(self, name, project_key=None, ignore_flow=False):
-        self.short_name = short_name(name if project_key is None else f"{project_key}.{name}")
+        self.short_name = _resolve("Dataset", name, project_key, instance().datasets, ignore_flow)
         self.name = f"{instance().project_key}.{self.short_name}"
-        if self.short_name not in instance().datasets:
-            raise DSSError(f"Dataset {self.name} does not exist.")
-        check_declared("Dataset", self.short_name, ignore_flow)
 
     @property
     def full_name(self):
@@ -58,10 +64,7 @@ class Dataset:
 
 class Folder:
     def __init__(self, lookup, project_key=None, ignore_flow=False):
-        self.id = short_name(lookup if project_key is None else f"{project_key}.{lookup}")
-        if self.id not in instance().folders:
-            raise DSSError(f"Managed folder {lookup} does not exist.")
-        check_declared("Managed folder", self.id, ignore_flow)
+        self.id = _resolve("Managed folder", lookup, project_key, instance().folders, ignore_flow)
 
     def get_info(self, sensitive_info=False):
         return {"id": self.id, "projectKey": instance().project_key, "name": self.id, "type": "Filesystem"}
@@ -79,10 +82,7 @@ class Folder:
 
 class Model:
     def __init__(self, lookup, project_key=None, ignore_flow=False):
-        self.id = short_name(lookup if project_key is None else f"{project_key}.{lookup}")
-        if self.id not in instance().models:
-            raise DSSError(f"Saved model {lookup} does not exist.")
-        check_declared("Saved model", self.id, ignore_flow)
+        self.id = _resolve("Saved model", lookup, project_key, instance().models, ignore_flow)
         self._registry = instance().platform.registry(self.id)
 
     def list_versions(self):
