@@ -31,6 +31,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/label_write.py
 	$(BIN)/python bench/sampler.py
+	$(BIN)/python bench/folder.py
 
 clean:
 	rm -rf $(VENV) dist build

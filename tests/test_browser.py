@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from browser import browser_page, labelloop_server, screenshot
-from labelloop.project import Project
+from labelloop.project import Project, init_project
 
 
 def current_id(page, id_column):
@@ -126,8 +126,6 @@ def test_cell_values_are_shown_as_text_never_as_html(tmp_path):
 
 
 def small_project(tmp_path, categories, rows=3, multi_label=False):
-    from labelloop.project import init_project
-
     data = tmp_path / "small.csv"
     pd.DataFrame({"id": range(1, rows + 1), "text": [f"row {i}" for i in range(1, rows + 1)]}).to_csv(data, index=False)
     init_project(tmp_path / "proj", data, "tabular", categories, id_column="id", multi_label=multi_label)
@@ -207,3 +205,50 @@ def test_image_demo_by_keyboard_with_zoom(tmp_path):
     meta = Project.open(demo).platform.read_dataset("metadata")
     got = {row["data_id"]: (row["status"], None if pd.isna(row["label"]) else row["label"]) for row in meta.to_dict("records")}
     assert got == expected
+
+
+def test_sound_demo_plays_by_keyboard_and_labels(tmp_path):
+    demo = tmp_path / "demo-sound"
+    with labelloop_server("demo", "--type", "sound", "--dir", demo) as url, browser_page() as page:
+        page.goto(url)
+        page.wait_for_selector(".sound-item .wave")
+        page.wait_for_function("() => document.querySelector('.sound-item .waveform').width > 0")
+        page.wait_for_function("() => /\\/ 0:0\\d\\.\\d/.test(document.querySelector('.sound-controls .time').textContent)")
+        page.keyboard.press(" ")  # play
+        page.wait_for_function("() => { const a = document.querySelector('.sound-item audio');"
+                               " return a.played.length > 0 && a.played.end(0) > 0; }")
+        page.keyboard.press("]")
+        assert page.locator(".sound-controls select").input_value() == "1.25"
+        page.locator(".wave").click(position={"x": 5, "y": 50})  # seek to the start and play
+        page.wait_for_function("() => document.querySelector('.sound-item audio').played.length > 0")
+        screenshot(page, "sound-view")
+        expected = {}
+        for key in ["1", "7", "3"]:
+            expected[current_id(page, None)] = ("LABELED", key)
+            act(page, key, None)
+        act(page, "Control+z", None)
+        third = current_id(page, None)
+        act(page, "9", None)
+        expected[third] = ("LABELED", "9")
+        skipped = current_id(page, None)
+        act(page, "Tab", None)
+        expected[skipped] = ("SKIPPED", None)
+        assert page.evaluate("() => document.querySelectorAll('audio').length") == 1  # the old players are gone
+    meta = Project.open(demo).platform.read_dataset("metadata")
+    got = {row["data_id"]: (row["status"], None if pd.isna(row["label"]) else str(row["label"])) for row in meta.to_dict("records")}
+    assert got == expected
+
+
+def test_a_sound_that_cannot_be_decoded_says_so_and_can_be_labeled(tmp_path):
+    folder = tmp_path / "sounds"
+    folder.mkdir()
+    (folder / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really a sound")
+    init_project(tmp_path / "project", folder, "sound", [{"key": "yes"}, {"key": "no"}])
+    with labelloop_server("serve", tmp_path / "project") as url, browser_page() as page:
+        page.goto(url)
+        page.wait_for_selector(".sound-item .media-error")
+        assert "cannot be decoded" in page.locator(".media-error").inner_text()
+        page.keyboard.press("2")
+        page.wait_for_selector(".done:not([hidden])")
+    meta = Project.open(tmp_path / "project").platform.read_dataset("metadata")
+    assert meta[["data_id", "status", "label"]].values.tolist() == [["broken.wav", "LABELED", "no"]]

@@ -1,4 +1,4 @@
-"""The tabular and text webapps' real backend.py files, run in the fake DSS and labeled through."""
+"""The webapps' real backend.py files, run in the fake DSS and labeled through."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -74,27 +74,46 @@ def test_bad_webapp_settings_are_refused(flow, tmp_path):
         start(flow, tmp_path, "text", text_column="")
 
 
-def test_the_image_webapp_serves_a_folder_and_labels_its_files(dss, tmp_path):
+def write_png(path):
     from PIL import Image
 
-    folder = dss.add_folder("pictures")
+    Image.new("RGB", (10, 10), (0, 0, 255)).save(path)
+
+
+def write_wav(path):
+    import wave
+
+    with wave.open(str(path), "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(bytes(range(256)) * 40)
+
+
+@pytest.mark.parametrize("kind, extension, write, mimetype", [
+    ("image", "png", write_png, "image/png"), ("sound", "wav", write_wav, "audio/wav")])
+def test_the_folder_webapps_serve_a_folder_and_label_its_files(dss, tmp_path, kind, extension, write, mimetype):
+    folder = dss.add_folder("media")
     (folder / "cats").mkdir()
-    for name in ("cats/a.png", "b.png"):
-        Image.new("RGB", (10, 10), (0, 0, 255)).save(folder / name)
+    for name in (f"cats/a.{extension}", f"b.{extension}"):
+        write(folder / name)
     (folder / "notes.txt").write_text("ignored")
     dss.add_dataset("labels")
     dss.add_dataset("metadata")
-    config = {"unlabeled": "pictures", "categories": CATEGORIES, "labels_ds": "labels", "metadata_ds": "metadata",
+    config = {"unlabeled": "media", "categories": CATEGORIES, "labels_ds": "labels", "metadata_ds": "metadata",
               "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}"}
     app = flask.Flask("backend")
-    dss.run(WEBAPPS / "image-labeling", config, init_globals={"app": app})
+    dss.run(WEBAPPS / f"{kind}-labeling", config, init_globals={"app": app})
     client = app.test_client(use_cookies=False)
     ada = dss.login("ada")
     items = client.get("/batch?size=5", headers=ada).get_json()["items"]
-    assert sorted(i["id"] for i in items) == ["b.png", "cats/a.png"]
+    assert sorted(i["id"] for i in items) == [f"b.{extension}", f"cats/a.{extension}"]
     media = client.get("/" + items[0]["data"]["mediaUrl"], headers=ada)
-    assert media.status_code == 200 and media.mimetype == "image/png"
+    assert media.status_code == 200 and media.mimetype == mimetype
+    assert media.data == (folder / items[0]["id"]).read_bytes()
+    part = client.get("/" + items[0]["data"]["mediaUrl"], headers={**ada, "Range": "bytes=10-19"})
+    assert part.status_code == 206 and part.data == media.data[10:20]
     assert client.get("/media/notes.txt", headers=ada).status_code == 404
-    assert client.post("/label", json={"id": "cats/a.png", "label": "high"}, headers=ada).status_code == 200
+    assert client.post("/label", json={"id": f"cats/a.{extension}", "label": "high"}, headers=ada).status_code == 200
     assert eventually(lambda: dss.platform.dataset_exists("labels") and len(dss.platform.read_dataset("labels")) == 1)
-    assert dss.platform.read_dataset("labels")[["path", "label"]].values.tolist() == [["cats/a.png", "high"]]
+    assert dss.platform.read_dataset("labels")[["path", "label"]].values.tolist() == [[f"cats/a.{extension}", "high"]]

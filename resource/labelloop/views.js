@@ -1,6 +1,7 @@
 // How an item is shown, per data type. Every value is rendered as text.
 import { el } from "./dom.js";
-import { renderImage } from "./image-view.js";
+import { preloadImage, renderImage } from "./image-view.js";
+import { preloadSound, renderSound } from "./sound-view.js";
 
 function orderedColumns(data, first) {
   const names = Object.keys(data);
@@ -32,4 +33,15 @@ export function renderText(data, config) {
     others.length ? rowTable(data, others, "row-table small") : null);
 }
 
-export const RENDERERS = { tabular: renderTabular, text: renderText, image: renderImage };
+export const RENDERERS = { tabular: renderTabular, text: renderText, image: renderImage, sound: renderSound };
+
+const PRELOADERS = { image: preloadImage, sound: preloadSound };
+
+// Warms the browser cache with the media of the next items, so they show at once.
+export function preload(type, items, context) {
+  const load = PRELOADERS[type];
+  if (!load) return;
+  for (const item of items) {
+    if (item.data && item.data.mediaUrl) load(item.data, context);
+  }
+}
