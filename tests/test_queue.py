@@ -28,7 +28,8 @@ def test_queries_come_first_by_uncertainty_with_random_ones_mixed_in():
     assert served[:6] == ["r2", "r3", "r5", "r6", "r1", "r4"]  # 1 random in 6: last of the block
     assert queue.queries["r4"].strategy == "random" and queue.queries["r2"].rank == 1
     assert "unknown" not in queue.queries
-    assert queue.queries["r2"].as_json() == {"strategy": "margin", "uncertainty": 0.9, "rank": 1, "session": 3}
+    assert queue.queries["r2"].as_json() == {"strategy": "margin", "uncertainty": 0.9, "rank": 1, "session": 3,
+                                           "modelVersion": "v0002"}
 
 
 def test_answered_and_excluded_items_are_skipped():
@@ -44,3 +45,13 @@ def test_interleave_spreads_the_random_share_evenly():
     mixed = interleave([f"q{i}" for i in range(18)], ["x", "y"])
     assert [mixed.index("x"), mixed.index("y")] == [9, 19]
     assert interleave(["a"], []) == ["a"]
+
+
+def test_interleave_keeps_every_item_for_any_sizes():
+    for ranked_count in range(0, 200, 7):
+        for random_count in range(0, 40, 3):
+            ranked = [f"q{i}" for i in range(ranked_count)]
+            randoms = [f"r{i}" for i in range(random_count)]
+            order = interleave(ranked, randoms)
+            assert sorted(order) == sorted(ranked + randoms)
+            assert [i for i in order if i.startswith("q")] == ranked  # ranked order kept

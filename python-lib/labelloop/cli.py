@@ -18,10 +18,14 @@ from labelloop.errors import LabelloopError
 from labelloop.demo import DEMO_TYPES, demo_project
 from labelloop.export import EXPORT_FORMATS, export
 from labelloop.plugin_archive import build_plugin
-from labelloop.project import MODEL, TYPES, UNLABELED, Project, init_project, parse_categories
-from labelloop.sampler import Pool, SamplerSettings, run_sampler
+from labelloop.project import MODEL, TYPES, Project, init_project, parse_categories
+from labelloop.loop import DEFAULT_RETRAIN_EVERY, RetrainLoop, sample
+from labelloop.materialize import metadata_frame
+from labelloop.sampler import SamplerSettings
 from labelloop.sampling import STRATEGIES
 from labelloop.server import check_host, create_app
+from labelloop.stopping import compute_metrics, recommendation
+from labelloop.trainer import train
 
 
 def _init(args) -> None:
@@ -76,15 +80,11 @@ def _export(args) -> None:
 
 def _sample(args) -> None:
     project = Project.open(args.dir)
-    registry = project.platform.registry(MODEL)
-    if registry.latest() is None:
+    if project.platform.registry(MODEL).latest() is None:
         raise LabelloopError(f"No model has been trained yet in {project.root}: label some items, then run 'labelloop train'.")
     settings = SamplerSettings(strategy=args.strategy, max_queries=args.max_queries, random_share=args.random_share,
                                chunk_size=args.chunk_size, seed=args.seed)
-    is_folder = project.settings.type in ("image", "sound")
-    pool = Pool(UNLABELED, is_folder=is_folder, id_column=project.settings.id_column, media=project.settings.type)
-    summary = run_sampler(project.platform, MODEL, pool, project.settings.outputs["queries"],
-                          project.journal.answered_items(), settings)
+    summary = sample(project, settings)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -92,40 +92,66 @@ def _sample(args) -> None:
               f"{summary['scored']} unlabeled items, model {summary['modelVersion']}.")
 
 
+def _train(args) -> None:
+    project = Project.open(args.dir)
+    model = train(project)
+    metrics = compute_metrics(project.platform, MODEL, project.source, metadata_frame(project.journal.current_frame()))
+    result = {**model, "metrics": metrics[-1] if metrics else None, "stopping": recommendation(metrics)}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    score = "n/a (too few labels per class)" if model["cvAccuracy"] is None else f"{model['cvAccuracy']:.3f}"
+    print(f"Model {model['version']}: {model['labels']} labels, classes {', '.join(model['classes'])}, "
+          f"cross-validated accuracy {score}, trained in {model['trainingSeconds']} s.")
+    print(result["stopping"]["message"])
+
+
 def _interrupt(*_):
     raise KeyboardInterrupt
 
 
-def _serve_project(project: Project, host: str, port: int, auth_token: str | None) -> None:
-    """Serve until interrupted (Ctrl+C or SIGTERM), then flush the datasets."""
+def _serve_project(project: Project, host: str, port: int, auth_token: str | None, retrain_every: int) -> None:
+    """Serve until interrupted (Ctrl+C or SIGTERM), then flush the datasets.
+
+    ``retrain_every`` > 0 runs the retrain loop (single-label projects); 0 turns it off."""
     check_host(host, auth_token)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    app, writer = create_app(project, auth_token=auth_token)
+    loop = RetrainLoop(project, retrain_every) if retrain_every and not project.settings.multi_label else None
+    app, writer = create_app(project, auth_token=auth_token, loop=loop)
     server = make_server(host, port, app, threaded=True)
     signal.signal(signal.SIGTERM, _interrupt)
     url = f"http://{host}:{server.server_port}/" + (f"?token={auth_token}" if auth_token else "")
     print(f"labelloop: serving {project.root} at {url}", flush=True)
+    if loop is not None:
+        loop.start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        if loop is not None:
+            loop.stop()
         writer.close()
         project.close()
         print("labelloop: stopped; labels and metadata datasets are written.", flush=True)
 
 
 def _serve(args) -> None:
-    _serve_project(Project.open(args.dir, user=args.user), args.host, args.port, args.auth_token)
+    _serve_project(Project.open(args.dir, user=args.user), args.host, args.port, args.auth_token, args.retrain_every)
 
 
 def _demo(args) -> None:
     project = demo_project(args.dir or f"demo-{args.type}", args.type)
-    _serve_project(project, args.host, args.port, None)
+    _serve_project(project, args.host, args.port, None, args.retrain_every)
 
 
 def _plugin(args) -> None:
     print(build_plugin(out_dir=args.out))
+
+
+def _loop_options(command) -> None:
+    command.add_argument("--retrain-every", type=int, default=DEFAULT_RETRAIN_EVERY, metavar="N",
+                         help=f"retrain and re-rank after N labels in a session (default {DEFAULT_RETRAIN_EVERY}; 0: never)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -175,6 +201,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     serve.add_argument("--user", help="annotator name (default: the OS user)")
     serve.add_argument("--auth-token", help="required to serve beyond this machine; annotators then pick names")
+    _loop_options(serve)
     serve.set_defaults(run=_serve)
 
     demo = commands.add_parser("demo", help="build a demo project and serve it")
@@ -182,7 +209,13 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", help="where to keep the demo project (default: ./demo-TYPE)")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8080)
+    _loop_options(demo)
     demo.set_defaults(run=_demo)
+
+    trainer = commands.add_parser("train", help="train the next model version on the current labels")
+    trainer.add_argument("dir")
+    trainer.add_argument("--json", action="store_true")
+    trainer.set_defaults(run=_train)
 
     plugin = commands.add_parser("plugin", help="build the DSS plugin zip")
     plugin.add_argument("--out", help="output folder (default: dist/)")

@@ -26,6 +26,7 @@ from labelloop.media import MediaFile, MediaStore
 from labelloop.platform.base import Platform
 from labelloop.queue import Queue
 from labelloop.sessions import current_session
+from labelloop.stopping import stopping_status
 
 MAX_COMMENT = 10_000
 MAX_BATCH = 100
@@ -133,7 +134,8 @@ class LabelingService:
         self.queue = Queue(list(source.ids), seed=config.seed)
         self._lock = threading.Lock()
         self._tally = Tally(config.multi_label)
-        self._session, self._session_checked, self._versions = None, 0.0, []
+        self._session, self._session_checked, self._versions, self._stopping = None, 0.0, [], None
+        self.loop = None  # the standalone retrain loop, when the server runs one
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -158,6 +160,7 @@ class LabelingService:
         if session != self._session and self.config.queries and self.platform.dataset_exists(self.config.queries):
             self.queue.set_queries(self.platform.read_dataset(self.config.queries))
         self._versions = self.platform.model_versions(self.config.model) if self.config.model else []
+        self._stopping = stopping_status(self.platform, self.config.model) if self.config.model else None
         self._session, self._session_checked = session, now
         return session
 
@@ -223,8 +226,12 @@ class LabelingService:
         return self._media.get(item_id, original)
 
     def stats(self) -> dict:
+        self._refresh_session()
         stats = self._sync().stats(total=len(self.source))
-        return {**stats, "modelVersions": self._model_versions(), "stopping": None}
+        stats = {**stats, "modelVersions": self._model_versions(), "stopping": self._stopping}
+        if self.loop is not None:
+            stats["loop"] = self.loop.status()
+        return stats
 
     # helpers
     def _record(self, user: str, item_id: str, status: str, label, body: dict) -> dict:

@@ -25,18 +25,20 @@ class Query:
     model_version: str | None
 
     def as_json(self) -> dict:
-        return {"strategy": self.strategy, "uncertainty": self.uncertainty, "rank": self.rank, "session": self.session}
+        return {"strategy": self.strategy, "uncertainty": self.uncertainty, "rank": self.rank, "session": self.session,
+                "modelVersion": self.model_version}
 
 
 def interleave(ranked: list, randoms: list) -> list:
     """Ranked items with random ones spread evenly among them (the random share of the queue)."""
     if not randoms:
         return list(ranked)
-    share = len(randoms) / (len(ranked) + len(randoms))
+    total = len(ranked) + len(randoms)
     order, taken_random = [], 0
     ranked_iter, random_iter = iter(ranked), iter(randoms)
-    for position in range(len(ranked) + len(randoms)):
-        if taken_random < len(randoms) and (position + 1) * share >= taken_random + 1:
+    for position in range(total):
+        # integers, not a float share: rounding once left the last random item out
+        if taken_random < len(randoms) and (position + 1) * len(randoms) >= (taken_random + 1) * total:
             order.append(next(random_iter))
             taken_random += 1
         else:

@@ -13,7 +13,7 @@ import logging
 import re
 from pathlib import Path
 
-from flask import Flask, redirect, request, send_from_directory
+from flask import Flask, jsonify, redirect, request, send_from_directory
 
 from labelloop.errors import LabelloopError, NameRequired, Unauthorized
 from labelloop.labeling import LabelingConfig, LabelingService
@@ -77,8 +77,11 @@ def _guard(app: Flask, token: str) -> None:
         return None
 
 
-def create_app(project: Project, user: str | None = None, auth_token: str | None = None):
-    """The Flask app serving ``project``, and the writer that keeps its datasets current."""
+def create_app(project: Project, user: str | None = None, auth_token: str | None = None, loop=None):
+    """The Flask app serving ``project``, and the writer that keeps its datasets current.
+
+    With a ``RetrainLoop``, ``/stats`` reports it under ``loop`` and ``POST /train`` asks it for
+    a round now (standalone only: in DSS a scenario retrains)."""
     settings = project.settings
     writer = DebouncedWriter(Materializer(project.platform, project.journal, project.source, project.outputs).write)
     config = LabelingConfig(type=settings.type, categories=settings.categories, multi_label=settings.multi_label,
@@ -107,4 +110,10 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
         return send_from_directory(RESOURCE_DIR, name, max_age=0)
 
     register_routes(app, service, _identify(project.platform.user(), shared=bool(auth_token)))
+    if loop is not None:
+        service.loop = loop
+
+        @app.post("/train")
+        def train_now():
+            return jsonify(loop.train_now()), 202
     return app, writer

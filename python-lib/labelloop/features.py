@@ -1,0 +1,147 @@
+"""The built-in model: one scikit-learn pipeline per data type, logistic regression at the end.
+
+The pipeline takes the same frame the sampler and the webapp hand to any model (the input
+columns; for folders a ``path`` column), so a saved version is used exactly like a DSS saved model.
+
+- tabular: numeric columns imputed (median) and scaled; categorical columns one-hot encoded, levels
+  seen fewer than 5 times grouped as one; free-text columns (long, mostly distinct strings)
+  TF-IDF on words;
+- text: word (1-2 grams) and character (2-5 grams) TF-IDF of the text column;
+- image and sound: the fixed-size vectors of ``media_features``, scaled.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+from labelloop.errors import LabelloopError
+from labelloop.media_features import EXTRACTORS
+
+RARE_LEVEL = 5  # a level seen fewer times than this joins the "infrequent" group
+FREE_TEXT_LENGTH = 30  # mean characters above which a mostly-distinct string column is free text
+FREE_TEXT_DISTINCT = 0.5
+MEDIA_CACHE_ITEMS = 200_000
+
+
+def as_text(column) -> np.ndarray:
+    """One column (a Series, or a 2-D slice of one column) as strings, missing as ''."""
+    values = pd.DataFrame(column).iloc[:, 0]
+    return values.astype(object).where(values.notna(), "").astype(str).to_numpy()
+
+
+def as_strings(frame) -> pd.DataFrame:
+    """Categorical columns as strings, so mixed types one-hot encode; missing as one level."""
+    frame = pd.DataFrame(frame)
+    return frame.astype(object).where(frame.notna(), "(missing)").astype(str)
+
+
+def column_kinds(frame: pd.DataFrame) -> tuple:
+    """Split the columns into numeric, categorical and free-text ones."""
+    numeric, categorical, free_text = [], [], []
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+            numeric.append(name)
+            continue
+        present = column.dropna().astype(str)
+        long_text = len(present) and present.str.len().mean() > FREE_TEXT_LENGTH
+        mostly_distinct = len(present) and present.nunique() > FREE_TEXT_DISTINCT * len(present)
+        (free_text if long_text and mostly_distinct else categorical).append(name)
+    return numeric, categorical, free_text
+
+
+def tabular_features(frame: pd.DataFrame) -> ColumnTransformer:
+    numeric, categorical, free_text = column_kinds(frame)
+    parts = []
+    if numeric:
+        parts.append(("numeric", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
+                                               StandardScaler()), numeric))
+    if categorical:
+        parts.append(("categorical", make_pipeline(
+            FunctionTransformer(as_strings),
+            OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=RARE_LEVEL)), categorical))
+    for name in free_text:
+        parts.append((f"text:{name}", make_pipeline(FunctionTransformer(as_text), TfidfVectorizer(
+            sublinear_tf=True, min_df=2, max_features=20_000)), [name]))
+    if not parts:
+        raise LabelloopError("The data has no columns to learn from.")
+    return ColumnTransformer(parts, sparse_threshold=0.3)
+
+
+def text_features(text_column: str) -> ColumnTransformer:
+    union = FeatureUnion([
+        ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_features=50_000)),
+        ("characters", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                                       min_df=2, max_features=50_000)),
+    ])
+    return ColumnTransformer([("text", make_pipeline(FunctionTransformer(as_text), union), [text_column])])
+
+
+class MediaFeatures(BaseEstimator, TransformerMixin):
+    """The ``path`` column of a frame turned into image or sound feature vectors.
+
+    It reads the files from ``folder`` (an absolute path kept in the saved model: a moved
+    project is retrained). Vectors are cached per file, keyed by its size and modification
+    time, so retraining and re-scoring the same folder does not decode every file again.
+    """
+
+    def __init__(self, folder: str, kind: str):
+        self.folder = folder
+        self.kind = kind
+
+    def fit(self, frame, y=None):
+        return self
+
+    def transform(self, frame):
+        extract, dim = EXTRACTORS[self.kind]
+        rows = np.empty((len(frame), dim), dtype=np.float32)
+        for n, path in enumerate(pd.DataFrame(frame)["path"]):
+            rows[n] = _cached_features(os.path.join(self.folder, str(path)), extract, dim)
+        return rows
+
+
+_CACHE: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
+_CACHE_LOCK = threading.Lock()  # the webapp's suggestion requests score files from several threads
+
+
+def _cached_features(path: str, extract, dim: int) -> np.ndarray:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return np.zeros(dim, dtype=np.float32)
+    key = (path, info.st_size, info.st_mtime_ns)
+    vector = _CACHE.get(key)
+    if vector is None:
+        with open(path, "rb") as stream:
+            vector = extract(stream.read())
+        with _CACHE_LOCK:
+            _CACHE[key] = vector
+            if len(_CACHE) > MEDIA_CACHE_ITEMS:
+                _CACHE.popitem(last=False)
+    return vector
+
+
+def build_pipeline(data_type: str, frame: pd.DataFrame, text_column: str | None = None,
+                   folder: str | None = None, seed: int = 0) -> Pipeline:
+    """An unfitted pipeline for ``frame`` (the training rows' input columns)."""
+    if data_type == "tabular":
+        features = tabular_features(frame)
+    elif data_type == "text":
+        features = text_features(text_column)
+    elif data_type in EXTRACTORS:
+        features = make_pipeline(MediaFeatures(folder, data_type), StandardScaler())
+    else:
+        raise LabelloopError(f"No built-in model for type '{data_type}'.")
+    classifier = LogisticRegression(max_iter=2000, C=1.0, random_state=seed)
+    return Pipeline([("features", features), ("classifier", classifier)])

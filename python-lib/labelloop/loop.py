@@ -1,0 +1,172 @@
+"""The standalone retrain loop: label, retrain, re-rank, repeat (what a DSS scenario does in DSS).
+
+A thread in ``labelloop serve`` watches the journal. When the retrain rule fires (``--retrain-every
+N`` LABELED answers in the current session, see ``retrain_rule``) or someone asks to "train now",
+it runs one round in a separate process: train the next model version, compute the stopping
+metrics, run the sampler, which moves the project to the next session. The webapp notices the new
+session within a few seconds and serves the new queries; no restart.
+
+The round runs in a child process so that training never takes the server's GIL: labeling is
+not blocked or slowed meanwhile. A fresh process per round costs a second or two of imports; in
+exchange it can be terminated cleanly when the server stops. A failed round is logged, shown in ``/stats`` under ``loop``,
+and tried again when the rule next fires (after ``RETRY_MINUTES``) or on "train now".
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import multiprocessing
+import threading
+import time
+
+from labelloop.errors import LabelloopError, first_line
+from labelloop.materialize import metadata_frame
+from labelloop.project import MODEL, UNLABELED, Project
+from labelloop.retrain_rule import due
+from labelloop.sampler import Pool, SamplerSettings, run_sampler
+from labelloop.sessions import current_session
+from labelloop.stopping import compute_metrics
+from labelloop.trainer import train
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETRAIN_EVERY = 20
+RETRY_MINUTES = 1.0
+POLL_SECONDS = 0.5
+
+
+def sample(project: Project, settings: SamplerSettings | None = None) -> dict:
+    """Score the unanswered items with the latest model and write the next session's queries."""
+    is_folder = project.settings.type in ("image", "sound")
+    pool = Pool(UNLABELED, is_folder=is_folder, id_column=project.settings.id_column, media=project.settings.type)
+    return run_sampler(project.platform, MODEL, pool, project.settings.outputs["queries"],
+                       project.journal.answered_items(), settings or SamplerSettings())
+
+
+def run_round(root: str) -> dict:
+    """One turn of the loop on the project in ``root``: train, measure, sample. Runs in a child."""
+    project = Project.open(root)
+    try:
+        model = train(project)
+        metrics = compute_metrics(project.platform, MODEL, project.source,
+                                  metadata_frame(project.journal.current_frame()))
+        queries = sample(project)
+        return {"model": model, "metrics": metrics[-1] if metrics else None, "sampler": queries}
+    finally:
+        project.close()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class RetrainLoop:
+    """Runs rounds in the background for a served project."""
+
+    def __init__(self, project: Project, every: int = DEFAULT_RETRAIN_EVERY):
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise LabelloopError("--retrain-every must be a whole number of at least 1.")
+        self.project, self.every = project, every
+        self._requested = threading.Event()
+        self._stopping = threading.Event()
+        self._state_lock = threading.Lock()
+        self._state = {"retrainEvery": every, "running": False, "rounds": 0, "lastRound": None,
+                       "lastError": None, "lastErrorAt": None}
+        self._fired = None  # {"session", "at"} of the latest attempt, for the retry delay
+        self._thread = threading.Thread(target=self._run, name="labelloop-retrain", daemon=True)
+
+    def start(self) -> "RetrainLoop":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop watching; a round in progress is abandoned (the registry never keeps half a version)."""
+        self._stopping.set()
+        self._requested.set()
+        self._thread.join(timeout=15)
+
+    def train_now(self) -> dict:
+        """Ask for a round as soon as possible (one already running is not stacked)."""
+        self._requested.set()
+        return self.status()
+
+    def status(self) -> dict:
+        with self._state_lock:
+            return dict(self._state)
+
+    def _set(self, **changes) -> None:
+        with self._state_lock:
+            self._state.update(changes)
+
+    def _due(self) -> bool:
+        platform = self.project.platform
+        session = current_session(platform, self.project.settings.outputs["queries"])
+        labeled = self.project.journal.stats()["sessions"].get(str(session), 0)
+        if not due(labeled, self.every, session, self._fired, _now(), RETRY_MINUTES):
+            return False
+        self._fired = {"session": session, "at": _now().isoformat()}
+        return True
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            asked = self._requested.wait(POLL_SECONDS)
+            if self._stopping.is_set():
+                return
+            try:
+                if asked or self._due():
+                    self._requested.clear()
+                    self._round()
+            except Exception as error:  # noqa: BLE001 - the loop must outlive any one failure
+                log.exception("retrain loop")
+                self._set(lastError=first_line(error), lastErrorAt=_now().isoformat())
+
+    def _round(self) -> None:
+        self._set(running=True)
+        started = time.monotonic()
+        try:
+            outcome, value = self._in_child(str(self.project.root))
+        finally:
+            self._set(running=False)
+        if outcome is None:
+            return  # stopped while training
+        if outcome != "ok":
+            log.warning("retraining failed: %s", value)
+            self._set(lastError=value, lastErrorAt=_now().isoformat())
+            return
+        value["seconds"] = round(time.monotonic() - started, 2)
+        log.info("retrained: model %s, session %s", value["model"]["version"], value["sampler"]["session"])
+        with self._state_lock:
+            self._state.update(lastRound=value, lastError=None, lastErrorAt=None, rounds=self._state["rounds"] + 1)
+
+    def _in_child(self, root: str) -> tuple:
+        """Run a round in a fresh process (spawned: never a fork of a threaded server).
+
+        Returns ("ok", result), ("error", message), or (None, None) when the loop was stopped, in
+        which case the child is terminated: the registry never keeps a half-written version."""
+        context = multiprocessing.get_context("spawn")
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_child_round, args=(root, sender), name="labelloop-round", daemon=True)
+        process.start()
+        sender.close()
+        try:
+            while not receiver.poll(POLL_SECONDS):
+                if self._stopping.is_set():
+                    process.terminate()
+                    return None, None
+                if not process.is_alive():
+                    return "error", f"The training process ended unexpectedly (exit code {process.exitcode})."
+            return receiver.recv()
+        finally:
+            process.join(timeout=10)
+            receiver.close()
+
+
+def _child_round(root: str, sender) -> None:
+    """The child process's whole life: one round, its outcome sent back."""
+    try:
+        sender.send(("ok", run_round(root)))
+    except LabelloopError as error:
+        sender.send(("error", str(error)))
+    except Exception as error:  # noqa: BLE001 - reported to the parent, which shows it in /stats
+        log.exception("retrain round")
+        sender.send(("error", f"Training failed: {first_line(error)}"))

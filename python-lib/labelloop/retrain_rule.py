@@ -1,0 +1,70 @@
+"""When to retrain: the "every n labelings" rule of DESIGN.md section 4, for DSS and standalone.
+
+Fire when the LABELED annotations stamped with the current session number at least ``n`` (skips
+do not count; the same ``>=`` for the first session and later ones). Once it has fired for a
+session it stays quiet for that session until ``refire_after_minutes`` have passed: a failed
+scenario is retried, a running one is not stacked. What fired when is kept in the project
+variable ``LABELLOOP__<queries>__fired``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from labelloop.errors import LabelloopError
+from labelloop.journal import LABELED
+from labelloop.platform.base import Platform
+from labelloop.sessions import current_session
+
+DEFAULT_REFIRE_MINUTES = 30.0
+
+
+def fired_variable(queries: str) -> str:
+    return f"LABELLOOP__{queries.split('.')[-1]}__fired"
+
+
+def check_params(n, refire_after_minutes) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise LabelloopError("n (labels between retrainings) must be a whole number of at least 1.")
+    if isinstance(refire_after_minutes, bool) or not isinstance(refire_after_minutes, (int, float)) \
+            or refire_after_minutes < 0:
+        raise LabelloopError("refire_after_minutes must be a number of minutes, 0 or more.")
+
+
+def due(labeled_in_session: int, n: int, session: int, last_fired: dict | None, now: dt.datetime,
+        refire_after_minutes: float = DEFAULT_REFIRE_MINUTES) -> bool:
+    """The rule itself, on plain values (``last_fired`` is ``{"session", "at"}`` or None)."""
+    if labeled_in_session < n:
+        return False
+    if not last_fired or int(last_fired.get("session", -1)) != session:
+        return True
+    fired_at = dt.datetime.fromisoformat(last_fired["at"])
+    return now - fired_at >= dt.timedelta(minutes=refire_after_minutes)
+
+
+def labeled_in_session(platform: Platform, metadata: str, session: int) -> int:
+    """LABELED rows of the metadata dataset stamped with ``session``, reading two columns only."""
+    if not platform.dataset_exists(metadata):
+        return 0
+    frame = platform.read_dataset(metadata, columns=["session", "status"])
+    return int(((frame["session"].astype("Int64") == session) & (frame["status"] == LABELED)).sum())
+
+
+def should_fire(platform: Platform, queries: str, labeled: int, n: int,
+                refire_after_minutes: float = DEFAULT_REFIRE_MINUTES, now: dt.datetime | None = None) -> bool:
+    """Apply the rule for ``queries``'s current session; when it fires, remember it."""
+    check_params(n, refire_after_minutes)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    session = current_session(platform, queries)
+    key = fired_variable(queries)
+    if not due(labeled, n, session, platform.get_variables().get(key), now, refire_after_minutes):
+        return False
+    platform.update_variables(lambda v: v.__setitem__(key, {"session": session, "at": now.isoformat()}))
+    return True
+
+
+def check_metadata(platform: Platform, metadata: str, queries: str, n: int,
+                   refire_after_minutes: float = DEFAULT_REFIRE_MINUTES, now: dt.datetime | None = None) -> bool:
+    """The DSS trigger's whole job: count in the metadata dataset, apply the rule."""
+    check_params(n, refire_after_minutes)
+    labeled = labeled_in_session(platform, metadata, current_session(platform, queries))
+    return should_fire(platform, queries, labeled, n, refire_after_minutes, now)

@@ -1,0 +1,140 @@
+"""Stopping metrics: is another batch of labels still worth it? (DESIGN.md section 4)
+
+Computed after each new model version, by the standalone loop and by the DSS step alike:
+
+- **contradiction rate**: the share of a fixed random sample of unlabeled items on which the new
+  version predicts another class than the previous one, divided by the rows actually compared
+  (items of the sample labeled since are left out);
+- **agreement**: Cohen's kappa between the two versions' predictions on those rows;
+- **accuracy on the random share**: each version's accuracy on the items it queried at random
+  (``strategy = random``), which no model chose and none of its own training saw;
+- **labels so far**.
+
+They are kept per model version in the project variable ``LABELLOOP__<model>__metrics``, so the
+webapp shows the same numbers in DSS and standalone. Labeling can stop when the last
+``STABLE_VERSIONS`` comparisons each changed at most ``STOP_CONTRADICTION`` of the predictions.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import cohen_kappa_score
+
+from labelloop.journal import LABELED
+from labelloop.platform.base import Platform
+
+STOP_CONTRADICTION = 0.02
+STABLE_VERSIONS = 2
+DEFAULT_SAMPLE = 1000
+SAMPLE_SEED = 20240917
+
+
+def variable_name(model: str) -> str:
+    return f"LABELLOOP__{model.split('.')[-1]}__metrics"
+
+
+def fixed_sample(item_ids: list, size: int) -> list:
+    """The same ``size`` items every time for the same pool (a seeded draw over its order)."""
+    if len(item_ids) <= size:
+        return list(item_ids)
+    positions = np.random.default_rng(SAMPLE_SEED).choice(len(item_ids), size, replace=False)
+    return [item_ids[p] for p in np.sort(positions)]
+
+
+def predictions(platform: Platform, model: str, version: str, frame: pd.DataFrame) -> np.ndarray:
+    probabilities = platform.model_probabilities(model, frame, version)
+    return np.asarray(probabilities.classes, dtype=object)[probabilities.matrix.argmax(axis=1)]
+
+
+def agreement(before: np.ndarray, after: np.ndarray) -> dict:
+    """Contradiction rate and Cohen's kappa of two prediction arrays of the same rows."""
+    compared = len(before)
+    if compared == 0:
+        return {"compared": 0, "contradictionRate": None, "kappa": None}
+    differ = int((before != after).sum())
+    if differ == 0:
+        kappa = 1.0
+    else:
+        kappa = float(cohen_kappa_score(before.astype(str), after.astype(str)))
+        kappa = None if math.isnan(kappa) else round(kappa, 6)
+    return {"compared": compared, "contradictionRate": round(differ / compared, 6), "kappa": kappa}
+
+
+def random_share_accuracy(platform: Platform, model: str, version: str, source, answers: pd.DataFrame) -> dict:
+    """``version``'s accuracy on the labeled items it had queried at random."""
+    mine = answers[(answers["status"] == LABELED) & (answers["strategy"] == "random")
+                   & (answers["model_version"].astype(str) == str(version))]
+    mine = mine.sort_values("label_id").drop_duplicates("data_id", keep="last")
+    mine = mine[source.known(mine["data_id"].astype(str).tolist())]
+    if mine.empty:
+        return {"randomLabels": 0, "randomAccuracy": None}
+    predicted = predictions(platform, model, version, source.rows(mine["data_id"].astype(str).tolist()))
+    correct = predicted.astype(str) == mine["label"].astype(str).to_numpy()
+    return {"randomLabels": int(len(mine)), "randomAccuracy": round(float(correct.mean()), 6)}
+
+
+def compute_metrics(platform: Platform, model: str, source, answers: pd.DataFrame,
+                    sample_size: int = DEFAULT_SAMPLE) -> dict:
+    """Metrics of the latest version of ``model`` against the one before, stored and returned.
+
+    ``answers`` is a metadata frame (``metadata_frame`` columns, ``label`` as the label column).
+    Returns every version's metrics, oldest first, as stored.
+    """
+    versions = platform.model_versions(model)
+    if not versions:
+        return load_metrics(platform, model)
+    latest = versions[-1]
+    labeled = answers[answers["status"] == LABELED]
+    entry = {"version": latest, "labels": int(labeled["data_id"].nunique()),
+             "computedAt": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    if len(versions) > 1:
+        answered = set(answers["data_id"].astype(str))
+        sample = [i for i in fixed_sample(list(source.ids), sample_size) if i not in answered]
+        rows = source.rows(sample)
+        entry["previous"] = versions[-2]
+        entry.update(agreement(predictions(platform, model, versions[-2], rows),
+                               predictions(platform, model, latest, rows)))
+    accuracies = {v: random_share_accuracy(platform, model, v, source, answers) for v in versions}
+
+    def update(variables):
+        stored = dict(variables.get(variable_name(model)) or {})
+        stored[latest] = {**stored.get(latest, {}), **entry}
+        for version, accuracy in accuracies.items():
+            if version in stored or accuracy["randomLabels"]:
+                stored[version] = {"version": version, **stored.get(version, {}), **accuracy}
+        variables[variable_name(model)] = stored
+
+    platform.update_variables(update)
+    return load_metrics(platform, model)
+
+
+def load_metrics(platform: Platform, model: str) -> list:
+    """Stored metrics, one dict per model version, in version order."""
+    stored = platform.get_variables().get(variable_name(model)) or {}
+    return [stored[v] for v in sorted(stored)]
+
+
+def recommendation(metrics: list) -> dict:
+    """A plain-language verdict from the stored metrics."""
+    rates = [m["contradictionRate"] for m in metrics if m.get("contradictionRate") is not None]
+    if len(rates) < STABLE_VERSIONS:
+        more = STABLE_VERSIONS - len(rates)
+        return {"canStop": False, "message": f"Keep labeling: {more} more model version(s) are needed to tell "
+                                            "whether the model has stopped changing."}
+    recent = rates[-STABLE_VERSIONS:]
+    if max(recent) <= STOP_CONTRADICTION:
+        return {"canStop": True, "message": "Labeling can stop: the model has stopped changing (the last "
+                                           f"{STABLE_VERSIONS} versions changed at most {max(recent):.1%} of their predictions)."}
+    return {"canStop": False, "message": "Keep labeling: the model still changes with new labels "
+                                        f"({recent[-1]:.1%} of its predictions changed in the latest version)."}
+
+
+def stopping_status(platform: Platform, model: str) -> dict | None:
+    """What ``/stats`` shows under ``stopping``: the metrics and the verdict (None before any)."""
+    metrics = load_metrics(platform, model)
+    if not metrics:
+        return None
+    return {"metrics": metrics, **recommendation(metrics)}
