@@ -10,6 +10,7 @@ import json
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from werkzeug.serving import make_server
 
@@ -24,6 +25,7 @@ from labelloop.materialize import metadata_frame
 from labelloop.sampler import SamplerSettings
 from labelloop.sampling import STRATEGIES
 from labelloop.server import check_host, create_app
+from labelloop.simulate import SimulationSettings, print_table, simulate, write_curves
 from labelloop.stopping import compute_metrics, recommendation
 from labelloop.trainer import train
 
@@ -104,6 +106,29 @@ def _train(args) -> None:
     print(f"Model {model['version']}: {model['labels']} labels, classes {', '.join(model['classes'])}, "
           f"cross-validated accuracy {score}, trained in {model['trainingSeconds']} s.")
     print(result["stopping"]["message"])
+
+
+def _simulate(args) -> None:
+    settings = SimulationSettings(
+        strategies=tuple(s.strip() for s in args.strategy.split(",") if s.strip()), seeds=args.seeds,
+        seed_labels=args.seed_labels, batch=args.batch, max_labels=args.max_labels, jobs=args.jobs)
+    progress = _progress_bar if sys.stderr.isatty() and not args.json else None
+    result = simulate(args.data, args.label_column, settings, labels_csv=args.labels, data_type=args.type,
+                      text_column=args.text_column, progress=progress)
+    out_dir = Path(args.out or f"simulation-{Path(args.data).stem}")
+    csv_path, png_path = write_curves(result, out_dir)
+    if args.json:
+        print(json.dumps({k: v for k, v in result.items() if k != "runs"}))
+        return
+    print_table(result)
+    print(f"Learning curves: {png_path} and {csv_path}")
+
+
+def _progress_bar(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // total
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} runs", end="" if done < total else "\n",
+          file=sys.stderr, flush=True)
 
 
 def _interrupt(*_):
@@ -211,6 +236,23 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8080)
     _loop_options(demo)
     demo.set_defaults(run=_demo)
+
+    simulation = commands.add_parser("simulate", help="replay labeling with an oracle: active learning vs random")
+    simulation.add_argument("--data", required=True, help="a fully labeled CSV/Parquet/JSONL file, or a media folder")
+    simulation.add_argument("--label-column", required=True, help="the column holding the true labels")
+    simulation.add_argument("--labels", help="for a folder: a CSV with a 'path' column and the label column")
+    simulation.add_argument("--type", choices=TYPES, help="data type (default: tabular, text with --text-column, "
+                                                           "image or sound for a folder)")
+    simulation.add_argument("--text-column", help="for text data: the column to read")
+    simulation.add_argument("--strategy", default=",".join(STRATEGIES), help="comma-separated (default: all)")
+    simulation.add_argument("--seeds", type=int, default=5)
+    simulation.add_argument("--seed-labels", type=int, default=20, help="random labels to start from (default 20)")
+    simulation.add_argument("--batch", type=int, default=20, help="labels per round (default 20)")
+    simulation.add_argument("--max-labels", type=int, help="stop there (default: the whole pool)")
+    simulation.add_argument("--jobs", type=int, default=2, help="runs in parallel (default 2)")
+    simulation.add_argument("--out", help="folder for curves.png and curves.csv (default: ./simulation-NAME)")
+    simulation.add_argument("--json", action="store_true")
+    simulation.set_defaults(run=_simulate)
 
     trainer = commands.add_parser("train", help="train the next model version on the current labels")
     trainer.add_argument("dir")

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
+from labelloop.errors import LabelloopError
+from labelloop.items import FolderSource, TableSource
 from labelloop.journal import LABELED
 from labelloop.platform.base import Platform
 
@@ -109,6 +111,28 @@ def compute_metrics(platform: Platform, model: str, source, answers: pd.DataFram
 
     platform.update_variables(update)
     return load_metrics(platform, model)
+
+
+def metrics_step(platform: Platform, model: str, unlabeled: str | None, unlabeled_folder: str | None,
+                 metadata: str, label_column: str = "label", id_column: str | None = None,
+                 sample_size: int = DEFAULT_SAMPLE) -> dict:
+    """The DSS step: the items and answers from datasets, then ``compute_metrics``; returns the status."""
+    if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1:
+        raise LabelloopError("sample_size must be a whole number of at least 1.")
+    if bool(unlabeled) == bool(unlabeled_folder):
+        raise LabelloopError("Give either the unlabeled dataset or the unlabeled folder (one of them).")
+    if unlabeled_folder:
+        source = FolderSource(platform.list_folder(unlabeled_folder), "media")
+    else:
+        source = TableSource(platform.read_dataset(unlabeled), id_column)
+    if not platform.dataset_exists(metadata):
+        raise LabelloopError(f"The metadata dataset '{metadata}' has not been built yet: label some items first.")
+    answers = platform.read_dataset(metadata)
+    if label_column not in answers.columns:
+        raise LabelloopError(f"The metadata dataset '{metadata}' has no column '{label_column}' (the label column).")
+    answers = answers.rename(columns={label_column: "label"})
+    compute_metrics(platform, model, source, answers, sample_size)
+    return stopping_status(platform, model)
 
 
 def load_metrics(platform: Platform, model: str) -> list:

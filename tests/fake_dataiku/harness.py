@@ -112,10 +112,26 @@ class FakeProject:
     def get_variables(self):
         return {"standard": self._dss.platform.get_variables(), "local": {}}
 
+    def get_saved_model(self, sm_id):
+        return FakeSavedModel(self._dss, sm_id)
+
     def set_variables(self, obj):
         if set(obj) != {"standard", "local"}:
             raise ValueError("set_variables takes {'standard': {...}, 'local': {...}}.")
         self._dss.platform.update_variables(lambda v: (v.clear(), v.update(obj["standard"])))
+
+
+class FakeSavedModel:
+    """``dataikuapi``'s saved-model handle: versions as ``{id, active, snippet}`` dicts."""
+
+    def __init__(self, dss: "FakeDSS", sm_id: str):
+        if sm_id not in dss.models:
+            raise Exception(f"Saved model {sm_id} does not exist.")
+        self._registry = dss.platform.registry(sm_id)
+
+    def list_versions(self):
+        latest = self._registry.latest()
+        return [{"id": v, "active": v == latest, "snippet": self._registry.meta(v)} for v in self._registry.versions()]
 
 
 class FakeClient:

@@ -82,7 +82,11 @@ class DSSPlatform(Platform):
         )
 
     def model_versions(self, model):
-        return [str(v["versionId"]) for v in self._dataiku.Model(model).list_versions()]
+        """Through the public API client (the stopping step's rule): oldest first, by training date."""
+        saved = self._dataiku.api_client().get_default_project().get_saved_model(model.split(".")[-1])
+        versions = saved.list_versions()
+        versions = sorted(versions, key=lambda v: (v.get("snippet") or {}).get("trainDate", 0))
+        return [str(v["id"]) for v in versions]
 
     def user(self, headers=None):
         if headers is None:

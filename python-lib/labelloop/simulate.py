@@ -1,0 +1,224 @@
+"""``labelloop simulate``: does active learning pay on this data? (DESIGN.md section 8)
+
+On a fully labeled dataset, the loop runs with an oracle that answers with the true label. For
+each strategy and seed: a stratified quarter is held out for testing, ``seed_labels`` random items
+of the rest are labeled, then each round trains the model, measures test accuracy, and labels the
+``batch`` items the strategy ranks first, until the pool is used up. ``full_accuracy`` is the same
+model trained on the whole pool.
+
+Features are computed once with the built-in trainer's pipeline for the data type (fitted on the
+pool without its labels, as a real project could); the classifier is the same logistic regression.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from scipy.integrate import trapezoid
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+
+from labelloop.errors import LabelloopError
+from labelloop.features import build_pipeline
+from labelloop.items import FolderSource, is_media_file
+from labelloop.platform.local import LocalPlatform
+from labelloop.sampling import STRATEGIES, scores, top
+
+TEST_SHARE = 0.25
+
+
+@dataclass
+class SimulationSettings:
+    strategies: tuple = STRATEGIES
+    seeds: int = 5
+    seed_labels: int = 20
+    batch: int = 20
+    max_labels: int | None = None
+    jobs: int = 2
+
+    def __post_init__(self):
+        unknown = [s for s in self.strategies if s not in STRATEGIES]
+        if unknown or not self.strategies:
+            raise LabelloopError(f"Unknown strategy '{(unknown or [''])[0]}' (use {', '.join(STRATEGIES)}).")
+        for name in ("seeds", "seed_labels", "batch", "jobs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise LabelloopError(f"--{name.replace('_', '-')} must be a whole number of at least 1.")
+        if self.max_labels is not None and self.max_labels < self.seed_labels:
+            raise LabelloopError("--max-labels must be at least --seed-labels.")
+
+
+def load_table(data: Path, label_column: str) -> tuple:
+    frame = LocalPlatform(data.parent, datasets={"data": str(data)}).read_dataset("data")
+    if label_column not in frame.columns:
+        raise LabelloopError(f"{data.name} has no column '{label_column}' (columns: {', '.join(map(str, frame.columns))}).")
+    labels = frame.pop(label_column)
+    keep = labels.notna().to_numpy()
+    if not keep.all():
+        frame, labels = frame[keep].reset_index(drop=True), labels[keep].reset_index(drop=True)
+    return frame, labels.astype(str), "tabular"
+
+
+def load_folder(folder: Path, labels_csv: Path | None, label_column: str, data_type: str | None) -> tuple:
+    if labels_csv is None:
+        raise LabelloopError("A folder needs --labels: a CSV with a 'path' column and the label column.")
+    table = LocalPlatform(labels_csv.parent, datasets={"labels": str(labels_csv)}).read_dataset("labels")
+    for column in ("path", label_column):
+        if column not in table.columns:
+            raise LabelloopError(f"{labels_csv.name} has no column '{column}'.")
+    paths = LocalPlatform(folder.parent, folders={"data": str(folder)}).list_folder("data")
+    data_type = data_type or ("image" if any(is_media_file(p, "image") for p in paths) else "sound")
+    present = set(FolderSource(paths, data_type).ids)
+    table = table[table["path"].astype(str).isin(present) & table[label_column].notna()].reset_index(drop=True)
+    if table.empty:
+        raise LabelloopError(f"No {data_type} file of {folder} is listed in {labels_csv.name}.")
+    return table[["path"]].astype(str), table[label_column].astype(str), data_type
+
+
+def feature_matrix(frame: pd.DataFrame, data_type: str, folder: Path | None, text_column: str | None) -> np.ndarray:
+    """The built-in pipeline's features, fitted on the pool without labels."""
+    pipeline = build_pipeline(data_type, frame, text_column=text_column, folder=str(folder) if folder else None)
+    features = pipeline.named_steps["features"].fit_transform(frame)
+    return features
+
+
+def _classifier():
+    """Warm-started between rounds: each fit starts from the last one, several times faster."""
+    return LogisticRegression(max_iter=2000, warm_start=True)
+
+
+def one_run(features, labels: np.ndarray, strategy: str, seed: int, settings: SimulationSettings) -> dict:
+    """One strategy and seed: the learning curve [(labels, test accuracy), ...]."""
+    rng = np.random.default_rng(seed)
+    pool, test = train_test_split(np.arange(len(labels)), test_size=TEST_SHARE, random_state=seed, stratify=labels)
+    limit = min(settings.max_labels or len(pool), len(pool))
+    chosen = rng.choice(len(pool), size=min(settings.seed_labels, limit), replace=False)
+    labeled = np.zeros(len(pool), dtype=bool)
+    labeled[chosen] = True
+    model, curve = _classifier(), []
+    while True:
+        rows = pool[labeled]
+        classes = np.unique(labels[rows])
+        if len(classes) > 1:
+            if not np.array_equal(getattr(model, "classes_", classes), classes):
+                model = _classifier()  # a new class appeared: the warm start no longer fits
+            model.fit(features[rows], labels[rows])
+            curve.append((int(labeled.sum()), float(model.score(features[test], labels[test]))))
+        else:
+            curve.append((int(labeled.sum()), float((labels[test] == labels[rows][0]).mean())))
+        room = limit - int(labeled.sum())
+        if room <= 0:
+            break
+        unlabeled = np.flatnonzero(~labeled)
+        take = min(settings.batch, room)
+        if strategy == "random" or len(classes) < 2:
+            picked = rng.choice(unlabeled, size=take, replace=False)
+        else:
+            picked = unlabeled[top(scores(model.predict_proba(features[pool[unlabeled]]), strategy), take)]
+        labeled[picked] = True
+    return {"strategy": strategy, "seed": seed, "curve": curve}
+
+
+def full_accuracy(features, labels: np.ndarray, seeds: int) -> float:
+    results = []
+    for seed in range(seeds):
+        pool, test = train_test_split(np.arange(len(labels)), test_size=TEST_SHARE, random_state=seed, stratify=labels)
+        results.append(clone(_classifier()).fit(features[pool], labels[pool]).score(features[test], labels[test]))
+    return float(np.median(results))
+
+
+def labels_to(curve: list, target: float) -> int | None:
+    return next((n for n, accuracy in curve if accuracy >= target), None)
+
+
+def _median_labels(values: list) -> int | None:
+    """The median over seeds, where a seed that never reached the target counts as infinitely many."""
+    middle = np.median([math.inf if v is None else v for v in values])
+    return None if math.isinf(middle) else int(middle)
+
+
+def summarise(runs: list, full: float, strategies) -> dict:
+    summary = {}
+    for strategy in strategies:
+        curves = [r["curve"] for r in runs if r["strategy"] == strategy]
+        steps = [n for n, _ in curves[0]]
+        median_curve = [[n, round(float(np.median([c[i][1] for c in curves])), 6)] for i, n in enumerate(steps)]
+        aulc = [trapezoid([a for _, a in c], [n for n, _ in c]) / max(c[-1][0] - c[0][0], 1) for c in curves]
+        summary[strategy] = {
+            "labels_to_95": _median_labels([labels_to(c, 0.95 * full) for c in curves]),
+            "labels_to_99": _median_labels([labels_to(c, 0.99 * full) for c in curves]),
+            "aulc": round(float(np.median(aulc)), 6),
+            "curve": median_curve,
+        }
+    return summary
+
+
+def simulate(data, label_column: str, settings: SimulationSettings, labels_csv=None, data_type=None,
+             text_column=None, progress=None) -> dict:
+    """Run every strategy and seed; return the DESIGN.md section 8 JSON object (plus runs)."""
+    data = Path(data)
+    if not data.exists():
+        raise LabelloopError(f"{data}: no such file or folder.")
+    if data.is_dir():
+        frame, labels, data_type = load_folder(data, Path(labels_csv) if labels_csv else None, label_column, data_type)
+    else:
+        frame, labels, _ = load_table(data, label_column)
+        data_type = data_type or ("text" if text_column else "tabular")
+    counts = labels.value_counts()
+    if len(counts) < 2 or counts.min() < 2:
+        raise LabelloopError("Simulation needs at least two labels, each on at least two items.")
+    features = feature_matrix(frame, data_type, data if data.is_dir() else None, text_column)
+    y = labels.to_numpy()
+    jobs = [(strategy, seed) for strategy in settings.strategies for seed in range(settings.seeds)]
+    runs = []
+    for run in Parallel(n_jobs=settings.jobs, return_as="generator")(
+            delayed(one_run)(features, y, strategy, seed, settings) for strategy, seed in jobs):
+        runs.append(run)
+        if progress:
+            progress(len(runs), len(jobs))
+    full = full_accuracy(features, y, settings.seeds)
+    return {"dataset": data.name, "items": int(len(y)), "full_accuracy": round(full, 6),
+            "strategies": summarise(runs, full, settings.strategies), "runs": runs}
+
+
+def write_curves(result: dict, out_dir: Path) -> tuple:
+    """``curves.csv`` (every run) and ``curves.png`` (median curves), in ``out_dir``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = [(r["strategy"], r["seed"], n, a) for r in result["runs"] for n, a in r["curve"]]
+    csv_path = out_dir / "curves.csv"
+    pd.DataFrame(rows, columns=["strategy", "seed", "labels", "accuracy"]).to_csv(csv_path, index=False)
+    figure, axes = pyplot.subplots(figsize=(8, 5), dpi=100)
+    for strategy, summary in result["strategies"].items():
+        axes.plot([n for n, _ in summary["curve"]], [a for _, a in summary["curve"]], label=strategy)
+    full = result["full_accuracy"]
+    axes.axhline(full, color="grey", linestyle="--", linewidth=1, label=f"whole pool ({full:.3f})")
+    axes.axhline(0.99 * full, color="grey", linestyle=":", linewidth=1, label="99% of it")
+    axes.set(xlabel="labels", ylabel="test accuracy (median over seeds)", title=f"Learning curves: {result['dataset']}")
+    axes.legend(loc="lower right")
+    axes.grid(alpha=0.3)
+    png_path = out_dir / "curves.png"
+    figure.savefig(png_path, bbox_inches="tight")
+    pyplot.close(figure)
+    return csv_path, png_path
+
+
+def print_table(result: dict, out=sys.stdout) -> None:
+    def cell(value):
+        return "not reached" if value is None else str(value)
+
+    print(f"{result['dataset']}: {result['items']} items, whole-pool accuracy {result['full_accuracy']:.3f}", file=out)
+    print(f"{'strategy':<12}{'labels to 95%':>15}{'labels to 99%':>15}{'AULC':>8}", file=out)
+    for strategy, summary in result["strategies"].items():
+        print(f"{strategy:<12}{cell(summary['labels_to_95']):>15}{cell(summary['labels_to_99']):>15}"
+              f"{summary['aulc']:>8.3f}", file=out)
