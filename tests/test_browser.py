@@ -252,3 +252,26 @@ def test_a_sound_that_cannot_be_decoded_says_so_and_can_be_labeled(tmp_path):
         page.wait_for_selector(".done:not([hidden])")
     meta = Project.open(tmp_path / "project").platform.read_dataset("metadata")
     assert meta[["data_id", "status", "label"]].values.tolist() == [["broken.wav", "LABELED", "no"]]
+
+
+def test_the_page_shows_the_model_and_its_stopping_verdict_as_the_loop_retrains(tmp_path):
+    demo = tmp_path / "demo-tabular"
+    with labelloop_server("demo", "--type", "tabular", "--dir", demo, "--retrain-every", "6") as url, \
+            browser_page() as page:
+        page.goto(url)
+        page.wait_for_selector(".row-table")
+        assert page.locator(".model-title").inner_text() == "No model yet"
+        assert "Retrains every 6 labels" in page.locator(".model-panel").inner_text()
+        for n in range(40):
+            act(page, "123"[n % 3], "wine_id")
+            if any(word in page.locator(".model-panel").inner_text() for word in ("Training", "Model v0001")):
+                break
+        page.wait_for_function("() => document.querySelector('.model-panel').textContent.includes('Model v0001')",
+                               timeout=90_000)  # the panel follows the training by itself
+        panel = page.locator(".model-panel").inner_text()
+        assert "Model v0001" in panel and "Keep labeling" in panel
+        page.get_by_role("button", name="Train now").click()
+        page.wait_for_function("() => document.querySelector('.model-panel').textContent.includes('Model v0002')",
+                               timeout=90_000)
+        assert "changed since v0001" in page.locator(".model-panel").inner_text()
+        screenshot(page, "model-panel")

@@ -54,5 +54,6 @@ export function makeApi(backendUrl) {
     history: (direction, cursor) =>
       call("GET", `history?direction=${direction}` + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "")),
     stats: () => call("GET", "stats"),
+    train: () => call("POST", "train", {}),
   };
 }

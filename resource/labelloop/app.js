@@ -4,9 +4,11 @@
 // take keys of its own first (the image view: + - 0 to zoom; the sound view: Space to play...).
 import { ApiError, makeApi, storeName, storedName } from "./api.js";
 import { clear, el } from "./dom.js";
+import { modelPanel } from "./model-panel.js";
 import { RENDERERS, preload } from "./views.js";
 
 const BATCH_SIZE = 10;
+const STATS_POLL_MS = 2000;
 const WAIT_SECONDS = 5;
 
 function percent(value) {
@@ -52,6 +54,10 @@ class LabelingPage {
     n.reason = el("div", { className: "reason" });
     n.suggestion = el("div", { className: "suggestion" });
     n.categories = el("div", { className: "categories", role: "group", "aria-label": "Categories" });
+    n.model = modelPanel(() => this.run(async () => {
+      await this.api.train();
+      this.showStats(await this.api.stats());
+    }));
     n.save = el("button", { className: "save", type: "button", hidden: true, onClick: () => this.saveSelection() },
       "Save (Enter)");
     n.comment = el("textarea", { className: "comment", placeholder: "Comment (optional)", rows: 2,
@@ -86,7 +92,7 @@ class LabelingPage {
         el("strong", {}, "labelloop"), el("div", { className: "progress" }, n.progressBar), n.counts, n.user,
         el("button", { type: "button", className: "help-button", onClick: () => this.toggleHelp() }, "Shortcuts (?)")),
       el("main", {}, n.item, el("aside", {}, n.position, n.reason, n.suggestion, n.categories, n.save, n.comment,
-        n.nav, n.message)),
+        n.nav, n.message, n.model)),
       n.done, n.help);
   }
 
@@ -160,6 +166,12 @@ class LabelingPage {
       const count = (stats.perLabel && stats.perLabel[key]) || 0;
       button.count.textContent = String(count);
       button.title = `${key}: ${count} label(s), ${total ? percent(count / total) : "0%"} of all items`;
+    }
+    this.nodes.model.update(stats);
+    // while the loop trains, keep the panel current without waiting for the next label
+    clearTimeout(this.statsTimer);
+    if (stats.loop && stats.loop.running) {
+      this.statsTimer = setTimeout(() => this.api.stats().then((next) => this.showStats(next), () => {}), STATS_POLL_MS);
     }
   }
 

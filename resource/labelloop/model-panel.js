@@ -1,0 +1,47 @@
+// The model panel: the latest model version, the stopping verdict in plain words with its
+// numbers, and (standalone, with the retrain loop) whether training runs, its last error, and a
+// "Train now" button. Everything is rendered as text.
+import { clear, el } from "./dom.js";
+
+function percent(value) {
+  return value === null || value === undefined ? "–" : `${(value * 100).toFixed(1)}%`;
+}
+
+function metricsLine(latest) {
+  const parts = [`${latest.labels} labels`];
+  if (latest.contradictionRate !== undefined && latest.contradictionRate !== null) {
+    parts.push(`${percent(latest.contradictionRate)} of predictions changed since ${latest.previous}`);
+  }
+  if (latest.kappa !== undefined && latest.kappa !== null) parts.push(`agreement κ ${latest.kappa.toFixed(2)}`);
+  return parts.join(" · ");
+}
+
+export function modelPanel(onTrain) {
+  const node = el("div", { className: "model-panel", "aria-live": "polite" });
+  node.update = (stats) => {
+    clear(node);
+    const versions = stats.modelVersions || [];
+    node.append(el("div", { className: "model-title" },
+      versions.length ? `Model ${versions[versions.length - 1]}` : "No model yet"));
+    const stopping = stats.stopping;
+    if (stopping) {
+      node.append(el("p", { className: stopping.canStop ? "verdict stop" : "verdict" }, stopping.message));
+      const latest = stopping.metrics[stopping.metrics.length - 1];
+      node.append(el("p", { className: "metrics" }, metricsLine(latest)));
+      const scored = stopping.metrics.filter((m) => m.randomAccuracy !== undefined && m.randomAccuracy !== null);
+      if (scored.length) {
+        const last = scored[scored.length - 1];
+        node.append(el("p", { className: "metrics" },
+          `Accuracy on the random share: ${percent(last.randomAccuracy)} (${last.version}, ${last.randomLabels} labels)`));
+      }
+    }
+    const loop = stats.loop;
+    if (!loop) return;
+    const state = loop.running ? "Training…" : `Retrains every ${loop.retrainEvery} labels`;
+    node.append(el("p", { className: "metrics" }, state));
+    if (loop.lastError) node.append(el("p", { className: "loop-error" }, `Last training failed: ${loop.lastError}`));
+    node.append(el("button", { type: "button", className: "train-now", disabled: loop.running,
+      onClick: onTrain }, "Train now"));
+  };
+  return node;
+}
