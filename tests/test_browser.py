@@ -173,6 +173,29 @@ def test_sixty_categories_fit_and_the_ones_past_z_have_no_shortcut(tmp_path):
     assert meta.loc[first, "label"] == "c34"
 
 
+def label_digit_files(page):
+    """On a digits demo (images or sounds): label 3 by keyboard, undo and change one, skip one."""
+    expected = {}
+    for key in ["1", "7", "3"]:
+        expected[current_id(page, None)] = ("LABELED", key)
+        act(page, key, None)
+    act(page, "Control+z", None)
+    third = current_id(page, None)
+    act(page, "9", None)
+    expected[third] = ("LABELED", "9")
+    skipped = current_id(page, None)
+    act(page, "Tab", None)
+    expected[skipped] = ("SKIPPED", None)
+    return expected
+
+
+def check_digit_answers(demo, expected):
+    meta = Project.open(demo).platform.read_dataset("metadata")
+    got = {row["data_id"]: (row["status"], None if pd.isna(row["label"]) else str(row["label"]))
+           for row in meta.to_dict("records")}
+    assert got == expected
+
+
 def test_image_demo_by_keyboard_with_zoom(tmp_path):
     demo = tmp_path / "demo-image"
     with labelloop_server("demo", "--type", "image", "--dir", demo) as url, browser_page() as page:
@@ -191,20 +214,8 @@ def test_image_demo_by_keyboard_with_zoom(tmp_path):
         screenshot(page, "image-view")
         page.keyboard.press("0")
         assert page.locator(".zoom").inner_text() == fitted
-        expected = {}
-        for key in ["1", "7", "3"]:
-            expected[current_id(page, None)] = ("LABELED", key)
-            act(page, key, None)
-        act(page, "Control+z", None)
-        third = current_id(page, None)
-        act(page, "9", None)
-        expected[third] = ("LABELED", "9")
-        skipped = current_id(page, None)
-        act(page, "Tab", None)
-        expected[skipped] = ("SKIPPED", None)
-    meta = Project.open(demo).platform.read_dataset("metadata")
-    got = {row["data_id"]: (row["status"], None if pd.isna(row["label"]) else row["label"]) for row in meta.to_dict("records")}
-    assert got == expected
+        expected = label_digit_files(page)
+    check_digit_answers(demo, expected)
 
 
 def test_sound_demo_plays_by_keyboard_and_labels(tmp_path):
@@ -222,21 +233,9 @@ def test_sound_demo_plays_by_keyboard_and_labels(tmp_path):
         page.locator(".wave").click(position={"x": 5, "y": 50})  # seek to the start and play
         page.wait_for_function("() => document.querySelector('.sound-item audio').played.length > 0")
         screenshot(page, "sound-view")
-        expected = {}
-        for key in ["1", "7", "3"]:
-            expected[current_id(page, None)] = ("LABELED", key)
-            act(page, key, None)
-        act(page, "Control+z", None)
-        third = current_id(page, None)
-        act(page, "9", None)
-        expected[third] = ("LABELED", "9")
-        skipped = current_id(page, None)
-        act(page, "Tab", None)
-        expected[skipped] = ("SKIPPED", None)
+        expected = label_digit_files(page)
         assert page.evaluate("() => document.querySelectorAll('audio').length") == 1  # the old players are gone
-    meta = Project.open(demo).platform.read_dataset("metadata")
-    got = {row["data_id"]: (row["status"], None if pd.isna(row["label"]) else str(row["label"])) for row in meta.to_dict("records")}
-    assert got == expected
+    check_digit_answers(demo, expected)
 
 
 def test_a_sound_that_cannot_be_decoded_says_so_and_can_be_labeled(tmp_path):
