@@ -164,7 +164,8 @@ def test_queries_are_served_first_with_their_reason_and_new_ones_are_picked_up(a
     platform.update_variables(lambda v: v.update(LABELLOOP__queries__session=1))
     batch = client.get("/batch?size=3").get_json()
     assert [i["id"] for i in batch["items"]][:2] == ["9", "4"]
-    assert batch["items"][0]["query"] == {"strategy": "margin", "uncertainty": 0.8, "rank": 1, "session": 1}
+    assert batch["items"][0]["query"] == {"strategy": "margin", "uncertainty": 0.8, "rank": 1, "session": 1,
+                                          "modelVersion": "v0001"}
     client.post("/label", json={"id": "9", "label": "cat"})
     meta = metadata_frame(service.journal.current_frame())
     assert meta[["strategy", "uncertainty", "query_rank", "model_version", "session"]].values.tolist() == [
