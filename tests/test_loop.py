@@ -65,6 +65,8 @@ def test_labels_retrain_the_model_and_the_next_session_is_served_without_a_resta
         worker.join(timeout=60)
         assert len(during) >= 15
 
+        # the sampler's new session can show before the round's result reaches the server
+        assert eventually(lambda: call(url, "stats")[1]["loop"]["rounds"] == 1, timeout=30)
         _, stats = call(url, "stats")
         assert stats["modelVersions"] == ["v0001"]
         assert stats["loop"]["rounds"] == 1 and stats["loop"]["lastError"] is None

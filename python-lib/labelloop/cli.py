@@ -20,14 +20,12 @@ from labelloop.demo import DEMO_TYPES, demo_project
 from labelloop.export import EXPORT_FORMATS, export
 from labelloop.plugin_archive import build_plugin
 from labelloop.project import MODEL, TYPES, Project, init_project, parse_categories
-from labelloop.loop import DEFAULT_RETRAIN_EVERY, RetrainLoop, sample
-from labelloop.materialize import metadata_frame
+from labelloop.loop import DEFAULT_RETRAIN_EVERY, RetrainLoop, sample, train_and_measure
 from labelloop.sampler import SamplerSettings
 from labelloop.sampling import STRATEGIES
 from labelloop.server import check_host, create_app
 from labelloop.simulate import SimulationSettings, print_table, simulate, write_curves
-from labelloop.stopping import compute_metrics, recommendation
-from labelloop.trainer import train
+from labelloop.stopping import recommendation
 
 
 def _init(args) -> None:
@@ -95,9 +93,7 @@ def _sample(args) -> None:
 
 
 def _train(args) -> None:
-    project = Project.open(args.dir)
-    model = train(project)
-    metrics = compute_metrics(project.platform, MODEL, project.source, metadata_frame(project.journal.current_frame()))
+    model, metrics = train_and_measure(Project.open(args.dir))
     result = {**model, "metrics": metrics[-1] if metrics else None, "stopping": recommendation(metrics)}
     if args.json:
         print(json.dumps(result, indent=2))
@@ -147,8 +143,6 @@ def _serve_project(project: Project, host: str, port: int, auth_token: str | Non
     signal.signal(signal.SIGTERM, _interrupt)
     url = f"http://{host}:{server.server_port}/" + (f"?token={auth_token}" if auth_token else "")
     print(f"labelloop: serving {project.root} at {url}", flush=True)
-    if loop is not None:
-        loop.start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -170,6 +170,10 @@ class LabelingService:
             self._tally.apply(self.journal.answers_since(self._tally.last_event))
             return self._tally
 
+    def labeled_in_session(self, session: int) -> int:
+        """LABELED answers stamped with ``session`` (what the retrain rule counts)."""
+        return self._sync().sessions[str(session)]
+
     # routes
     def config_json(self, user: str) -> dict:
         categories = [{"key": c["key"], "caption": c.get("caption") or c["key"],

@@ -1,6 +1,6 @@
 """The standalone retrain loop: label, retrain, re-rank, repeat (what a DSS scenario does in DSS).
 
-A thread in ``labelloop serve`` watches the journal. When the retrain rule fires (``--retrain-every
+A thread in ``labelloop serve`` watches the webapp's label counts. When the retrain rule fires (``--retrain-every
 N`` LABELED answers in the current session, see ``retrain_rule``) or someone asks to "train now",
 it runs one round in a separate process: train the next model version, compute the stopping
 metrics, run the sampler, which moves the project to the next session. The webapp notices the new
@@ -43,15 +43,19 @@ def sample(project: Project, settings: SamplerSettings | None = None) -> dict:
                        project.journal.answered_items(), settings or SamplerSettings())
 
 
+def train_and_measure(project: Project) -> tuple:
+    """Train the next version, then its stopping metrics: (the version's metadata, every version's metrics)."""
+    model = train(project)
+    metrics = compute_metrics(project.platform, MODEL, project.source, metadata_frame(project.journal.current_frame()))
+    return model, metrics
+
+
 def run_round(root: str) -> dict:
     """One turn of the loop on the project in ``root``: train, measure, sample. Runs in a child."""
     project = Project.open(root)
     try:
-        model = train(project)
-        metrics = compute_metrics(project.platform, MODEL, project.source,
-                                  metadata_frame(project.journal.current_frame()))
-        queries = sample(project)
-        return {"model": model, "metrics": metrics[-1] if metrics else None, "sampler": queries}
+        model, metrics = train_and_measure(project)
+        return {"model": model, "metrics": metrics[-1] if metrics else None, "sampler": sample(project)}
     finally:
         project.close()
 
@@ -73,9 +77,13 @@ class RetrainLoop:
         self._state = {"retrainEvery": every, "running": False, "rounds": 0, "lastRound": None,
                        "lastError": None, "lastErrorAt": None}
         self._fired = None  # {"session", "at"} of the latest attempt, for the retry delay
+        self._labeled_in_session = None  # given by start()
         self._thread = threading.Thread(target=self._run, name="labelloop-retrain", daemon=True)
 
-    def start(self) -> "RetrainLoop":
+    def start(self, labeled_in_session) -> "RetrainLoop":
+        """Watch ``labeled_in_session(session) -> int``: the webapp's own tally, kept current
+        incrementally, so polling it costs nothing on a large journal."""
+        self._labeled_in_session = labeled_in_session
         self._thread.start()
         return self
 
@@ -101,8 +109,7 @@ class RetrainLoop:
     def _due(self) -> bool:
         platform = self.project.platform
         session = current_session(platform, self.project.settings.outputs["queries"])
-        labeled = self.project.journal.stats()["sessions"].get(str(session), 0)
-        if not due(labeled, self.every, session, self._fired, _now(), RETRY_MINUTES):
+        if not due(self._labeled_in_session(session), self.every, session, self._fired, _now(), RETRY_MINUTES):
             return False
         self._fired = {"session": session, "at": _now().isoformat()}
         return True

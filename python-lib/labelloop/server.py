@@ -80,8 +80,9 @@ def _guard(app: Flask, token: str) -> None:
 def create_app(project: Project, user: str | None = None, auth_token: str | None = None, loop=None):
     """The Flask app serving ``project``, and the writer that keeps its datasets current.
 
-    With a ``RetrainLoop``, ``/stats`` reports it under ``loop`` and ``POST /train`` asks it for
-    a round now (standalone only: in DSS a scenario retrains)."""
+    With a ``RetrainLoop``, it is started on the webapp's label counts, ``/stats`` reports it under
+    ``loop`` and ``POST /train`` asks it for a round now (standalone only: in DSS a scenario
+    retrains)."""
     settings = project.settings
     writer = DebouncedWriter(Materializer(project.platform, project.journal, project.source, project.outputs).write)
     config = LabelingConfig(type=settings.type, categories=settings.categories, multi_label=settings.multi_label,
@@ -112,6 +113,7 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
     register_routes(app, service, _identify(project.platform.user(), shared=bool(auth_token)))
     if loop is not None:
         service.loop = loop
+        loop.start(service.labeled_in_session)
 
         @app.post("/train")
         def train_now():

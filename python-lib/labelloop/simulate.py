@@ -84,8 +84,7 @@ def load_folder(folder: Path, labels_csv: Path | None, label_column: str, data_t
 def feature_matrix(frame: pd.DataFrame, data_type: str, folder: Path | None, text_column: str | None) -> np.ndarray:
     """The built-in pipeline's features, fitted on the pool without labels."""
     pipeline = build_pipeline(data_type, frame, text_column=text_column, folder=str(folder) if folder else None)
-    features = pipeline.named_steps["features"].fit_transform(frame)
-    return features
+    return pipeline.named_steps["features"].fit_transform(frame)
 
 
 def _classifier():

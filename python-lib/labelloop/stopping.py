@@ -99,7 +99,9 @@ def compute_metrics(platform: Platform, model: str, source, answers: pd.DataFram
         entry["previous"] = versions[-2]
         entry.update(agreement(predictions(platform, model, versions[-2], rows),
                                predictions(platform, model, latest, rows)))
-    accuracies = {v: random_share_accuracy(platform, model, v, source, answers) for v in versions}
+    # random picks are stamped with the version that queried them, during its session: only the
+    # last two versions can still be gaining some, older ones keep their stored accuracy
+    accuracies = {v: random_share_accuracy(platform, model, v, source, answers) for v in versions[-2:]}
 
     def update(variables):
         stored = dict(variables.get(variable_name(model)) or {})
