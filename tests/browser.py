@@ -17,16 +17,24 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 LABELLOOP = str(Path(sys.executable).parent / "labelloop")
 
 
+def start_server(*args) -> tuple:
+    """Start ``labelloop <args> --port 0``; return the process and its URL once it listens."""
+    process = subprocess.Popen([LABELLOOP, *map(str, args), "--port", "0"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    line = process.stdout.readline()
+    match = re.search(r"at (http://\S+)", line)
+    if not match:
+        process.kill()
+        raise AssertionError(f"the server did not start: {line}{process.stdout.read()}")
+    return process, match.group(1)
+
+
 @contextmanager
 def labelloop_server(*args):
     """Run ``labelloop <args> --port 0``; yield its URL; stop it with SIGTERM (which flushes)."""
-    process = subprocess.Popen([LABELLOOP, *map(str, args), "--port", "0"], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process, url = start_server(*args)
     try:
-        line = process.stdout.readline()
-        match = re.search(r"at (http://\S+)", line)
-        assert match, f"the server did not start: {line}{process.stdout.read() if process.poll() is not None else ''}"
-        yield match.group(1)
+        yield url
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)

@@ -73,6 +73,19 @@ def test_close_flushes_what_is_pending(journal, tmp_path):
     assert platform.read_dataset("labels")["item_id"].tolist() == ["1"]
 
 
+def test_a_new_writer_catches_the_datasets_up_with_the_journal(journal, tmp_path):
+    """A server killed before its debounced write left the datasets behind: the next one writes at once."""
+    platform = LocalPlatform(tmp_path)
+    source = TableSource(pd.DataFrame({"n": [1, 2]}), id_column="n")
+    journal.record(Annotation("2", "ann", LABELED, "x"))
+    writer = DebouncedWriter(Materializer(platform, journal, source, Outputs()).write, delay=0.3)
+    try:
+        assert eventually(lambda: platform.dataset_exists("labels"))
+        assert platform.read_dataset("labels")["item_id"].tolist() == ["2"]
+    finally:
+        writer.close()
+
+
 def test_a_failed_write_is_retried(tmp_path):
     attempts, succeeded = [], threading.Event()
 

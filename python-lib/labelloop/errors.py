@@ -25,6 +25,10 @@ class Unauthorized(LabelloopError):
     """The request lacks the server's access token."""
 
 
+class Unavailable(LabelloopError):
+    """A service the request needs (the journal database) cannot be reached now; retrying may work."""
+
+
 def first_line(error: BaseException) -> str:
     """The first line of an exception's message (the driver's own, when it wraps one)."""
     text = str(getattr(error, "orig", None) or error).strip()

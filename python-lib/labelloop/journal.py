@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import threading
 from dataclasses import asdict, dataclass
 from typing import Iterable
@@ -22,8 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 
-from labelloop.errors import LabelloopError, LeaseConflict, first_line
+from labelloop.errors import LabelloopError, LeaseConflict, Unavailable, first_line
 
+log = logging.getLogger(__name__)
 LABELED, SKIPPED = "LABELED", "SKIPPED"
 _KIND_OF_STATUS = {LABELED: "label", SKIPPED: "skip"}
 _STATUS_OF_KIND = {v: k for k, v in _KIND_OF_STATUS.items()}
@@ -121,12 +123,28 @@ def _engine(url: str) -> sa.engine.Engine:
     return engine
 
 
+@contextlib.contextmanager
+def _reachable(dbapi):
+    """Turn a lost or refused database connection into ``Unavailable`` (HTTP 503).
+
+    The transaction it interrupted was rolled back, so nothing was half-written: the caller may
+    simply retry. The pool pings connections before use, so the next request reconnects. The
+    driver's own errors are caught too: ``current_frame`` reads through the raw cursor.
+    """
+    try:
+        yield
+    except (sa.exc.OperationalError, sa.exc.InterfaceError, dbapi.OperationalError, dbapi.InterfaceError) as error:
+        log.warning("journal database unavailable: %s", first_line(error))
+        raise Unavailable("The journal database cannot be reached right now; try again in a moment.") from error
+
+
 class Journal:
     """Append-only annotation events with current state, leases and statistics."""
 
     def __init__(self, url: str):
         self.url = url
         self.engine = _engine(url)
+        self._dbapi = self.engine.dialect.loaded_dbapi
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         # SQLite allows one writer at a time; threads of this process queue on a lock, which wakes
         # them at once, instead of SQLite's busy handler, which sleeps in steps of up to 100 ms.
@@ -142,7 +160,13 @@ class Journal:
     @contextlib.contextmanager
     def _writing(self):
         """A write transaction (serialised in this process for SQLite)."""
-        with self._write_lock, self.engine.begin() as conn:
+        with _reachable(self._dbapi), self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _reading(self):
+        """A connection for reads."""
+        with _reachable(self._dbapi), self.engine.connect() as conn:
             yield conn
 
     # writes
@@ -243,7 +267,7 @@ class Journal:
     def leased_to_others(self, annotator: str, now: dt.datetime | None = None) -> set:
         """Items someone else holds right now: the queue leaves them out."""
         now = now or utcnow()
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return set(conn.execute(sa.select(leases.c.item_id).where(
                 leases.c.annotator != annotator, leases.c.expires_at > now)).scalars())
 
@@ -255,12 +279,12 @@ class Journal:
         query = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
                            current.c.session, current.c.event_id)
                  .where(current.c.event_id > int(after)).order_by(current.c.event_id))
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return [tuple(row) for row in conn.execute(query)]
 
     def answered_items(self) -> set:
         """Items with a current label or skip by anyone: they leave everyone's queue."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return set(conn.execute(sa.select(current.c.item_id).distinct()).scalars())
 
     def history(self, annotator: str) -> list:
@@ -275,7 +299,7 @@ class Journal:
             .where(current.c.annotator == annotator)
             .order_by(current.c.first_event_id)
         )
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     def events_frame(self, kinds: Iterable[str] | None = None) -> pd.DataFrame:
@@ -283,7 +307,7 @@ class Journal:
         query = sa.select(events).order_by(events.c.id)
         if kinds is not None:
             query = query.where(events.c.kind.in_(list(kinds)))
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return pd.DataFrame(conn.execute(query).mappings().all(), columns=[c.name for c in events.columns])
 
     def current_frame(self, after: int = 0) -> pd.DataFrame:
@@ -300,7 +324,7 @@ class Journal:
             .order_by(events.c.id)
         )
         sql = str(query.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             cursor = conn.connection.cursor()
             try:
                 cursor.execute(sql)
@@ -311,7 +335,7 @@ class Journal:
         return frame
 
     def event_count(self) -> int:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
 
     def stats(self, total: int | None = None) -> dict:
@@ -319,7 +343,7 @@ class Journal:
 
         An item counts as labeled when anyone labeled it, as skipped when it was only skipped.
         """
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             per_status = dict(conn.execute(
                 sa.select(current.c.status, sa.func.count(sa.distinct(current.c.item_id))).group_by(current.c.status)
             ).all())

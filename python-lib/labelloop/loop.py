@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import multiprocessing
+import os
 import threading
 import time
 
@@ -170,6 +171,7 @@ class RetrainLoop:
 
 def _child_round(root: str, sender) -> None:
     """The child process's whole life: one round, its outcome sent back."""
+    _exit_with_parent()
     try:
         sender.send(("ok", run_round(root)))
     except LabelloopError as error:
@@ -177,3 +179,18 @@ def _child_round(root: str, sender) -> None:
     except Exception as error:  # noqa: BLE001 - reported to the parent, which shows it in /stats
         log.exception("retrain round")
         sender.send(("error", f"Training failed: {first_line(error)}"))
+
+
+def _exit_with_parent() -> None:
+    """End this child as soon as the server is gone, even killed with SIGKILL.
+
+    An orphaned round would go on training and sampling beside the restarted server's own
+    rounds. Exiting at any point is safe: the registry renames a version into place whole.
+    """
+    parent = multiprocessing.parent_process()
+
+    def watch():
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="labelloop-parent-watch", daemon=True).start()

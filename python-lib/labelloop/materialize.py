@@ -147,13 +147,15 @@ class DebouncedWriter:
     """Runs ``write`` in a background thread after changes, at most once per ``delay`` seconds.
 
     ``changed()`` is cheap and never blocks the caller; ``close()`` flushes what is pending. A
-    failed write is logged and retried on the next change or at close.
+    failed write is logged and retried on the next change or at close. It writes once on start:
+    a previous server killed before its last write leaves datasets behind the journal.
     """
 
     def __init__(self, write, delay: float = 0.5):
         self._write = write
         self._delay = delay
         self._dirty = threading.Event()
+        self._dirty.set()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self.writes = 0

@@ -12,11 +12,12 @@ import logging
 from flask import Flask, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
-from labelloop.errors import LabelloopError, LeaseConflict, NameRequired, NotFound, Unauthorized
+from labelloop.errors import LabelloopError, LeaseConflict, NameRequired, NotFound, Unauthorized, Unavailable
 from labelloop.labeling import LabelingService
 
 log = logging.getLogger(__name__)
-_STATUS = ((NotFound, 404), (LeaseConflict, 409), (Unauthorized, 401), (LabelloopError, 400))
+_STATUS = ((NotFound, 404), (LeaseConflict, 409), (Unauthorized, 401), (Unavailable, 503), (LabelloopError, 400))
+RETRY_AFTER_SECONDS = 2
 
 
 def register_routes(app: Flask, service: LabelingService, identify) -> None:
@@ -62,7 +63,8 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
         for kind, status in _STATUS:
             if isinstance(exception, kind):
                 extra = {"needName": True} if isinstance(exception, NameRequired) else {}
-                return jsonify(error=str(exception), **extra), status
+                headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else {}
+                return jsonify(error=str(exception), **extra), status, headers
         if isinstance(exception, HTTPException):
             return jsonify(error=exception.description), exception.code
         log.exception("Unexpected error on %s %s", request.method, request.path)

@@ -19,8 +19,24 @@ export function storeName(name) {
   window.localStorage.setItem(NAME_KEY, name);
 }
 
+const RETRIES_WHEN_UNAVAILABLE = 3;
+
+const pause = (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+
 export function makeApi(backendUrl) {
+  // A 503 means the journal database was briefly unreachable and nothing was written: try again.
   async function call(method, path, body) {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await callOnce(method, path, body);
+      } catch (error) {
+        if (error.status !== 503 || attempt > RETRIES_WHEN_UNAVAILABLE) throw error;
+        await pause(error.retryAfter || 1);
+      }
+    }
+  }
+
+  async function callOnce(method, path, body) {
     const headers = { Accept: "application/json" };
     const name = storedName();
     if (name) headers["X-Labelloop-User"] = name;
@@ -42,7 +58,9 @@ export function makeApi(backendUrl) {
     }
     if (!response.ok) {
       const message = payload && typeof payload.error === "string" ? payload.error : `Error ${response.status}`;
-      throw new ApiError(message, response.status, payload);
+      const error = new ApiError(message, response.status, payload);
+      error.retryAfter = Number(response.headers.get("Retry-After")) || 0;
+      throw error;
     }
     return payload;
   }

@@ -20,6 +20,7 @@ from labelloop.errors import NotFound
 _MODEL_FILE = "model.joblib"
 _META_FILE = "meta.json"
 _VERSION = re.compile(r"v\d{4,}")
+_STAGING = ".staging-"
 
 
 class ModelRegistry:
@@ -41,7 +42,8 @@ class ModelRegistry:
     def save(self, model, meta: dict) -> str:
         """Store ``model`` as the next version and return its id."""
         self.path.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.path))
+        self._remove_abandoned_staging()
+        staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-", dir=self.path))
         try:
             joblib.dump(model, staging / _MODEL_FILE)
             while True:
@@ -55,6 +57,13 @@ class ModelRegistry:
                         raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def _remove_abandoned_staging(self) -> None:
+        """Delete the staging folders of saves whose process died (a crash or SIGKILL mid-save)."""
+        for staging in self.path.glob(f"{_STAGING}*"):
+            pid = staging.name[len(_STAGING):].split("-", 1)[0]
+            if not pid.isdecimal() or not _alive(int(pid)):
+                shutil.rmtree(staging, ignore_errors=True)
 
     def _next_version(self) -> str:
         """One past the highest version folder, complete or not, so numbers are never reused."""
@@ -73,3 +82,16 @@ class ModelRegistry:
         if version is None or version not in self.versions():
             raise NotFound(f"No model version '{version}' in {self.path}." if version else "No model has been trained yet.")
         return self.path / version
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs. On Windows ``os.kill`` would end it: assume it does."""
+    if os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
