@@ -115,6 +115,24 @@ def test_a_missing_journal_is_restored_from_the_metadata_dataset(tmp_path):
     assert restored.stats()["perLabel"] == {"cat": 1, "dog": 1}
 
 
+def test_a_reader_following_by_id_misses_no_answer_of_concurrent_writers(journal):
+    """Events commit in id order: a follower that remembers the last id it saw never skips one."""
+    seen, last = set(), 0
+
+    def write(who: str) -> None:
+        for n in range(150):
+            journal.record(label(f"{who}-{n}", who))
+
+    writers = [threading.Thread(target=write, args=(f"w{n}",)) for n in range(4)]
+    for thread in writers:
+        thread.start()
+    while any(thread.is_alive() for thread in writers) or last < 600:
+        for item, _, _, _, _, event_id in journal.answers_since(last):
+            seen.add(item)
+            last = max(last, event_id)
+    assert len(seen) == 600
+
+
 def test_eight_annotators_in_parallel_lose_and_duplicate_nothing(journal, tmp_path):
     """8 threads x 200 labels on one journal: 1600 label events, no item held by two people."""
     pool = [f"item-{i:05d}" for i in range(2000)]

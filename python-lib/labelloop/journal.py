@@ -30,6 +30,7 @@ LABELED, SKIPPED = "LABELED", "SKIPPED"
 _KIND_OF_STATUS = {LABELED: "label", SKIPPED: "skip"}
 _STATUS_OF_KIND = {v: k for k, v in _KIND_OF_STATUS.items()}
 DEFAULT_LEASE_SECONDS = 600
+WRITE_LOCK_KEY = 0x6C61_6265_6C6C  # PostgreSQL advisory lock serialising journal writes ("label")
 
 metadata = sa.MetaData()
 events = sa.Table(
@@ -159,8 +160,17 @@ class Journal:
 
     @contextlib.contextmanager
     def _writing(self):
-        """A write transaction (serialised in this process for SQLite)."""
+        """A write transaction; write transactions run one at a time, so events commit in id order.
+
+        Readers follow the journal by id (``answers_since``, ``current_frame(after=)``): if event
+        11 could commit before event 10, a reader between the two would skip 10 for good. SQLite
+        runs one writer at a time (BEGIN IMMEDIATE, and a lock between this process's threads);
+        PostgreSQL takes a transaction-scoped advisory lock, released only once the commit is
+        visible. A write lasts about a millisecond, so this costs little.
+        """
         with _reachable(self._dbapi), self._write_lock, self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
             yield conn
 
     @contextlib.contextmanager
@@ -176,7 +186,6 @@ class Journal:
             raise LabelloopError(f"Unknown status '{annotation.status}'.")
         now = now or utcnow()
         with self._writing() as conn:
-            self._lock_item(conn, annotation.item_id)
             holder = conn.execute(
                 sa.select(leases.c.annotator).where(
                     leases.c.item_id == annotation.item_id,
@@ -209,10 +218,9 @@ class Journal:
         """Lease up to ``limit`` of ``item_ids`` (in order) to ``annotator``; returns those taken.
 
         An item is taken when nobody holds it, its lease expired, or ``annotator`` holds it
-        already (the lease is renewed). Answered items are never leased. One transaction holds
-        the candidates' locks (taken in sorted order, so two leases cannot deadlock), reads their
-        state with two queries and writes the leases at once: two annotators can never hold the
-        same item.
+        already (the lease is renewed). Answered items are never leased. One write transaction
+        reads the candidates' state with two queries and writes the leases at once: two
+        annotators can never hold the same item.
         """
         now = now or utcnow()
         expires = now + dt.timedelta(seconds=seconds)
@@ -220,8 +228,6 @@ class Journal:
         if not candidates or limit <= 0:
             return []
         with self._writing() as conn:
-            for item_id in sorted(candidates):
-                self._lock_item(conn, item_id)
             answered = set(conn.execute(sa.select(current.c.item_id).where(current.c.item_id.in_(candidates))).scalars())
             held = {row.item_id: row for row in conn.execute(
                 sa.select(leases.c.item_id, leases.c.annotator, leases.c.expires_at).where(leases.c.item_id.in_(candidates)))}
@@ -237,15 +243,6 @@ class Journal:
                 conn.execute(events.insert(), [
                     {"kind": "lease", "item_id": i, "annotator": annotator, "session": 0, "created_at": now} for i in taken])
         return taken
-
-    def _lock_item(self, conn, item_id: str) -> None:
-        """Serialise the transactions touching one item (leases and answers).
-
-        SQLite already runs one write transaction at a time (BEGIN IMMEDIATE); PostgreSQL gets a
-        transaction-scoped advisory lock on the item, released at commit.
-        """
-        if self.engine.dialect.name == "postgresql":
-            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(item_id))))
 
     def release(self, annotator: str, item_ids: Iterable[str], now: dt.datetime | None = None) -> int:
         """Give back leases early (the annotator left); returns how many were released."""
