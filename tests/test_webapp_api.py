@@ -104,6 +104,7 @@ def test_a_label_is_recorded_and_counted(api):
     ("/label", {"id": "1", "label": "horse"}, 400, "one of the categories"),
     ("/label", {"id": "1", "label": ["cat"]}, 400, "one of the categories"),
     ("/label", {"id": "1", "label": "cat", "comment": "x" * 1_000_000}, 400, "comment"),
+    ("/label", {"id": "1", "label": "cat", "comment": "x" * 2_000_000}, 413, "larger than 1,024 KB"),
     ("/label", {"id": "1", "label": "cat", "comment": 5}, 400, "comment"),
     ("/label", {"id": "1", "label": "cat", "durationMs": -1}, 400, "durationMs"),
     ("/label", {"id": "1", "label": "cat", "durationMs": True}, 400, "durationMs"),

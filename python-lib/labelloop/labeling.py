@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import re
 import string
 import threading
 import time
@@ -33,6 +34,7 @@ MAX_BATCH = 100
 MAX_DURATION_MS = 24 * 3600 * 1000
 SHORTCUTS = list("123456789") + list(string.ascii_lowercase)
 SESSION_CHECK_SECONDS = 2.0
+_INTEGER = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only: "²".isdigit() is true, int("²") fails
 
 
 @dataclass
@@ -335,7 +337,7 @@ def _object(body) -> dict:
 
 
 def _whole_number(value, name: str, low: int, high: int | None) -> int:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"

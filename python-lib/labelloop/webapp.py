@@ -10,7 +10,7 @@ import io
 import logging
 
 from flask import Flask, jsonify, request, send_file
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from labelloop.errors import LabelloopError, LeaseConflict, NameRequired, NotFound, Unauthorized, Unavailable
 from labelloop.labeling import LabelingService
@@ -18,10 +18,13 @@ from labelloop.labeling import LabelingService
 log = logging.getLogger(__name__)
 _STATUS = ((NotFound, 404), (LeaseConflict, 409), (Unauthorized, 401), (Unavailable, 503), (LabelloopError, 400))
 RETRY_AFTER_SECONDS = 2
+MAX_BODY_BYTES = 1024 * 1024  # a label with a 10,000-character comment is about 40 KB at most
 
 
 def register_routes(app: Flask, service: LabelingService, identify) -> None:
     """Serve ``service`` on ``app``; ``identify(request)`` names the annotator of a request."""
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # a larger body is refused (413) unread
 
     def body():
         return request.get_json(silent=True, force=True)
@@ -65,6 +68,8 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
                 extra = {"needName": True} if isinstance(exception, NameRequired) else {}
                 headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else {}
                 return jsonify(error=str(exception), **extra), status, headers
+        if isinstance(exception, RequestEntityTooLarge):
+            return jsonify(error=f"The request body is larger than {MAX_BODY_BYTES // 1024:,} KB."), 413
         if isinstance(exception, HTTPException):
             return jsonify(error=exception.description), exception.code
         log.exception("Unexpected error on %s %s", request.method, request.path)

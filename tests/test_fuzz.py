@@ -1,0 +1,120 @@
+"""Hostile input: every route, fed random JSON, wrong types, huge and odd strings, wrong methods.
+
+Property: the server answers 2xx or 4xx with a JSON error, never a 500 or a traceback, and a
+refused request leaves the journal exactly as it was.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from labelloop.project import Project, init_project
+from labelloop.server import create_app
+
+TOKEN = "fuzz-token"
+CATEGORIES = [{"key": "cat", "caption": "Cat"}, {"key": "dog", "caption": "Dog"}]
+ITEMS = ["a.png", "sub/b.png", "c d.png"]
+ROUTES = ["/", "/config", "/batch", "/label", "/skip", "/history", "/stats", "/train", "/favicon.ico",
+          "/media/a.png", "/media/sub/b.png", "/resource/labelloop/app.js"]
+METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+odd_text = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x1F), max_size=10),  # control characters
+    st.sampled_from(["", " ", "\x00", "..", "../../etc/passwd", "//etc/passwd", "%2e%2e%2f", "\u202e", "🏷️" * 50,
+                     "²", "--5", "٣", "1e3", "NaN", "-1", "999999999999999999999", "<script>alert(1)</script>"]),
+    st.sampled_from(ITEMS + ["cat", "dog"]),
+    st.integers(1, 2_000_000).map(lambda n: "x" * n),  # up to 2 MB
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | odd_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(odd_text, inner, max_size=4),
+    max_leaves=8,
+)
+label_bodies = st.fixed_dictionaries(
+    {"id": st.one_of(st.sampled_from(ITEMS), json_values), "label": st.one_of(st.sampled_from(["cat", "dog"]), json_values)},
+    optional={"comment": json_values, "durationMs": json_values, "user": odd_text, "annotator": odd_text},
+)
+raw_bodies = st.one_of(st.none(), st.binary(max_size=200), json_values.map(json.dumps), label_bodies.map(json.dumps))
+header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=80)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    """A shared image project: media, names and the token all take part."""
+    root = tmp_path_factory.mktemp("fuzz")
+    (root / "pics" / "sub").mkdir(parents=True)
+    for item in ITEMS:
+        Image.new("RGB", (4, 4), (9, 99, 199)).save(root / "pics" / item)
+    init_project(root / "proj", root / "pics", "image", CATEGORIES)
+    project = Project.open(root / "proj")
+    app, writer = create_app(project, auth_token=TOKEN)
+    yield app.test_client(), project.journal
+    writer.close()
+    project.close()
+
+
+def journal_state(journal) -> tuple:
+    return journal.event_count(), journal.current_frame()[["item_id", "annotator", "label", "id"]].values.tolist()
+
+
+def check(client, journal, method: str, path: str, **request) -> None:
+    before = journal_state(journal)
+    response = client.open(path, method=method, **request)
+    assert response.status_code < 500, (method, path, response.status_code, response.get_data()[:300])
+    if response.status_code >= 400:
+        if method != "HEAD":
+            assert isinstance(json.loads(response.get_data(as_text=True))["error"], str)
+        assert journal_state(journal) == before, "a refused request changed the journal"
+
+
+@FUZZ
+@given(method=st.sampled_from(METHODS), route=st.sampled_from(ROUTES), body=raw_bodies,
+       content_type=st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded", None]),
+       user=st.one_of(st.sampled_from(["ada", "bob"]), header_text))
+def test_any_method_and_body_on_any_route(client, method, route, body, content_type, user):
+    app, journal = client
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": user}
+    check(app, journal, method, route, data=body, content_type=content_type, headers=headers)
+
+
+@FUZZ
+@given(route=st.sampled_from(["/batch", "/history", "/config", "/stats", "/media/a.png", "/"]),
+       query=st.dictionaries(st.sampled_from(["size", "cursor", "direction", "original", "token", "x"]), odd_text,
+                             max_size=3))
+def test_any_query_string(client, route, query):
+    app, journal = client
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": "ada"}
+    check(app, journal, "GET", route, query_string=query, headers=headers)
+
+
+@FUZZ
+@given(route=st.sampled_from(["/label", "/skip"]), body=label_bodies, user=st.sampled_from(["ada", "bob"]))
+def test_labels_and_skips_with_any_fields(client, route, body, user):
+    app, journal = client
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": user}
+    check(app, journal, "POST", route, json=body, headers=headers)
+
+
+@FUZZ
+@given(item=odd_text, prefix=st.sampled_from(["/media/", "/resource/", "/resource/labelloop/"]))
+def test_any_media_or_resource_path(client, item, prefix):
+    app, journal = client
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": "ada"}
+    check(app, journal, "GET", prefix + item, headers=headers)
+
+
+@FUZZ
+@given(authorization=header_text, cookie=header_text)
+def test_any_credentials(client, authorization, cookie):
+    app, journal = client
+    app.set_cookie("labelloop_token", cookie)
+    try:
+        check(app, journal, "GET", "/config", headers={"Authorization": authorization, "X-Labelloop-User": "ada"})
+    finally:
+        app.delete_cookie("labelloop_token")
