@@ -70,6 +70,7 @@ def call(url: str, path: str, user: str, body=None):
     request = urllib.request.Request(url + path, method="POST" if body is not None else "GET",
                                      data=json.dumps(body).encode() if body is not None else None,
                                      headers={"Content-Type": "application/json", "X-Labelloop-User": user,
+                                              "X-Labelloop-Key": f"bench-key-of-{user}",
                                               "Authorization": f"Bearer {TOKEN}"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())

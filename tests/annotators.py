@@ -65,7 +65,7 @@ class Annotators:
             return len(self.acknowledged)
 
     def _work(self, name: str) -> None:
-        headers = {**self.headers, "X-Labelloop-User": name}
+        headers = {**self.headers, "X-Labelloop-User": name, "X-Labelloop-Key": f"key-of-{name}-0123456789"}
         try:
             while not self._stop.is_set():
                 batch = self._until_served(f"batch?size={self.batch}", None, headers)

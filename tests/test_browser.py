@@ -274,3 +274,34 @@ def test_the_page_shows_the_model_and_its_stopping_verdict_as_the_loop_retrains(
                                timeout=90_000)
         assert "changed since v0001" in page.locator(".model-panel").inner_text()
         screenshot(page, "model-panel")
+
+
+def test_on_a_shared_server_a_name_belongs_to_the_browser_that_took_it(tmp_path):
+    categories = [{"key": k, "caption": k.title()} for k in ("yes", "no")]
+    project = small_project(tmp_path, categories, rows=40)
+
+    def sign_in(page, name):
+        page.get_by_role("textbox", name="Your name").fill(name)
+        page.get_by_role("button", name="Start").click()
+
+    with labelloop_server("serve", project, "--auth-token", "shared-token-1", "--retrain-every", "0") as url, \
+            browser_page() as page:
+        page.goto(url)  # ?token= is traded for a cookie
+        sign_in(page, "ada")
+        page.wait_for_selector(".row-table")
+        assert page.locator(".user").inner_text() == "ada"
+        act(page, "1", "id")
+
+        other = page.context.browser.new_context().new_page()  # another person's browser
+        other.goto(url)
+        sign_in(other, "ada")
+        taken = other.get_by_role("alert")
+        taken.wait_for()
+        assert taken.inner_text() == "The name 'ada' is taken by another annotator: choose another."
+        screenshot(other, "shared-name-taken")
+        sign_in(other, "bob")
+        other.wait_for_selector(".row-table")
+        assert other.locator(".user").inner_text() == "bob"
+        act(other, "2", "id")
+    meta = Project.open(project).platform.read_dataset("metadata")
+    assert sorted(zip(meta["annotator"], meta["label"])) == [("ada", "yes"), ("bob", "no")]

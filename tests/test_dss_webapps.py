@@ -117,3 +117,16 @@ def test_the_folder_webapps_serve_a_folder_and_label_its_files(dss, tmp_path, ki
     assert client.post("/label", json={"id": f"cats/a.{extension}", "label": "high"}, headers=ada).status_code == 200
     assert eventually(lambda: dss.platform.dataset_exists("labels") and len(dss.platform.read_dataset("labels")) == 1)
     assert dss.platform.read_dataset("labels")[["path", "label"]].values.tolist() == [[f"cats/a.{extension}", "high"]]
+
+
+def test_in_dss_the_annotator_is_who_dss_says_never_who_the_request_claims(flow, tmp_path):
+    client = start(flow, tmp_path, "tabular")
+    claims_bob = {**flow.login("alice"), "X-Labelloop-User": "bob", "X-Labelloop-Key": "bob-browser-key-0123456789"}
+    assert client.get("/config", headers=claims_bob).get_json()["user"] == "alice"
+    item = client.get("/batch?size=1", headers=claims_bob).get_json()["items"][0]["id"]
+    body = {"id": item, "label": "low", "user": "bob", "annotator": "bob", "author": "bob"}
+    assert client.post("/label", json=body, headers=claims_bob).status_code == 200
+    assert client.get("/history", headers=flow.login("bob")).status_code == 404  # bob has no answers
+    assert client.get("/history", headers={"X-Labelloop-User": "alice"}).status_code == 401  # no DSS session
+    assert eventually(lambda: flow.platform.dataset_exists("metadata") and len(flow.platform.read_dataset("metadata")) == 1)
+    assert flow.platform.read_dataset("metadata")["annotator"].tolist() == ["alice"]

@@ -16,6 +16,7 @@ from labelloop.project import Project, init_project
 from labelloop.server import create_app
 
 TOKEN = "fuzz-token"
+KEY = {"X-Labelloop-Key": "fuzz-browser-key-0123456789"}
 CATEGORIES = [{"key": "cat", "caption": "Cat"}, {"key": "dog", "caption": "Dog"}]
 ITEMS = ["a.png", "sub/b.png", "c d.png"]
 ROUTES = ["/", "/config", "/batch", "/label", "/skip", "/history", "/stats", "/train", "/favicon.ico",
@@ -79,7 +80,7 @@ def check(client, journal, method: str, path: str, **request) -> None:
        user=st.one_of(st.sampled_from(["ada", "bob"]), header_text))
 def test_any_method_and_body_on_any_route(client, method, route, body, content_type, user):
     app, journal = client
-    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": user}
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": user, **KEY}
     check(app, journal, method, route, data=body, content_type=content_type, headers=headers)
 
 
@@ -89,7 +90,7 @@ def test_any_method_and_body_on_any_route(client, method, route, body, content_t
                              max_size=3))
 def test_any_query_string(client, route, query):
     app, journal = client
-    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": "ada"}
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": "ada", **KEY}
     check(app, journal, "GET", route, query_string=query, headers=headers)
 
 
@@ -97,7 +98,7 @@ def test_any_query_string(client, route, query):
 @given(route=st.sampled_from(["/label", "/skip"]), body=label_bodies, user=st.sampled_from(["ada", "bob"]))
 def test_labels_and_skips_with_any_fields(client, route, body, user):
     app, journal = client
-    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": user}
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": user, **KEY}
     check(app, journal, "POST", route, json=body, headers=headers)
 
 
@@ -105,7 +106,7 @@ def test_labels_and_skips_with_any_fields(client, route, body, user):
 @given(item=odd_text, prefix=st.sampled_from(["/media/", "/resource/", "/resource/labelloop/"]))
 def test_any_media_or_resource_path(client, item, prefix):
     app, journal = client
-    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": "ada"}
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": "ada", **KEY}
     check(app, journal, "GET", prefix + item, headers=headers)
 
 
@@ -115,6 +116,6 @@ def test_any_credentials(client, authorization, cookie):
     app, journal = client
     app.set_cookie("labelloop_token", cookie)
     try:
-        check(app, journal, "GET", "/config", headers={"Authorization": authorization, "X-Labelloop-User": "ada"})
+        check(app, journal, "GET", "/config", headers={"Authorization": authorization, "X-Labelloop-User": "ada", **KEY})
     finally:
         app.delete_cookie("labelloop_token")

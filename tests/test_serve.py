@@ -1,6 +1,7 @@
 """``labelloop serve``: loopback by default, a token to share, names for annotators."""
 from __future__ import annotations
 
+import hmac
 import json
 import urllib.error
 import urllib.request
@@ -42,6 +43,11 @@ def shared(project_dir):
     project.close()
 
 
+def key(who: str) -> dict:
+    """The header a browser of ``who`` sends: its own random key, the same on every request."""
+    return {"X-Labelloop-Key": f"browser-of-{who}-0123456789"}
+
+
 ROUTES = [("get", "/"), ("get", "/config"), ("get", "/batch"), ("post", "/label"), ("post", "/skip"),
           ("get", "/history"), ("get", "/stats"), ("get", "/resource/labelloop/app.js"), ("get", "/media/a.png")]
 
@@ -60,10 +66,11 @@ def test_the_page_trades_the_token_for_a_cookie_and_annotators_name_themselves(s
     assert shared.get("/").status_code == 200  # the cookie now opens every route
     needs_name = shared.get("/config")
     assert needs_name.status_code == 400 and needs_name.get_json()["needName"] is True
-    assert shared.get("/config", headers={"X-Labelloop-User": "<script>"}).status_code == 400
-    config = shared.get("/config", headers={"X-Labelloop-User": "Ada L."}).get_json()
+    assert shared.get("/config", headers={"X-Labelloop-User": "<script>", **key("x")}).status_code == 400
+    assert shared.get("/config", headers={"X-Labelloop-User": "Ada L."}).get_json()["needName"] is True  # no key
+    config = shared.get("/config", headers={"X-Labelloop-User": "Ada L.", **key("ada")}).get_json()
     assert config["user"] == "Ada L."
-    bearer = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": "grace"}
+    bearer = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": "grace", **key("grace")}
     item = shared.get("/batch?size=1", headers=bearer).get_json()["items"][0]["id"]
     assert shared.post("/label", json={"id": item, "label": "a"}, headers=bearer).status_code == 200
 
@@ -90,3 +97,46 @@ def test_served_labels_reach_the_datasets_and_survive_a_restart(project_dir):
     project.close()
     with labelloop_server("serve", project_dir) as url:
         assert call(url, "/stats")["labeled"] == 3
+
+
+def test_the_token_is_compared_in_constant_time_over_equal_lengths(shared, monkeypatch):
+    """Whatever its length, a token sent is hashed, then compared with ``hmac.compare_digest``."""
+    compared = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: compared.append((len(a), len(b))) or real(a, b))
+    for sent in ("", "s", "s3cret-token-but-longer", TOKEN):
+        shared.get("/stats", headers={"Authorization": f"Bearer {sent}"})
+    assert compared == [(32, 32)] * 4
+
+
+def test_an_annotator_cannot_read_or_change_another_s_history(shared, project_dir):
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    ada = {**bearer, "X-Labelloop-User": "ada", **key("ada")}
+    bob = {**bearer, "X-Labelloop-User": "bob", **key("bob")}
+    eve_as_ada = {**bearer, "X-Labelloop-User": "ada", **key("eve")}
+    item = shared.get("/batch?size=1", headers=ada).get_json()["items"][0]["id"]
+    label_id = shared.post("/label", json={"id": item, "label": "a", "comment": "ada's note"}, headers=ada).get_json()["labelId"]
+
+    # Another browser cannot take ada's name, on any route ...
+    for method, path, body in [("get", "/history", None), ("get", f"/history?cursor={label_id}", None),
+                               ("post", "/label", {"id": item, "label": "c"}), ("post", "/skip", {"id": item}),
+                               ("get", "/batch", None), ("get", "/config", None)]:
+        refused = getattr(shared, method)(path, json=body, headers=eve_as_ada)
+        assert refused.status_code == 403 and refused.get_json() == {
+            "error": "The name 'ada' is taken by another annotator: choose another.", "needName": True}
+    # ... and bob's own history does not reach ada's answers, even with her label id.
+    assert shared.get("/history", headers=bob).status_code == 404
+    assert shared.get(f"/history?cursor={label_id}&direction=next", headers=bob).status_code == 404
+    # bob labeling the same item records his own answer; ada's stays as it was.
+    assert shared.post("/label", json={"id": item, "label": "b"}, headers=bob).status_code == 200
+    mine = shared.get("/history", headers=ada).get_json()
+    assert mine["labelId"] == label_id and mine["annotation"] == {"label": "a", "comment": "ada's note", "status": "LABELED"}
+
+    restarted = Project.open(project_dir)  # the claim is kept in the journal
+    app, writer = create_app(restarted, auth_token=TOKEN)
+    try:
+        assert app.test_client().get("/history", headers=eve_as_ada).status_code == 403
+        assert app.test_client().get("/history", headers=ada).get_json()["labelId"] == label_id
+    finally:
+        writer.close()
+        restarted.close()

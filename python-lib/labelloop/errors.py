@@ -21,6 +21,10 @@ class NameRequired(LabelloopError):
     """A shared server needs the annotator to pick a name first."""
 
 
+class NameTaken(NameRequired):
+    """The name is bound to another annotator's key: pick another."""
+
+
 class Unauthorized(LabelloopError):
     """The request lacks the server's access token."""
 

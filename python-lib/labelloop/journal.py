@@ -70,6 +70,13 @@ leases = sa.Table(
     sa.Column("expires_at", sa.DateTime, nullable=False),
 )
 
+annotators = sa.Table(  # shared servers: each name belongs to the first key that used it
+    "annotators", metadata,
+    sa.Column("name", sa.String(256), primary_key=True),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
 _PROVENANCE = ("session", "strategy", "uncertainty", "query_rank", "model_version", "duration_ms")
 
 
@@ -259,6 +266,13 @@ class Journal:
                     for i in released
                 ])
         return len(released)
+
+    def claim_name(self, name: str, key_hash: str) -> str:
+        """Bind ``name`` to ``key_hash`` unless it is bound already; returns the hash it is bound to."""
+        with self._writing() as conn:
+            conn.execute(self._insert(annotators).values(name=name, key_hash=key_hash, created_at=utcnow())
+                         .on_conflict_do_nothing(index_elements=[annotators.c.name]))
+            return conn.execute(sa.select(annotators.c.key_hash).where(annotators.c.name == name)).scalar_one()
 
     # reads
     def leased_to_others(self, annotator: str, now: dt.datetime | None = None) -> set:

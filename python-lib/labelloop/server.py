@@ -3,10 +3,12 @@
 The page is served at ``/``, the shared front end under ``/resource/``, and the API of
 DESIGN.md section 5 at the root, exactly as a DSS backend serves it. With ``--auth-token`` every
 route answers 401 without ``Authorization: Bearer <token>`` (or the cookie the page sets after
-being opened once with ``?token=<token>``), and annotators pick their name in the page.
+being opened once with ``?token=<token>``), and annotators pick their name in the page: a name
+then belongs to the browser that first used it (``NameClaims``).
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import logging
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from flask import Flask, jsonify, redirect, request, send_from_directory
 
-from labelloop.errors import LabelloopError, NameRequired, Unauthorized
+from labelloop.errors import LabelloopError, NameRequired, NameTaken, Unauthorized
 from labelloop.labeling import LabelingConfig, LabelingService
 from labelloop.materialize import DebouncedWriter, Materializer
 from labelloop.media import MediaStore
@@ -25,7 +27,9 @@ from labelloop.webapp import register_routes
 log = logging.getLogger(__name__)
 TOKEN_COOKIE = "labelloop_token"
 USER_HEADER = "X-Labelloop-User"
-_NAME = re.compile(r"^[\w .@'-]{1,64}$", re.UNICODE)
+KEY_HEADER = "X-Labelloop-Key"
+_NAME = re.compile(r"[\w .@'-]{1,64}", re.UNICODE)
+_KEY = re.compile(r"[\w-]{16,128}", re.ASCII)
 RESOURCE_DIR = Path(__file__).resolve().parents[2] / "resource"
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -48,18 +52,49 @@ def check_host(host: str, auth_token: str | None) -> None:
         raise LabelloopError(f"Serving on {host} would let anyone on the network label: add --auth-token.")
 
 
-def _identify(user: str | None, shared: bool):
+def _digest(secret: str) -> bytes:
+    """SHA-256 of a secret: compared in constant time, and of the same length whatever was sent."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
+
+
+class NameClaims:
+    """On a shared server, each annotator name belongs to the first key (browser) that used it.
+
+    Everyone holds the server's token, so the name alone would let one annotator read or change
+    another's history. The page makes a random key once and sends it with the name; the
+    journal keeps the key's hash. Claims never change, so they are cached once seen.
+    """
+
+    def __init__(self, journal):
+        self.journal = journal
+        self._claimed = {}
+
+    def check(self, name: str, key: str) -> None:
+        digest = _digest(key).hex()
+        if name not in self._claimed:
+            self._claimed[name] = self.journal.claim_name(name, digest)
+        if not hmac.compare_digest(self._claimed[name], digest):
+            raise NameTaken(f"The name '{name}' is taken by another annotator: choose another.")
+
+
+def _identify(user: str | None, claims: NameClaims | None):
     def identify(req) -> str:
-        if not shared:
+        if claims is None:
             return user
         name = (req.headers.get(USER_HEADER) or "").strip()
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise NameRequired("Choose your annotator name (letters, digits, spaces, . @ ' -; at most 64).")
+        key = req.headers.get(KEY_HEADER) or ""
+        if not _KEY.fullmatch(key):
+            raise NameRequired(f"Send your annotator key in {KEY_HEADER} (16 to 128 letters, digits, - or _).")
+        claims.check(name, key)
         return name
     return identify
 
 
 def _guard(app: Flask, token: str) -> None:
+    expected = _digest(token)
+
     @app.before_request
     def require_token():
         given = request.cookies.get(TOKEN_COOKIE, "")
@@ -68,7 +103,7 @@ def _guard(app: Flask, token: str) -> None:
             given = header[len("Bearer "):]
         if request.path == "/" and "token" in request.args:
             given = request.args["token"]
-        if not hmac.compare_digest(given.encode(), token.encode()):
+        if not hmac.compare_digest(_digest(given), expected):
             raise Unauthorized("This labeling server needs its access token.")
         if request.path == "/" and "token" in request.args:
             response = redirect("./")
@@ -110,7 +145,8 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
     def resource(name):
         return send_from_directory(RESOURCE_DIR, name, max_age=0)
 
-    register_routes(app, service, _identify(project.platform.user(), shared=bool(auth_token)))
+    claims = NameClaims(project.journal) if auth_token else None
+    register_routes(app, service, _identify(project.platform.user(), claims))
     if loop is not None:
         service.loop = loop
         loop.start(service.labeled_in_session)

@@ -12,11 +12,12 @@ import logging
 from flask import Flask, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from labelloop.errors import LabelloopError, LeaseConflict, NameRequired, NotFound, Unauthorized, Unavailable
+from labelloop.errors import LabelloopError, LeaseConflict, NameRequired, NameTaken, NotFound, Unauthorized, Unavailable
 from labelloop.labeling import LabelingService
 
 log = logging.getLogger(__name__)
-_STATUS = ((NotFound, 404), (LeaseConflict, 409), (Unauthorized, 401), (Unavailable, 503), (LabelloopError, 400))
+_STATUS = ((NotFound, 404), (LeaseConflict, 409), (Unauthorized, 401), (NameTaken, 403), (Unavailable, 503),
+           (LabelloopError, 400))
 RETRY_AFTER_SECONDS = 2
 MAX_BODY_BYTES = 1024 * 1024  # a label with a 10,000-character comment is about 40 KB at most
 

@@ -2,6 +2,7 @@
 // identity (a relative URL) standalone; on a shared server the annotator's name goes in a header.
 
 const NAME_KEY = "labelloop.annotator";
+const ANNOTATOR_KEY = "labelloop.annotatorKey";
 
 export class ApiError extends Error {
   constructor(message, status, body) {
@@ -17,6 +18,18 @@ export function storedName() {
 
 export function storeName(name) {
   window.localStorage.setItem(NAME_KEY, name);
+}
+
+// On a shared server a name belongs to the browser that first used it: this browser's random
+// key, made once and kept, proves it is the same annotator.
+function annotatorKey() {
+  let key = window.localStorage.getItem(ANNOTATOR_KEY);
+  if (!key) {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    key = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    window.localStorage.setItem(ANNOTATOR_KEY, key);
+  }
+  return key;
 }
 
 const RETRIES_WHEN_UNAVAILABLE = 3;
@@ -39,7 +52,10 @@ export function makeApi(backendUrl) {
   async function callOnce(method, path, body) {
     const headers = { Accept: "application/json" };
     const name = storedName();
-    if (name) headers["X-Labelloop-User"] = name;
+    if (name) {
+      headers["X-Labelloop-User"] = name;
+      headers["X-Labelloop-Key"] = annotatorKey();
+    }
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {

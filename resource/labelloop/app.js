@@ -30,12 +30,17 @@ class LabelingPage {
   }
 
   async start() {
-    this.buildLayout();
     document.addEventListener("keydown", (event) => this.onKey(event));
+    await this.open();
+  }
+
+  // Build the page for the annotator; again after they gave their name.
+  async open() {
+    this.buildLayout();
     try {
       this.config = await this.api.config();
     } catch (error) {
-      if (error instanceof ApiError && error.needName) return this.askName();
+      if (error instanceof ApiError && error.needName) return this.askName(error.status === 403 ? error.message : "");
       return this.showError(error);
     }
     this.buildCategories();
@@ -184,10 +189,11 @@ class LabelingPage {
     this.nodes.help.hidden = force === undefined ? !this.nodes.help.hidden : !force;
   }
 
-  askName() {
+  askName(problem) {
     const input = el("input", { type: "text", maxlength: 64, "aria-label": "Your name", autocomplete: "name" });
     const form = el("form", { className: "panel" }, el("h2", {}, "Who is labeling?"),
-      el("p", {}, "This server is shared: your name is stored with each of your labels."), input,
+      el("p", {}, "This server is shared: your name is stored with each of your labels."),
+      el("p", { className: "error", role: "alert", hidden: !problem }, problem || ""), input,
       el("button", { type: "submit" }, "Start"));
     const overlay = el("div", { className: "overlay", role: "dialog", "aria-label": "Your name" }, form);
     form.addEventListener("submit", (event) => {
@@ -195,7 +201,7 @@ class LabelingPage {
       if (!input.value.trim()) return;
       storeName(input.value.trim());
       overlay.remove();
-      this.start();
+      this.open();
     });
     this.root.append(overlay);
     input.focus();
