@@ -155,11 +155,17 @@ def _check_data(settings: Settings, data: Path) -> None:
     named += [("--columns-first", name) for name in settings.columns_first]
     for flag, name in named:
         if name is not None and name not in columns:
-            raise LabelloopError(f"{flag} '{name}' is not a column of {data.name} (columns: {', '.join(columns)}).")
+            raise LabelloopError(f"{flag} '{name}' is not a column of {data.name} (columns: {_listed(columns)}).")
     if settings.type == "text" and settings.text_column is None:
-        raise LabelloopError(f"Text data needs --text-column (columns: {', '.join(columns)}).")
+        raise LabelloopError(f"Text data needs --text-column (columns: {_listed(columns)}).")
     for name in (settings.label_column, *OUTPUT_COLUMNS):
         if name in columns:
-            hint = ": choose another --label-column" if name == settings.label_column else ""
+            hint = ": choose another --label-column" if name == settings.label_column else ": rename that column"
             raise LabelloopError(f"{data.name} already has a column '{name}', which labelloop writes{hint}.")
     row_ids(frame, settings.id_column)
+
+
+def _listed(columns: list, shown: int = 12) -> str:
+    """Column names for a one-line message, however many there are."""
+    more = f", ... ({len(columns) - shown:,} more)" if len(columns) > shown else ""
+    return ", ".join(map(str, columns[:shown])) + more

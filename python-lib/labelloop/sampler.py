@@ -175,8 +175,9 @@ def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answer
         probabilities = _probabilities(platform, model, chunk, version)
         version = probabilities.model_version
         scored += len(chunk)
-        chunk = chunk.assign(**{_SCORE: scores(probabilities.matrix, settings.strategy, rng),
-                                _KEY: rng.random(len(chunk)), _POSITION: positions, _ID: ids})
+        added = pd.DataFrame({_SCORE: scores(probabilities.matrix, settings.strategy, rng),
+                              _KEY: rng.random(len(chunk)), _POSITION: positions, _ID: ids}, index=chunk.index)
+        chunk = pd.concat([chunk, added], axis=1)  # at once: each insert into a wide chunk would copy it
         candidates = chunk if candidates is None else pd.concat([candidates, chunk], ignore_index=True)
         if limit is not None:
             candidates = _keep(candidates, limit - n_random, limit)

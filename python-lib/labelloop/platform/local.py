@@ -50,7 +50,10 @@ def read_table(path, columns: list | None = None) -> pd.DataFrame:
             return pd.read_csv(path, usecols=columns, **_EXACT_FLOATS)
         chunks = list(_jsonl_chunks(path, 100_000, columns))
         return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns or [])
-    except (ValueError, UnicodeDecodeError, OSError, pd.errors.ParserError) as error:
+    except UnicodeDecodeError as error:
+        raise LabelloopError(f"{path}: is not UTF-8 text (found byte 0x{error.object[error.start]:02x}): "
+                             "save it as UTF-8 and try again.") from error
+    except (ValueError, OSError, pd.errors.ParserError) as error:
         if isinstance(error, pd.errors.EmptyDataError):
             return pd.DataFrame(columns=columns or [])
         raise LabelloopError(f"{path}: cannot be read as {kind} ({first_line(error)}).") from error
@@ -100,7 +103,7 @@ def write_table(path, frame: pd.DataFrame) -> None:
     os.close(handle)
     try:
         if kind == "parquet":
-            frame.to_parquet(temporary, index=False)
+            _one_type_per_column(frame).to_parquet(temporary, index=False)
         elif kind == "csv":
             # With CRLF line ends the writer quotes any field holding \r or \n; with the default
             # "\n" a lone \r is written bare and splits the row when read back.
@@ -111,6 +114,22 @@ def write_table(path, frame: pd.DataFrame) -> None:
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def _one_type_per_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """Parquet needs one type per column: a column mixing them (JSONL: 1, "foo", [1, 2]) is written as text."""
+    mixed = [n for n, (_, column) in enumerate(frame.items())
+             if column.dtype == object and column.dropna().map(type).nunique() > 1]
+    if not mixed:
+        return frame
+    frame = frame.copy()
+    for n in mixed:
+        frame.isetitem(n, frame.iloc[:, n].map(_as_text, na_action="ignore"))
+    return frame
+
+
+def _as_text(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _write_jsonl(path, frame: pd.DataFrame) -> None:
