@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests need; installed with apt-get when a command of theirs is missing.
 APT_PACKAGES := chromium
 
-.PHONY: test apt-deps plugin bench demo clean
+.PHONY: test test-slow apt-deps plugin bench demo clean
 TYPE ?= tabular
 
 $(STAMP): pyproject.toml
@@ -22,16 +22,19 @@ apt-deps:
 test: $(STAMP) apt-deps
 	$(BIN)/python -m pytest
 
+# The long fault tests (a server killed mid-training, 10,000-column data); CI runs them too.
+test-slow: $(STAMP) apt-deps
+	$(BIN)/python -m pytest -m slow
+
 plugin: $(STAMP)
 	$(BIN)/labelloop plugin
 
 demo: $(STAMP)
 	$(BIN)/labelloop demo --type $(TYPE)
 
+# Every benchmark in bench/, then bench/RESULTS.md and the README's table (about 25 minutes).
 bench: $(STAMP)
-	$(BIN)/python bench/label_write.py
-	$(BIN)/python bench/sampler.py
-	$(BIN)/python bench/folder.py
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) dist build

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from headline import record
 from labelloop.project import Project, init_project
 from labelloop.server import create_app
 
@@ -106,6 +107,7 @@ def main() -> None:
             best[name] = total
             print(f"| {name} | {count:,} | {listed:.2f} s | {total:.2f} s | {size / 1024:,.0f} KB |")
         print(f"\nours / baseline, listing + first batch: {best['ours'] / best['4.x baseline']:.2f}")
+        record("folder", f"{args.files:,}-image folder: listing + first batch", best["ours"], best["4.x baseline"], "s")
     finally:
         if not args.dir:
             shutil.rmtree(work, ignore_errors=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from headline import record
 from labelloop.items import TableSource
 from labelloop.journal import LABELED, Annotation, Journal, utcnow
 from labelloop.materialize import DebouncedWriter, Materializer, Outputs, labels_frame, metadata_frame
@@ -139,6 +140,10 @@ def main() -> None:
     for name, label in (("ours", "journal append"), ("ours+writer", "append with background rewrites")):
         ratio = results[1_000_000, name][0][1] / results[10_000, name][0][1]
         print(f"p99 at 1M items / p99 at 10k items, {label}: {ratio:.2f}")
+    (w50, w99), _ = results[1_000_000, "ours+writer"]
+    (b50, b99), _ = results[1_000_000, "baseline"]
+    record("label_write", f"one label write, 1M items, 100k labels ({engine}), p50", w50, b50, "ms")
+    record("label_write", f"one label write, 1M items, 100k labels ({engine}), p99", w99, b99, "ms")
 
 
 def _reset(url: str) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import scipy.stats
 
+from headline import record
 from labelloop.sampling import scores, top
 
 K = 10_000
@@ -60,6 +61,7 @@ def scoring_table(rows: int, repeats: int) -> None:
         mine = best_of(lambda: ours(probabilities, strategy), repeats)
         same = np.array_equal(np.sort(baseline(probabilities, strategy)), np.sort(ours(probabilities, strategy)))
         print(f"{strategy:<12} {base * 1000:>9.1f} {mine * 1000:>9.1f} {base / mine:>8.1f}x  {same}")
+        record("sampler", f"score and rank {rows:,} rows x 10 classes, {strategy}", mine * 1000, base * 1000, "ms")
 
 
 CHILD = """
@@ -104,6 +106,7 @@ def memory_run(pool_rows: int) -> None:
     print(f"\nWhole sampler on a {pool_rows:,}-row Parquet pool (5 features, rows identified by hash, "
           f"chunks of 100,000, top 10,000): {elapsed:.0f} s, peak memory {peak_mb:,.0f} MB")
     print(f"  {result.stdout.strip()}")
+    record("sampler", f"whole sampler, {pool_rows:,}-row pool: peak memory", peak_mb, None, "MB")
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ LABELED, SKIPPED = "LABELED", "SKIPPED"
 _KIND_OF_STATUS = {LABELED: "label", SKIPPED: "skip"}
 _STATUS_OF_KIND = {v: k for k, v in _KIND_OF_STATUS.items()}
 DEFAULT_LEASE_SECONDS = 600
+_WRITE = "labelloop_write"  # execution option of the connections that write
 WRITE_LOCK_KEY = 0x6C61_6265_6C6C  # PostgreSQL advisory lock serialising journal writes ("label")
 
 metadata = sa.MetaData()
@@ -114,8 +115,8 @@ def _engine(url: str) -> sa.engine.Engine:
 
     @sa_event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record):
-        # Let SQLAlchemy's "begin" below open every transaction, as BEGIN IMMEDIATE, so two
-        # writers queue on the lock instead of failing when a read upgrades to a write.
+        # Let SQLAlchemy's "begin" below open every transaction: BEGIN IMMEDIATE for writes, so
+        # two writers queue on the lock instead of failing when a read upgrades to a write.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -126,7 +127,9 @@ def _engine(url: str) -> sa.engine.Engine:
 
     @sa_event.listens_for(engine, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads begin deferred: in WAL mode they read a snapshot and never wait for the write
+        # lock, which would queue them behind every writer (in SQLite's busy handler's sleeps).
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.get_execution_options().get(_WRITE) else "BEGIN")
 
     return engine
 
@@ -175,7 +178,8 @@ class Journal:
         PostgreSQL takes a transaction-scoped advisory lock, released only once the commit is
         visible. A write lasts about a millisecond, so this costs little.
         """
-        with _reachable(self._dbapi), self._write_lock, self.engine.begin() as conn:
+        with _reachable(self._dbapi), self._write_lock, self.engine.connect() as conn, \
+                conn.execution_options(**{_WRITE: True}).begin():
             if self.engine.dialect.name == "postgresql":
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
             yield conn

@@ -135,6 +135,7 @@ class LabelingService:
         self._on_change = on_change or (lambda: None)
         self.queue = Queue(list(source.ids), seed=config.seed)
         self._lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
         self._tally = Tally(config.multi_label)
         self._session, self._session_checked, self._versions, self._stopping = None, 0.0, [], None
         self.loop = None  # the standalone retrain loop, when the server runs one
@@ -154,17 +155,31 @@ class LabelingService:
 
     # sessions and queries
     def _refresh_session(self) -> int:
-        """The current session; new queries are loaded when the sampler moved to a new session."""
-        now = time.monotonic()
-        if self._session is not None and now - self._session_checked < SESSION_CHECK_SECONDS:
+        """The current session; new queries are loaded when the sampler moved to a new session.
+
+        One request at a time refreshes; the others go on with the session they know meanwhile.
+        After a retrain every request would otherwise load the new queries at once, and 32
+        annotators queue behind 32 copies of the same work.
+        """
+        if self._session is not None and time.monotonic() - self._session_checked < SESSION_CHECK_SECONDS:
             return self._session
+        if not self._refresh_lock.acquire(blocking=self._session is None):
+            return self._session
+        try:
+            if self._session is None or time.monotonic() - self._session_checked >= SESSION_CHECK_SECONDS:
+                self._load_session()
+            return self._session
+        finally:
+            self._refresh_lock.release()
+
+    def _load_session(self) -> None:
+        now = time.monotonic()
         session = current_session(self.platform, self.config.queries)
         if session != self._session and self.config.queries and self.platform.dataset_exists(self.config.queries):
             self.queue.set_queries(self.platform.read_dataset(self.config.queries))
         self._versions = self.platform.model_versions(self.config.model) if self.config.model else []
         self._stopping = stopping_status(self.platform, self.config.model) if self.config.model else None
         self._session, self._session_checked = session, now
-        return session
 
     def _sync(self) -> Tally:
         """Bring the tally up to date with the journal (answers from any process)."""

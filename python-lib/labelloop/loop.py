@@ -51,12 +51,22 @@ def train_and_measure(project: Project) -> tuple:
     return model, metrics
 
 
-def run_round(root: str) -> dict:
+def queries_per_round(every: int) -> int:
+    """How many queries a round keeps: ten rounds' worth of labels, at least 1,000.
+
+    Annotators label about ``every`` items before the next round re-ranks the pool, so ranking
+    all of a million rows would write, and make the webapp load, a million queries for nothing.
+    """
+    return max(1_000, 10 * every)
+
+
+def run_round(root: str, max_queries: int | None = None) -> dict:
     """One turn of the loop on the project in ``root``: train, measure, sample. Runs in a child."""
     project = Project.open(root)
     try:
         model, metrics = train_and_measure(project)
-        return {"model": model, "metrics": metrics[-1] if metrics else None, "sampler": sample(project)}
+        sampled = sample(project, SamplerSettings(max_queries=max_queries))
+        return {"model": model, "metrics": metrics[-1] if metrics else None, "sampler": sampled}
     finally:
         project.close()
 
@@ -153,7 +163,8 @@ class RetrainLoop:
         which case the child is terminated: the registry never keeps a half-written version."""
         context = multiprocessing.get_context("spawn")
         receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_child_round, args=(root, sender), name="labelloop-round", daemon=True)
+        process = context.Process(target=_child_round, args=(root, sender, queries_per_round(self.every)),
+                                  name="labelloop-round", daemon=True)
         process.start()
         sender.close()
         try:
@@ -169,11 +180,11 @@ class RetrainLoop:
             receiver.close()
 
 
-def _child_round(root: str, sender) -> None:
+def _child_round(root: str, sender, max_queries: int) -> None:
     """The child process's whole life: one round, its outcome sent back."""
     _exit_with_parent()
     try:
-        sender.send(("ok", run_round(root)))
+        sender.send(("ok", run_round(root, max_queries)))
     except LabelloopError as error:
         sender.send(("error", str(error)))
     except Exception as error:  # noqa: BLE001 - reported to the parent, which shows it in /stats

@@ -14,6 +14,9 @@ import numpy as np
 import pandas as pd
 
 
+_QUERY_FIELDS = ("item_id", "uncertainty", "strategy", "session", "model_version")
+
+
 @dataclass(frozen=True)
 class Query:
     """Why an item is served: the sampler's strategy, score and rank, and its session."""
@@ -59,13 +62,20 @@ class Queue:
         self.queries = {}
         order = []
         if queries is not None and len(queries):
-            rows = queries[queries["item_id"].astype(str).isin(self._known)]
+            # Plain Python columns: a million queries arrive at once after a retrain, while
+            # annotators wait, and per-row pandas access (itertuples, Arrow-backed isin) costs 10x.
+            ids = [str(i) for i in queries["item_id"].tolist()]
+            known = np.fromiter((i in self._known for i in ids), dtype=bool, count=len(ids))
+            rows = queries[[c for c in _QUERY_FIELDS if c in queries]].assign(item_id=ids)[known]
             rows = rows.sort_values("uncertainty", ascending=False, kind="stable")
-            for rank, row in enumerate(rows.itertuples(index=False), 1):
-                self.queries[str(row.item_id)] = Query(str(row.strategy), float(row.uncertainty), rank,
-                                                       int(row.session), getattr(row, "model_version", None))
-            is_random = rows["strategy"].to_numpy() == "random"
-            ids = rows["item_id"].astype(str).to_numpy()
+            ids = rows["item_id"].tolist()
+            versions = rows["model_version"].tolist() if "model_version" in rows else [None] * len(rows)
+            strategies = [str(s) for s in rows["strategy"].tolist()]
+            for rank, (item, strategy, uncertainty, session, version) in enumerate(
+                    zip(ids, strategies, rows["uncertainty"].tolist(), rows["session"].tolist(), versions), 1):
+                self.queries[item] = Query(strategy, float(uncertainty), rank, int(session), version)
+            is_random = np.array(strategies, dtype=object) == "random"
+            ids = np.array(ids, dtype=object)
             order = interleave(list(ids[~is_random]), list(ids[is_random]))
         queued = set(order)
         self._order = order + [i for i in self._pool if i not in queued]

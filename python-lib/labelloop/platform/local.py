@@ -119,7 +119,7 @@ def write_table(path, frame: pd.DataFrame) -> None:
 def _one_type_per_column(frame: pd.DataFrame) -> pd.DataFrame:
     """Parquet needs one type per column: a column mixing them (JSONL: 1, "foo", [1, 2]) is written as text."""
     mixed = [n for n, (_, column) in enumerate(frame.items())
-             if column.dtype == object and column.dropna().map(type).nunique() > 1]
+             if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) in ("mixed", "mixed-integer")]
     if not mixed:
         return frame
     frame = frame.copy()
