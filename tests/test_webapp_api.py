@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import flask
 import pandas as pd
@@ -176,6 +177,35 @@ def test_queries_are_served_first_with_their_reason_and_new_ones_are_picked_up(a
     platform.update_variables(lambda v: v.update(LABELLOOP__queries__session=2))
     assert client.get("/batch?size=1", headers=as_user("carol")).get_json()["items"][0]["id"] == "20"
     assert client.get("/config").get_json()["session"] == 2
+
+
+def test_after_a_retrain_one_request_loads_the_new_queries_while_the_others_go_on(api, monkeypatch):
+    """32 annotators asking at once after a new session must not each load the queries again."""
+    client, service = api
+    service.config.queries = "queries"
+    platform = service.platform
+    platform.write_dataset("queries", pd.DataFrame({"item_id": [str(i) for i in range(30)], "uncertainty": 0.5,
+                                                    "strategy": "margin", "session": 1, "model_version": "v0001"}))
+    platform.update_variables(lambda v: v.update(LABELLOOP__queries__session=1))
+    monkeypatch.setattr(labeling, "SESSION_CHECK_SECONDS", 0)
+    reads, loading, release = [], threading.Event(), threading.Event()
+    read = platform.read_dataset
+
+    def slow_read(name, columns=None):
+        reads.append(name)
+        loading.set()
+        release.wait(timeout=30)  # the refreshing request is still loading ...
+        return read(name, columns)
+
+    monkeypatch.setattr(platform, "read_dataset", slow_read)
+    refreshing = threading.Thread(target=lambda: client.get("/stats"))
+    refreshing.start()
+    assert loading.wait(timeout=30)
+    others = [client.get("/batch?size=1", headers=as_user(f"user{n}")) for n in range(8)]  # ... the others are served
+    release.set()
+    refreshing.join(timeout=30)
+    assert [r.status_code for r in others] == [200] * 8 and reads == ["queries"]
+    assert client.get("/config").get_json()["session"] == 1 and reads == ["queries"]
 
 
 def test_multi_label_items_take_several_categories(tmp_path):
