@@ -44,7 +44,7 @@ def test_unreadable_files_give_one_line_errors(tmp_path):
     (tmp_path / "latin.csv").write_bytes("name\nJos\xe9\n".encode("latin-1"))
     (tmp_path / "data.xlsx").write_text("")
     platform = LocalPlatform(tmp_path, datasets={"bad": "bad.jsonl", "latin": "latin.csv", "x": "data.xlsx", "gone": "gone.csv"})
-    for name, message in [("bad", "line 2 is not valid JSON"), ("latin", "cannot be read as csv"),
+    for name, message in [("bad", "line 2 is not valid JSON"), ("latin", "is not UTF-8 text"),
                           ("x", "unsupported file type"), ("gone", "no such file")]:
         with pytest.raises(LabelloopError, match=message) as caught:
             platform.read_dataset(name)
