@@ -49,7 +49,8 @@ def key(who: str) -> dict:
 
 
 ROUTES = [("get", "/"), ("get", "/config"), ("get", "/batch"), ("post", "/label"), ("post", "/skip"),
-          ("get", "/history"), ("get", "/stats"), ("get", "/resource/labelloop/app.js"), ("get", "/media/a.png")]
+          ("get", "/history"), ("get", "/stats"), ("get", "/resource/labelloop/app.js"), ("get", "/media/a.png"),
+          ("post", "/train"), ("get", "/favicon.ico"), ("get", "/no-such-route")]
 
 
 @pytest.mark.parametrize("method, path", ROUTES)
