@@ -168,8 +168,9 @@ def report(log: Log, annotators: int, seconds: float, stats: dict, stored: pd.Da
           f"(acknowledged and stored {len(acknowledged & kept):,}), in the labels dataset "
           f"{len(set(labels_dataset['label_id']) & {n for _, _, n in acknowledged}):,}; "
           f"items labeled twice: {int(stored['item_id'].duplicated().sum())}; client errors: {len(log.errors)}")
-    print(f"retrain loop: {loop.get('rounds', 0)} rounds, model versions {len(stats.get('modelVersions', []))}, "
-          f"last error: {loop.get('lastError')}")
+    running = " (one more was running when labeling ended)" if loop.get("running") else ""
+    print(f"retrain loop: {loop.get('rounds', 0)} rounds finished{running}, "
+          f"{len(stats.get('modelVersions', []))} model versions saved, last error: {loop.get('lastError')}")
     if log.errors:
         print("first client error:", log.errors[0])
     labels_per_second = len(acknowledged) / seconds

@@ -113,3 +113,15 @@ def test_model_probabilities_come_from_the_latest_version(tmp_path):
     assert result.classes == ["x", "y", "z"] and result.model_version == "v0002"
     assert result.matrix.shape == (4, 3) and np.allclose(result.matrix.sum(axis=1), 1)
     assert platform.model_probabilities("clf", frame, version="v0001").classes == ["a", "b"]
+
+
+def test_the_registry_keeps_the_last_model_it_loaded_until_another_is_asked_for(tmp_path):
+    platform = LocalPlatform(tmp_path)
+    registry = platform.registry("clf")
+    assert platform.registry("clf") is registry
+    registry.save({"weights": [1]}, {})
+    first = registry.load()
+    assert registry.load() is first and registry.load("v0001") is first  # not unpickled again
+    registry.save({"weights": [2]}, {})
+    assert registry.load()["weights"] == [2]
+    assert registry.load("v0001")["weights"] == [1]

@@ -175,6 +175,7 @@ class LocalPlatform(Platform):
             raise LabelloopError(f"Unknown dataset format '{write_format}' (use parquet or csv).")
         self.write_format = write_format
         self._user = user
+        self._registries = {}
 
     # datasets
     def dataset_path(self, name: str) -> Path:
@@ -254,7 +255,10 @@ class LocalPlatform(Platform):
 
     # models
     def registry(self, model: str) -> ModelRegistry:
-        return ModelRegistry(self.root / "models" / model)
+        """The model's registry, kept: it caches the last version it loaded."""
+        if model not in self._registries:
+            self._registries[model] = ModelRegistry(self.root / "models" / model)
+        return self._registries[model]
 
     def model_probabilities(self, model, frame, version=None):
         registry = self.registry(model)

@@ -28,6 +28,7 @@ class ModelRegistry:
 
     def __init__(self, path):
         self.path = Path(path)
+        self._loaded = None  # ((version, file's mtime), model): the webapp asks for the same one per batch
 
     def versions(self) -> list:
         """The ids of the complete versions, oldest first."""
@@ -74,8 +75,17 @@ class ModelRegistry:
         return json.loads((self._version_dir(version) / _META_FILE).read_text())
 
     def load(self, version: str | None = None):
-        """The model object of ``version`` (the latest when ``None``)."""
-        return joblib.load(self._version_dir(version) / _MODEL_FILE)
+        """The model object of ``version`` (the latest when ``None``).
+
+        The last one loaded is kept: unpickling a pipeline takes tens of milliseconds, holding
+        the GIL, and the webapp needs it for every batch's suggestions. Callers only predict with it.
+        """
+        path = self._version_dir(version) / _MODEL_FILE
+        stamp = (path.parent.name, path.stat().st_mtime_ns)
+        loaded = self._loaded
+        if loaded is None or loaded[0] != stamp:
+            loaded = self._loaded = (stamp, joblib.load(path))
+        return loaded[1]
 
     def _version_dir(self, version: str | None) -> Path:
         version = version or self.latest()
