@@ -1,8 +1,10 @@
 """The HTTP API of a labeling webapp (DESIGN.md section 5), the same in DSS and standalone.
 
 ``register_routes`` adds the routes to a Flask app: the one DSS pre-binds in ``backend.py``, or
-the one ``labelloop serve`` creates. Every error is JSON ``{"error": "<one sentence>"}``; an
-unexpected one is logged and answered 500 with no traceback.
+the one ``labelloop serve`` creates. Every error is JSON ``{"error": "<one sentence>"}``: 4xx
+for the request's own faults, 503 with ``Retry-After`` when the journal database cannot be
+reached (nothing was written; retrying is safe), and for anything unexpected a logged 500 with
+no traceback.
 """
 from __future__ import annotations
 
