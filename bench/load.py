@@ -99,7 +99,7 @@ class Annotator(threading.Thread):
                 if answers % 20 == 0:
                     self.call("skip", "/skip", {"id": item["id"]})
                 else:
-                    self.log.sent += 1
+                    self.log.sending()
                     answer = self.call("label", "/label", {"id": item["id"], "label": truth(item["data"])})
                     if answer is not None:
                         self.log.acknowledge(item["id"], self.name, answer["labelId"])
@@ -112,7 +112,7 @@ class Annotator(threading.Thread):
 
 
 class Log:
-    """Timings, statuses and acknowledged labels of every annotator (appends are atomic)."""
+    """Timings, statuses and labels of every annotator thread, under one lock."""
 
     def __init__(self):
         self.timings = defaultdict(list)
@@ -120,16 +120,24 @@ class Log:
         self.errors = []
         self.acknowledged = []
         self.sent = 0
+        self._lock = threading.Lock()
 
     def timing(self, route: str, seconds: float, status: int) -> None:
-        self.timings[route].append(seconds)
-        self.statuses[route][status] += 1
+        with self._lock:
+            self.timings[route].append(seconds)
+            self.statuses[route][status] += 1
 
     def error(self, route: str, message: str) -> None:
-        self.errors.append((route, message))
+        with self._lock:
+            self.errors.append((route, message))
+
+    def sending(self) -> None:
+        with self._lock:
+            self.sent += 1
 
     def acknowledge(self, item: str, annotator: str, label_id: int) -> None:
-        self.acknowledged.append((item, annotator, label_id))
+        with self._lock:
+            self.acknowledged.append((item, annotator, label_id))
 
 
 def start_server(project: Path, retrain_every: int):

@@ -1,26 +1,17 @@
 """The active-learning loop end to end: a served project retrains and re-ranks itself as labels come in."""
 from __future__ import annotations
 
-import json
 import threading
-import urllib.request
 
 import pandas as pd
 from sklearn.datasets import load_wine
 
+from annotators import call
 from browser import labelloop_server
 from polling import eventually
 from test_cli import run
 
 CULTIVARS = ["c0", "c1", "c2"]
-
-
-def call(url, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url.rstrip("/") + "/" + path, data=data, method="GET" if body is None else "POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return answer.status, json.loads(answer.read())
 
 
 def wine_project(tmp_path):

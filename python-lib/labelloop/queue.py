@@ -74,9 +74,8 @@ class Queue:
             for rank, (item, strategy, uncertainty, session, version) in enumerate(
                     zip(ids, strategies, rows["uncertainty"].tolist(), rows["session"].tolist(), versions), 1):
                 self.queries[item] = Query(strategy, float(uncertainty), rank, int(session), version)
-            is_random = np.array(strategies, dtype=object) == "random"
-            ids = np.array(ids, dtype=object)
-            order = interleave(list(ids[~is_random]), list(ids[is_random]))
+            randoms = [i for i, strategy in zip(ids, strategies) if strategy == "random"]
+            order = interleave([i for i, strategy in zip(ids, strategies) if strategy != "random"], randoms)
         queued = set(order)
         self._order = order + [i for i in self._pool if i not in queued]
         self._start = 0
