@@ -153,7 +153,8 @@ def test_sample_needs_a_model_then_writes_queries_without_answered_items(project
     project.platform.registry("classifier").save(model.fit(frame, load_wine().target), {})
     summary = json.loads(run("sample", project.root, "--max-queries", "20", "--strategy", "entropy", "--seed", "1",
                              "--json").stdout)
-    assert summary == {"scored": 175, "answered": 3, "queries": 20, "random": 2, "session": 1, "modelVersion": "v0001"}
+    assert summary == {"scored": 175, "unscored": 0, "answered": 3, "queries": 20, "random": 2, "session": 1,
+                       "modelVersion": "v0001"}
     queries = project.platform.read_dataset("queries")
     assert len(queries) == 20 and {"1000", "1001", "1002"}.isdisjoint(queries["item_id"])
     assert queries["item_id"].tolist() == queries["wine_id"].astype(str).tolist()

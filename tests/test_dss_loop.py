@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
+from fake_dataiku.harness import config_as_created
 from labelloop.errors import LabelloopError
 from labelloop.items import row_ids
 from sampler_models import pool, tabular_classifier, three_classes
@@ -69,14 +70,13 @@ def test_the_step_computes_the_metrics_by_hand(dss):
     dss.add_dataset("rows", frame)
     first = tabular_classifier(frame.iloc[:12])  # a model trained on few rows...
     second = tabular_classifier(frame)  # ...and one trained on all of them
-    dss.add_model("clf", first)
-    dss.add_model("clf", second)
+    v1, v2 = dss.add_model("clf", first), dss.add_model("clf", second)
     truth = three_classes(frame)
     answers = metadata([(1, "LABELED")] * 40 + [(1, "SKIPPED")] * 5)
     answers["data_id"] = frame["row_id"].iloc[:45].to_numpy()
     answers["label"] = np.where(answers["status"] == "LABELED", truth[:45], None)
     answers["strategy"] = ["random"] * 10 + ["margin"] * 35
-    answers["model_version"] = ["v0001"] * 10 + ["v0002"] * 35
+    answers["model_version"] = [v1] * 10 + [v2] * 35
     answers = answers.rename(columns={"label": "cultivar"})
     dss.add_dataset("meta", answers)
 
@@ -86,15 +86,15 @@ def test_the_step_computes_the_metrics_by_hand(dss):
 
     unanswered = frame.iloc[45:]  # the sample is the whole pool here, less the 45 answered items
     before, after = first.predict(unanswered), second.predict(unanswered)
-    assert stored["v0002"]["previous"] == "v0001"
-    assert stored["v0002"]["compared"] == 255
-    assert stored["v0002"]["contradictionRate"] == pytest.approx((before != after).sum() / 255, abs=1e-6)
-    assert stored["v0002"]["kappa"] == pytest.approx(cohen_kappa_score(before, after), abs=1e-6)
-    assert stored["v0002"]["labels"] == 40
+    assert stored[v2]["previous"] == v1
+    assert stored[v2]["compared"] == 255
+    assert stored[v2]["contradictionRate"] == pytest.approx((before != after).sum() / 255, abs=1e-6)
+    assert stored[v2]["kappa"] == pytest.approx(cohen_kappa_score(before, after), abs=1e-6)
+    assert stored[v2]["labels"] == 40
     random_rows = frame.iloc[:10]
-    assert stored["v0001"]["randomLabels"] == 10
-    assert stored["v0001"]["randomAccuracy"] == pytest.approx((first.predict(random_rows) == truth[:10]).mean())
-    assert stored["v0002"]["randomLabels"] == 0
+    assert stored[v1]["randomLabels"] == 10
+    assert stored[v1]["randomAccuracy"] == pytest.approx((first.predict(random_rows) == truth[:10]).mean())
+    assert stored[v2]["randomLabels"] == 0
 
 
 def test_the_step_refuses_bad_params_in_one_sentence(dss):
@@ -114,11 +114,32 @@ def test_row_ids_of_the_step_match_the_webapp(dss):
     """The step finds items by the same ids as the webapp (here: hashes, no id column)."""
     frame = pool(30)
     dss.add_dataset("rows", frame)
-    dss.add_model("clf", tabular_classifier(frame))
+    version = dss.add_model("clf", tabular_classifier(frame))
     answers = metadata([(0, "LABELED")] * 3)
     answers["data_id"] = row_ids(frame)[:3]
-    answers["strategy"], answers["model_version"] = "random", "v0001"
+    answers["strategy"], answers["model_version"] = "random", version
     answers["label"] = three_classes(frame)[:3]
     dss.add_dataset("meta", answers)
     dss.run(STEP, {"saved_model": "clf", "unlabeled": "rows", "metadata_ds": "meta"})
-    assert dss.platform.get_variables()["LABELLOOP__clf__metrics"]["v0001"]["randomLabels"] == 3
+    assert dss.platform.get_variables()["LABELLOOP__clf__metrics"][version]["randomLabels"] == 3
+
+
+def test_the_trigger_and_the_step_run_at_the_params_of_a_new_dss_scenario(dss):
+    """Defaults filled in as DSS's UI does, INT params (n, sample_size) delivered as floats."""
+    frame = pool(60)
+    dss.add_dataset("rows", frame)
+    dss.add_dataset("queries")
+    first = dss.add_model("clf", tabular_classifier(frame.iloc[:20]))
+    second = dss.add_model("clf", tabular_classifier(frame))
+    answers = metadata([(0, "LABELED")] * 20)
+    answers["data_id"] = row_ids(frame)[:20]
+    answers["label"] = three_classes(frame)[:20]
+    answers["strategy"], answers["model_version"] = "random", first
+    dss.add_dataset("meta", answers.iloc[:19])
+    trigger = config_as_created(TRIGGER, metadata_ds="meta", queries_ds="queries")
+    assert trigger["n"] == 20 and dss.run(TRIGGER, trigger).fired == 0
+    dss.add_dataset("meta", answers)
+    assert dss.run(TRIGGER, trigger).fired == 1
+    dss.run(STEP, config_as_created(STEP, saved_model="clf", unlabeled="rows", metadata_ds="meta"))
+    stored = dss.platform.get_variables()["LABELLOOP__clf__metrics"][second]
+    assert stored["compared"] == 40 and stored["labels"] == 20

@@ -47,7 +47,7 @@ def test_a_dss_user_labels_through_the_real_backend(flow, tmp_path, kind, extra)
     assert eventually(lambda: flow.platform.dataset_exists("metadata") and len(flow.platform.read_dataset("metadata")) == 3)
     meta = flow.platform.read_dataset("metadata")
     assert set(meta["annotator"]) == {"alice"} and sorted(meta["label"]) == ["high", "low", "mid"]
-    assert eventually(lambda: len(flow.platform.read_dataset("labels")) == 3)
+    assert eventually(lambda: flow.platform.dataset_exists("labels") and len(flow.platform.read_dataset("labels")) == 3)
     labels = flow.platform.read_dataset("labels")
     assert {"f1", "f2", "name", "comment", "label", "label_id", "item_id"} == set(labels.columns)
     forged = client.get("/config", headers={"Cookie": "dss_session=forged"})
@@ -56,13 +56,13 @@ def test_a_dss_user_labels_through_the_real_backend(flow, tmp_path, kind, extra)
 
 def test_a_saved_model_gives_suggestions_and_queries_come_first(flow, tmp_path):
     frame = flow.platform.read_dataset("rows")
-    flow.add_model("clf", tabular_classifier(frame))
+    version = flow.add_model("clf", tabular_classifier(frame))
     flow.add_dataset("queries", pd.DataFrame({"item_id": ["x"], "uncertainty": [0.5], "strategy": ["margin"],
-                                              "session": [1], "model_version": ["v0001"]}))
+                                              "session": [1], "model_version": [version]}))
     client = start(flow, tmp_path, "tabular", saved_model="clf", queries_ds="queries", label_col_name="level")
     item = client.get("/batch?size=1", headers=flow.login("bob")).get_json()["items"][0]
     assert item["suggestion"]["label"] in ("low", "mid", "high")
-    assert client.get("/stats", headers=flow.login("bob")).get_json()["modelVersions"] == ["v0001"]
+    assert client.get("/stats", headers=flow.login("bob")).get_json()["modelVersions"] == [version]
 
 
 def test_bad_webapp_settings_are_refused(flow, tmp_path):

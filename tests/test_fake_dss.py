@@ -103,6 +103,12 @@ def test_a_recipe_cannot_use_a_dataset_it_did_not_declare(flow, recipe):
         flow.run(recipe, {"touch": "secret"}, inputs={"input": ["rows"]}, outputs={"output": ["out"]})
 
 
+def test_a_recipe_cannot_read_its_output(flow, recipe):
+    flow.platform.write_dataset("out", pd.DataFrame({"f": [1.0]}))
+    with pytest.raises(Exception, match="You cannot read dataset PROJ.out, it is not declared as an input"):
+        flow.run(recipe, {"touch": "out"}, inputs={"input": ["rows"]}, outputs={"output": ["out"]})
+
+
 def test_configs_and_roles_that_dss_would_refuse_are_refused(flow, recipe):
     cases = [
         ({"nope": 1}, {"input": ["rows"]}, {"output": ["out"]}, "not in the descriptor"),
@@ -124,13 +130,13 @@ def test_folders_list_dss_paths_and_models_give_probabilities(flow, recipe):
     (folder / "sub").mkdir()
     (folder / "sub" / "b.png").write_bytes(b"b")
     features = pd.DataFrame({"f": [0.0, 1.0, 2.0, 3.0]})
-    flow.add_model("clf", LogisticRegression().fit(features, ["low", "low", "high", "high"]))
+    version = flow.add_model("clf", LogisticRegression().fit(features, ["low", "low", "high", "high"]))
     flow.run(recipe, {}, inputs={"input": ["rows"], "images": ["pics"], "model": ["clf"]}, outputs={"output": ["out"]})
     out = flow.platform.read_dataset("out")
     assert out["files"][0] == "/a.png,/sub/b.png"
     assert out["first_bytes"][0] == "PNG!"
     assert out["top"].tolist() == ["low", "low", "high", "high"]
-    assert out["model_version"].tolist() == ["v0001"] * 4
+    assert out["model_version"].tolist() == [version] * 4
 
 
 def test_a_regression_model_is_refused_with_a_clear_error(flow, recipe):
@@ -205,6 +211,33 @@ def test_a_step_updates_project_variables_keeping_the_others(flow, tmp_path):
     flow.platform.update_variables(lambda v: v.update(seed=41))
     flow.run(step, {})
     assert flow.platform.get_variables() == {"seed": 41, "step_saw": 42}
+
+
+def test_the_fake_delivers_params_and_checks_descriptors_as_dss_does(flow, tmp_path):
+    trigger = make_entry(tmp_path / "trigger", "trigger.json",
+                         {"meta": {"label": "t"}, "params": [{"name": "metadata", "type": "DATASET"},
+                                                             {"name": "n", "type": "INT"}]},
+                         "trigger.py", "from dataiku.customtrigger import get_trigger_config\n"
+                                       "assert get_trigger_config()['n'] == 4.0\n"
+                                       "assert isinstance(get_trigger_config()['n'], float)\n")
+    flow.run(trigger, {"metadata": "rows", "n": 4})  # an INT param arrives as a float
+    column = {"name": "c", "type": "COLUMN", "columnRole": "input"}
+    dataset_column = {"name": "c", "type": "DATASET_COLUMN", "datasetParamName": "d"}
+    webapp = {"meta": {"label": "w"}, "baseType": "STANDARD", "hasBackend": "true",
+              "params": [{"name": "d", "type": "DATASET"}, column]}
+    with pytest.raises(DescriptorError, match="a webapp cannot take a COLUMN param"):
+        flow.run(make_entry(tmp_path / "webapp", "webapp.json", webapp, "backend.py", ""), {})
+    recipe = {**RECIPE_JSON, "params": [dataset_column]}
+    with pytest.raises(DescriptorError, match="a recipe cannot take a DATASET_COLUMN param"):
+        flow.run(make_entry(tmp_path / "recipe", "recipe.json", recipe, "recipe.py", ""), {},
+                 inputs={"input": ["rows"]}, outputs={"output": ["out"]})
+    unlinked = {**webapp, "params": [{"name": "c", "type": "DATASET_COLUMN"}]}
+    with pytest.raises(DescriptorError, match="needs 'datasetParamName'"):
+        flow.run(make_entry(tmp_path / "unlinked", "webapp.json", unlinked, "backend.py", ""), {})
+    optional = {**RECIPE_JSON, "inputRoles": [{"name": "input", "arity": "UNARY", "acceptsDataset": True}],
+                "params": []}
+    flow.run(make_entry(tmp_path / "optional", "recipe.json", optional, "recipe.py", ""), {},
+             outputs={"output": ["out"]})  # a role without "required" is optional
 
 
 def test_outside_an_entry_point_the_fake_refuses_to_work(dss):

@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 try:
     import tomllib
@@ -25,21 +26,45 @@ CONFIG_CALLS = {"get_recipe_config", "get_webapp_config", "get_trigger_config", 
 ROLE_CALLS = {"get_input_names_for_role": "inputRoles", "get_output_names_for_role": "outputRoles"}
 
 
-def _requirement_names(lines) -> dict:
-    pattern = re.compile(r"^([A-Za-z0-9_.\-]+(?:\[[^\]]+\])?)\s*(.*)$")
-    parsed = {}
-    for line in lines:
-        line = line.split("#")[0].strip()
-        if line:
-            name, spec = pattern.match(line).groups()
-            parsed[name.lower()] = spec.replace(" ", "")
-    return parsed
+def _requirements(lines) -> list:
+    return [Requirement(line.split("#")[0]) for line in lines if line.split("#")[0].strip()]
 
 
-def test_the_dss_code_env_and_the_package_name_the_same_runtime_dependencies():
+CODE_ENV = ROOT / "code-env/python"
+PROVIDED_BY_DSS = {"pandas", "numpy", "dataiku-api-client"}  # core packages, and dataikuapi comes with DSS
+
+
+def test_the_code_env_pins_scikit_learn_and_scipy_for_each_python_and_leaves_core_packages_to_dss():
+    """A saved model loads only next to a scikit-learn close to the one that trained it."""
+    env = json.loads((CODE_ENV / "desc.json").read_text())
+    assert env["corePackagesSet"] == "AUTO" and env["installCorePackages"] is True
+    requirements = _requirements((CODE_ENV / "spec/requirements.txt").read_text().splitlines())
+    assert not PROVIDED_BY_DSS & {r.name.lower() for r in requirements}
+    for interpreter in env["acceptedPythonInterpreters"]:
+        python = f"3.{interpreter[len('PYTHON3'):]}"
+        active = [r for r in requirements if r.marker is None or r.marker.evaluate({"python_version": python})]
+        for name in ("scikit-learn", "scipy"):
+            pins = [r for r in active if r.name.lower() == name]
+            assert len(pins) == 1, f"{name} on Python {python}"
+            assert any(spec.operator in ("<", "<=", "==") for spec in pins[0].specifier), f"{name} on Python {python}"
+
+
+def test_the_package_needs_the_code_env_s_packages_and_those_dss_provides():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    requirements = (ROOT / "code-env/python/spec/requirements.txt").read_text().splitlines()
-    assert _requirement_names(pyproject["project"]["dependencies"]) == _requirement_names(requirements)
+    standalone = {r.name.lower() for r in _requirements(pyproject["project"]["dependencies"])}
+    plugin = {r.name.lower() for r in _requirements((CODE_ENV / "spec/requirements.txt").read_text().splitlines())}
+    assert standalone == plugin | PROVIDED_BY_DSS
+
+
+def test_the_webapps_keep_secrets_and_created_datasets_as_dss_expects():
+    """As Dataiku's own labeling webapps (dss-plugin-ml-assisted-labeling, webapps/*/webapp.json)."""
+    for path in ROOT.glob("webapps/*/webapp.json"):
+        descriptor = json.loads(path.read_text())
+        assert descriptor["noJSSecurity"] == "true", path  # the page reads no dataset from JavaScript
+        params = {p["name"]: p for p in descriptor["params"]}
+        assert params["journal_url"]["type"] == "PASSWORD", path  # the URL may hold a password
+        created = [p for p in params.values() if p.get("canCreateDataset")]
+        assert created and all(p.get("markCreatedAsBuilt") for p in created), path
 
 
 def test_versions_agree_and_the_plugin_descriptor_is_complete():
@@ -110,9 +135,7 @@ def test_the_plugin_archive_holds_exactly_the_plugin_and_every_descriptor_fits_i
     archive = Path(out.stdout.strip())
     assert archive == tmp_path / f"labelloop-{labelloop.__version__}.zip"
     with zipfile.ZipFile(archive) as zf:
-        names = zf.namelist()
-        assert all(n.startswith("labelloop/") for n in names)
-        files = {n[len("labelloop/"):] for n in names}
+        files = set(zf.namelist())  # at the root, as Dataiku's plugin Makefiles build theirs
         assert {"plugin.json", "LICENSE.md", "code-env/python/desc.json", "code-env/python/spec/requirements.txt",
                 "python-lib/labelloop/__init__.py", "python-lib/labelloop/platform/dss.py"} <= files
         assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc") or ".egg-info" in f]
@@ -122,12 +145,12 @@ def test_the_plugin_archive_holds_exactly_the_plugin_and_every_descriptor_fits_i
         expected = {str(p.relative_to(ROOT)) for name in DESCRIPTORS for p in ROOT.glob(f"*/*/{name}")}
         assert set(descriptors) == expected
         for descriptor_path in descriptors:
-            descriptor = json.loads(zf.read(f"labelloop/{descriptor_path}"))
+            descriptor = json.loads(zf.read(descriptor_path))
             assert descriptor.get("meta", {}).get("label"), descriptor_path
             entry = descriptor_path.rsplit("/", 1)[0] + "/" + DESCRIPTORS[descriptor_path.rsplit("/", 1)[-1]]
             assert entry in files, f"{descriptor_path} has no {entry}"
-            assert descriptor_problems(descriptor, zf.read(f"labelloop/{entry}").decode()) == [], entry
-        json.loads(zf.read("labelloop/plugin.json"))
+            assert descriptor_problems(descriptor, zf.read(entry).decode()) == [], entry
+        json.loads(zf.read("plugin.json"))
 
 
 def test_building_the_archive_twice_gives_the_same_files(tmp_path):

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from fake_dataiku.harness import DescriptorError, config_as_created
 from labelloop.errors import LabelloopError
 from labelloop.items import row_ids
 from labelloop.sessions import current_session
@@ -85,3 +86,14 @@ def test_user_mistakes_stop_the_recipe_with_a_readable_error(flow):
     with pytest.raises(LabelloopError, match="random_share"):
         run(flow, {"random_share": 2.0})
     assert not flow.platform.dataset_exists("queries")
+
+
+def test_the_recipe_runs_at_the_params_of_a_recipe_just_created_in_dss(flow):
+    """DSS fills in each param's default and hands INT params over as floats (10000.0)."""
+    run(flow, config_as_created(RECIPE))
+    queries = flow.platform.read_dataset("queries")
+    assert len(queries) == 300 and (queries["strategy"] == "random").sum() == 30
+    run(flow, config_as_created(RECIPE, max_queries=20, chunk_size=64))
+    assert len(flow.platform.read_dataset("queries")) == 20
+    with pytest.raises(DescriptorError, match="INT"):
+        run(flow, {"max_queries": 20.5})

@@ -38,7 +38,8 @@ def test_queries_are_the_most_uncertain_rows_sorted_and_stamped(platform):
     assert queries.columns.tolist() == ["f1", "f2", "name", "uncertainty", "strategy", "session", "model_version", "item_id"]
     assert (queries["strategy"] == "entropy").all() and (queries["session"] == 1).all()
     assert (queries["model_version"] == "v0001").all()
-    assert summary == {"scored": 403, "answered": 0, "queries": 30, "random": 0, "session": 1, "modelVersion": "v0001"}
+    assert summary == {"scored": 403, "unscored": 0, "answered": 0, "queries": 30, "random": 0, "session": 1,
+                       "modelVersion": "v0001"}
     assert current_session(platform, "queries") == 1
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import json
 import math
-import re
 import string
 import threading
 import time
@@ -24,17 +23,19 @@ import pandas as pd
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.journal import LABELED, SKIPPED, Annotation, Journal
 from labelloop.media import MediaFile, MediaStore
+from labelloop.params import whole_number
 from labelloop.platform.base import Platform
 from labelloop.queue import Queue
 from labelloop.sessions import current_session
 from labelloop.stopping import stopping_status
 
+# The suggestion of an item the model's preprocessing dropped (a DSS model may drop rows).
+UNSCORED = {"label": None, "probabilities": {}, "unscored": True}
 MAX_COMMENT = 10_000
 MAX_BATCH = 100
 MAX_DURATION_MS = 24 * 3600 * 1000
 SHORTCUTS = list("123456789") + list(string.ascii_lowercase)
 SESSION_CHECK_SECONDS = 2.0
-_INTEGER = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only: "²".isdigit() is true, int("²") fails
 
 
 @dataclass
@@ -138,6 +139,7 @@ class LabelingService:
         self._refresh_lock = threading.Lock()
         self._tally = Tally(config.multi_label)
         self._session, self._session_checked, self._versions, self._stopping = None, 0.0, [], None
+        self._active = None  # the model version that suggests (in DSS the active one, not always the newest)
         self.loop = None  # the standalone retrain loop, when the server runs one
         self._warm_up()
 
@@ -178,6 +180,7 @@ class LabelingService:
         if session != self._session and self.config.queries and self.platform.dataset_exists(self.config.queries):
             self.queue.set_queries(self.platform.read_dataset(self.config.queries))
         self._versions = self.platform.model_versions(self.config.model) if self.config.model else []
+        self._active = self.platform.active_version(self.config.model) if self._versions else None
         self._stopping = stopping_status(self.platform, self.config.model) if self.config.model else None
         self._session, self._session_checked = session, now
 
@@ -202,7 +205,7 @@ class LabelingService:
                 "modelVersion": self._model_version(), "user": user}
 
     def batch(self, user: str, size) -> dict:
-        size = _whole_number(size, "size", 1, MAX_BATCH)
+        size = whole_number(size, "size", 1, MAX_BATCH, text=True)
         self._refresh_session()
         answered = self._sync()
         busy = self.journal.leased_to_others(user)
@@ -260,7 +263,7 @@ class LabelingService:
         if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
             raise LabelloopError(f"comment must be text of at most {MAX_COMMENT:,} characters.")
         duration = body.get("durationMs")
-        duration = None if duration is None else _whole_number(duration, "durationMs", 0, MAX_DURATION_MS)
+        duration = None if duration is None else whole_number(duration, "durationMs", 0, MAX_DURATION_MS, text=True)
         query = self.queue.queries.get(item_id)
         annotation = Annotation(
             item_id=item_id, annotator=user, status=status, label=label, comment=comment or None,
@@ -301,7 +304,7 @@ class LabelingService:
                 raise NotFound("You are on a new item: there is nothing after it.")
             return len(entries) - 1
         ids = [e["event_id"] for e in entries]
-        current = _whole_number(cursor, "cursor", 0, None)
+        current = whole_number(cursor, "cursor", 0, text=True)
         if current not in ids:
             raise NotFound("That history position no longer exists.")
         position = ids.index(current) + (1 if direction == "next" else -1)
@@ -329,20 +332,25 @@ class LabelingService:
         return self._versions
 
     def _model_version(self):
-        versions = self._model_versions()
-        return versions[-1] if versions else None
+        self._refresh_session()
+        return self._active
 
     def _suggestions(self, item_ids: list) -> dict:
         """The model's best guess per item, when a model exists; never blocks labeling."""
         if not item_ids or not self.config.model or self._model_version() is None:
             return {}
         try:
-            result = self.platform.model_probabilities(self.config.model, self.source.rows(item_ids))
+            result = self.platform.model_probabilities(self.config.model, self.source.rows(item_ids),
+                                                       version=self._model_version())
         except Exception:  # noqa: BLE001 - a broken model must not stop labeling
             return {}
-        return {i: {"label": result.classes[int(np.argmax(p))],
-                    "probabilities": {c: float(v) for c, v in zip(result.classes, p)}}
-                for i, p in zip(item_ids, result.matrix)}
+        return {i: _suggestion(result.classes, p) if scored else UNSCORED
+                for i, p, scored in zip(item_ids, result.matrix, result.scored)}
+
+
+def _suggestion(classes: list, probabilities: np.ndarray) -> dict:
+    return {"label": classes[int(np.argmax(probabilities))],
+            "probabilities": {c: float(v) for c, v in zip(classes, probabilities)}}
 
 
 def _object(body) -> dict:
@@ -350,11 +358,3 @@ def _object(body) -> dict:
         raise LabelloopError("The request body must be a JSON object.")
     return body
 
-
-def _whole_number(value, name: str, low: int, high: int | None) -> int:
-    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise LabelloopError(f"{name} must be a whole number {bound}.")
-    return value

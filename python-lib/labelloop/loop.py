@@ -22,6 +22,7 @@ import time
 
 from labelloop.errors import LabelloopError, first_line
 from labelloop.materialize import metadata_frame
+from labelloop.params import whole_number
 from labelloop.project import MODEL, UNLABELED, Project
 from labelloop.retrain_rule import due
 from labelloop.sampler import Pool, SamplerSettings, run_sampler
@@ -79,8 +80,7 @@ class RetrainLoop:
     """Runs rounds in the background for a served project."""
 
     def __init__(self, project: Project, every: int = DEFAULT_RETRAIN_EVERY):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise LabelloopError("--retrain-every must be a whole number of at least 1.")
+        every = whole_number(every, "--retrain-every")
         self.project, self.every = project, every
         self._requested = threading.Event()
         self._stopping = threading.Event()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +81,13 @@ class MediaStore:
 
 
 def _modified(stream) -> float | None:
+    """The file's modification time, when the stream is a regular file.
+
+    A DSS download stream is an HTTP response whose ``fileno()`` is its socket: the socket's
+    times say nothing about the file, so no Last-Modified is sent then (the ETag still is).
+    """
     try:
-        return os.fstat(stream.fileno()).st_mtime
+        status = os.fstat(stream.fileno())
     except (AttributeError, OSError, io.UnsupportedOperation):
         return None
+    return status.st_mtime if stat.S_ISREG(status.st_mode) else None

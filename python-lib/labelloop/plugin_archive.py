@@ -32,7 +32,11 @@ def plugin_files(root: Path) -> list:
 
 
 def build_plugin(root: Path | None = None, out_dir: Path | None = None) -> Path:
-    """Write ``dist/labelloop-<version>.zip`` with every plugin file under a ``labelloop/`` folder."""
+    """Write ``dist/labelloop-<version>.zip`` with ``plugin.json`` at its root.
+
+    As Dataiku's own plugin Makefiles build theirs (``git archive`` of the plugin's root, no
+    prefix: dss-plugin-model-error-analysis, Makefile).
+    """
     root = root or source_root()
     descriptor = json.loads((root / "plugin.json").read_text(encoding="utf-8"))
     out_dir = Path(out_dir or root / "dist")
@@ -40,5 +44,5 @@ def build_plugin(root: Path | None = None, out_dir: Path | None = None) -> Path:
     archive = out_dir / f"{descriptor['id']}-{descriptor['version']}.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for relative in plugin_files(root):
-            zf.write(root / relative, f"{descriptor['id']}/{relative.as_posix()}")
+            zf.write(root / relative, relative.as_posix())
     return archive

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from labelloop.sampling import UNSCORED
+
 
 _QUERY_FIELDS = ("item_id", "uncertainty", "strategy", "session", "model_version")
 
@@ -67,6 +69,7 @@ class Queue:
             ids = [str(i) for i in queries["item_id"].tolist()]
             known = np.fromiter((i in self._known for i in ids), dtype=bool, count=len(ids))
             rows = queries[[c for c in _QUERY_FIELDS if c in queries]].assign(item_id=ids)[known]
+            rows = rows[rows["strategy"].astype(str) != UNSCORED]  # the model could not rank them
             rows = rows.sort_values("uncertainty", ascending=False, kind="stable")
             ids = rows["item_id"].tolist()
             versions = rows["model_version"].tolist() if "model_version" in rows else [None] * len(rows)

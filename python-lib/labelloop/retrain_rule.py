@@ -12,6 +12,7 @@ import datetime as dt
 
 from labelloop.errors import LabelloopError
 from labelloop.journal import LABELED
+from labelloop.params import whole_number
 from labelloop.platform.base import Platform
 from labelloop.sessions import current_session
 
@@ -22,12 +23,13 @@ def fired_variable(queries: str) -> str:
     return f"LABELLOOP__{queries.split('.')[-1]}__fired"
 
 
-def check_params(n, refire_after_minutes) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise LabelloopError("n (labels between retrainings) must be a whole number of at least 1.")
+def check_params(n, refire_after_minutes) -> int:
+    """``n`` as an int (DSS gives INT params as floats); a bad value is one sentence."""
+    n = whole_number(n, "n (labels between retrainings)")
     if isinstance(refire_after_minutes, bool) or not isinstance(refire_after_minutes, (int, float)) \
             or refire_after_minutes < 0:
         raise LabelloopError("refire_after_minutes must be a number of minutes, 0 or more.")
+    return n
 
 
 def due(labeled_in_session: int, n: int, session: int, last_fired: dict | None, now: dt.datetime,
@@ -52,7 +54,7 @@ def labeled_in_session(platform: Platform, metadata: str, session: int) -> int:
 def should_fire(platform: Platform, queries: str, labeled: int, n: int,
                 refire_after_minutes: float = DEFAULT_REFIRE_MINUTES, now: dt.datetime | None = None) -> bool:
     """Apply the rule for ``queries``'s current session; when it fires, remember it."""
-    check_params(n, refire_after_minutes)
+    n = check_params(n, refire_after_minutes)
     now = now or dt.datetime.now(dt.timezone.utc)
     session = current_session(platform, queries)
     key = fired_variable(queries)
@@ -65,6 +67,6 @@ def should_fire(platform: Platform, queries: str, labeled: int, n: int,
 def check_metadata(platform: Platform, metadata: str, queries: str, n: int,
                    refire_after_minutes: float = DEFAULT_REFIRE_MINUTES, now: dt.datetime | None = None) -> bool:
     """The DSS trigger's whole job: count in the metadata dataset, apply the rule."""
-    check_params(n, refire_after_minutes)
+    n = check_params(n, refire_after_minutes)
     labeled = labeled_in_session(platform, metadata, current_session(platform, queries))
     return should_fire(platform, queries, labeled, n, refire_after_minutes, now)

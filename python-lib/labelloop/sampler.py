@@ -9,7 +9,9 @@ unbiased accuracy estimate.
 
 The queries dataset (DESIGN.md section 3) has the input columns (folders: ``path``), then
 ``uncertainty``, ``strategy``, ``session``, ``model_version`` and ``item_id``, sorted by
-``uncertainty`` descending. ``item_id`` goes beyond DESIGN.md: it is the id the webapp uses, so
+``uncertainty`` descending. Rows the model did not score (a DSS model's preprocessing may drop
+rows) come last, with ``strategy = unscored`` and no uncertainty (at most ``max_queries`` of
+them). ``item_id`` goes beyond DESIGN.md: it is the id the webapp uses, so
 nobody has to recompute it from a subset of rows (exact duplicates would then be numbered
 differently).
 """
@@ -23,8 +25,9 @@ import pandas as pd
 
 from labelloop.errors import LabelloopError, first_line
 from labelloop.items import FolderSource, row_hashes, row_ids
+from labelloop.params import whole_number
 from labelloop.platform.base import Platform
-from labelloop.sampling import STRATEGIES, scores, top
+from labelloop.sampling import STRATEGIES, UNSCORED, scores, top
 from labelloop.sessions import next_session
 
 QUERY_COLUMNS = ("uncertainty", "strategy", "session", "model_version", "item_id")
@@ -44,12 +47,11 @@ class SamplerSettings:
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
             raise LabelloopError(f"Unknown strategy '{self.strategy}' (use {', '.join(STRATEGIES)}).")
-        if self.max_queries is not None and (not isinstance(self.max_queries, int) or self.max_queries < 1):
-            raise LabelloopError("max_queries must be a whole number of at least 1 (leave it empty to keep every row).")
+        if self.max_queries is not None:
+            self.max_queries = whole_number(self.max_queries, "max_queries (leave it empty to keep every row)")
         if not 0 <= float(self.random_share) <= 1:
             raise LabelloopError("random_share must be between 0 and 1.")
-        if not isinstance(self.chunk_size, int) or self.chunk_size < 1:
-            raise LabelloopError("chunk_size must be a whole number of at least 1.")
+        self.chunk_size = whole_number(self.chunk_size, "chunk_size")
 
 
 @dataclass
@@ -163,7 +165,7 @@ def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answer
     hashes = None if (pool.is_folder or pool.id_column) else _HashIds(answered)
     limit = settings.max_queries
     n_random = 0 if limit is None else int(round(settings.random_share * limit))
-    candidates, version, position, scored = None, None, 0, 0
+    candidates, unscored, version, position, scored, dropped = None, None, None, 0, 0, 0
     for chunk in _chunks(platform, pool, settings.chunk_size):
         chunk = chunk.reset_index(drop=True)
         ids, fresh = _chunk_ids(chunk, pool, hashes, answered)
@@ -173,18 +175,26 @@ def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answer
         if chunk.empty:
             continue
         probabilities = _probabilities(platform, model, chunk, version)
-        version = probabilities.model_version
-        scored += len(chunk)
-        added = pd.DataFrame({_SCORE: scores(probabilities.matrix, settings.strategy, rng),
+        version, kept = probabilities.model_version, probabilities.scored
+        scored, dropped = scored + int(kept.sum()), dropped + int((~kept).sum())
+        if not kept.all():
+            lost = chunk[~kept].assign(**{_POSITION: positions[~kept], _ID: ids[~kept]})
+            unscored = lost if unscored is None else pd.concat([unscored, lost], ignore_index=True)
+            unscored = unscored if limit is None else unscored.head(limit)
+        chunk, ids, positions = chunk[kept], ids[kept], positions[kept]
+        if chunk.empty:
+            continue
+        added = pd.DataFrame({_SCORE: scores(probabilities.matrix[kept], settings.strategy, rng),
                               _KEY: rng.random(len(chunk)), _POSITION: positions, _ID: ids}, index=chunk.index)
         chunk = pd.concat([chunk, added], axis=1)  # at once: each insert into a wide chunk would copy it
         candidates = chunk if candidates is None else pd.concat([candidates, chunk], ignore_index=True)
         if limit is not None:
             candidates = _keep(candidates, limit - n_random, limit)
     session = next_session(platform, queries)
-    output = _output(candidates, settings, hashes, session, version, pool)
+    output = _output(candidates, unscored, settings, hashes, session, version, pool)
     platform.write_dataset(queries, output)
-    return {"scored": scored, "answered": position - scored, "queries": len(output),
+    return {"scored": scored, "unscored": dropped, "answered": position - scored - dropped,
+            "queries": int((output["strategy"] != UNSCORED).sum()),
             "random": int((output["strategy"] == "random").sum()) if len(output) else 0,
             "session": session, "modelVersion": version}
 
@@ -199,14 +209,20 @@ def _probabilities(platform: Platform, model: str, frame: pd.DataFrame, version:
                              "does the input have the model's features?") from error
 
 
-def _output(candidates, settings, hashes, session, version, pool) -> pd.DataFrame:
-    if candidates is None:
+def _output(candidates, unscored, settings, hashes, session, version, pool) -> pd.DataFrame:
+    """The queries, most uncertain first, then the rows the model did not score (``strategy = unscored``)."""
+    parts = []
+    if candidates is not None and len(candidates):
+        chosen = _select(candidates, settings)
+        parts.append(chosen.sort_values([_SCORE, _POSITION], ascending=[False, True], kind="stable"))
+    if unscored is not None:
+        parts.append(unscored.assign(**{_SCORE: np.nan, "strategy": UNSCORED}))
+    if not parts:
         columns = ["path"] if pool.is_folder else []
         return pd.DataFrame(columns=columns + list(QUERY_COLUMNS))
-    chosen = _select(candidates, settings)
+    chosen = pd.concat(parts, ignore_index=True)
     if hashes is not None:
         chosen[_ID] = hashes.final_ids(chosen[_ID], chosen[_POSITION].to_numpy())
-    chosen = chosen.sort_values([_SCORE, _POSITION], ascending=[False, True], kind="stable")
-    output = chosen.drop(columns=[_SCORE, _KEY, _POSITION, _ID, "strategy"])
-    return output.assign(uncertainty=chosen[_SCORE].to_numpy(), strategy=chosen["strategy"].to_numpy(),
+    output = chosen.drop(columns=[c for c in (_SCORE, _KEY, _POSITION, _ID, "strategy") if c in chosen])
+    return output.assign(uncertainty=chosen[_SCORE].to_numpy(dtype=float), strategy=chosen["strategy"].to_numpy(),
                          session=session, model_version=version, item_id=chosen[_ID].to_numpy()).reset_index(drop=True)

@@ -20,6 +20,7 @@ import numpy as np
 from labelloop.errors import LabelloopError
 
 STRATEGIES = ("confidence", "margin", "entropy", "random")
+UNSCORED = "unscored"  # the strategy stamped on rows a model did not score (a DSS model may drop rows)
 SUM_TOLERANCE = 1e-3
 _BLOCK_ROWS = 65_536  # 5 MB of float64 for 10 classes: a block stays in a core's cache
 _THREADS = max(1, min(4, os.cpu_count() or 1))

@@ -27,6 +27,7 @@ from sklearn.model_selection import train_test_split
 from labelloop.errors import LabelloopError
 from labelloop.features import build_pipeline
 from labelloop.items import FolderSource, is_media_file
+from labelloop.params import whole_number
 from labelloop.platform.local import LocalPlatform
 from labelloop.sampling import STRATEGIES, scores, top
 
@@ -47,9 +48,7 @@ class SimulationSettings:
         if unknown or not self.strategies:
             raise LabelloopError(f"Unknown strategy '{(unknown or [''])[0]}' (use {', '.join(STRATEGIES)}).")
         for name in ("seeds", "seed_labels", "batch", "jobs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise LabelloopError(f"--{name.replace('_', '-')} must be a whole number of at least 1.")
+            setattr(self, name, whole_number(getattr(self, name), f"--{name.replace('_', '-')}"))
         if self.max_labels is not None and self.max_labels < self.seed_labels:
             raise LabelloopError("--max-labels must be at least --seed-labels.")
 

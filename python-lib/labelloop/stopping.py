@@ -26,6 +26,7 @@ from sklearn.metrics import cohen_kappa_score
 from labelloop.errors import LabelloopError
 from labelloop.items import FolderSource, TableSource
 from labelloop.journal import LABELED
+from labelloop.params import whole_number
 from labelloop.platform.base import Platform
 
 STOP_CONTRADICTION = 0.02
@@ -47,12 +48,17 @@ def fixed_sample(item_ids: list, size: int) -> list:
 
 
 def predictions(platform: Platform, model: str, version: str, frame: pd.DataFrame) -> np.ndarray:
-    probabilities = platform.model_probabilities(model, frame, version)
-    return np.asarray(probabilities.classes, dtype=object)[probabilities.matrix.argmax(axis=1)]
+    """The predicted class of each row; None for rows the model did not score (DSS may drop rows)."""
+    return platform.model_probabilities(model, frame, version).best()
 
 
 def agreement(before: np.ndarray, after: np.ndarray) -> dict:
-    """Contradiction rate and Cohen's kappa of two prediction arrays of the same rows."""
+    """Contradiction rate and Cohen's kappa of two prediction arrays of the same rows.
+
+    Rows that either version left unscored are not compared.
+    """
+    both = np.array([b is not None and a is not None for b, a in zip(before, after)], dtype=bool)
+    before, after = before[both], after[both]
     compared = len(before)
     if compared == 0:
         return {"compared": 0, "contradictionRate": None, "kappa": None}
@@ -74,8 +80,11 @@ def random_share_accuracy(platform: Platform, model: str, version: str, source, 
     if mine.empty:
         return {"randomLabels": 0, "randomAccuracy": None}
     predicted = predictions(platform, model, version, source.rows(mine["data_id"].astype(str).tolist()))
-    correct = predicted.astype(str) == mine["label"].astype(str).to_numpy()
-    return {"randomLabels": int(len(mine)), "randomAccuracy": round(float(correct.mean()), 6)}
+    scored = np.array([p is not None for p in predicted], dtype=bool)
+    if not scored.any():
+        return {"randomLabels": 0, "randomAccuracy": None}
+    correct = predicted[scored].astype(str) == mine["label"].astype(str).to_numpy()[scored]
+    return {"randomLabels": int(scored.sum()), "randomAccuracy": round(float(correct.mean()), 6)}
 
 
 def compute_metrics(platform: Platform, model: str, source, answers: pd.DataFrame,
@@ -119,8 +128,7 @@ def metrics_step(platform: Platform, model: str, unlabeled: str | None, unlabele
                  metadata: str, label_column: str = "label", id_column: str | None = None,
                  sample_size: int = DEFAULT_SAMPLE) -> dict:
     """The DSS step: the items and answers from datasets, then ``compute_metrics``; returns the status."""
-    if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1:
-        raise LabelloopError("sample_size must be a whole number of at least 1.")
+    sample_size = whole_number(sample_size, "sample_size")
     if bool(unlabeled) == bool(unlabeled_folder):
         raise LabelloopError("Give either the unlabeled dataset or the unlabeled folder (one of them).")
     if unlabeled_folder:
@@ -138,9 +146,16 @@ def metrics_step(platform: Platform, model: str, unlabeled: str | None, unlabele
 
 
 def load_metrics(platform: Platform, model: str) -> list:
-    """Stored metrics, one dict per model version, in version order."""
+    """Stored metrics, one dict per model version, oldest version first.
+
+    The order is the model's (by training date): DSS version ids are not ordered names.
+    Versions deleted since come first, in the order they were stored.
+    """
     stored = platform.get_variables().get(variable_name(model)) or {}
-    return [stored[v] for v in sorted(stored)]
+    if not stored:
+        return []
+    order = {v: n for n, v in enumerate(platform.model_versions(model))}
+    return [stored[v] for v in sorted(stored, key=lambda v: order.get(v, -1))]
 
 
 def recommendation(metrics: list) -> dict:

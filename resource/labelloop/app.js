@@ -156,6 +156,10 @@ class LabelingPage {
   showSuggestion(suggestion) {
     const node = clear(this.nodes.suggestion);
     if (!suggestion) return;
+    if (suggestion.unscored) {
+      node.append("The model could not score this item (its preprocessing dropped the row).");
+      return;
+    }
     const caption = (this.config.categories.find((c) => c.key === suggestion.label) || {}).caption || suggestion.label;
     const probability = suggestion.probabilities[suggestion.label];
     node.append(`Model suggests: ${caption}`, probability === undefined ? "" : ` (${percent(probability)})`);

@@ -21,9 +21,19 @@ DESCRIPTORS = {"recipe": "recipe.json", "webapp": "webapp.json", "trigger": "tri
 ENTRY_FILES = {"recipe": "recipe.py", "webapp": "backend.py", "trigger": "trigger.py", "step": "step.py"}
 _PARAM_TYPES = {
     "STRING": str, "TEXTAREA": str, "PASSWORD": str, "DATASET": str, "FOLDER": str, "MANAGED_FOLDER": str,
-    "SAVED_MODEL": str, "SELECT": str, "COLUMN": str, "INT": int, "DOUBLE": (int, float), "BOOLEAN": bool,
-    "KEY_VALUE_LIST": list, "MULTISELECT": list, "COLUMNS": list, "DATASETS": list,
+    "SAVED_MODEL": str, "SELECT": str, "COLUMN": str, "DATASET_COLUMN": str, "INT": (int, float),
+    "DOUBLE": (int, float), "BOOLEAN": bool, "KEY_VALUE_LIST": list, "MULTISELECT": list, "COLUMNS": list,
+    "DATASET_COLUMNS": list, "DATASETS": list,
 }
+# docs source, plugins/reference/params.rst: "canSelectForeign (boolean, default false): For
+# DATASET(S), SAVED_MODEL and MANAGED_FOLDER only. Should this parameter show elements from other projects?"
+_FLOW_OBJECT_PARAMS = {"DATASET", "SAVED_MODEL", "MANAGED_FOLDER", "FOLDER"}
+# Column params are of two families (docs source, plugins/reference/params.rst): "COLUMN: For
+# recipes only" with ``columnRole`` ("You will need to give the name of the role from which you
+# want to select a column using columnRole"); "DATASET_COLUMN: A column from a specified dataset.
+# This type requires a datasetParamName" ("probably not what you want for recipes"). Which other
+# kinds take which is not written down: the stricter reading refuses the other family everywhere.
+_COLUMN_PARAMS = {"recipe": {"COLUMN", "COLUMNS"}, "other": {"DATASET_COLUMN", "DATASET_COLUMNS"}}
 
 
 def load_fake_dataiku():
@@ -40,6 +50,19 @@ class DescriptorError(Exception):
     """The config or roles given to an entry point do not fit its descriptor."""
 
 
+def check_descriptor(kind: str, descriptor: dict) -> None:
+    """Params a component kind cannot have: column params of the other family, or unlinked ones."""
+    allowed = _COLUMN_PARAMS["recipe" if kind == "recipe" else "other"]
+    refused = set().union(*_COLUMN_PARAMS.values()) - allowed
+    for param in descriptor.get("params", []):
+        if param.get("type") in refused:
+            raise DescriptorError(f"Param '{param['name']}': a {kind} cannot take a {param['type']} param "
+                                  f"(use {' or '.join(sorted(allowed))}).")
+        link = "columnRole" if kind == "recipe" else "datasetParamName"
+        if param.get("type") in allowed and not param.get(link):
+            raise DescriptorError(f"Param '{param['name']}' ({param['type']}) needs '{link}'.")
+
+
 def check_params(descriptor: dict, config: dict) -> None:
     params = {p["name"]: p for p in descriptor.get("params", []) if p.get("type") != "SEPARATOR"}
     for name, value in config.items():
@@ -50,6 +73,9 @@ def check_params(descriptor: dict, config: dict) -> None:
             raise DescriptorError(f"Param '{name}' ({kind}) cannot take {value!r}.")
         if kind == "KEY_VALUE_LIST" and not all(isinstance(v, dict) and set(v) <= {"from", "to"} and "from" in v for v in value):
             raise DescriptorError(f"Param '{name}' (KEY_VALUE_LIST) must be a list of {{from, to}}.")
+        if kind in _FLOW_OBJECT_PARAMS and "." in value and not value.startswith(f"{INSTANCE_KEY}.") \
+                and not params[name].get("canSelectForeign"):
+            raise DescriptorError(f"Param '{name}' cannot name {value!r} of another project (no canSelectForeign).")
         if kind == "SELECT":
             choices = [c["value"] for c in params[name].get("selectChoices", [])]
             if value not in choices:
@@ -59,7 +85,29 @@ def check_params(descriptor: dict, config: dict) -> None:
 def _fits(kind: str, value) -> bool:
     if isinstance(value, bool) and kind in ("INT", "DOUBLE"):
         return False
+    if kind == "INT" and isinstance(value, float) and not value.is_integer():
+        return False
     return kind not in _PARAM_TYPES or isinstance(value, _PARAM_TYPES[kind])
+
+
+def as_delivered(descriptor: dict, config: dict) -> dict:
+    """The config as the entry file receives it: numbers of INT params are floats.
+
+    doc.dataiku.com/dss/4.1/plugins/reference/params.html: "a INT parameter is received as a
+    float in Python". DSS 14's page lists "float, int": a plugin must take both, and the fake
+    gives the float, the case that breaks code expecting an ``int``.
+    """
+    kinds = {p["name"]: p.get("type") for p in descriptor.get("params", [])}
+    return {name: float(value) if kinds.get(name) == "INT" else copy.deepcopy(value) for name, value in config.items()}
+
+
+def config_as_created(entry_dir, **values) -> dict:
+    """The config of a component just created in DSS's UI: each param's ``defaultValue``, then ``values``."""
+    entry_dir = Path(entry_dir)
+    kind = next(k for k, d in DESCRIPTORS.items() if (entry_dir / d).is_file())
+    descriptor = json.loads((entry_dir / DESCRIPTORS[kind]).read_text())
+    defaults = {p["name"]: p["defaultValue"] for p in descriptor.get("params", []) if "defaultValue" in p}
+    return {**defaults, **values}
 
 
 def check_roles(descriptor: dict, direction: str, given: dict) -> None:
@@ -70,7 +118,8 @@ def check_roles(descriptor: dict, direction: str, given: dict) -> None:
         if len(names) > 1 and not roles[name].get("arity", "UNARY") == "NARY":
             raise DescriptorError(f"{direction} role '{name}' takes one item.")
     for name, role in roles.items():
-        if role.get("required", True) and not given.get(name):
+        # docs source, plugins/reference/recipes.rst: "required (boolean, default false)"
+        if role.get("required", False) and not given.get(name):
             raise DescriptorError(f"{direction} role '{name}' is required.")
 
 
@@ -93,13 +142,21 @@ class Context:
         if role not in roles:
             raise ValueError(f"Role '{role}' is not an {direction} role of this recipe.")
         given = self.inputs if direction == "input" else self.outputs
-        return [f"{INSTANCE_KEY}.{n}" for n in given.get(role, [])]
+        return [full_name(n) for n in given.get(role, [])]
 
     def declared(self) -> set:
-        return {n for names in (*self.inputs.values(), *self.outputs.values()) for n in names}
+        return self.declared_inputs() | self.declared_outputs()
+
+    def declared_inputs(self) -> set:
+        return {full_name(n) for names in self.inputs.values() for n in names}
 
     def declared_outputs(self) -> set:
-        return {n for names in self.outputs.values() for n in names}
+        return {full_name(n) for names in self.outputs.values() for n in names}
+
+
+def full_name(name: str) -> str:
+    """``PROJECT.name``: a bare name is of the current project."""
+    return name if "." in name else f"{INSTANCE_KEY}.{name}"
 
 
 INSTANCE_KEY = "PROJ"
@@ -112,26 +169,23 @@ class FakeProject:
     def get_variables(self):
         return {"standard": self._dss.platform.get_variables(), "local": {}}
 
-    def get_saved_model(self, sm_id):
-        return FakeSavedModel(self._dss, sm_id)
-
     def set_variables(self, obj):
         if set(obj) != {"standard", "local"}:
             raise ValueError("set_variables takes {'standard': {...}, 'local': {...}}.")
         self._dss.platform.update_variables(lambda v: (v.clear(), v.update(obj["standard"])))
 
 
-class FakeSavedModel:
-    """``dataikuapi``'s saved-model handle: versions as ``{id, active, snippet}`` dicts."""
+@dataclass
+class ModelVersion:
+    id: str
+    train_date: int  # milliseconds since the epoch, as in the versions' ``snippet``
+    registry_version: str  # where the fake keeps the estimator
 
-    def __init__(self, dss: "FakeDSS", sm_id: str):
-        if sm_id not in dss.models:
-            raise Exception(f"Saved model {sm_id} does not exist.")
-        self._registry = dss.platform.registry(sm_id)
 
-    def list_versions(self):
-        latest = self._registry.latest()
-        return [{"id": v, "active": v == latest, "snippet": self._registry.meta(v)} for v in self._registry.versions()]
+@dataclass
+class SavedModel:
+    versions: list = field(default_factory=list)
+    active: str | None = None
 
 
 class FakeClient:
@@ -161,30 +215,63 @@ class FakeDSS:
         from labelloop.platform.local import LocalPlatform
 
         self.project_key = INSTANCE_KEY
+        self.root = Path(root)
         self.platform = LocalPlatform(root)
+        self.projects = {INSTANCE_KEY: self.platform}
         self.datasets, self.folders, self.models = set(), set(), set()
+        self.saved_models = {}
+        self.predictors_built = 0
         self.sessions = {}
         self.context = None
         self.client = FakeClient(self)
 
     # the flow
+    def platform_of(self, project_key: str):
+        """The storage of a project of the instance (``OTHER`` for datasets named ``OTHER.x``)."""
+        if project_key not in self.projects:
+            from labelloop.platform.local import LocalPlatform
+
+            self.projects[project_key] = LocalPlatform(self.root / "projects" / project_key)
+        return self.projects[project_key]
+
     def add_dataset(self, name: str, frame=None) -> None:
-        """Define a dataset in the flow; with a frame, also build it."""
-        self.datasets.add(name)
+        """Define a dataset in the flow (``OTHER.name``: in project OTHER); with a frame, also build it."""
+        project, short = full_name(name).split(".", 1)
+        self.datasets.add(f"{project}.{short}")
         if frame is not None:
-            self.platform.write_dataset(name, frame)
+            self.platform_of(project).write_dataset(short, frame)
 
     def add_folder(self, name: str) -> Path:
         """Define a managed folder and return the directory to fill."""
-        self.folders.add(name)
+        self.folders.add(full_name(name))
         path = self.platform.folder_path(name)
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def add_model(self, name: str, estimator, meta: dict | None = None) -> str:
-        """Define a saved model (if new) and train a version of it from a fitted estimator."""
-        self.models.add(name)
-        return self.platform.registry(name).save(estimator, meta or {})
+    def add_model(self, name: str, estimator, activate: bool = True) -> str:
+        """Define a saved model (if new), train a version from a fitted estimator; returns its id.
+
+        Ids are opaque in DSS (nothing public says their form): the first version here is
+        ``initial`` and later ones are their train time in milliseconds, so sorting ids as text
+        puts the first version last. ``activate=False`` keeps the active version, as a retrain
+        whose new version is not activated does.
+        """
+        self.models.add(full_name(name))
+        saved = self.saved_models.setdefault(name, SavedModel())
+        train_date = 1_700_000_000_000 + 3_600_000 * len(saved.versions)
+        version_id = str(train_date) if saved.versions else "initial"
+        registry_version = self.platform.registry(name).save(estimator, {"dssVersion": version_id})
+        saved.versions.append(ModelVersion(version_id, train_date, registry_version))
+        if activate or saved.active is None:
+            saved.active = version_id
+        return version_id
+
+    def activate(self, name: str, version_id: str) -> None:
+        """Make ``version_id`` the active version of a saved model."""
+        saved = self.saved_models[name]
+        if version_id not in [v.id for v in saved.versions]:
+            raise ValueError(f"Saved model {name} has no version {version_id}.")
+        saved.active = version_id
 
     def login(self, user: str) -> dict:
         """Browser headers carrying a DSS session of ``user``."""
@@ -206,11 +293,12 @@ class FakeDSS:
         if kind is None:
             raise DescriptorError(f"{entry_dir} has no descriptor.")
         descriptor = json.loads((entry_dir / DESCRIPTORS[kind]).read_text())
+        check_descriptor(kind, descriptor)
         check_params(descriptor, config)
         if kind == "recipe":
             check_roles(descriptor, "input", inputs or {})
             check_roles(descriptor, "output", outputs or {})
-        context = Context(kind, descriptor, copy.deepcopy(config), dict(inputs or {}), dict(outputs or {}))
+        context = Context(kind, descriptor, as_delivered(descriptor, config), dict(inputs or {}), dict(outputs or {}))
         load_fake_dataiku()
         instance_module = sys.modules["dataiku._instance"]
         instance_module.INSTANCE, self.context = self, context

@@ -15,11 +15,27 @@ import pandas as pd
 
 @dataclass
 class Probabilities:
-    """Class probabilities of a model for some rows: ``matrix[i, j]`` is p(classes[j] | row i)."""
+    """Class probabilities of a model for some rows: ``matrix[i, j]`` is p(classes[j] | row i).
+
+    A DSS model's preprocessing may drop rows (missing values set to "drop rows", for one): those
+    rows are ``False`` in ``scored`` and NaN in ``matrix``, so row ``i`` is always input row ``i``.
+    """
 
     classes: list
     matrix: np.ndarray
     model_version: str
+    scored: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.scored is None:
+            self.scored = np.ones(len(self.matrix), dtype=bool)
+
+    def best(self) -> np.ndarray:
+        """The most probable class of each row; None where the model did not score the row."""
+        best = np.full(len(self.matrix), None, dtype=object)
+        if self.scored.any():
+            best[self.scored] = np.asarray(self.classes, dtype=object)[self.matrix[self.scored].argmax(axis=1)]
+        return best
 
 
 class Platform(ABC):
@@ -64,6 +80,10 @@ class Platform(ABC):
     @abstractmethod
     def model_probabilities(self, model: str, frame: pd.DataFrame, version: str | None = None) -> Probabilities:
         """Class probabilities of the saved model (its active or latest version by default)."""
+
+    @abstractmethod
+    def active_version(self, model: str) -> str:
+        """The version that predicts by default (in DSS the active one, not always the newest)."""
 
     @abstractmethod
     def model_versions(self, model: str) -> list:

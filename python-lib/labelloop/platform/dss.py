@@ -5,10 +5,15 @@ package (and this module) can be imported on a machine without DSS.
 """
 from __future__ import annotations
 
+import inspect
+
+import numpy as np
+
 from labelloop.errors import LabelloopError, NotFound, Unauthorized
 from labelloop.platform.base import Platform, Probabilities
 
 _PROBA_PREFIX = "proba_"
+_PREDICTORS_KEPT = 4  # the stopping step compares two versions of a model at a time
 
 
 class DSSPlatform(Platform):
@@ -18,12 +23,21 @@ class DSSPlatform(Platform):
         import dataiku  # only here: the core must import without DSS
 
         self._dataiku = dataiku
+        self._predictors = {}
 
+    # Reads use the dataset's schema types: by default pandas guesses types, and chunk by chunk in
+    # ``iter_dataframes``, so a code "007" is 7 in one chunk and "007" in the next and hashed ids
+    # differ between the sampler and the webapp. Integer columns with missing values need
+    # nullable integers (``use_nullable_integers``, DSS 13 and later), or DSS refuses the read.
     def read_dataset(self, name, columns=None):
-        return self._dataiku.Dataset(name).get_dataframe(columns=columns)
+        dataset = self._dataiku.Dataset(name)
+        nullable = _accepts(dataset.get_dataframe, "use_nullable_integers")
+        return dataset.get_dataframe(columns=columns, infer_with_pandas=False, **nullable)
 
     def iter_dataset(self, name, chunksize, columns=None):
-        return self._dataiku.Dataset(name).iter_dataframes(chunksize=chunksize, columns=columns)
+        dataset = self._dataiku.Dataset(name)
+        nullable = _accepts(dataset.iter_dataframes, "use_nullable_integers")
+        return dataset.iter_dataframes(chunksize=chunksize, columns=columns, infer_with_pandas=False, **nullable)
 
     def write_dataset(self, name, frame):
         self._dataiku.Dataset(name).write_with_schema(frame)
@@ -69,24 +83,45 @@ class DSSPlatform(Platform):
         return variables["standard"]
 
     def model_probabilities(self, model, frame, version=None):
-        saved = self._dataiku.Model(model)
-        version = version or _active_version(saved)
-        predictions = saved.get_predictor(version).predict(frame, with_probas=True)
+        version = version or self.active_version(model)
+        frame = frame.reset_index(drop=True)  # the predictor's output is indexed by the input rows it kept
+        predictions = self._predictor(model, version).predict(frame, with_probas=True)
         columns = [c for c in predictions.columns if str(c).startswith(_PROBA_PREFIX)]
+        if not columns and len(frame) and predictions["prediction"].isna().all():
+            # every row dropped: DSS answers one NaN prediction per row and no probability column
+            return Probabilities(classes=[], matrix=np.empty((len(frame), 0)), model_version=str(version),
+                                 scored=np.zeros(len(frame), dtype=bool))
         if not columns:
             raise LabelloopError(f"The saved model '{model}' gives no class probabilities: use a classification model.")
-        return Probabilities(
-            classes=[str(c)[len(_PROBA_PREFIX):] for c in columns],
-            matrix=predictions[columns].to_numpy(dtype=float),
-            model_version=str(version),
-        )
+        kept = frame.index.get_indexer(predictions.index)
+        if (kept < 0).any():
+            raise LabelloopError(f"The saved model '{model}' answered for rows it was not given.")
+        matrix = np.full((len(frame), len(columns)), np.nan)
+        matrix[kept] = predictions[columns].to_numpy(dtype=float)
+        scored = np.zeros(len(frame), dtype=bool)
+        scored[kept] = True
+        return Probabilities(classes=[str(c)[len(_PROBA_PREFIX):] for c in columns], matrix=matrix,
+                             model_version=str(version), scored=scored)
+
+    def _predictor(self, model, version):
+        """One predictor per (model, version): building one loads the model (seconds for a big one)."""
+        key = (model, version)
+        if key not in self._predictors:
+            if len(self._predictors) >= _PREDICTORS_KEPT:  # retrains add versions: keep the newest few
+                del self._predictors[next(iter(self._predictors))]
+            self._predictors[key] = self._dataiku.Model(model).get_predictor(version)
+        return self._predictors[key]
+
+    def active_version(self, model):
+        versions = self._dataiku.Model(model).list_versions()
+        if not versions:
+            raise NotFound(f"The saved model '{model}' has no trained version yet.")
+        active = [v for v in versions if v.get("active")] or _by_train_date(versions)[-1:]
+        return str(active[0]["versionId"])
 
     def model_versions(self, model):
-        """Through the public API client (the stopping step's rule): oldest first, by training date."""
-        saved = self._dataiku.api_client().get_default_project().get_saved_model(model.split(".")[-1])
-        versions = saved.list_versions()
-        versions = sorted(versions, key=lambda v: (v.get("snippet") or {}).get("trainDate", 0))
-        return [str(v["id"]) for v in versions]
+        """Oldest first, by training date."""
+        return [str(v["versionId"]) for v in _by_train_date(self._dataiku.Model(model).list_versions())]
 
     def user(self, headers=None):
         if headers is None:
@@ -98,9 +133,16 @@ class DSSPlatform(Platform):
         return info["authIdentifier"]
 
 
-def _active_version(saved_model) -> str:
-    versions = saved_model.list_versions()
-    if not versions:
-        raise NotFound("The saved model has no trained version yet.")
-    active = [v for v in versions if v.get("active")] or versions[-1:]
-    return str(active[0]["versionId"])
+
+def _by_train_date(versions: list) -> list:
+    """Versions oldest first. Ids are not ordered names in DSS: order by ``snippet.trainDate``, as
+    Dataiku's labeling plugin does (dss-plugin-ml-assisted-labeling, python-steps/stopping-metric)."""
+    return sorted(versions, key=lambda v: int((v.get("snippet") or {}).get("trainDate") or 0))
+
+
+def _accepts(method, keyword: str) -> dict:
+    """``{keyword: True}`` when this DSS's ``method`` takes ``keyword``, else nothing."""
+    try:
+        return {keyword: True} if keyword in inspect.signature(method).parameters else {}
+    except (TypeError, ValueError):  # a signature Python cannot read: do not guess
+        return {}

@@ -261,13 +261,18 @@ class LocalPlatform(Platform):
         return self._registries[model]
 
     def model_probabilities(self, model, frame, version=None):
-        registry = self.registry(model)
-        version = version or registry.latest()
-        estimator = registry.load(version)
+        version = version or self.active_version(model)
+        estimator = self.registry(model).load(version)
         if not hasattr(estimator, "predict_proba"):
             raise LabelloopError(f"The model '{model}' gives no class probabilities: use a classification model.")
         matrix = np.asarray(estimator.predict_proba(frame), dtype=float)
         return Probabilities(classes=[str(c) for c in estimator.classes_], matrix=matrix, model_version=version)
+
+    def active_version(self, model):
+        latest = self.registry(model).latest()
+        if latest is None:
+            raise NotFound(f"The model '{model}' has no trained version yet.")
+        return latest
 
     def model_versions(self, model):
         return self.registry(model).versions()

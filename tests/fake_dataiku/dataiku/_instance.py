@@ -1,8 +1,11 @@
-"""The state of the fake DSS instance: one project, backed by labelloop's local adapter.
+"""The state of the fake DSS instance: projects backed by labelloop's local adapter.
 
 The harness sets ``INSTANCE`` and the running entry point's ``context``; every public class of
-the fake reads them. Rules are DSS's: in a recipe, only declared datasets, folders and models may
-be used; datasets must exist in the flow; unknown calls fail.
+the fake reads them. Flow objects are known by their full name ``PROJECT.name``. Rules are
+DSS's (DSS 9.0.5 source, ``core/dataset.py`` and ``core/base.py``; see the package docstring):
+in a recipe, only declared datasets, folders and models may be used ("cannot be used : declare
+it as input or output of your recipe"), only inputs may be read ("You cannot read dataset %s, it
+is not declared as an input") and only outputs written; unknown calls fail.
 """
 from __future__ import annotations
 
@@ -19,23 +22,35 @@ def instance():
     return INSTANCE
 
 
-def short_name(lookup: str) -> str:
+def split_name(lookup: str) -> str:
+    """``PROJECT.name`` from a name that may leave out the current project."""
     project, _, name = lookup.rpartition(".")
-    if project and project != instance().project_key:
+    if project and project not in instance().projects:
         raise DSSError(f"Project '{project}' does not exist on this instance.")
-    return name
+    return f"{project or instance().project_key}.{name}"
+
+
+def _recipe():
+    context = instance().context
+    return context if context is not None and context.kind == "recipe" else None
 
 
 def check_declared(kind: str, name: str, ignore_flow: bool) -> None:
     """In a recipe, a dataset/folder/model must be an input or output of the recipe."""
-    context = instance().context
-    if context is None or context.kind != "recipe" or ignore_flow:
+    recipe = _recipe()
+    if recipe is None or ignore_flow:
         return
-    if name not in context.declared():
-        raise DSSError(f"{kind} {name} cannot be used: declare it as input or output of your recipe.")
+    if name not in recipe.declared():
+        raise DSSError(f"{kind} {name} cannot be used : declare it as input or output of your recipe.")
+
+
+def check_readable(name: str) -> None:
+    recipe = _recipe()
+    if recipe is not None and name not in recipe.declared_inputs():
+        raise DSSError(f"You cannot read dataset {name}, it is not declared as an input")
 
 
 def check_writable(name: str) -> None:
-    context = instance().context
-    if context is not None and context.kind == "recipe" and name not in context.declared_outputs():
-        raise DSSError(f"Dataset {name} is not an output of the recipe: it cannot be written.")
+    recipe = _recipe()
+    if recipe is not None and name not in recipe.declared_outputs():
+        raise DSSError(f"You cannot write dataset {name}, it is not declared as an output")
