@@ -4,12 +4,22 @@ DSS pre-binds a Flask ``app``; this adds the labeling API to it, over the DSS da
 the webapp's params. The journal is SQLite in the backend's working directory by default (it is
 rebuilt from the metadata dataset when missing, for instance after the backend moved), or any
 SQLAlchemy URL shared by a team. The labels and metadata datasets are rewritten in the
-background, at most about a second after a change, and flushed when the backend stops.
+background, at most about a second after a change, whichever way DSS runs the backend.
+
+DSS runs a backend single-threaded by default, multi-threaded, or forking a process per request
+("nbProcesses": 1, 0 or more; DSS 9.0.5 source, python/dataiku/webapps/backend.py, via werkzeug's
+``make_server``), and ends it without running ``atexit`` (``os._exit`` when its stdin closes,
+or SIGKILL). So the datasets never wait for an exit: the process that started the backend
+follows the journal and writes them within about a second, also for answers recorded by forked
+children. SIGTERM flushes them at once. After a SIGKILL, the next start writes what was missing.
 """
 from __future__ import annotations
 
 import atexit
+import os
+import signal
 import tempfile
+import threading
 from pathlib import Path
 
 from labelloop.errors import LabelloopError
@@ -36,6 +46,25 @@ def categories_from_dss(pairs) -> list:
     return categories
 
 
+def _close_on_sigterm(writer: DebouncedWriter) -> None:
+    """On SIGTERM, flush the datasets, then end as the signal would have."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may set signal handlers
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous == signal.SIG_IGN:
+        return
+
+    def terminate(signum, frame):
+        writer.close()
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, terminate)
+
+
 def serve_labeling(app, platform: Platform, data_type: str, *, unlabeled: str, categories, labels: str,
                    metadata: str, label_column: str = "label", queries: str | None = None,
                    id_column: str | None = None, text_column: str | None = None, model: str | None = None,
@@ -54,8 +83,10 @@ def serve_labeling(app, platform: Platform, data_type: str, *, unlabeled: str, c
     journal = Journal(journal_url or f"sqlite:///{Path.cwd() / 'labelloop-journal.sqlite'}")
     outputs = Outputs(labels, metadata, label_column or "label")
     restore_journal(platform, journal, outputs)
-    writer = DebouncedWriter(Materializer(platform, journal, source, outputs).write)
+    materializer = Materializer(platform, journal, source, outputs)
+    writer = DebouncedWriter(materializer.write, behind=materializer.behind)
     atexit.register(writer.close)
+    _close_on_sigterm(writer)
     config = LabelingConfig(
         type=data_type, categories=categories_from_dss(categories), multi_label=bool(multi_label),
         queries=queries or None, model=model or None, text_column=text_column,

@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
 import threading
+import weakref
 from dataclasses import asdict, dataclass
 from typing import Iterable
 
@@ -164,9 +166,22 @@ class Journal:
             metadata.create_all(self.engine)
         except sa.exc.OperationalError as error:
             raise LabelloopError(f"Cannot open the journal database ({first_line(error)}).") from error
+        _OPEN.add(self)
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def _after_fork(self) -> None:
+        """In a forked child: new connections, and no lock some thread of the parent held.
+
+        SQLAlchemy's advice for os.fork() ("Using Connection Pools with Multiprocessing or
+        os.fork()"): ``engine.dispose(close=False)`` in the child, so the parent's connections
+        are left to the parent. A DSS backend may fork a process per request.
+        """
+        self.engine.dispose(close=False)
+        if self.engine.dialect.name == "sqlite":
+            self._write_lock = threading.Lock()
+
 
     @contextlib.contextmanager
     def _writing(self):
@@ -296,6 +311,11 @@ class Journal:
                  .where(current.c.event_id > int(after)).order_by(current.c.event_id))
         with self._reading() as conn:
             return [tuple(row) for row in conn.execute(query)]
+
+    def last_answer_id(self) -> int:
+        """The event id of the newest current answer (0 when none): one index lookup."""
+        with self._reading() as conn:
+            return int(conn.execute(sa.select(sa.func.max(current.c.event_id))).scalar() or 0)
 
     def answered_items(self) -> set:
         """Items with a current label or skip by anyone: they leave everyone's queue."""
@@ -435,3 +455,15 @@ def _none_if_missing(value):
 def _text_or_none(value):
     value = _none_if_missing(value)
     return None if value is None else str(value)
+
+
+_OPEN = weakref.WeakSet()  # journals of this process, renewed in forked children
+
+
+def _renew_after_fork() -> None:
+    for journal in list(_OPEN):
+        journal._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_renew_after_fork)

@@ -7,7 +7,9 @@ a burst of labels costs one rewrite, not one per click as in the plugin we repla
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from dataclasses import dataclass
 
 import pandas as pd
@@ -116,10 +118,16 @@ class Materializer:
         self.source = CachedRows(source)
         self._answers = journal.current_frame()
 
+    def _seen(self) -> int:
+        return int(self._answers["id"].max()) if len(self._answers) else 0
+
+    def behind(self) -> bool:
+        """Whether the journal holds answers the datasets do not (written by another process)."""
+        return self.journal.last_answer_id() > self._seen()
+
     def answers(self) -> pd.DataFrame:
         """All current answers, refreshed from the journal."""
-        after = int(self._answers["id"].max()) if len(self._answers) else 0
-        changed = self.journal.current_frame(after=after)
+        changed = self.journal.current_frame(after=self._seen())
         if len(changed):
             key = ["item_id", "annotator"]
             kept = self._answers.merge(changed[key], on=key, how="left", indicator=True)["_merge"] == "left_only"
@@ -149,11 +157,21 @@ class DebouncedWriter:
     ``changed()`` is cheap and never blocks the caller; ``close()`` flushes what is pending. A
     failed write is logged and retried on the next change or at close. It writes once on start:
     a previous server killed before its last write leaves datasets behind the journal.
+
+    With ``behind`` (a check that the journal holds answers not written yet), it also follows
+    changes other processes make, within about ``FOLLOW_SECONDS``. A DSS backend that forks a
+    process per request answers each label in a child that exits right after: the children
+    only append to the journal, and the process that started the writer writes the datasets.
+    Calls from any other process than that one do nothing (a forked child has no writer thread).
     """
 
-    def __init__(self, write, delay: float = 0.5):
+    FOLLOW_SECONDS = 1.0
+
+    def __init__(self, write, delay: float = 0.5, behind=None):
         self._write = write
         self._delay = delay
+        self._behind = behind
+        self._owner = os.getpid()
         self._dirty = threading.Event()
         self._dirty.set()
         self._stopping = threading.Event()
@@ -162,17 +180,34 @@ class DebouncedWriter:
         self._thread = threading.Thread(target=self._run, name="labelloop-materialize", daemon=True)
         self._thread.start()
 
+    def _owned(self) -> bool:
+        return os.getpid() == self._owner
+
     def changed(self) -> None:
-        self._dirty.set()
+        if self._owned():
+            self._dirty.set()
 
     def _run(self) -> None:
+        followed = time.monotonic()
         while not self._stopping.is_set():
+            if self._behind is not None and time.monotonic() - followed >= self.FOLLOW_SECONDS:
+                followed = time.monotonic()
+                self._follow()
             # After a change, wait out the delay (so a burst is one write) unless closing.
             if self._dirty.wait(timeout=0.2) and not self._stopping.wait(self._delay):
                 self.flush()
 
+    def _follow(self) -> None:
+        try:
+            if self._behind():
+                self._dirty.set()
+        except Exception:  # noqa: BLE001 - an unreachable journal: try again at the next check
+            log.warning("Could not check the journal for new answers; will retry.", exc_info=True)
+
     def flush(self) -> None:
         """Write now if anything changed since the last write."""
+        if not self._owned():
+            return
         with self._lock:
             if not self._dirty.is_set():
                 return
@@ -185,6 +220,8 @@ class DebouncedWriter:
                 self._dirty.set()
 
     def close(self) -> None:
+        if not self._owned():
+            return
         self._stopping.set()
         self._thread.join()
         self.flush()

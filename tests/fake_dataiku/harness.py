@@ -273,6 +273,24 @@ class FakeDSS:
             raise ValueError(f"Saved model {name} has no version {version_id}.")
         saved.active = version_id
 
+    def snapshot(self) -> dict:
+        """What another process needs to open the same instance (``FakeDSS.restore``)."""
+        return {"root": str(self.root), "datasets": sorted(self.datasets), "folders": sorted(self.folders),
+                "models": sorted(self.models), "sessions": self.sessions,
+                "saved_models": {name: {"active": saved.active, "versions": [vars(v) for v in saved.versions]}
+                                 for name, saved in self.saved_models.items()}}
+
+    @classmethod
+    def restore(cls, state: dict) -> "FakeDSS":
+        dss = cls(state["root"])
+        dss.datasets, dss.folders, dss.models = set(state["datasets"]), set(state["folders"]), set(state["models"])
+        dss.sessions = dict(state["sessions"])
+        dss.saved_models = {name: SavedModel([ModelVersion(**v) for v in saved["versions"]], saved["active"])
+                            for name, saved in state["saved_models"].items()}
+        for name in dss.datasets:
+            dss.platform_of(name.split(".", 1)[0])
+        return dss
+
     def login(self, user: str) -> dict:
         """Browser headers carrying a DSS session of ``user``."""
         token = secrets.token_hex(8)
@@ -311,4 +329,6 @@ class FakeDSS:
 
     def stop(self) -> None:
         """End a webapp's context (its backend ran inside it while serving)."""
-        sys.modules["dataiku._instance"].INSTANCE, self.context = None, None
+        if "dataiku._instance" in sys.modules:
+            sys.modules["dataiku._instance"].INSTANCE = None
+        self.context = None
