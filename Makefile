@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests need; installed with apt-get when a command of theirs is missing.
 APT_PACKAGES := chromium
 
-.PHONY: test test-slow apt-deps plugin bench demo clean
+.PHONY: test test-slow test-compat lint apt-deps plugin bench demo clean
 TYPE ?= tabular
 
 $(STAMP): pyproject.toml
@@ -26,6 +26,16 @@ test: $(STAMP) apt-deps
 test-slow: $(STAMP) apt-deps
 	$(BIN)/python -m pytest -m slow
 
+# The suite (no browser, no slow tests) in code envs built as DSS builds the plugin's, on the
+# oldest and newest Python it accepts (tests/compat/run.sh; a missing Python is reported and skipped).
+COMPAT_PYTHONS := 3.9 3.12
+test-compat:
+	@for version in $(COMPAT_PYTHONS); do tests/compat/run.sh $$version || exit 1; done
+
+# ruff with target-version py39 (pyproject.toml): syntax DSS's Python 3.9 cannot run is refused.
+lint: $(STAMP)
+	$(BIN)/ruff check python-lib tests bench custom-recipes webapps python-triggers python-steps
+
 plugin: $(STAMP)
 	$(BIN)/labelloop plugin
 
@@ -37,4 +47,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) dist build
+	rm -rf $(VENV) .venv-compat-* dist build

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from browser import browser_page, labelloop_server, screenshot
+from browser import browser_page, screenshot
+from servers import labelloop_server
 from labelloop.project import Project, init_project
 
 

@@ -20,7 +20,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from annotators import Annotators, call
-from browser import labelloop_server, start_server
+from servers import labelloop_server, start_server
 from labelloop.journal import Journal
 from labelloop.platform.registry import ModelRegistry
 from labelloop.project import MODEL
@@ -35,7 +35,10 @@ def kill(process) -> list:
     """SIGKILL the server; returns the pids its children had (the retrain round's process)."""
     children = []
     for task in Path(f"/proc/{process.pid}/task").iterdir():
-        children += [int(pid) for pid in (task / "children").read_text().split()]
+        try:
+            children += [int(pid) for pid in (task / "children").read_text().split()]
+        except FileNotFoundError:  # that thread ended between the listing and the read
+            continue
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     process.stdout.close()

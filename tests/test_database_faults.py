@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from annotators import Annotators, call
-from browser import labelloop_server
+from servers import labelloop_server
 from labelloop.journal import WRITE_LOCK_KEY, Journal
 from polling import eventually
 from test_cli import run

@@ -56,7 +56,7 @@ def test_the_sampler_ranks_the_rows_a_model_keeps_and_lists_the_ones_it_dropped(
     dss.add_model("clf", estimator)
     run_recipe(dss, {"random_share": 0.0, "chunk_size": 64.0})
     queries = dss.platform.read_dataset("queries")
-    ids = row_ids(frame)
+    ids = row_ids(dss.read_as_dss("unlabeled"))
     kept = frame.notna().all(axis=1).to_numpy()
     expected = dict(zip(np.asarray(ids, dtype=object)[kept],
                         scores(estimator.predict_proba(frame[kept]), "margin")))
@@ -76,7 +76,7 @@ def test_suggestions_follow_their_own_rows_when_the_model_drops_some(dss, tmp_pa
     dss.add_model("clf", estimator)
     client = start_webapp(dss, tmp_path, saved_model="clf")
     items = client.get("/batch?size=40", headers=dss.login("ada")).get_json()["items"]
-    by_id = dict(zip(row_ids(frame), range(len(frame))))
+    by_id = dict(zip(row_ids(dss.read_as_dss("rows")), range(len(frame))))
     for item in items:
         row = frame.iloc[[by_id[item["id"]]]]
         if row.isna().any(axis=None):
@@ -97,7 +97,7 @@ def test_ids_of_rows_read_in_chunks_equal_ids_read_whole(dss, tmp_path):
     dss.add_dataset("rows", frame)
     client = start_webapp(dss, tmp_path)
     served = {i["id"] for i in client.get("/batch?size=100", headers=dss.login("ada")).get_json()["items"]}
-    assert sampled == served == set(row_ids(frame))
+    assert sampled == served == set(row_ids(dss.read_as_dss("rows")))
 
 
 def test_the_active_version_suggests_and_versions_are_ordered_by_training_date(dss, tmp_path):
@@ -112,7 +112,7 @@ def test_the_active_version_suggests_and_versions_are_ordered_by_training_date(d
     assert client.get("/config", headers=ada).get_json()["modelVersion"] == first
     assert client.get("/stats", headers=ada).get_json()["modelVersions"] == [first, second]
     item = client.get("/batch?size=1", headers=ada).get_json()["items"][0]
-    row = frame.iloc[[row_ids(frame).index(item["id"])]]
+    row = frame.iloc[[row_ids(dss.read_as_dss("rows")).index(item["id"])]]
     assert item["suggestion"]["label"] == dss.platform.registry("clf").load("v0001").predict(row)[0]
     client.get("/batch?size=1", headers=ada)
     assert dss.predictors_built == 1  # one predictor per (model, version), not one per request

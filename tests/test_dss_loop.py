@@ -116,7 +116,7 @@ def test_row_ids_of_the_step_match_the_webapp(dss):
     dss.add_dataset("rows", frame)
     version = dss.add_model("clf", tabular_classifier(frame))
     answers = metadata([(0, "LABELED")] * 3)
-    answers["data_id"] = row_ids(frame)[:3]
+    answers["data_id"] = row_ids(dss.read_as_dss("rows"))[:3]
     answers["strategy"], answers["model_version"] = "random", version
     answers["label"] = three_classes(frame)[:3]
     dss.add_dataset("meta", answers)
@@ -132,7 +132,7 @@ def test_the_trigger_and_the_step_run_at_the_params_of_a_new_dss_scenario(dss):
     first = dss.add_model("clf", tabular_classifier(frame.iloc[:20]))
     second = dss.add_model("clf", tabular_classifier(frame))
     answers = metadata([(0, "LABELED")] * 20)
-    answers["data_id"] = row_ids(frame)[:20]
+    answers["data_id"] = row_ids(dss.read_as_dss("rows"))[:20]
     answers["label"] = three_classes(frame)[:20]
     answers["strategy"], answers["model_version"] = "random", first
     dss.add_dataset("meta", answers.iloc[:19])

@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.datasets import load_wine
 
 from annotators import call
-from browser import labelloop_server
+from servers import labelloop_server
 from polling import eventually
 from test_cli import run
 

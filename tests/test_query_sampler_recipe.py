@@ -32,7 +32,7 @@ def run(flow, config=None, metadata=None, model="classifier", unlabeled="unlabel
 
 
 def test_a_dataset_pool_gives_ranked_queries_without_answered_rows(flow):
-    ids = row_ids(flow.platform.read_dataset("unlabeled"))
+    ids = row_ids(flow.read_as_dss("unlabeled"))
     flow.add_dataset("metadata", pd.DataFrame({"data_id": ids[:10], "status": "LABELED"}))
     run(flow, {"strategy": "entropy", "max_queries": 50, "random_share": 0.2, "chunk_size": 64}, metadata="metadata")
     queries = flow.platform.read_dataset("queries")

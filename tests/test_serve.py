@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from browser import labelloop_server
+from servers import labelloop_server
 from labelloop.errors import LabelloopError
 from labelloop.project import Project
 from labelloop.server import check_host, create_app
