@@ -306,3 +306,37 @@ def test_on_a_shared_server_a_name_belongs_to_the_browser_that_took_it(tmp_path)
         act(other, "2", "id")
     meta = Project.open(project).platform.read_dataset("metadata")
     assert sorted(zip(meta["annotator"], meta["label"])) == [("ada", "yes"), ("bob", "no")]
+
+
+def test_a_failing_first_batch_says_why_and_a_reload_recovers(tmp_path):
+    project = small_project(tmp_path, [{"key": "a", "caption": "A"}, {"key": "b", "caption": "B"}])
+    with labelloop_server("serve", project) as url, browser_page() as page:
+        failing = {"left": 1}
+
+        def fail_once(route):
+            if failing["left"]:
+                failing["left"] -= 1
+                return route.fulfill(status=500, content_type="application/json",
+                                     body='{"error": "Something went wrong on the server."}')
+            return route.continue_()
+
+        page.route("**/batch*", fail_once)
+        page.goto(url)
+        message = page.locator(".message.error")
+        message.wait_for()
+        assert "Something went wrong" in message.inner_text()
+        page.reload()
+        page.wait_for_selector(".row-table")
+
+
+def test_undo_after_the_done_screen_shows_the_answer_without_the_done_message(tmp_path):
+    project = small_project(tmp_path, [{"key": "a", "caption": "A"}, {"key": "b", "caption": "B"}], rows=1)
+    with labelloop_server("serve", project) as url, browser_page() as page:
+        page.goto(url)
+        page.wait_for_selector(".row-table")
+        page.keyboard.press("a")  # a category named by one letter keeps it as its key
+        page.wait_for_selector(".done:not([hidden])")
+        page.keyboard.press("Control+z")
+        page.wait_for_selector(".row-table")
+        assert position(page) == "Your answer 1 (labeled)"
+        assert page.locator(".done").is_hidden()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -162,3 +163,14 @@ def test_sample_needs_a_model_then_writes_queries_without_answered_items(project
     assert text.startswith("Session 2: 175 queries (18 random) from 175 unlabeled items, model v0001.")
     result = run("sample", project.root, "--max-queries", "0", ok=False)
     assert result.returncode == 2 and "max_queries" in result.stderr
+
+
+def test_init_lists_a_folder_with_a_symlink_cycle_once(tmp_path):
+    images = tmp_path / "images"
+    (images / "cats" / "deep").mkdir(parents=True)
+    (images / "a.png").write_bytes(b"png")
+    (images / "cats" / "b.png").write_bytes(b"png")
+    os.symlink(images / "cats", images / "cats" / "deep" / "loop")  # back up: walking into it never ends
+    run("init", tmp_path / "proj", "--data", images, "--type", "image", "--categories", "cat,dog")
+    status = json.loads(run("status", tmp_path / "proj", "--json").stdout)
+    assert status["total"] == 2

@@ -143,3 +143,18 @@ def test_the_trigger_and_the_step_run_at_the_params_of_a_new_dss_scenario(dss):
     dss.run(STEP, config_as_created(STEP, saved_model="clf", unlabeled="rows", metadata_ds="meta"))
     stored = dss.platform.get_variables()["LABELLOOP__clf__metrics"][second]
     assert stored["compared"] == 40 and stored["labels"] == 20
+
+
+def test_the_step_works_once_every_item_of_the_fixed_sample_is_answered(dss):
+    frame = pool(30)
+    dss.add_dataset("rows", frame)
+    first = dss.add_model("clf", tabular_classifier(frame.iloc[:15]))
+    second = dss.add_model("clf", tabular_classifier(frame))
+    answers = metadata([(0, "LABELED")] * 30)
+    answers["data_id"] = row_ids(dss.read_as_dss("rows"))
+    answers["label"] = three_classes(frame)
+    answers["strategy"], answers["model_version"] = "margin", first
+    dss.add_dataset("meta", answers)
+    dss.run(STEP, {"saved_model": "clf", "unlabeled": "rows", "metadata_ds": "meta"})
+    stored = dss.platform.get_variables()["LABELLOOP__clf__metrics"][second]
+    assert stored["compared"] == 0 and stored["contradictionRate"] is None and stored["labels"] == 30

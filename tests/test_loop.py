@@ -101,3 +101,35 @@ def test_a_failed_training_is_shown_and_labeling_goes_on(tmp_path):
         call(url, "train", {})  # asked again, with two classes now, it trains
         assert eventually(lambda: call(url, "stats")[1]["modelVersions"] == ["v0001"], timeout=120)
         assert eventually(lambda: call(url, "stats")[1]["loop"]["lastError"] is None, timeout=10)
+
+
+def test_a_round_whose_result_arrives_just_after_a_poll_is_not_called_failed():
+    """The child sends its result and exits between the parent's poll timing out and its check."""
+    import multiprocessing
+
+    from labelloop.loop import _outcome
+
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    sender.send(("ok", {"model": {"version": "v0002"}}))
+
+    class PollThatJustMissed:
+        """The pipe, except that its first poll timed out a moment before the result came."""
+
+        missed = False
+
+        def poll(self, timeout):
+            if not self.missed:
+                self.missed = True
+                return False
+            return receiver.poll(timeout)
+
+        def recv(self):
+            return receiver.recv()
+
+    class Ended:
+        exitcode = 0
+
+        def is_alive(self):
+            return False
+
+    assert _outcome(Ended(), PollThatJustMissed(), threading.Event()) == ("ok", {"model": {"version": "v0002"}})

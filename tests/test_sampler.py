@@ -107,3 +107,31 @@ def test_models_that_cannot_rank_are_refused_with_a_clear_error(platform):
     platform.write_dataset("clash", pool().assign(uncertainty=1.0))
     with pytest.raises(LabelloopError, match="already has a column 'uncertainty'"):
         run_sampler(platform, "clf", Pool("clash"), "queries", set(), SamplerSettings())
+
+
+def test_a_page_refreshing_while_the_sampler_runs_gets_the_new_session_s_queries(platform, tmp_path, monkeypatch):
+    """The queries are written before the session moves: a refresh in between sees both or neither."""
+    import labelloop.labeling as labeling
+    from labelloop.items import TableSource
+    from labelloop.journal import Journal
+
+    class RefreshingPlatform(LocalPlatform):
+        refresh = None
+
+        def update_variables(self, change):
+            variables = super().update_variables(change)
+            if self.refresh:
+                self.refresh()  # a page asks for a batch right as the session changes
+            return variables
+
+    served = RefreshingPlatform(platform.root)
+    monkeypatch.setattr(labeling, "SESSION_CHECK_SECONDS", 0.0)
+    config = labeling.LabelingConfig(type="tabular", categories=[{"key": k} for k in ("low", "mid", "high")],
+                                     queries="queries")
+    service = labeling.LabelingService(served, Journal(f"sqlite:///{tmp_path / 'j.sqlite'}"),
+                                       TableSource(served.read_dataset("pool")), config)
+    served.refresh = lambda: service.batch("ada", 1)
+    run_sampler(served, "clf", Pool("pool"), "queries", set(), SamplerSettings(seed=3, max_queries=10))
+    served.refresh = None
+    item = service.batch("bob", 1)["items"][0]
+    assert item["query"]["session"] == 1 == current_session(served, "queries")

@@ -279,3 +279,39 @@ def test_the_in_memory_tally_agrees_with_the_journal_s_sql_statistics(api):
         served = client.get("/stats").get_json()
         expected = service.journal.stats(total=30)
         assert {k: served[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize("id_column", ["n", None])
+def test_a_queries_dataset_with_only_input_columns_and_uncertainty_is_served(tmp_path, monkeypatch, id_column):
+    """As the plugin we replace wrote it (or a person by hand): no item_id, session or strategy."""
+    frame = pd.DataFrame({"n": range(30), "x": [i / 10 for i in range(30)]})
+    platform = LocalPlatform(tmp_path)
+    journal = Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")
+    config = LabelingConfig(type="tabular", categories=CATEGORIES, queries="queries")
+    service = LabelingService(platform, journal, TableSource(frame, id_column=id_column), config)
+    app = flask.Flask("labelloop-test")
+    register_routes(app, service, lambda request: "alice")
+    client = app.test_client()
+    monkeypatch.setattr(labeling, "SESSION_CHECK_SECONDS", 0)
+    platform.write_dataset("queries", frame.iloc[[7, 3]].assign(uncertainty=[0.9, 0.4]))
+    platform.update_variables(lambda v: v.update(LABELLOOP__queries__session=3))
+    items = client.get("/batch?size=3").get_json()["items"]
+    expected = [service.source.ids[7], service.source.ids[3]]
+    assert [i["id"] for i in items[:2]] == expected
+    assert items[0]["query"] == {"strategy": "unknown", "uncertainty": 0.9, "rank": 1, "session": 3, "modelVersion": None}
+    assert client.post("/label", json={"id": expected[0], "label": "cat"}).status_code == 200
+    assert client.get("/stats").status_code == 200
+
+
+def test_a_category_named_by_one_free_character_keeps_it_as_its_shortcut(tmp_path):
+    digits = [{"key": str(d)} for d in range(10)]
+    client, service = make_client(tmp_path, categories=digits)
+    shortcuts = [c["shortcut"] for c in client.get("/config").get_json()["categories"]]
+    assert shortcuts == [str(d) for d in range(10)]  # not "1".."9", "a" for categories 0..9
+    service.journal.close()
+    (tmp_path / "mixed").mkdir()
+    client, service = make_client(tmp_path / "mixed", categories=[{"key": "cat"}, {"key": "1"}, {"key": "b"},
+                                                                   {"key": "dog"}])
+    shortcuts = [c["shortcut"] for c in client.get("/config").get_json()["categories"]]
+    assert shortcuts == ["2", "1", "b", "3"]
+    service.journal.close()

@@ -138,6 +138,17 @@ class TableSource:
         """A boolean mask: which of ``item_ids`` are rows of this source (vectorised)."""
         return self._position.get_indexer(item_ids) >= 0
 
+    def ids_of(self, rows: pd.DataFrame) -> list:
+        """The ids of rows given by their values (a queries dataset without ``item_id``).
+
+        Exact duplicates are numbered within ``rows``, so a duplicate's id may differ from the
+        pool's: unknown ids are left out by whoever uses them.
+        """
+        missing = [c for c in self.frame.columns if c not in rows.columns]
+        if missing:
+            raise LabelloopError(f"The queries have no column '{missing[0]}' of the data and no 'item_id'.")
+        return row_ids(rows[list(self.frame.columns)], self.id_column)
+
     def rows(self, item_ids: Iterable[str]) -> pd.DataFrame:
         """The input rows of ``item_ids``, in that order."""
         positions = self._position.get_indexer(list(item_ids))
@@ -166,6 +177,12 @@ class FolderSource:
     def known(self, item_ids: list) -> np.ndarray:
         """A boolean mask: which of ``item_ids`` are media files of this folder."""
         return np.array([i in self._known for i in item_ids], dtype=bool)
+
+    def ids_of(self, rows: pd.DataFrame) -> list:
+        """The ids of rows given by their ``path`` (a queries dataset without ``item_id``)."""
+        if "path" not in rows.columns:
+            raise LabelloopError("The queries have neither 'item_id' nor 'path'.")
+        return [folder_item_id(p) for p in rows["path"].astype(str)]
 
     def rows(self, item_ids: Iterable[str]) -> pd.DataFrame:
         """A one-column frame (``path``) for ``item_ids``, in that order."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import math
 import string
 import threading
@@ -29,12 +30,15 @@ from labelloop.queue import Queue
 from labelloop.sessions import current_session
 from labelloop.stopping import stopping_status
 
+log = logging.getLogger(__name__)
+
 # The suggestion of an item the model's preprocessing dropped (a DSS model may drop rows).
 UNSCORED = {"label": None, "probabilities": {}, "unscored": True}
 MAX_COMMENT = 10_000
 MAX_BATCH = 100
 MAX_DURATION_MS = 24 * 3600 * 1000
 SHORTCUTS = list("123456789") + list(string.ascii_lowercase)
+OWN_SHORTCUTS = set(SHORTCUTS) | {"0"}  # "0" only for a category named 0
 SESSION_CHECK_SECONDS = 2.0
 
 
@@ -178,11 +182,33 @@ class LabelingService:
         now = time.monotonic()
         session = current_session(self.platform, self.config.queries)
         if session != self._session and self.config.queries and self.platform.dataset_exists(self.config.queries):
-            self.queue.set_queries(self.platform.read_dataset(self.config.queries))
+            self.queue.set_queries(self._completed(self.platform.read_dataset(self.config.queries), session))
         self._versions = self.platform.model_versions(self.config.model) if self.config.model else []
         self._active = self.platform.active_version(self.config.model) if self._versions else None
         self._stopping = stopping_status(self.platform, self.config.model) if self.config.model else None
         self._session, self._session_checked = session, now
+
+    def _completed(self, queries: pd.DataFrame, session: int) -> pd.DataFrame | None:
+        """Queries with what a queries dataset may leave out computed: ids, session, strategy.
+
+        The plugin we replace wrote the input columns and ``uncertainty`` only, and DESIGN.md
+        section 3 asks for no more. Queries that cannot be matched to items are not used (and
+        the page serves the pool), rather than failing every request.
+        """
+        added = {}
+        try:
+            if "uncertainty" not in queries.columns:
+                raise LabelloopError("The queries have no 'uncertainty' column.")
+            if "item_id" not in queries.columns:
+                added["item_id"] = self.source.ids_of(queries)
+        except LabelloopError as error:
+            log.warning("Queries dataset '%s' not used: %s", self.config.queries, error)
+            return None
+        if "session" not in queries.columns:
+            added["session"] = session
+        if "strategy" not in queries.columns:
+            added["strategy"] = "unknown"
+        return queries.assign(**added) if added else queries
 
     def _sync(self) -> Tally:
         """Bring the tally up to date with the journal (answers from any process)."""
@@ -196,9 +222,8 @@ class LabelingService:
 
     # routes
     def config_json(self, user: str) -> dict:
-        categories = [{"key": c["key"], "caption": c.get("caption") or c["key"],
-                       "shortcut": SHORTCUTS[n] if n < len(SHORTCUTS) else None}
-                      for n, c in enumerate(self.config.categories)]
+        categories = [{"key": c["key"], "caption": c.get("caption") or c["key"], "shortcut": key}
+                      for c, key in zip(self.config.categories, shortcuts(self.config.keys))]
         return {"type": self.config.type, "categories": categories, "multiLabel": self.config.multi_label,
                 "textColumn": self.config.text_column, "columnsFirst": list(self.config.columns_first),
                 "alEnabled": bool(self.config.queries), "session": self._refresh_session(),
@@ -346,6 +371,18 @@ class LabelingService:
             return {}
         return {i: _suggestion(result.classes, p) if scored else UNSCORED
                 for i, p, scored in zip(item_ids, result.matrix, result.scored)}
+
+
+def shortcuts(keys: list) -> list:
+    """One key per category: a category named by one free letter or digit keeps it ("0" is 0),
+    the others take the first free of 1-9 then a-z, in order; None when none is left."""
+    chosen = {}
+    for key in keys:
+        own = str(key).lower()
+        if len(own) == 1 and own in OWN_SHORTCUTS and own not in chosen.values():
+            chosen[key] = own
+    free = iter(k for k in SHORTCUTS if k not in chosen.values())
+    return [chosen[key] if key in chosen else next(free, None) for key in keys]
 
 
 def _suggestion(classes: list, probabilities: np.ndarray) -> dict:

@@ -168,16 +168,27 @@ class RetrainLoop:
         process.start()
         sender.close()
         try:
-            while not receiver.poll(POLL_SECONDS):
-                if self._stopping.is_set():
-                    process.terminate()
-                    return None, None
-                if not process.is_alive():
-                    return "error", f"The training process ended unexpectedly (exit code {process.exitcode})."
-            return receiver.recv()
+            return _outcome(process, receiver, self._stopping)
         finally:
             process.join(timeout=10)
             receiver.close()
+
+
+def _outcome(process, receiver, stopping) -> tuple:
+    """What the round's process sent, waiting for it; (None, None) once ``stopping`` is set.
+
+    A process that has ended may have sent its result just after the last poll: the pipe is
+    read once more before the round is called failed.
+    """
+    while not receiver.poll(POLL_SECONDS):
+        if stopping.is_set():
+            process.terminate()
+            return None, None
+        if not process.is_alive():
+            if receiver.poll(0):
+                break
+            return "error", f"The training process ended unexpectedly (exit code {process.exitcode})."
+    return receiver.recv()
 
 
 def _child_round(root: str, sender, max_queries: int) -> None:

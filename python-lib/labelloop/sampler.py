@@ -28,7 +28,7 @@ from labelloop.items import FolderSource, row_hashes, row_ids
 from labelloop.params import whole_number
 from labelloop.platform.base import Platform
 from labelloop.sampling import STRATEGIES, UNSCORED, scores, top
-from labelloop.sessions import next_session
+from labelloop.sessions import current_session, next_session
 
 QUERY_COLUMNS = ("uncertainty", "strategy", "session", "model_version", "item_id")
 _SCORE, _KEY, _POSITION, _ID = "__score", "__key", "__position", "__id"
@@ -190,9 +190,12 @@ def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answer
         candidates = chunk if candidates is None else pd.concat([candidates, chunk], ignore_index=True)
         if limit is not None:
             candidates = _keep(candidates, limit - n_random, limit)
-    session = next_session(platform, queries)
+    # The queries are written before the session moves: a webapp that sees the new session
+    # loads its queries, and one that refreshes in between still has the old session.
+    session = current_session(platform, queries) + 1
     output = _output(candidates, unscored, settings, hashes, session, version, pool)
     platform.write_dataset(queries, output)
+    next_session(platform, queries)
     return {"scored": scored, "unscored": dropped, "answered": position - scored - dropped,
             "queries": int((output["strategy"] != UNSCORED).sum()),
             "random": int((output["strategy"] == "random").sum()) if len(output) else 0,

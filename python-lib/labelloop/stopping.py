@@ -48,7 +48,13 @@ def fixed_sample(item_ids: list, size: int) -> list:
 
 
 def predictions(platform: Platform, model: str, version: str, frame: pd.DataFrame) -> np.ndarray:
-    """The predicted class of each row; None for rows the model did not score (DSS may drop rows)."""
+    """The predicted class of each row; None for rows the model did not score (DSS may drop rows).
+
+    No rows, no call: once every item of the fixed sample is answered there is nothing to
+    compare, and models refuse an empty input.
+    """
+    if frame.empty:
+        return np.full(0, None, dtype=object)
     return platform.model_probabilities(model, frame, version).best()
 
 

@@ -45,7 +45,11 @@ class LabelingPage {
     }
     this.buildCategories();
     this.nodes.user.textContent = this.config.user || "";
-    await this.nextNewItem();
+    try {
+      await this.nextNewItem();
+    } catch (error) {
+      this.showError(error); // a failing first batch says why, not a blank page
+    }
   }
 
   // layout
@@ -120,6 +124,7 @@ class LabelingPage {
 
   // showing things
   show(item, history = null) {
+    this.nodes.done.hidden = true; // whatever brought an item back (undo, walking history)
     this.current = item;
     this.history = history;
     this.shownAt = performance.now();
@@ -222,7 +227,6 @@ class LabelingPage {
       this.nodes.message.textContent = "Waiting: the remaining items are being labeled by others.";
       await new Promise((resolve) => setTimeout(resolve, WAIT_SECONDS * 1000));
     }
-    this.nodes.done.hidden = true;
     this.show(this.queue[0]);
   }
 
@@ -238,7 +242,6 @@ class LabelingPage {
       if (direction === "last" || (direction === "next" && this.history.isLast)) return this.leaveHistory();
       const cursor = this.history && direction !== "first" ? this.history.labelId : "";
       const answer = await this.api.history(direction, cursor);
-      this.nodes.done.hidden = true;
       this.show({ id: answer.item.id, data: answer.item.data, annotation: answer.annotation }, answer);
     });
   }

@@ -209,6 +209,8 @@ class LocalPlatform(Platform):
     def list_folder(self, name):
         """Every file's path with a leading ``/``, sorted; symlinks that leave the folder are left out.
 
+        A symlink to a directory is not walked into: one inside the folder would list its files
+        a second time (or forever, when it points back up), one outside leaves the folder.
         Built from ``os.scandir`` strings: pathlib objects per entry cost 3x on a 100k-file folder."""
         root = self.folder_path(name)
         if not root.is_dir():
@@ -221,7 +223,7 @@ class LocalPlatform(Platform):
                 for entry in entries:
                     if entry.is_symlink() and not _inside(root, Path(entry.path)):
                         continue
-                    if entry.is_dir():
+                    if entry.is_dir(follow_symlinks=False):
                         pending.append(entry.path)
                     elif entry.is_file():
                         paths.append(entry.path[prefix:].replace(os.sep, "/"))
