@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from headline import record
-from labelloop.project import Project, init_project
-from labelloop.server import create_app
+from labelloop.standalone.project import Project, init_project
+from labelloop.standalone.server import create_app
 
 BATCH = 20
 SUBFOLDERS = 100

@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from headline import record
-from labelloop.items import TableSource
-from labelloop.journal import LABELED, Annotation, Journal, utcnow
-from labelloop.materialize import DebouncedWriter, Materializer, Outputs, labels_frame, metadata_frame
+from labelloop.store.items import TableSource
+from labelloop.store.journal import LABELED, Annotation, Journal, utcnow
+from labelloop.store.materialize import DebouncedWriter, Materializer, Outputs, labels_frame, metadata_frame
 from labelloop.platform.local import LocalPlatform
 
 EXISTING = 100_000
@@ -149,7 +149,7 @@ def main() -> None:
 def _reset(url: str) -> None:
     import sqlalchemy as sa
 
-    from labelloop.journal import metadata as tables
+    from labelloop.store.journal import metadata as tables
 
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     tables.drop_all(engine)

@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 from headline import record
-from labelloop.journal import Journal
-from labelloop.project import init_project
+from labelloop.store.journal import Journal
+from labelloop.standalone.project import init_project
 
 TOKEN = "load-bench-token"
 CLASSES = ("low", "mid", "high")
@@ -141,7 +141,7 @@ class Log:
 
 
 def start_server(project: Path, retrain_every: int):
-    server = subprocess.Popen([sys.executable, "-m", "labelloop.cli", "serve", str(project), "--port", "0",
+    server = subprocess.Popen([sys.executable, "-m", "labelloop.standalone.cli", "serve", str(project), "--port", "0",
                                "--auth-token", TOKEN, "--retrain-every", str(retrain_every)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = re.search(r"at (http://[^/]+)", server.stdout.readline()).group(1)

@@ -67,7 +67,7 @@ def scoring_table(rows: int, repeats: int) -> None:
 CHILD = """
 import sys, json
 from labelloop.platform.local import LocalPlatform
-from labelloop.sampler import Pool, SamplerSettings, run_sampler
+from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
 platform = LocalPlatform(sys.argv[1])
 summary = run_sampler(platform, "clf", Pool("pool"), "queries", set(),
                       SamplerSettings(max_queries=10_000, chunk_size=100_000, seed=0))

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from headline import record
-from labelloop.items import TableSource
-from labelloop.queue import Queue
+from labelloop.store.items import TableSource
+from labelloop.labeling.queue import Queue
 
 
 def make_data(path: Path, rows: int) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from browser import browser_page, screenshot
 from servers import labelloop_server
-from labelloop.project import Project, init_project
+from labelloop.standalone.project import Project, init_project
 
 
 def current_id(page, id_column):
@@ -111,7 +111,7 @@ def test_cell_values_are_shown_as_text_never_as_html(tmp_path):
     hostile = "<img src=x onerror=alert(1)>"
     data = tmp_path / "hostile.csv"
     pd.DataFrame({"id": [1], "note": [hostile], "long": ["word " * 300]}).to_csv(data, index=False)
-    from labelloop.project import init_project
+    from labelloop.standalone.project import init_project
 
     init_project(tmp_path / "proj", data, "tabular", [{"key": "a", "caption": "A"}, {"key": "b", "caption": "B"}],
                  id_column="id", columns_first=["note"])

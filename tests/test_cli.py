@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_wine
 
-from labelloop.journal import LABELED, SKIPPED, Annotation
-from labelloop.project import Project
+from labelloop.store.journal import LABELED, SKIPPED, Annotation
+from labelloop.standalone.project import Project
 
 LABELLOOP = str(Path(sys.executable).parent / "labelloop")
 
@@ -131,7 +131,7 @@ def test_init_accepts_an_image_folder(tmp_path):
 
 
 def test_a_lost_journal_is_rebuilt_from_the_metadata_dataset(project):
-    from labelloop.materialize import write_outputs
+    from labelloop.store.materialize import write_outputs
 
     write_outputs(project.platform, project.journal.current_frame(), project.source, project.outputs)
     before = json.loads(run("status", project.root, "--json").stdout)

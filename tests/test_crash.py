@@ -21,9 +21,9 @@ from sklearn.datasets import load_digits
 
 from annotators import Annotators, call
 from servers import labelloop_server, start_server
-from labelloop.journal import Journal
+from labelloop.store.journal import Journal
 from labelloop.platform.registry import ModelRegistry
-from labelloop.project import MODEL
+from labelloop.standalone.project import MODEL
 from polling import eventually
 from test_cli import run
 

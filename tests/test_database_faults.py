@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from annotators import Annotators, call
 from servers import labelloop_server
-from labelloop.journal import WRITE_LOCK_KEY, Journal
+from labelloop.store.journal import WRITE_LOCK_KEY, Journal
 from polling import eventually
 from test_cli import run
 

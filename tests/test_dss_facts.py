@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from fake_dataiku.harness import DescriptorError
-from labelloop.items import row_ids
+from labelloop.store.items import row_ids
 from labelloop.sampling import scores
 from polling import eventually
 from sampler_models import pool, tabular_classifier
@@ -119,7 +119,7 @@ def test_the_active_version_suggests_and_versions_are_ordered_by_training_date(d
 
 
 def test_stored_metrics_come_in_training_order_whatever_the_ids(dss, tmp_path):
-    from labelloop.stopping import variable_name
+    from labelloop.learning.stopping import variable_name
 
     frame = pool(30)
     dss.add_dataset("rows", frame)

@@ -11,7 +11,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from fake_dataiku.harness import config_as_created
 from labelloop.errors import LabelloopError
-from labelloop.items import row_ids
+from labelloop.store.items import row_ids
 from sampler_models import pool, tabular_classifier, three_classes
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from fake_dataiku.harness import DescriptorError
 from labelloop.errors import LabelloopError, Unauthorized
-from labelloop.sessions import current_session
+from labelloop.store.sessions import current_session
 
 RECIPE_JSON = {
     "meta": {"label": "copy"},
@@ -39,7 +39,7 @@ RECIPE_PY = """
 import dataiku
 from dataiku.customrecipe import get_input_names_for_role, get_output_names_for_role, get_recipe_config
 from labelloop.platform.dss import DSSPlatform
-from labelloop.sessions import next_session
+from labelloop.store.sessions import next_session
 
 config = get_recipe_config()
 platform = DSSPlatform()

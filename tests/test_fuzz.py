@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from labelloop.project import Project, init_project
-from labelloop.server import create_app
+from labelloop.standalone.project import Project, init_project
+from labelloop.standalone.server import create_app
 
 TOKEN = "fuzz-token"
 KEY = {"X-Labelloop-Key": "fuzz-browser-key-0123456789"}

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from labelloop.errors import LabelloopError, NotFound
-from labelloop.items import FolderSource, TableSource, canonical_value, row_ids
+from labelloop.store.items import FolderSource, TableSource, canonical_value, row_ids
 from labelloop.platform.local import read_table, write_table
 
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12).filter(

@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from labelloop.errors import LabelloopError, LeaseConflict
-from labelloop.journal import LABELED, SKIPPED, Annotation, Journal, utcnow
-from labelloop.materialize import Outputs, metadata_frame, restore_journal, write_outputs
-from labelloop.items import TableSource
+from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal, utcnow
+from labelloop.store.materialize import Outputs, metadata_frame, restore_journal, write_outputs
+from labelloop.store.items import TableSource
 from labelloop.platform.local import LocalPlatform
 
 import pandas as pd

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.platform.local import LocalPlatform
 from labelloop.platform.registry import ModelRegistry
-from labelloop.sessions import current_session, next_session, variable_name
+from labelloop.store.sessions import current_session, next_session, variable_name
 
 FRAME = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": ["x\ry", 'say "hi", then go', None, "line\nbreak", "v"],
                       "c": [0.5, np.nan, 1.5, 2.5, 3.5]})

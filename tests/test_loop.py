@@ -107,7 +107,7 @@ def test_a_round_whose_result_arrives_just_after_a_poll_is_not_called_failed():
     """The child sends its result and exits between the parent's poll timing out and its check."""
     import multiprocessing
 
-    from labelloop.loop import _outcome
+    from labelloop.standalone.loop import _outcome
 
     receiver, sender = multiprocessing.Pipe(duplex=False)
     sender.send(("ok", {"model": {"version": "v0002"}}))

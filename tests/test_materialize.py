@@ -7,9 +7,9 @@ import threading
 import pandas as pd
 import pytest
 
-from labelloop.items import FolderSource, TableSource
-from labelloop.journal import LABELED, SKIPPED, Annotation, Journal
-from labelloop.materialize import DebouncedWriter, Materializer, Outputs, labels_frame, metadata_frame, write_outputs
+from labelloop.store.items import FolderSource, TableSource
+from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
+from labelloop.store.materialize import DebouncedWriter, Materializer, Outputs, labels_frame, metadata_frame, write_outputs
 from labelloop.platform.local import LocalPlatform
 from polling import eventually
 

@@ -11,9 +11,9 @@ from PIL import Image
 
 from labelloop.errors import LabelloopError
 from labelloop.platform.local import LocalPlatform
-from labelloop.dss_labeling import serve_labeling
-from labelloop.project import Project, init_project
-from labelloop.server import create_app
+from labelloop.labeling.dss_backend import serve_labeling
+from labelloop.standalone.project import Project, init_project
+from labelloop.standalone.server import create_app
 
 CATEGORIES = [{"key": "a", "caption": "A"}, {"key": "b", "caption": "B"}]
 IMAGE_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP", "bmp": "BMP"}

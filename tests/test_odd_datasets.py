@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labelloop.project import Project
-from labelloop.server import create_app
+from labelloop.standalone.project import Project
+from labelloop.standalone.server import create_app
 from test_cli import run
 
 

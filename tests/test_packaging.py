@@ -18,7 +18,7 @@ except ModuleNotFoundError:  # Python < 3.11
     import tomli as tomllib
 
 import labelloop
-from labelloop.plugin_archive import PLUGIN_FOLDERS, build_plugin
+from labelloop.standalone.plugin_archive import PLUGIN_FOLDERS, build_plugin
 
 ROOT = Path(__file__).resolve().parents[1]
 DESCRIPTORS = {"recipe.json": "recipe.py", "webapp.json": "backend.py", "trigger.json": "trigger.py", "step.json": "step.py"}
@@ -163,7 +163,7 @@ def test_building_the_archive_twice_gives_the_same_files(tmp_path):
         assert all(a.read(n) == b.read(n) for n in a.namelist())
 
 
-@pytest.mark.parametrize("module", ["labelloop.items", "labelloop.journal", "labelloop.project", "labelloop.cli",
+@pytest.mark.parametrize("module", ["labelloop.store.items", "labelloop.store.journal", "labelloop.standalone.project", "labelloop.standalone.cli",
                                     "labelloop.platform.dss"])
 def test_the_core_imports_without_dss(module, tmp_path):
     code = f"import sys, {module}; assert 'dataiku' not in sys.modules"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from labelloop.queue import Queue, interleave
+from labelloop.labeling.queue import Queue, interleave
 
 
 def test_without_queries_the_pool_is_served_in_a_seeded_random_order_not_the_file_order():

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 
 from labelloop.errors import LabelloopError
-from labelloop.items import row_ids
+from labelloop.store.items import row_ids
 from labelloop.platform.local import LocalPlatform
-from labelloop.sampler import Pool, SamplerSettings, run_sampler
+from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
 from labelloop.sampling import scores
-from labelloop.sessions import current_session
+from labelloop.store.sessions import current_session
 from sampler_models import pool, tabular_classifier, tabular_regressor
 
 
@@ -111,9 +111,9 @@ def test_models_that_cannot_rank_are_refused_with_a_clear_error(platform):
 
 def test_a_page_refreshing_while_the_sampler_runs_gets_the_new_session_s_queries(platform, tmp_path, monkeypatch):
     """The queries are written before the session moves: a refresh in between sees both or neither."""
-    import labelloop.labeling as labeling
-    from labelloop.items import TableSource
-    from labelloop.journal import Journal
+    import labelloop.labeling.service as labeling
+    from labelloop.store.items import TableSource
+    from labelloop.store.journal import Journal
 
     class RefreshingPlatform(LocalPlatform):
         refresh = None

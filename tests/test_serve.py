@@ -10,8 +10,8 @@ import pytest
 
 from servers import labelloop_server
 from labelloop.errors import LabelloopError
-from labelloop.project import Project
-from labelloop.server import check_host, create_app
+from labelloop.standalone.project import Project
+from labelloop.standalone.server import check_host, create_app
 from test_cli import run
 
 TOKEN = "s3cret-token"

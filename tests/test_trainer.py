@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from labelloop.demo import tweets_frame, write_digits
-from labelloop.project import Project
-from labelloop.server import create_app
+from labelloop.standalone.demo import tweets_frame, write_digits
+from labelloop.standalone.project import Project
+from labelloop.standalone.server import create_app
 from test_cli import run
 
 SPOKEN_DIGITS = Path(__file__).resolve().parents[1] / "demo" / "spoken-digits"

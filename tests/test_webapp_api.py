@@ -11,13 +11,13 @@ from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-import labelloop.labeling as labeling
-from labelloop.items import TableSource
-from labelloop.journal import Journal
-from labelloop.labeling import LabelingConfig, LabelingService
-from labelloop.materialize import metadata_frame
+import labelloop.labeling.service as labeling
+from labelloop.store.items import TableSource
+from labelloop.store.journal import Journal
+from labelloop.labeling.service import LabelingConfig, LabelingService
+from labelloop.store.materialize import metadata_frame
 from labelloop.platform.local import LocalPlatform
-from labelloop.webapp import register_routes
+from labelloop.labeling.routes import register_routes
 
 CATEGORIES = [{"key": "cat", "caption": "Cat"}, {"key": "dog", "caption": "Dog"}, {"key": "bird", "caption": "Bird"}]
 

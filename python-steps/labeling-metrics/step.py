@@ -2,7 +2,7 @@
 from dataiku.customstep import get_step_config
 
 from labelloop.platform.dss import DSSPlatform
-from labelloop.stopping import DEFAULT_SAMPLE, metrics_step
+from labelloop.learning.stopping import DEFAULT_SAMPLE, metrics_step
 
 config = get_step_config()
 metrics_step(

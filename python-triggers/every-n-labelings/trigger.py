@@ -1,9 +1,9 @@
-"""Every-n-labelings trigger: read the params, apply ``labelloop.retrain_rule``, fire the scenario."""
+"""Every-n-labelings trigger: read the params, apply ``labelloop.learning.retrain_rule``, fire the scenario."""
 from dataiku.customtrigger import get_trigger_config
 from dataiku.scenario import Trigger
 
 from labelloop.platform.dss import DSSPlatform
-from labelloop.retrain_rule import DEFAULT_REFIRE_MINUTES, check_metadata
+from labelloop.learning.retrain_rule import DEFAULT_REFIRE_MINUTES, check_metadata
 
 config = get_trigger_config()
 if check_metadata(DSSPlatform(), config["metadata_ds"], config["queries_ds"], config.get("n", 20),

@@ -1,7 +1,7 @@
-"""Tabular labeling webapp backend: read the params, serve ``labelloop.dss_labeling``."""
+"""Tabular labeling webapp backend: read the params, serve ``labelloop.labeling.dss_backend``."""
 from dataiku.customwebapp import get_webapp_config
 
-from labelloop.dss_labeling import serve_labeling
+from labelloop.labeling.dss_backend import serve_labeling
 from labelloop.platform.dss import DSSPlatform
 
 config = get_webapp_config()

@@ -12,9 +12,9 @@ from functools import cached_property
 from pathlib import Path
 
 from labelloop.errors import LabelloopError, NotFound
-from labelloop.items import FolderSource, TableSource, row_ids
-from labelloop.journal import Journal
-from labelloop.materialize import OUTPUT_COLUMNS, Outputs, restore_journal
+from labelloop.store.items import FolderSource, TableSource, row_ids
+from labelloop.store.journal import Journal
+from labelloop.store.materialize import OUTPUT_COLUMNS, Outputs, restore_journal
 from labelloop.platform.local import LocalPlatform, write_json_atomic
 
 CONFIG_FILE = "labelloop.json"

@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 
 from labelloop.errors import LabelloopError
-from labelloop.journal import LABELED
+from labelloop.store.journal import LABELED
 from labelloop.params import whole_number
 from labelloop.platform.base import Platform
-from labelloop.sessions import current_session
+from labelloop.store.sessions import current_session
 
 DEFAULT_REFIRE_MINUTES = 30.0
 

@@ -15,10 +15,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from labelloop.errors import LabelloopError
-from labelloop.features import build_pipeline
-from labelloop.materialize import labels_frame
-from labelloop.project import MODEL, Project
-from labelloop.sessions import current_session
+from labelloop.learning.features import build_pipeline
+from labelloop.store.materialize import labels_frame
+from labelloop.standalone.project import MODEL, Project
+from labelloop.store.sessions import current_session
 
 _LABEL = "__label"
 MAX_FOLDS = 5

@@ -26,7 +26,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from labelloop.errors import LabelloopError
-from labelloop.media_features import EXTRACTORS
+from labelloop.learning.media_features import EXTRACTORS
 
 RARE_LEVEL = 5  # a level seen fewer times than this joins the "infrequent" group
 FREE_TEXT_LENGTH = 30  # mean characters above which a mostly-distinct string column is free text

@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError, first_line
-from labelloop.items import FolderSource, row_hashes, row_ids
+from labelloop.store.items import FolderSource, row_hashes, row_ids
 from labelloop.params import whole_number
 from labelloop.platform.base import Platform
 from labelloop.sampling import STRATEGIES, UNSCORED, scores, top
-from labelloop.sessions import current_session, next_session
+from labelloop.store.sessions import current_session, next_session
 
 QUERY_COLUMNS = ("uncertainty", "strategy", "session", "model_version", "item_id")
 _SCORE, _KEY, _POSITION, _ID = "__score", "__key", "__position", "__id"

@@ -16,16 +16,16 @@ from werkzeug.serving import make_server
 
 from labelloop import __version__
 from labelloop.errors import LabelloopError
-from labelloop.demo import DEMO_TYPES, demo_project
-from labelloop.export import EXPORT_FORMATS, export
-from labelloop.plugin_archive import build_plugin
-from labelloop.project import MODEL, TYPES, Project, init_project, parse_categories
-from labelloop.loop import DEFAULT_RETRAIN_EVERY, RetrainLoop, sample, train_and_measure
-from labelloop.sampler import SamplerSettings
+from labelloop.standalone.demo import DEMO_TYPES, demo_project
+from labelloop.standalone.export import EXPORT_FORMATS, export
+from labelloop.standalone.plugin_archive import build_plugin
+from labelloop.standalone.project import MODEL, TYPES, Project, init_project, parse_categories
+from labelloop.standalone.loop import DEFAULT_RETRAIN_EVERY, RetrainLoop, sample, train_and_measure
+from labelloop.learning.query_sampler import SamplerSettings
 from labelloop.sampling import STRATEGIES
-from labelloop.server import check_host, create_app
-from labelloop.simulate import SimulationSettings, print_table, simulate, write_curves
-from labelloop.stopping import recommendation
+from labelloop.standalone.server import check_host, create_app
+from labelloop.learning.simulate import SimulationSettings, print_table, simulate, write_curves
+from labelloop.learning.stopping import recommendation
 
 
 def _init(args) -> None:

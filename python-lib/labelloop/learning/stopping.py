@@ -24,8 +24,8 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
 from labelloop.errors import LabelloopError
-from labelloop.items import FolderSource, TableSource
-from labelloop.journal import LABELED
+from labelloop.store.items import FolderSource, TableSource
+from labelloop.store.journal import LABELED
 from labelloop.params import whole_number
 from labelloop.platform.base import Platform
 

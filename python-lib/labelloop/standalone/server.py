@@ -18,11 +18,11 @@ from pathlib import Path
 from flask import Flask, jsonify, redirect, request, send_from_directory
 
 from labelloop.errors import LabelloopError, NameRequired, NameTaken, Unauthorized
-from labelloop.labeling import LabelingConfig, LabelingService
-from labelloop.materialize import DebouncedWriter, Materializer
-from labelloop.media import MediaStore
-from labelloop.project import MODEL, UNLABELED, Project
-from labelloop.webapp import register_routes
+from labelloop.labeling.service import LabelingConfig, LabelingService
+from labelloop.store.materialize import DebouncedWriter, Materializer
+from labelloop.labeling.media import MediaStore
+from labelloop.standalone.project import MODEL, UNLABELED, Project
+from labelloop.labeling.routes import register_routes
 
 log = logging.getLogger(__name__)
 TOKEN_COOKIE = "labelloop_token"
@@ -30,7 +30,7 @@ USER_HEADER = "X-Labelloop-User"
 KEY_HEADER = "X-Labelloop-Key"
 _NAME = re.compile(r"[\w .@'-]{1,64}", re.UNICODE)
 _KEY = re.compile(r"[\w-]{16,128}", re.ASCII)
-RESOURCE_DIR = Path(__file__).resolve().parents[2] / "resource"
+RESOURCE_DIR = Path(__file__).resolve().parents[3] / "resource"
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>labelloop</title><link rel="stylesheet" href="resource/labelloop/labelloop.css"></head>

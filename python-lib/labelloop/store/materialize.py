@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from labelloop.journal import LABELED, Journal
+from labelloop.store.journal import LABELED, Journal
 from labelloop.platform.base import Platform
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labelloop.errors import NotFound
-from labelloop.items import IMAGE_EXTENSIONS
+from labelloop.store.items import IMAGE_EXTENSIONS
 from labelloop.platform.base import Platform
 
 MAX_SIDE = 2048

@@ -21,14 +21,14 @@ import threading
 import time
 
 from labelloop.errors import LabelloopError, first_line
-from labelloop.materialize import metadata_frame
+from labelloop.store.materialize import metadata_frame
 from labelloop.params import whole_number
-from labelloop.project import MODEL, UNLABELED, Project
-from labelloop.retrain_rule import due
-from labelloop.sampler import Pool, SamplerSettings, run_sampler
-from labelloop.sessions import current_session
-from labelloop.stopping import compute_metrics
-from labelloop.trainer import train
+from labelloop.standalone.project import MODEL, UNLABELED, Project
+from labelloop.learning.retrain_rule import due
+from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
+from labelloop.store.sessions import current_session
+from labelloop.learning.stopping import compute_metrics
+from labelloop.learning.trainer import train
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ _LEFT_OUT = ("__pycache__", ".egg-info", ".pyc")
 
 def source_root() -> Path:
     """The checkout this package was installed from (it holds plugin.json)."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     if not (root / "plugin.json").is_file():
         raise LabelloopError("The plugin archive is built from a labelloop source checkout, and none was found.")
     return root

@@ -22,13 +22,13 @@ import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError, NotFound
-from labelloop.journal import LABELED, SKIPPED, Annotation, Journal
-from labelloop.media import MediaFile, MediaStore
+from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
+from labelloop.labeling.media import MediaFile, MediaStore
 from labelloop.params import whole_number
 from labelloop.platform.base import Platform
-from labelloop.queue import Queue
-from labelloop.sessions import current_session
-from labelloop.stopping import stopping_status
+from labelloop.labeling.queue import Queue
+from labelloop.store.sessions import current_session
+from labelloop.learning.stopping import stopping_status
 
 log = logging.getLogger(__name__)
 

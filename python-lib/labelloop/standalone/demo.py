@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from labelloop.errors import LabelloopError
-from labelloop.project import CONFIG_FILE, Project, init_project
+from labelloop.standalone.project import CONFIG_FILE, Project, init_project
 
 DEMO_TYPES = ("tabular", "text", "image", "sound")
-SPOKEN_DIGITS = Path(__file__).resolve().parents[2] / "demo" / "spoken-digits"
+SPOKEN_DIGITS = Path(__file__).resolve().parents[3] / "demo" / "spoken-digits"
 DIGIT_SCALE = 16
 TWEETS = 2000
 

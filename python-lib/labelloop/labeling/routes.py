@@ -15,7 +15,7 @@ from flask import Flask, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from labelloop.errors import LabelloopError, LeaseConflict, NameRequired, NameTaken, NotFound, Unauthorized, Unavailable
-from labelloop.labeling import LabelingService
+from labelloop.labeling.service import LabelingService
 
 log = logging.getLogger(__name__)
 _STATUS = ((NotFound, 404), (LeaseConflict, 409), (Unauthorized, 401), (NameTaken, 403), (Unavailable, 503),
