@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests need; installed with apt-get when a command of theirs is missing.
 APT_PACKAGES := chromium
 
-.PHONY: test test-slow test-compat lint apt-deps plugin bench demo clean
+.PHONY: test quick test-slow test-compat lint apt-deps plugin bench demo clean
 TYPE ?= tabular
 
 $(STAMP): pyproject.toml
@@ -21,6 +21,12 @@ apt-deps:
 
 test: $(STAMP) apt-deps
 	$(BIN)/python -m pytest
+
+# The inner loop (under 2 minutes): the tests that need no server process, browser or long run.
+QUICK_TESTS := $(filter-out $(addprefix tests/test_,$(addsuffix .py,browser cli crash database_faults fuzz loop serve \
+	simulate trainer odd_datasets dss_backend_processes)),$(wildcard tests/test_*.py))
+quick: $(STAMP)
+	$(BIN)/python -m pytest -q $(QUICK_TESTS)
 
 # The long fault tests (a server killed mid-training, 10,000-column data); CI runs them too.
 test-slow: $(STAMP) apt-deps

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from headline import record
+
 from labelloop.standalone.project import Project, init_project
 from labelloop.standalone.server import create_app
 

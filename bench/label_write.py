@@ -18,19 +18,18 @@ also measures the bigger rewrite, not a slower write.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from headline import record
+
+from labelloop.platform.local import LocalPlatform
 from labelloop.store.items import TableSource
 from labelloop.store.journal import LABELED, Annotation, Journal, utcnow
 from labelloop.store.materialize import DebouncedWriter, Materializer, Outputs, labels_frame, metadata_frame
-from labelloop.platform.local import LocalPlatform
 
 EXISTING = 100_000
 ANNOTATORS = [f"annotator-{n}" for n in range(10)]
@@ -115,9 +114,9 @@ def main() -> None:
     for size in (10_000, 1_000_000):
         source = TableSource(make_pool(size), id_column="row")
         for name, run in [
-            ("ours", lambda d: time_ours(d, source, args.writes, args.journal, background=False)),
-            ("ours+writer", lambda d: time_ours(d, source, args.writes, args.journal, background=True)),
-            ("baseline", lambda d: (time_rewrite_baseline(d, source, args.baseline_writes, args.journal), 0)),
+            ("ours", lambda d, source=source: time_ours(d, source, args.writes, args.journal, background=False)),
+            ("ours+writer", lambda d, source=source: time_ours(d, source, args.writes, args.journal, background=True)),
+            ("baseline", lambda d, source=source: (time_rewrite_baseline(d, source, args.baseline_writes, args.journal), 0)),
         ]:
             with tempfile.TemporaryDirectory() as folder:
                 results[size, name] = run(Path(folder))
@@ -127,7 +126,8 @@ def main() -> None:
         (w50, w99), rewrites = results[size, "ours+writer"]
         (b50, b99), _ = results[size, "baseline"]
         rows += [
-            (size, "labelloop: journal append", args.writes, o50, o99, f"baseline/ours p50 {b50 / o50:,.0f}x, p99 {b99 / o99:,.0f}x"),
+            (size, "labelloop: journal append", args.writes, o50, o99,
+             f"baseline/ours p50 {b50 / o50:,.0f}x, p99 {b99 / o99:,.0f}x"),
             (size, "labelloop: append, datasets rewritten", args.writes, w50, w99,
              f"{rewrites} background rewrites; baseline/ours p50 {b50 / w50:,.0f}x, p99 {b99 / w99:,.0f}x"),
             (size, "4.x: rewrite both datasets per label", args.baseline_writes, b50, b99, ""),

@@ -32,10 +32,10 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
-
 from headline import record
-from labelloop.store.journal import Journal
+
 from labelloop.standalone.project import init_project
+from labelloop.store.journal import Journal
 
 TOKEN = "load-bench-token"
 CLASSES = ("low", "mid", "high")
@@ -58,7 +58,7 @@ def truth(row: dict) -> str:
 class Annotator(threading.Thread):
     """One person at the page, over one kept-alive HTTP connection."""
 
-    def __init__(self, url: str, name: str, until: float, think: float, log: "Log"):
+    def __init__(self, url: str, name: str, until: float, think: float, log: Log):
         super().__init__(daemon=True)
         parts = urlsplit(url)
         self.host, self.port, self.name, self.until, self.think, self.log = parts.hostname, parts.port, name, until, think, log

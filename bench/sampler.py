@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import scipy.stats
-
 from headline import record
+
 from labelloop.sampling import scores, top
 
 K = 10_000
@@ -57,8 +57,8 @@ def scoring_table(rows: int, repeats: int) -> None:
     print(f"Scoring + ranking {rows:,} rows x 10 classes, top {K:,} (best of {repeats})")
     print(f"{'strategy':<12} {'4.x ms':>9} {'ours ms':>9} {'speed-up':>9}  same top {K:,}")
     for strategy in ("confidence", "margin", "entropy"):
-        base = best_of(lambda: baseline(probabilities, strategy), repeats)
-        mine = best_of(lambda: ours(probabilities, strategy), repeats)
+        base = best_of(lambda strategy=strategy: baseline(probabilities, strategy), repeats)
+        mine = best_of(lambda strategy=strategy: ours(probabilities, strategy), repeats)
         same = np.array_equal(np.sort(baseline(probabilities, strategy)), np.sort(ours(probabilities, strategy)))
         print(f"{strategy:<12} {base * 1000:>9.1f} {mine * 1000:>9.1f} {base / mine:>8.1f}x  {same}")
         record("sampler", f"score and rank {rows:,} rows x 10 classes, {strategy}", mine * 1000, base * 1000, "ms")

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from headline import record
-from labelloop.store.items import TableSource
+
 from labelloop.labeling.queue import Queue
+from labelloop.store.items import TableSource
 
 
 def make_data(path: Path, rows: int) -> None:

@@ -47,7 +47,7 @@ class Annotators:
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._work, args=(name,), daemon=True) for name in names]
 
-    def start(self) -> "Annotators":
+    def start(self) -> Annotators:
         for thread in self._threads:
             thread.start()
         return self

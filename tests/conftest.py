@@ -5,7 +5,6 @@ import secrets
 
 import pytest
 import sqlalchemy as sa
-
 from fake_dataiku.harness import FakeDSS
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
-
 from browser import browser_page, screenshot
 from servers import labelloop_server
+
 from labelloop.standalone.project import Project, init_project
 
 
@@ -78,7 +77,7 @@ def check_metadata(project_dir, expected, categories):
     project.close()
     got = {row["data_id"]: (row["status"], row["label"]) for row in meta.to_dict("records")}
     want = {item: (status, None if index is None else categories[index]) for item, (status, index) in expected.items()}
-    assert {k: (s, None if pd.isna(l) else l) for k, (s, l) in got.items()} == want
+    assert {item: (status, None if pd.isna(label) else label) for item, (status, label) in got.items()} == want
     assert len(meta) == len(want)
 
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_wine
 
-from labelloop.store.journal import LABELED, SKIPPED, Annotation
 from labelloop.standalone.project import Project
+from labelloop.store.journal import LABELED, SKIPPED, Annotation
 
 LABELLOOP = str(Path(sys.executable).parent / "labelloop")
 

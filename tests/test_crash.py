@@ -17,15 +17,15 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_digits
-
 from annotators import Annotators, call
+from polling import eventually
 from servers import labelloop_server, start_server
-from labelloop.store.journal import Journal
+from sklearn.datasets import load_digits
+from test_cli import run
+
 from labelloop.platform.registry import ModelRegistry
 from labelloop.standalone.project import MODEL
-from polling import eventually
-from test_cli import run
+from labelloop.store.journal import Journal
 
 TOKEN = "crash-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

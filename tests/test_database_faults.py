@@ -11,12 +11,12 @@ import time
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-
 from annotators import Annotators, call
-from servers import labelloop_server
-from labelloop.store.journal import WRITE_LOCK_KEY, Journal
 from polling import eventually
+from servers import labelloop_server
 from test_cli import run
+
+from labelloop.store.journal import WRITE_LOCK_KEY, Journal
 
 OTHER_BACKENDS = ("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                   "AND pid <> pg_backend_pid()")

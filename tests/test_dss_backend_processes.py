@@ -12,7 +12,6 @@ import signal
 from pathlib import Path
 
 import pytest
-
 from annotators import call
 from fake_dataiku.backend_process import BackendProcess
 from polling import eventually

@@ -13,12 +13,12 @@ import flask
 import numpy as np
 import pandas as pd
 import pytest
-
 from fake_dataiku.harness import DescriptorError
-from labelloop.store.items import row_ids
-from labelloop.sampling import scores
 from polling import eventually
 from sampler_models import pool, tabular_classifier
+
+from labelloop.sampling import scores
+from labelloop.store.items import row_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "custom-recipes" / "query-sampler"
@@ -119,13 +119,13 @@ def test_the_active_version_suggests_and_versions_are_ordered_by_training_date(d
 
 
 def test_stored_metrics_come_in_training_order_whatever_the_ids(dss, tmp_path):
-    from labelloop.learning.stopping import variable_name
+    from labelloop.store.metrics import metrics_variable
 
     frame = pool(30)
     dss.add_dataset("rows", frame)
     first = dss.add_model("clf", tabular_classifier(frame))
     second = dss.add_model("clf", tabular_classifier(frame.iloc[:15]))
-    dss.platform.update_variables(lambda v: v.update({variable_name("clf"): {
+    dss.platform.update_variables(lambda v: v.update({metrics_variable("clf"): {
         second: {"version": second, "contradictionRate": 0.01}, first: {"version": first}}}))
     client = start_webapp(dss, tmp_path, saved_model="clf")
     stopping = client.get("/stats", headers=dss.login("ada")).get_json()["stopping"]

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from fake_dataiku.harness import config_as_created
+from sampler_models import pool, tabular_classifier, three_classes
 from sklearn.metrics import cohen_kappa_score
 
-from fake_dataiku.harness import config_as_created
 from labelloop.errors import LabelloopError
 from labelloop.store.items import row_ids
-from sampler_models import pool, tabular_classifier, three_classes
 
 ROOT = Path(__file__).resolve().parents[1]
 TRIGGER = ROOT / "python-triggers" / "every-n-labelings"

@@ -6,11 +6,11 @@ from pathlib import Path
 import flask
 import pandas as pd
 import pytest
-
 from fake_dataiku.harness import DescriptorError
-from labelloop.errors import LabelloopError
-from sampler_models import pool, tabular_classifier
 from polling import eventually
+from sampler_models import pool, tabular_classifier
+
+from labelloop.errors import LabelloopError
 
 WEBAPPS = Path(__file__).resolve().parents[1] / "webapps"
 CATEGORIES = [{"from": "low", "to": "Low"}, {"from": "mid", "to": "Middle"}, {"from": "high"}]

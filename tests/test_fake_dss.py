@@ -11,9 +11,9 @@ import textwrap
 import flask
 import pandas as pd
 import pytest
+from fake_dataiku.harness import DescriptorError
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from fake_dataiku.harness import DescriptorError
 from labelloop.errors import LabelloopError, Unauthorized
 from labelloop.store.sessions import current_session
 

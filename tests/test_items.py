@@ -4,11 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from labelloop.errors import LabelloopError, NotFound
-from labelloop.store.items import FolderSource, TableSource, canonical_value, row_ids
 from labelloop.platform.local import read_table, write_table
+from labelloop.store.items import FolderSource, TableSource, canonical_value, row_ids
 
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12).filter(
     lambda s: s.strip() == s and not _looks_numeric(s))

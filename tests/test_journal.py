@@ -4,15 +4,14 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pandas as pd
 import pytest
 
 from labelloop.errors import LabelloopError, LeaseConflict
+from labelloop.platform.local import LocalPlatform
+from labelloop.store.items import TableSource
 from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal, utcnow
 from labelloop.store.materialize import Outputs, metadata_frame, restore_journal, write_outputs
-from labelloop.store.items import TableSource
-from labelloop.platform.local import LocalPlatform
-
-import pandas as pd
 
 
 @pytest.fixture

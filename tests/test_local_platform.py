@@ -12,7 +12,8 @@ from sklearn.linear_model import LogisticRegression
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.platform.local import LocalPlatform
 from labelloop.platform.registry import ModelRegistry
-from labelloop.store.sessions import current_session, next_session, variable_name
+from labelloop.store.sessions import current_session, next_session
+from labelloop.store.variables import variable_name
 
 FRAME = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": ["x\ry", 'say "hi", then go', None, "line\nbreak", "v"],
                       "c": [0.5, np.nan, 1.5, 2.5, 3.5]})
@@ -81,7 +82,7 @@ def test_session_counters_increment_atomically_across_threads(tmp_path):
     for thread in threads:
         thread.join()
     assert current_session(platform, "queries") == 40
-    assert platform.get_variables() == {"other": "kept", variable_name("queries"): 40}
+    assert platform.get_variables() == {"other": "kept", variable_name("queries", "session"): 40}
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".variables.json")] == []
 
 

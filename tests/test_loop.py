@@ -4,11 +4,10 @@ from __future__ import annotations
 import threading
 
 import pandas as pd
-from sklearn.datasets import load_wine
-
 from annotators import call
-from servers import labelloop_server
 from polling import eventually
+from servers import labelloop_server
+from sklearn.datasets import load_wine
 from test_cli import run
 
 CULTIVARS = ["c0", "c1", "c2"]

@@ -6,12 +6,12 @@ import threading
 
 import pandas as pd
 import pytest
+from polling import eventually
 
+from labelloop.platform.local import LocalPlatform
 from labelloop.store.items import FolderSource, TableSource
 from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
 from labelloop.store.materialize import DebouncedWriter, Materializer, Outputs, labels_frame, metadata_frame, write_outputs
-from labelloop.platform.local import LocalPlatform
-from polling import eventually
 
 
 @pytest.fixture

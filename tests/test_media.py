@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from labelloop.errors import LabelloopError
-from labelloop.platform.local import LocalPlatform
 from labelloop.labeling.dss_backend import serve_labeling
+from labelloop.platform.local import LocalPlatform
 from labelloop.standalone.project import Project, init_project
 from labelloop.standalone.server import create_app
 

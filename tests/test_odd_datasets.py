@@ -10,10 +10,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from test_cli import run
 
 from labelloop.standalone.project import Project
 from labelloop.standalone.server import create_app
-from test_cli import run
 
 
 def write_text(name: str, text: str, encoding: str = "utf-8"):

@@ -163,8 +163,8 @@ def test_building_the_archive_twice_gives_the_same_files(tmp_path):
         assert all(a.read(n) == b.read(n) for n in a.namelist())
 
 
-@pytest.mark.parametrize("module", ["labelloop.store.items", "labelloop.store.journal", "labelloop.standalone.project", "labelloop.standalone.cli",
-                                    "labelloop.platform.dss"])
+@pytest.mark.parametrize("module", ["labelloop.store.items", "labelloop.store.journal", "labelloop.standalone.project",
+                                    "labelloop.standalone.cli", "labelloop.platform.dss"])
 def test_the_core_imports_without_dss(module, tmp_path):
     code = f"import sys, {module}; assert 'dataiku' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)

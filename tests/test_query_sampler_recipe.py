@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from fake_dataiku.harness import DescriptorError, config_as_created
+from sampler_models import path_classifier, pool, tabular_classifier, tabular_regressor
+
 from labelloop.errors import LabelloopError
 from labelloop.store.items import row_ids
 from labelloop.store.sessions import current_session
-from sampler_models import path_classifier, pool, tabular_classifier, tabular_regressor
 
 RECIPE = Path(__file__).resolve().parents[1] / "custom-recipes" / "query-sampler"
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sampler_models import pool, tabular_classifier, tabular_regressor
 
 from labelloop.errors import LabelloopError
-from labelloop.store.items import row_ids
-from labelloop.platform.local import LocalPlatform
 from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
+from labelloop.platform.local import LocalPlatform
 from labelloop.sampling import scores
+from labelloop.store.items import row_ids
 from labelloop.store.sessions import current_session
-from sampler_models import pool, tabular_classifier, tabular_regressor
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ import urllib.error
 import urllib.request
 
 import pytest
-
 from servers import labelloop_server
+from test_cli import run
+
 from labelloop.errors import LabelloopError
 from labelloop.standalone.project import Project
 from labelloop.standalone.server import check_host, create_app
-from test_cli import run
 
 TOKEN = "s3cret-token"
 

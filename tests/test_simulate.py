@@ -7,7 +7,6 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 from sklearn.datasets import load_digits
-
 from test_cli import run
 
 SPOKEN_DIGITS = Path(__file__).resolve().parents[1] / "demo" / "spoken-digits"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_cli import run
 
 from labelloop.standalone.demo import tweets_frame, write_digits
 from labelloop.standalone.project import Project
 from labelloop.standalone.server import create_app
-from test_cli import run
 
 SPOKEN_DIGITS = Path(__file__).resolve().parents[1] / "demo" / "spoken-digits"
 
@@ -88,9 +88,10 @@ def test_train_then_sample_for_each_data_type(tmp_path, make):
 
 
 def test_fewer_than_two_categories_is_a_clear_message(tmp_path):
-    truth = tabular_project(tmp_path)
+    tabular_project(tmp_path)
     label_through_api(tmp_path / "p", lambda item: "big", 5)
     result = run("train", tmp_path / "p", ok=False)
     assert result.returncode == 2
     assert result.stderr.strip() == "labelloop: error: Training needs labels in at least two categories (so far: big 5)."
-    assert not (tmp_path / "p" / "models" / "classifier").exists() or not list((tmp_path / "p" / "models" / "classifier").glob("v*"))
+    models = tmp_path / "p" / "models" / "classifier"
+    assert not models.exists() or not list(models.glob("v*"))

@@ -12,12 +12,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 import labelloop.labeling.service as labeling
+from labelloop.labeling.routes import register_routes
+from labelloop.labeling.service import LabelingConfig, LabelingService
+from labelloop.platform.local import LocalPlatform
 from labelloop.store.items import TableSource
 from labelloop.store.journal import Journal
-from labelloop.labeling.service import LabelingConfig, LabelingService
 from labelloop.store.materialize import metadata_frame
-from labelloop.platform.local import LocalPlatform
-from labelloop.labeling.routes import register_routes
 
 CATEGORIES = [{"key": "cat", "caption": "Cat"}, {"key": "dog", "caption": "Dog"}, {"key": "bird", "caption": "Bird"}]
 
@@ -315,3 +315,9 @@ def test_a_category_named_by_one_free_character_keeps_it_as_its_shortcut(tmp_pat
     shortcuts = [c["shortcut"] for c in client.get("/config").get_json()["categories"]]
     assert shortcuts == ["2", "1", "b", "3"]
     service.journal.close()
+
+
+def test_an_image_category_named_0_leaves_0_to_the_view_which_fits_the_image(tmp_path):
+    from labelloop.labeling.service import VIEW_KEYS, shortcuts
+
+    assert shortcuts([str(d) for d in "1234567890"], VIEW_KEYS["image"]) == list("123456789a")

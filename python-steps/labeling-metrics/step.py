@@ -1,8 +1,8 @@
 """Labeling-metrics step: read the params, run ``labelloop.stopping.metrics_step``."""
 from dataiku.customstep import get_step_config
 
-from labelloop.platform.dss import DSSPlatform
 from labelloop.learning.stopping import DEFAULT_SAMPLE, metrics_step
+from labelloop.platform.dss import DSSPlatform
 
 config = get_step_config()
 metrics_step(

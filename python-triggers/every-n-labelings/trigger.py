@@ -2,8 +2,8 @@
 from dataiku.customtrigger import get_trigger_config
 from dataiku.scenario import Trigger
 
-from labelloop.platform.dss import DSSPlatform
 from labelloop.learning.retrain_rule import DEFAULT_REFIRE_MINUTES, check_metadata
+from labelloop.platform.dss import DSSPlatform
 
 config = get_trigger_config()
 if check_metadata(DSSPlatform(), config["metadata_ds"], config["queries_ds"], config.get("n", 20),

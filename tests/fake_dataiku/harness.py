@@ -163,7 +163,7 @@ INSTANCE_KEY = "PROJ"
 
 
 class FakeProject:
-    def __init__(self, dss: "FakeDSS"):
+    def __init__(self, dss: FakeDSS):
         self._dss = dss
 
     def get_variables(self):
@@ -189,7 +189,7 @@ class SavedModel:
 
 
 class FakeClient:
-    def __init__(self, dss: "FakeDSS"):
+    def __init__(self, dss: FakeDSS):
         self._dss = dss
 
     def get_default_project(self):
@@ -281,7 +281,7 @@ class FakeDSS:
                                  for name, saved in self.saved_models.items()}}
 
     @classmethod
-    def restore(cls, state: dict) -> "FakeDSS":
+    def restore(cls, state: dict) -> FakeDSS:
         dss = cls(state["root"])
         dss.datasets, dss.folders, dss.models = set(state["datasets"]), set(state["folders"]), set(state["models"])
         dss.sessions = dict(state["sessions"])

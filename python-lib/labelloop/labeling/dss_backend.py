@@ -23,13 +23,13 @@ import threading
 from pathlib import Path
 
 from labelloop.errors import LabelloopError
+from labelloop.labeling.media import MediaStore
+from labelloop.labeling.routes import register_routes
+from labelloop.labeling.service import LabelingConfig, LabelingService
+from labelloop.platform.base import Platform
 from labelloop.store.items import FolderSource, TableSource
 from labelloop.store.journal import Journal
-from labelloop.labeling.service import LabelingConfig, LabelingService
 from labelloop.store.materialize import DebouncedWriter, Materializer, Outputs, restore_journal
-from labelloop.labeling.media import MediaStore
-from labelloop.platform.base import Platform
-from labelloop.labeling.routes import register_routes
 
 
 def categories_from_dss(pairs) -> list:

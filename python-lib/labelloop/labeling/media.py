@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labelloop.errors import NotFound
-from labelloop.store.items import IMAGE_EXTENSIONS
 from labelloop.platform.base import Platform
+from labelloop.store.items import IMAGE_EXTENSIONS
 
 MAX_SIDE = 2048
 MIME_TYPES = {

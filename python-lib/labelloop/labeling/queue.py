@@ -15,7 +15,6 @@ import pandas as pd
 
 from labelloop.sampling import UNSCORED
 
-
 _QUERY_FIELDS = ("item_id", "uncertainty", "strategy", "session", "model_version")
 
 

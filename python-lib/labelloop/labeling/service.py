@@ -22,13 +22,13 @@ import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError, NotFound
-from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
 from labelloop.labeling.media import MediaFile, MediaStore
+from labelloop.labeling.queue import Queue
 from labelloop.params import whole_number
 from labelloop.platform.base import Platform
-from labelloop.labeling.queue import Queue
+from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
+from labelloop.store.metrics import stopping_status
 from labelloop.store.sessions import current_session
-from labelloop.learning.stopping import stopping_status
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ MAX_BATCH = 100
 MAX_DURATION_MS = 24 * 3600 * 1000
 SHORTCUTS = list("123456789") + list(string.ascii_lowercase)
 OWN_SHORTCUTS = set(SHORTCUTS) | {"0"}  # "0" only for a category named 0
+VIEW_KEYS = {"image": {"0"}}  # letters and digits the item's view takes (resource/labelloop/image-view.js)
 SESSION_CHECK_SECONDS = 2.0
 
 
@@ -223,7 +224,8 @@ class LabelingService:
     # routes
     def config_json(self, user: str) -> dict:
         categories = [{"key": c["key"], "caption": c.get("caption") or c["key"], "shortcut": key}
-                      for c, key in zip(self.config.categories, shortcuts(self.config.keys))]
+                      for c, key in zip(self.config.categories,
+                                        shortcuts(self.config.keys, VIEW_KEYS.get(self.config.type, set())))]
         return {"type": self.config.type, "categories": categories, "multiLabel": self.config.multi_label,
                 "textColumn": self.config.text_column, "columnsFirst": list(self.config.columns_first),
                 "alEnabled": bool(self.config.queries), "session": self._refresh_session(),
@@ -373,13 +375,14 @@ class LabelingService:
                 for i, p, scored in zip(item_ids, result.matrix, result.scored)}
 
 
-def shortcuts(keys: list) -> list:
+def shortcuts(keys: list, reserved=frozenset()) -> list:
     """One key per category: a category named by one free letter or digit keeps it ("0" is 0),
-    the others take the first free of 1-9 then a-z, in order; None when none is left."""
+    the others take the first free of 1-9 then a-z, in order; None when none is left.
+    ``reserved`` keys belong to the item's view (``0`` fits an image)."""
     chosen = {}
     for key in keys:
         own = str(key).lower()
-        if len(own) == 1 and own in OWN_SHORTCUTS and own not in chosen.values():
+        if len(own) == 1 and own in OWN_SHORTCUTS and own not in reserved and own not in chosen.values():
             chosen[key] = own
     free = iter(k for k in SHORTCUTS if k not in chosen.values())
     return [chosen[key] if key in chosen else next(free, None) for key in keys]

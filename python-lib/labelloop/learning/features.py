@@ -111,7 +111,7 @@ class MediaFeatures(BaseEstimator, TransformerMixin):
         return rows
 
 
-_CACHE: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
+_CACHE: OrderedDict[tuple, np.ndarray] = OrderedDict()
 _CACHE_LOCK = threading.Lock()  # the webapp's suggestion requests score files from several threads
 
 

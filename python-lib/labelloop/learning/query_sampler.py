@@ -17,17 +17,17 @@ differently).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError, first_line
-from labelloop.store.items import FolderSource, row_hashes, row_ids
 from labelloop.params import whole_number
 from labelloop.platform.base import Platform
 from labelloop.sampling import STRATEGIES, UNSCORED, scores, top
+from labelloop.store.items import FolderSource, row_hashes, row_ids
 from labelloop.store.sessions import current_session, next_session
 
 QUERY_COLUMNS = ("uncertainty", "strategy", "session", "model_version", "item_id")

@@ -11,16 +11,13 @@ from __future__ import annotations
 import datetime as dt
 
 from labelloop.errors import LabelloopError
-from labelloop.store.journal import LABELED
 from labelloop.params import whole_number
 from labelloop.platform.base import Platform
+from labelloop.store.journal import LABELED
 from labelloop.store.sessions import current_session
+from labelloop.store.variables import variable_name
 
 DEFAULT_REFIRE_MINUTES = 30.0
-
-
-def fired_variable(queries: str) -> str:
-    return f"LABELLOOP__{queries.split('.')[-1]}__fired"
 
 
 def check_params(n, refire_after_minutes) -> int:
@@ -57,7 +54,7 @@ def should_fire(platform: Platform, queries: str, labeled: int, n: int,
     n = check_params(n, refire_after_minutes)
     now = now or dt.datetime.now(dt.timezone.utc)
     session = current_session(platform, queries)
-    key = fired_variable(queries)
+    key = variable_name(queries, "fired")
     if not due(labeled, n, session, platform.get_variables().get(key), now, refire_after_minutes):
         return False
     platform.update_variables(lambda v: v.__setitem__(key, {"session": session, "at": now.isoformat()}))

@@ -26,10 +26,10 @@ from sklearn.model_selection import train_test_split
 
 from labelloop.errors import LabelloopError
 from labelloop.learning.features import build_pipeline
-from labelloop.store.items import FolderSource, is_media_file
 from labelloop.params import whole_number
 from labelloop.platform.local import LocalPlatform
 from labelloop.sampling import STRATEGIES, scores, top
+from labelloop.store.items import FolderSource, is_media_file
 
 TEST_SHARE = 0.25
 

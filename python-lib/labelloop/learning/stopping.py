@@ -11,8 +11,8 @@ Computed after each new model version, by the standalone loop and by the DSS ste
 - **labels so far**.
 
 They are kept per model version in the project variable ``LABELLOOP__<model>__metrics``, so the
-webapp shows the same numbers in DSS and standalone. Labeling can stop when the last
-``STABLE_VERSIONS`` comparisons each changed at most ``STOP_CONTRADICTION`` of the predictions.
+webapp shows the same numbers in DSS and standalone; store/metrics.py reads them back and
+gives the verdict.
 """
 from __future__ import annotations
 
@@ -24,19 +24,14 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
 from labelloop.errors import LabelloopError
-from labelloop.store.items import FolderSource, TableSource
-from labelloop.store.journal import LABELED
 from labelloop.params import whole_number
 from labelloop.platform.base import Platform
+from labelloop.store.items import FolderSource, TableSource
+from labelloop.store.journal import LABELED
+from labelloop.store.metrics import load_metrics, metrics_variable, stopping_status
 
-STOP_CONTRADICTION = 0.02
-STABLE_VERSIONS = 2
 DEFAULT_SAMPLE = 1000
 SAMPLE_SEED = 20240917
-
-
-def variable_name(model: str) -> str:
-    return f"LABELLOOP__{model.split('.')[-1]}__metrics"
 
 
 def fixed_sample(item_ids: list, size: int) -> list:
@@ -119,12 +114,12 @@ def compute_metrics(platform: Platform, model: str, source, answers: pd.DataFram
     accuracies = {v: random_share_accuracy(platform, model, v, source, answers) for v in versions[-2:]}
 
     def update(variables):
-        stored = dict(variables.get(variable_name(model)) or {})
+        stored = dict(variables.get(metrics_variable(model)) or {})
         stored[latest] = {**stored.get(latest, {}), **entry}
         for version, accuracy in accuracies.items():
             if version in stored or accuracy["randomLabels"]:
                 stored[version] = {"version": version, **stored.get(version, {}), **accuracy}
-        variables[variable_name(model)] = stored
+        variables[metrics_variable(model)] = stored
 
     platform.update_variables(update)
     return load_metrics(platform, model)
@@ -149,39 +144,3 @@ def metrics_step(platform: Platform, model: str, unlabeled: str | None, unlabele
     answers = answers.rename(columns={label_column: "label"})
     compute_metrics(platform, model, source, answers, sample_size)
     return stopping_status(platform, model)
-
-
-def load_metrics(platform: Platform, model: str) -> list:
-    """Stored metrics, one dict per model version, oldest version first.
-
-    The order is the model's (by training date): DSS version ids are not ordered names.
-    Versions deleted since come first, in the order they were stored.
-    """
-    stored = platform.get_variables().get(variable_name(model)) or {}
-    if not stored:
-        return []
-    order = {v: n for n, v in enumerate(platform.model_versions(model))}
-    return [stored[v] for v in sorted(stored, key=lambda v: order.get(v, -1))]
-
-
-def recommendation(metrics: list) -> dict:
-    """A plain-language verdict from the stored metrics."""
-    rates = [m["contradictionRate"] for m in metrics if m.get("contradictionRate") is not None]
-    if len(rates) < STABLE_VERSIONS:
-        more = STABLE_VERSIONS - len(rates)
-        return {"canStop": False, "message": f"Keep labeling: {more} more model version(s) are needed to tell "
-                                            "whether the model has stopped changing."}
-    recent = rates[-STABLE_VERSIONS:]
-    if max(recent) <= STOP_CONTRADICTION:
-        return {"canStop": True, "message": "Labeling can stop: the model has stopped changing (the last "
-                                           f"{STABLE_VERSIONS} versions changed at most {max(recent):.1%} of their predictions)."}
-    return {"canStop": False, "message": "Keep labeling: the model still changes with new labels "
-                                        f"({recent[-1]:.1%} of its predictions changed in the latest version)."}
-
-
-def stopping_status(platform: Platform, model: str) -> dict | None:
-    """What ``/stats`` shows under ``stopping``: the metrics and the verdict (None before any)."""
-    metrics = load_metrics(platform, model)
-    if not metrics:
-        return None
-    return {"metrics": metrics, **recommendation(metrics)}

@@ -6,8 +6,9 @@ inside DSS and on a laptop, and tests can run it without DSS.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable
 
 import numpy as np
 import pandas as pd

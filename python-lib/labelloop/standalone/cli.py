@@ -16,16 +16,16 @@ from werkzeug.serving import make_server
 
 from labelloop import __version__
 from labelloop.errors import LabelloopError
+from labelloop.learning.query_sampler import SamplerSettings
+from labelloop.learning.simulate import SimulationSettings, print_table, simulate, write_curves
+from labelloop.sampling import STRATEGIES
 from labelloop.standalone.demo import DEMO_TYPES, demo_project
 from labelloop.standalone.export import EXPORT_FORMATS, export
+from labelloop.standalone.loop import DEFAULT_RETRAIN_EVERY, RetrainLoop, sample, train_and_measure
 from labelloop.standalone.plugin_archive import build_plugin
 from labelloop.standalone.project import MODEL, TYPES, Project, init_project, parse_categories
-from labelloop.standalone.loop import DEFAULT_RETRAIN_EVERY, RetrainLoop, sample, train_and_measure
-from labelloop.learning.query_sampler import SamplerSettings
-from labelloop.sampling import STRATEGIES
 from labelloop.standalone.server import check_host, create_app
-from labelloop.learning.simulate import SimulationSettings, print_table, simulate, write_curves
-from labelloop.learning.stopping import recommendation
+from labelloop.store.metrics import recommendation
 
 
 def _init(args) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from labelloop.errors import LabelloopError
-from labelloop.store.materialize import labels_frame, metadata_frame
 from labelloop.platform.local import write_table
 from labelloop.standalone.project import Project
+from labelloop.store.materialize import labels_frame, metadata_frame
 
 EXPORT_FORMATS = ("csv", "parquet", "jsonl")
 

@@ -21,14 +21,14 @@ import threading
 import time
 
 from labelloop.errors import LabelloopError, first_line
-from labelloop.store.materialize import metadata_frame
+from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
+from labelloop.learning.retrain_rule import due
+from labelloop.learning.stopping import compute_metrics
 from labelloop.params import whole_number
 from labelloop.standalone.project import MODEL, UNLABELED, Project
-from labelloop.learning.retrain_rule import due
-from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
+from labelloop.standalone.training import train
+from labelloop.store.materialize import metadata_frame
 from labelloop.store.sessions import current_session
-from labelloop.learning.stopping import compute_metrics
-from labelloop.learning.trainer import train
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class RetrainLoop:
         self._labeled_in_session = None  # given by start()
         self._thread = threading.Thread(target=self._run, name="labelloop-retrain", daemon=True)
 
-    def start(self, labeled_in_session) -> "RetrainLoop":
+    def start(self, labeled_in_session) -> RetrainLoop:
         """Watch ``labeled_in_session(session) -> int``: the webapp's own tally, kept current
         incrementally, so polling it costs nothing on a large journal."""
         self._labeled_in_session = labeled_in_session

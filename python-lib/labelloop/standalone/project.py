@@ -12,10 +12,10 @@ from functools import cached_property
 from pathlib import Path
 
 from labelloop.errors import LabelloopError, NotFound
+from labelloop.platform.local import LocalPlatform, write_json_atomic
 from labelloop.store.items import FolderSource, TableSource, row_ids
 from labelloop.store.journal import Journal
 from labelloop.store.materialize import OUTPUT_COLUMNS, Outputs, restore_journal
-from labelloop.platform.local import LocalPlatform, write_json_atomic
 
 CONFIG_FILE = "labelloop.json"
 TYPES = ("tabular", "image", "sound", "text")
@@ -40,7 +40,7 @@ class Settings:
     outputs: dict = field(default_factory=lambda: {"labels": "labels", "metadata": "metadata", "queries": "queries"})
 
     @classmethod
-    def from_dict(cls, values: dict) -> "Settings":
+    def from_dict(cls, values: dict) -> Settings:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -83,7 +83,7 @@ class Project:
         self.outputs = Outputs(settings.outputs["labels"], settings.outputs["metadata"], settings.label_column)
 
     @classmethod
-    def open(cls, root, user: str | None = None) -> "Project":
+    def open(cls, root, user: str | None = None) -> Project:
         path = Path(root) / CONFIG_FILE
         if not path.is_file():
             raise NotFound(f"{root} is not a labelloop project (no {CONFIG_FILE}); create it with 'labelloop init'.")

@@ -18,11 +18,11 @@ from pathlib import Path
 from flask import Flask, jsonify, redirect, request, send_from_directory
 
 from labelloop.errors import LabelloopError, NameRequired, NameTaken, Unauthorized
-from labelloop.labeling.service import LabelingConfig, LabelingService
-from labelloop.store.materialize import DebouncedWriter, Materializer
 from labelloop.labeling.media import MediaStore
-from labelloop.standalone.project import MODEL, UNLABELED, Project
 from labelloop.labeling.routes import register_routes
+from labelloop.labeling.service import LabelingConfig, LabelingService
+from labelloop.standalone.project import MODEL, UNLABELED, Project
+from labelloop.store.materialize import DebouncedWriter, Materializer
 
 log = logging.getLogger(__name__)
 TOKEN_COOKIE = "labelloop_token"

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 import pandas as pd

@@ -17,8 +17,8 @@ import logging
 import os
 import threading
 import weakref
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Iterable
 
 import pandas as pd
 import sqlalchemy as sa

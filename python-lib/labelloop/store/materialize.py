@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from labelloop.store.journal import LABELED, Journal
 from labelloop.platform.base import Platform
+from labelloop.store.journal import LABELED, Journal
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ import socket
 
 import numpy as np
 import pandas as pd
-
 from dataiku._instance import DSSError, check_declared, check_readable, check_writable, instance, split_name
 
 

@@ -1,0 +1,42 @@
+"""The package's folders depend on each other one way (README, Layout).
+
+standalone -> labeling, learning -> store -> platform -> the shared base (errors, params, the
+public sampling API). labeling and learning do not import each other. Imports inside functions
+count too.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "python-lib" / "labelloop"
+RANK = {"base": 0, "platform": 1, "store": 2, "labeling": 3, "learning": 3, "standalone": 4}
+
+
+def area(module: str) -> str:
+    """``labelloop.store.journal`` -> ``store``; top-level modules are the shared base."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 and parts[1] in RANK else "base"
+
+
+def imports(path: Path) -> set:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("labelloop"):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("labelloop"))
+    return found
+
+
+def test_dependencies_flow_one_way():
+    wrong = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = "labelloop." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        mine = area(module)
+        for imported in imports(path):
+            theirs = area(imported)
+            if theirs != mine and RANK[theirs] >= RANK[mine]:
+                wrong.append(f"{module} imports {imported}")
+    assert wrong == []
+
