@@ -4,17 +4,17 @@ from __future__ import annotations
 import io
 import os
 import wave
+from pathlib import Path
 
 import flask
 import pytest
 from PIL import Image
 
 from labelloop.errors import LabelloopError
-from labelloop.labeling.dss_backend import serve_labeling
-from labelloop.platform.local import LocalPlatform
 from labelloop.standalone.project import Project, init_project
 from labelloop.standalone.server import create_app
 
+WEBAPPS = Path(__file__).resolve().parents[1] / "webapps"
 CATEGORIES = [{"key": "a", "caption": "A"}, {"key": "b", "caption": "B"}]
 IMAGE_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP", "bmp": "BMP"}
 
@@ -141,10 +141,13 @@ def test_a_table_webapp_has_no_media(tmp_path, wine_csv):
     project.close()
 
 
-def test_a_dss_webapp_over_an_empty_folder_says_so(tmp_path):
-    platform = LocalPlatform(tmp_path)
-    (platform.folder_path("empty") / "sub").mkdir(parents=True)
-    (platform.folder_path("empty") / "readme.txt").write_text("no images here")
+def test_a_dss_webapp_over_an_empty_folder_says_so(dss, tmp_path):
+    folder = dss.add_folder("empty")
+    (folder / "sub").mkdir()
+    (folder / "readme.txt").write_text("no images here")
+    dss.add_dataset("labels")
+    dss.add_dataset("metadata")
+    config = {"unlabeled": "empty", "categories": [{"from": "a"}, {"from": "b"}], "labels_ds": "labels",
+              "metadata_ds": "metadata", "journal_url": f"sqlite:///{tmp_path / 'j.sqlite'}"}
     with pytest.raises(LabelloopError, match="no image files"):
-        serve_labeling(flask.Flask("x"), platform, "image", unlabeled="empty", categories=[{"from": "a"}, {"from": "b"}],
-                       labels="labels", metadata="metadata", journal_url=f"sqlite:///{tmp_path / 'j.sqlite'}")
+        dss.run(WEBAPPS / "image-labeling", config, init_globals={"app": flask.Flask("x")})

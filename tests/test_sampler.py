@@ -111,6 +111,7 @@ def test_models_that_cannot_rank_are_refused_with_a_clear_error(platform):
 
 def test_a_page_refreshing_while_the_sampler_runs_gets_the_new_session_s_queries(platform, tmp_path, monkeypatch):
     """The queries are written before the session moves: a refresh in between sees both or neither."""
+    import labelloop.labeling.project_state as project_state
     import labelloop.labeling.service as labeling
     from labelloop.store.items import TableSource
     from labelloop.store.journal import Journal
@@ -125,7 +126,7 @@ def test_a_page_refreshing_while_the_sampler_runs_gets_the_new_session_s_queries
             return variables
 
     served = RefreshingPlatform(platform.root)
-    monkeypatch.setattr(labeling, "SESSION_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(project_state, "SESSION_CHECK_SECONDS", 0.0)
     config = labeling.LabelingConfig(type="tabular", categories=[{"key": k} for k in ("low", "mid", "high")],
                                      queries="queries")
     service = labeling.LabelingService(served, Journal(f"sqlite:///{tmp_path / 'j.sqlite'}"),

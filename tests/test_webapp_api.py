@@ -11,7 +11,7 @@ from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-import labelloop.labeling.service as labeling
+import labelloop.labeling.project_state as project_state
 from labelloop.labeling.routes import register_routes
 from labelloop.labeling.service import LabelingConfig, LabelingService
 from labelloop.platform.local import LocalPlatform
@@ -157,7 +157,7 @@ def test_history_walks_the_annotator_s_own_answers_and_both_ends(api):
 
 def test_queries_are_served_first_with_their_reason_and_new_ones_are_picked_up(api, monkeypatch):
     client, service = api
-    monkeypatch.setattr(labeling, "SESSION_CHECK_SECONDS", 0)
+    monkeypatch.setattr(project_state, "SESSION_CHECK_SECONDS", 0)
     service.config.queries = "queries"
     platform = service.platform
     platform.write_dataset("queries", pd.DataFrame({"n": [4, 9], "item_id": ["4", "9"], "uncertainty": [0.2, 0.8],
@@ -187,7 +187,7 @@ def test_after_a_retrain_one_request_loads_the_new_queries_while_the_others_go_o
     platform.write_dataset("queries", pd.DataFrame({"item_id": [str(i) for i in range(30)], "uncertainty": 0.5,
                                                     "strategy": "margin", "session": 1, "model_version": "v0001"}))
     platform.update_variables(lambda v: v.update(LABELLOOP__queries__session=1))
-    monkeypatch.setattr(labeling, "SESSION_CHECK_SECONDS", 0)
+    monkeypatch.setattr(project_state, "SESSION_CHECK_SECONDS", 0)
     reads, loading, release = [], threading.Event(), threading.Event()
     read = platform.read_dataset
 
@@ -219,7 +219,7 @@ def test_multi_label_items_take_several_categories(tmp_path):
 
 
 def test_text_items_carry_their_text_and_a_model_gives_suggestions(tmp_path, monkeypatch):
-    monkeypatch.setattr(labeling, "SESSION_CHECK_SECONDS", 0)  # notice the model trained below at once
+    monkeypatch.setattr(project_state, "SESSION_CHECK_SECONDS", 0)  # notice the model trained below at once
     frame = pd.DataFrame({"n": range(6), "body": ["good day", "bad day", "great", "awful", "fine", "meh"],
                           "x": [1.0, -1.0, 2.0, -2.0, 0.5, -0.5]})
     client, service = make_client(tmp_path, frame=frame, type="text", text_column="body", model="classifier")
@@ -292,7 +292,7 @@ def test_a_queries_dataset_with_only_input_columns_and_uncertainty_is_served(tmp
     app = flask.Flask("labelloop-test")
     register_routes(app, service, lambda request: "alice")
     client = app.test_client()
-    monkeypatch.setattr(labeling, "SESSION_CHECK_SECONDS", 0)
+    monkeypatch.setattr(project_state, "SESSION_CHECK_SECONDS", 0)
     platform.write_dataset("queries", frame.iloc[[7, 3]].assign(uncertainty=[0.9, 0.4]))
     platform.update_variables(lambda v: v.update(LABELLOOP__queries__session=3))
     items = client.get("/batch?size=3").get_json()["items"]

@@ -1,15 +1,6 @@
-"""Tabular labeling webapp backend: read the params, serve ``labelloop.labeling.dss_backend``."""
+"""Tabular labeling webapp backend: ``labelloop.labeling.dss_backend`` on DSS's ``app`` and params."""
 from dataiku.customwebapp import get_webapp_config
 
-from labelloop.labeling.dss_backend import serve_labeling
-from labelloop.platform.dss import DSSPlatform
+from labelloop.labeling.dss_backend import serve_webapp
 
-config = get_webapp_config()
-serve_labeling(
-    app, DSSPlatform(), "tabular",  # noqa: F821 - DSS binds `app` before running this file
-    unlabeled=config["unlabeled"], categories=config["categories"], labels=config["labels_ds"],
-    metadata=config["metadata_ds"], label_column=config.get("label_col_name", "label"),
-    queries=config.get("queries_ds"), id_column=config.get("id_column"), model=config.get("saved_model"),
-    multi_label=config.get("multi_label", False), columns_first=config.get("columns_first", ""),
-    journal_url=config.get("journal_url"),
-)
+serve_webapp(app, "tabular", get_webapp_config())  # noqa: F821 - DSS binds `app` before running this file

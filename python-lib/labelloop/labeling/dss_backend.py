@@ -23,13 +23,11 @@ import threading
 from pathlib import Path
 
 from labelloop.errors import LabelloopError
-from labelloop.labeling.media import MediaStore
-from labelloop.labeling.routes import register_routes
-from labelloop.labeling.service import LabelingConfig, LabelingService
-from labelloop.platform.base import Platform
-from labelloop.store.items import FolderSource, TableSource
+from labelloop.labeling.builder import Webapp, build_webapp, freeze_long_lived
+from labelloop.labeling.service import LabelingConfig
+from labelloop.store.items import FOLDER_TYPES, FolderSource, TableSource
 from labelloop.store.journal import Journal
-from labelloop.store.materialize import DebouncedWriter, Materializer, Outputs, restore_journal
+from labelloop.store.materialize import DebouncedWriter, Outputs, restore_journal
 
 
 def categories_from_dss(pairs) -> list:
@@ -65,33 +63,44 @@ def _close_on_sigterm(writer: DebouncedWriter) -> None:
     signal.signal(signal.SIGTERM, terminate)
 
 
-def serve_labeling(app, platform: Platform, data_type: str, *, unlabeled: str, categories, labels: str,
-                   metadata: str, label_column: str = "label", queries: str | None = None,
-                   id_column: str | None = None, text_column: str | None = None, model: str | None = None,
-                   multi_label: bool = False, columns_first: str = "", journal_url: str | None = None) -> LabelingService:
-    """Add the labeling API for ``unlabeled`` to ``app``; returns the service."""
-    if data_type == "text" and not text_column:
+# The params each webapp's backend reads (webapps/<type>-labeling/webapp.json; a test compares).
+_COMMON_PARAMS = ("unlabeled", "categories", "labels_ds", "metadata_ds", "label_col_name", "queries_ds", "saved_model",
+                  "multi_label", "journal_url")
+WEBAPP_PARAMS = {"image": _COMMON_PARAMS, "sound": _COMMON_PARAMS,
+                 "tabular": (*_COMMON_PARAMS, "id_column", "columns_first"),
+                 "text": (*_COMMON_PARAMS, "id_column", "columns_first", "text_column")}
+
+
+def serve_webapp(app, data_type: str, params: dict) -> Webapp:
+    """What a webapp's ``backend.py`` does: add the labeling API to DSS's ``app`` from its params.
+
+    Unset params are absent (DSS), so each is read with ``get``.
+    """
+    from labelloop.platform.dss import DSSPlatform  # imports dataiku: only when DSS runs a backend
+
+    platform = DSSPlatform()
+    param = {name: params.get(name) for name in WEBAPP_PARAMS[data_type]}
+    if data_type == "text" and not param["text_column"]:
         raise LabelloopError("Choose the text column in the webapp settings.")
-    media = None
-    if data_type in ("image", "sound"):
+    unlabeled = param["unlabeled"]
+    if data_type in FOLDER_TYPES:
         source = FolderSource(platform.list_folder(unlabeled), data_type)
         if not len(source):
             raise LabelloopError(f"The folder has no {data_type} files to label.")
-        media = MediaStore(platform, unlabeled, source, tempfile.mkdtemp(prefix="labelloop-media-"))
     else:
-        source = TableSource(platform.read_dataset(unlabeled), id_column or None)
-    journal = Journal(journal_url or f"sqlite:///{Path.cwd() / 'labelloop-journal.sqlite'}")
-    outputs = Outputs(labels, metadata, label_column or "label")
+        source = TableSource(platform.read_dataset(unlabeled), param.get("id_column") or None)
+    journal = Journal(param["journal_url"] or f"sqlite:///{Path.cwd() / 'labelloop-journal.sqlite'}")
+    outputs = Outputs(param["labels_ds"], param["metadata_ds"], param["label_col_name"] or "label")
     restore_journal(platform, journal, outputs)
-    materializer = Materializer(platform, journal, source, outputs)
-    writer = DebouncedWriter(materializer.write, behind=materializer.behind)
-    atexit.register(writer.close)
-    _close_on_sigterm(writer)
     config = LabelingConfig(
-        type=data_type, categories=categories_from_dss(categories), multi_label=bool(multi_label),
-        queries=queries or None, model=model or None, text_column=text_column,
-        columns_first=[c.strip() for c in (columns_first or "").split(",") if c.strip()],
+        type=data_type, categories=categories_from_dss(param["categories"]), multi_label=bool(param["multi_label"]),
+        queries=param["queries_ds"] or None, model=param["saved_model"] or None, text_column=param.get("text_column"),
+        columns_first=[c.strip() for c in (param.get("columns_first") or "").split(",") if c.strip()],
     )
-    service = LabelingService(platform, journal, source, config, on_change=writer.changed, media=media)
-    register_routes(app, service, lambda request: platform.user(request.headers))
-    return service
+    built = build_webapp(app, platform, journal, source, config, outputs, lambda request: platform.user(request.headers),
+                         unlabeled=unlabeled, media_cache=tempfile.mkdtemp(prefix="labelloop-media-"),
+                         follow_journal=True)
+    atexit.register(built.writer.close)
+    _close_on_sigterm(built.writer)
+    freeze_long_lived()
+    return built

@@ -7,13 +7,11 @@ Input is validated here; problems raise ``LabelloopError`` (400), ``NotFound`` (
 """
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import math
 import string
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -23,12 +21,11 @@ import pandas as pd
 
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.labeling.media import MediaFile, MediaStore
+from labelloop.labeling.project_state import ProjectState
 from labelloop.labeling.queue import Queue
 from labelloop.params import whole_number
 from labelloop.platform.base import Platform
 from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
-from labelloop.store.metrics import stopping_status
-from labelloop.store.sessions import current_session
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +37,6 @@ MAX_DURATION_MS = 24 * 3600 * 1000
 SHORTCUTS = list("123456789") + list(string.ascii_lowercase)
 OWN_SHORTCUTS = set(SHORTCUTS) | {"0"}  # "0" only for a category named 0
 VIEW_KEYS = {"image": {"0"}}  # letters and digits the item's view takes (resource/labelloop/image-view.js)
-SESSION_CHECK_SECONDS = 2.0
 
 
 @dataclass
@@ -135,81 +131,24 @@ class LabelingService:
     """One labeling webapp over a journal and an item source."""
 
     def __init__(self, platform: Platform, journal: Journal, source, config: LabelingConfig, on_change=None,
-                 media: MediaStore | None = None):
+                 media: MediaStore | None = None, loop=None):
+        """``loop``: the standalone retrain loop, when the server runs one (``/stats`` reports it)."""
         self.platform, self.journal, self.source, self.config = platform, journal, source, config
         self._media = media
         self._on_change = on_change or (lambda: None)
+        self.loop = loop
         self.queue = Queue(list(source.ids), seed=config.seed)
+        self.project = ProjectState(platform, config, source, self.queue)
         self._lock = threading.Lock()
-        self._refresh_lock = threading.Lock()
         self._tally = Tally(config.multi_label)
-        self._session, self._session_checked, self._versions, self._stopping = None, 0.0, [], None
-        self._active = None  # the model version that suggests (in DSS the active one, not always the newest)
-        self.loop = None  # the standalone retrain loop, when the server runs one
         self._warm_up()
 
     def _warm_up(self) -> None:
-        """Run every read path once, so the first annotators do not pay for caches and SQL compiling.
-
-        Then freeze what exists: a pool's ids live as long as the server, and a full garbage
-        collection walking a million of them stalls every request for about 100 ms.
-        """
-        self._refresh_session()
+        """Run every read path once, so the first annotators do not pay for caches and SQL compiling."""
+        self.project.current()
         self._sync()
         self.journal.leased_to_others("")
         self._data(list(self.source.ids[:1]))
-        gc.freeze()
-
-    # sessions and queries
-    def _refresh_session(self) -> int:
-        """The current session; new queries are loaded when the sampler moved to a new session.
-
-        One request at a time refreshes; the others go on with the session they know meanwhile.
-        After a retrain every request would otherwise load the new queries at once, and 32
-        annotators queue behind 32 copies of the same work.
-        """
-        if self._session is not None and time.monotonic() - self._session_checked < SESSION_CHECK_SECONDS:
-            return self._session
-        if not self._refresh_lock.acquire(blocking=self._session is None):
-            return self._session
-        try:
-            if self._session is None or time.monotonic() - self._session_checked >= SESSION_CHECK_SECONDS:
-                self._load_session()
-            return self._session
-        finally:
-            self._refresh_lock.release()
-
-    def _load_session(self) -> None:
-        now = time.monotonic()
-        session = current_session(self.platform, self.config.queries)
-        if session != self._session and self.config.queries and self.platform.dataset_exists(self.config.queries):
-            self.queue.set_queries(self._completed(self.platform.read_dataset(self.config.queries), session))
-        self._versions = self.platform.model_versions(self.config.model) if self.config.model else []
-        self._active = self.platform.active_version(self.config.model) if self._versions else None
-        self._stopping = stopping_status(self.platform, self.config.model) if self.config.model else None
-        self._session, self._session_checked = session, now
-
-    def _completed(self, queries: pd.DataFrame, session: int) -> pd.DataFrame | None:
-        """Queries with what a queries dataset may leave out computed: ids, session, strategy.
-
-        The plugin we replace wrote the input columns and ``uncertainty`` only, and DESIGN.md
-        section 3 asks for no more. Queries that cannot be matched to items are not used (and
-        the page serves the pool), rather than failing every request.
-        """
-        added = {}
-        try:
-            if "uncertainty" not in queries.columns:
-                raise LabelloopError("The queries have no 'uncertainty' column.")
-            if "item_id" not in queries.columns:
-                added["item_id"] = self.source.ids_of(queries)
-        except LabelloopError as error:
-            log.warning("Queries dataset '%s' not used: %s", self.config.queries, error)
-            return None
-        if "session" not in queries.columns:
-            added["session"] = session
-        if "strategy" not in queries.columns:
-            added["strategy"] = "unknown"
-        return queries.assign(**added) if added else queries
 
     def _sync(self) -> Tally:
         """Bring the tally up to date with the journal (answers from any process)."""
@@ -228,12 +167,12 @@ class LabelingService:
                                         shortcuts(self.config.keys, VIEW_KEYS.get(self.config.type, set())))]
         return {"type": self.config.type, "categories": categories, "multiLabel": self.config.multi_label,
                 "textColumn": self.config.text_column, "columnsFirst": list(self.config.columns_first),
-                "alEnabled": bool(self.config.queries), "session": self._refresh_session(),
+                "alEnabled": bool(self.config.queries), "session": self.project.current().session,
                 "modelVersion": self._model_version(), "user": user}
 
     def batch(self, user: str, size) -> dict:
         size = whole_number(size, "size", 1, MAX_BATCH, text=True)
-        self._refresh_session()
+        self.project.current()
         answered = self._sync()
         busy = self.journal.leased_to_others(user)
         candidates = self.queue.next_items(busy, answered, size * 2)
@@ -277,9 +216,9 @@ class LabelingService:
         return self._media.get(item_id, original)
 
     def stats(self) -> dict:
-        self._refresh_session()
+        project = self.project.current()
         stats = self._sync().stats(total=len(self.source))
-        stats = {**stats, "modelVersions": self._model_versions(), "stopping": self._stopping}
+        stats = {**stats, "modelVersions": project.versions, "stopping": project.stopping}
         if self.loop is not None:
             stats["loop"] = self.loop.status()
         return stats
@@ -294,7 +233,7 @@ class LabelingService:
         query = self.queue.queries.get(item_id)
         annotation = Annotation(
             item_id=item_id, annotator=user, status=status, label=label, comment=comment or None,
-            session=self._refresh_session(), duration_ms=duration,
+            session=self.project.current().session, duration_ms=duration,
             strategy=query.strategy if query else None, uncertainty=query.uncertainty if query else None,
             query_rank=query.rank if query else None, model_version=query.model_version if query else None,
         )
@@ -353,14 +292,8 @@ class LabelingService:
         query = self.queue.queries.get(item_id)
         return query.as_json() if query else None
 
-    def _model_versions(self) -> list:
-        """The model's versions, re-read with the session (so a new model is noticed)."""
-        self._refresh_session()
-        return self._versions
-
     def _model_version(self):
-        self._refresh_session()
-        return self._active
+        return self.project.current().active
 
     def _suggestions(self, item_ids: list) -> dict:
         """The model's best guess per item, when a model exists; never blocks labeling."""

@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 
 from labelloop import __version__
 from labelloop.errors import LabelloopError
+from labelloop.labeling.builder import freeze_long_lived
 from labelloop.learning.query_sampler import SamplerSettings
 from labelloop.learning.simulate import SimulationSettings, print_table, simulate, write_curves
 from labelloop.sampling import STRATEGIES
@@ -139,6 +140,7 @@ def _serve_project(project: Project, host: str, port: int, auth_token: str | Non
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     loop = RetrainLoop(project, retrain_every) if retrain_every and not project.settings.multi_label else None
     app, writer = create_app(project, auth_token=auth_token, loop=loop)
+    freeze_long_lived()
     server = make_server(host, port, app, threaded=True)
     signal.signal(signal.SIGTERM, _interrupt)
     url = f"http://{host}:{server.server_port}/" + (f"?token={auth_token}" if auth_token else "")

@@ -18,11 +18,9 @@ from pathlib import Path
 from flask import Flask, jsonify, redirect, request, send_from_directory
 
 from labelloop.errors import LabelloopError, NameRequired, NameTaken, Unauthorized
-from labelloop.labeling.media import MediaStore
-from labelloop.labeling.routes import register_routes
-from labelloop.labeling.service import LabelingConfig, LabelingService
+from labelloop.labeling.builder import build_webapp
+from labelloop.labeling.service import LabelingConfig
 from labelloop.standalone.project import MODEL, UNLABELED, Project
-from labelloop.store.materialize import DebouncedWriter, Materializer
 
 log = logging.getLogger(__name__)
 TOKEN_COOKIE = "labelloop_token"
@@ -118,16 +116,6 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
     With a ``RetrainLoop``, it is started on the webapp's label counts, ``/stats`` reports it under
     ``loop`` and ``POST /train`` asks it for a round now (standalone only: in DSS a scenario
     retrains)."""
-    settings = project.settings
-    writer = DebouncedWriter(Materializer(project.platform, project.journal, project.source, project.outputs).write)
-    config = LabelingConfig(type=settings.type, categories=settings.categories, multi_label=settings.multi_label,
-                            queries=settings.outputs["queries"], model=MODEL, text_column=settings.text_column,
-                            columns_first=settings.columns_first)
-    media = None
-    if settings.type in ("image", "sound"):
-        media = MediaStore(project.platform, UNLABELED, project.source, project.root / ".cache" / "media")
-    service = LabelingService(project.platform, project.journal, project.source, config, on_change=writer.changed,
-                              media=media)
     app = Flask("labelloop", static_folder=None)
     app.json.sort_keys = False
     if auth_token:
@@ -145,13 +133,18 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
     def resource(name):
         return send_from_directory(RESOURCE_DIR, name, max_age=0)
 
+    settings = project.settings
+    config = LabelingConfig(type=settings.type, categories=settings.categories, multi_label=settings.multi_label,
+                            queries=settings.outputs["queries"], model=MODEL, text_column=settings.text_column,
+                            columns_first=settings.columns_first)
     claims = NameClaims(project.journal) if auth_token else None
-    register_routes(app, service, _identify(project.platform.user(), claims))
+    built = build_webapp(app, project.platform, project.journal, project.source, config, project.outputs,
+                         _identify(project.platform.user(), claims), unlabeled=UNLABELED,
+                         media_cache=project.root / ".cache" / "media", loop=loop)
     if loop is not None:
-        service.loop = loop
-        loop.start(service.labeled_in_session)
+        loop.start(built.service.labeled_in_session)
 
         @app.post("/train")
         def train_now():
             return jsonify(loop.train_now()), 202
-    return app, writer
+    return app, built.writer

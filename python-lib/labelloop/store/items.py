@@ -21,6 +21,8 @@ import pandas as pd
 
 from labelloop.errors import LabelloopError, NotFound
 
+DATA_TYPES = ("tabular", "image", "sound", "text")
+FOLDER_TYPES = ("image", "sound")  # the types whose items are the files of a folder
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")
 SOUND_EXTENSIONS = (".wav", ".mp3", ".ogg", ".flac", ".m4a")
 FOLDER_EXTENSIONS = {"image": IMAGE_EXTENSIONS, "sound": SOUND_EXTENSIONS, "media": IMAGE_EXTENSIONS + SOUND_EXTENSIONS}
