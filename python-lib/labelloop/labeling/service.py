@@ -25,6 +25,7 @@ from labelloop.labeling.project_state import ProjectState
 from labelloop.labeling.queue import Queue
 from labelloop.params import whole_number
 from labelloop.platform.base import Platform
+from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
 
 log = logging.getLogger(__name__)
@@ -281,7 +282,7 @@ class LabelingService:
         return position
 
     def _data(self, item_ids: list) -> list:
-        if self.config.type in ("image", "sound"):
+        if self.config.type in FOLDER_TYPES:
             return [{"path": i, "mediaUrl": "media/" + quote(i, safe="")} for i in item_ids]
         rows = [{str(k): _json_value(v) for k, v in row.items()} for row in self.source.rows(item_ids).to_dict("records")]
         if self.config.type == "text":

@@ -24,8 +24,9 @@ from labelloop.standalone.demo import DEMO_TYPES, demo_project
 from labelloop.standalone.export import EXPORT_FORMATS, export
 from labelloop.standalone.loop import DEFAULT_RETRAIN_EVERY, RetrainLoop, sample, train_and_measure
 from labelloop.standalone.plugin_archive import build_plugin
-from labelloop.standalone.project import MODEL, TYPES, Project, init_project, parse_categories
+from labelloop.standalone.project import MODEL, Project, init_project, parse_categories
 from labelloop.standalone.server import check_host, create_app
+from labelloop.store.items import DATA_TYPES
 from labelloop.store.metrics import recommendation
 
 
@@ -183,7 +184,7 @@ def parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="create a project folder for a dataset or a folder of media")
     init.add_argument("dir")
     init.add_argument("--data", required=True, help="CSV, Parquet or JSONL file; a folder for image and sound")
-    init.add_argument("--type", required=True, choices=TYPES)
+    init.add_argument("--type", required=True, choices=DATA_TYPES)
     init.add_argument("--categories", required=True, help="a,b,c or a=Caption A,b=Caption B")
     init.add_argument("--id-column", help="column whose values identify rows (default: a hash of the row)")
     init.add_argument("--text-column", help="the column to read, for text data")
@@ -237,7 +238,7 @@ def parser() -> argparse.ArgumentParser:
     simulation.add_argument("--data", required=True, help="a fully labeled CSV/Parquet/JSONL file, or a media folder")
     simulation.add_argument("--label-column", required=True, help="the column holding the true labels")
     simulation.add_argument("--labels", help="for a folder: a CSV with a 'path' column and the label column")
-    simulation.add_argument("--type", choices=TYPES, help="data type (default: tabular, text with --text-column, "
+    simulation.add_argument("--type", choices=DATA_TYPES, help="data type (default: tabular, text with --text-column, "
                                                            "image or sound for a folder)")
     simulation.add_argument("--text-column", help="for text data: the column to read")
     simulation.add_argument("--strategy", default=",".join(STRATEGIES), help="comma-separated (default: all)")

@@ -27,6 +27,7 @@ from labelloop.learning.stopping import compute_metrics
 from labelloop.params import whole_number
 from labelloop.standalone.project import MODEL, UNLABELED, Project
 from labelloop.standalone.training import train
+from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.materialize import metadata_frame
 from labelloop.store.sessions import current_session
 
@@ -39,7 +40,7 @@ POLL_SECONDS = 0.5
 
 def sample(project: Project, settings: SamplerSettings | None = None) -> dict:
     """Score the unanswered items with the latest model and write the next session's queries."""
-    is_folder = project.settings.type in ("image", "sound")
+    is_folder = project.settings.type in FOLDER_TYPES
     pool = Pool(UNLABELED, is_folder=is_folder, id_column=project.settings.id_column, media=project.settings.type)
     return run_sampler(project.platform, MODEL, pool, project.settings.outputs["queries"],
                        project.journal.answered_items(), settings or SamplerSettings())

@@ -13,12 +13,11 @@ from pathlib import Path
 
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.platform.local import LocalPlatform, write_json_atomic
-from labelloop.store.items import FolderSource, TableSource, row_ids
+from labelloop.store.items import DATA_TYPES, FOLDER_TYPES, FolderSource, TableSource, row_ids
 from labelloop.store.journal import Journal
 from labelloop.store.materialize import OUTPUT_COLUMNS, Outputs, restore_journal
 
 CONFIG_FILE = "labelloop.json"
-TYPES = ("tabular", "image", "sound", "text")
 UNLABELED = "unlabeled"
 MODEL = "classifier"  # the project's model registry: models/classifier/vNNNN
 
@@ -72,7 +71,7 @@ class Project:
         self.root = Path(root)
         self.settings = settings
         data = self.data_path
-        is_folder = settings.type in ("image", "sound")
+        is_folder = settings.type in FOLDER_TYPES
         self.platform = LocalPlatform(
             self.root,
             datasets={} if is_folder else {UNLABELED: str(data)},
@@ -111,7 +110,7 @@ class Project:
     @cached_property
     def source(self):
         """The items to label, with their stable ids."""
-        if self.settings.type in ("image", "sound"):
+        if self.settings.type in FOLDER_TYPES:
             return FolderSource(self.platform.list_folder(UNLABELED), self.settings.type)
         return TableSource(self.platform.read_dataset(UNLABELED), self.settings.id_column)
 
@@ -125,8 +124,8 @@ def init_project(root, data, data_type: str, categories: list, **options) -> Pro
     root = Path(root)
     if (root / CONFIG_FILE).exists():
         raise LabelloopError(f"{root} is already a labelloop project.")
-    if data_type not in TYPES:
-        raise LabelloopError(f"Unknown type '{data_type}' (use {', '.join(TYPES)}).")
+    if data_type not in DATA_TYPES:
+        raise LabelloopError(f"Unknown type '{data_type}' (use {', '.join(DATA_TYPES)}).")
     data = Path(data).resolve()
     settings = Settings(type=data_type, data=str(data), categories=categories, **options)
     _check_data(settings, data)
@@ -138,7 +137,7 @@ def init_project(root, data, data_type: str, categories: list, **options) -> Pro
 def _check_data(settings: Settings, data: Path) -> None:
     if not data.exists():
         raise NotFound(f"{data}: no such file or folder.")
-    if settings.type in ("image", "sound"):
+    if settings.type in FOLDER_TYPES:
         if not data.is_dir():
             raise LabelloopError(f"{data}: {settings.type} data must be a folder of files.")
         platform = LocalPlatform(data.parent, folders={UNLABELED: str(data)})
