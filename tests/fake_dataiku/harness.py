@@ -101,11 +101,18 @@ def as_delivered(descriptor: dict, config: dict) -> dict:
     return {name: float(value) if kinds.get(name) == "INT" else copy.deepcopy(value) for name, value in config.items()}
 
 
+def read_descriptor(entry_dir) -> tuple:
+    """``(kind, descriptor)`` of an entry folder: the kind from which descriptor file it holds."""
+    entry_dir = Path(entry_dir)
+    kind = next((k for k, d in DESCRIPTORS.items() if (entry_dir / d).is_file()), None)
+    if kind is None:
+        raise DescriptorError(f"{entry_dir} has no descriptor.")
+    return kind, json.loads((entry_dir / DESCRIPTORS[kind]).read_text())
+
+
 def config_as_created(entry_dir, **values) -> dict:
     """The config of a component just created in DSS's UI: each param's ``defaultValue``, then ``values``."""
-    entry_dir = Path(entry_dir)
-    kind = next(k for k, d in DESCRIPTORS.items() if (entry_dir / d).is_file())
-    descriptor = json.loads((entry_dir / DESCRIPTORS[kind]).read_text())
+    _, descriptor = read_descriptor(entry_dir)
     defaults = {p["name"]: p["defaultValue"] for p in descriptor.get("params", []) if "defaultValue" in p}
     return {**defaults, **values}
 
@@ -323,10 +330,7 @@ class FakeDSS:
             init_globals: dict | None = None) -> Context:
         """Run the entry file of ``entry_dir`` (kind found from its descriptor) and return its context."""
         entry_dir = Path(entry_dir)
-        kind = next((k for k, d in DESCRIPTORS.items() if (entry_dir / d).is_file()), None)
-        if kind is None:
-            raise DescriptorError(f"{entry_dir} has no descriptor.")
-        descriptor = json.loads((entry_dir / DESCRIPTORS[kind]).read_text())
+        kind, descriptor = read_descriptor(entry_dir)
         check_descriptor(kind, descriptor)
         check_params(descriptor, config)
         if kind == "recipe":
