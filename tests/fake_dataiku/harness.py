@@ -273,13 +273,6 @@ class FakeDSS:
             saved.active = version_id
         return version_id
 
-    def activate(self, name: str, version_id: str) -> None:
-        """Make ``version_id`` the active version of a saved model."""
-        saved = self.saved_models[name]
-        if version_id not in [v.id for v in saved.versions]:
-            raise ValueError(f"Saved model {name} has no version {version_id}.")
-        saved.active = version_id
-
     def snapshot(self) -> dict:
         """What another process needs to open the same instance (``FakeDSS.restore``)."""
         return {"root": str(self.root), "datasets": sorted(self.datasets), "folders": sorted(self.folders),
