@@ -3,15 +3,16 @@
 1. Scores and ranks 1M rows x 10 classes with ``sampling.scores`` + ``sampling.top(k=10000)``,
    beside the approach of the plugin we replace in the same run: per-strategy formulas on fully
    sorted rows (``scipy.stats.entropy`` for entropy) and a full descending argsort.
-2. Runs the whole sampler (``labelloop.sampler.run_sampler``) on a 5M-row Parquet pool with a small
-   scikit-learn model, in a child process, and reports that process's peak memory (max RSS).
+2. Runs the whole sampler (``labelloop.learning.query_sampler.run_sampler``) on a 5M-row Parquet
+   pool with a small scikit-learn model, in a child process, and reports that process's peak
+   memory (max RSS); then again with diverse queries (``diversity = cluster``), for their cost.
 
     python bench/sampler.py [--rows 1000000] [--pool-rows 5000000] [--repeats 5]
 """
 from __future__ import annotations
 
 import argparse
-import resource
+import json
 import subprocess
 import sys
 import tempfile
@@ -65,12 +66,15 @@ def scoring_table(rows: int, repeats: int) -> None:
 
 
 CHILD = """
-import sys, json
+import json, resource, sys, time
 from labelloop.platform.local import LocalPlatform
 from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
 platform = LocalPlatform(sys.argv[1])
+start = time.perf_counter()
 summary = run_sampler(platform, "clf", Pool("pool"), "queries", set(),
-                      SamplerSettings(max_queries=10_000, chunk_size=100_000, seed=0))
+                      SamplerSettings(max_queries=10_000, chunk_size=100_000, seed=0, diversity=sys.argv[2]))
+summary["seconds"] = time.perf_counter() - start
+summary["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(summary))
 """
 
@@ -97,16 +101,25 @@ def make_pool(folder: Path, rows: int) -> None:
 
 
 def memory_run(pool_rows: int) -> None:
+    """The whole sampler, plain then with diverse queries, each in its own process."""
+    print(f"\nWhole sampler on a {pool_rows:,}-row Parquet pool (5 features, rows identified by hash, "
+          "chunks of 100,000, top 10,000)")
+    print(f"{'diversity':<10} {'seconds':>8} {'peak MB':>8}")
+    runs = {}
     with tempfile.TemporaryDirectory() as folder:
         make_pool(Path(folder), pool_rows)
-        start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-c", CHILD, folder], capture_output=True, text=True, check=True)
-        elapsed = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"\nWhole sampler on a {pool_rows:,}-row Parquet pool (5 features, rows identified by hash, "
-          f"chunks of 100,000, top 10,000): {elapsed:.0f} s, peak memory {peak_mb:,.0f} MB")
-    print(f"  {result.stdout.strip()}")
-    record("sampler", f"whole sampler, {pool_rows:,}-row pool: peak memory", peak_mb, None, "MB")
+        for diversity in ("none", "cluster"):
+            result = subprocess.run([sys.executable, "-c", CHILD, folder, diversity], capture_output=True, text=True,
+                                    check=True)
+            runs[diversity] = json.loads(result.stdout)
+            print(f"{diversity:<10} {runs[diversity]['seconds']:>8.1f} {runs[diversity]['peak_mb']:>8,.0f}")
+    plain, diverse = runs["none"], runs["cluster"]
+    print(f"Diverse queries (k-means over the 90,000 most uncertain rows) add "
+          f"{diverse['seconds'] - plain['seconds']:.1f} s ({diverse['seconds'] / plain['seconds']:.2f}x) and "
+          f"{diverse['peak_mb'] - plain['peak_mb']:,.0f} MB.")
+    record("sampler", f"whole sampler, {pool_rows:,}-row pool: peak memory", plain["peak_mb"], None, "MB")
+    record("sampler", f"whole sampler, {pool_rows:,}-row pool: seconds with diverse queries vs plain",
+           diverse["seconds"], plain["seconds"], "s")
 
 
 def main() -> None:

@@ -155,7 +155,7 @@ def test_sample_needs_a_model_then_writes_queries_without_answered_items(project
     summary = json.loads(run("sample", project.root, "--max-queries", "20", "--strategy", "entropy", "--seed", "1",
                              "--json").stdout)
     assert summary == {"scored": 175, "unscored": 0, "answered": 3, "queries": 20, "random": 2, "session": 1,
-                       "modelVersion": "v0001"}
+                       "modelVersion": "v0001", "diversity": "cluster"}  # the default, with a maximum
     queries = project.platform.read_dataset("queries")
     assert len(queries) == 20 and {"1000", "1001", "1002"}.isdisjoint(queries["item_id"])
     assert queries["item_id"].tolist() == queries["wine_id"].astype(str).tolist()
@@ -163,6 +163,13 @@ def test_sample_needs_a_model_then_writes_queries_without_answered_items(project
     assert text.startswith("Session 2: 175 queries (18 random) from 175 unlabeled items, model v0001.")
     result = run("sample", project.root, "--max-queries", "0", ok=False)
     assert result.returncode == 2 and "max_queries" in result.stderr
+    text = run("sample", project.root, "--max-queries", "30").stdout
+    assert text.startswith("Session 3: 30 queries (3 random, one per cluster of the most uncertain) from 175")
+    text = run("sample", project.root, "--max-queries", "30", "--diversity", "none").stdout
+    assert text.startswith("Session 4: 30 queries (3 random) from 175")
+    assert len(project.platform.read_dataset("queries")) == 30
+    result = run("sample", project.root, "--diversity", "kmeans", ok=False)
+    assert result.returncode == 2 and "invalid choice: 'kmeans'" in result.stderr
 
 
 def test_init_lists_a_folder_with_a_symlink_cycle_once(tmp_path):

@@ -19,7 +19,7 @@ TOKEN = "fuzz-token"
 KEY = {"X-Labelloop-Key": "fuzz-browser-key-0123456789"}
 CATEGORIES = [{"key": "cat", "caption": "Cat"}, {"key": "dog", "caption": "Dog"}]
 ITEMS = ["a.png", "sub/b.png", "c d.png"]
-ROUTES = ["/", "/config", "/batch", "/label", "/skip", "/history", "/stats", "/train", "/favicon.ico",
+ROUTES = ["/", "/config", "/batch", "/search", "/label", "/skip", "/history", "/stats", "/train", "/favicon.ico",
           "/media/a.png", "/media/sub/b.png", "/resource/labelloop/app.js"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -85,8 +85,9 @@ def test_any_method_and_body_on_any_route(client, method, route, body, content_t
 
 
 @FUZZ
-@given(route=st.sampled_from(["/batch", "/history", "/config", "/stats", "/media/a.png", "/"]),
-       query=st.dictionaries(st.sampled_from(["size", "cursor", "direction", "original", "token", "x"]), odd_text,
+@given(route=st.sampled_from(["/batch", "/search", "/history", "/config", "/stats", "/media/a.png", "/"]),
+       query=st.dictionaries(st.sampled_from(["size", "cursor", "direction", "original", "token", "q", "column", "match",
+                                              "x"]), odd_text,
                              max_size=3))
 def test_any_query_string(client, route, query):
     app, journal = client

@@ -74,6 +74,19 @@ def test_a_folder_pool_is_scored_by_path(flow):
     assert not queries["path"].str.startswith("/").any() and "notes.txt" not in set(queries["path"])
 
 
+def test_diverse_queries_come_from_the_most_uncertain_rows_spread_over_clusters(flow):
+    run(flow, {"max_queries": 400, "random_share": 0.0})
+    ranked = flow.platform.read_dataset("queries")["item_id"].tolist()
+    run(flow, {"max_queries": 40, "random_share": 0.1, "diversity": "cluster"})
+    queries = flow.platform.read_dataset("queries")
+    diverse = queries.loc[queries["strategy"] == "margin", "item_id"].tolist()
+    assert len(queries) == 40 and len(diverse) == 36 and queries["uncertainty"].is_monotonic_decreasing
+    assert set(diverse) <= set(ranked) and set(diverse) != set(ranked[:36])
+    # a DSS predictor has no documented feature access: the rows' own columns are clustered
+    spread = flow.read_as_dss("unlabeled").set_index(pd.Index(row_ids(flow.read_as_dss("unlabeled"))))
+    assert spread.loc[diverse, "f2"].std() > spread.loc[ranked[:36], "f2"].std()
+
+
 def test_user_mistakes_stop_the_recipe_with_a_readable_error(flow):
     flow.add_model("regressor", tabular_regressor(pool(300)))
     with pytest.raises(LabelloopError, match="no class probabilities"):

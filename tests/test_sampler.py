@@ -25,6 +25,8 @@ def platform(tmp_path):
 
 
 def sample(platform, answered=(), **settings):
+    """Plain ranking unless told otherwise (diverse batches have tests of their own, test_diversity.py)."""
+    settings = {"diversity": "none", **settings}
     summary = run_sampler(platform, "clf", Pool("pool"), "queries", set(answered), SamplerSettings(seed=3, **settings))
     return summary, platform.read_dataset("queries")
 
@@ -39,7 +41,7 @@ def test_queries_are_the_most_uncertain_rows_sorted_and_stamped(platform):
     assert (queries["strategy"] == "entropy").all() and (queries["session"] == 1).all()
     assert (queries["model_version"] == "v0001").all()
     assert summary == {"scored": 403, "unscored": 0, "answered": 0, "queries": 30, "random": 0, "session": 1,
-                       "modelVersion": "v0001"}
+                       "modelVersion": "v0001", "diversity": "none"}
     assert current_session(platform, "queries") == 1
 
 

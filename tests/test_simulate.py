@@ -39,11 +39,24 @@ def test_a_sound_folder_with_labels_in_a_csv(tmp_path):
     assert (tmp_path / "out" / "curves.png").is_file()
 
 
+def test_diverse_batches_run_beside_plain_ones_and_random_stays_plain(tmp_path):
+    load_digits(as_frame=True).frame.to_csv(tmp_path / "digits.csv", index=False)
+    report = json.loads(run("simulate", "--data", tmp_path / "digits.csv", "--label-column", "target", "--seeds", "2",
+                            "--strategy", "margin,random", "--diversity", "none,cluster", "--batch", "50",
+                            "--max-labels", "220", "--out", tmp_path / "out", "--json").stdout)
+    assert list(report["strategies"]) == ["margin", "margin+cluster", "random"]
+    diverse, plain = report["strategies"]["margin+cluster"], report["strategies"]["margin"]
+    assert [n for n, _ in diverse["curve"]] == [20, 70, 120, 170, 220] == [n for n, _ in plain["curve"]]
+    assert diverse["aulc"] > report["strategies"]["random"]["aulc"]
+
+
 def test_bad_input_is_one_line(tmp_path):
     load_digits(as_frame=True).frame.to_csv(tmp_path / "digits.csv", index=False)
     result = run("simulate", "--data", tmp_path / "digits.csv", "--label-column", "digit", ok=False)
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0 and "no column 'digit'" in result.stderr
     result = run("simulate", "--data", tmp_path / "digits.csv", "--label-column", "target", "--strategy", "smart", ok=False)
     assert result.returncode == 2 and "Unknown strategy 'smart'" in result.stderr
+    result = run("simulate", "--data", tmp_path / "digits.csv", "--label-column", "target", "--diversity", "kmeans", ok=False)
+    assert result.returncode == 2 and "Unknown diversity 'kmeans' (use none, cluster)." in result.stderr
     result = run("simulate", "--data", SPOKEN_DIGITS, "--label-column", "label", ok=False)
     assert result.returncode == 2 and "--labels" in result.stderr

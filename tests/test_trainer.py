@@ -85,6 +85,12 @@ def test_train_then_sample_for_each_data_type(tmp_path, make):
     second = json.loads(run("train", tmp_path / "p", "--json").stdout)
     assert second["version"] == "v0002" and second["metrics"]["previous"] == "v0001"
     assert second["metrics"]["contradictionRate"] == 0  # same labels, same model
+    status = json.loads(run("status", tmp_path / "p", "--json").stdout)
+    assert [(p["version"], p["labels"], p["contradiction"]) for p in status["learningCurve"]] == [
+        ("v0001", 40, None), ("v0002", 40, 0)]
+    table = run("status", tmp_path / "p").stdout
+    assert "Learning curve (accuracy on items picked at random, so not flattered by the queue)" in table
+    assert table.splitlines()[-1].split() == ["v0002", "40", "-", "-", "0", "0.0%"]
 
 
 def test_fewer_than_two_categories_is_a_clear_message(tmp_path):

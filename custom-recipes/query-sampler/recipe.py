@@ -1,7 +1,7 @@
 """Query sampler recipe: read the roles and params, run ``labelloop.learning.query_sampler``."""
 from dataiku.customrecipe import get_input_names_for_role, get_output_names_for_role, get_recipe_config
 
-from labelloop.learning.query_sampler import Pool, SamplerSettings, answered_in_metadata, run_sampler
+from labelloop.learning.query_sampler import DEFAULT_DIVERSITY, Pool, SamplerSettings, answered_in_metadata, run_sampler
 from labelloop.platform.dss import DSSPlatform
 
 config = get_recipe_config()
@@ -11,6 +11,7 @@ metadata = get_input_names_for_role("labeling_metadata")
 settings = SamplerSettings(
     strategy=config.get("strategy", "margin"),
     max_queries=config.get("max_queries"),
+    diversity=config.get("diversity", DEFAULT_DIVERSITY),
     random_share=config.get("random_share", 0.1),
     chunk_size=config.get("chunk_size", 10000),
 )

@@ -77,6 +77,13 @@ class LabelingPage {
       el("button", { type: "button", onClick: () => this.skip() }, "Skip (Tab)"),
       el("button", { type: "button", onClick: () => this.walk("next") }, "Next (→)"),
       el("button", { type: "button", onClick: () => this.walk("last") }, "Latest (End)"));
+    n.query = el("input", { type: "search", maxlength: 200, placeholder: "Search items (a word, a value)",
+      "aria-label": "Search items" });
+    n.search = el("form", { className: "search", role: "search" }, n.query, el("button", { type: "submit" }, "Search"));
+    n.search.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.search(n.query.value.trim());
+    });
     n.message = el("div", { className: "message", role: "status" });
     n.help = el("div", { className: "overlay", hidden: true, role: "dialog", "aria-label": "Keyboard shortcuts" },
       el("div", { className: "panel" },
@@ -100,7 +107,7 @@ class LabelingPage {
       el("header", {},
         el("strong", {}, "labelloop"), el("div", { className: "progress" }, n.progressBar), n.counts, n.user,
         el("button", { type: "button", className: "help-button", onClick: () => this.toggleHelp() }, "Shortcuts (?)")),
-      el("main", {}, n.item, el("aside", {}, n.position, n.reason, n.suggestion, n.categories, n.save, n.comment,
+      el("main", {}, n.item, el("aside", {}, n.search, n.position, n.reason, n.suggestion, n.categories, n.save, n.comment,
         n.nav, n.message, n.model)),
       n.done, n.help);
   }
@@ -153,6 +160,7 @@ class LabelingPage {
     const node = clear(this.nodes.reason);
     if (history) return;
     if (!query) node.append("Not a query: shown in random order.");
+    else if (query.strategy === "search") node.append(`Search result for “${query.text}”.`);
     else if (query.strategy === "random") node.append(`Random pick (session ${query.session}), for an unbiased check.`);
     else node.append(`Query #${query.rank}: ${query.strategy} uncertainty ${query.uncertainty.toFixed(3)} `
       + `(session ${query.session})`);
@@ -228,6 +236,24 @@ class LabelingPage {
       await new Promise((resolve) => setTimeout(resolve, WAIT_SECONDS * 1000));
     }
     this.show(this.queue[0]);
+  }
+
+  // Items matching a search come next, then the queue as before.
+  async search(q) {
+    if (!q) return;
+    await this.run(async () => {
+      const found = await this.api.search(q, BATCH_SIZE);
+      this.showStats(found.stats);
+      if (!found.items.length) {
+        this.nodes.message.textContent = `No unlabeled item matches “${q}”.`;
+        return;
+      }
+      this.history = null;
+      const ids = new Set(found.items.map((item) => item.id));
+      this.queue = [...found.items, ...this.queue.filter((queued) => !ids.has(queued.id))];
+      this.show(this.queue[0]);
+      this.nodes.message.textContent = `${found.items.length} item(s) match “${q}”.`;
+    });
   }
 
   finish() {
@@ -307,10 +333,10 @@ class LabelingPage {
   // keyboard
   onKey(event) {
     if (!this.config) return;
-    const typing = event.target === this.nodes.comment;
+    const typing = event.target === this.nodes.comment || event.target === this.nodes.query;
     if (event.key === "Escape") {
       this.toggleHelp(false);
-      if (typing) this.nodes.comment.blur();
+      if (typing) event.target.blur();
       return;
     }
     if (typing || event.altKey || event.metaKey) return;

@@ -1,7 +1,8 @@
 // The model panel: the latest model version, the stopping verdict in plain words with its
-// numbers, and (standalone, with the retrain loop) whether training runs, its last error, and a
+// numbers, the learning curve, and (standalone, with the retrain loop) whether training runs, its last error, and a
 // "Train now" button. Everything is rendered as text.
 import { clear, el } from "./dom.js";
+import { learningCurve } from "./learning-curve.js";
 
 function percent(value) {
   return value === null || value === undefined ? "–" : `${(value * 100).toFixed(1)}%`;
@@ -35,6 +36,8 @@ export function modelPanel(onTrain) {
           `Accuracy on the random share: ${percent(last.randomAccuracy)} (${last.version}, ${last.randomLabels} labels)`));
       }
     }
+    const chart = learningCurve(stats.learningCurve);
+    if (chart) node.append(chart);
     const loop = stats.loop;
     if (!loop) return;
     const state = loop.running ? "Training…" : `Retrains every ${loop.retrainEvery} labels`;

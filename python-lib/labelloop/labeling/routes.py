@@ -40,6 +40,12 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
     def batch():
         return jsonify(service.batch(identify(request), request.args.get("size", "10")))
 
+    @app.get("/search")
+    def search():
+        args = request.args
+        return jsonify(service.search(identify(request), args.get("q"), args.get("column"), args.get("match"),
+                                      args.get("size", "10")))
+
     @app.post("/label")
     def label():
         return jsonify(service.label(identify(request), body()))

@@ -23,10 +23,12 @@ from labelloop.errors import LabelloopError, NotFound
 from labelloop.labeling.media import MediaFile, MediaStore
 from labelloop.labeling.project_state import ProjectState
 from labelloop.labeling.queue import Queue
+from labelloop.labeling.search import check_query, find, searched_columns
 from labelloop.params import whole_number
 from labelloop.platform.base import Platform
 from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
+from labelloop.store.metrics import learning_curve
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +144,7 @@ class LabelingService:
         self.project = ProjectState(platform, config, source, self.queue)
         self._lock = threading.Lock()
         self._tally = Tally(config.multi_label)
+        self._searched = {}  # item -> the search that served it, for the answer's provenance
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -178,11 +181,26 @@ class LabelingService:
         busy = self.journal.leased_to_others(user)
         candidates = self.queue.next_items(busy, answered, size * 2)
         taken = self.journal.lease(user, candidates, size, seconds=self.config.lease_seconds)
-        suggestions = self._suggestions(taken)
-        items = [{"id": i, "data": data, "query": self._query_json(i), "suggestion": suggestions.get(i)}
-                 for i, data in zip(taken, self._data(taken))]
-        stats = self.stats()
-        return {"items": items, "stats": stats, "done": stats["remaining"] == 0}
+        return self._serve(taken, self._query_json)
+
+    def search(self, user: str, q, column=None, match="substring", size="10") -> dict:
+        """A batch of unanswered items whose values match ``q`` (labeling/search.py), leased as any batch."""
+        q, match = check_query(q, match or "substring")
+        size = whole_number(size, "size", 1, MAX_BATCH, text=True)
+        if self.config.type in FOLDER_TYPES:
+            if column:
+                raise LabelloopError("Files are searched by their path: leave out column.")
+            frame, columns = None, []
+        else:
+            frame = self.source.frame
+            columns = searched_columns(frame, self.config.type, column or None)
+        answered = self._sync()
+        busy = self.journal.leased_to_others(user)
+        candidates = find(self.source.ids, frame, columns, q, match,
+                          lambda i: i not in answered and i not in busy, size * 2)
+        taken = self.journal.lease(user, candidates, size, seconds=self.config.lease_seconds)
+        self._searched.update((i, q) for i in taken)
+        return self._serve(taken, lambda i: {"strategy": "search", "text": q})
 
     def label(self, user: str, body) -> dict:
         body = _object(body)
@@ -219,7 +237,8 @@ class LabelingService:
     def stats(self) -> dict:
         project = self.project.current()
         stats = self._sync().stats(total=len(self.source))
-        stats = {**stats, "modelVersions": project.versions, "stopping": project.stopping}
+        curve = learning_curve(project.stopping["metrics"]) if project.stopping else []
+        stats = {**stats, "modelVersions": project.versions, "stopping": project.stopping, "learningCurve": curve}
         if self.loop is not None:
             stats["loop"] = self.loop.status()
         return stats
@@ -231,11 +250,12 @@ class LabelingService:
             raise LabelloopError(f"comment must be text of at most {MAX_COMMENT:,} characters.")
         duration = body.get("durationMs")
         duration = None if duration is None else whole_number(duration, "durationMs", 0, MAX_DURATION_MS, text=True)
-        query = self.queue.queries.get(item_id)
+        query = None if item_id in self._searched else self.queue.queries.get(item_id)
         annotation = Annotation(
             item_id=item_id, annotator=user, status=status, label=label, comment=comment or None,
             session=self.project.current().session, duration_ms=duration,
-            strategy=query.strategy if query else None, uncertainty=query.uncertainty if query else None,
+            strategy="search" if item_id in self._searched else query.strategy if query else None,
+            uncertainty=query.uncertainty if query else None,
             query_rank=query.rank if query else None, model_version=query.model_version if query else None,
         )
         label_id = self.journal.record(annotation)
@@ -280,6 +300,14 @@ class LabelingService:
         if position >= len(entries):
             raise NotFound("This is your latest annotation.")
         return position
+
+    def _serve(self, taken: list, query_of) -> dict:
+        """The response to a batch or a search: the items with their data, query and suggestion."""
+        suggestions = self._suggestions(taken)
+        items = [{"id": i, "data": data, "query": query_of(i), "suggestion": suggestions.get(i)}
+                 for i, data in zip(taken, self._data(taken))]
+        stats = self.stats()
+        return {"items": items, "stats": stats, "done": stats["remaining"] == 0}
 
     def _data(self, item_ids: list) -> list:
         if self.config.type in FOLDER_TYPES:

@@ -1,7 +1,8 @@
 """The query sampler: score a whole pool with a model and write what to label next.
 
 The pool is read in chunks. Only the best candidates seen so far are kept between chunks, so
-memory is bounded by ``chunk_size`` plus ``max_queries`` rows (plus 8 bytes per pool row when
+memory is bounded by ``chunk_size`` plus ``max_queries`` rows (ten times as many ranked ones with
+``diversity = cluster``, which picks one query per cluster of them; plus 8 bytes per pool row when
 rows are identified by hash, to number exact duplicates the way ``items.row_ids`` does). Items
 already answered are left out before scoring. A ``random_share`` of the queries is drawn
 uniformly from the rest of the pool and marked ``strategy = random``: labels on those give an
@@ -24,12 +25,15 @@ import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError, first_line
+from labelloop.learning.diversity import DIVERSITY, candidates_wanted, diverse_pick
+from labelloop.learning.features import tabular_features
 from labelloop.params import whole_number
 from labelloop.platform.base import Platform
 from labelloop.sampling import STRATEGIES, UNSCORED, scores, top
 from labelloop.store.items import FolderSource, row_hashes, row_ids
 from labelloop.store.sessions import current_session, next_session
 
+DEFAULT_DIVERSITY = "cluster"
 QUERY_COLUMNS = ("uncertainty", "strategy", "session", "model_version", "item_id")
 _SCORE, _KEY, _POSITION, _ID = "__score", "__key", "__position", "__id"
 
@@ -43,15 +47,23 @@ class SamplerSettings:
     random_share: float = 0.1
     chunk_size: int = 10_000
     seed: int | None = None
+    diversity: str = DEFAULT_DIVERSITY
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
             raise LabelloopError(f"Unknown strategy '{self.strategy}' (use {', '.join(STRATEGIES)}).")
+        if self.diversity not in DIVERSITY:
+            raise LabelloopError(f"Unknown diversity '{self.diversity}' (use {', '.join(DIVERSITY)}).")
         if self.max_queries is not None:
             self.max_queries = whole_number(self.max_queries, "max_queries (leave it empty to keep every row)")
         if not 0 <= float(self.random_share) <= 1:
             raise LabelloopError("random_share must be between 0 and 1.")
         self.chunk_size = whole_number(self.chunk_size, "chunk_size")
+
+    @property
+    def diverse(self) -> bool:
+        """Diversity picks which items become the ``max_queries`` queries: with every item kept, nothing to pick."""
+        return self.diversity == "cluster" and self.max_queries is not None and self.strategy != "random"
 
 
 @dataclass
@@ -135,11 +147,17 @@ def _keep(candidates: pd.DataFrame, by_score: int, by_key: int) -> pd.DataFrame:
     return candidates.iloc[np.union1d(best, luckiest)].reset_index(drop=True)
 
 
-def _select(candidates: pd.DataFrame, settings: SamplerSettings) -> pd.DataFrame:
-    """Final queries: the top by score plus a random share drawn from the others."""
+def _select(candidates: pd.DataFrame, settings: SamplerSettings, features_of) -> pd.DataFrame:
+    """Final queries: the top by score (diverse: one per cluster of the top candidates) plus a random share."""
     total = len(candidates) if settings.max_queries is None else min(settings.max_queries, len(candidates))
     n_random = int(round(settings.random_share * total))
-    best = top(candidates[_SCORE].to_numpy(), total - n_random)
+    uncertain = candidates[_SCORE].to_numpy()
+    if settings.diverse:
+        best = top(uncertain, candidates_wanted(total - n_random, True))
+        inputs = candidates.iloc[best].drop(columns=[_SCORE, _KEY, _POSITION, _ID]).reset_index(drop=True)
+        best = best[diverse_pick(features_of(inputs), uncertain[best], total - n_random, settings.seed)]
+    else:
+        best = top(uncertain, total - n_random)
     others = np.setdiff1d(np.arange(len(candidates)), best)
     lucky = others[top(-candidates[_KEY].to_numpy()[others], n_random)]
     chosen = candidates.iloc[np.r_[best, lucky]].copy()
@@ -189,17 +207,35 @@ def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answer
         chunk = pd.concat([chunk, added], axis=1)  # at once: each insert into a wide chunk would copy it
         candidates = chunk if candidates is None else pd.concat([candidates, chunk], ignore_index=True)
         if limit is not None:
-            candidates = _keep(candidates, limit - n_random, limit)
+            candidates = _keep(candidates, candidates_wanted(limit - n_random, settings.diverse), limit)
     # The queries are written before the session moves: a webapp that sees the new session
     # loads its queries, and one that refreshes in between still has the old session.
     session = current_session(platform, queries) + 1
-    output = _output(candidates, unscored, settings, hashes, session, version, pool)
+    def features_of(inputs):
+        return _cluster_features(platform, model, inputs, version, pool)
+
+    output = _output(candidates, unscored, settings, hashes, session, version, pool, features_of)
     platform.write_dataset(queries, output)
     next_session(platform, queries)
     return {"scored": scored, "unscored": dropped, "answered": position - scored - dropped,
             "queries": int((output["strategy"] != UNSCORED).sum()),
             "random": int((output["strategy"] == "random").sum()) if len(output) else 0,
-            "session": session, "modelVersion": version}
+            "session": session, "modelVersion": version, "diversity": "cluster" if settings.diverse else "none"}
+
+
+def _cluster_features(platform: Platform, model: str, inputs: pd.DataFrame, version: str, pool: Pool):
+    """Where diverse batches cluster: the model's own features when the platform has them (the
+    built-in model), else features of the candidates' columns, else the model's probabilities
+    (a DSS folder, whose files are not local)."""
+    features = platform.model_features(model, inputs, version=version)
+    if features is not None:
+        return features
+    if not pool.is_folder:
+        try:
+            return tabular_features(inputs).fit_transform(inputs)
+        except (LabelloopError, ValueError):  # no usable column: fall back on the probabilities
+            pass
+    return np.nan_to_num(platform.model_probabilities(model, inputs, version=version).matrix)
 
 
 def _probabilities(platform: Platform, model: str, frame: pd.DataFrame, version: str | None):
@@ -212,11 +248,11 @@ def _probabilities(platform: Platform, model: str, frame: pd.DataFrame, version:
                              "does the input have the model's features?") from error
 
 
-def _output(candidates, unscored, settings, hashes, session, version, pool) -> pd.DataFrame:
+def _output(candidates, unscored, settings, hashes, session, version, pool, features_of) -> pd.DataFrame:
     """The queries, most uncertain first, then the rows the model did not score (``strategy = unscored``)."""
     parts = []
     if candidates is not None and len(candidates):
-        chosen = _select(candidates, settings)
+        chosen = _select(candidates, settings, features_of)
         parts.append(chosen.sort_values([_SCORE, _POSITION], ascending=[False, True], kind="stable"))
     if unscored is not None:
         parts.append(unscored.assign(**{_SCORE: np.nan, "strategy": UNSCORED}))

@@ -4,7 +4,8 @@ On a fully labeled dataset, the loop runs with an oracle that answers with the t
 each strategy and seed: a stratified quarter is held out for testing, ``seed_labels`` random items
 of the rest are labeled, then each round trains the model, measures test accuracy, and labels the
 ``batch`` items the strategy ranks first, until the pool is used up. ``full_accuracy`` is the same
-model trained on the whole pool.
+model trained on the whole pool. With ``diversity`` ``cluster`` too, each strategy but random also
+runs with diverse batches (``learning/diversity``), reported as ``<strategy>+cluster``.
 
 Features are computed once with the built-in trainer's pipeline for the data type (fitted on the
 pool without its labels, as a real project could); the classifier is the same logistic regression.
@@ -25,6 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 from labelloop.errors import LabelloopError
+from labelloop.learning.diversity import DIVERSITY, candidates_wanted, diverse_pick
 from labelloop.learning.features import build_pipeline
 from labelloop.params import whole_number
 from labelloop.platform.local import LocalPlatform
@@ -42,15 +44,28 @@ class SimulationSettings:
     batch: int = 20
     max_labels: int | None = None
     jobs: int = 2
+    diversity: tuple = ("none",)
 
     def __post_init__(self):
         unknown = [s for s in self.strategies if s not in STRATEGIES]
         if unknown or not self.strategies:
             raise LabelloopError(f"Unknown strategy '{(unknown or [''])[0]}' (use {', '.join(STRATEGIES)}).")
+        unknown = [d for d in self.diversity if d not in DIVERSITY]
+        if unknown or not self.diversity:
+            raise LabelloopError(f"Unknown diversity '{(unknown or [''])[0]}' (use {', '.join(DIVERSITY)}).")
         for name in ("seeds", "seed_labels", "batch", "jobs"):
             setattr(self, name, whole_number(getattr(self, name), f"--{name.replace('_', '-')}"))
         if self.max_labels is not None and self.max_labels < self.seed_labels:
             raise LabelloopError("--max-labels must be at least --seed-labels.")
+
+    def runs(self) -> list:
+        """The (strategy, diversity) pairs to run; random batches are not made diverse."""
+        return [(strategy, diversity) for strategy in self.strategies for diversity in self.diversity
+                if diversity == "none" or strategy != "random"]
+
+
+def run_name(strategy: str, diversity: str) -> str:
+    return strategy if diversity == "none" else f"{strategy}+{diversity}"
 
 
 def load_table(data: Path, label_column: str) -> tuple:
@@ -91,7 +106,17 @@ def _classifier():
     return LogisticRegression(max_iter=2000, warm_start=True)
 
 
-def one_run(features, labels: np.ndarray, strategy: str, seed: int, settings: SimulationSettings) -> dict:
+def _pick(model, features, candidates: np.ndarray, strategy: str, diversity: str, take: int, seed: int) -> np.ndarray:
+    """The ``take`` of ``candidates`` (row numbers of ``features``) that the strategy labels next."""
+    uncertain = scores(model.predict_proba(features[candidates]), strategy)
+    best = top(uncertain, candidates_wanted(take, diversity == "cluster"))
+    if diversity == "cluster":
+        best = best[diverse_pick(features[candidates[best]], uncertain[best], take, seed)]
+    return best
+
+
+def one_run(features, labels: np.ndarray, strategy: str, seed: int, settings: SimulationSettings,
+            diversity: str = "none") -> dict:
     """One strategy and seed: the learning curve [(labels, test accuracy), ...]."""
     rng = np.random.default_rng(seed)
     pool, test = train_test_split(np.arange(len(labels)), test_size=TEST_SHARE, random_state=seed, stratify=labels)
@@ -118,9 +143,9 @@ def one_run(features, labels: np.ndarray, strategy: str, seed: int, settings: Si
         if strategy == "random" or len(classes) < 2:
             picked = rng.choice(unlabeled, size=take, replace=False)
         else:
-            picked = unlabeled[top(scores(model.predict_proba(features[pool[unlabeled]]), strategy), take)]
+            picked = unlabeled[_pick(model, features, pool[unlabeled], strategy, diversity, take, seed)]
         labeled[picked] = True
-    return {"strategy": strategy, "seed": seed, "curve": curve}
+    return {"strategy": run_name(strategy, diversity), "seed": seed, "curve": curve}
 
 
 def full_accuracy(features, labels: np.ndarray, seeds: int) -> float:
@@ -173,16 +198,16 @@ def simulate(data, label_column: str, settings: SimulationSettings, labels_csv=N
         raise LabelloopError("Simulation needs at least two labels, each on at least two items.")
     features = feature_matrix(frame, data_type, data if data.is_dir() else None, text_column)
     y = labels.to_numpy()
-    jobs = [(strategy, seed) for strategy in settings.strategies for seed in range(settings.seeds)]
+    jobs = [(strategy, diversity, seed) for strategy, diversity in settings.runs() for seed in range(settings.seeds)]
     runs = []
     for run in Parallel(n_jobs=settings.jobs, return_as="generator")(
-            delayed(one_run)(features, y, strategy, seed, settings) for strategy, seed in jobs):
+            delayed(one_run)(features, y, strategy, seed, settings, diversity) for strategy, diversity, seed in jobs):
         runs.append(run)
         if progress:
             progress(len(runs), len(jobs))
     full = full_accuracy(features, y, settings.seeds)
     return {"dataset": data.name, "items": int(len(y)), "full_accuracy": round(full, 6),
-            "strategies": summarise(runs, full, settings.strategies), "runs": runs}
+            "strategies": summarise(runs, full, [run_name(*pair) for pair in settings.runs()]), "runs": runs}
 
 
 def write_curves(result: dict, out_dir: Path) -> tuple:
@@ -216,7 +241,7 @@ def print_table(result: dict, out=sys.stdout) -> None:
         return "not reached" if value is None else str(value)
 
     print(f"{result['dataset']}: {result['items']} items, whole-pool accuracy {result['full_accuracy']:.3f}", file=out)
-    print(f"{'strategy':<12}{'labels to 95%':>15}{'labels to 99%':>15}{'AULC':>8}", file=out)
+    print(f"{'strategy':<18}{'labels to 95%':>15}{'labels to 99%':>15}{'AULC':>8}", file=out)
     for strategy, summary in result["strategies"].items():
-        print(f"{strategy:<12}{cell(summary['labels_to_95']):>15}{cell(summary['labels_to_99']):>15}"
+        print(f"{strategy:<18}{cell(summary['labels_to_95']):>15}{cell(summary['labels_to_99']):>15}"
               f"{summary['aulc']:>8.3f}", file=out)

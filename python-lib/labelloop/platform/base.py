@@ -82,6 +82,14 @@ class Platform(ABC):
     def model_probabilities(self, model: str, frame: pd.DataFrame, version: str | None = None) -> Probabilities:
         """Class probabilities of the saved model (its active or latest version by default)."""
 
+    def model_features(self, model: str, frame: pd.DataFrame, version: str | None = None):
+        """The rows as the model sees them (an array or sparse matrix), or None when they cannot be had.
+
+        DSS's predictor API documents predictions only, so the DSS adapter answers None and the
+        callers (diverse batches) fall back on features of their own.
+        """
+        return None
+
     @abstractmethod
     def active_version(self, model: str) -> str:
         """The version that predicts by default (in DSS the active one, not always the newest)."""

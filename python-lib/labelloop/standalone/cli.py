@@ -17,7 +17,8 @@ from werkzeug.serving import make_server
 from labelloop import __version__
 from labelloop.errors import LabelloopError
 from labelloop.labeling.builder import freeze_long_lived
-from labelloop.learning.query_sampler import SamplerSettings
+from labelloop.learning.diversity import DIVERSITY
+from labelloop.learning.query_sampler import DEFAULT_DIVERSITY, SamplerSettings
 from labelloop.learning.simulate import SimulationSettings, print_table, simulate, write_curves
 from labelloop.sampling import STRATEGIES
 from labelloop.standalone.demo import DEMO_TYPES, demo_project
@@ -27,7 +28,7 @@ from labelloop.standalone.plugin_archive import build_plugin
 from labelloop.standalone.project import MODEL, Project, init_project, parse_categories
 from labelloop.standalone.server import check_host, create_app
 from labelloop.store.items import DATA_TYPES
-from labelloop.store.metrics import recommendation
+from labelloop.store.metrics import learning_curve, load_metrics, recommendation
 
 
 def _init(args) -> None:
@@ -50,6 +51,7 @@ def project_status(project: Project) -> dict:
         "categories": [c["key"] for c in project.settings.categories],
         **stats,
         "modelVersions": registry.versions(),
+        "learningCurve": learning_curve(load_metrics(project.platform, MODEL)),
     }
 
 
@@ -64,6 +66,21 @@ def _print_status(status: dict) -> None:
     print(f"Annotators {counts(annotators)}")
     print(f"Sessions  {counts(status['sessions'])}")
     print(f"Models    {', '.join(status['modelVersions']) or 'none yet'}")
+    if status["learningCurve"]:
+        _print_learning_curve(status["learningCurve"])
+
+
+def _print_learning_curve(curve: list) -> None:
+    """The model panel's chart as a table: accuracy on items picked at random, so not flattered by the queue."""
+    def share(value):
+        return "-" if value is None else f"{value:.1%}"
+
+    print("\nLearning curve (accuracy on items picked at random, so not flattered by the queue)")
+    print(f"{'version':<10}{'labels':>8}{'accuracy':>10}{'95% interval':>18}{'items':>7}{'changed':>9}")
+    for point in curve:
+        interval = "-" if point["low"] is None else f"{share(point['low'])}-{share(point['high'])}"
+        print(f"{point['version']:<10}{point['labels'] if point['labels'] is not None else '-':>8}"
+              f"{share(point['accuracy']):>10}{interval:>18}{point['items']:>7}{share(point['contradiction']):>9}")
 
 
 def _status(args) -> None:
@@ -85,12 +102,13 @@ def _sample(args) -> None:
     if project.platform.registry(MODEL).latest() is None:
         raise LabelloopError(f"No model has been trained yet in {project.root}: label some items, then run 'labelloop train'.")
     settings = SamplerSettings(strategy=args.strategy, max_queries=args.max_queries, random_share=args.random_share,
-                               chunk_size=args.chunk_size, seed=args.seed)
+                               chunk_size=args.chunk_size, seed=args.seed, diversity=args.diversity)
     summary = sample(project, settings)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"Session {summary['session']}: {summary['queries']} queries ({summary['random']} random) from "
+        diverse = ", one per cluster of the most uncertain" if summary["diversity"] == "cluster" else ""
+        print(f"Session {summary['session']}: {summary['queries']} queries ({summary['random']} random{diverse}) from "
               f"{summary['scored']} unlabeled items, model {summary['modelVersion']}.")
 
 
@@ -109,7 +127,8 @@ def _train(args) -> None:
 def _simulate(args) -> None:
     settings = SimulationSettings(
         strategies=tuple(s.strip() for s in args.strategy.split(",") if s.strip()), seeds=args.seeds,
-        seed_labels=args.seed_labels, batch=args.batch, max_labels=args.max_labels, jobs=args.jobs)
+        seed_labels=args.seed_labels, batch=args.batch, max_labels=args.max_labels, jobs=args.jobs,
+        diversity=tuple(d.strip() for d in args.diversity.split(",") if d.strip()))
     progress = _progress_bar if sys.stderr.isatty() and not args.json else None
     result = simulate(args.data, args.label_column, settings, labels_csv=args.labels, data_type=args.type,
                       text_column=args.text_column, progress=progress)
@@ -133,13 +152,14 @@ def _interrupt(*_):
     raise KeyboardInterrupt
 
 
-def _serve_project(project: Project, host: str, port: int, auth_token: str | None, retrain_every: int) -> None:
+def _serve_project(project: Project, host: str, port: int, auth_token: str | None, retrain_every: int,
+                   diversity: str = DEFAULT_DIVERSITY) -> None:
     """Serve until interrupted (Ctrl+C or SIGTERM), then flush the datasets.
 
     ``retrain_every`` > 0 runs the retrain loop (single-label projects); 0 turns it off."""
     check_host(host, auth_token)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    loop = RetrainLoop(project, retrain_every) if retrain_every and not project.settings.multi_label else None
+    loop = RetrainLoop(project, retrain_every, diversity) if retrain_every and not project.settings.multi_label else None
     app, writer = create_app(project, auth_token=auth_token, loop=loop)
     freeze_long_lived()
     server = make_server(host, port, app, threaded=True)
@@ -159,12 +179,13 @@ def _serve_project(project: Project, host: str, port: int, auth_token: str | Non
 
 
 def _serve(args) -> None:
-    _serve_project(Project.open(args.dir, user=args.user), args.host, args.port, args.auth_token, args.retrain_every)
+    _serve_project(Project.open(args.dir, user=args.user), args.host, args.port, args.auth_token, args.retrain_every,
+                   args.diversity)
 
 
 def _demo(args) -> None:
     project = demo_project(args.dir or f"demo-{args.type}", args.type)
-    _serve_project(project, args.host, args.port, None, args.retrain_every)
+    _serve_project(project, args.host, args.port, None, args.retrain_every, args.diversity)
 
 
 def _plugin(args) -> None:
@@ -174,6 +195,12 @@ def _plugin(args) -> None:
 def _loop_options(command) -> None:
     command.add_argument("--retrain-every", type=int, default=DEFAULT_RETRAIN_EVERY, metavar="N",
                          help=f"retrain and re-rank after N labels in a session (default {DEFAULT_RETRAIN_EVERY}; 0: never)")
+    _diversity_option(command)
+
+
+def _diversity_option(command) -> None:
+    command.add_argument("--diversity", choices=DIVERSITY, default=DEFAULT_DIVERSITY,
+                         help=f"cluster: one query per cluster of the most uncertain items (default {DEFAULT_DIVERSITY})")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -214,6 +241,7 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--random-share", type=float, default=0.1, help="share of random queries (default 0.1)")
     sample.add_argument("--chunk-size", type=int, default=10_000, help="rows scored at a time")
     sample.add_argument("--seed", type=int, help="seed of the random share, for repeatable runs")
+    _diversity_option(sample)
     sample.add_argument("--json", action="store_true")
     sample.set_defaults(run=_sample)
 
@@ -246,6 +274,8 @@ def parser() -> argparse.ArgumentParser:
     simulation.add_argument("--seed-labels", type=int, default=20, help="random labels to start from (default 20)")
     simulation.add_argument("--batch", type=int, default=20, help="labels per round (default 20)")
     simulation.add_argument("--max-labels", type=int, help="stop there (default: the whole pool)")
+    simulation.add_argument("--diversity", default="none", help="comma-separated: none, cluster (both: compare "
+                                                                  "<strategy> with <strategy>+cluster)")
     simulation.add_argument("--jobs", type=int, default=2, help="runs in parallel (default 2)")
     simulation.add_argument("--out", help="folder for curves.png and curves.csv (default: ./simulation-NAME)")
     simulation.add_argument("--json", action="store_true")

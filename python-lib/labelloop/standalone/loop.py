@@ -21,7 +21,7 @@ import threading
 import time
 
 from labelloop.errors import LabelloopError, first_line
-from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
+from labelloop.learning.query_sampler import DEFAULT_DIVERSITY, Pool, SamplerSettings, run_sampler
 from labelloop.learning.retrain_rule import due
 from labelloop.learning.stopping import compute_metrics
 from labelloop.params import whole_number
@@ -62,12 +62,12 @@ def queries_per_round(every: int) -> int:
     return max(1_000, 10 * every)
 
 
-def run_round(root: str, max_queries: int | None = None) -> dict:
+def run_round(root: str, max_queries: int | None = None, diversity: str = DEFAULT_DIVERSITY) -> dict:
     """One turn of the loop on the project in ``root``: train, measure, sample. Runs in a child."""
     project = Project.open(root)
     try:
         model, metrics = train_and_measure(project)
-        sampled = sample(project, SamplerSettings(max_queries=max_queries))
+        sampled = sample(project, SamplerSettings(max_queries=max_queries, diversity=diversity))
         return {"model": model, "metrics": metrics[-1] if metrics else None, "sampler": sampled}
     finally:
         project.close()
@@ -80,13 +80,14 @@ def _now() -> dt.datetime:
 class RetrainLoop:
     """Runs rounds in the background for a served project."""
 
-    def __init__(self, project: Project, every: int = DEFAULT_RETRAIN_EVERY):
+    def __init__(self, project: Project, every: int = DEFAULT_RETRAIN_EVERY, diversity: str = DEFAULT_DIVERSITY):
         every = whole_number(every, "--retrain-every")
-        self.project, self.every = project, every
+        SamplerSettings(diversity=diversity)  # refused here, at start, rather than at every round
+        self.project, self.every, self.diversity = project, every, diversity
         self._requested = threading.Event()
         self._stopping = threading.Event()
         self._state_lock = threading.Lock()
-        self._state = {"retrainEvery": every, "running": False, "rounds": 0, "lastRound": None,
+        self._state = {"retrainEvery": every, "diversity": diversity, "running": False, "rounds": 0, "lastRound": None,
                        "lastError": None, "lastErrorAt": None}
         self._fired = None  # {"session", "at"} of the latest attempt, for the retry delay
         self._labeled_in_session = None  # given by start()
@@ -164,7 +165,7 @@ class RetrainLoop:
         which case the child is terminated: the registry never keeps a half-written version."""
         context = multiprocessing.get_context("spawn")
         receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_child_round, args=(root, sender, queries_per_round(self.every)),
+        process = context.Process(target=_child_round, args=(root, sender, queries_per_round(self.every), self.diversity),
                                   name="labelloop-round", daemon=True)
         process.start()
         sender.close()
@@ -192,11 +193,11 @@ def _outcome(process, receiver, stopping) -> tuple:
     return receiver.recv()
 
 
-def _child_round(root: str, sender, max_queries: int) -> None:
+def _child_round(root: str, sender, max_queries: int, diversity: str) -> None:
     """The child process's whole life: one round, its outcome sent back."""
     _exit_with_parent()
     try:
-        sender.send(("ok", run_round(root, max_queries)))
+        sender.send(("ok", run_round(root, max_queries, diversity)))
     except LabelloopError as error:
         sender.send(("error", str(error)))
     except Exception as error:  # noqa: BLE001 - reported to the parent, which shows it in /stats

@@ -1,10 +1,13 @@
-"""Stopping metrics as stored, and the verdict on them (computed by learning/stopping.py).
+"""Stopping metrics as stored, the verdict on them (computed by learning/stopping.py), and the
+learning curve they draw.
 
 They are kept per model version in the project variable ``LABELLOOP__<model>__metrics``.
 Labeling can stop when the last ``STABLE_VERSIONS`` comparisons each changed at most
 ``STOP_CONTRADICTION`` of the predictions.
 """
 from __future__ import annotations
+
+from scipy.stats import binomtest
 
 from labelloop.platform.base import Platform
 from labelloop.store.variables import variable_name
@@ -51,3 +54,23 @@ def stopping_status(platform: Platform, model: str) -> dict | None:
     if not metrics:
         return None
     return {"metrics": metrics, **recommendation(metrics)}
+
+
+def learning_curve(metrics: list) -> list:
+    """One point per model version, oldest first (``GET /stats`` ``learningCurve``, DESIGN.md section 11).
+
+    ``accuracy`` is on the labeled items the version queried at random, which no model chose, so
+    the queue does not flatter it; ``low``..``high`` is its 95% Wilson interval over ``items``
+    such items (None before any). ``contradiction`` is the share of predictions that changed
+    since the previous version.
+    """
+    curve = []
+    for m in metrics:
+        items, accuracy = int(m.get("randomLabels") or 0), m.get("randomAccuracy")
+        low = high = None
+        if items and accuracy is not None:
+            interval = binomtest(int(round(accuracy * items)), items).proportion_ci(0.95, method="wilson")
+            low, high = round(float(interval.low), 6), round(float(interval.high), 6)
+        curve.append({"version": m["version"], "labels": m.get("labels"), "accuracy": accuracy if items else None,
+                      "low": low, "high": high, "items": items, "contradiction": m.get("contradictionRate")})
+    return curve
