@@ -142,7 +142,7 @@ def test_eight_annotators_in_parallel_lose_and_duplicate_nothing(journal, tmp_pa
             done = 0
             cursor = 0
             while done < 200:
-                answered = journal.answered_items()
+                answered = journal.unavailable_items(0)
                 busy = journal.leased_to_others(who)
                 candidates = [i for i in pool[cursor:] if i not in answered and i not in busy][:40]
                 for item in journal.lease(who, candidates, limit=5):

@@ -15,11 +15,12 @@ settings = SamplerSettings(
     random_share=config.get("random_share", 0.1),
     chunk_size=config.get("chunk_size", 10000),
 )
+queries = get_output_names_for_role("queries")[0]
 run_sampler(
     platform,
     model=get_input_names_for_role("saved_model")[0],
     pool=Pool(unlabeled, is_folder=platform.is_folder(unlabeled), id_column=config.get("id_column") or None),
-    queries=get_output_names_for_role("queries")[0],
-    answered=answered_in_metadata(platform, metadata[0] if metadata else None),
+    queries=queries,
+    answered=answered_in_metadata(platform, metadata[0] if metadata else None, queries),
     settings=settings,
 )

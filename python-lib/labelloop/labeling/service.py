@@ -29,6 +29,7 @@ from labelloop.platform.base import Platform
 from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
 from labelloop.store.metrics import learning_curve
+from labelloop.store.skips import held_back
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +83,13 @@ class Tally:
     only skipped (the rules of ``Journal.stats``, which recomputes them with SQL).
     """
 
-    def __init__(self, multi_label: bool):
+    def __init__(self, multi_label: bool, skip_counts: dict | None = None, counted_until: int = 0):
+        """``skip_counts``: ``Journal.skip_counts()``, skips up to event ``counted_until``; later
+        skips are counted as they arrive (the journal's current rows only show the latest)."""
         self.multi_label = multi_label
         self.last_event = 0
+        self.skips, self._counted_until = dict(skip_counts or {}), counted_until
+        self.answerers = {}  # item -> annotators with a current answer
         self.answers = {}
         self.items = {}  # item -> [annotators who labeled it, annotators who skipped it]
         self.labeled = self.skipped = 0
@@ -98,6 +103,9 @@ class Tally:
             if old is not None:
                 self._count(item, annotator, *old, -1)
             self.answers[item, annotator] = (status, label, session)
+            self.answerers.setdefault(item, set()).add(annotator)
+            if status == SKIPPED and event_id > self._counted_until:
+                self.skips[item, annotator] = self.skips.get((item, annotator), 0) + 1
             self._count(item, annotator, status, label, session, 1)
             after = self._item_state(item)
             self.labeled += (after == LABELED) - (before == LABELED)
@@ -119,15 +127,32 @@ class Tally:
                 self.per_label[key] += sign
             self.sessions[str(session)] += sign
 
-    def __contains__(self, item_id) -> bool:
-        """``item in tally``: anyone answered it (the queue leaves it out)."""
-        return self._item_state(item_id) is not None
+    def held(self, session: int) -> _Held:
+        """The items not to serve in ``session``, as a container: ``item in tally.held(s)``."""
+        return _Held(self, session)
+
+    def is_held(self, item_id, session: int) -> bool:
+        """Labeled by anyone, or skipped by everyone who answered it and still held back (store/skips.py)."""
+        state = self._item_state(item_id)
+        if state != SKIPPED:
+            return state == LABELED
+        skips = [(self.answers[item_id, a][2], self.skips.get((item_id, a), 1)) for a in self.answerers[item_id]]
+        return held_back(skips, session)
 
     def stats(self, total: int) -> dict:
         return {"labeled": self.labeled, "skipped": self.skipped, "perLabel": +self.per_label,
                 "perAnnotator": {a: dict(c) for a, c in self.per_annotator.items() if any(c.values())},
                 "sessions": dict(sorted((+self.sessions).items(), key=lambda kv: int(kv[0]))),
                 "total": total, "remaining": max(total - self.labeled - self.skipped, 0)}
+
+
+@dataclass(frozen=True)
+class _Held:
+    tally: Tally
+    session: int
+
+    def __contains__(self, item_id) -> bool:
+        return self.tally.is_held(item_id, self.session)
 
 
 class LabelingService:
@@ -143,7 +168,7 @@ class LabelingService:
         self.queue = Queue(list(source.ids), seed=config.seed)
         self.project = ProjectState(platform, config, source, self.queue)
         self._lock = threading.Lock()
-        self._tally = Tally(config.multi_label)
+        self._tally = Tally(config.multi_label, *journal.skip_counts())
         self._searched = {}  # item -> the search that served it, for the answer's provenance
         self._warm_up()
 
@@ -176,8 +201,7 @@ class LabelingService:
 
     def batch(self, user: str, size) -> dict:
         size = whole_number(size, "size", 1, MAX_BATCH, text=True)
-        self.project.current()
-        answered = self._sync()
+        answered = self._sync().held(self.project.current().session)
         busy = self.journal.leased_to_others(user)
         candidates = self.queue.next_items(busy, answered, size * 2)
         taken = self.journal.lease(user, candidates, size, seconds=self.config.lease_seconds)
@@ -194,7 +218,7 @@ class LabelingService:
         else:
             frame = self.source.frame
             columns = searched_columns(frame, self.config.type, column or None)
-        answered = self._sync()
+        answered = self._sync().held(self.project.current().session)
         busy = self.journal.leased_to_others(user)
         candidates = find(self.source.ids, frame, columns, q, match,
                           lambda i: i not in answered and i not in busy, size * 2)

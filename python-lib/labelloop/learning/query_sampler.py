@@ -32,6 +32,7 @@ from labelloop.platform.base import Platform
 from labelloop.sampling import STRATEGIES, UNSCORED, scores, top
 from labelloop.store.items import FolderSource, row_hashes, row_ids
 from labelloop.store.sessions import current_session, next_session
+from labelloop.store.skips import unavailable
 
 DEFAULT_DIVERSITY = "cluster"
 QUERY_COLUMNS = ("uncertainty", "strategy", "session", "model_version", "item_id")
@@ -76,12 +77,22 @@ class Pool:
     media: str = "media"
 
 
-def answered_in_metadata(platform: Platform, metadata: str | None) -> set:
-    """Item ids that have an answer in a metadata dataset (none when it is unset or unbuilt)."""
+def answered_in_metadata(platform: Platform, metadata: str | None, queries: str | None = None) -> set:
+    """Item ids to leave out of the next session's queries, from a metadata dataset (none when it
+    is unset or unbuilt): labeled ones, and skipped ones still held back (store/skips.py).
+
+    The metadata dataset keeps each annotator's current answer only, so each skip counts once
+    here: in DSS an item everyone skipped comes back every few sessions instead of retiring. A
+    metadata dataset without ``status``, ``session`` or ``annotator`` leaves out every answered item.
+    """
     if not metadata or not platform.dataset_exists(metadata):
         return set()
-    frame = platform.read_dataset(metadata, columns=["data_id"])
-    return set(frame["data_id"].astype(str))
+    frame = platform.read_dataset(metadata)
+    if queries is None or not {"status", "session", "annotator"} <= set(frame.columns):
+        return set(frame["data_id"].astype(str))
+    answers = zip(frame["data_id"].astype(str), frame["annotator"].astype(str), frame["status"].astype(str),
+                  pd.to_numeric(frame["session"], errors="coerce").fillna(0).astype(int))
+    return unavailable(answers, {}, current_session(platform, queries) + 1)
 
 
 def _chunks(platform: Platform, pool: Pool, chunk_size: int) -> Iterator[pd.DataFrame]:

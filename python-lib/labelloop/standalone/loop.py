@@ -42,8 +42,9 @@ def sample(project: Project, settings: SamplerSettings | None = None) -> dict:
     """Score the unanswered items with the latest model and write the next session's queries."""
     is_folder = project.settings.type in FOLDER_TYPES
     pool = Pool(UNLABELED, is_folder=is_folder, id_column=project.settings.id_column, media=project.settings.type)
-    return run_sampler(project.platform, MODEL, pool, project.settings.outputs["queries"],
-                       project.journal.answered_items(), settings or SamplerSettings())
+    queries = project.settings.outputs["queries"]
+    held = project.journal.unavailable_items(current_session(project.platform, queries) + 1)  # the next session's
+    return run_sampler(project.platform, MODEL, pool, queries, held, settings or SamplerSettings())
 
 
 def train_and_measure(project: Project) -> tuple:

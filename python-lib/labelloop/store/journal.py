@@ -26,6 +26,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 
 from labelloop.errors import LabelloopError, LeaseConflict, Unavailable, first_line
+from labelloop.store.skips import unavailable
 
 log = logging.getLogger(__name__)
 LABELED, SKIPPED = "LABELED", "SKIPPED"
@@ -244,7 +245,8 @@ class Journal:
         """Lease up to ``limit`` of ``item_ids`` (in order) to ``annotator``; returns those taken.
 
         An item is taken when nobody holds it, its lease expired, or ``annotator`` holds it
-        already (the lease is renewed). Answered items are never leased. One write transaction
+        already (the lease is renewed). Labeled items are never leased; skipped ones are, once the
+        caller's skip rule (store/skips.py) lets them come back. One write transaction
         reads the candidates' state with two queries and writes the leases at once: two
         annotators can never hold the same item.
         """
@@ -254,7 +256,8 @@ class Journal:
         if not candidates or limit <= 0:
             return []
         with self._writing() as conn:
-            answered = set(conn.execute(sa.select(current.c.item_id).where(current.c.item_id.in_(candidates))).scalars())
+            answered = set(conn.execute(sa.select(current.c.item_id).where(
+                current.c.item_id.in_(candidates), current.c.status == LABELED)).scalars())
             held = {row.item_id: row for row in conn.execute(
                 sa.select(leases.c.item_id, leases.c.annotator, leases.c.expires_at).where(leases.c.item_id.in_(candidates)))}
             free = [i for i in candidates if i not in answered
@@ -317,10 +320,22 @@ class Journal:
         with self._reading() as conn:
             return int(conn.execute(sa.select(sa.func.max(current.c.event_id))).scalar() or 0)
 
-    def answered_items(self) -> set:
-        """Items with a current label or skip by anyone: they leave everyone's queue."""
+    def skip_counts(self) -> tuple:
+        """``({(item, annotator): skips over the whole history}, the newest event counted)``."""
         with self._reading() as conn:
-            return set(conn.execute(sa.select(current.c.item_id).distinct()).scalars())
+            newest = int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0)
+            query = (sa.select(events.c.item_id, events.c.annotator, sa.func.count())
+                     .where(events.c.kind == _KIND_OF_STATUS[SKIPPED], events.c.id <= newest)
+                     .group_by(events.c.item_id, events.c.annotator))
+            return {(item, who): int(n) for item, who, n in conn.execute(query)}, newest
+
+    def unavailable_items(self, session: int) -> set:
+        """Items not to rank or serve in ``session``: labeled by anyone, or skipped and held back
+        (store/skips.py: a skip returns after a cool-down; skipped twice by everyone, never)."""
+        with self._reading() as conn:
+            answers = conn.execute(sa.select(current.c.item_id, current.c.annotator, current.c.status,
+                                             current.c.session)).all()
+        return unavailable(answers, self.skip_counts()[0], session)
 
     def history(self, annotator: str) -> list:
         """The annotator's current answers in the order they first answered them.
