@@ -61,8 +61,8 @@ def main() -> None:
                     first = summary["curve"][1][1]
                     print(f"{name:<8}{batch:>6}{variant:>16}{summary['aulc']:>8.4f}{reached!s:>15}{first:>22.3f}", flush=True)
                 plain, diverse = result["strategies"]["margin"], result["strategies"]["margin+cluster"]
-                record("diversity", f"{name}, batch {batch}: area under the learning curve, margin+cluster vs margin",
-                       diverse["aulc"], plain["aulc"], "AULC")
+                record("diversity", f"{name}, batch {batch}: area under the learning curve of margin+cluster "
+                       f"(plain margin: {plain['aulc']:.4f})", round(diverse["aulc"], 4), None, "")
     print(f"\nDigits {args.digits_seeds} seeds, tweets {args.seeds}; up to {args.max_labels} labels from 20 random "
           "seed labels; medians over seeds.")
 

@@ -12,7 +12,10 @@ labels sent = labels acknowledged = labels stored in the journal (and in the lab
 once the server has stopped), with no item labeled twice.
 
     python bench/load.py [--rows 1000000] [--annotators 32] [--seconds 300] [--think-ms 1000]
-                         [--retrain-every 1000]
+                         [--retrain-every 1000] [--suggestions online,version]
+
+With ``--suggestions online,version`` the whole run is made twice in one invocation, with online
+suggestions on and off (``labelloop serve --suggestions``), and their ``/label`` p50 and p99 are compared.
 """
 from __future__ import annotations
 
@@ -140,9 +143,9 @@ class Log:
             self.acknowledged.append((item, annotator, label_id))
 
 
-def start_server(project: Path, retrain_every: int):
+def start_server(project: Path, retrain_every: int, suggestions: str):
     server = subprocess.Popen([sys.executable, "-m", "labelloop.standalone.cli", "serve", str(project), "--port", "0",
-                               "--auth-token", TOKEN, "--retrain-every", str(retrain_every)],
+                               "--auth-token", TOKEN, "--retrain-every", str(retrain_every), "--suggestions", suggestions],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = re.search(r"at (http://[^/]+)", server.stdout.readline()).group(1)
     output = []
@@ -158,7 +161,7 @@ def loop_state(url: str) -> dict:
 
 
 def report(log: Log, annotators: int, seconds: float, stats: dict, stored: pd.DataFrame,
-           labels_dataset: pd.DataFrame) -> None:
+           labels_dataset: pd.DataFrame, headline: bool = True) -> None:
     print("| route | requests | per second | p50 ms | p99 ms | max ms | non-2xx |")
     print("|---|---|---|---|---|---|---|")
     for route in ("config", "batch", "label", "skip", "history", "stats"):
@@ -182,30 +185,26 @@ def report(log: Log, annotators: int, seconds: float, stats: dict, stored: pd.Da
     if log.errors:
         print("first client error:", log.errors[0])
     labels_per_second = len(acknowledged) / seconds
+    if not headline:
+        return
     record("load", f"{annotators} annotators with the loop on: labels per second", labels_per_second, None, "labels/s")
     record("load", "/label p99 under load", np.percentile(np.array(log.timings["label"]) * 1000, 99), None, "ms")
     same = log.sent == len(acknowledged) == len(kept) == len(acknowledged & kept)
     record("load", "labels sent = acknowledged = stored", "yes" if same else "NO", None, "")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--annotators", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=300)
-    parser.add_argument("--think-ms", type=float, default=1000, help="average pause of an annotator between answers")
-    parser.add_argument("--retrain-every", type=int, default=1000)
-    args = parser.parse_args()
+def run(args, suggestions: str, headline: bool = True) -> np.ndarray:
+    """One whole run; returns the /label latencies in ms."""
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         make_data(folder / "pool.parquet", args.rows)
         init_project(folder / "project", folder / "pool.parquet", "tabular",
                      [{"key": k, "caption": k} for k in CLASSES], id_column="row_id")
         started = time.perf_counter()
-        server, url, output = start_server(folder / "project", args.retrain_every)
+        server, url, output = start_server(folder / "project", args.retrain_every, suggestions)
         print(f"{args.annotators} annotators for {args.seconds:.0f} s on {args.rows:,} rows, pausing about "
-              f"{args.think_ms:.0f} ms between answers, retraining every {args.retrain_every} labels "
-              f"(server ready after {time.perf_counter() - started:.1f} s)\n")
+              f"{args.think_ms:.0f} ms between answers, retraining every {args.retrain_every} labels, "
+              f"{suggestions} suggestions (server ready after {time.perf_counter() - started:.1f} s)\n")
         log = Log()
         until = time.monotonic() + args.seconds
         annotators = [Annotator(url, f"annotator-{n:02d}", until, args.think_ms / 1000, log)
@@ -223,9 +222,39 @@ def main() -> None:
         stored = journal.events_frame(["label"])
         journal.close()
         labels_dataset = pd.read_parquet(folder / "project" / "datasets" / "labels.parquet")
-        report(log, args.annotators, elapsed, stats, stored, labels_dataset)
+        report(log, args.annotators, elapsed, stats, stored, labels_dataset, headline)
         if server.returncode != 0:
             print("server output:", "".join(output)[-2000:])
+        return np.array(log.timings["label"]) * 1000
+
+
+def compare(latencies: dict, annotators: int) -> None:
+    """/label p50 and p99 with online suggestions on and off, measured in this run."""
+    print("\n| suggestions | /label p50 ms | /label p99 ms |\n|---|---|---|")
+    for mode, ms in latencies.items():
+        print(f"| {mode} | {np.percentile(ms, 50):.1f} | {np.percentile(ms, 99):.1f} |")
+    on, off = latencies["online"], latencies["version"]
+    for q in (50, 99):
+        record("load", f"{annotators} annotators: /label p{q} with online suggestions (without: "
+               f"{np.percentile(off, q):.1f} ms)", np.percentile(on, q), None, "ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--annotators", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--think-ms", type=float, default=1000, help="average pause of an annotator between answers")
+    parser.add_argument("--retrain-every", type=int, default=1000)
+    parser.add_argument("--suggestions", default="online", help="online, version, or both: online,version")
+    args = parser.parse_args()
+    latencies = {}
+    modes = [m.strip() for m in args.suggestions.split(",") if m.strip()]
+    for mode in modes:
+        latencies[mode] = run(args, mode, headline=len(modes) == 1)  # a comparison records its own headline
+        print()
+    if {"online", "version"} <= set(latencies):
+        compare(latencies, args.annotators)
 
 
 if __name__ == "__main__":

@@ -175,7 +175,8 @@ class LabelingPage {
     }
     const caption = (this.config.categories.find((c) => c.key === suggestion.label) || {}).caption || suggestion.label;
     const probability = suggestion.probabilities[suggestion.label];
-    node.append(`Model suggests: ${caption}`, probability === undefined ? "" : ` (${percent(probability)})`);
+    const who = suggestion.source === "online" ? "The online model suggests" : "Model suggests";
+    node.append(`${who}: ${caption}`, probability === undefined ? "" : ` (${percent(probability)})`);
   }
 
   showStats(stats) {

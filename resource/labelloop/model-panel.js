@@ -36,6 +36,13 @@ export function modelPanel(onTrain) {
           `Accuracy on the random share: ${percent(last.randomAccuracy)} (${last.version}, ${last.randomLabels} labels)`));
       }
     }
+    const suggesting = stats.suggesting || {};
+    if (suggesting.source === "online") {
+      node.append(el("p", { className: "metrics suggesting" }, `Suggestions: the online model, which learns from every `
+        + `label (${suggesting.labels} so far${suggesting.version ? `, on ${suggesting.version}'s features` : ""})`));
+    } else if (suggesting.source === "version") {
+      node.append(el("p", { className: "metrics suggesting" }, `Suggestions: model ${suggesting.version}`));
+    }
     const chart = learningCurve(stats.learningCurve);
     if (chart) node.append(chart);
     const loop = stats.loop;

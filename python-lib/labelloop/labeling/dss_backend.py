@@ -96,6 +96,10 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
         type=data_type, categories=categories_from_dss(param["categories"]), multi_label=bool(param["multi_label"]),
         queries=param["queries_ds"] or None, model=param["saved_model"] or None, text_column=param.get("text_column"),
         columns_first=[c.strip() for c in (param.get("columns_first") or "").split(",") if c.strip()],
+        # Online suggestions fit in a spawned worker process, and a spawned child re-imports its
+        # parent's main module: what that is in a DSS backend is not documented, so they stay off
+        # in DSS (the stricter choice) until it is checked in a real DSS.
+        online=False,
     )
     built = build_webapp(app, platform, journal, source, config, outputs, lambda request: platform.user(request.headers),
                          unlabeled=unlabeled, media_cache=tempfile.mkdtemp(prefix="labelloop-media-"),

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError
+from labelloop.text import as_text
 
 MATCHES = ("substring", "word", "exact")
 MAX_QUERY = 200
@@ -52,16 +53,16 @@ def _matcher(q: str, match: str) -> Callable[[pd.Series], np.ndarray]:
     """A function of a column slice: which of its values match."""
     if match == "word":
         pattern = re.compile(r"(?<!\w)" + re.escape(q) + r"(?!\w)", re.IGNORECASE)
-        return lambda values: _as_text(values).str.contains(pattern, regex=True).to_numpy(dtype=bool)
+        return lambda values: as_text(values).str.contains(pattern, regex=True).to_numpy(dtype=bool)
     if match == "exact":
         number = _number(q)
 
         def exact(values):
             if number is not None and pd.api.types.is_numeric_dtype(values):
                 return (values.to_numpy(dtype=float, na_value=np.nan) == number)
-            return (_as_text(values).str.casefold() == q.casefold()).to_numpy(dtype=bool)
+            return (as_text(values).str.casefold() == q.casefold()).to_numpy(dtype=bool)
         return exact
-    return lambda values: _as_text(values).str.contains(q, case=False, regex=False).to_numpy(dtype=bool)
+    return lambda values: as_text(values).str.contains(q, case=False, regex=False).to_numpy(dtype=bool)
 
 
 def _number(text: str):
@@ -69,10 +70,6 @@ def _number(text: str):
         return float(text)
     except ValueError:
         return None
-
-
-def _as_text(values: pd.Series) -> pd.Series:
-    return values.astype(object).where(values.notna(), "").astype(str)
 
 
 def matching_rows(frame: pd.DataFrame, columns: list, q: str, match: str) -> Iterator[np.ndarray]:

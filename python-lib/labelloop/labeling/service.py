@@ -21,6 +21,7 @@ import pandas as pd
 
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.labeling.media import MediaFile, MediaStore
+from labelloop.labeling.online_suggestions import OnlineSuggestions
 from labelloop.labeling.project_state import ProjectState
 from labelloop.labeling.queue import Queue
 from labelloop.labeling.search import check_query, find, searched_columns
@@ -56,6 +57,7 @@ class LabelingConfig:
     columns_first: list = field(default_factory=list)
     lease_seconds: float = 600
     seed: int = 0
+    online: bool = True  # suggestions from a model that learns from every label (off for multi-label)
     keys: list = field(init=False)
 
     def __post_init__(self):
@@ -170,6 +172,9 @@ class LabelingService:
         self._lock = threading.Lock()
         self._tally = Tally(config.multi_label, *journal.skip_counts())
         self._searched = {}  # item -> the search that served it, for the answer's provenance
+        self.online = None
+        if config.online and not config.multi_label:
+            self.online = OnlineSuggestions(platform, journal, source, config, self._model_version).start()
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -262,7 +267,8 @@ class LabelingService:
         project = self.project.current()
         stats = self._sync().stats(total=len(self.source))
         curve = learning_curve(project.stopping["metrics"]) if project.stopping else []
-        stats = {**stats, "modelVersions": project.versions, "stopping": project.stopping, "learningCurve": curve}
+        stats = {**stats, "modelVersions": project.versions, "stopping": project.stopping, "learningCurve": curve,
+                 "suggesting": self._suggesting()}
         if self.loop is not None:
             stats["loop"] = self.loop.status()
         return stats
@@ -284,6 +290,8 @@ class LabelingService:
         )
         label_id = self.journal.record(annotation)
         self._on_change()
+        if self.online is not None and status == LABELED:
+            self.online.nudge()
         return {"labelId": label_id, "stats": self.stats()}
 
     def _known_item(self, body: dict) -> str:
@@ -348,17 +356,41 @@ class LabelingService:
     def _model_version(self):
         return self.project.current().active
 
+    def _suggesting(self) -> dict:
+        """Which model suggests: the online one once it is ready, else the active version (or none)."""
+        if self.online is not None and self.online.status()["source"] == "online":
+            return self.online.status()
+        return {"source": "version" if self._model_version() else None, "labels": 0, "version": self._model_version()}
+
     def _suggestions(self, item_ids: list) -> dict:
-        """The model's best guess per item, when a model exists; never blocks labeling."""
-        if not item_ids or not self.config.model or self._model_version() is None:
+        """The best guess per item: the online model's when it is ready, else the version's; never blocks labeling."""
+        if not item_ids:
+            return {}
+        online = self._online_suggestions(item_ids)
+        if online is not None:
+            return online
+        if not self.config.model or self._model_version() is None:
             return {}
         try:
             result = self.platform.model_probabilities(self.config.model, self.source.rows(item_ids),
                                                        version=self._model_version())
         except Exception:  # noqa: BLE001 - a broken model must not stop labeling
             return {}
-        return {i: _suggestion(result.classes, p) if scored else UNSCORED
+        return {i: _suggestion(result.classes, p, "version") if scored else UNSCORED
                 for i, p, scored in zip(item_ids, result.matrix, result.scored)}
+
+    def _online_suggestions(self, item_ids: list) -> dict | None:
+        if self.online is None:
+            return None
+        try:
+            found = self.online.probabilities(self.source.rows(item_ids))
+        except Exception:  # noqa: BLE001 - fall back on the version's suggestions
+            log.exception("online suggestions")
+            return None
+        if found is None:
+            return None
+        categories, matrix = found
+        return {i: _suggestion(categories, p, "online") for i, p in zip(item_ids, matrix)}
 
 
 def shortcuts(keys: list, reserved=frozenset()) -> list:
@@ -374,9 +406,9 @@ def shortcuts(keys: list, reserved=frozenset()) -> list:
     return [chosen[key] if key in chosen else next(free, None) for key in keys]
 
 
-def _suggestion(classes: list, probabilities: np.ndarray) -> dict:
+def _suggestion(classes: list, probabilities: np.ndarray, source: str) -> dict:
     return {"label": classes[int(np.argmax(probabilities))],
-            "probabilities": {c: float(v) for c, v in zip(classes, probabilities)}}
+            "probabilities": {c: float(v) for c, v in zip(classes, probabilities)}, "source": source}
 
 
 def _object(body) -> dict:

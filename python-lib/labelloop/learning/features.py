@@ -25,6 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
+from labelloop import text
 from labelloop.errors import LabelloopError
 from labelloop.learning.media_features import EXTRACTORS
 
@@ -36,8 +37,7 @@ MEDIA_CACHE_ITEMS = 200_000
 
 def as_text(column) -> np.ndarray:
     """One column (a Series, or a 2-D slice of one column) as strings, missing as ''."""
-    values = pd.DataFrame(column).iloc[:, 0]
-    return values.astype(object).where(values.notna(), "").astype(str).to_numpy()
+    return text.as_text(pd.DataFrame(column).iloc[:, 0]).to_numpy()
 
 
 def as_strings(frame) -> pd.DataFrame:

@@ -152,17 +152,17 @@ def _interrupt(*_):
     raise KeyboardInterrupt
 
 
-def _serve_project(project: Project, host: str, port: int, auth_token: str | None, retrain_every: int,
-                   diversity: str = DEFAULT_DIVERSITY) -> None:
+def _serve_project(project: Project, args, auth_token: str | None) -> None:
     """Serve until interrupted (Ctrl+C or SIGTERM), then flush the datasets.
 
-    ``retrain_every`` > 0 runs the retrain loop (single-label projects); 0 turns it off."""
+    ``args.retrain_every`` > 0 runs the retrain loop (single-label projects); 0 turns it off."""
+    host, retrain_every = args.host, args.retrain_every
     check_host(host, auth_token)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    loop = RetrainLoop(project, retrain_every, diversity) if retrain_every and not project.settings.multi_label else None
-    app, writer = create_app(project, auth_token=auth_token, loop=loop)
+    loop = RetrainLoop(project, retrain_every, args.diversity) if retrain_every and not project.settings.multi_label else None
+    app, writer = create_app(project, auth_token=auth_token, loop=loop, online=args.suggestions == "online")
     freeze_long_lived()
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, args.port, app, threaded=True)
     signal.signal(signal.SIGTERM, _interrupt)
     url = f"http://{host}:{server.server_port}/" + (f"?token={auth_token}" if auth_token else "")
     print(f"labelloop: serving {project.root} at {url}", flush=True)
@@ -179,13 +179,12 @@ def _serve_project(project: Project, host: str, port: int, auth_token: str | Non
 
 
 def _serve(args) -> None:
-    _serve_project(Project.open(args.dir, user=args.user), args.host, args.port, args.auth_token, args.retrain_every,
-                   args.diversity)
+    _serve_project(Project.open(args.dir, user=args.user), args, args.auth_token)
 
 
 def _demo(args) -> None:
     project = demo_project(args.dir or f"demo-{args.type}", args.type)
-    _serve_project(project, args.host, args.port, None, args.retrain_every, args.diversity)
+    _serve_project(project, args, None)
 
 
 def _plugin(args) -> None:
@@ -196,6 +195,9 @@ def _loop_options(command) -> None:
     command.add_argument("--retrain-every", type=int, default=DEFAULT_RETRAIN_EVERY, metavar="N",
                          help=f"retrain and re-rank after N labels in a session (default {DEFAULT_RETRAIN_EVERY}; 0: never)")
     _diversity_option(command)
+    command.add_argument("--suggestions", choices=("online", "version"), default="online",
+                         help="online (default): suggestions from a model that learns from every label; "
+                              "version: from the latest trained version only")
 
 
 def _diversity_option(command) -> None:

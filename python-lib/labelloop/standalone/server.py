@@ -110,7 +110,8 @@ def _guard(app: Flask, token: str) -> None:
         return None
 
 
-def create_app(project: Project, user: str | None = None, auth_token: str | None = None, loop=None):
+def create_app(project: Project, user: str | None = None, auth_token: str | None = None, loop=None,
+               online: bool = True):
     """The Flask app serving ``project``, and the writer that keeps its datasets current.
 
     With a ``RetrainLoop``, it is started on the webapp's label counts, ``/stats`` reports it under
@@ -136,7 +137,7 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
     settings = project.settings
     config = LabelingConfig(type=settings.type, categories=settings.categories, multi_label=settings.multi_label,
                             queries=settings.outputs["queries"], model=MODEL, text_column=settings.text_column,
-                            columns_first=settings.columns_first)
+                            columns_first=settings.columns_first, online=online)
     claims = NameClaims(project.journal) if auth_token else None
     built = build_webapp(app, project.platform, project.journal, project.source, config, project.outputs,
                          _identify(project.platform.user(), claims), unlabeled=UNLABELED,

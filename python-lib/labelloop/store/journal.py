@@ -157,6 +157,7 @@ class Journal:
 
     def __init__(self, url: str):
         self.url = url
+        self.closed = False  # followers of the journal (online suggestions) stop when it is closed
         self.engine = _engine(url)
         self._dbapi = self.engine.dialect.loaded_dbapi
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
@@ -170,6 +171,7 @@ class Journal:
         _OPEN.add(self)
 
     def close(self) -> None:
+        self.closed = True
         self.engine.dispose()
 
     def _after_fork(self) -> None:

@@ -1,0 +1,134 @@
+"""Suggestions that learn from every label: the webapp's online model, kept beside the requests.
+
+A thread follows the journal (labels from every process of the webapp, and from other servers
+on a shared database) and updates an ``OnlineModel`` with each new label a moment after it is
+written: never in the request path, so ``/label`` costs what it did. When a retrain makes a new
+model version active, a new online model on that version's features replaces the old one,
+trained first on the labels so far; until it is ready the version's own suggestions stand.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+
+from labelloop.labeling.online_model import OnlineModel, hashed_features
+from labelloop.store.journal import LABELED
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 0.2
+REFIT_SECONDS = 1.0  # at most one refit a second: labels arriving meanwhile are learned together
+
+
+class OnlineSuggestions:
+    """The current online model of a labeling webapp, and the thread that keeps it learning."""
+
+    def __init__(self, platform, journal, source, config, active_version):
+        """``active_version()``: the version that suggests now (None before the first)."""
+        self.platform, self.journal, self.source, self.config = platform, journal, source, config
+        self._active_version = active_version
+        self._hashed = _without_id(hashed_features(config.type, config.text_column), getattr(source, "id_column", None))
+        self._model, self._version, self._last_event = None, None, 0
+        self._lock = threading.Lock()
+        self._wake, self._stopping = threading.Event(), threading.Event()
+        self._fitted_at = 0.0
+        self._failure = None
+
+    def start(self) -> OnlineSuggestions:
+        """Follow the journal in a thread, which ends with this object, its journal's ``close`` or ``stop``."""
+        threading.Thread(target=_follow, args=(weakref.ref(self), self._wake, self._stopping),
+                         name="labelloop-online", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def nudge(self) -> None:
+        """A label was just written here: learn it now rather than at the next poll."""
+        self._wake.set()
+
+    def probabilities(self, rows):
+        """``(categories, matrix)`` from the online model, or None while it is not ready."""
+        with self._lock:
+            model = self._model
+        if model is None or not model.ready:
+            return None
+        return model.categories, model.probabilities(rows)
+
+    def status(self) -> dict:
+        with self._lock:
+            ready = self._model is not None and self._model.ready
+            return {"source": "online" if ready else "version", "labels": self._model.labels if self._model else 0,
+                    "version": self._version}
+
+    def update(self) -> None:
+        """Replace the model after a retrain, then learn the labels written since the last update."""
+        version = self._active_version()
+        if self._model is None or version != self._version:
+            self._replace(version)
+            return
+        if time.monotonic() - self._fitted_at < REFIT_SECONDS:
+            return
+        rows = self.journal.answers_since(self._last_event)
+        if rows:
+            self._last_event = rows[-1][-1]
+            self._learn(self._model, rows)
+            self._fitted_at = time.monotonic()
+
+    def _replace(self, version) -> None:
+        features = self._features(version)
+        if features is None:
+            return
+        rows = self.journal.answers_since(0)
+        model = OnlineModel(self.config.keys, features, seed=self.config.seed)
+        self._learn(model, rows)
+        with self._lock:
+            self._model, self._version = model, version
+            self._last_event = rows[-1][-1] if rows else 0
+
+    def _features(self, version):
+        """The version's own features when the platform has them, else hashed ones (None: none yet)."""
+        if version is not None and self.config.model:
+            probe = self.source.rows(self.source.ids[:1])
+            if self.platform.model_features(self.config.model, probe, version=version) is not None:
+                model = self.config.model
+                return lambda frame: self.platform.model_features(model, frame, version=version)
+        return self._hashed
+
+    def _learn(self, model: OnlineModel, rows: list) -> None:
+        labeled = [(item, label) for item, _, status, label, _, _ in rows
+                   if status == LABELED and label is not None and item in self.source]
+        if not labeled:
+            return
+        # one thread learns; requests read the model's fitted state, which a refit replaces whole
+        model.learn(self.source.rows([item for item, _ in labeled]), [label for _, label in labeled])
+
+    def _tick(self) -> None:
+        try:
+            self.update()
+            self._failure = None
+        except Exception as error:  # noqa: BLE001 - suggestions must never stop labeling
+            if str(error) != self._failure:  # once per distinct failure, not every poll
+                log.exception("online suggestions")
+            self._failure = str(error)
+
+
+def _without_id(features, id_column):
+    """Hashed features of every column but the id column: an identifier is not a feature."""
+    if features is None or not id_column:
+        return features
+    return lambda frame: features(frame.drop(columns=[id_column], errors="ignore"))
+
+
+def _follow(ref, wake: threading.Event, stopping: threading.Event) -> None:
+    """The thread's loop; it holds its ``OnlineSuggestions`` only while it updates it."""
+    while not stopping.is_set():
+        wake.wait(POLL_SECONDS)
+        wake.clear()
+        suggestions = ref()
+        if suggestions is None or stopping.is_set() or suggestions.journal.closed:
+            return
+        suggestions._tick()
+        del suggestions

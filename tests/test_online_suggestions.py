@@ -1,0 +1,85 @@
+"""Suggestions that learn from every label between retrains, through the HTTP API."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from polling import eventually
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from test_webapp_api import as_user, make_client
+
+import labelloop.labeling.project_state as project_state
+from labelloop.store.journal import Annotation
+
+CATEGORIES = [{"key": "cat"}, {"key": "dog"}]
+
+
+def pool(rows=200):
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"n": range(rows), "x": rng.normal(size=rows), "colour": rng.choice(["red", "blue"], rows)})
+
+
+def truth(frame, item_id):
+    return "cat" if frame.loc[int(item_id), "x"] < 0 else "dog"
+
+
+def test_with_no_model_the_online_model_suggests_after_a_few_labels_and_gets_them_right(tmp_path):
+    frame = pool()
+    client, service = make_client(tmp_path, frame, categories=CATEGORIES)
+    assert client.get("/stats").get_json()["suggesting"] == {"source": None, "labels": 0, "version": None}
+    first = client.get("/batch?size=10").get_json()["items"]
+    assert all(item["suggestion"] is None for item in first)  # nothing has been learned yet
+    for item in first:
+        client.post("/label", json={"id": item["id"], "label": truth(frame, item["id"])})
+    assert eventually(lambda: client.get("/stats").get_json()["suggesting"]["labels"] == 10, timeout=10)
+    assert client.get("/stats").get_json()["suggesting"] == {"source": "online", "labels": 10, "version": None}
+    right = 0
+    for _ in range(40):  # every label teaches it, and the next suggestion shows it
+        (item,) = client.get("/batch?size=1").get_json()["items"]
+        assert item["suggestion"]["source"] == "online" and set(item["suggestion"]["probabilities"]) == {"cat", "dog"}
+        right += item["suggestion"]["label"] == truth(frame, item["id"])
+        client.post("/label", json={"id": item["id"], "label": truth(frame, item["id"])})
+    assert right >= 32  # x decides the label: an online logistic regression learns it
+    service.online.stop()
+    service.journal.close()
+
+
+def test_labels_from_another_process_are_learned_and_a_retrain_replaces_the_online_model(tmp_path, monkeypatch):
+    monkeypatch.setattr(project_state, "SESSION_CHECK_SECONDS", 0)
+    frame = pool()
+    client, service = make_client(tmp_path, frame, categories=CATEGORIES, model="clf")
+    for n in range(12):  # written straight to the journal, as another server would
+        service.journal.record(Annotation(item_id=str(n), annotator="bob", status="LABELED", label=truth(frame, n)))
+    assert eventually(lambda: service.online.status()["labels"] == 12, timeout=10)
+    model = make_pipeline(make_column_transformer(("passthrough", ["x"])), LogisticRegression())
+    service.platform.registry("clf").save(model.fit(frame.head(12), [truth(frame, n) for n in range(12)]), {})
+    assert eventually(lambda: service.online.status() == {"source": "online", "labels": 12, "version": "v0001"},
+                      timeout=10)  # rebuilt on the version's own features, from every label so far
+    client.post("/label", json={"id": "150", "label": truth(frame, 150)}, headers=as_user("ada"))
+    assert eventually(lambda: service.online.status()["labels"] == 13, timeout=10)
+    (item,) = client.get("/batch?size=1").get_json()["items"]
+    assert item["suggestion"]["source"] == "online"
+    service.online.stop()
+    service.journal.close()
+
+
+def test_multi_label_projects_keep_the_version_s_suggestions(tmp_path):
+    client, service = make_client(tmp_path, pool(), categories=CATEGORIES, multi_label=True)
+    assert service.online is None
+    assert client.get("/stats").get_json()["suggesting"]["source"] is None
+    service.journal.close()
+
+
+def test_text_rows_are_learned_from_hashed_words(tmp_path):
+    texts = ["great phone, love it", "awful battery, hate it"] * 30
+    frame = pd.DataFrame({"n": range(60), "text": texts})
+    client, service = make_client(tmp_path, frame, type="text", text_column="text", categories=[
+        {"key": "good"}, {"key": "bad"}])
+    for n in range(6):
+        client.post("/label", json={"id": str(n), "label": "good" if n % 2 == 0 else "bad"})
+    assert eventually(lambda: service.online.status()["labels"] == 6, timeout=10)
+    items = client.get("/batch?size=10").get_json()["items"]
+    assert all(i["suggestion"]["label"] == ("good" if "love" in i["data"]["text"] else "bad") for i in items)
+    service.online.stop()
+    service.journal.close()
