@@ -30,6 +30,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
+from labelloop.processes import exit_with_parent
 from labelloop.text import as_text
 
 HASHED_TEXT_FEATURES = 2 ** 16  # words and word pairs
@@ -74,11 +75,12 @@ _FITTER_LOCK = threading.Lock()
 
 def _fitter() -> ProcessPoolExecutor:
     """The process that fits online models, shared by this process's webapps (spawned: never a
-    fork of a threaded server); it ends with this process."""
+    fork of a threaded server); it ends with this process, even one killed with SIGKILL."""
     global _FITTER
     with _FITTER_LOCK:
         if _FITTER is None:
-            _FITTER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            _FITTER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                          initializer=exit_with_parent)
         return _FITTER
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import multiprocessing
-import os
 import threading
 import time
 
@@ -25,6 +24,7 @@ from labelloop.learning.query_sampler import DEFAULT_DIVERSITY, Pool, SamplerSet
 from labelloop.learning.retrain_rule import due
 from labelloop.learning.stopping import compute_metrics
 from labelloop.params import whole_number
+from labelloop.processes import exit_with_parent
 from labelloop.standalone.project import MODEL, UNLABELED, Project
 from labelloop.standalone.training import train
 from labelloop.store.items import FOLDER_TYPES
@@ -196,7 +196,7 @@ def _outcome(process, receiver, stopping) -> tuple:
 
 def _child_round(root: str, sender, max_queries: int, diversity: str) -> None:
     """The child process's whole life: one round, its outcome sent back."""
-    _exit_with_parent()
+    exit_with_parent()
     try:
         sender.send(("ok", run_round(root, max_queries, diversity)))
     except LabelloopError as error:
@@ -204,18 +204,3 @@ def _child_round(root: str, sender, max_queries: int, diversity: str) -> None:
     except Exception as error:  # noqa: BLE001 - reported to the parent, which shows it in /stats
         log.exception("retrain round")
         sender.send(("error", f"Training failed: {first_line(error)}"))
-
-
-def _exit_with_parent() -> None:
-    """End this child as soon as the server is gone, even killed with SIGKILL.
-
-    An orphaned round would go on training and sampling beside the restarted server's own
-    rounds. Exiting at any point is safe: the registry renames a version into place whole.
-    """
-    parent = multiprocessing.parent_process()
-
-    def watch():
-        parent.join()
-        os._exit(1)
-
-    threading.Thread(target=watch, name="labelloop-parent-watch", daemon=True).start()
