@@ -76,6 +76,8 @@ def check_params(descriptor: dict, config: dict) -> None:
         if kind in _FLOW_OBJECT_PARAMS and "." in value and not value.startswith(f"{INSTANCE_KEY}.") \
                 and not params[name].get("canSelectForeign"):
             raise DescriptorError(f"Param '{name}' cannot name {value!r} of another project (no canSelectForeign).")
+        # docs, doc.dataiku.com/dss/12/plugins/reference/params.html: a SELECT's "selectChoices" are the
+        # values the form offers; a value outside them is refused here (the stricter reading)
         if kind == "SELECT":
             choices = [c["value"] for c in params[name].get("selectChoices", [])]
             if value not in choices:
@@ -111,7 +113,11 @@ def read_descriptor(entry_dir) -> tuple:
 
 
 def config_as_created(entry_dir, **values) -> dict:
-    """The config of a component just created in DSS's UI: each param's ``defaultValue``, then ``values``."""
+    """The config of a component just created in DSS's UI: each param's ``defaultValue``, then ``values``.
+
+    docs, doc.dataiku.com/dss/12/plugins/reference/params.html: "defaultValue: The pre-filled value of
+    the parameter"; a param without one is absent, hence its advice ``config.get(param_name, default_value)``.
+    """
     _, descriptor = read_descriptor(entry_dir)
     defaults = {p["name"]: p["defaultValue"] for p in descriptor.get("params", []) if "defaultValue" in p}
     return {**defaults, **values}

@@ -358,8 +358,9 @@ class LabelingService:
 
     def _suggesting(self) -> dict:
         """Which model suggests: the online one once it is ready, else the active version (or none)."""
-        if self.online is not None and self.online.status()["source"] == "online":
-            return self.online.status()
+        online = self.online.status() if self.online is not None else None
+        if online is not None and online["source"] == "online":
+            return online
         return {"source": "version" if self._model_version() else None, "labels": 0, "version": self._model_version()}
 
     def _suggestions(self, item_ids: list) -> dict:
