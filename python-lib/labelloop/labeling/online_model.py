@@ -112,14 +112,14 @@ class OnlineModel:
         if not len(labels):
             return
         self._remember(self.features(rows), np.asarray([str(v) for v in labels], dtype=object))
-        self.labels += len(labels)
         classes = sorted(set(self._targets.tolist()))
-        if len(classes) < 2:
-            return
-        same_classes = self._model is not None and list(self._model.classes_) == classes
-        previous = self._model if same_classes else None  # warm weights fit one set of classes
-        # a copy comes back: suggestions go on reading the current model meanwhile
-        self._model = _fitter().submit(fit_logistic, self._rows, self._targets, previous, self._seed).result()
+        if len(classes) >= 2:
+            same_classes = self._model is not None and list(self._model.classes_) == classes
+            previous = self._model if same_classes else None  # warm weights fit one set of classes
+            # a copy comes back: suggestions go on reading the current model meanwhile
+            self._model = _fitter().submit(fit_logistic, self._rows, self._targets, previous, self._seed).result()
+        # counted once the model that learned them suggests, so ``labels`` never runs ahead of it
+        self.labels += len(labels)
 
     def _remember(self, matrix, targets: np.ndarray) -> None:
         if self._rows is None:
