@@ -1,6 +1,8 @@
 """Suggestions that learn from every label between retrains, through the HTTP API."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 from polling import eventually
@@ -10,6 +12,8 @@ from sklearn.pipeline import make_pipeline
 from test_webapp_api import as_user, make_client
 
 import labelloop.labeling.project_state as project_state
+from labelloop.labeling import online_model
+from labelloop.processes import BACKGROUND_NICENESS
 from labelloop.store.journal import Annotation
 
 CATEGORIES = [{"key": "cat"}, {"key": "dog"}]
@@ -81,5 +85,21 @@ def test_text_rows_are_learned_from_hashed_words(tmp_path):
     assert eventually(lambda: service.online.status()["labels"] == 6, timeout=10)
     items = client.get("/batch?size=10").get_json()["items"]
     assert all(i["suggestion"]["label"] == ("good" if "love" in i["data"]["text"] else "bad") for i in items)
+    service.online.stop()
+    service.journal.close()
+
+
+
+def test_the_fitting_worker_yields_the_cpu_to_the_server(tmp_path):
+    """Fits run beside the requests: the worker process has a lower priority than the server."""
+    frame = pool()
+    client, service = make_client(tmp_path, frame, categories=CATEGORIES)
+    for n in range(4):
+        client.post("/label", json={"id": str(n), "label": truth(frame, n)})
+    assert eventually(lambda: service.online.status()["source"] == "online", timeout=20)
+    worker = online_model._fitter().submit(os.getpid).result()  # the process that fitted it
+    assert worker != os.getpid()
+    expected = min(os.getpriority(os.PRIO_PROCESS, 0) + BACKGROUND_NICENESS, 19)
+    assert os.getpriority(os.PRIO_PROCESS, worker) == expected
     service.online.stop()
     service.journal.close()

@@ -22,3 +22,17 @@ def exit_with_parent() -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="labelloop-parent-watch", daemon=True).start()
+
+
+BACKGROUND_NICENESS = 10
+
+
+def start_background_worker() -> None:
+    """Set up a helper that works for a server: it ends with it, and yields the CPU to it.
+
+    The online model's fits run beside the requests of the same machine; at a lower priority
+    the server's threads get a core first when both want one, so annotators do not wait on them.
+    """
+    exit_with_parent()
+    if hasattr(os, "nice"):  # POSIX only
+        os.nice(BACKGROUND_NICENESS)

@@ -3,9 +3,10 @@
 The model version behind the suggestions changes every N labels only; between retrains its
 suggestions ignore everything the annotators just taught it. An ``OnlineModel`` is a logistic
 regression refitted after each label (or each few, when they come faster than a fit) on the
-newest ``REPLAY`` labels, starting from its previous weights (``warm_start``). The fit runs in a
-worker process (one per server process, spawned on first use): in a thread it held the GIL for
-tens of milliseconds and slowed every request (bench/online_load.py). Plain
+newest ``REPLAY`` labels, starting from its previous weights (``warm_start``). The fit, and the
+new rows' features, are computed in a worker process (one per server process, spawned on first
+use): in a thread they held the GIL for milliseconds (a pipeline's transform costs about 5 ms
+whatever the rows) and slowed the requests that came meanwhile (bench/online_load.py). Plain
 ``SGDClassifier.partial_fit`` steps were measured first and suggested worse than the retrained
 version alone (bench/suggestions.py, README); the warm-started refit is the same model as a
 version's, kept current.
@@ -30,7 +31,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
-from labelloop.processes import exit_with_parent
+from labelloop.processes import start_background_worker
 from labelloop.text import as_text
 
 HASHED_TEXT_FEATURES = 2 ** 16  # words and word pairs
@@ -38,18 +39,28 @@ HASHED_TABLE_FEATURES = 2 ** 12  # a table's column=value keys are few
 REPLAY = 2000  # the newest labels each refit learns from
 
 
-def hashed_features(data_type: str, text_column: str | None = None):
-    """A stateless feature function for rows of a dataset (None for folders: their rows are paths)."""
-    if data_type == "text":
-        words = HashingVectorizer(n_features=HASHED_TEXT_FEATURES, ngram_range=(1, 2), alternate_sign=False)
-        return lambda frame: words.transform(as_text(frame[text_column]).to_numpy())
-    if data_type != "tabular":
-        return None
-    hasher = FeatureHasher(n_features=HASHED_TABLE_FEATURES, input_type="dict", alternate_sign=False)
+class HashedFeatures:
+    """Stateless features of a dataset's rows, picklable so the fitting worker computes them:
+    hashed words and word pairs of a text column, or hashed ``column=value`` keys of a table."""
 
-    def tabular(frame: pd.DataFrame):
-        return normalize(hasher.transform(_row_dicts(frame)))
-    return tabular
+    def __init__(self, data_type: str, text_column: str | None = None, id_column: str | None = None):
+        self.text_column, self.id_column = (text_column if data_type == "text" else None), id_column
+        if self.text_column:
+            self._hasher = HashingVectorizer(n_features=HASHED_TEXT_FEATURES, ngram_range=(1, 2), alternate_sign=False)
+        else:
+            self._hasher = FeatureHasher(n_features=HASHED_TABLE_FEATURES, input_type="dict", alternate_sign=False)
+
+    def transform(self, frame: pd.DataFrame):
+        if self.text_column:
+            return self._hasher.transform(as_text(frame[self.text_column]).to_numpy())
+        if self.id_column:  # an identifier is not a feature
+            frame = frame.drop(columns=[self.id_column], errors="ignore")
+        return normalize(self._hasher.transform(_row_dicts(frame)))
+
+
+def hashed_features(data_type: str, text_column: str | None = None, id_column: str | None = None):
+    """Hashed features for rows of a dataset (None for folders: their rows are paths)."""
+    return HashedFeatures(data_type, text_column, id_column) if data_type in ("text", "tabular") else None
 
 
 def _row_dicts(frame: pd.DataFrame) -> list:
@@ -75,21 +86,29 @@ _FITTER_LOCK = threading.Lock()
 
 def _fitter() -> ProcessPoolExecutor:
     """The process that fits online models, shared by this process's webapps (spawned: never a
-    fork of a threaded server); it ends with this process, even one killed with SIGKILL."""
+    fork of a threaded server); it ends with this process, even one killed with SIGKILL, and runs at a lower priority."""
     global _FITTER
     with _FITTER_LOCK:
         if _FITTER is None:
             _FITTER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                          initializer=exit_with_parent)
+                                          initializer=start_background_worker)
         return _FITTER
 
 
-def fit_logistic(rows, targets, previous, seed: int):
-    """In the worker: fit a logistic regression, from ``previous``'s weights when given."""
+def featurize_and_fit(features, rows: pd.DataFrame, remembered, targets: np.ndarray, previous, seed: int):
+    """In the worker: the new rows' features after the remembered ones (the newest ``len(targets)``),
+    and a logistic regression fitted on them (from ``previous``'s weights when given), or None
+    while they hold one category only. Both come back: the server keeps no feature work of its own."""
+    matrix = features.transform(rows)
+    if remembered is not None:
+        matrix = sp.vstack([remembered, matrix], format="csr") if sp.issparse(matrix) else np.vstack([remembered, matrix])
+    matrix = matrix[-len(targets):]
+    if len(set(targets.tolist())) < 2:
+        return matrix, None
     model = previous if previous is not None else LogisticRegression(max_iter=200, warm_start=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(rows, targets)
+        return matrix, model.fit(matrix, targets)
 
 
 class OnlineModel:
@@ -111,31 +130,22 @@ class OnlineModel:
     def learn(self, rows: pd.DataFrame, labels: list) -> None:
         if not len(labels):
             return
-        self._remember(self.features(rows), np.asarray([str(v) for v in labels], dtype=object))
-        classes = sorted(set(self._targets.tolist()))
-        if len(classes) >= 2:
-            same_classes = self._model is not None and list(self._model.classes_) == classes
-            previous = self._model if same_classes else None  # warm weights fit one set of classes
-            # a copy comes back: suggestions go on reading the current model meanwhile
-            self._model = _fitter().submit(fit_logistic, self._rows, self._targets, previous, self._seed).result()
+        targets = np.concatenate([self._targets, np.asarray([str(v) for v in labels], dtype=object)])[-REPLAY:]
+        same_classes = self._model is not None and list(self._model.classes_) == sorted(set(targets.tolist()))
+        previous = self._model if same_classes else None  # warm weights fit one set of classes
+        # a copy comes back: suggestions go on reading the current model meanwhile
+        self._rows, model = _fitter().submit(featurize_and_fit, self.features, rows, self._rows, targets,
+                                             previous, self._seed).result()
+        self._targets = targets
+        if model is not None:
+            self._model = model
         # counted once the model that learned them suggests, so ``labels`` never runs ahead of it
         self.labels += len(labels)
-
-    def _remember(self, matrix, targets: np.ndarray) -> None:
-        if self._rows is None:
-            self._rows, self._targets = matrix, targets
-        else:
-            stack = sp.vstack if sp.issparse(matrix) else np.vstack
-            self._rows, self._targets = stack([self._rows, matrix]), np.concatenate([self._targets, targets])
-        if len(self._targets) > REPLAY:
-            self._rows, self._targets = self._rows[-REPLAY:], self._targets[-REPLAY:]
-        if sp.issparse(self._rows):
-            self._rows = sp.csr_matrix(self._rows)
 
     def probabilities(self, rows: pd.DataFrame) -> np.ndarray:
         """One row per input row, one column per category (in ``categories`` order; 0 for unseen ones)."""
         fitted = self._model  # one fitted state throughout, even if a refit replaces it meanwhile
-        found = fitted.predict_proba(self.features(rows))
+        found = fitted.predict_proba(self.features.transform(rows))
         matrix = np.zeros((found.shape[0], len(self.categories)))
         for column, name in enumerate(fitted.classes_):
             matrix[:, self.categories.index(name)] = found[:, column]

@@ -13,7 +13,7 @@ import threading
 import time
 import weakref
 
-from labelloop.labeling.online_model import OnlineModel, hashed_features
+from labelloop.labeling.online_model import REPLAY, OnlineModel, hashed_features
 from labelloop.store.journal import LABELED
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ class OnlineSuggestions:
         """``active_version()``: the version that suggests now (None before the first)."""
         self.platform, self.journal, self.source, self.config = platform, journal, source, config
         self._active_version = active_version
-        self._hashed = _without_id(hashed_features(config.type, config.text_column), getattr(source, "id_column", None))
+        self._hashed = hashed_features(config.type, config.text_column, getattr(source, "id_column", None))
         self._model, self._version, self._last_event = None, None, 0
         self._lock = threading.Lock()
         self._wake, self._stopping = threading.Event(), threading.Event()
@@ -89,17 +89,16 @@ class OnlineSuggestions:
             self._last_event = rows[-1][-1] if rows else 0
 
     def _features(self, version):
-        """The version's own features when the platform has them, else hashed ones (None: none yet)."""
+        """The version's own featurizer when the platform has one, else hashed features (None: none yet)."""
         if version is not None and self.config.model:
-            probe = self.source.rows(self.source.ids[:1])
-            if self.platform.model_features(self.config.model, probe, version=version) is not None:
-                model = self.config.model
-                return lambda frame: self.platform.model_features(model, frame, version=version)
+            featurizer = self.platform.model_featurizer(self.config.model, version=version)
+            if featurizer is not None:
+                return featurizer
         return self._hashed
 
     def _learn(self, model: OnlineModel, rows: list) -> None:
         labeled = [(item, label) for item, _, status, label, _, _ in rows
-                   if status == LABELED and label is not None and item in self.source]
+                   if status == LABELED and label is not None and item in self.source][-REPLAY:]
         if not labeled:
             return
         # one thread learns; requests read the model's fitted state, which a refit replaces whole
@@ -113,13 +112,6 @@ class OnlineSuggestions:
             if str(error) != self._failure:  # once per distinct failure, not every poll
                 log.exception("online suggestions")
             self._failure = str(error)
-
-
-def _without_id(features, id_column):
-    """Hashed features of every column but the id column: an identifier is not a feature."""
-    if features is None or not id_column:
-        return features
-    return lambda frame: features(frame.drop(columns=[id_column], errors="ignore"))
 
 
 def _follow(ref, wake: threading.Event, stopping: threading.Event) -> None:

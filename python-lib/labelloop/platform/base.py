@@ -82,13 +82,19 @@ class Platform(ABC):
     def model_probabilities(self, model: str, frame: pd.DataFrame, version: str | None = None) -> Probabilities:
         """Class probabilities of the saved model (its active or latest version by default)."""
 
-    def model_features(self, model: str, frame: pd.DataFrame, version: str | None = None):
-        """The rows as the model sees them (an array or sparse matrix), or None when they cannot be had.
+    def model_featurizer(self, model: str, version: str | None = None):
+        """What turns rows into the model's features: a picklable object with ``transform(frame)``
+        (so a worker process can use it), or None when they cannot be had.
 
         DSS's predictor API documents predictions only, so the DSS adapter answers None and the
-        callers (diverse batches) fall back on features of their own.
+        callers (diverse batches, online suggestions) fall back on features of their own.
         """
         return None
+
+    def model_features(self, model: str, frame: pd.DataFrame, version: str | None = None):
+        """The rows as the model sees them (an array or sparse matrix), or None (see ``model_featurizer``)."""
+        featurizer = self.model_featurizer(model, version=version)
+        return None if featurizer is None else featurizer.transform(frame)
 
     @abstractmethod
     def active_version(self, model: str) -> str:

@@ -270,11 +270,11 @@ class LocalPlatform(Platform):
         matrix = np.asarray(estimator.predict_proba(frame), dtype=float)
         return Probabilities(classes=[str(c) for c in estimator.classes_], matrix=matrix, model_version=version)
 
-    def model_features(self, model, frame, version=None):
-        """The input of a pipeline's last step (the built-in model's features); None for other models."""
+    def model_featurizer(self, model, version=None):
+        """A pipeline's steps but the last (the built-in model's features); None for other models."""
         estimator = self.registry(model).load(version or self.active_version(model))
         steps = getattr(estimator, "steps", None)
-        return estimator[:-1].transform(frame) if steps and len(steps) > 1 else None
+        return estimator[:-1] if steps and len(steps) > 1 else None
 
     def active_version(self, model):
         latest = self.registry(model).latest()
