@@ -79,6 +79,24 @@ def test_unknown_status_is_refused_and_writes_nothing(journal):
     assert journal.is_empty()
 
 
+def test_many_answers_are_recorded_at_once_and_later_answers_follow_them(journal):
+    journal.record(label("a", "ann", "cat"))
+    journal.lease("ann", ["z"], 1)
+    imported = [label("a", "old", "dog", strategy="import"), label("b", "old", "cat"), label("z", "old", "cat")]
+    assert journal.record_many(imported) == 3  # z is leased to ann: an import is not a claim on it
+    later = journal.record(label("c"))
+    current = journal.current_frame()
+    assert current[["item_id", "annotator", "label"]].values.tolist() == [
+        ["a", "ann", "cat"], ["a", "old", "dog"], ["b", "old", "cat"], ["z", "old", "cat"], ["c", "ann", "cat"]]
+    assert current["id"].is_monotonic_increasing and later == current["id"].max()
+    assert journal.answers_since(0)[-1][-1] == later  # followers see the import, then what came next
+    assert journal.leased_to_others("old") == {"z"}
+    events = journal.event_count()
+    with pytest.raises(LabelloopError, match="only one imported answer per annotator"):
+        journal.record_many([label("d", "old"), label("d", "old", "dog")])
+    assert journal.record_many([]) == 0 and journal.event_count() == events  # the refused import wrote nothing
+
+
 def test_rebuild_from_metadata_keeps_label_ids_and_new_ids_continue(journal, tmp_path):
     journal.record(label("a", "ann", "cat", session=3, strategy="entropy", uncertainty=0.5, query_rank=2, duration_ms=900))
     journal.record(Annotation("b", "bob", SKIPPED, comment="?"))

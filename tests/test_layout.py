@@ -1,7 +1,7 @@
 """The package's folders depend on each other one way (README, Layout).
 
-standalone -> labeling, learning -> store -> platform -> the shared base (errors, params, the
-public sampling API). labeling and learning do not import each other. Imports inside functions
+standalone -> labeling, learning -> quality -> store -> platform -> the shared base (errors,
+params, the public sampling API). labeling and learning do not import each other. Imports inside functions
 count too.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "python-lib" / "labelloop"
-RANK = {"base": 0, "platform": 1, "store": 2, "labeling": 3, "learning": 3, "standalone": 4}
+RANK = {"base": 0, "platform": 1, "store": 2, "quality": 3, "labeling": 4, "learning": 4, "standalone": 5}
 
 
 def area(module: str) -> str:

@@ -20,9 +20,11 @@ from labelloop.labeling.builder import freeze_long_lived
 from labelloop.learning.diversity import DIVERSITY
 from labelloop.learning.query_sampler import DEFAULT_DIVERSITY, SamplerSettings
 from labelloop.learning.simulate import SimulationSettings, print_table, simulate, write_curves
+from labelloop.quality.agreement import team_agreement
 from labelloop.sampling import STRATEGIES
 from labelloop.standalone.demo import DEMO_TYPES, demo_project
 from labelloop.standalone.export import EXPORT_FORMATS, export
+from labelloop.standalone.label_import import import_labels
 from labelloop.standalone.loop import DEFAULT_RETRAIN_EVERY, RetrainLoop, sample, train_and_measure
 from labelloop.standalone.plugin_archive import build_plugin
 from labelloop.standalone.project import MODEL, Project, init_project, parse_categories
@@ -95,6 +97,46 @@ def _status(args) -> None:
 def _export(args) -> None:
     path = export(Project.open(args.dir), args.format, args.out, metadata=args.metadata)
     print(path)
+
+
+def _import(args) -> None:
+    project = Project.open(args.dir)
+    result = import_labels(project, args.labels, args.annotator or project.platform.user(), id_column=args.id_column,
+                           label_column=args.label_column, skip_invalid=args.skip_invalid)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return
+    left_out = f", {len(result.skipped):,} invalid rows left out" if result.skipped else ""
+    print(f"Imported {result.imported:,} labels{left_out}.")
+
+
+def _quality(args) -> None:
+    project = Project.open(args.dir)
+    found = {"agreement": team_agreement(project.journal)}
+    if args.json:
+        print(json.dumps(found, indent=2))
+    else:
+        _print_agreement(found["agreement"])
+
+
+def _print_agreement(found: dict) -> None:
+    def share(value):
+        return "-" if value is None else f"{value:.3f}"
+
+    if not found["items"]:
+        print("No item has two answers yet: agreement needs items labeled by two annotators or more.")
+        return
+    print(f"Krippendorff's alpha {share(found['alpha'])} over {found['items']:,} items with two answers or more")
+    if found["pairs"]:
+        print(f"\n{'annotators':<30}{'kappa':>8}{'items':>8}")
+        for pair in found["pairs"]:
+            print(f"{pair['a'] + ' / ' + pair['b']:<30}{share(pair['kappa']):>8}{pair['items']:>8}")
+    print(f"\n{'annotator':<30}{'agrees with the others':>24}{'items':>8}")
+    for name, value in found["annotators"].items():
+        print(f"{name:<30}{share(value['agreement']):>24}{value['items']:>8}")
+    print(f"\n{'category':<30}{'agreement':>10}{'answers':>9}")
+    for name, value in found["categories"].items():
+        print(f"{name:<30}{share(value['agreement']):>10}{value['answers']:>9}")
 
 
 def _sample(args) -> None:
@@ -235,6 +277,22 @@ def parser() -> argparse.ArgumentParser:
     exporter.add_argument("--out", help="output path (default: DIR/exports/labels.FORMAT)")
     exporter.add_argument("--metadata", action="store_true", help="export the metadata (one row per answer)")
     exporter.set_defaults(run=_export)
+
+    importer = commands.add_parser("import", help="bring in existing labels as one annotator's answers")
+    importer.add_argument("dir")
+    importer.add_argument("--labels", required=True, help="CSV, Parquet or JSONL file with the items and a label column")
+    importer.add_argument("--annotator", help="whose answers they become (default: the OS user)")
+    importer.add_argument("--id-column", help="the file's column of item ids (default: the project's id column; "
+                                              "without one, the input columns; for a folder, path)")
+    importer.add_argument("--label-column", help="the file's label column (default: the project's label column)")
+    importer.add_argument("--skip-invalid", action="store_true", help="import the valid rows, list the others")
+    importer.add_argument("--json", action="store_true")
+    importer.set_defaults(run=_import)
+
+    quality = commands.add_parser("quality", help="how much the annotators agree")
+    quality.add_argument("dir")
+    quality.add_argument("--json", action="store_true")
+    quality.set_defaults(run=_quality)
 
     sample = commands.add_parser("sample", help="rank the unlabeled items with the latest model")
     sample.add_argument("dir")

@@ -233,6 +233,33 @@ class Journal:
             conn.execute(leases.delete().where(leases.c.item_id == annotation.item_id))
         return int(event_id)
 
+    def record_many(self, annotations: list, now: dt.datetime | None = None) -> int:
+        """Append many answers in one transaction (an import), one per (item, annotator); returns
+        how many. Unlike ``record`` it leaves leases alone: an imported answer is another
+        annotator's, not a claim on the item."""
+        if len({(a.item_id, a.annotator) for a in annotations}) != len(annotations):
+            raise LabelloopError("Each item can have only one imported answer per annotator.")
+        if any(a.status not in _KIND_OF_STATUS for a in annotations):
+            raise LabelloopError("Unknown status in the imported answers.")
+        if not annotations:
+            return 0
+        now = now or utcnow()
+        with self._writing() as conn:  # writes are serialised: the next ids are ours
+            first = int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0) + 1
+            rows = []
+            for n, annotation in enumerate(annotations):
+                values = asdict(annotation)
+                rows.append({"id": first + n, "kind": _KIND_OF_STATUS[values.pop("status")], "created_at": now, **values})
+            conn.execute(events.insert(), rows)
+            statement = self._insert(current)
+            conn.execute(statement.on_conflict_do_update(
+                index_elements=[current.c.item_id, current.c.annotator],
+                set_={k: statement.excluded[k] for k in ("event_id", "status", "label", "session")},
+            ), [{"item_id": a.item_id, "annotator": a.annotator, "event_id": first + n, "first_event_id": first + n,
+                 "status": a.status, "label": a.label, "session": a.session} for n, a in enumerate(annotations)])
+            self._advance_event_ids(conn)
+        return len(annotations)
+
     def _set_current(self, conn, annotation: Annotation, status: str, event_id: int) -> None:
         row = {"item_id": annotation.item_id, "annotator": annotation.annotator, "event_id": event_id,
                "first_event_id": event_id, "status": status, "label": annotation.label, "session": annotation.session}
@@ -456,11 +483,15 @@ class Journal:
                      "status": _STATUS_OF_KIND[r["kind"]], "label": r["label"], "session": r["session"]}
                     for r in rows
                 ])
-            if self.engine.dialect.name == "postgresql":
-                conn.exec_driver_sql(
-                    "SELECT setval(pg_get_serial_sequence('events', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM events"
-                )
+            self._advance_event_ids(conn)
         return len(rows)
+
+    def _advance_event_ids(self, conn) -> None:
+        """After rows written with explicit ids, PostgreSQL's sequence must move past them."""
+        if self.engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(
+                "SELECT setval(pg_get_serial_sequence('events', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM events"
+            )
 
 
 def _none_if_missing(value):

@@ -1,0 +1,111 @@
+"""Existing labels imported and the team's agreement reported, through the ``labelloop`` command."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_wine
+from test_agreement import alpha_by_hand, kappa_by_hand
+from test_cli import run
+
+from labelloop.standalone.project import Project
+
+CLASSES = ["a", "b", "c"]
+
+
+@pytest.fixture
+def wine_project(tmp_path, wine_csv):
+    run("init", tmp_path / "proj", "--data", wine_csv, "--type", "tabular", "--categories", ",".join(CLASSES),
+        "--id-column", "wine_id")
+    return tmp_path / "proj"
+
+
+def team_files(folder, overlap=0.3, seed=0) -> dict:
+    """Three annotators' label files over wine: ada and bob are right 95% of the time, eve answers at
+    random. Each item goes to one of them, and 30% of the items to all three."""
+    rng = np.random.default_rng(seed)
+    truth = np.asarray(CLASSES)[load_wine().target]
+    ids = np.arange(1000, 1000 + len(truth))
+    shared = rng.random(len(truth)) < overlap
+    owner = rng.integers(0, 3, len(truth))
+    paths = {}
+    for n, name in enumerate(["ada", "bob", "eve"]):
+        mine = shared | (owner == n)
+        if name == "eve":
+            labels = rng.choice(CLASSES, mine.sum())
+        else:
+            labels = np.where(rng.random(mine.sum()) < 0.95, truth[mine], rng.choice(CLASSES, mine.sum()))
+        paths[name] = folder / f"{name}.csv"
+        pd.DataFrame({"wine_id": ids[mine], "label": labels}).to_csv(paths[name], index=False)
+    return paths
+
+
+def test_imported_labels_of_three_annotators_single_out_the_one_answering_at_random(wine_project, tmp_path):
+    files = team_files(tmp_path)
+    for name, path in files.items():
+        result = json.loads(run("import", wine_project, "--labels", path, "--annotator", name, "--json").stdout)
+        assert result == {"imported": len(pd.read_csv(path)), "skipped": []}
+    found = json.loads(run("quality", wine_project, "--json").stdout)["agreement"]
+
+    answers = pd.concat([pd.read_csv(p).assign(annotator=n) for n, p in files.items()])
+    answers["item_id"] = answers["wine_id"].astype(str)
+    assert found["items"] == answers["item_id"].duplicated(keep=False).groupby(answers["item_id"]).any().sum()
+    assert found["alpha"] == pytest.approx(alpha_by_hand(answers), abs=1e-9)
+    table = answers.pivot(index="item_id", columns="annotator", values="label")
+    kappas = {}
+    for pair in found["pairs"]:
+        both = table[[pair["a"], pair["b"]]].dropna()
+        assert pair["kappa"] == pytest.approx(kappa_by_hand(both[pair["a"]].tolist(), both[pair["b"]].tolist()))
+        kappas[pair["a"], pair["b"]] = pair["kappa"]
+    assert kappas["ada", "bob"] > 0.7 > 0.3 > max(kappas["ada", "eve"], kappas["bob", "eve"])
+    shares = {name: value["agreement"] for name, value in found["annotators"].items()}
+    assert min(shares["ada"], shares["bob"]) > 0.8 > 0.5 > shares["eve"]
+
+    text = run("quality", wine_project).stdout
+    assert "Krippendorff's alpha" in text and "eve" in text and "agrees with the others" in text
+    labels = pd.read_parquet(wine_project / "datasets" / "labels.parquet")  # the datasets follow the import
+    assert set(labels["wine_id"]) == {int(i) for i in answers["item_id"]}
+
+
+def test_bad_rows_are_listed_and_nothing_is_written_unless_skip_invalid(wine_project, tmp_path):
+    path = tmp_path / "labels.csv"
+    pd.DataFrame({"wine_id": [1000, 1001, 99999, 1003], "label": ["a", "zebra", "b", None]}).to_csv(path, index=False)
+    refused = run("import", wine_project, "--labels", path, "--annotator", "ada", ok=False)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "3 of 4 rows cannot be imported, so none was" in refused.stderr
+    assert "row 2: unknown label 'zebra'; row 3: unknown item; row 4: no label" in refused.stderr
+    assert Project.open(wine_project).journal.event_count() == 0
+
+    result = json.loads(run("import", wine_project, "--labels", path, "--annotator", "ada", "--skip-invalid",
+                            "--json").stdout)
+    assert result["imported"] == 1 and [s["row"] for s in result["skipped"]] == [2, 3, 4]
+    current = Project.open(wine_project).journal.current_frame()
+    assert current[["item_id", "annotator", "label", "strategy"]].values.tolist() == [["1000", "ada", "a", "import"]]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("wine_id,verdict\n1000,a\n", "no label column 'label'"),
+    ("id,label\n1000,a\n", "no column 'wine_id'"),
+    ("wine_id,label\n1000,a\n1000,b\n", "duplicate values"),
+    (b"wine_id,label\n1000,caf\xe9\n", "not UTF-8"),
+])
+def test_a_file_that_cannot_be_read_as_labels_gets_one_sentence(wine_project, tmp_path, content, message):
+    path = tmp_path / "labels.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    refused = run("import", wine_project, "--labels", path, ok=False)
+    assert refused.returncode == 2 and message in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    assert Project.open(wine_project).journal.event_count() == 0
+
+
+def test_rows_of_a_project_without_ids_are_found_by_their_values(tmp_path):
+    frame = load_wine(as_frame=True).frame.drop(columns="target")
+    frame.to_csv(tmp_path / "wine.csv", index=False)
+    run("init", tmp_path / "proj", "--data", tmp_path / "wine.csv", "--type", "tabular", "--categories", "a,b,c")
+    labeled = frame.head(5).assign(label=["a", "b", "c", "a", "b"]).sample(frac=1, random_state=0)
+    labeled[list(reversed(labeled.columns))].to_json(tmp_path / "old.jsonl", orient="records", lines=True, double_precision=15)
+    assert "Imported 5 labels." in run("import", tmp_path / "proj", "--labels", tmp_path / "old.jsonl").stdout
+    project = Project.open(tmp_path / "proj")
+    ids = project.source.ids
+    assert dict(project.journal.current_frame()[["item_id", "label"]].values) == dict(zip(ids[:5], "abcab"))
