@@ -247,6 +247,14 @@ def _diversity_option(command) -> None:
                          help=f"cluster: one query per cluster of the most uncertain items (default {DEFAULT_DIVERSITY})")
 
 
+def _report_command(commands, name: str, description: str, run) -> None:
+    """A command that takes a project folder and reports on it, as text or ``--json``."""
+    command = commands.add_parser(name, help=description)
+    command.add_argument("dir")
+    command.add_argument("--json", action="store_true")
+    command.set_defaults(run=run)
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(prog="labelloop", description="ML-assisted labeling.")
     main_parser.add_argument("--version", action="version", version=f"labelloop {__version__}")
@@ -266,10 +274,7 @@ def parser() -> argparse.ArgumentParser:
     init.add_argument("--dataset-format", choices=("parquet", "csv"), default="parquet")
     init.set_defaults(run=_init)
 
-    status = commands.add_parser("status", help="progress of a project")
-    status.add_argument("dir")
-    status.add_argument("--json", action="store_true")
-    status.set_defaults(run=_status)
+    _report_command(commands, "status", "progress of a project", _status)
 
     exporter = commands.add_parser("export", help="write the labels to a file")
     exporter.add_argument("dir")
@@ -289,10 +294,7 @@ def parser() -> argparse.ArgumentParser:
     importer.add_argument("--json", action="store_true")
     importer.set_defaults(run=_import)
 
-    quality = commands.add_parser("quality", help="how much the annotators agree")
-    quality.add_argument("dir")
-    quality.add_argument("--json", action="store_true")
-    quality.set_defaults(run=_quality)
+    _report_command(commands, "quality", "how much the annotators agree", _quality)
 
     sample = commands.add_parser("sample", help="rank the unlabeled items with the latest model")
     sample.add_argument("dir")
@@ -341,10 +343,7 @@ def parser() -> argparse.ArgumentParser:
     simulation.add_argument("--json", action="store_true")
     simulation.set_defaults(run=_simulate)
 
-    trainer = commands.add_parser("train", help="train the next model version on the current labels")
-    trainer.add_argument("dir")
-    trainer.add_argument("--json", action="store_true")
-    trainer.set_defaults(run=_train)
+    _report_command(commands, "train", "train the next model version on the current labels", _train)
 
     plugin = commands.add_parser("plugin", help="build the DSS plugin zip")
     plugin.add_argument("--out", help="output folder (default: dist/)")
