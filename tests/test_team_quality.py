@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_wine
+from sklearn.datasets import load_digits, load_wine
 from test_agreement import alpha_by_hand, kappa_by_hand
 from test_cli import run
 
@@ -109,3 +109,36 @@ def test_rows_of_a_project_without_ids_are_found_by_their_values(tmp_path):
     project = Project.open(tmp_path / "proj")
     ids = project.source.ids
     assert dict(project.journal.current_frame()[["item_id", "label"]].values) == dict(zip(ids[:5], "abcab"))
+
+
+def test_flipped_labels_are_the_top_suspects(tmp_path):
+    digits = load_digits(as_frame=True)
+    frame = digits.data.assign(digit_id=range(len(digits.target)))
+    frame.to_csv(tmp_path / "digits.csv", index=False)
+    run("init", tmp_path / "proj", "--data", tmp_path / "digits.csv", "--type", "tabular", "--categories",
+        ",".join(map(str, range(10))), "--id-column", "digit_id")
+    rng = np.random.default_rng(0)
+    labels = digits.target.to_numpy().copy()
+    flipped = rng.random(len(labels)) < 0.1
+    labels[flipped] = (labels[flipped] + rng.integers(1, 10, flipped.sum())) % 10  # another digit
+    pd.DataFrame({"digit_id": frame["digit_id"], "label": labels}).to_csv(tmp_path / "old.csv", index=False)
+    run("import", tmp_path / "proj", "--labels", tmp_path / "old.csv", "--annotator", "old")
+
+    found = json.loads(run("quality", tmp_path / "proj", "--json").stdout)
+    top = found["suspects"][:len(labels) // 10]  # the top 10% of the items, or every suspect when fewer
+    assert len(top) >= 0.8 * (len(labels) // 10)
+    precision = np.mean([flipped[int(s["item_id"])] for s in top])
+    assert precision >= 0.6, precision
+    scores = [s["score"] for s in found["suspects"]]
+    assert scores == sorted(scores, reverse=True)
+    assert all(s["suggested"] != s["label"] for s in found["suspects"])
+    assert "Suspected label errors" in run("quality", tmp_path / "proj").stdout
+
+
+def test_too_few_labels_for_suspects_say_why_and_agreement_is_still_reported(wine_project, tmp_path):
+    path = tmp_path / "few.csv"
+    pd.DataFrame({"wine_id": [1000, 1001], "label": ["a", "b"]}).to_csv(path, index=False)
+    run("import", wine_project, "--labels", path)
+    found = json.loads(run("quality", wine_project, "--json").stdout)
+    assert found["suspects"] is None and "two labels or more" in found["suspectsUnavailable"]
+    assert found["agreement"]["items"] == 0

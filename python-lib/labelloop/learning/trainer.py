@@ -12,7 +12,7 @@ import warnings
 
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_val_score
 
 from labelloop.errors import LabelloopError
 from labelloop.learning.features import build_pipeline
@@ -30,6 +30,26 @@ def cross_validated_accuracy(pipeline, rows: pd.DataFrame, labels: pd.Series) ->
         return None, 0
     split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     return round(float(cross_val_score(pipeline, rows, labels, cv=split).mean()), 6), folds
+
+
+def out_of_fold_probabilities(data_type: str, rows: pd.DataFrame, labels: pd.Series, text_column: str | None = None,
+                              folder: str | None = None) -> tuple:
+    """``(classes, probabilities, kept)``: each row's class probabilities from a model that did not
+    see it (stratified folds, up to 5). Only rows of classes with two labels or more can be held
+    out: ``kept`` marks them, and the matrix has their rows only. Raises NotEnoughLabels before
+    two such classes."""
+    counts = labels.value_counts()
+    usable = counts[counts >= 2]
+    if len(usable) < 2:
+        raise NotEnoughLabels("Finding suspected label errors needs two categories with two labels or more each.")
+    kept = labels.isin(usable.index).to_numpy()
+    rows, labels = rows[kept].reset_index(drop=True), labels[kept].reset_index(drop=True)
+    pipeline = build_pipeline(data_type, rows, text_column=text_column, folder=folder)
+    split = StratifiedKFold(n_splits=min(MAX_FOLDS, int(usable.min())), shuffle=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        matrix = cross_val_predict(pipeline, rows, labels, cv=split, method="predict_proba")
+    return sorted(str(c) for c in usable.index), matrix, kept
 
 
 def fit(data_type: str, rows: pd.DataFrame, labels: pd.Series, text_column: str | None = None,

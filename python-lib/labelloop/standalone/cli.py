@@ -20,7 +20,6 @@ from labelloop.labeling.builder import freeze_long_lived
 from labelloop.learning.diversity import DIVERSITY
 from labelloop.learning.query_sampler import DEFAULT_DIVERSITY, SamplerSettings
 from labelloop.learning.simulate import SimulationSettings, print_table, simulate, write_curves
-from labelloop.quality.agreement import team_agreement
 from labelloop.sampling import STRATEGIES
 from labelloop.standalone.demo import DEMO_TYPES, demo_project
 from labelloop.standalone.export import EXPORT_FORMATS, export
@@ -29,6 +28,7 @@ from labelloop.standalone.loop import DEFAULT_RETRAIN_EVERY, RetrainLoop, sample
 from labelloop.standalone.plugin_archive import build_plugin
 from labelloop.standalone.project import MODEL, Project, init_project, parse_categories
 from labelloop.standalone.server import check_host, create_app
+from labelloop.standalone.team_quality import quality_report
 from labelloop.store.items import DATA_TYPES
 from labelloop.store.metrics import learning_curve, load_metrics, recommendation
 
@@ -111,12 +111,12 @@ def _import(args) -> None:
 
 
 def _quality(args) -> None:
-    project = Project.open(args.dir)
-    found = {"agreement": team_agreement(project.journal)}
+    found = quality_report(Project.open(args.dir))
     if args.json:
         print(json.dumps(found, indent=2))
-    else:
-        _print_agreement(found["agreement"])
+        return
+    _print_agreement(found["agreement"])
+    _print_suspects(found)
 
 
 def _print_agreement(found: dict) -> None:
@@ -137,6 +137,18 @@ def _print_agreement(found: dict) -> None:
     print(f"\n{'category':<30}{'agreement':>10}{'answers':>9}")
     for name, value in found["categories"].items():
         print(f"{name:<30}{share(value['agreement']):>10}{value['answers']:>9}")
+
+
+def _print_suspects(found: dict, shown: int = 20) -> None:
+    if found["suspects"] is None:
+        print(f"\nSuspected label errors: none computed. {found['suspectsUnavailable']}")
+        return
+    print(f"\nSuspected label errors: {len(found['suspects']):,} (the model, cross-validated, finds their label "
+          f"unlikely; the {min(shown, len(found['suspects']))} most suspicious)")
+    print(f"{'item':<24}{'label':<16}{'suggested':<16}{'score':>7}")
+    for suspect in found["suspects"][:shown]:
+        print(f"{suspect['item_id'][:23]:<24}{suspect['label'][:15]:<16}{suspect['suggested'][:15]:<16}"
+              f"{suspect['score']:>7.3f}")
 
 
 def _sample(args) -> None:

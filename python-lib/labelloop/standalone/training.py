@@ -17,21 +17,22 @@ _LABEL = "__label"
 
 
 def training_data(project: Project) -> tuple:
-    """The labeled items' input columns, and their latest labels as strings."""
+    """``(item ids, input columns, latest labels as strings)`` of the labeled items."""
     if project.settings.multi_label:
         raise LabelloopError("The built-in trainer handles single-label projects only; "
                              "train a multi-label model yourself and save it in models/classifier.")
     rows = labels_frame(project.journal.current_frame(), project.source, _LABEL)
     labels = rows.pop(_LABEL).astype(str)
+    item_ids = rows["item_id"].astype(str).tolist()
     rows = rows.drop(columns=["label_id", "item_id"])
     if project.settings.id_column in rows.columns:
         rows = rows.drop(columns=[project.settings.id_column])  # an identifier is not a feature
-    return rows, labels.reset_index(drop=True)
+    return item_ids, rows, labels.reset_index(drop=True)
 
 
 def train(project: Project) -> dict:
     """Train and save the next version; returns its metadata. Raises NotEnoughLabels."""
-    rows, labels = training_data(project)
+    _, rows, labels = training_data(project)
     settings = project.settings
     pipeline, meta = fit(settings.type, rows, labels, text_column=settings.text_column, folder=str(project.data_path))
     meta = {**meta, "session": current_session(project.platform, settings.outputs["queries"]),
