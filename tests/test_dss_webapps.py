@@ -49,7 +49,7 @@ def test_a_dss_user_labels_through_the_real_backend(flow, tmp_path, kind, extra)
     assert set(meta["annotator"]) == {"alice"} and sorted(meta["label"]) == ["high", "low", "mid"]
     assert eventually(lambda: flow.platform.dataset_exists("labels") and len(flow.platform.read_dataset("labels")) == 3)
     labels = flow.platform.read_dataset("labels")
-    assert {"f1", "f2", "name", "comment", "label", "label_id", "item_id"} == set(labels.columns)
+    assert {"f1", "f2", "name", "comment", "label", "label_id", "item_id", "annotators", "agreement"} == set(labels.columns)
     forged = client.get("/config", headers={"Cookie": "dss_session=forged"})
     assert forged.status_code == 401 and "Sign in to DSS" in forged.get_json()["error"]
 
@@ -72,6 +72,11 @@ def test_bad_webapp_settings_are_refused(flow, tmp_path):
         start(flow, tmp_path, "tabular", categories={"a": "A"})
     with pytest.raises(LabelloopError, match="text column"):
         start(flow, tmp_path, "text", text_column="")
+    flow.add_dataset("scored", pool(5).assign(agreement=0.5))
+    with pytest.raises(LabelloopError, match="already has a column 'agreement', which the labels dataset adds"):
+        start(flow, tmp_path, "tabular", unlabeled="scored")
+    with pytest.raises(LabelloopError, match="already has a column 'name'"):
+        start(flow, tmp_path, "tabular", label_col_name="name")
 
 
 def write_png(path):

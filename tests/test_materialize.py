@@ -21,31 +21,49 @@ def journal(tmp_path):
     journal.close()
 
 
-def test_labels_hold_input_columns_and_the_latest_label_per_item(journal):
+def test_labels_hold_input_columns_and_the_final_label_per_item(journal):
     source = TableSource(pd.DataFrame({"id": ["r1", "r2", "r3", "r4"], "x": [1.5, 2.5, 3.5, 4.5]}), id_column="id")
     journal.record(Annotation("r1", "ann", LABELED, "cat"))
-    journal.record(Annotation("r1", "bob", LABELED, "dog"))  # a second opinion, later
+    journal.record(Annotation("r1", "bob", LABELED, "dog"))  # a second opinion, later: a tie goes to it
     journal.record(Annotation("r2", "ann", SKIPPED))
     journal.record(Annotation("r3", "ann", LABELED, json.dumps(["cat", "dog"])))  # multi-label
     journal.record(Annotation("gone", "ann", LABELED, "cat"))  # no longer in the data
     labels = labels_frame(journal.current_frame(), source, "species")
-    assert labels.columns.tolist() == ["id", "x", "species", "label_id", "item_id"]
-    assert labels[["id", "x", "species"]].values.tolist() == [["r1", 1.5, "dog"], ["r3", 3.5, '["cat", "dog"]']]
+    assert labels.columns.tolist() == ["id", "x", "species", "label_id", "item_id", "annotators", "agreement"]
+    assert labels[["id", "x", "species", "annotators", "agreement"]].values.tolist() == [
+        ["r1", 1.5, "dog", 2, 0.5], ["r3", 3.5, '["cat", "dog"]', 1, 1.0]]
     meta = metadata_frame(journal.current_frame(), "species")
     assert len(meta) == 5 and set(meta["data_id"]) == {"r1", "r2", "r3", "gone"}
     assert meta.loc[meta["status"] == SKIPPED, "species"].isna().all()
 
 
+def test_the_final_label_is_the_majority_of_the_current_answers(journal):
+    source = TableSource(pd.DataFrame({"id": ["r1", "r2"]}), id_column="id")
+    first = journal.record(Annotation("r1", "ann", LABELED, "cat"))
+    journal.record(Annotation("r2", "ann", LABELED, "dog"))
+    second = journal.record(Annotation("r1", "bob", LABELED, "cat"))
+    journal.record(Annotation("r1", "eve", LABELED, "dog"))  # the latest, but outvoted
+    journal.record(Annotation("r1", "ivy", SKIPPED))  # a skip is no vote
+    labels = labels_frame(journal.current_frame(), source)
+    assert labels[["item_id", "label", "annotators", "agreement"]].values.tolist() == [
+        ["r2", "dog", 1, 1.0], ["r1", "cat", 3, pytest.approx(2 / 3)]]  # in the order of their label ids
+    assert labels.loc[labels["item_id"] == "r1", "label_id"].item() == second != first
+    journal.record(Annotation("r1", "bob", LABELED, "dog"))  # bob changes his mind: his old answer no longer counts
+    labels = labels_frame(journal.current_frame(), source)
+    assert labels.loc[labels["item_id"] == "r1", ["label", "agreement"]].values.tolist() == [["dog", pytest.approx(2 / 3)]]
+
+
 def test_folder_labels_carry_the_path(journal):
     source = FolderSource(["/a.png", "/b/c.png"], "image")
     journal.record(Annotation("b/c.png", "ann", LABELED, "cat"))
-    assert labels_frame(journal.current_frame(), source).values.tolist() == [["b/c.png", "cat", 1, "b/c.png"]]
+    assert labels_frame(journal.current_frame(), source).values.tolist() == [["b/c.png", "cat", 1, "b/c.png", 1, 1.0]]
 
 
 def test_an_empty_journal_writes_datasets_with_their_columns(journal, tmp_path):
     platform = LocalPlatform(tmp_path)
     write_outputs(platform, journal.current_frame(), TableSource(pd.DataFrame({"x": [1]})), Outputs())
-    assert platform.read_dataset("labels").columns.tolist() == ["x", "label", "label_id", "item_id"]
+    assert platform.read_dataset("labels").columns.tolist() == ["x", "label", "label_id", "item_id", "annotators",
+                                                                "agreement"]
     assert len(platform.read_dataset("metadata").columns) == 13
 
 

@@ -27,7 +27,7 @@ from labelloop.labeling.builder import Webapp, build_webapp, freeze_long_lived
 from labelloop.labeling.service import LabelingConfig
 from labelloop.store.items import FOLDER_TYPES, FolderSource, TableSource
 from labelloop.store.journal import Journal
-from labelloop.store.materialize import DebouncedWriter, Outputs, restore_journal
+from labelloop.store.materialize import DebouncedWriter, Outputs, clashing_column, restore_journal
 
 
 def categories_from_dss(pairs) -> list:
@@ -89,6 +89,10 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
             raise LabelloopError(f"The folder has no {data_type} files to label.")
     else:
         source = TableSource(platform.read_dataset(unlabeled), param.get("id_column") or None)
+        clash = clashing_column(source.frame.columns, param["label_col_name"] or "label")
+        if clash:
+            raise LabelloopError(f"The dataset to label already has a column '{clash}', which the labels dataset adds: "
+                                 "rename it, or choose another label column name.")
     journal = Journal(param["journal_url"] or f"sqlite:///{Path.cwd() / 'labelloop-journal.sqlite'}")
     outputs = Outputs(param["labels_ds"], param["metadata_ds"], param["label_col_name"] or "label")
     restore_journal(platform, journal, outputs)

@@ -15,7 +15,7 @@ from labelloop.errors import LabelloopError, NotFound
 from labelloop.platform.local import LocalPlatform, write_json_atomic
 from labelloop.store.items import DATA_TYPES, FOLDER_TYPES, FolderSource, TableSource, row_ids
 from labelloop.store.journal import Journal
-from labelloop.store.materialize import OUTPUT_COLUMNS, Outputs, restore_journal
+from labelloop.store.materialize import Outputs, clashing_column, restore_journal
 
 CONFIG_FILE = "labelloop.json"
 UNLABELED = "unlabeled"
@@ -157,10 +157,10 @@ def _check_data(settings: Settings, data: Path) -> None:
             raise LabelloopError(f"{flag} '{name}' is not a column of {data.name} (columns: {_listed(columns)}).")
     if settings.type == "text" and settings.text_column is None:
         raise LabelloopError(f"Text data needs --text-column (columns: {_listed(columns)}).")
-    for name in (settings.label_column, *OUTPUT_COLUMNS):
-        if name in columns:
-            hint = ": choose another --label-column" if name == settings.label_column else ": rename that column"
-            raise LabelloopError(f"{data.name} already has a column '{name}', which labelloop writes{hint}.")
+    clash = clashing_column(columns, settings.label_column)
+    if clash:
+        hint = ": choose another --label-column" if clash == settings.label_column else ": rename that column"
+        raise LabelloopError(f"{data.name} already has a column '{clash}', which labelloop writes{hint}.")
     row_ids(frame, settings.id_column)
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 from labelloop.errors import LabelloopError
 from labelloop.learning.trainer import fit
 from labelloop.standalone.project import MODEL, Project
-from labelloop.store.materialize import labels_frame
+from labelloop.store.materialize import OUTPUT_COLUMNS, labels_frame
 from labelloop.store.sessions import current_session
 
 _LABEL = "__label"
@@ -24,7 +24,7 @@ def training_data(project: Project) -> tuple:
     rows = labels_frame(project.journal.current_frame(), project.source, _LABEL)
     labels = rows.pop(_LABEL).astype(str)
     item_ids = rows["item_id"].astype(str).tolist()
-    rows = rows.drop(columns=["label_id", "item_id"])
+    rows = rows.drop(columns=list(OUTPUT_COLUMNS))  # what labelloop adds is not a feature
     if project.settings.id_column in rows.columns:
         rows = rows.drop(columns=[project.settings.id_column])  # an identifier is not a feature
     return item_ids, rows, labels.reset_index(drop=True)

@@ -21,7 +21,12 @@ log = logging.getLogger(__name__)
 
 METADATA_COLUMNS = ("date", "data_id", "comment", "session", "status", "annotator", "label", "label_id",
                     "strategy", "uncertainty", "query_rank", "model_version", "duration_ms")
-OUTPUT_COLUMNS = ("label_id", "item_id")
+OUTPUT_COLUMNS = ("label_id", "item_id", "annotators", "agreement")  # beside the label column
+
+
+def clashing_column(columns, label_column: str) -> str | None:
+    """The first data column the labels dataset would write over (None when there is none)."""
+    return next((name for name in (label_column, *OUTPUT_COLUMNS) if name in [str(c) for c in columns]), None)
 
 
 def metadata_frame(answers: pd.DataFrame, label_column: str = "label") -> pd.DataFrame:
@@ -44,18 +49,34 @@ def metadata_frame(answers: pd.DataFrame, label_column: str = "label") -> pd.Dat
 
 
 def labels_frame(answers: pd.DataFrame, source, label_column: str = "label") -> pd.DataFrame:
-    """The input rows (folders: ``path``) of labeled items with their latest label.
+    """The input rows (folders: ``path``) of labeled items, each with its final label.
 
-    An item labeled by several annotators appears once, with the most recent label. Items that
-    are no longer in the source (the data changed) stay in the metadata dataset only.
+    An item labeled by several annotators appears once: its label is the one most of their
+    current answers give, the latest of those when labels tie (DESIGN.md section 10), with
+    ``label_id`` the latest answer giving it, ``annotators`` how many answered and ``agreement``
+    the share of them who gave it. Items that are no longer in the source (the data changed)
+    stay in the metadata dataset only.
     """
-    rows = answers[answers["status"] == LABELED].sort_values("id").drop_duplicates("item_id", keep="last")
+    rows = final_labels(answers)
     rows = rows[source.known(rows["item_id"].tolist())]
     inputs = source.rows(rows["item_id"].tolist())
     written = pd.DataFrame({label_column: rows["label"].astype(object).to_numpy(),
                             "label_id": rows["id"].astype("int64").to_numpy(),
-                            "item_id": rows["item_id"].astype(object).to_numpy()}, index=inputs.index)
-    return pd.concat([inputs, written], axis=1)  # at once: three inserts into a 10k-column frame copy it thrice
+                            "item_id": rows["item_id"].astype(object).to_numpy(),
+                            "annotators": rows["annotators"].astype("int64").to_numpy(),
+                            "agreement": rows["agreement"].astype("float64").to_numpy()}, index=inputs.index)
+    return pd.concat([inputs, written], axis=1)  # at once: column inserts into a 10k-column frame copy it each time
+
+
+def final_labels(answers: pd.DataFrame) -> pd.DataFrame:
+    """``item_id, label, id, annotators, agreement`` per labeled item, in the order of ``id``."""
+    labeled = answers.loc[answers["status"] == LABELED, ["item_id", "label", "id"]]
+    votes = (labeled.groupby(["item_id", "label"], sort=False)["id"].agg(["size", "max"])
+             .rename(columns={"size": "votes", "max": "id"}).reset_index())
+    best = votes.sort_values(["votes", "id"]).drop_duplicates("item_id", keep="last")  # most votes, then latest
+    answered = labeled.groupby("item_id", sort=False).size().rename("annotators")
+    best = best.join(answered, on="item_id").sort_values("id")
+    return best.assign(agreement=best["votes"] / best["annotators"]).drop(columns="votes").reset_index(drop=True)
 
 
 @dataclass
