@@ -9,7 +9,9 @@ import pytest
 from sklearn.datasets import load_digits, load_wine
 from test_agreement import alpha_by_hand, kappa_by_hand
 from test_cli import run
+from test_webapp_api import as_user, make_client
 
+import labelloop.labeling.service as service_module
 from labelloop.standalone.project import Project
 
 CLASSES = ["a", "b", "c"]
@@ -142,3 +144,25 @@ def test_too_few_labels_for_suspects_say_why_and_agreement_is_still_reported(win
     found = json.loads(run("quality", wine_project, "--json").stdout)
     assert found["suspects"] is None and "two labels or more" in found["suspectsUnavailable"]
     assert found["agreement"]["items"] == 0
+
+
+def test_stats_report_the_agreement_of_annotators_labeling_the_same_items(tmp_path, monkeypatch):
+    monkeypatch.setattr(service_module, "AGREEMENT_SECONDS", 0)
+    frame = pd.DataFrame({"n": range(60), "x": range(60)})
+    client, service = make_client(tmp_path, frame, categories=[{"key": k} for k in CLASSES])
+    rng = np.random.default_rng(0)
+    truth = rng.choice(CLASSES, 60)
+    sent = []
+    for n, true in enumerate(truth):
+        for name in (["ada", "bob", "eve"] if n < 30 else ["ada"]):  # half the items overlap
+            label = rng.choice(CLASSES) if name == "eve" else true
+            assert client.post("/label", json={"id": str(n), "label": label}, headers=as_user(name)).status_code == 200
+            sent.append({"item_id": str(n), "annotator": name, "label": label})
+    found = client.get("/stats").get_json()["agreement"]
+    assert found["items"] == 30 and found["alpha"] == pytest.approx(alpha_by_hand(pd.DataFrame(sent)))
+    assert found["annotators"]["ada"]["agreement"] == 1.0 and found["annotators"]["eve"]["agreement"] < 0.6
+    assert [(p["a"], p["b"], p["items"]) for p in found["pairs"]] == [("ada", "bob", 30), ("ada", "eve", 30),
+                                                                       ("bob", "eve", 30)]
+    client.post("/label", json={"id": "40", "label": "a"}, headers=as_user("bob"))  # a new overlap item
+    assert client.get("/stats").get_json()["agreement"]["items"] == 31
+    service.journal.close()

@@ -12,6 +12,7 @@ import logging
 import math
 import string
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -27,6 +28,7 @@ from labelloop.labeling.queue import Queue
 from labelloop.labeling.search import check_query, find, searched_columns
 from labelloop.params import whole_number
 from labelloop.platform.base import Platform
+from labelloop.quality.agreement import agreement
 from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
 from labelloop.store.metrics import learning_curve
@@ -39,6 +41,7 @@ UNSCORED = {"label": None, "probabilities": {}, "unscored": True}
 MAX_COMMENT = 10_000
 MAX_BATCH = 100
 MAX_DURATION_MS = 24 * 3600 * 1000
+AGREEMENT_SECONDS = 5.0  # agreement is recomputed at most this often while answers keep coming
 SHORTCUTS = list("123456789") + list(string.ascii_lowercase)
 OWN_SHORTCUTS = set(SHORTCUTS) | {"0"}  # "0" only for a category named 0
 VIEW_KEYS = {"image": {"0"}}  # letters and digits the item's view takes (resource/labelloop/image-view.js)
@@ -129,6 +132,11 @@ class Tally:
                 self.per_label[key] += sign
             self.sessions[str(session)] += sign
 
+    def shared_labels(self) -> list:
+        """``(item, annotator, label)`` of the labels on items that two annotators or more answered."""
+        return [(item, annotator, self.answers[item, annotator][1]) for item, who in self.answerers.items()
+                if len(who) >= 2 for annotator in who if self.answers[item, annotator][0] == LABELED]
+
     def held(self, session: int) -> _Held:
         """The items not to serve in ``session``, as a container: ``item in tally.held(s)``."""
         return _Held(self, session)
@@ -171,6 +179,7 @@ class LabelingService:
         self.project = ProjectState(platform, config, source, self.queue)
         self._lock = threading.Lock()
         self._tally = Tally(config.multi_label, *journal.skip_counts())
+        self._agreement = None  # (last event, when, agreement)
         self._searched = {}  # item -> the search that served it, for the answer's provenance
         self.online = None
         if config.online and not config.multi_label:
@@ -268,7 +277,7 @@ class LabelingService:
         stats = self._sync().stats(total=len(self.source))
         curve = learning_curve(project.stopping["metrics"]) if project.stopping else []
         stats = {**stats, "modelVersions": project.versions, "stopping": project.stopping, "learningCurve": curve,
-                 "suggesting": self._suggesting()}
+                 "suggesting": self._suggesting(), "agreement": self._team_agreement()}
         if self.loop is not None:
             stats["loop"] = self.loop.status()
         return stats
@@ -352,6 +361,19 @@ class LabelingService:
     def _query_json(self, item_id: str):
         query = self.queue.queries.get(item_id)
         return query.as_json() if query else None
+
+    def _team_agreement(self) -> dict:
+        """The team's agreement (quality/agreement.py) over the items two annotators or more answered,
+        recomputed when answers changed, at most every ``AGREEMENT_SECONDS``: ``/stats`` follows
+        every label, and only the overlap is read, from the tally in memory."""
+        with self._lock:
+            cached, last = self._agreement, self._tally.last_event
+            if cached is not None and (cached[0] == last or time.monotonic() - cached[1] < AGREEMENT_SECONDS):
+                return cached[2]
+            rows = self._tally.shared_labels()
+        found = agreement(pd.DataFrame(rows, columns=["item_id", "annotator", "label"]))
+        self._agreement = (last, time.monotonic(), found)
+        return found
 
     def _model_version(self):
         return self.project.current().active
