@@ -91,6 +91,9 @@ def test_many_answers_are_recorded_at_once_and_later_answers_follow_them(journal
     assert current["id"].is_monotonic_increasing and later == current["id"].max()
     assert journal.answers_since(0)[-1][-1] == later  # followers see the import, then what came next
     assert journal.leased_to_others("old") == {"z"}
+    journal.record(Annotation("b", "bob", SKIPPED))  # a skip is not a second label
+    shared = journal.shared_labels().sort_values("annotator").values.tolist()
+    assert shared == [["a", "ann", "cat"], ["a", "old", "dog"]]
     events = journal.event_count()
     with pytest.raises(LabelloopError, match="only one imported answer per annotator"):
         journal.record_many([label("d", "old"), label("d", "old", "dog")])

@@ -20,36 +20,37 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score
 
-from labelloop.store.journal import LABELED, Journal
+from labelloop.store.journal import Journal
 
 MIN_PAIR_ITEMS = 5  # a kappa on fewer common items says little
 
 
 def team_agreement(journal: Journal) -> dict:
     """``agreement`` of the journal's current labels (a skip says nothing about the label)."""
-    answers = journal.current_frame()
-    return agreement(answers[answers["status"] == LABELED])
+    return agreement(journal.shared_labels())
 
 
 def agreement(answers: pd.DataFrame) -> dict:
     """``answers``: one row per (item, annotator) with columns ``item_id``, ``annotator``, ``label``."""
     answers = answers[["item_id", "annotator", "label"]].dropna().astype(str)
-    shared = answers[answers.groupby("item_id")["annotator"].transform("size") >= 2]
-    counts = pd.crosstab(shared["item_id"], shared["label"])  # items x categories
-    coincidences = _coincidences(counts.to_numpy(dtype=float))
-    return {"alpha": _alpha(coincidences), "items": int(len(counts)),
-            "pairs": _pair_kappas(shared), "annotators": _consensus_agreement(shared),
-            "categories": _category_agreement(coincidences, list(counts.columns))}
+    shared = answers[answers.groupby("item_id")["annotator"].transform("size") >= 2].reset_index(drop=True)
+    items, item_codes = np.unique(shared["item_id"].to_numpy(), return_inverse=True)
+    categories, label_codes = np.unique(shared["label"].to_numpy(), return_inverse=True)
+    counts = np.zeros((len(items), len(categories)))  # items x categories
+    np.add.at(counts, (item_codes, label_codes), 1)
+    coincidences = _coincidences(counts)
+    return {"alpha": _alpha(coincidences), "items": int(len(items)),
+            "pairs": _pair_kappas(shared), "annotators": _consensus_agreement(shared, counts, item_codes, label_codes),
+            "categories": _category_agreement(coincidences, categories.tolist())}
 
 
 def _coincidences(counts: np.ndarray) -> np.ndarray:
     """o[c, k]: pairs of answers (c, k) within items, each item weighted 1 / (answers - 1)."""
     if not len(counts):
         return np.zeros((counts.shape[1], counts.shape[1]))
-    weights = 1.0 / (counts.sum(axis=1) - 1)
-    return (counts * weights[:, None]).T @ counts - np.diag((counts * weights[:, None]).sum(axis=0))
+    weighted = counts / (counts.sum(axis=1) - 1)[:, None]
+    return weighted.T @ counts - np.diag(weighted.sum(axis=0))
 
 
 def _alpha(coincidences: np.ndarray) -> float | None:
@@ -64,34 +65,43 @@ def _alpha(coincidences: np.ndarray) -> float | None:
 
 
 def _pair_kappas(shared: pd.DataFrame) -> list:
-    table = shared.pivot(index="item_id", columns="annotator", values="label")
-    names = sorted(table.columns)
-    pairs = []
-    for i, first in enumerate(names):
-        for second in names[i + 1:]:
-            both = table[[first, second]].dropna()
-            if len(both) < MIN_PAIR_ITEMS:
-                continue
-            kappa = cohen_kappa_score(both[first], both[second])
-            pairs.append({"a": first, "b": second, "kappa": None if np.isnan(kappa) else float(kappa),
-                          "items": int(len(both))})
-    return pairs
+    """Cohen's kappa, (observed - chance) / (1 - chance), of each pair on their common items:
+    every pair's agreement and label counts come from one self-join, counted with numpy."""
+    names, who = np.unique(shared["annotator"].to_numpy(), return_inverse=True)
+    categories, label = np.unique(shared["label"].to_numpy(), return_inverse=True)
+    answers = pd.DataFrame({"item": shared["item_id"].to_numpy(), "who": who, "label": label})
+    both = answers.merge(answers, on="item", suffixes=("_a", "_b"))
+    both = both[both["who_a"] < both["who_b"]]
+    pairs, pair = np.unique(both["who_a"].to_numpy() * len(names) + both["who_b"].to_numpy(), return_inverse=True)
+    items = np.bincount(pair, minlength=len(pairs))
+    observed = np.bincount(pair, weights=both["label_a"].to_numpy() == both["label_b"].to_numpy(),
+                           minlength=len(pairs)) / np.maximum(items, 1)
+    shares_a, shares_b = (np.zeros((len(pairs), len(categories))) for _ in range(2))
+    np.add.at(shares_a, (pair, both["label_a"].to_numpy()), 1)
+    np.add.at(shares_b, (pair, both["label_b"].to_numpy()), 1)
+    chance = (shares_a * shares_b).sum(axis=1) / np.maximum(items, 1) ** 2
+    found = []
+    for n, key in enumerate(pairs):
+        if items[n] >= MIN_PAIR_ITEMS:
+            kappa = None if chance[n] >= 1 else float((observed[n] - chance[n]) / (1 - chance[n]))  # one label: undefined
+            found.append({"a": str(names[key // len(names)]), "b": str(names[key % len(names)]), "kappa": kappa,
+                          "items": int(items[n])})
+    return found
 
 
-def _consensus_agreement(shared: pd.DataFrame) -> dict:
+def _consensus_agreement(shared: pd.DataFrame, counts: np.ndarray, item_codes: np.ndarray,
+                         label_codes: np.ndarray) -> dict:
     """Per annotator: the share of answers equal to the others' majority on the item."""
-    votes = shared.groupby(["item_id", "label"]).size().rename("votes").reset_index()
-    joined = shared.merge(votes, on="item_id", suffixes=("", "_other"))
-    # the others' votes: the annotator's own answer removed from its own label's count
-    joined["votes"] -= (joined["label"] == joined["label_other"]).astype(int)
-    best = joined.groupby(["item_id", "annotator"])["votes"].transform("max")
-    top = joined[(joined["votes"] == best) & (best > 0)]
-    winners = top.groupby(["item_id", "annotator"]).agg(
-        label=("label", "first"), majority=("label_other", "first"), ties=("label_other", "size"))
-    decided = winners[winners["ties"] == 1]
-    agreed = (decided["label"] == decided["majority"]).groupby(level="annotator")
-    return {str(name): {"agreement": float(share), "items": int(n)}
-            for name, share, n in zip(agreed.mean().index, agreed.mean(), agreed.size())}
+    if not len(shared):
+        return {}
+    others = counts[item_codes] - np.eye(counts.shape[1])[label_codes]  # the item's votes but this one
+    top = others.max(axis=1)
+    decided = (others == top[:, None]).sum(axis=1) == 1  # the others do not tie
+    agreed = others.argmax(axis=1) == label_codes
+    names, who = np.unique(shared["annotator"].to_numpy()[decided], return_inverse=True)
+    items = np.bincount(who, minlength=len(names))
+    shares = np.bincount(who, weights=agreed[decided], minlength=len(names)) / np.maximum(items, 1)
+    return {str(name): {"agreement": float(share), "items": int(n)} for name, share, n in zip(names, shares, items)}
 
 
 def _category_agreement(coincidences: np.ndarray, categories: list) -> dict:

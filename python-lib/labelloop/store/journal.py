@@ -344,6 +344,17 @@ class Journal:
         with self._reading() as conn:
             return [tuple(row) for row in conn.execute(query)]
 
+    def shared_labels(self) -> pd.DataFrame:
+        """``item_id, annotator, label`` of the current labels on items two annotators or more
+        labeled: all that agreement needs, without reading the items only one person answered."""
+        labeled = current.c.status == LABELED
+        shared = (sa.select(current.c.item_id).where(labeled).group_by(current.c.item_id)
+                  .having(sa.func.count() >= 2))
+        query = (sa.select(current.c.item_id, current.c.annotator, current.c.label)
+                 .where(labeled, current.c.item_id.in_(shared)))
+        with self._reading() as conn:
+            return pd.DataFrame([tuple(row) for row in conn.execute(query)], columns=["item_id", "annotator", "label"])
+
     def last_answer_id(self) -> int:
         """The event id of the newest current answer (0 when none): one index lookup."""
         with self._reading() as conn:
