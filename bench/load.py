@@ -12,10 +12,11 @@ labels sent = labels acknowledged = labels stored in the journal (and in the lab
 once the server has stopped), with no item labeled twice.
 
     python bench/load.py [--rows 1000000] [--annotators 32] [--seconds 300] [--think-ms 1000]
-                         [--retrain-every 1000] [--suggestions online,version]
+                         [--retrain-every 1000] [--suggestions online,version] [--repeat 1]
 
 With ``--suggestions online,version`` the whole run is made twice in one invocation, with online
-suggestions on and off (``labelloop serve --suggestions``), and their ``/label`` p50 and p99 are compared.
+suggestions on and off (``labelloop serve --suggestions``), and their ``/label`` p50 and p99 are
+compared; ``--repeat R`` makes R runs of each, in turn, and compares all their labels together.
 """
 from __future__ import annotations
 
@@ -229,11 +230,14 @@ def run(args, suggestions: str, headline: bool = True) -> np.ndarray:
 
 
 def compare(latencies: dict, annotators: int) -> None:
-    """/label p50 and p99 with online suggestions on and off, measured in this run."""
-    print("\n| suggestions | /label p50 ms | /label p99 ms |\n|---|---|---|")
-    for mode, ms in latencies.items():
-        print(f"| {mode} | {np.percentile(ms, 50):.1f} | {np.percentile(ms, 99):.1f} |")
-    on, off = latencies["online"], latencies["version"]
+    """/label p50 and p99 with online suggestions on and off, measured in this run: each
+    repetition's, and over all the repetitions' labels together."""
+    print("\n| suggestions | labels | /label p50 ms | /label p99 ms | p99 of each run, ms |\n|---|---|---|---|---|")
+    for mode, runs in latencies.items():
+        ms = np.concatenate(runs)
+        each = ", ".join(f"{np.percentile(r, 99):.1f}" for r in runs)
+        print(f"| {mode} | {len(ms):,} | {np.percentile(ms, 50):.1f} | {np.percentile(ms, 99):.1f} | {each} |")
+    on, off = np.concatenate(latencies["online"]), np.concatenate(latencies["version"])
     for q in (50, 99):
         record("load", f"{annotators} annotators: /label p{q} with online suggestions (without: "
                f"{np.percentile(off, q):.1f} ms)", np.percentile(on, q), None, "ms")
@@ -247,12 +251,14 @@ def main() -> None:
     parser.add_argument("--think-ms", type=float, default=1000, help="average pause of an annotator between answers")
     parser.add_argument("--retrain-every", type=int, default=1000)
     parser.add_argument("--suggestions", default="online", help="online, version, or both: online,version")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each mode, taken in turn (on, off, on, off...)")
     args = parser.parse_args()
     latencies = {}
     modes = [m.strip() for m in args.suggestions.split(",") if m.strip()]
-    for mode in modes:
-        latencies[mode] = run(args, mode, headline=len(modes) == 1)  # a comparison records its own headline
-        print()
+    for _ in range(args.repeat):  # in turn, so that a slow spell of the machine falls on both modes
+        for mode in modes:
+            latencies.setdefault(mode, []).append(run(args, mode, headline=len(modes) == 1 and args.repeat == 1))
+            print()
     if {"online", "version"} <= set(latencies):
         compare(latencies, args.annotators)
 

@@ -10,6 +10,7 @@ from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from test_webapp_api import as_user, make_client
+from threadpoolctl import threadpool_info
 
 import labelloop.labeling.project_state as project_state
 from labelloop.labeling import online_model
@@ -101,5 +102,7 @@ def test_the_fitting_worker_yields_the_cpu_to_the_server(tmp_path):
     assert worker != os.getpid()
     expected = min(os.getpriority(os.PRIO_PROCESS, 0) + BACKGROUND_NICENESS, 19)
     assert os.getpriority(os.PRIO_PROCESS, worker) == expected
+    pools = online_model._fitter().submit(threadpool_info).result()  # BLAS and OpenMP keep to one thread
+    assert pools and {pool["num_threads"] for pool in pools} == {1}
     service.online.stop()
     service.journal.close()

@@ -101,6 +101,14 @@ def test_a_file_that_cannot_be_read_as_labels_gets_one_sentence(wine_project, tm
     assert Project.open(wine_project).journal.event_count() == 0
 
 
+def test_an_empty_annotator_name_is_refused(wine_project, tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text("wine_id,label\n1000,a\n")
+    refused = run("import", wine_project, "--labels", path, "--annotator", " ", ok=False)
+    assert refused.returncode == 2 and "--annotator must be a name" in refused.stderr
+    assert Project.open(wine_project).journal.event_count() == 0
+
+
 def test_rows_of_a_project_without_ids_are_found_by_their_values(tmp_path):
     frame = load_wine(as_frame=True).frame.drop(columns="target")
     frame.to_csv(tmp_path / "wine.csv", index=False)

@@ -30,6 +30,7 @@ from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
+from threadpoolctl import threadpool_limits
 
 from labelloop.processes import start_background_worker
 from labelloop.text import as_text
@@ -91,8 +92,17 @@ def _fitter() -> ProcessPoolExecutor:
     with _FITTER_LOCK:
         if _FITTER is None:
             _FITTER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                          initializer=start_background_worker)
+                                          initializer=_start_fitter)
         return _FITTER
+
+
+def _start_fitter() -> None:
+    """The worker's set-up: a background helper (processes.py) whose BLAS and OpenMP use one
+    thread. Their default, a thread per core, made a small logistic regression 3 to 8 times
+    slower and kept both cores of a 2-core machine busy, slowing every request
+    (bench/online_load.py). This module has loaded them by now: the limit applies to them."""
+    start_background_worker()
+    threadpool_limits(limits=1)
 
 
 def featurize_and_fit(features, rows: pd.DataFrame, remembered, targets: np.ndarray, previous, seed: int):

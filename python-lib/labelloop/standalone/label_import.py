@@ -23,6 +23,7 @@ from labelloop.store.journal import LABELED, Annotation
 from labelloop.store.materialize import write_outputs
 
 SHOWN = 12  # bad rows listed in an error, at most
+MAX_NAME = 256  # the journal's annotator column
 
 
 @dataclass
@@ -37,6 +38,8 @@ class ImportResult:
 def import_labels(project: Project, path, annotator: str, id_column: str | None = None,
                   label_column: str | None = None, skip_invalid: bool = False) -> ImportResult:
     """Check every row of ``path``, then record the good ones as ``annotator``'s answers."""
+    if not annotator.strip() or len(annotator) > MAX_NAME:
+        raise LabelloopError(f"--annotator must be a name of 1 to {MAX_NAME} characters.")
     table = read_table(Path(path))
     label_column = label_column or project.settings.label_column
     if label_column not in table.columns:
