@@ -5,7 +5,10 @@ plugin we replace in the same run, so the ratios hold on any machine. Their head
 (``headline.record``) make the table at the top of RESULTS.md, which is also copied into the
 README between its ``bench:start`` and ``bench:end`` markers; each benchmark's full output follows.
 
-    python bench/run_all.py [--only NAME ...]
+    python bench/run_all.py [--only NAME ... [--update]]
+
+``--only NAME --update`` re-measures those benchmarks and puts their sections and headline rows
+into RESULTS.md (and the README's table) in place of the old ones, noting when.
 """
 from __future__ import annotations
 
@@ -95,9 +98,47 @@ def update_readme(block: str) -> None:
         readme.write_text(pattern.sub(lambda m: m.group(1) + block + "\n" + m.group(2), text), encoding="utf-8")
 
 
+def update_results(names: list, sections: list, rows: list) -> None:
+    """Re-measured benchmarks replace their own sections and headline rows (a row is the same
+    measure when its benchmark and its words before any "(" are); the rest of RESULTS.md stays,
+    and its header says what was re-measured when."""
+    path = BENCH / "RESULTS.md"
+    text = path.read_text(encoding="utf-8")
+    for name, section in zip(names, sections):
+        pattern = re.compile(rf"^## {re.escape(name[:-3])}\n.*?(?=^## |\Z)", re.S | re.M)
+        text = pattern.sub(lambda _, new=section: new + "\n", text) if pattern.search(text) else text + "\n" + section
+
+    def key(line: str) -> tuple:
+        cells = [c.strip() for c in line.strip("|\n").split("|")]
+        return cells[0], cells[1].split(" (")[0]
+
+    new_lines = headline_table(rows).splitlines()[2:]
+    replaced = {key(line) for line in new_lines}
+    lines = text.splitlines()
+    first = lines.index(headline_table([]).splitlines()[0]) + 2  # the headline table's first row
+    last = next(n for n in range(first, len(lines) + 1) if n == len(lines) or not lines[n].startswith("|"))
+    table = []
+    for line in lines[first:last]:  # the new rows where the first old one was, or at the end
+        if key(line) not in replaced:
+            table.append(line)
+        elif new_lines:
+            table, new_lines = table + new_lines, []
+    table += new_lines
+    lines[first:last] = table
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    at = next(n for n, line in enumerate(lines) if line.startswith("Machine: "))
+    lines[at:at] = [f"Re-measured on {stamp}, commit {commit()}: {', '.join(n[:-3] for n in names)}.", ""]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    about = " ".join(line for line in lines if line.startswith(("Measured on", "Re-measured on", "Machine: ")))
+    update_readme("\n".join(headline_table([]).splitlines() + table)
+                  + f"\n\n{about} Full output: [bench/RESULTS.md](bench/RESULTS.md).\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="run only these benchmarks (RESULTS.md is then not written)")
+    parser.add_argument("--update", action="store_true",
+                        help="with --only: put their new sections and headline rows into RESULTS.md, keeping the rest")
     args = parser.parse_args()
     names = [n for n in benchmarks() if not args.only or n in args.only or n[:-3] in args.only]
     sections, failed = [], []
@@ -112,6 +153,8 @@ def main() -> int:
                 failed.append(name)
         rows = [json.loads(line) for line in headlines.read_text().splitlines()]
     if args.only:
+        if args.update and not failed:
+            update_results(names, sections, rows)
         return 1 if failed else 0
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     about = f"Measured on {stamp}, commit {commit()}.\n\nMachine: {machine()}."
