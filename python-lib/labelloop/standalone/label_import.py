@@ -49,12 +49,13 @@ def import_labels(project: Project, path, annotator: str, id_column: str | None 
     good, bad = [], []
     values = [v.tolist() if isinstance(v, np.ndarray) else v for v in table[label_column].tolist()]  # Parquet lists
     for row, (item_id, value) in enumerate(zip(item_ids, values), start=1):
-        reason = "unknown item" if item_id not in project.source else _label_problem(value, keys, project.settings.multi_label)
+        label, reason = _checked_label(value, keys, project.settings.multi_label)
+        if item_id not in project.source:
+            reason = "unknown item"
         if reason:
             bad.append((row, reason))
         else:
-            good.append(Annotation(item_id=item_id, annotator=annotator, status=LABELED,
-                                   label=_stored_label(value, keys, project.settings.multi_label), strategy="import"))
+            good.append(Annotation(item_id=item_id, annotator=annotator, status=LABELED, label=label, strategy="import"))
     if bad and not skip_invalid:
         listed = "; ".join(f"row {row}: {why}" for row, why in bad[:SHOWN]) + ("; ..." if len(bad) > SHOWN else "")
         raise LabelloopError(f"{len(bad):,} of {len(table):,} rows cannot be imported, so none was ({listed}). "
@@ -91,14 +92,19 @@ def _require(frame: pd.DataFrame, column: str) -> None:
         raise LabelloopError(f"The file has no column '{column}' (use --id-column).")
 
 
-def _label_problem(value, keys: list, multi_label: bool) -> str | None:
+def _checked_label(value, keys: list, multi_label: bool) -> tuple:
+    """``(label as the journal stores it, None)``, or ``(None, why the cell is no label)``."""
     if _missing(value):
-        return "no label"
+        return None, "no label"
     labels = _parsed(value, multi_label)
     if not labels:
-        return "the label is not a category" + (" or a JSON list of them" if multi_label else "")
+        return None, "the label is not a category" + (" or a JSON list of them" if multi_label else "")
     unknown = [v for v in labels if v not in keys]
-    return f"unknown label '{unknown[0][:100]}'" if unknown else None
+    if unknown:
+        return None, f"unknown label '{unknown[0][:100]}'"
+    if not multi_label:
+        return labels[0], None
+    return json.dumps([k for k in keys if k in set(labels)]), None
 
 
 def _missing(value) -> bool:
@@ -117,11 +123,3 @@ def _parsed(value, multi_label: bool) -> list | None:
             return None
         return [canonical_value(v) for v in found] if isinstance(found, list) else None
     return [canonical_value(value)]
-
-
-def _stored_label(value, keys: list, multi_label: bool) -> str:
-    labels = _parsed(value, multi_label)
-    if not multi_label:
-        return labels[0]
-    chosen = set(labels)
-    return json.dumps([k for k in keys if k in chosen])
