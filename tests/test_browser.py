@@ -125,10 +125,10 @@ def test_cell_values_are_shown_as_text_never_as_html(tmp_path):
         screenshot(page, "hostile-cell")
 
 
-def small_project(tmp_path, categories, rows=3, multi_label=False):
+def small_project(tmp_path, categories, rows=3, multi_label=False, **options):
     data = tmp_path / "small.csv"
     pd.DataFrame({"id": range(1, rows + 1), "text": [f"row {i}" for i in range(1, rows + 1)]}).to_csv(data, index=False)
-    init_project(tmp_path / "proj", data, "tabular", categories, id_column="id", multi_label=multi_label)
+    init_project(tmp_path / "proj", data, "tabular", categories, id_column="id", multi_label=multi_label, **options)
     return tmp_path / "proj"
 
 
@@ -280,11 +280,6 @@ def test_the_page_shows_the_model_and_its_stopping_verdict_as_the_loop_retrains(
 def test_on_a_shared_server_a_name_belongs_to_the_browser_that_took_it(tmp_path):
     categories = [{"key": k, "caption": k.title()} for k in ("yes", "no")]
     project = small_project(tmp_path, categories, rows=40)
-
-    def sign_in(page, name):
-        page.get_by_role("textbox", name="Your name").fill(name)
-        page.get_by_role("button", name="Start").click()
-
     with labelloop_server("serve", project, "--auth-token", "shared-token-1", "--retrain-every", "0") as url, \
             browser_page() as page:
         page.goto(url)  # ?token= is traded for a cookie
@@ -306,6 +301,44 @@ def test_on_a_shared_server_a_name_belongs_to_the_browser_that_took_it(tmp_path)
         act(other, "2", "id")
     meta = Project.open(project).platform.read_dataset("metadata")
     assert sorted(zip(meta["annotator"], meta["label"])) == [("ada", "yes"), ("bob", "no")]
+
+
+def sign_in(page, name):
+    page.get_by_role("textbox", name="Your name").fill(name)
+    page.get_by_role("button", name="Start").click()
+
+
+def test_two_annotators_disagree_and_the_reviewer_settles_the_item(tmp_path):
+    categories = [{"key": k, "caption": k.title()} for k in ("yes", "no")]
+    project = small_project(tmp_path, categories, rows=1, overlap_share=1.0)  # every item to two annotators
+    with labelloop_server("serve", project, "--auth-token", "team-token-1", "--reviewers", "rev",
+                          "--retrain-every", "0") as url, browser_page() as page:
+        browser = page.context.browser
+        for name, key in (("ada", "1"), ("bob", "2")):
+            annotator = browser.new_context().new_page()
+            annotator.goto(url)
+            sign_in(annotator, name)
+            annotator.wait_for_selector(".row-table")
+            assert annotator.get_by_role("button", name="Review").is_hidden()  # not a reviewer
+            annotator.keyboard.press(key)
+            annotator.wait_for_selector(".done:not([hidden])")
+
+        page.goto(url)
+        sign_in(page, "rev")
+        page.get_by_role("button", name="Review").click()
+        page.locator(".answers").wait_for()
+        assert page.locator(".reason").inner_text() == "The annotators disagree."
+        answers = page.locator(".answer").all_inner_texts()
+        assert [a.split(" · ")[0] for a in answers] == ["ada: Yes", "bob: No"]
+        team = page.locator(".team-panel")
+        assert "over 1 item(s) labeled by two or more" in team.inner_text()
+        screenshot(page, "review-disagreement")
+        page.keyboard.press("2")  # bob was right
+        page.wait_for_selector(".done:not([hidden])")
+        assert page.locator(".done h2").inner_text() == "Nothing to review."
+        assert page.locator(".message").inner_text() == "Settled: no."
+    labels = Project.open(project).platform.read_dataset("labels")
+    assert labels[["id", "label", "reviewed", "annotators", "agreement"]].values.tolist() == [[1, "no", True, 2, 0.5]]
 
 
 def test_a_failing_first_batch_says_why_and_a_reload_recovers(tmp_path):

@@ -49,7 +49,8 @@ def test_a_dss_user_labels_through_the_real_backend(flow, tmp_path, kind, extra)
     assert set(meta["annotator"]) == {"alice"} and sorted(meta["label"]) == ["high", "low", "mid"]
     assert eventually(lambda: flow.platform.dataset_exists("labels") and len(flow.platform.read_dataset("labels")) == 3)
     labels = flow.platform.read_dataset("labels")
-    assert {"f1", "f2", "name", "comment", "label", "label_id", "item_id", "annotators", "agreement"} == set(labels.columns)
+    assert {"f1", "f2", "name", "comment", "label", "label_id", "item_id", "annotators", "agreement",
+            "reviewed"} == set(labels.columns)
     forged = client.get("/config", headers={"Cookie": "dss_session=forged"})
     assert forged.status_code == 401 and "Sign in to DSS" in forged.get_json()["error"]
 

@@ -19,7 +19,7 @@ TOKEN = "fuzz-token"
 KEY = {"X-Labelloop-Key": "fuzz-browser-key-0123456789"}
 CATEGORIES = [{"key": "cat", "caption": "Cat"}, {"key": "dog", "caption": "Dog"}]
 ITEMS = ["a.png", "sub/b.png", "c d.png"]
-ROUTES = ["/", "/config", "/batch", "/search", "/label", "/skip", "/history", "/stats", "/train", "/favicon.ico",
+ROUTES = ["/", "/config", "/batch", "/search", "/label", "/skip", "/history", "/stats", "/review", "/train", "/favicon.ico",
           "/media/a.png", "/media/sub/b.png", "/resource/labelloop/app.js"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -54,14 +54,15 @@ def client(tmp_path_factory):
         Image.new("RGB", (4, 4), (9, 99, 199)).save(root / "pics" / item)
     init_project(root / "proj", root / "pics", "image", CATEGORIES)
     project = Project.open(root / "proj")
-    app, writer = create_app(project, auth_token=TOKEN)
+    app, writer = create_app(project, auth_token=TOKEN, reviewers=["rev"])
     yield app.test_client(), project.journal
     writer.close()
     project.close()
 
 
 def journal_state(journal) -> tuple:
-    return journal.event_count(), journal.current_frame()[["item_id", "annotator", "label", "id"]].values.tolist()
+    return (journal.event_count(), journal.current_frame()[["item_id", "annotator", "label", "id"]].values.tolist(),
+            journal.reviews_frame().values.tolist())
 
 
 def check(client, journal, method: str, path: str, **request) -> None:
@@ -77,7 +78,7 @@ def check(client, journal, method: str, path: str, **request) -> None:
 @FUZZ
 @given(method=st.sampled_from(METHODS), route=st.sampled_from(ROUTES), body=raw_bodies,
        content_type=st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded", None]),
-       user=st.one_of(st.sampled_from(["ada", "bob"]), header_text))
+       user=st.one_of(st.sampled_from(["ada", "bob", "rev"]), header_text))
 def test_any_method_and_body_on_any_route(client, method, route, body, content_type, user):
     app, journal = client
     headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": user, **KEY}
@@ -85,13 +86,13 @@ def test_any_method_and_body_on_any_route(client, method, route, body, content_t
 
 
 @FUZZ
-@given(route=st.sampled_from(["/batch", "/search", "/history", "/config", "/stats", "/media/a.png", "/"]),
+@given(route=st.sampled_from(["/batch", "/search", "/history", "/config", "/stats", "/review", "/media/a.png", "/"]),
        query=st.dictionaries(st.sampled_from(["size", "cursor", "direction", "original", "token", "q", "column", "match",
                                               "x"]), odd_text,
                              max_size=3))
 def test_any_query_string(client, route, query):
     app, journal = client
-    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": "ada", **KEY}
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": "rev", **KEY}
     check(app, journal, "GET", route, query_string=query, headers=headers)
 
 
@@ -101,6 +102,15 @@ def test_labels_and_skips_with_any_fields(client, route, body, user):
     app, journal = client
     headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": user, **KEY}
     check(app, journal, "POST", route, json=body, headers=headers)
+
+
+@FUZZ
+@given(body=label_bodies, user=st.sampled_from(["ada", "rev"]))
+def test_reviews_with_any_fields(client, body, user):
+    app, journal = client
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": user, **KEY}
+    app.post("/label", json={"id": "a.png", "label": "cat"}, headers={**headers, "X-Labelloop-User": "bob"})
+    check(app, journal, "POST", "/review", json=body, headers=headers)
 
 
 @FUZZ

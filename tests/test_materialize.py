@@ -29,7 +29,7 @@ def test_labels_hold_input_columns_and_the_final_label_per_item(journal):
     journal.record(Annotation("r3", "ann", LABELED, json.dumps(["cat", "dog"])))  # multi-label
     journal.record(Annotation("gone", "ann", LABELED, "cat"))  # no longer in the data
     labels = labels_frame(journal.current_frame(), source, "species")
-    assert labels.columns.tolist() == ["id", "x", "species", "label_id", "item_id", "annotators", "agreement"]
+    assert labels.columns.tolist() == ["id", "x", "species", "label_id", "item_id", "annotators", "agreement", "reviewed"]
     assert labels[["id", "x", "species", "annotators", "agreement"]].values.tolist() == [
         ["r1", 1.5, "dog", 2, 0.5], ["r3", 3.5, '["cat", "dog"]', 1, 1.0]]
     meta = metadata_frame(journal.current_frame(), "species")
@@ -53,17 +53,51 @@ def test_the_final_label_is_the_majority_of_the_current_answers(journal):
     assert labels.loc[labels["item_id"] == "r1", ["label", "agreement"]].values.tolist() == [["dog", pytest.approx(2 / 3)]]
 
 
+def test_a_reviewers_decision_is_the_label_until_the_next_review(journal):
+    source = TableSource(pd.DataFrame({"id": ["r1", "r2"]}), id_column="id")
+    journal.record(Annotation("r1", "ann", LABELED, "cat"))
+    journal.record(Annotation("r1", "bob", LABELED, "cat"))
+    journal.record(Annotation("r2", "ann", LABELED, "dog"))
+    decision = journal.review("rev", "r1", "dog", comment="the ears")
+    journal.record(Annotation("r1", "eve", LABELED, "cat"))  # a later answer does not undo the decision
+    labels = labels_frame(journal.current_frame(), source, reviews=journal.reviews_frame())
+    assert labels[["item_id", "label", "label_id", "annotators", "agreement", "reviewed"]].values.tolist() == [
+        ["r2", "dog", 3, 1, 1.0, False], ["r1", "dog", decision, 3, 0.0, True]]
+    journal.review("rev2", "r1", "cat")  # another review replaces it
+    labels = labels_frame(journal.current_frame(), source, reviews=journal.reviews_frame())
+    assert labels.loc[labels["item_id"] == "r1", ["label", "agreement", "reviewed"]].values.tolist() == [["cat", 1.0, True]]
+    assert journal.reviews_frame()[["item_id", "reviewer"]].values.tolist() == [["r1", "rev2"]]
+    reviews = journal.events_frame(["review"])  # both decisions stay in the journal
+    assert reviews[["annotator", "label"]].values.tolist() == [["rev", "dog"], ["rev2", "cat"]]
+    assert reviews["comment"].iloc[0] == "the ears" and pd.isna(reviews["comment"].iloc[1])
+    assert len(journal.current_frame()) == 4  # a review is not an answer
+
+
+def test_the_writer_follows_reviews_made_by_another_process(journal, tmp_path):
+    platform = LocalPlatform(tmp_path)
+    source = TableSource(pd.DataFrame({"id": ["r1"]}), id_column="id")
+    journal.record(Annotation("r1", "ann", LABELED, "cat"))
+    materializer = Materializer(platform, journal, source, Outputs())
+    materializer.write()
+    assert not materializer.behind()
+    journal.review("rev", "r1", "dog")
+    assert materializer.behind()
+    materializer.write()
+    assert platform.read_dataset("labels")[["label", "reviewed"]].values.tolist() == [["dog", True]]
+    assert not materializer.behind()
+
+
 def test_folder_labels_carry_the_path(journal):
     source = FolderSource(["/a.png", "/b/c.png"], "image")
     journal.record(Annotation("b/c.png", "ann", LABELED, "cat"))
-    assert labels_frame(journal.current_frame(), source).values.tolist() == [["b/c.png", "cat", 1, "b/c.png", 1, 1.0]]
+    assert labels_frame(journal.current_frame(), source).values.tolist() == [["b/c.png", "cat", 1, "b/c.png", 1, 1.0, False]]
 
 
 def test_an_empty_journal_writes_datasets_with_their_columns(journal, tmp_path):
     platform = LocalPlatform(tmp_path)
     write_outputs(platform, journal.current_frame(), TableSource(pd.DataFrame({"x": [1]})), Outputs())
     assert platform.read_dataset("labels").columns.tolist() == ["x", "label", "label_id", "item_id", "annotators",
-                                                                "agreement"]
+                                                                "agreement", "reviewed"]
     assert len(platform.read_dataset("metadata").columns) == 13
 
 

@@ -154,23 +154,58 @@ def test_too_few_labels_for_suspects_say_why_and_agreement_is_still_reported(win
     assert found["agreement"]["items"] == 0
 
 
-def test_stats_report_the_agreement_of_annotators_labeling_the_same_items(tmp_path, monkeypatch):
-    monkeypatch.setattr(service_module, "AGREEMENT_SECONDS", 0)
-    frame = pd.DataFrame({"n": range(60), "x": range(60)})
-    client, service = make_client(tmp_path, frame, categories=[{"key": k} for k in CLASSES])
+def test_three_annotators_served_with_30_percent_overlap_single_out_the_one_answering_at_random(tmp_path, monkeypatch):
+    """Through the API, as a team would: each asks for batches; 30% of the items go to all three."""
+    monkeypatch.setattr(service_module, "AGREEMENT_CPU_SHARE", float("inf"))  # fresh after every label
+    wine = load_wine()
+    truth = dict(zip(map(str, range(len(wine.target))), np.asarray(CLASSES)[wine.target]))
+    frame = pd.DataFrame(wine.data, columns=wine.feature_names).assign(n=range(len(wine.target)))
+    client, service = make_client(tmp_path, frame, categories=[{"key": k} for k in CLASSES], overlap_share=0.3,
+                                  overlap_annotators=3)
     rng = np.random.default_rng(0)
-    truth = rng.choice(CLASSES, 60)
     sent = []
-    for n, true in enumerate(truth):
-        for name in (["ada", "bob", "eve"] if n < 30 else ["ada"]):  # half the items overlap
-            label = rng.choice(CLASSES) if name == "eve" else true
-            assert client.post("/label", json={"id": str(n), "label": label}, headers=as_user(name)).status_code == 200
-            sent.append({"item_id": str(n), "annotator": name, "label": label})
+    while True:
+        served = 0
+        for name in ("ada", "bob", "eve"):
+            for item in client.get("/batch?size=5", headers=as_user(name)).get_json()["items"]:
+                right = truth[item["id"]] if rng.random() < 0.95 else rng.choice(CLASSES)
+                given = rng.choice(CLASSES) if name == "eve" else right
+                assert client.post("/label", json={"id": item["id"], "label": given},
+                                   headers=as_user(name)).status_code == 200
+                sent.append({"item_id": item["id"], "annotator": name, "label": given})
+                served += 1
+        if not served:
+            break
+    answers = pd.DataFrame(sent)
+    per_item = answers.groupby("item_id").size()
+    assert set(per_item) == {1, 3} and 0.2 < (per_item == 3).mean() < 0.4  # the overlap, each to all three
+    assert not answers.duplicated(["item_id", "annotator"]).any()
+
     found = client.get("/stats").get_json()["agreement"]
-    assert found["items"] == 30 and found["alpha"] == pytest.approx(alpha_by_hand(pd.DataFrame(sent)))
-    assert found["annotators"]["ada"]["agreement"] == 1.0 and found["annotators"]["eve"]["agreement"] < 0.6
-    assert [(p["a"], p["b"], p["items"]) for p in found["pairs"]] == [("ada", "bob", 30), ("ada", "eve", 30),
-                                                                       ("bob", "eve", 30)]
-    client.post("/label", json={"id": "40", "label": "a"}, headers=as_user("bob"))  # a new overlap item
-    assert client.get("/stats").get_json()["agreement"]["items"] == 31
+    assert found["items"] == (per_item == 3).sum()
+    assert found["alpha"] == pytest.approx(alpha_by_hand(answers), abs=1e-9)
+    table = answers.pivot(index="item_id", columns="annotator", values="label")
+    kappas = {}
+    for pair in found["pairs"]:
+        both = table[[pair["a"], pair["b"]]].dropna()
+        assert pair["items"] == len(both)
+        assert pair["kappa"] == pytest.approx(kappa_by_hand(both[pair["a"]].tolist(), both[pair["b"]].tolist()))
+        kappas[pair["a"], pair["b"]] = pair["kappa"]
+    assert kappas["ada", "bob"] > 0.7 > 0.3 > max(kappas["ada", "eve"], kappas["bob", "eve"])
+    shares = {name: value["agreement"] for name, value in found["annotators"].items()}
+    assert min(shares["ada"], shares["bob"]) > 0.7 > 0.5 > shares["eve"]  # on the items where the others agree
+    single = per_item[per_item == 1].index[0]
+    client.post("/label", json={"id": single, "label": "a"}, headers=as_user("zoe"))  # one more shared item
+    assert client.get("/stats").get_json()["agreement"]["items"] == found["items"] + 1
     service.journal.close()
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--overlap-share", "1.5", "overlap_share must be a number from 0 to 1"),
+    ("--overlap-annotators", "9", "overlap_annotators must be a whole number between 2 and 5"),
+])
+def test_overlap_settings_are_checked_at_init(tmp_path, wine_csv, flag, value, message):
+    refused = run("init", tmp_path / "proj", "--data", wine_csv, "--type", "tabular", "--categories", "a,b,c", flag, value,
+                  ok=False)
+    assert refused.returncode == 2 and message in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "proj" / "labelloop.json").exists()

@@ -25,6 +25,10 @@ class NameTaken(NameRequired):
     """The name is bound to another annotator's key: pick another."""
 
 
+class Forbidden(LabelloopError):
+    """The annotator may not do this (review, on a server with reviewers)."""
+
+
 class Unauthorized(LabelloopError):
     """The request lacks the server's access token."""
 

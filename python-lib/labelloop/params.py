@@ -25,3 +25,10 @@ def whole_number(value, name: str, low: int = 1, high: int | None = None, text: 
         bound = f"between {low} and {high}" if high is not None else f"of at least {low}"
         raise LabelloopError(f"{name} must be a whole number {bound}.")
     return value
+
+
+def fraction(value, name: str) -> float:
+    """``value`` as a ``float`` from 0 to 1 (a share), or one sentence saying what is wrong."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and 0 <= value <= 1):
+        raise LabelloopError(f"{name} must be a number from 0 to 1.")
+    return float(value)

@@ -89,6 +89,8 @@ export function makeApi(backendUrl) {
     history: (direction, cursor) =>
       call("GET", `history?direction=${direction}` + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "")),
     stats: () => call("GET", "stats"),
+    reviewBatch: (size) => call("GET", `review?size=${size}`),
+    review: (body) => call("POST", "review", body),
     train: () => call("POST", "train", {}),
   };
 }

@@ -2,9 +2,12 @@
 // labels the item and shows the next one. Tab skips, ←/→ walk the annotator's own history,
 // Home/End jump to its ends, Ctrl+Z reopens the latest answer, ? shows the shortcuts. A view may
 // take keys of its own first (the image view: + - 0 to zoom; the sound view: Space to play...).
+// Reviewers switch to the Review view: the same keys settle the item shown, Tab passes it by.
 import { ApiError, makeApi, storeName, storedName } from "./api.js";
 import { clear, el } from "./dom.js";
 import { modelPanel } from "./model-panel.js";
+import { answersList, reviewReason } from "./review-view.js";
+import { teamPanel } from "./team-panel.js";
 import { RENDERERS, preload } from "./views.js";
 
 const BATCH_SIZE = 10;
@@ -27,6 +30,7 @@ class LabelingPage {
     this.selected = new Set(); // multi-label selection
     this.shownAt = performance.now();
     this.busy = false;
+    this.reviewing = false; // the Review view (reviewers only) instead of labeling
   }
 
   async start() {
@@ -45,6 +49,7 @@ class LabelingPage {
     }
     this.buildCategories();
     this.nodes.user.textContent = this.config.user || "";
+    this.nodes.reviewToggle.hidden = !this.config.reviewer;
     try {
       await this.nextNewItem();
     } catch (error) {
@@ -58,6 +63,10 @@ class LabelingPage {
     n.progressBar = el("div", { className: "progress-bar" });
     n.counts = el("span", { className: "counts", "aria-live": "polite" });
     n.user = el("span", { className: "user" });
+    n.reviewToggle = el("button", { type: "button", className: "review-toggle", hidden: true, "aria-pressed": "false",
+      onClick: () => this.toggleReview() }, "Review");
+    n.answers = el("div", { className: "answers", hidden: true, "aria-label": "Answers" });
+    n.team = teamPanel();
     n.item = el("section", { className: "item", "aria-label": "Item to label" });
     n.position = el("div", { className: "position" });
     n.reason = el("div", { className: "reason" });
@@ -91,7 +100,7 @@ class LabelingPage {
         el("dl", {},
           el("dt", {}, "1-9, a-z"), el("dd", {}, "Choose the category with that key (multi-label: toggle it)"),
           el("dt", {}, "Enter"), el("dd", {}, "Save the chosen categories (multi-label)"),
-          el("dt", {}, "Tab"), el("dd", {}, "Skip this item"),
+          el("dt", {}, "Tab"), el("dd", {}, "Skip this item (reviewing: pass it by for now)"),
           el("dt", {}, "← / →"), el("dd", {}, "Previous / next item in your history"),
           el("dt", {}, "Home / End"), el("dd", {}, "Your first answer / back to new items"),
           el("dt", {}, "Ctrl+Z"), el("dd", {}, "Reopen your latest answer to change it"),
@@ -101,14 +110,15 @@ class LabelingPage {
           el("dt", {}, "?"), el("dd", {}, "Show or hide this help"),
           el("dt", {}, "Esc"), el("dd", {}, "Close this help, leave the comment box")),
         el("button", { type: "button", onClick: () => this.toggleHelp(false) }, "Close")));
-    n.done = el("div", { className: "done", hidden: true }, el("h2", {}, "All items are labeled."),
-      el("p", {}, "Nothing is left to label. Thank you!"));
+    n.doneTitle = el("h2", {});
+    n.doneText = el("p", {});
+    n.done = el("div", { className: "done", hidden: true }, n.doneTitle, n.doneText);
     clear(this.root).append(
       el("header", {},
         el("strong", {}, "labelloop"), el("div", { className: "progress" }, n.progressBar), n.counts, n.user,
-        el("button", { type: "button", className: "help-button", onClick: () => this.toggleHelp() }, "Shortcuts (?)")),
-      el("main", {}, n.item, el("aside", {}, n.search, n.position, n.reason, n.suggestion, n.categories, n.save, n.comment,
-        n.nav, n.message, n.model)),
+        n.reviewToggle, el("button", { type: "button", className: "help-button", onClick: () => this.toggleHelp() }, "Shortcuts (?)")),
+      el("main", {}, n.item, el("aside", {}, n.search, n.position, n.reason, n.suggestion, n.answers, n.categories, n.save,
+        n.comment, n.nav, n.message, n.model, n.team)),
       n.done, n.help);
   }
 
@@ -131,16 +141,10 @@ class LabelingPage {
 
   // showing things
   show(item, history = null) {
-    this.nodes.done.hidden = true; // whatever brought an item back (undo, walking history)
-    this.current = item;
+    this.render(item);
     this.history = history;
-    this.shownAt = performance.now();
+    this.nodes.answers.hidden = true;
     const answer = history ? item.annotation : null;
-    const render = RENDERERS[this.config.type];
-    if (this.view && this.view.dispose) this.view.dispose();
-    this.view = render ? render(item.data, this.config, this.context)
-      : el("p", {}, `This page cannot show ${this.config.type} items yet.`);
-    clear(this.nodes.item).append(this.view);
     if (!history) preload(this.config.type, this.queue.slice(1, 4), this.context);
     this.nodes.comment.value = (answer && answer.comment) || "";
     const labels = answer && answer.label !== null ? [].concat(answer.label) : [];
@@ -154,6 +158,18 @@ class LabelingPage {
     this.showReason(history ? null : item.query, history);
     this.showSuggestion(history ? null : item.suggestion);
     this.nodes.message.textContent = "";
+  }
+
+  // The item itself, in the view of its data type.
+  render(item) {
+    this.nodes.done.hidden = true; // whatever brought an item back (undo, walking history)
+    this.current = item;
+    this.shownAt = performance.now();
+    const render = RENDERERS[this.config.type];
+    if (this.view && this.view.dispose) this.view.dispose();
+    this.view = render ? render(item.data, this.config, this.context)
+      : el("p", {}, `This page cannot show ${this.config.type} items yet.`);
+    clear(this.nodes.item).append(this.view);
   }
 
   showReason(query, history) {
@@ -191,6 +207,7 @@ class LabelingPage {
       button.title = `${key}: ${count} label(s), ${total ? percent(count / total) : "0%"} of all items`;
     }
     this.nodes.model.update(stats);
+    this.nodes.team.update(stats.agreement);
     // while the loop trains, keep the panel current without waiting for the next label
     clearTimeout(this.statsTimer);
     if (stats.loop && stats.loop.running) {
@@ -232,7 +249,7 @@ class LabelingPage {
       this.showStats(batch.stats);
       this.queue = batch.items;
       if (this.queue.length) break;
-      if (batch.done) return this.finish();
+      if (batch.done) return this.finish("All items are labeled.", "Nothing is left to label. Thank you!");
       this.nodes.message.textContent = "Waiting: the remaining items are being labeled by others.";
       await new Promise((resolve) => setTimeout(resolve, WAIT_SECONDS * 1000));
     }
@@ -257,13 +274,75 @@ class LabelingPage {
     });
   }
 
-  finish() {
+  finish(title, text) {
     this.current = null;
     clear(this.nodes.item);
+    this.nodes.doneTitle.textContent = title;
+    this.nodes.doneText.textContent = text;
     this.nodes.done.hidden = false;
   }
 
+  // reviewing
+  toggleReview() {
+    this.reviewing = !this.reviewing;
+    const n = this.nodes;
+    n.reviewToggle.textContent = this.reviewing ? "Back to labeling" : "Review";
+    n.reviewToggle.classList.toggle("on", this.reviewing);
+    n.reviewToggle.setAttribute("aria-pressed", String(this.reviewing));
+    n.nav.hidden = this.reviewing;
+    n.search.hidden = this.reviewing;
+    this.queue = [];
+    this.history = null;
+    this.run(async () => {
+      if (!this.reviewing) return this.nextNewItem();
+      this.showStats(await this.api.stats()); // the Team panel, current as the review starts
+      return this.nextReview();
+    });
+  }
+
+  async nextReview() {
+    if (!this.queue.length) this.queue = (await this.api.reviewBatch(BATCH_SIZE)).items;
+    if (!this.queue.length) {
+      this.nodes.answers.hidden = true;
+      return this.finish("Nothing to review.", "No item has answers that disagree, and no label is suspected of being wrong.");
+    }
+    const item = this.queue[0];
+    this.render(item);
+    const n = this.nodes;
+    n.position.textContent = "To review";
+    n.reason.textContent = reviewReason(item, this.config.categories);
+    clear(n.suggestion);
+    answersList(n.answers, item, this.config.categories);
+    n.comment.value = "";
+    this.selected = new Set();
+    for (const button of this.buttons.values()) {
+      button.classList.remove("chosen");
+      button.setAttribute("aria-pressed", "false");
+    }
+    return null;
+  }
+
+  async decide(label) {
+    const item = this.current;
+    const body = { id: item.id, label };
+    const comment = this.nodes.comment.value.trim();
+    if (comment) body.comment = comment;
+    await this.run(async () => {
+      await this.api.review(body);
+      this.queue = this.queue.filter((queued) => queued.id !== item.id);
+      await this.nextReview();
+      this.nodes.message.textContent = `Settled: ${[].concat(label).join(", ")}.`;
+      this.showStats(await this.api.stats());
+    });
+  }
+
+  passReview() {
+    this.queue = this.queue.slice(1).concat(this.queue.slice(0, 1));
+    this.run(() => this.nextReview());
+  }
+
   async walk(direction) {
+    if (this.reviewing) return;
     if (!this.history && (direction === "next" || direction === "last")) return;
     await this.run(async () => {
       if (direction === "last" || (direction === "next" && this.history.isLast)) return this.leaveHistory();
@@ -281,7 +360,7 @@ class LabelingPage {
   // answering
   choose(key) {
     if (!this.current) return;
-    if (!this.config.multiLabel) return this.answer("label", key);
+    if (!this.config.multiLabel) return this.reviewing ? this.decide(key) : this.answer("label", key);
     if (this.selected.has(key)) this.selected.delete(key);
     else this.selected.add(key);
     const button = this.buttons.get(key);
@@ -292,11 +371,14 @@ class LabelingPage {
   saveSelection() {
     if (!this.current || !this.selected.size) return;
     const order = this.config.categories.map((c) => c.key).filter((k) => this.selected.has(k));
-    this.answer("label", order);
+    if (this.reviewing) this.decide(order);
+    else this.answer("label", order);
   }
 
   skip() {
-    if (this.current) this.answer("skip");
+    if (!this.current) return;
+    if (this.reviewing) this.passReview();
+    else this.answer("skip");
   }
 
   async answer(kind, label) {
@@ -346,7 +428,7 @@ class LabelingPage {
       return;
     }
     if (event.ctrlKey) {
-      if (event.key.toLowerCase() === "z") {
+      if (event.key.toLowerCase() === "z" && !this.reviewing) {
         event.preventDefault();
         this.run(async () => {
           const answer = await this.api.history("last", "");

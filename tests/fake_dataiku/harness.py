@@ -218,7 +218,10 @@ class FakeClient:
         token = dict(p.strip().split("=", 1) for p in cookie.split(";") if "=" in p).get("dss_session")
         if token not in self._dss.sessions:
             raise Exception("Failed to authenticate: no valid DSS session in the browser headers.")
-        return {"authIdentifier": self._dss.sessions[token], "groups": []}
+        # "authIdentifier: login for a user ... groups: list of group names (if context is an user)"
+        # (DSS API reference, dkuGetAuthInfoFromBrowserHeaders, doc.dataiku.com/dss/api/14/R/dataiku/reference/).
+        user, groups = self._dss.sessions[token]
+        return {"authIdentifier": user, "groups": list(groups)}
 
 
 class FakeDSS:
@@ -313,10 +316,10 @@ class FakeDSS:
         finally:
             instance_module.INSTANCE = previous
 
-    def login(self, user: str) -> dict:
-        """Browser headers carrying a DSS session of ``user``."""
+    def login(self, user: str, groups=()) -> dict:
+        """Browser headers carrying a DSS session of ``user``, a member of ``groups``."""
         token = secrets.token_hex(8)
-        self.sessions[token] = user
+        self.sessions[token] = [user, list(groups)]
         return {"Cookie": f"dss_session={token}"}
 
     def context_of(self, kind: str) -> Context:

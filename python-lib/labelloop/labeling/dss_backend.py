@@ -16,10 +16,12 @@ children. SIGTERM flushes them at once. After a SIGKILL, the next start writes w
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import signal
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from labelloop.errors import LabelloopError
@@ -28,6 +30,8 @@ from labelloop.labeling.service import LabelingConfig
 from labelloop.store.items import FOLDER_TYPES, FolderSource, TableSource
 from labelloop.store.journal import Journal
 from labelloop.store.materialize import DebouncedWriter, Outputs, clashing_column, restore_journal
+
+log = logging.getLogger(__name__)
 
 
 def categories_from_dss(pairs) -> list:
@@ -42,6 +46,53 @@ def categories_from_dss(pairs) -> list:
     if len(categories) < 2:
         raise LabelloopError("Give at least two categories in the webapp settings.")
     return categories
+
+
+class DSSTeam:
+    """Who is asking, as DSS says from the browser's session, and whether they may review.
+
+    The ``reviewers`` param names DSS logins or groups. A request's groups come with its
+    identity, so they are remembered per login when the request is identified, just before the
+    service asks whether that login may review. With no reviewers named, nobody may: a DSS
+    webapp is shared by nature (the stricter choice).
+    """
+
+    def __init__(self, platform, reviewers: str | None):
+        self.platform = platform
+        self.reviewers = {name.strip() for name in (reviewers or "").split(",") if name.strip()}
+        self._groups = {}
+
+    def identify(self, request) -> str:
+        login, groups = self.platform.identity(request.headers)
+        self._groups[login] = set(groups)
+        return login
+
+    def may_review(self, user: str) -> bool:
+        return user in self.reviewers or bool(self._groups.get(user, set()) & self.reviewers)
+
+
+class DatasetSuspects:
+    """The suspected label errors the labeling-metrics step wrote to a dataset, re-read at most
+    every ``REFRESH_SECONDS`` (a scenario rewrites it after each training)."""
+
+    REFRESH_SECONDS = 30.0
+
+    def __init__(self, platform, dataset: str):
+        self.platform, self.dataset = platform, dataset
+        self._found, self._read_at = None, -float("inf")
+
+    def current(self):
+        if time.monotonic() - self._read_at >= self.REFRESH_SECONDS:
+            self._read_at = time.monotonic()
+            try:
+                if self.platform.dataset_exists(self.dataset):
+                    frame = self.platform.read_dataset(self.dataset)
+                    self._found = [{"item_id": str(r["item_id"]), "label": str(r["label"]),
+                                    "suggested": str(r["suggested"]), "score": float(r["score"])}
+                                   for r in frame.to_dict("records")]
+            except Exception:  # noqa: BLE001 - the Review view keeps serving disagreements
+                log.warning("Could not read the suspected errors dataset '%s'.", self.dataset, exc_info=True)
+        return self._found
 
 
 def _close_on_sigterm(writer: DebouncedWriter) -> None:
@@ -65,7 +116,7 @@ def _close_on_sigterm(writer: DebouncedWriter) -> None:
 
 # The params each webapp's backend reads (webapps/<type>-labeling/webapp.json; a test compares).
 _COMMON_PARAMS = ("unlabeled", "categories", "labels_ds", "metadata_ds", "label_col_name", "queries_ds", "saved_model",
-                  "multi_label", "journal_url")
+                  "multi_label", "journal_url", "overlap_share", "overlap_annotators", "reviewers", "suspects_ds")
 WEBAPP_PARAMS = {"image": _COMMON_PARAMS, "sound": _COMMON_PARAMS,
                  "tabular": (*_COMMON_PARAMS, "id_column", "columns_first"),
                  "text": (*_COMMON_PARAMS, "id_column", "columns_first", "text_column")}
@@ -104,10 +155,14 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
         # parent's main module: what that is in a DSS backend is not documented, so they stay off
         # in DSS (the stricter choice) until it is checked in a real DSS.
         online=False,
+        overlap_share=0.0 if param["overlap_share"] is None else param["overlap_share"],
+        overlap_annotators=2 if param["overlap_annotators"] is None else param["overlap_annotators"],
     )
-    built = build_webapp(app, platform, journal, source, config, outputs, lambda request: platform.user(request.headers),
+    team = DSSTeam(platform, param["reviewers"])
+    suspects = DatasetSuspects(platform, param["suspects_ds"]).current if param["suspects_ds"] else None
+    built = build_webapp(app, platform, journal, source, config, outputs, team.identify,
                          unlabeled=unlabeled, media_cache=tempfile.mkdtemp(prefix="labelloop-media-"),
-                         follow_journal=True)
+                         follow_journal=True, suspects=suspects, may_review=team.may_review)
     atexit.register(built.writer.close)
     _close_on_sigterm(built.writer)
     freeze_long_lived()

@@ -82,9 +82,14 @@ class Queue:
         self._order = order + [i for i in self._pool if i not in queued]
         self._start = 0
 
-    def next_items(self, excluded, answered, limit: int) -> list:
-        """Up to ``limit`` ids in serving order that are neither answered nor excluded."""
-        while self._start < len(self._order) and self._order[self._start] in answered:
+    def next_items(self, excluded, answered, limit: int, done=None) -> list:
+        """Up to ``limit`` ids in serving order that are neither answered nor excluded.
+
+        ``done``: the items nobody will be served again (default ``answered``); the cursor moves
+        past those only, since an overlap item one annotator answered still waits for another.
+        """
+        done = answered if done is None else done
+        while self._start < len(self._order) and self._order[self._start] in done:
             self._start += 1
         found = []
         for item_id in itertools.islice(self._order, self._start, None):  # no copy of the order

@@ -14,11 +14,21 @@ import logging
 from flask import Flask, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from labelloop.errors import LabelloopError, LeaseConflict, NameRequired, NameTaken, NotFound, Unauthorized, Unavailable
+from labelloop.errors import (
+    Forbidden,
+    LabelloopError,
+    LeaseConflict,
+    NameRequired,
+    NameTaken,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+)
 from labelloop.labeling.service import LabelingService
 
 log = logging.getLogger(__name__)
-_STATUS = ((NotFound, 404), (LeaseConflict, 409), (Unauthorized, 401), (NameTaken, 403), (Unavailable, 503),
+_STATUS = ((NotFound, 404), (LeaseConflict, 409), (Unauthorized, 401), (NameTaken, 403), (Forbidden, 403),
+           (Unavailable, 503),
            (LabelloopError, 400))
 RETRY_AFTER_SECONDS = 2
 MAX_BODY_BYTES = 1024 * 1024  # a label with a 10,000-character comment is about 40 KB at most
@@ -58,6 +68,14 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
     def history():
         args = request.args
         return jsonify(service.history(identify(request), args.get("cursor"), args.get("direction", "back")))
+
+    @app.get("/review")
+    def review_batch():
+        return jsonify(service.review_batch(identify(request), request.args.get("size", "10")))
+
+    @app.post("/review")
+    def review():
+        return jsonify(service.review(identify(request), body()))
 
     @app.get("/stats")
     def stats():

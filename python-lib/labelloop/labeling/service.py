@@ -20,9 +20,10 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from labelloop.errors import LabelloopError, NotFound
+from labelloop.errors import Forbidden, LabelloopError, NotFound
 from labelloop.labeling.media import MediaFile, MediaStore
 from labelloop.labeling.online_suggestions import OnlineSuggestions
+from labelloop.labeling.overlap import Overlap
 from labelloop.labeling.project_state import ProjectState
 from labelloop.labeling.queue import Queue
 from labelloop.labeling.search import check_query, find, searched_columns
@@ -41,7 +42,7 @@ UNSCORED = {"label": None, "probabilities": {}, "unscored": True}
 MAX_COMMENT = 10_000
 MAX_BATCH = 100
 MAX_DURATION_MS = 24 * 3600 * 1000
-AGREEMENT_SECONDS = 5.0  # agreement is recomputed at most this often while answers keep coming
+AGREEMENT_CPU_SHARE = 0.1  # while answers keep coming, agreement takes at most this share of a core
 SHORTCUTS = list("123456789") + list(string.ascii_lowercase)
 OWN_SHORTCUTS = set(SHORTCUTS) | {"0"}  # "0" only for a category named 0
 VIEW_KEYS = {"image": {"0"}}  # letters and digits the item's view takes (resource/labelloop/image-view.js)
@@ -61,10 +62,18 @@ class LabelingConfig:
     lease_seconds: float = 600
     seed: int = 0
     online: bool = True  # suggestions from a model that learns from every label (off for multi-label)
+    overlap_share: float = 0.0  # the share of items served to several annotators (labeling/overlap.py)
+    overlap_annotators: int = 2
+    reviewers: list | None = None  # who may review; None: anyone who may label (a one-person server)
     keys: list = field(init=False)
+    overlap: Overlap = field(init=False)
 
     def __post_init__(self):
         self.keys = [c["key"] for c in self.categories]
+        self.overlap = Overlap(self.overlap_share, self.overlap_annotators, self.seed)
+
+    def may_review(self, user: str) -> bool:
+        return self.reviewers is None or user in self.reviewers
 
 
 def _json_value(value):
@@ -88,10 +97,13 @@ class Tally:
     only skipped (the rules of ``Journal.stats``, which recomputes them with SQL).
     """
 
-    def __init__(self, multi_label: bool, skip_counts: dict | None = None, counted_until: int = 0):
+    def __init__(self, multi_label: bool, skip_counts: dict | None = None, counted_until: int = 0, needed=None):
         """``skip_counts``: ``Journal.skip_counts()``, skips up to event ``counted_until``; later
-        skips are counted as they arrive (the journal's current rows only show the latest)."""
+        skips are counted as they arrive (the journal's current rows only show the latest).
+        ``needed(item)``: how many labels an item needs (``Overlap.needed``; default 1)."""
         self.multi_label = multi_label
+        self.needed = needed or (lambda item: 1)
+        self.shared = set()  # items two annotators or more answered
         self.last_event = 0
         self.skips, self._counted_until = dict(skip_counts or {}), counted_until
         self.answerers = {}  # item -> annotators with a current answer
@@ -108,7 +120,10 @@ class Tally:
             if old is not None:
                 self._count(item, annotator, *old, -1)
             self.answers[item, annotator] = (status, label, session)
-            self.answerers.setdefault(item, set()).add(annotator)
+            who = self.answerers.setdefault(item, set())
+            who.add(annotator)
+            if len(who) == 2:
+                self.shared.add(item)
             if status == SKIPPED and event_id > self._counted_until:
                 self.skips[item, annotator] = self.skips.get((item, annotator), 0) + 1
             self._count(item, annotator, status, label, session, 1)
@@ -134,20 +149,39 @@ class Tally:
 
     def shared_labels(self) -> list:
         """``(item, annotator, label)`` of the labels on items that two annotators or more answered."""
-        return [(item, annotator, self.answers[item, annotator][1]) for item, who in self.answerers.items()
-                if len(who) >= 2 for annotator in who if self.answers[item, annotator][0] == LABELED]
+        return [(item, annotator, self.answers[item, annotator][1]) for item in self.shared
+                for annotator in self.answerers[item] if self.answers[item, annotator][0] == LABELED]
 
-    def held(self, session: int) -> _Held:
-        """The items not to serve in ``session``, as a container: ``item in tally.held(s)``."""
-        return _Held(self, session)
+    def disagreements(self) -> list:
+        """Items whose current labels differ (two annotators or more gave different ones)."""
+        return [item for item in self.shared
+                if len({self.answers[item, a][1] for a in self.answerers[item] if self.answers[item, a][0] == LABELED}) > 1]
 
-    def is_held(self, item_id, session: int) -> bool:
-        """Labeled by anyone, or skipped by everyone who answered it and still held back (store/skips.py)."""
+    def labeled_by_anyone(self, item_id) -> bool:
+        return self._item_state(item_id) == LABELED
+
+    def held(self, session: int, user: str | None = None) -> _Held:
+        """The items not to serve ``user`` in ``session`` (without a user: to anyone), as a
+        container: ``item in tally.held(s, user)``."""
+        return _Held(self, session, user)
+
+    def is_held(self, item_id, session: int, user: str | None = None) -> bool:
+        """Labeled by as many annotators as it needs, or by ``user``; or skipped by everyone who
+        answered it (an overlap item: by ``user``) and still held back (store/skips.py)."""
         state = self._item_state(item_id)
-        if state != SKIPPED:
-            return state == LABELED
+        if state is None:
+            return False
+        if state == LABELED:
+            return self.items[item_id][0] >= self.needed(item_id) or self._held_for(item_id, session, user)
         skips = [(self.answers[item_id, a][2], self.skips.get((item_id, a), 1)) for a in self.answerers[item_id]]
         return held_back(skips, session)
+
+    def _held_for(self, item_id, session: int, user: str | None) -> bool:
+        """An overlap item that still needs labels: held for an annotator who answered it already."""
+        mine = self.answers.get((item_id, user)) if user is not None else None
+        if mine is None:
+            return False
+        return mine[0] == LABELED or held_back([(mine[2], self.skips.get((item_id, user), 1))], session)
 
     def stats(self, total: int) -> dict:
         return {"labeled": self.labeled, "skipped": self.skipped, "perLabel": +self.per_label,
@@ -160,25 +194,30 @@ class Tally:
 class _Held:
     tally: Tally
     session: int
+    user: str | None = None
 
     def __contains__(self, item_id) -> bool:
-        return self.tally.is_held(item_id, self.session)
+        return self.tally.is_held(item_id, self.session, self.user)
 
 
 class LabelingService:
     """One labeling webapp over a journal and an item source."""
 
     def __init__(self, platform: Platform, journal: Journal, source, config: LabelingConfig, on_change=None,
-                 media: MediaStore | None = None, loop=None):
-        """``loop``: the standalone retrain loop, when the server runs one (``/stats`` reports it)."""
+                 media: MediaStore | None = None, loop=None, suspects=None, may_review=None):
+        """``loop``: the standalone retrain loop, when the server runs one (``/stats`` reports it).
+        ``suspects()``: the suspected label errors found so far (``quality/suspects.py``), or None.
+        ``may_review(user)``: who may review (default ``config.may_review``; DSS: logins or groups)."""
         self.platform, self.journal, self.source, self.config = platform, journal, source, config
+        self.may_review = may_review or config.may_review
         self._media = media
+        self._suspects = suspects or (lambda: None)
         self._on_change = on_change or (lambda: None)
         self.loop = loop
         self.queue = Queue(list(source.ids), seed=config.seed)
         self.project = ProjectState(platform, config, source, self.queue)
         self._lock = threading.Lock()
-        self._tally = Tally(config.multi_label, *journal.skip_counts())
+        self._tally = Tally(config.multi_label, *journal.skip_counts(), needed=config.overlap.needed)
         self._agreement = None  # (last event, when, agreement)
         self._searched = {}  # item -> the search that served it, for the answer's provenance
         self.online = None
@@ -211,15 +250,18 @@ class LabelingService:
         return {"type": self.config.type, "categories": categories, "multiLabel": self.config.multi_label,
                 "textColumn": self.config.text_column, "columnsFirst": list(self.config.columns_first),
                 "alEnabled": bool(self.config.queries), "session": self.project.current().session,
-                "modelVersion": self._model_version(), "user": user}
+                "modelVersion": self._model_version(), "user": user, "reviewer": self.may_review(user)}
 
     def batch(self, user: str, size) -> dict:
         size = whole_number(size, "size", 1, MAX_BATCH, text=True)
-        answered = self._sync().held(self.project.current().session)
+        tally, session = self._sync(), self.project.current().session
         busy = self.journal.leased_to_others(user)
-        candidates = self.queue.next_items(busy, answered, size * 2)
-        taken = self.journal.lease(user, candidates, size, seconds=self.config.lease_seconds)
-        return self._serve(taken, self._query_json)
+        candidates = self.queue.next_items(busy, tally.held(session, user), size * 2, done=tally.held(session))
+        return self._serve(self._lease(user, candidates, size), self._query_json)
+
+    def _lease(self, user: str, candidates: list, size: int) -> list:
+        return self.journal.lease(user, candidates, size, seconds=self.config.lease_seconds,
+                                  needed=self.config.overlap.needed)
 
     def search(self, user: str, q, column=None, match="substring", size="10") -> dict:
         """A batch of unanswered items whose values match ``q`` (labeling/search.py), leased as any batch."""
@@ -232,11 +274,11 @@ class LabelingService:
         else:
             frame = self.source.frame
             columns = searched_columns(frame, self.config.type, column or None)
-        answered = self._sync().held(self.project.current().session)
+        answered = self._sync().held(self.project.current().session, user)
         busy = self.journal.leased_to_others(user)
         candidates = find(self.source.ids, frame, columns, q, match,
                           lambda i: i not in answered and i not in busy, size * 2)
-        taken = self.journal.lease(user, candidates, size, seconds=self.config.lease_seconds)
+        taken = self._lease(user, candidates, size)
         self._searched.update((i, q) for i in taken)
         return self._serve(taken, lambda i: {"strategy": "search", "text": q})
 
@@ -265,6 +307,43 @@ class LabelingService:
                 "annotation": {"label": label, "comment": entry["comment"], "status": entry["status"]},
                 "labelId": entry["event_id"], "position": position + 1,
                 "isFirst": position == 0, "isLast": position == len(entries) - 1}
+
+    def review_batch(self, user: str, size) -> dict:
+        """Items for a reviewer to settle: those whose labels differ, then the suspected errors,
+        each with every current answer (``GET /review``)."""
+        self._check_reviewer(user)
+        size = whole_number(size, "size", 1, MAX_BATCH, text=True)
+        waiting = self._to_review()
+        chosen = waiting[:size]
+        ids = [item for item, _, _ in chosen]
+        answers = {}
+        for answer in self.journal.answers_of(ids):
+            label = answer["label"]
+            if label is not None and self.config.multi_label:
+                label = json.loads(label)
+            answers.setdefault(answer["item_id"], []).append({
+                "annotator": answer["annotator"], "status": answer["status"], "label": label,
+                "comment": answer["comment"], "date": answer["created_at"].isoformat(timespec="seconds") + "Z"})
+        suggestions = self._suggestions(ids)
+        items = [{"id": item, "data": data, "reason": reason, "answers": answers.get(item, []),
+                  "suggestion": suspect or suggestions.get(item)}
+                 for (item, reason, suspect), data in zip(chosen, self._data(ids))]
+        return {"items": items, "remaining": len(waiting)}
+
+    def review(self, user: str, body) -> dict:
+        """Record a reviewer's decision on a labeled item (``POST /review``): final until the next review."""
+        self._check_reviewer(user)
+        body = _object(body)
+        item_id = self._known_item(body)
+        label = self._label_value(body.get("label"))
+        comment = body.get("comment")
+        if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
+            raise LabelloopError(f"comment must be text of at most {MAX_COMMENT:,} characters.")
+        if not self._sync().labeled_by_anyone(item_id):
+            raise LabelloopError("Only labeled items can be reviewed: this one has no label yet.")
+        label_id = self.journal.review(user, item_id, label, comment or None)
+        self._on_change()
+        return {"labelId": label_id, "remaining": len(self._to_review())}
 
     def media(self, item_id: str, original: bool = False) -> MediaFile:
         """The bytes of a folder item (images downscaled unless ``original``)."""
@@ -348,7 +427,7 @@ class LabelingService:
         items = [{"id": i, "data": data, "query": query_of(i), "suggestion": suggestions.get(i)}
                  for i, data in zip(taken, self._data(taken))]
         stats = self.stats()
-        return {"items": items, "stats": stats, "done": stats["remaining"] == 0}
+        return {"items": items, "stats": stats, "done": not items and stats["remaining"] == 0}
 
     def _data(self, item_ids: list) -> list:
         if self.config.type in FOLDER_TYPES:
@@ -362,17 +441,43 @@ class LabelingService:
         query = self.queue.queries.get(item_id)
         return query.as_json() if query else None
 
+    def _check_reviewer(self, user: str) -> None:
+        if not self.may_review(user):
+            raise Forbidden("Only the project's reviewers can review labels.")
+
+    def _to_review(self) -> list:
+        """``(item, reason, suspect suggestion or None)`` of the items waiting for a reviewer:
+        labels that differ, then suspected errors; an item a reviewer settled leaves the list."""
+        reviewed = set(self.journal.reviews_frame()["item_id"])
+        disagreements = [i for i in self._sync().disagreements() if i not in reviewed]
+        waiting = [(i, "disagreement", None) for i in sorted(disagreements, key=str)]
+        seen = reviewed | set(disagreements)
+        for found in self._suspects() or []:
+            item = found["item_id"]
+            if item not in seen and item in self.source:
+                seen.add(item)
+                waiting.append((item, "suspect", {"label": found["suggested"], "score": found["score"],
+                                                  "source": "cross-validation"}))
+        return waiting
+
     def _team_agreement(self) -> dict:
-        """The team's agreement (quality/agreement.py) over the items two annotators or more answered,
-        recomputed when answers changed, at most every ``AGREEMENT_SECONDS``: ``/stats`` follows
-        every label, and only the overlap is read, from the tally in memory."""
+        """The team's agreement (quality/agreement.py) over the items two annotators or more answered.
+
+        ``/stats`` follows every label, so it is recomputed only when answers changed, and after
+        a pause of ``1 / AGREEMENT_CPU_SHARE`` times its last cost: a few milliseconds on a small
+        team's overlap (fresh at once), a few seconds on 100k shared items. Only the overlap is
+        read, from the tally in memory.
+        """
         with self._lock:
             cached, last = self._agreement, self._tally.last_event
-            if cached is not None and (cached[0] == last or time.monotonic() - cached[1] < AGREEMENT_SECONDS):
-                return cached[2]
+            if cached is not None:
+                seen, done_at, cost, found = cached
+                if seen == last or time.monotonic() - done_at < cost / AGREEMENT_CPU_SHARE:
+                    return found
             rows = self._tally.shared_labels()
+        start = time.monotonic()
         found = agreement(pd.DataFrame(rows, columns=["item_id", "annotator", "label"]))
-        self._agreement = (last, time.monotonic(), found)
+        self._agreement = (last, time.monotonic(), time.monotonic() - start, found)
         return found
 
     def _model_version(self):

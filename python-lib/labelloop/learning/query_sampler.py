@@ -27,7 +27,7 @@ import pandas as pd
 from labelloop.errors import LabelloopError, first_line
 from labelloop.learning.diversity import DIVERSITY, candidates_wanted, diverse_pick
 from labelloop.learning.features import tabular_features
-from labelloop.params import whole_number
+from labelloop.params import fraction, whole_number
 from labelloop.platform.base import Platform
 from labelloop.sampling import STRATEGIES, UNSCORED, scores, top
 from labelloop.store.items import FolderSource, row_hashes, row_ids
@@ -57,8 +57,7 @@ class SamplerSettings:
             raise LabelloopError(f"Unknown diversity '{self.diversity}' (use {', '.join(DIVERSITY)}).")
         if self.max_queries is not None:
             self.max_queries = whole_number(self.max_queries, "max_queries (leave it empty to keep every row)")
-        if not 0 <= float(self.random_share) <= 1:
-            raise LabelloopError("random_share must be between 0 and 1.")
+        self.random_share = fraction(self.random_share, "random_share")
         self.chunk_size = whole_number(self.chunk_size, "chunk_size")
 
     @property

@@ -136,11 +136,15 @@ def metrics_step(platform: Platform, model: str, unlabeled: str | None, unlabele
         source = FolderSource(platform.list_folder(unlabeled_folder), "media")
     else:
         source = TableSource(platform.read_dataset(unlabeled), id_column)
+    compute_metrics(platform, model, source, read_answers(platform, metadata, label_column), sample_size)
+    return stopping_status(platform, model)
+
+
+def read_answers(platform: Platform, metadata: str, label_column: str = "label") -> pd.DataFrame:
+    """The metadata dataset's rows (one per current answer), with the label column as ``label``."""
     if not platform.dataset_exists(metadata):
         raise LabelloopError(f"The metadata dataset '{metadata}' has not been built yet: label some items first.")
     answers = platform.read_dataset(metadata)
     if label_column not in answers.columns:
         raise LabelloopError(f"The metadata dataset '{metadata}' has no column '{label_column}' (the label column).")
-    answers = answers.rename(columns={label_column: "label"})
-    compute_metrics(platform, model, source, answers, sample_size)
-    return stopping_status(platform, model)
+    return answers.rename(columns={label_column: "label"})

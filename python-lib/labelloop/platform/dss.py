@@ -124,13 +124,17 @@ class DSSPlatform(Platform):
         return [str(v["versionId"]) for v in _by_train_date(self._dataiku.Model(model).list_versions())]
 
     def user(self, headers=None):
+        return self.identity(headers)[0]
+
+    def identity(self, headers=None) -> tuple:
+        """``(login, groups)`` of the DSS user whose browser sent ``headers``."""
         if headers is None:
             raise Unauthorized("No browser headers: the DSS user cannot be identified.")
         try:
             info = self._dataiku.api_client().get_auth_info_from_browser_headers(dict(headers))
         except Exception as error:  # noqa: BLE001 - DSS raises its own error for a missing session
             raise Unauthorized("Sign in to DSS to label.") from error
-        return info["authIdentifier"]
+        return info["authIdentifier"], [str(g) for g in info.get("groups") or []]
 
 
 

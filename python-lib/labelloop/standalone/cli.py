@@ -38,9 +38,15 @@ def _init(args) -> None:
         args.dir, args.data, args.type, parse_categories(args.categories),
         id_column=args.id_column, text_column=args.text_column, label_column=args.label_column,
         multi_label=args.multi_label, journal=args.journal, dataset_format=args.dataset_format,
-        columns_first=[c.strip() for c in (args.columns_first or "").split(",") if c.strip()],
+        columns_first=_names(args.columns_first), overlap_share=args.overlap_share,
+        overlap_annotators=args.overlap_annotators,
     )
     print(f"Created labelloop project in {project.root} ({args.type}, {len(project.source)} items).")
+
+
+def _names(text: str | None) -> list:
+    """A comma-separated list of names, blanks left out."""
+    return [name.strip() for name in (text or "").split(",") if name.strip()]
 
 
 def project_status(project: Project) -> dict:
@@ -214,7 +220,9 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     check_host(host, auth_token)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     loop = RetrainLoop(project, retrain_every, args.diversity) if retrain_every and not project.settings.multi_label else None
-    app, writer = create_app(project, auth_token=auth_token, loop=loop, online=args.suggestions == "online")
+    reviewers = _names(getattr(args, "reviewers", None)) or None
+    app, writer = create_app(project, auth_token=auth_token, loop=loop, online=args.suggestions == "online",
+                             reviewers=reviewers)
     freeze_long_lived()
     server = make_server(host, args.port, app, threaded=True)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -284,6 +292,10 @@ def parser() -> argparse.ArgumentParser:
     init.add_argument("--columns-first", help="comma-separated columns the page shows first")
     init.add_argument("--journal", help="SQLAlchemy URL of a shared journal (default: SQLite in the project)")
     init.add_argument("--dataset-format", choices=("parquet", "csv"), default="parquet")
+    init.add_argument("--overlap-share", type=float, default=0.0, metavar="SHARE",
+                      help="share of items (0 to 1) served to several annotators, to measure agreement (default 0)")
+    init.add_argument("--overlap-annotators", type=int, default=2, metavar="N",
+                      help="how many annotators label each overlap item (2 to 5, default 2)")
     init.set_defaults(run=_init)
 
     _report_command(commands, "status", "progress of a project", _status)
@@ -325,6 +337,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     serve.add_argument("--user", help="annotator name (default: the OS user)")
     serve.add_argument("--auth-token", help="required to serve beyond this machine; annotators then pick names")
+    serve.add_argument("--reviewers", help="comma-separated names who may review labels (default: the one user of a "
+                                           "server without --auth-token; nobody on a shared one)")
     _loop_options(serve)
     serve.set_defaults(run=_serve)
 

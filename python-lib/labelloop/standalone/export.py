@@ -6,7 +6,7 @@ from pathlib import Path
 from labelloop.errors import LabelloopError
 from labelloop.platform.local import write_table
 from labelloop.standalone.project import Project
-from labelloop.store.materialize import labels_frame, metadata_frame
+from labelloop.store.materialize import journal_labels, metadata_frame
 
 EXPORT_FORMATS = ("csv", "parquet", "jsonl")
 
@@ -20,10 +20,9 @@ def export(project: Project, fmt: str, out=None, metadata: bool = False) -> Path
     out = Path(out) if out else project.root / "exports" / f"{name}.{fmt}"
     if out.suffix.lower() != f".{fmt}":
         raise LabelloopError(f"--out must end in .{fmt} for --format {fmt}.")
-    answers = project.journal.current_frame()
     if metadata:
-        frame = metadata_frame(answers, project.settings.label_column)
+        frame = metadata_frame(project.journal.current_frame(), project.settings.label_column)
     else:
-        frame = labels_frame(answers, project.source, project.settings.label_column)
+        frame = journal_labels(project.journal, project.source, project.settings.label_column)
     write_table(out, frame)
     return out

@@ -20,7 +20,7 @@ from labelloop.platform.local import read_table
 from labelloop.standalone.project import Project
 from labelloop.store.items import FOLDER_TYPES, canonical_value, folder_item_id, row_ids
 from labelloop.store.journal import LABELED, Annotation
-from labelloop.store.materialize import write_outputs
+from labelloop.store.materialize import write_journal_outputs
 
 SHOWN = 12  # bad rows listed in an error, at most
 MAX_NAME = 256  # the journal's annotator column
@@ -61,7 +61,7 @@ def import_labels(project: Project, path, annotator: str, id_column: str | None 
         raise LabelloopError(f"{len(bad):,} of {len(table):,} rows cannot be imported, so none was ({listed}). "
                              "Fix them, or pass --skip-invalid to import the others.")
     imported = project.journal.record_many(good)
-    write_outputs(project.platform, project.journal.current_frame(), project.source, project.outputs)
+    write_journal_outputs(project.platform, project.journal, project.source, project.outputs)
     return ImportResult(imported, bad)
 
 

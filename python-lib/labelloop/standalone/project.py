@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 
 from labelloop.errors import LabelloopError, NotFound
+from labelloop.labeling.overlap import Overlap
 from labelloop.platform.local import LocalPlatform, write_json_atomic
 from labelloop.store.items import DATA_TYPES, FOLDER_TYPES, FolderSource, TableSource, row_ids
 from labelloop.store.journal import Journal
@@ -36,6 +37,8 @@ class Settings:
     columns_first: list = field(default_factory=list)
     journal: str | None = None
     dataset_format: str = "parquet"
+    overlap_share: float = 0.0  # the share of items several annotators label (labeling/overlap.py)
+    overlap_annotators: int = 2
     outputs: dict = field(default_factory=lambda: {"labels": "labels", "metadata": "metadata", "queries": "queries"})
 
     @classmethod
@@ -128,6 +131,7 @@ def init_project(root, data, data_type: str, categories: list, **options) -> Pro
         raise LabelloopError(f"Unknown type '{data_type}' (use {', '.join(DATA_TYPES)}).")
     data = Path(data).resolve()
     settings = Settings(type=data_type, data=str(data), categories=categories, **options)
+    Overlap(settings.overlap_share, settings.overlap_annotators)  # refused here, not at the first serve
     _check_data(settings, data)
     root.mkdir(parents=True, exist_ok=True)
     write_json_atomic(root / CONFIG_FILE, asdict(settings))

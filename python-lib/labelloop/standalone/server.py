@@ -21,6 +21,7 @@ from labelloop.errors import LabelloopError, NameRequired, NameTaken, Unauthoriz
 from labelloop.labeling.builder import build_webapp
 from labelloop.labeling.service import LabelingConfig
 from labelloop.standalone.project import MODEL, UNLABELED, Project
+from labelloop.standalone.team_quality import BackgroundSuspects
 
 log = logging.getLogger(__name__)
 TOKEN_COOKIE = "labelloop_token"
@@ -111,8 +112,11 @@ def _guard(app: Flask, token: str) -> None:
 
 
 def create_app(project: Project, user: str | None = None, auth_token: str | None = None, loop=None,
-               online: bool = True):
+               online: bool = True, reviewers: list | None = None):
     """The Flask app serving ``project``, and the writer that keeps its datasets current.
+
+    ``reviewers`` may use the Review view; without them, the one user of a server without a
+    token may, and nobody on a shared server (a name there is only what someone typed).
 
     With a ``RetrainLoop``, it is started on the webapp's label counts, ``/stats`` reports it under
     ``loop`` and ``POST /train`` asks it for a round now (standalone only: in DSS a scenario
@@ -137,11 +141,14 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
     settings = project.settings
     config = LabelingConfig(type=settings.type, categories=settings.categories, multi_label=settings.multi_label,
                             queries=settings.outputs["queries"], model=MODEL, text_column=settings.text_column,
-                            columns_first=settings.columns_first, online=online)
+                            columns_first=settings.columns_first, online=online,
+                            overlap_share=settings.overlap_share, overlap_annotators=settings.overlap_annotators,
+                            reviewers=reviewers or ([] if auth_token else None))
     claims = NameClaims(project.journal) if auth_token else None
     built = build_webapp(app, project.platform, project.journal, project.source, config, project.outputs,
                          _identify(project.platform.user(), claims), unlabeled=UNLABELED,
-                         media_cache=project.root / ".cache" / "media", loop=loop)
+                         media_cache=project.root / ".cache" / "media", loop=loop,
+                         suspects=BackgroundSuspects(project).current)
     if loop is not None:
         loop.start(built.service.labeled_in_session)
 

@@ -1,14 +1,18 @@
-"""``labelloop quality``: the team's agreement and the labels that are probably wrong."""
+"""``labelloop quality``: the team's agreement and the labels that are probably wrong; and the
+suspected errors a served project's Review view shows."""
 from __future__ import annotations
 
-import numpy as np
+import logging
+import threading
+import time
 
 from labelloop.errors import LabelloopError
-from labelloop.learning.trainer import out_of_fold_probabilities
+from labelloop.learning.suspected_errors import find_suspects
 from labelloop.quality.agreement import team_agreement
-from labelloop.quality.suspects import suspects
 from labelloop.standalone.project import Project
 from labelloop.standalone.training import training_data
+
+log = logging.getLogger(__name__)
 
 
 def quality_report(project: Project) -> dict:
@@ -26,6 +30,43 @@ def suspected_errors(project: Project) -> list:
     """The labeled items whose label the built-in model, cross-validated, finds least likely."""
     item_ids, rows, labels = training_data(project)
     settings = project.settings
-    classes, probabilities, kept = out_of_fold_probabilities(settings.type, rows, labels, text_column=settings.text_column,
-                                                             folder=str(project.data_path))
-    return suspects(np.asarray(item_ids, dtype=object)[kept].tolist(), labels[kept].tolist(), classes, probabilities)
+    return find_suspects(settings.type, item_ids, rows, labels, text_column=settings.text_column,
+                         folder=str(project.data_path))
+
+
+class BackgroundSuspects:
+    """The suspected errors of a served project, found again in a thread when labels changed.
+
+    Cross-validating the model takes seconds to a minute on a large project, so a reviewer never
+    waits for it: ``current()`` answers the last list found (None before the first) and, when
+    the journal changed since and no search runs, starts one, at most every ``REFRESH_SECONDS``.
+    """
+
+    REFRESH_SECONDS = 30.0
+
+    def __init__(self, project: Project):
+        self.project = project
+        self._lock = threading.Lock()
+        self._found, self._found_at = None, None  # the list, and the journal change it was found at
+        self._running, self._started = False, -float("inf")
+
+    def current(self):
+        change = self.project.journal.last_change_id()
+        with self._lock:
+            due = time.monotonic() - self._started >= self.REFRESH_SECONDS
+            if change != self._found_at and not self._running and due:
+                self._running, self._started = True, time.monotonic()
+                threading.Thread(target=self._find, args=(change,), name="labelloop-suspects", daemon=True).start()
+            return self._found
+
+    def _find(self, change: int) -> None:
+        found = self._found
+        try:
+            found = suspected_errors(self.project)
+        except LabelloopError:
+            found = []  # too few labels, or multi-label: nothing to suspect yet
+        except Exception:  # noqa: BLE001 - the Review view keeps serving disagreements
+            log.exception("Finding suspected label errors failed; will retry.")
+        finally:
+            with self._lock:
+                self._found, self._found_at, self._running = found, change, False

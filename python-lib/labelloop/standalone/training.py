@@ -10,18 +10,18 @@ import datetime as dt
 from labelloop.errors import LabelloopError
 from labelloop.learning.trainer import fit
 from labelloop.standalone.project import MODEL, Project
-from labelloop.store.materialize import OUTPUT_COLUMNS, labels_frame
+from labelloop.store.materialize import OUTPUT_COLUMNS, journal_labels
 from labelloop.store.sessions import current_session
 
 _LABEL = "__label"
 
 
 def training_data(project: Project) -> tuple:
-    """``(item ids, input columns, latest labels as strings)`` of the labeled items."""
+    """``(item ids, input columns, final labels as strings)`` of the labeled items (reviews count)."""
     if project.settings.multi_label:
         raise LabelloopError("The built-in trainer handles single-label projects only; "
                              "train a multi-label model yourself and save it in models/classifier.")
-    rows = labels_frame(project.journal.current_frame(), project.source, _LABEL)
+    rows = journal_labels(project.journal, project.source, _LABEL)
     labels = rows.pop(_LABEL).astype(str)
     item_ids = rows["item_id"].astype(str).tolist()
     rows = rows.drop(columns=list(OUTPUT_COLUMNS))  # what labelloop adds is not a feature

@@ -1,9 +1,10 @@
 """The annotation journal: the source of truth for every label (DESIGN.md section 3).
 
-Every label, skip, lease and release is appended to ``events`` and never changed. Two small
+Every label, skip, review, lease and release is appended to ``events`` and never changed. Small
 tables are kept beside it in the same transaction so that reads stay cheap:
 
 - ``current``: the latest label or skip per (item, annotator), pointing at its event;
+- ``reviews``: the latest reviewer decision per item, pointing at its event;
 - ``leases``: which annotator holds which item, until when.
 
 A write touches a handful of indexed rows, so its cost does not grow with the pool or with the
@@ -72,6 +73,14 @@ leases = sa.Table(
     sa.Column("item_id", sa.String(1024), primary_key=True),
     sa.Column("annotator", sa.String(256), nullable=False),
     sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+
+reviews = sa.Table(  # the latest reviewer decision per item (DESIGN.md section 10); its event keeps it for good
+    "reviews", metadata,
+    sa.Column("item_id", sa.String(1024), primary_key=True),
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("events.id"), nullable=False),
+    sa.Column("reviewer", sa.String(256), nullable=False),
+    sa.Column("label", sa.Text, nullable=False),
 )
 
 annotators = sa.Table(  # shared servers: each name belongs to the first key that used it
@@ -260,6 +269,24 @@ class Journal:
             self._advance_event_ids(conn)
         return len(annotations)
 
+    def review(self, reviewer: str, item_id: str, label: str, comment: str | None = None,
+               now: dt.datetime | None = None) -> int:
+        """Record a reviewer's decision on an item's label (final until the next review); returns its id.
+
+        It is an event like an answer, but it is not an answer: the annotators' own answers, and
+        the reviewer's if they labeled the item too, stay as they were.
+        """
+        now = now or utcnow()
+        with self._writing() as conn:
+            event_id = conn.execute(events.insert().values(
+                kind="review", item_id=item_id, annotator=reviewer, label=label, comment=comment, session=0,
+                created_at=now)).inserted_primary_key[0]
+            statement = self._insert(reviews).values(item_id=item_id, event_id=event_id, reviewer=reviewer, label=label)
+            conn.execute(statement.on_conflict_do_update(
+                index_elements=[reviews.c.item_id],
+                set_={k: statement.excluded[k] for k in ("event_id", "reviewer", "label")}))
+        return int(event_id)
+
     def _set_current(self, conn, annotation: Annotation, status: str, event_id: int) -> None:
         row = {"item_id": annotation.item_id, "annotator": annotation.annotator, "event_id": event_id,
                "first_event_id": event_id, "status": status, "label": annotation.label, "session": annotation.session}
@@ -270,14 +297,15 @@ class Journal:
         ))
 
     def lease(self, annotator: str, item_ids: Iterable[str], limit: int,
-              seconds: float = DEFAULT_LEASE_SECONDS, now: dt.datetime | None = None) -> list:
+              seconds: float = DEFAULT_LEASE_SECONDS, now: dt.datetime | None = None, needed=None) -> list:
         """Lease up to ``limit`` of ``item_ids`` (in order) to ``annotator``; returns those taken.
 
         An item is taken when nobody holds it, its lease expired, or ``annotator`` holds it
-        already (the lease is renewed). Labeled items are never leased; skipped ones are, once the
-        caller's skip rule (store/skips.py) lets them come back. One write transaction
-        reads the candidates' state with two queries and writes the leases at once: two
-        annotators can never hold the same item.
+        already (the lease is renewed). An item is never leased to someone who labeled it, nor
+        once it has the labels it needs (``needed(item)``, 1 unless it is an overlap item);
+        skipped ones are, once the caller's skip rule (store/skips.py) lets them come back. One
+        write transaction reads the candidates' state with two queries and writes the leases at
+        once: two annotators can never hold the same item.
         """
         now = now or utcnow()
         expires = now + dt.timedelta(seconds=seconds)
@@ -285,8 +313,13 @@ class Journal:
         if not candidates or limit <= 0:
             return []
         with self._writing() as conn:
-            answered = set(conn.execute(sa.select(current.c.item_id).where(
-                current.c.item_id.in_(candidates), current.c.status == LABELED)).scalars())
+            labels, mine = {}, set()
+            for item, who in conn.execute(sa.select(current.c.item_id, current.c.annotator).where(
+                    current.c.item_id.in_(candidates), current.c.status == LABELED)):
+                labels[item] = labels.get(item, 0) + 1
+                if who == annotator:
+                    mine.add(item)
+            answered = {i for i, n in labels.items() if i in mine or n >= (needed(i) if needed else 1)}
             held = {row.item_id: row for row in conn.execute(
                 sa.select(leases.c.item_id, leases.c.annotator, leases.c.expires_at).where(leases.c.item_id.in_(candidates)))}
             free = [i for i in candidates if i not in answered
@@ -355,10 +388,28 @@ class Journal:
         with self._reading() as conn:
             return pd.DataFrame([tuple(row) for row in conn.execute(query)], columns=["item_id", "annotator", "label"])
 
-    def last_answer_id(self) -> int:
-        """The event id of the newest current answer (0 when none): one index lookup."""
+    def last_change_id(self) -> int:
+        """The event id of the newest current answer or review (0 when none): two index lookups."""
         with self._reading() as conn:
-            return int(conn.execute(sa.select(sa.func.max(current.c.event_id))).scalar() or 0)
+            return max(int(conn.execute(sa.select(sa.func.max(table.c.event_id))).scalar() or 0)
+                       for table in (current, reviews))
+
+    def reviews_frame(self) -> pd.DataFrame:
+        """``item_id, label, reviewer, event_id`` of the latest decision per reviewed item, oldest first."""
+        query = sa.select(reviews.c.item_id, reviews.c.label, reviews.c.reviewer, reviews.c.event_id).order_by(
+            reviews.c.event_id)
+        with self._reading() as conn:
+            return pd.DataFrame([tuple(row) for row in conn.execute(query)],
+                                columns=["item_id", "label", "reviewer", "event_id"])
+
+    def answers_of(self, item_ids: Iterable[str]) -> list:
+        """Every current answer about these items, with its comment and time, oldest first."""
+        query = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
+                           events.c.comment, events.c.created_at)
+                 .join(events, events.c.id == current.c.event_id)
+                 .where(current.c.item_id.in_(list(item_ids))).order_by(current.c.event_id))
+        with self._reading() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
 
     def skip_counts(self) -> tuple:
         """``({(item, annotator): skips over the whole history}, the newest event counted)``."""

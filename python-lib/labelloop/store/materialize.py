@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 METADATA_COLUMNS = ("date", "data_id", "comment", "session", "status", "annotator", "label", "label_id",
                     "strategy", "uncertainty", "query_rank", "model_version", "duration_ms")
-OUTPUT_COLUMNS = ("label_id", "item_id", "annotators", "agreement")  # beside the label column
+OUTPUT_COLUMNS = ("label_id", "item_id", "annotators", "agreement", "reviewed")  # beside the label column
 
 
 def clashing_column(columns, label_column: str) -> str | None:
@@ -48,35 +48,47 @@ def metadata_frame(answers: pd.DataFrame, label_column: str = "label") -> pd.Dat
     }).reset_index(drop=True)
 
 
-def labels_frame(answers: pd.DataFrame, source, label_column: str = "label") -> pd.DataFrame:
+def labels_frame(answers: pd.DataFrame, source, label_column: str = "label",
+                 reviews: pd.DataFrame | None = None) -> pd.DataFrame:
     """The input rows (folders: ``path``) of labeled items, each with its final label.
 
-    An item labeled by several annotators appears once: its label is the one most of their
-    current answers give, the latest of those when labels tie (DESIGN.md section 10), with
-    ``label_id`` the latest answer giving it, ``annotators`` how many answered and ``agreement``
-    the share of them who gave it. Items that are no longer in the source (the data changed)
-    stay in the metadata dataset only.
+    An item labeled by several annotators appears once (``final_labels``). Items that are no
+    longer in the source (the data changed) stay in the metadata dataset only.
     """
-    rows = final_labels(answers)
+    rows = final_labels(answers, reviews)
     rows = rows[source.known(rows["item_id"].tolist())]
     inputs = source.rows(rows["item_id"].tolist())
     written = pd.DataFrame({label_column: rows["label"].astype(object).to_numpy(),
                             "label_id": rows["id"].astype("int64").to_numpy(),
                             "item_id": rows["item_id"].astype(object).to_numpy(),
                             "annotators": rows["annotators"].astype("int64").to_numpy(),
-                            "agreement": rows["agreement"].astype("float64").to_numpy()}, index=inputs.index)
+                            "agreement": rows["agreement"].astype("float64").to_numpy(),
+                            "reviewed": rows["reviewed"].astype(bool).to_numpy()}, index=inputs.index)
     return pd.concat([inputs, written], axis=1)  # at once: column inserts into a 10k-column frame copy it each time
 
 
-def final_labels(answers: pd.DataFrame) -> pd.DataFrame:
-    """``item_id, label, id, annotators, agreement`` per labeled item, in the order of ``id``."""
+def final_labels(answers: pd.DataFrame, reviews: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``item_id, label, id, annotators, agreement, reviewed`` per labeled or reviewed item, in the order of ``id``.
+
+    The label is the reviewer's decision when there is one (``Journal.reviews_frame``), else the
+    one most current answers give, the latest of those when labels tie (DESIGN.md section 10).
+    ``id`` is the decision's event, else the latest answer giving the label; ``annotators`` how
+    many labeled the item and ``agreement`` the share of them who gave the final label (NaN
+    when nobody did).
+    """
     labeled = answers.loc[answers["status"] == LABELED, ["item_id", "label", "id"]]
     votes = (labeled.groupby(["item_id", "label"], sort=False)["id"].agg(["size", "max"])
              .rename(columns={"size": "votes", "max": "id"}).reset_index())
     best = votes.sort_values(["votes", "id"]).drop_duplicates("item_id", keep="last")  # most votes, then latest
+    best = best[["item_id", "label", "id"]].assign(reviewed=False)
+    if reviews is not None and len(reviews):
+        decided = reviews[["item_id", "label", "event_id"]].rename(columns={"event_id": "id"}).assign(reviewed=True)
+        best = pd.concat([best[~best["item_id"].isin(decided["item_id"])], decided], ignore_index=True)
+    best = best.merge(votes[["item_id", "label", "votes"]], on=["item_id", "label"], how="left")
     answered = labeled.groupby("item_id", sort=False).size().rename("annotators")
-    best = best.join(answered, on="item_id").sort_values("id")
-    return best.assign(agreement=best["votes"] / best["annotators"]).drop(columns="votes").reset_index(drop=True)
+    best = best.join(answered, on="item_id").fillna({"votes": 0, "annotators": 0}).sort_values("id")
+    agreement = best["votes"] / best["annotators"].where(best["annotators"] > 0)
+    return best.assign(agreement=agreement).drop(columns="votes").reset_index(drop=True)
 
 
 @dataclass
@@ -88,10 +100,21 @@ class Outputs:
     label_column: str = "label"
 
 
-def write_outputs(platform: Platform, answers: pd.DataFrame, source, outputs: Outputs) -> None:
-    """Rewrite both datasets from the current answers."""
+def write_outputs(platform: Platform, answers: pd.DataFrame, source, outputs: Outputs,
+                  reviews: pd.DataFrame | None = None) -> None:
+    """Rewrite both datasets from the current answers and the reviewers' decisions."""
     platform.write_dataset(outputs.metadata, metadata_frame(answers, outputs.label_column))
-    platform.write_dataset(outputs.labels, labels_frame(answers, source, outputs.label_column))
+    platform.write_dataset(outputs.labels, labels_frame(answers, source, outputs.label_column, reviews))
+
+
+def write_journal_outputs(platform: Platform, journal: Journal, source, outputs: Outputs) -> None:
+    """Rewrite both datasets from all of the journal (an import, a command)."""
+    write_outputs(platform, journal.current_frame(), source, outputs, journal.reviews_frame())
+
+
+def journal_labels(journal: Journal, source, label_column: str = "label") -> pd.DataFrame:
+    """The labels dataset's rows, from all of the journal."""
+    return labels_frame(journal.current_frame(), source, label_column, journal.reviews_frame())
 
 
 class CachedRows:
@@ -138,13 +161,14 @@ class Materializer:
         self.platform, self.journal, self.outputs = platform, journal, outputs
         self.source = CachedRows(source)
         self._answers = journal.current_frame()
+        self._reviewed = 0  # the newest review written
 
     def _seen(self) -> int:
         return int(self._answers["id"].max()) if len(self._answers) else 0
 
     def behind(self) -> bool:
-        """Whether the journal holds answers the datasets do not (written by another process)."""
-        return self.journal.last_answer_id() > self._seen()
+        """Whether the journal holds answers or reviews the datasets do not (written by another process)."""
+        return self.journal.last_change_id() > max(self._seen(), self._reviewed)
 
     def answers(self) -> pd.DataFrame:
         """All current answers, refreshed from the journal."""
@@ -156,7 +180,9 @@ class Materializer:
         return self._answers
 
     def write(self) -> None:
-        write_outputs(self.platform, self.answers(), self.source, self.outputs)
+        reviews = self.journal.reviews_frame()  # few (people settle items one by one): read whole
+        write_outputs(self.platform, self.answers(), self.source, self.outputs, reviews)
+        self._reviewed = int(reviews["event_id"].max()) if len(reviews) else 0
 
 
 def restore_journal(platform: Platform, journal: Journal, outputs: Outputs) -> int:

@@ -1,0 +1,39 @@
+"""Which items several annotators label, so the team can measure its agreement (DESIGN.md section 10).
+
+A share of the pool, drawn at random once for the project, needs ``annotators`` different
+answers; every other item needs one. The draw hashes the item id with the project's seed, so
+it is the same in every process and every restart, and an item added to the pool later is
+drawn without moving the others.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from labelloop.errors import LabelloopError
+from labelloop.params import fraction, whole_number
+
+MAX_ANNOTATORS = 5
+_SCALE = 2.0 ** 64
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """``share`` of the items (0 to 1) are each served to ``annotators`` (2 to 5) people."""
+
+    share: float = 0.0
+    annotators: int = 2
+    seed: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "share", fraction(self.share, "overlap_share"))
+        object.__setattr__(self, "annotators", whole_number(self.annotators, "overlap_annotators", 2, MAX_ANNOTATORS))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise LabelloopError("The overlap seed must be a whole number.")
+
+    def needed(self, item_id: str) -> int:
+        """How many different annotators should label ``item_id``."""
+        if self.share <= 0:
+            return 1
+        digest = hashlib.blake2b(f"{self.seed}\0{item_id}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        return self.annotators if int.from_bytes(digest, "big") / _SCALE < self.share else 1
