@@ -1,6 +1,6 @@
 """The package's folders depend on each other one way (README, Layout).
 
-standalone -> labeling, learning -> quality -> store -> platform -> the shared base (errors,
+standalone -> labeling, learning -> quality, rules -> store -> platform -> the shared base (errors,
 params, the public sampling API). labeling and learning do not import each other. Imports inside functions
 count too.
 """
@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "python-lib" / "labelloop"
-RANK = {"base": 0, "platform": 1, "store": 2, "quality": 3, "labeling": 4, "learning": 4, "standalone": 5}
+RANK = {"base": 0, "platform": 1, "store": 2, "quality": 3, "rules": 3, "labeling": 4, "learning": 4, "standalone": 5}
 
 
 def area(module: str) -> str:

@@ -24,6 +24,7 @@ from labelloop.sampling import STRATEGIES
 from labelloop.standalone.demo import DEMO_TYPES, demo_project
 from labelloop.standalone.export import EXPORT_FORMATS, export
 from labelloop.standalone.label_import import import_labels
+from labelloop.standalone.labeling_rules import read_rules_file, replace_rules, weak_labels
 from labelloop.standalone.loop import DEFAULT_RETRAIN_EVERY, RetrainLoop, sample, train_and_measure
 from labelloop.standalone.plugin_archive import build_plugin
 from labelloop.standalone.project import MODEL, Project, init_project, parse_categories
@@ -91,13 +92,16 @@ def _print_learning_curve(curve: list) -> None:
               f"{share(point['accuracy']):>10}{interval:>18}{point['items']:>7}{share(point['contradiction']):>9}")
 
 
-def _status(args) -> None:
-    project = Project.open(args.dir)
-    status = project_status(project)
+def _report(args, found: dict, as_text) -> None:
+    """``--json`` prints the report as it is; otherwise ``as_text(found)`` writes it for people."""
     if args.json:
-        print(json.dumps(status, indent=2))
+        print(json.dumps(found, indent=2))
     else:
-        _print_status(status)
+        as_text(found)
+
+
+def _status(args) -> None:
+    _report(args, project_status(Project.open(args.dir)), _print_status)
 
 
 def _export(args) -> None:
@@ -117,10 +121,10 @@ def _import(args) -> None:
 
 
 def _quality(args) -> None:
-    found = quality_report(Project.open(args.dir))
-    if args.json:
-        print(json.dumps(found, indent=2))
-        return
+    _report(args, quality_report(Project.open(args.dir)), _print_quality)
+
+
+def _print_quality(found: dict) -> None:
     _print_agreement(found["agreement"])
     _print_suspects(found)
 
@@ -157,6 +161,35 @@ def _print_suspects(found: dict, shown: int = 20) -> None:
               f"{suspect['score']:>7.3f}")
 
 
+def _rules(args) -> None:
+    rules = replace_rules(Project.open(args.dir), read_rules_file(args.file))
+    enabled = sum(rule.enabled for rule in rules)
+    if args.json:
+        print(json.dumps({"rules": len(rules), "enabled": enabled}))
+    else:
+        print(f"Saved {len(rules)} rules ({enabled} enabled).")
+
+
+def _weak(args) -> None:
+    _report(args, weak_labels(Project.open(args.dir)), _print_weak)
+
+
+def _print_weak(found: dict) -> None:
+    def share(value):
+        return "-" if value is None else f"{value:.1%}"
+
+    print(f"{'rule':<24}{'label':<14}{'coverage':>9}{'overlap':>9}{'conflict':>9}{'accuracy':>9}{'of gold':>8}")
+    for rule in found["rules"]:
+        off = "" if rule["enabled"] else "  (disabled)"
+        print(f"{rule['name'][:23]:<24}{rule['label'][:13]:<14}{share(rule['coverage']):>9}{share(rule['overlap']):>9}"
+              f"{share(rule['conflict']):>9}{share(rule['accuracy']):>9}{rule['gold']:>8}{off}")
+    model = found["label_model"]
+    print(f"\n{found['weak_labels']:,} weak labels: the enabled rules cover {share(found['coverage'])} of the items.")
+    if model["gold"]:
+        print(f"On the {model['gold']:,} labeled items they cover: label model {share(model['gold_accuracy'])}, "
+              f"majority vote {share(model['majority_gold_accuracy'])}.")
+
+
 def _sample(args) -> None:
     project = Project.open(args.dir)
     if project.platform.registry(MODEL).latest() is None:
@@ -174,14 +207,15 @@ def _sample(args) -> None:
 
 def _train(args) -> None:
     model, metrics = train_and_measure(Project.open(args.dir))
-    result = {**model, "metrics": metrics[-1] if metrics else None, "stopping": recommendation(metrics)}
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return
+    _report(args, {**model, "metrics": metrics[-1] if metrics else None, "stopping": recommendation(metrics)},
+            _print_model)
+
+
+def _print_model(model: dict) -> None:
     score = "n/a (too few labels per class)" if model["cvAccuracy"] is None else f"{model['cvAccuracy']:.3f}"
     print(f"Model {model['version']}: {model['labels']} labels, classes {', '.join(model['classes'])}, "
           f"cross-validated accuracy {score}, trained in {model['trainingSeconds']} s.")
-    print(result["stopping"]["message"])
+    print(model["stopping"]["message"])
 
 
 def _simulate(args) -> None:
@@ -319,6 +353,14 @@ def parser() -> argparse.ArgumentParser:
     importer.set_defaults(run=_import)
 
     _report_command(commands, "quality", "how much the annotators agree", _quality)
+
+    rules = commands.add_parser("rules", help="check a file of labeling rules and make them the project's")
+    rules.add_argument("dir")
+    rules.add_argument("--file", required=True, help="a JSON list of rules (see the README, Labeling rules)")
+    rules.add_argument("--json", action="store_true")
+    rules.set_defaults(run=_rules)
+
+    _report_command(commands, "weak", "apply the rules and write the weak labels", _weak)
 
     sample = commands.add_parser("sample", help="rank the unlabeled items with the latest model")
     sample.add_argument("dir")
