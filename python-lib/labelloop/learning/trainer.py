@@ -16,6 +16,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_va
 
 from labelloop.errors import LabelloopError
 from labelloop.learning.features import build_pipeline
+from labelloop.learning.weak_training import choose_training
 
 MAX_FOLDS = 5
 
@@ -53,8 +54,13 @@ def out_of_fold_probabilities(data_type: str, rows: pd.DataFrame, labels: pd.Ser
 
 
 def fit(data_type: str, rows: pd.DataFrame, labels: pd.Series, text_column: str | None = None,
-        folder: str | None = None) -> tuple:
-    """``(fitted pipeline, its metadata)``; raises NotEnoughLabels before two categories have labels."""
+        folder: str | None = None, weak=None) -> tuple:
+    """``(fitted pipeline, its metadata)``; raises NotEnoughLabels before two categories have labels.
+
+    ``weak``: the rules' weak labels (``weak_training.WeakLabels``) of other items; they are
+    learned from only when cross-validation on the human labels says they help, and the
+    metadata's ``weak`` says what was measured and chosen.
+    """
     counts = labels.value_counts()
     if len(counts) < 2:
         have = ", ".join(f"{k} {v}" for k, v in counts.items()) or "no labels"
@@ -63,8 +69,11 @@ def fit(data_type: str, rows: pd.DataFrame, labels: pd.Series, text_column: str 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         score, folds = cross_validated_accuracy(pipeline, rows, labels)
+        fit_rows, fit_labels, weights, report = rows, labels, None, None
+        if weak is not None:
+            fit_rows, fit_labels, weights, report = choose_training(pipeline, rows, labels, weak, MAX_FOLDS)
         start = time.perf_counter()
-        pipeline.fit(rows, labels)
+        pipeline.fit(fit_rows, fit_labels, **({"classifier__sample_weight": weights} if weights is not None else {}))
     meta = {
         "classes": [str(c) for c in pipeline.classes_],
         "labels": int(len(labels)),
@@ -73,4 +82,6 @@ def fit(data_type: str, rows: pd.DataFrame, labels: pd.Series, text_column: str 
         "cvAccuracy": score,
         "cvFolds": folds,
     }
+    if report is not None:
+        meta["weak"] = report
     return pipeline, meta

@@ -206,7 +206,7 @@ def _sample(args) -> None:
 
 
 def _train(args) -> None:
-    model, metrics = train_and_measure(Project.open(args.dir))
+    model, metrics = train_and_measure(Project.open(args.dir), weak=args.weak)
     _report(args, {**model, "metrics": metrics[-1] if metrics else None, "stopping": recommendation(metrics)},
             _print_model)
 
@@ -215,6 +215,14 @@ def _print_model(model: dict) -> None:
     score = "n/a (too few labels per class)" if model["cvAccuracy"] is None else f"{model['cvAccuracy']:.3f}"
     print(f"Model {model['version']}: {model['labels']} labels, classes {', '.join(model['classes'])}, "
           f"cross-validated accuracy {score}, trained in {model['trainingSeconds']} s.")
+    weak = model.get("weak")
+    if weak and weak["humanOnly"] is not None:
+        best = max(weak["withWeak"].values())
+        verdict = "learned from them too" if weak["used"] else "left them out"
+        print(f"Weak labels: {weak['weakLabels']:,} offered; accuracy on the human labels {weak['humanOnly']:.3f} "
+              f"without them, {best:.3f} at best with them, so the model {verdict}.")
+    elif weak:
+        print(f"Weak labels: {weak['weakLabels']:,} offered, left out: too few human labels to measure them.")
     print(model["stopping"]["message"])
 
 
@@ -301,12 +309,13 @@ def _diversity_option(command) -> None:
                          help=f"cluster: one query per cluster of the most uncertain items (default {DEFAULT_DIVERSITY})")
 
 
-def _report_command(commands, name: str, description: str, run) -> None:
+def _report_command(commands, name: str, description: str, run):
     """A command that takes a project folder and reports on it, as text or ``--json``."""
     command = commands.add_parser(name, help=description)
     command.add_argument("dir")
     command.add_argument("--json", action="store_true")
     command.set_defaults(run=run)
+    return command
 
 
 def parser() -> argparse.ArgumentParser:
@@ -411,7 +420,8 @@ def parser() -> argparse.ArgumentParser:
     simulation.add_argument("--json", action="store_true")
     simulation.set_defaults(run=_simulate)
 
-    _report_command(commands, "train", "train the next model version on the current labels", _train)
+    trainer = _report_command(commands, "train", "train the next model version on the current labels", _train)
+    trainer.add_argument("--weak", action="store_true", help="also offer the rules' weak labels (kept only if they help)")
 
     plugin = commands.add_parser("plugin", help="build the DSS plugin zip")
     plugin.add_argument("--out", help="output folder (default: dist/)")

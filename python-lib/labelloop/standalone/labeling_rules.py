@@ -9,6 +9,7 @@ and ``rules`` (the names of the rules that voted, as a JSON list).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +70,20 @@ def read_rules_file(path) -> str:
         raise LabelloopError(f"{path.name} is not UTF-8 text.") from error
 
 
-def weak_labels(project: Project) -> dict:
-    """Apply the rules, fit the label model, write ``weak_labels``; returns the report (DESIGN.md section 9)."""
+@dataclass
+class Weak:
+    """What the rules say about the pool: the report, and the weak label of each covered item."""
+
+    report: dict
+    rows: np.ndarray  # positions in the pool of the items an enabled rule covers
+    labels: list
+    confidence: np.ndarray
+    fired: list  # per covered item, the names of the rules that voted
+    gold: np.ndarray  # per pool item, its human label's code or -1
+
+
+def apply_rules(project: Project) -> Weak:
+    """Apply the enabled rules, measure every rule, fit the label model (DESIGN.md section 9)."""
     if project.settings.multi_label:
         raise LabelloopError("Labeling rules work on single-label projects: each rule votes for one category.")
     rules = load_rules(project)
@@ -89,11 +102,23 @@ def weak_labels(project: Project) -> dict:
     chosen = posterior.argmax(axis=1)
     names = np.array([rule.name for rule in rules], dtype=object)[enabled]
     rows = np.flatnonzero(covered)
-    written = _weak_frame(project, frame, rows, [categories[k] for k in chosen[rows]], posterior[rows, chosen[rows]],
-                          [json.dumps(names[votes[i] != ABSTAIN].tolist()) for i in rows])
+    report = {"rules": report["rules"], "coverage": float(covered.mean()) if len(covered) else 0.0,
+              "weak_labels": int(len(rows)), "votesPerCategory": report["votesPerCategory"], "label_model": judged}
+    return Weak(report, rows, [categories[k] for k in chosen[rows]], posterior[rows, chosen[rows]],
+                [names[votes[i] != ABSTAIN].tolist() for i in rows], gold)
+
+
+def has_enabled_rules(project: Project) -> bool:
+    return any(rule.enabled for rule in load_rules(project))
+
+
+def weak_labels(project: Project) -> dict:
+    """``labelloop weak``: apply the rules and write the ``weak_labels`` dataset; returns the report."""
+    weak = apply_rules(project)
+    written = _weak_frame(project, rules_frame(project), weak.rows, weak.labels, weak.confidence,
+                          [json.dumps(names) for names in weak.fired])
     project.platform.write_dataset(WEAK_LABELS, written)
-    return {"rules": report["rules"], "coverage": float(covered.mean()) if len(covered) else 0.0,
-            "weak_labels": int(len(rows)), "votesPerCategory": report["votesPerCategory"], "label_model": judged}
+    return weak.report
 
 
 def _weak_posterior(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray, method: str) -> np.ndarray:

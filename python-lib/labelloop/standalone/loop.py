@@ -47,9 +47,11 @@ def sample(project: Project, settings: SamplerSettings | None = None) -> dict:
     return run_sampler(project.platform, MODEL, pool, queries, held, settings or SamplerSettings())
 
 
-def train_and_measure(project: Project) -> tuple:
-    """Train the next version, then its stopping metrics: (the version's metadata, every version's metrics)."""
-    model = train(project)
+def train_and_measure(project: Project, weak: bool | None = None) -> tuple:
+    """Train the next version, then its stopping metrics: (the version's metadata, every version's metrics).
+
+    ``weak``: offer the rules' weak labels to the trainer; None (the loop): when the project has enabled rules."""
+    model = train(project, weak=weak)
     metrics = compute_metrics(project.platform, MODEL, project.source, metadata_frame(project.journal.current_frame()))
     return model, metrics
 
