@@ -1,9 +1,11 @@
 """The labeling page in a real browser (Debian's Chromium driven by Playwright), as a person uses it."""
 from __future__ import annotations
 
+import subprocess
+
 import pandas as pd
 from browser import browser_page, screenshot
-from servers import labelloop_server
+from servers import LABELLOOP, labelloop_server
 
 from labelloop.standalone.project import Project, init_project
 
@@ -339,6 +341,43 @@ def test_two_annotators_disagree_and_the_reviewer_settles_the_item(tmp_path):
         assert page.locator(".message").inner_text() == "Settled: no."
     labels = Project.open(project).platform.read_dataset("labels")
     assert labels[["id", "label", "reviewed", "annotators", "agreement"]].values.tolist() == [[1, "no", True, 2, 0.5]]
+
+
+def test_a_rule_is_written_in_the_rules_panel_previewed_saved_and_gives_weak_labels(tmp_path):
+    texts = ["I want a refund", "refund please", "a refund, now", "still no refund", "thanks a lot", "great help"]
+    pd.DataFrame({"n": range(len(texts)), "message": texts}).to_csv(tmp_path / "texts.csv", index=False)
+    init_project(tmp_path / "proj", tmp_path / "texts.csv", "text", [{"key": "complaint"}, {"key": "praise"}],
+                 id_column="n", text_column="message")
+    with labelloop_server("serve", tmp_path / "proj", "--retrain-every", "0") as url, browser_page() as page:
+        page.goto(url)
+        for _ in range(3):  # three items called complaints: at least one of them mentions a refund
+            page.wait_for_selector(".text-body")
+            before = page.locator(".text-body").inner_text()
+            page.keyboard.press("1")
+            page.wait_for_function("(before) => { const t = document.querySelector('.text-body');"
+                                   " return t && t.textContent !== before; }", arg=before, timeout=10_000)
+        page.get_by_text("Labeling rules").click()
+        page.get_by_text("No rules yet.").wait_for()
+        page.get_by_role("textbox", name="Rule name").fill("refund")
+        page.get_by_role("combobox", name="Rule kind").select_option("keywords")
+        assert page.get_by_role("combobox", name="Rule column").input_value() == "message"
+        page.get_by_role("textbox", name="Rule value").press("2")  # typing in the panel never labels
+        page.get_by_role("textbox", name="Rule value").fill("refund, money back")
+        page.get_by_role("button", name="Preview").click()
+        preview = page.locator(".rule-preview p")
+        preview.wait_for()
+        assert preview.inner_text().startswith("This rule votes on 4 item(s) (66.7%)")
+        assert "right on " in preview.inner_text() and " labeled item(s) (100.0%)" in preview.inner_text()
+        assert sorted(page.locator(".rule-examples li").all_inner_texts()) == sorted(texts[:4])
+        screenshot(page, "rules-panel-preview")
+        page.get_by_role("button", name="Save rule").click()
+        page.locator(".rules-list .rule").wait_for()
+        assert page.locator(".rules-list .rule").inner_text().startswith("refund → complaint: votes on 4 item(s)")
+        assert page.locator(".counts").inner_text().startswith("3 labeled")
+    run_weak = subprocess.run([LABELLOOP, "weak", str(tmp_path / "proj"), "--json"], capture_output=True, text=True)
+    assert run_weak.returncode == 0, run_weak.stderr
+    weak = Project.open(tmp_path / "proj").platform.read_dataset("weak_labels")
+    assert sorted(weak["message"]) == sorted(texts[:4]) and set(weak["weak_label"]) == {"complaint"}
 
 
 def test_a_failing_first_batch_says_why_and_a_reload_recovers(tmp_path):

@@ -6,6 +6,7 @@ refused request leaves the journal exactly as it was.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +20,8 @@ TOKEN = "fuzz-token"
 KEY = {"X-Labelloop-Key": "fuzz-browser-key-0123456789"}
 CATEGORIES = [{"key": "cat", "caption": "Cat"}, {"key": "dog", "caption": "Dog"}]
 ITEMS = ["a.png", "sub/b.png", "c d.png"]
-ROUTES = ["/", "/config", "/batch", "/search", "/label", "/skip", "/history", "/stats", "/review", "/train", "/favicon.ico",
+ROUTES = ["/", "/config", "/batch", "/search", "/label", "/skip", "/history", "/stats", "/review", "/rules",
+          "/rules/preview", "/train", "/favicon.ico",
           "/media/a.png", "/media/sub/b.png", "/resource/labelloop/app.js"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -61,8 +63,10 @@ def client(tmp_path_factory):
 
 
 def journal_state(journal) -> tuple:
+    """What a refused request must leave as it was: the journal, and the project's rules beside it."""
+    rules = Path(journal.url.removeprefix("sqlite:///")).parent / "rules.json"
     return (journal.event_count(), journal.current_frame()[["item_id", "annotator", "label", "id"]].values.tolist(),
-            journal.reviews_frame().values.tolist())
+            journal.reviews_frame().values.tolist(), rules.read_text() if rules.exists() else None)
 
 
 def check(client, journal, method: str, path: str, **request) -> None:
@@ -111,6 +115,24 @@ def test_reviews_with_any_fields(client, body, user):
     headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": user, **KEY}
     app.post("/label", json={"id": "a.png", "label": "cat"}, headers={**headers, "X-Labelloop-User": "bob"})
     check(app, journal, "POST", "/review", json=body, headers=headers)
+
+
+rule_bodies = st.fixed_dictionaries({
+    "name": st.one_of(st.just("r"), odd_text), "label": st.one_of(st.sampled_from(["cat", "dog"]), json_values),
+    "column": st.one_of(st.just("path"), odd_text),
+}, optional={"keywords": json_values, "regex": odd_text, "op": odd_text, "value": json_values, "all": json_values,
+             "enabled": json_values})
+
+
+@FUZZ
+@given(rule=rule_bodies, user=st.sampled_from(["ada", "rev"]), save=st.booleans())
+def test_rules_with_any_fields(client, rule, user, save):
+    app, journal = client
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": user, **KEY}
+    if save:
+        check(app, journal, "PUT", "/rules", json={"rules": [rule]}, headers=headers)
+    else:
+        check(app, journal, "POST", "/rules/preview", json={"rule": rule}, headers=headers)
 
 
 @FUZZ

@@ -90,6 +90,9 @@ export function makeApi(backendUrl) {
       call("GET", `history?direction=${direction}` + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "")),
     stats: () => call("GET", "stats"),
     reviewBatch: (size) => call("GET", `review?size=${size}`),
+    rules: () => call("GET", "rules"),
+    previewRule: (rule) => call("POST", "rules/preview", { rule }),
+    saveRules: (rules) => call("PUT", "rules", { rules }),
     review: (body) => call("POST", "review", body),
     train: () => call("POST", "train", {}),
   };

@@ -7,6 +7,7 @@ import { ApiError, makeApi, storeName, storedName } from "./api.js";
 import { clear, el } from "./dom.js";
 import { modelPanel } from "./model-panel.js";
 import { answersList, reviewReason } from "./review-view.js";
+import { rulesPanel } from "./rules-panel.js";
 import { teamPanel } from "./team-panel.js";
 import { RENDERERS, preload } from "./views.js";
 
@@ -48,6 +49,7 @@ class LabelingPage {
       return this.showError(error);
     }
     this.buildCategories();
+    if (this.config.rules) this.nodes.aside.append(rulesPanel(this.api, this.config, (error) => this.showError(error)));
     this.nodes.user.textContent = this.config.user || "";
     this.nodes.reviewToggle.hidden = !this.config.reviewer;
     try {
@@ -117,8 +119,8 @@ class LabelingPage {
       el("header", {},
         el("strong", {}, "labelloop"), el("div", { className: "progress" }, n.progressBar), n.counts, n.user,
         n.reviewToggle, el("button", { type: "button", className: "help-button", onClick: () => this.toggleHelp() }, "Shortcuts (?)")),
-      el("main", {}, n.item, el("aside", {}, n.search, n.position, n.reason, n.suggestion, n.answers, n.categories, n.save,
-        n.comment, n.nav, n.message, n.model, n.team)),
+      el("main", {}, n.item, (n.aside = el("aside", {}, n.search, n.position, n.reason, n.suggestion, n.answers,
+        n.categories, n.save, n.comment, n.nav, n.message, n.model, n.team))),
       n.done, n.help);
   }
 
@@ -416,7 +418,7 @@ class LabelingPage {
   // keyboard
   onKey(event) {
     if (!this.config) return;
-    const typing = event.target === this.nodes.comment || event.target === this.nodes.query;
+    const typing = event.target instanceof Element && event.target.matches("input, textarea, select");
     if (event.key === "Escape") {
       this.toggleHelp(false);
       if (typing) event.target.blur();

@@ -26,19 +26,20 @@ class Webapp:
 
 def build_webapp(app, platform: Platform, journal: Journal, source, config: LabelingConfig, outputs: Outputs,
                  identify, *, unlabeled: str, media_cache, follow_journal: bool = False, loop=None,
-                 suspects=None, may_review=None) -> Webapp:
+                 suspects=None, may_review=None, rules=None) -> Webapp:
     """Serve ``source`` (the items of ``unlabeled``) on the Flask ``app``.
 
     ``identify(request)`` names the annotator. ``follow_journal``: the writer also notices answers
     other processes record (a DSS backend forking per request). ``media_cache`` holds downscaled
     images of a folder. ``suspects()`` gives the suspected label errors the Review view serves;
-    ``may_review(user)`` says who may review (default: the config's reviewers).
+    ``may_review(user)`` says who may review (default: the config's reviewers); ``rules`` are the
+    project's labeling rules (standalone).
     """
     materializer = Materializer(platform, journal, source, outputs)
     writer = DebouncedWriter(materializer.write, behind=materializer.behind if follow_journal else None)
     media = MediaStore(platform, unlabeled, source, Path(media_cache)) if config.type in FOLDER_TYPES else None
     service = LabelingService(platform, journal, source, config, on_change=writer.changed, media=media, loop=loop,
-                              suspects=suspects, may_review=may_review)
+                              suspects=suspects, may_review=may_review, rules=rules)
     register_routes(app, service, identify)
     return Webapp(service, writer)
 

@@ -77,6 +77,18 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
     def review():
         return jsonify(service.review(identify(request), body()))
 
+    @app.get("/rules")
+    def rules():
+        return jsonify(service.rules(identify(request)))
+
+    @app.post("/rules/preview")
+    def preview_rule():
+        return jsonify(service.preview_rule(identify(request), body()))
+
+    @app.put("/rules")
+    def save_rules():
+        return jsonify(service.save_rules(identify(request), body()))
+
     @app.get("/stats")
     def stats():
         return jsonify(service.stats())

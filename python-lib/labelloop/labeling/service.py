@@ -204,12 +204,14 @@ class LabelingService:
     """One labeling webapp over a journal and an item source."""
 
     def __init__(self, platform: Platform, journal: Journal, source, config: LabelingConfig, on_change=None,
-                 media: MediaStore | None = None, loop=None, suspects=None, may_review=None):
+                 media: MediaStore | None = None, loop=None, suspects=None, may_review=None, rules=None):
         """``loop``: the standalone retrain loop, when the server runs one (``/stats`` reports it).
         ``suspects()``: the suspected label errors found so far (``quality/suspects.py``), or None.
-        ``may_review(user)``: who may review (default ``config.may_review``; DSS: logins or groups)."""
+        ``may_review(user)``: who may review and change rules (default ``config.may_review``; DSS: logins
+        or groups). ``rules``: the project's labeling rules (standalone ``ProjectRules``), or None."""
         self.platform, self.journal, self.source, self.config = platform, journal, source, config
         self.may_review = may_review or config.may_review
+        self._rules = rules
         self._media = media
         self._suspects = suspects or (lambda: None)
         self._on_change = on_change or (lambda: None)
@@ -250,7 +252,8 @@ class LabelingService:
         return {"type": self.config.type, "categories": categories, "multiLabel": self.config.multi_label,
                 "textColumn": self.config.text_column, "columnsFirst": list(self.config.columns_first),
                 "alEnabled": bool(self.config.queries), "session": self.project.current().session,
-                "modelVersion": self._model_version(), "user": user, "reviewer": self.may_review(user)}
+                "modelVersion": self._model_version(), "user": user, "reviewer": self.may_review(user),
+                "rules": self._rules is not None}
 
     def batch(self, user: str, size) -> dict:
         size = whole_number(size, "size", 1, MAX_BATCH, text=True)
@@ -344,6 +347,27 @@ class LabelingService:
         label_id = self.journal.review(user, item_id, label, comment or None)
         self._on_change()
         return {"labelId": label_id, "remaining": len(self._to_review())}
+
+    def rules(self, user: str) -> dict:
+        """The labeling rules with their statistics (``GET /rules``), and whether ``user`` may change them."""
+        return {**self._rules_book().summary(), "canEdit": self.may_review(user)}
+
+    def preview_rule(self, user: str, body) -> dict:
+        """How a rule being written would do, before it is saved (``POST /rules/preview``)."""
+        found = self._rules_book().preview(_object(body).get("rule"))
+        return {**found, "examples": [{"id": i, "data": d} for i, d in zip(found["examples"], self._data(found["examples"]))]}
+
+    def save_rules(self, user: str, body) -> dict:
+        """Replace the rules (``PUT /rules``): reviewers, or the one user of a server without reviewers."""
+        book = self._rules_book()
+        if not self.may_review(user):
+            raise Forbidden("Only the project's reviewers can change the labeling rules.")
+        return {**book.replace(_object(body).get("rules")), "canEdit": True}
+
+    def _rules_book(self):
+        if self._rules is None:
+            raise NotFound("This webapp has no labeling rules (in DSS they live in a rules dataset).")
+        return self._rules
 
     def media(self, item_id: str, original: bool = False) -> MediaFile:
         """The bytes of a folder item (images downscaled unless ``original``)."""

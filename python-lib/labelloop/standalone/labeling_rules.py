@@ -165,3 +165,40 @@ def _weak_frame(project: Project, frame: pd.DataFrame, rows: np.ndarray, labels:
     if clash:
         raise LabelloopError(f"The data has a column '{clash}', which the weak_labels dataset adds: rename it.")
     return pd.concat([inputs.drop(columns=[c for c in added.columns if c in inputs.columns]), added], axis=1)
+
+
+class ProjectRules:
+    """The rules of a served project, for the page's Rules panel: what they are and how they do,
+    how a rule being written would do before it is saved, and saving them (labeling/service.py)."""
+
+    EXAMPLES = 5
+
+    def __init__(self, project: Project):
+        self.project = project
+
+    def summary(self) -> dict:
+        """``{rules, statistics, coverage, columns}``: the saved rules as written, each one's
+        statistics, and the columns a rule may read."""
+        rules = load_rules(self.project)
+        categories = _categories(self.project)
+        found = rule_statistics(rules, rule_votes(rules, rules_frame(self.project), categories), categories,
+                                _gold_codes(self.project, categories))
+        return {"rules": [rule.as_json() for rule in rules], "statistics": found["rules"], "coverage": found["coverage"],
+                "columns": [str(c) for c in rules_frame(self.project).columns]}
+
+    def preview(self, given) -> dict:
+        """How ``given`` would do among the other enabled rules (it replaces a saved one of its
+        name): its statistics, and the ids of a few items it votes on."""
+        categories, frame = _categories(self.project), rules_frame(self.project)
+        candidate = parse_rules([given], frame.dtypes, categories)[0]
+        others = [rule for rule in load_rules(self.project) if rule.enabled and rule.name != candidate.name]
+        votes = rule_votes([*others, candidate], frame, categories)
+        found = rule_statistics([*others, candidate], votes, categories, _gold_codes(self.project, categories))["rules"][-1]
+        shown = np.flatnonzero(votes[:, -1] != ABSTAIN)[:self.EXAMPLES]
+        return {**found, "examples": [self.project.source.ids[i] for i in shown]}
+
+    def replace(self, rules) -> dict:
+        if not isinstance(rules, list):
+            raise LabelloopError("rules must be a JSON list of rule objects.")
+        replace_rules(self.project, json.dumps(rules))
+        return self.summary()
