@@ -7,7 +7,8 @@ It times, in this one run:
 - applying the rules (``rules.votes.rule_votes``: RE2 through pyarrow and numpy, a chunk of rows
   at a time), against the plain way: a Python loop over rows and rules calling ``re.search`` and
   comparing values, timed on ``--baseline-rows`` rows and scaled to the pool (it is linear);
-- the extra memory the application takes beyond the vote matrix (peak RSS growth);
+- the memory the application takes beyond the vote matrix: the peak of numpy's and Python's
+  allocations (tracemalloc) and of pyarrow's memory pool;
 - fitting the label model (``rules.label_model.fit_label_model``) on the 1M x 20 votes.
 
     python bench/rules.py [--rows 1000000] [--baseline-rows 100000]
@@ -16,16 +17,17 @@ from __future__ import annotations
 
 import argparse
 import re
-import resource
 import time
+import tracemalloc
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from headline import record
 
 from labelloop.rules.label_model import fit_label_model
 from labelloop.rules.spec import parse_rules
-from labelloop.rules.votes import ABSTAIN, rule_votes
+from labelloop.rules.votes import ABSTAIN, CHUNK_ROWS, rule_votes
 
 CATEGORIES = ["complaint", "praise", "question", "other"]
 WORDS = ("the my order was late again refund money back please great thanks love it why how when can you help "
@@ -95,10 +97,6 @@ def loop_votes(frame: pd.DataFrame, rules: list) -> np.ndarray:
     return votes
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -106,11 +104,13 @@ def main() -> None:
     args = parser.parse_args()
     frame = make_pool(args.rows)
     rules = parse_rules(RULES, frame.dtypes, CATEGORIES)
-    before = peak_rss_mb()
+    tracemalloc.start()
     start = time.perf_counter()
     votes = rule_votes(rules, frame, CATEGORIES)
     ours = time.perf_counter() - start
-    extra = peak_rss_mb() - before - votes.nbytes / 1024 ** 2
+    python_peak = tracemalloc.get_traced_memory()[1] / 1024 ** 2
+    tracemalloc.stop()
+    extra = python_peak - votes.nbytes / 1024 ** 2 + pa.default_memory_pool().max_memory() / 1024 ** 2
     sample = frame.head(args.baseline_rows)
     start = time.perf_counter()
     looped = loop_votes(sample, rules)
@@ -127,8 +127,9 @@ def main() -> None:
     print("|---|---|---|---|")
     print(f"| apply the rules | {ours:.1f} | {loop:.1f} (timed on {len(sample):,} rows, scaled) | {loop / ours:.1f}x |")
     print(f"| fit the label model ({args.rows:,} x {len(rules)} votes) | {fitting:.2f} | | |")
-    print(f"\nMemory beyond the {votes.nbytes / 1024 ** 2:.0f} MB vote matrix while applying: {max(extra, 0):.0f} MB "
-          "(peak RSS growth; the pool itself was loaded before)")
+    print(f"\nMemory beyond the {votes.nbytes / 1024 ** 2:.0f} MB vote matrix while applying: {extra:.0f} MB at the "
+          f"peak (numpy and Python allocations, and pyarrow's pool; the pool itself was loaded before), for chunks of "
+          f"{CHUNK_ROWS:,} rows")
     record("rules", f"apply 20 rules to {args.rows:,} rows (per-row re.search loop: {loop:.0f} s)", ours, loop, "s")
     record("rules", f"fit the label model on {args.rows:,} x 20 votes", fitting, None, "s")
 
