@@ -31,7 +31,7 @@ def rule_votes(rules: list, frame: pd.DataFrame, categories: list, chunk_rows: i
             chunk = Columns(frame.iloc[start:start + chunk_rows])
             for column in {rule.column for rule in rules if rule.column}:
                 chunk.text(column)  # converted once, before the threads read it
-            for j, fired in enumerate(pool.map(lambda rule: rule_fires(rule, chunk), rules)):
+            for j, fired in enumerate(pool.map(rule_fires, rules, [chunk] * len(rules))):
                 votes[start:start + len(chunk.frame), j][fired] = codes[rules[j].label]
     return votes
 

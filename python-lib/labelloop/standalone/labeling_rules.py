@@ -1,15 +1,12 @@
 """``labelloop rules`` and ``labelloop weak``: a project's labeling rules, and the weak labels they give.
 
 The rules live in ``DIR/rules.json``, replaced atomically once the whole file is checked. ``weak``
-applies them to the pool, measures them against the labels people gave (the project's final
-labels), fits the label model (rules/label_model.py) and writes the ``weak_labels`` dataset:
-one row per item an enabled rule covers, with its input columns, ``weak_label``, ``confidence``
-and ``rules`` (the names of the rules that voted, as a JSON list).
+applies them to the pool against the labels people gave (the project's final labels) and writes
+the ``weak_labels`` dataset (rules/weak.py).
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +14,10 @@ import pandas as pd
 
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.platform.local import write_json_atomic
-from labelloop.rules.label_model import fit_label_model, majority_vote
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.statistics import rule_statistics
 from labelloop.rules.votes import ABSTAIN, rule_votes
+from labelloop.rules.weak import Weak, label_pool, weak_frame
 from labelloop.standalone.project import Project
 from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.materialize import journal_labels
@@ -70,42 +67,16 @@ def read_rules_file(path) -> str:
         raise LabelloopError(f"{path.name} is not UTF-8 text.") from error
 
 
-@dataclass
-class Weak:
-    """What the rules say about the pool: the report, and the weak label of each covered item."""
-
-    report: dict
-    rows: np.ndarray  # positions in the pool of the items an enabled rule covers
-    labels: list
-    confidence: np.ndarray
-    fired: list  # per covered item, the names of the rules that voted
-    gold: np.ndarray  # per pool item, its human label's code or -1
-
-
 def apply_rules(project: Project) -> Weak:
-    """Apply the enabled rules, measure every rule, fit the label model (DESIGN.md section 9)."""
+    """Apply the project's rules to its pool, against its human labels (``rules.weak.label_pool``)."""
     if project.settings.multi_label:
         raise LabelloopError("Labeling rules work on single-label projects: each rule votes for one category.")
     rules = load_rules(project)
     if not rules:
         raise LabelloopError(f"The project has no rules yet: write them in a JSON file and run 'labelloop rules "
                              f"{project.root} --file FILE'.")
-    categories, frame = _categories(project), rules_frame(project)
-    votes = rule_votes(rules, frame, categories)
-    gold = _gold_codes(project, categories)
-    report = rule_statistics(rules, votes, categories, gold)
-    enabled = np.array([rule.enabled for rule in rules])
-    votes, codes = votes[:, enabled], np.array([categories.index(r.label) for r in rules])[enabled]
-    covered = (votes != ABSTAIN).any(axis=1)
-    judged = _held_out_accuracy(votes, codes, len(categories), gold)
-    posterior = _weak_posterior(votes, codes, len(categories), gold, judged["method"])
-    chosen = posterior.argmax(axis=1)
-    names = np.array([rule.name for rule in rules], dtype=object)[enabled]
-    rows = np.flatnonzero(covered)
-    report = {"rules": report["rules"], "coverage": float(covered.mean()) if len(covered) else 0.0,
-              "weak_labels": int(len(rows)), "votesPerCategory": report["votesPerCategory"], "label_model": judged}
-    return Weak(report, rows, [categories[k] for k in chosen[rows]], posterior[rows, chosen[rows]],
-                [names[votes[i] != ABSTAIN].tolist() for i in rows], gold)
+    categories = _categories(project)
+    return label_pool(rules, rules_frame(project), categories, _gold_codes(project, categories))
 
 
 def has_enabled_rules(project: Project) -> bool:
@@ -115,19 +86,8 @@ def has_enabled_rules(project: Project) -> bool:
 def weak_labels(project: Project) -> dict:
     """``labelloop weak``: apply the rules and write the ``weak_labels`` dataset; returns the report."""
     weak = apply_rules(project)
-    written = _weak_frame(project, rules_frame(project), weak.rows, weak.labels, weak.confidence,
-                          [json.dumps(names) for names in weak.fired])
-    project.platform.write_dataset(WEAK_LABELS, written)
+    project.platform.write_dataset(WEAK_LABELS, weak_frame(rules_frame(project), project.source.ids, weak))
     return weak.report
-
-
-def _weak_posterior(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray, method: str) -> np.ndarray:
-    """Per item, how likely each category is: the label model's posterior (taught by the human
-    labels), or with majority vote the share of the votes each category got (ties: the first)."""
-    if method == "label model":
-        return fit_label_model(votes, codes, categories, gold)[0]
-    counts = np.stack([(votes == k).sum(axis=1) for k in range(categories)], axis=1).astype(float)
-    return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
 
 
 def _gold_codes(project: Project, categories: list) -> np.ndarray:
@@ -136,35 +96,6 @@ def _gold_codes(project: Project, categories: list) -> np.ndarray:
     by_item = dict(zip(labels["item_id"].astype(str), labels["__label"].astype(str)))
     code = {c: n for n, c in enumerate(categories)}
     return np.array([code.get(by_item.get(i), -1) for i in project.source.ids], dtype=int)
-
-
-def _held_out_accuracy(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray) -> dict:
-    """Accuracy on the human-labeled items the rules cover, of the label model fitted without
-    those labels (so they judge it, not teach it) and of majority vote (None without such items),
-    and the ``method`` that gives the weak labels: majority vote only when it did better.
-
-    The label model assumes rules err independently given the category; rules that fire on the
-    same kind of item break that, and then majority vote can be the better of the two.
-    """
-    checked = (votes != ABSTAIN).any(axis=1) & (gold >= 0)
-    if not checked.any():
-        return {"gold_accuracy": None, "majority_gold_accuracy": None, "gold": 0, "method": "label model"}
-    blind = fit_label_model(votes, codes, categories)[0].argmax(axis=1)
-    model = float((blind[checked] == gold[checked]).mean())
-    majority = float((majority_vote(votes, categories)[checked] == gold[checked]).mean())
-    return {"gold_accuracy": model, "majority_gold_accuracy": majority, "gold": int(checked.sum()),
-            "method": "majority vote" if majority > model else "label model"}
-
-
-def _weak_frame(project: Project, frame: pd.DataFrame, rows: np.ndarray, labels: list, confidence, fired: list):
-    inputs = frame.iloc[rows].reset_index(drop=True)
-    ids = np.asarray(project.source.ids, dtype=object)[rows]
-    added = pd.DataFrame({"item_id": ids, "weak_label": labels, "confidence": np.asarray(confidence, dtype=float),
-                          "rules": fired})
-    clash = next((c for c in added.columns if c in inputs.columns and c != "path"), None)
-    if clash:
-        raise LabelloopError(f"The data has a column '{clash}', which the weak_labels dataset adds: rename it.")
-    return pd.concat([inputs.drop(columns=[c for c in added.columns if c in inputs.columns]), added], axis=1)
 
 
 class ProjectRules:

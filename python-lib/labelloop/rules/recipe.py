@@ -1,0 +1,69 @@
+"""The DSS recipe *Apply labeling rules* (custom-recipes/apply-rules/): the rules of a rules
+dataset applied to a pool, measured against a labels dataset, written as weak labels.
+
+In DSS the rules live in a dataset with columns ``name``, ``label`` and ``rule``, the last one
+holding the rest of the rule as a JSON object (DESIGN.md section 9), so they can be written in a
+flow, an editable dataset or a notebook. The categories are the rules' and the labels'; a rule
+is checked as ``labelloop rules`` checks it, and one bad row stops the recipe with one sentence
+naming it.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from labelloop.errors import LabelloopError
+from labelloop.platform.base import Platform
+from labelloop.rules.spec import parse_rules
+from labelloop.rules.weak import label_pool, weak_frame
+from labelloop.store.items import FolderSource, TableSource
+
+RULE_COLUMNS = ("name", "label", "rule")
+STATISTICS_COLUMNS = ("name", "label", "enabled", "coverage", "overlap", "conflict", "votes", "accuracy", "gold")
+
+
+def rules_from_dataset(frame: pd.DataFrame) -> list:
+    """The rules of a rules dataset's rows, as JSON objects (checked later, with the pool)."""
+    missing = [c for c in RULE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise LabelloopError(f"The rules dataset needs the columns name, label and rule (missing: {', '.join(missing)}).")
+    rules = []
+    for number, row in enumerate(frame[list(RULE_COLUMNS)].to_dict("records"), start=1):
+        try:
+            body = json.loads(row["rule"]) if isinstance(row["rule"], str) else None
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise LabelloopError(f"Row {number} of the rules dataset: 'rule' must hold a JSON object.")
+        rules.append({**body, "name": row["name"], "label": row["label"]})
+    return rules
+
+
+def apply_rules_recipe(platform: Platform, pool: str, is_folder: bool, rules: str, weak_labels: str, statistics: str,
+                       labels: str | None = None, id_column: str | None = None, label_column: str = "label") -> dict:
+    """Write ``weak_labels`` and ``statistics`` (one row per rule); returns the report."""
+    source = FolderSource(platform.list_folder(pool), "media") if is_folder else TableSource(platform.read_dataset(pool),
+                                                                                              id_column)
+    frame = pd.DataFrame({"path": list(source.ids)}) if is_folder else source.frame
+    given = rules_from_dataset(platform.read_dataset(rules))
+    human = _human_labels(platform, labels, label_column) if labels else {}
+    categories = sorted({str(r["label"]) for r in given if isinstance(r.get("label"), str)} | set(human.values()))
+    checked = parse_rules(given, frame.dtypes, categories)
+    code = {c: n for n, c in enumerate(categories)}
+    gold = np.array([code.get(human.get(i), -1) for i in source.ids], dtype=int)
+    weak = label_pool(checked, frame, categories, gold)
+    platform.write_dataset(weak_labels, weak_frame(frame, source.ids, weak))
+    platform.write_dataset(statistics, pd.DataFrame(weak.report["rules"], columns=list(STATISTICS_COLUMNS)))
+    return weak.report
+
+
+def _human_labels(platform: Platform, labels: str, label_column: str) -> dict:
+    """``{item_id: label}`` of the labeling webapp's labels dataset."""
+    frame = platform.read_dataset(labels)
+    if "item_id" not in frame.columns or label_column not in frame.columns:
+        raise LabelloopError(f"The labels dataset has no 'item_id' and '{label_column}' columns: give the one the "
+                             "labeling webapp writes, and its label column name.")
+    known = frame[frame[label_column].notna()]
+    return dict(zip(known["item_id"].astype(str), known[label_column].astype(str)))

@@ -1,0 +1,90 @@
+"""Weak labels of a pool from its rules (DESIGN.md section 9), wherever the pool comes from.
+
+The rules vote over the pool (votes.py), each is measured against the human labels
+(statistics.py), and one label per covered item comes from the label model (label_model.py), or
+from majority vote when that measures better on the human labels. ``labelloop weak`` and the
+DSS recipe *Apply labeling rules* both run ``label_pool``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from labelloop.errors import LabelloopError
+from labelloop.rules.label_model import fit_label_model, majority_vote
+from labelloop.rules.statistics import rule_statistics
+from labelloop.rules.votes import ABSTAIN, rule_votes
+
+
+@dataclass
+class Weak:
+    """What the rules say about the pool: the report, and the weak label of each covered item."""
+
+    report: dict
+    rows: np.ndarray  # positions in the pool of the items an enabled rule covers
+    labels: list
+    confidence: np.ndarray
+    fired: list  # per covered item, the names of the rules that voted
+    gold: np.ndarray  # per pool item, its human label's code or -1
+
+
+def label_pool(rules: list, frame: pd.DataFrame, categories: list, gold: np.ndarray) -> Weak:
+    """Apply ``rules`` to ``frame`` (the pool's rows), measure every rule against ``gold`` (each
+    row's human label code, or -1), and label the items the enabled rules cover."""
+    votes = rule_votes(rules, frame, categories)
+    report = rule_statistics(rules, votes, categories, gold)
+    enabled = np.array([rule.enabled for rule in rules], dtype=bool)
+    votes, codes = votes[:, enabled], np.array([categories.index(r.label) for r in rules], dtype=int)[enabled]
+    covered = (votes != ABSTAIN).any(axis=1)
+    judged = _held_out_accuracy(votes, codes, len(categories), gold)
+    posterior = _weak_posterior(votes, codes, len(categories), gold, judged["method"])
+    chosen = posterior.argmax(axis=1)
+    names = np.array([rule.name for rule in rules], dtype=object)[enabled]
+    rows = np.flatnonzero(covered)
+    report = {"rules": report["rules"], "coverage": float(covered.mean()) if len(covered) else 0.0,
+              "weak_labels": int(len(rows)), "votesPerCategory": report["votesPerCategory"], "label_model": judged}
+    return Weak(report, rows, [categories[k] for k in chosen[rows]], posterior[rows, chosen[rows]],
+                [names[votes[i] != ABSTAIN].tolist() for i in rows], gold)
+
+
+def weak_frame(frame: pd.DataFrame, item_ids, weak: Weak) -> pd.DataFrame:
+    """The weak-labels dataset: the covered items' input columns, then ``item_id``, ``weak_label``,
+    ``confidence`` and ``rules`` (the names of the rules that voted, as a JSON list)."""
+    inputs = frame.iloc[weak.rows].reset_index(drop=True)
+    added = pd.DataFrame({"item_id": np.asarray(item_ids, dtype=object)[weak.rows], "weak_label": weak.labels,
+                          "confidence": np.asarray(weak.confidence, dtype=float),
+                          "rules": [json.dumps(names) for names in weak.fired]})
+    clash = next((c for c in added.columns if c in inputs.columns and c != "path"), None)
+    if clash:
+        raise LabelloopError(f"The data has a column '{clash}', which the weak_labels dataset adds: rename it.")
+    return pd.concat([inputs.drop(columns=[c for c in added.columns if c in inputs.columns]), added], axis=1)
+
+
+def _weak_posterior(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray, method: str) -> np.ndarray:
+    """Per item, how likely each category is: the label model's posterior (taught by the human
+    labels), or with majority vote the share of the votes each category got (ties: the first)."""
+    if method == "label model":
+        return fit_label_model(votes, codes, categories, gold)[0]
+    counts = np.stack([(votes == k).sum(axis=1) for k in range(categories)], axis=1).astype(float)
+    return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+
+
+def _held_out_accuracy(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray) -> dict:
+    """Accuracy on the human-labeled items the rules cover, of the label model fitted without
+    those labels (so they judge it, not teach it) and of majority vote (None without such items),
+    and the ``method`` that gives the weak labels: majority vote only when it did better.
+
+    The label model assumes rules err independently given the category; rules that fire on the
+    same kind of item break that, and then majority vote can be the better of the two.
+    """
+    checked = (votes != ABSTAIN).any(axis=1) & (gold >= 0)
+    if not checked.any():
+        return {"gold_accuracy": None, "majority_gold_accuracy": None, "gold": 0, "method": "label model"}
+    blind = fit_label_model(votes, codes, categories)[0].argmax(axis=1)
+    model = float((blind[checked] == gold[checked]).mean())
+    majority = float((majority_vote(votes, categories)[checked] == gold[checked]).mean())
+    return {"gold_accuracy": model, "majority_gold_accuracy": majority, "gold": int(checked.sum()),
+            "method": "majority vote" if majority > model else "label model"}

@@ -1,0 +1,82 @@
+"""The Apply labeling rules recipe: the real recipe.py run through the fake DSS."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fake_dataiku.harness import config_as_created
+
+from labelloop.errors import LabelloopError
+from labelloop.store.items import row_ids
+
+RECIPE = Path(__file__).resolve().parents[1] / "custom-recipes" / "apply-rules"
+TICKETS = pd.DataFrame({"ticket": [f"t{i}" for i in range(6)],
+                        "text": ["refund now", "I want my money back", "thanks!", "great, thanks", "hello", None],
+                        "amount": [10.0, 900.0, 5.0, 20.0, 700.0, 1.0]})
+
+
+def rules_dataset(*rules) -> pd.DataFrame:
+    return pd.DataFrame({"name": [r["name"] for r in rules], "label": [r["label"] for r in rules],
+                         "rule": [json.dumps({k: v for k, v in r.items() if k not in ("name", "label")}) for r in rules]})
+
+
+RULES = (
+    {"name": "refund", "label": "complaint", "column": "text", "keywords": ["refund", "money back"]},
+    {"name": "thanks", "label": "praise", "column": "text", "keywords": ["thanks"]},
+    {"name": "big", "label": "complaint", "column": "amount", "op": ">", "value": 500},
+)
+
+
+@pytest.fixture
+def flow(dss):
+    dss.add_dataset("tickets", TICKETS)
+    dss.add_dataset("rules", rules_dataset(*RULES))
+    dss.add_dataset("weak")
+    dss.add_dataset("rule_stats")
+    return dss
+
+
+def run(flow, config=None, labels=None, data="tickets"):
+    inputs = {"data": [data], "rules": ["rules"], **({"labels": [labels]} if labels else {})}
+    return flow.run(RECIPE, config if config is not None else {"id_column": "ticket"}, inputs=inputs,
+                    outputs={"weak_labels": ["weak"], "rule_statistics": ["rule_stats"]})
+
+
+def test_rules_of_a_dataset_give_weak_labels_and_statistics_measured_on_the_labels(flow):
+    flow.add_dataset("labels", pd.DataFrame({"ticket": ["t0", "t4"], "item_id": ["t0", "t4"],
+                                             "label": ["complaint", "other"]}))
+    run(flow, labels="labels")
+    weak = flow.platform.read_dataset("weak")
+    assert weak.columns.tolist() == ["ticket", "text", "amount", "item_id", "weak_label", "confidence", "rules"]
+    labeled = dict(zip(weak["item_id"], weak["weak_label"]))
+    assert set(labeled) == {"t0", "t1", "t2", "t3", "t4"}  # t5: no rule votes
+    assert [labeled[i] for i in ("t0", "t1", "t2", "t3")] == ["complaint", "complaint", "praise", "praise"]
+    by_item = weak.set_index("item_id")
+    assert json.loads(by_item.loc["t1", "rules"]) == ["refund", "big"] and json.loads(by_item.loc["t4", "rules"]) == ["big"]
+    stats = flow.platform.read_dataset("rule_stats").set_index("name")
+    assert stats.columns.tolist() == ["label", "enabled", "coverage", "overlap", "conflict", "votes", "accuracy", "gold"]
+    assert stats.loc["refund", ["votes", "gold", "accuracy"]].tolist() == [2, 1, 1.0]
+    assert stats.loc["big", ["votes", "gold", "accuracy"]].tolist() == [2, 1, 0.0]  # t4 was called "other"
+
+
+def test_a_recipe_created_in_the_ui_runs_on_a_pool_without_ids(flow):
+    flow.add_dataset("plain", TICKETS.drop(columns="ticket"))
+    run(flow, config_as_created(RECIPE), data="plain")
+    weak = flow.platform.read_dataset("weak")
+    ids = row_ids(flow.read_as_dss("plain"))
+    assert set(weak["item_id"]) <= set(ids) and len(weak) == 5
+
+
+@pytest.mark.parametrize("rules, message", [
+    (pd.DataFrame({"name": ["r"], "rule": ["{}"]}), "needs the columns name, label and rule (missing: label)"),
+    (pd.DataFrame({"name": ["r"], "label": ["x"], "rule": ["{nope"]}), "Row 1 of the rules dataset: 'rule' must hold"),
+    (rules_dataset({"name": "r", "label": "x", "column": "text", "regex": "(a"}), "Rule 'r': regex is not a valid RE2"),
+    (rules_dataset({"name": "r", "label": "x", "column": "stars", "keywords": ["a"]}), "column 'stars' is not a column"),
+])
+def test_bad_rules_stop_the_recipe_in_one_sentence_and_write_nothing(flow, rules, message):
+    flow.add_dataset("rules", rules)
+    with pytest.raises(LabelloopError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        run(flow)
+    assert not flow.platform.dataset_exists("weak") and not flow.platform.dataset_exists("rule_stats")
