@@ -180,8 +180,12 @@ class LabelingPage {
     if (!query) node.append("Not a query: shown in random order.");
     else if (query.strategy === "search") node.append(`Search result for “${query.text}”.`);
     else if (query.strategy === "random") node.append(`Random pick (session ${query.session}), for an unbiased check.`);
-    else node.append(`Query #${query.rank}: ${query.strategy} uncertainty ${query.uncertainty.toFixed(3)} `
-      + `(session ${query.session})`);
+    else {
+      const helpless = query.strategy.endsWith("+rules");
+      const strategy = helpless ? query.strategy.slice(0, -"+rules".length) : query.strategy;
+      node.append(`Query #${query.rank}: ${strategy} uncertainty ${query.uncertainty.toFixed(3)} `
+        + `(session ${query.session})${helpless ? "; the labeling rules abstain or disagree here" : ""}`);
+    }
   }
 
   showSuggestion(suggestion) {

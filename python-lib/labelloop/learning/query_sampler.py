@@ -29,6 +29,7 @@ from labelloop.learning.diversity import DIVERSITY, candidates_wanted, diverse_p
 from labelloop.learning.features import tabular_features
 from labelloop.params import fraction, whole_number
 from labelloop.platform.base import Platform
+from labelloop.rules.votes import ABSTAIN, rule_votes
 from labelloop.sampling import STRATEGIES, UNSCORED, scores, top
 from labelloop.store.items import FolderSource, row_hashes, row_ids
 from labelloop.store.sessions import current_session, next_session
@@ -36,7 +37,7 @@ from labelloop.store.skips import unavailable
 
 DEFAULT_DIVERSITY = "cluster"
 QUERY_COLUMNS = ("uncertainty", "strategy", "session", "model_version", "item_id")
-_SCORE, _KEY, _POSITION, _ID = "__score", "__key", "__position", "__id"
+_SCORE, _KEY, _POSITION, _ID, _RULES = "__score", "__key", "__position", "__id", "__rules"
 
 
 @dataclass
@@ -49,6 +50,8 @@ class SamplerSettings:
     chunk_size: int = 10_000
     seed: int | None = None
     diversity: str = DEFAULT_DIVERSITY
+    rules: tuple = ()  # checked labeling rules (rules/spec.py); their enabled ones can favour items
+    rules_bonus: float = 0.0  # added to the score where no enabled rule votes, or they disagree
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
@@ -58,6 +61,10 @@ class SamplerSettings:
         if self.max_queries is not None:
             self.max_queries = whole_number(self.max_queries, "max_queries (leave it empty to keep every row)")
         self.random_share = fraction(self.random_share, "random_share")
+        if isinstance(self.rules_bonus, bool) or not isinstance(self.rules_bonus, (int, float)) \
+                or not 0 <= self.rules_bonus <= 10:
+            raise LabelloopError("rules_bonus must be a number from 0 to 10.")
+        self.rules = tuple(rule for rule in self.rules if rule.enabled)
         self.chunk_size = whole_number(self.chunk_size, "chunk_size")
 
     @property
@@ -164,15 +171,30 @@ def _select(candidates: pd.DataFrame, settings: SamplerSettings, features_of) ->
     uncertain = candidates[_SCORE].to_numpy()
     if settings.diverse:
         best = top(uncertain, candidates_wanted(total - n_random, True))
-        inputs = candidates.iloc[best].drop(columns=[_SCORE, _KEY, _POSITION, _ID]).reset_index(drop=True)
+        inputs = candidates.iloc[best].drop(columns=[_SCORE, _KEY, _POSITION, _ID, _RULES]).reset_index(drop=True)
         best = best[diverse_pick(features_of(inputs), uncertain[best], total - n_random, settings.seed)]
     else:
         best = top(uncertain, total - n_random)
     others = np.setdiff1d(np.arange(len(candidates)), best)
     lucky = others[top(-candidates[_KEY].to_numpy()[others], n_random)]
     chosen = candidates.iloc[np.r_[best, lucky]].copy()
-    chosen["strategy"] = [settings.strategy] * len(best) + ["random"] * len(lucky)
+    ranked = np.where(chosen[_RULES].to_numpy()[:len(best)], f"{settings.strategy}+rules", settings.strategy)
+    chosen["strategy"] = list(ranked) + ["random"] * len(lucky)
     return chosen
+
+
+def _with_rules_bonus(uncertainty: np.ndarray, chunk: pd.DataFrame, settings: SamplerSettings) -> tuple:
+    """``(scores, where the rules are no help)``: with a ``rules_bonus``, items where no enabled
+    rule votes or the rules disagree score that much higher, so annotators label where the rules
+    cannot; the queue's reason says so (``strategy`` ``<strategy>+rules``)."""
+    if not settings.rules or settings.rules_bonus <= 0:
+        return uncertainty, np.zeros(len(chunk), dtype=bool)
+    votes = rule_votes(list(settings.rules), chunk, sorted({rule.label for rule in settings.rules}))
+    voted = votes != ABSTAIN
+    lowest = np.where(voted, votes, np.iinfo(votes.dtype).max).min(axis=1)
+    highest = np.where(voted, votes, np.iinfo(votes.dtype).min).max(axis=1)
+    unhelped = ~voted.any(axis=1) | (lowest != highest)
+    return uncertainty + settings.rules_bonus * unhelped, unhelped
 
 
 def _chunk_ids(chunk: pd.DataFrame, pool: Pool, hashes: _HashIds | None, answered: set) -> tuple:
@@ -212,7 +234,9 @@ def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answer
         chunk, ids, positions = chunk[kept], ids[kept], positions[kept]
         if chunk.empty:
             continue
-        added = pd.DataFrame({_SCORE: scores(probabilities.matrix[kept], settings.strategy, rng),
+        uncertainty, unhelped = _with_rules_bonus(scores(probabilities.matrix[kept], settings.strategy, rng), chunk,
+                                                  settings)
+        added = pd.DataFrame({_SCORE: uncertainty, _RULES: unhelped,
                               _KEY: rng.random(len(chunk)), _POSITION: positions, _ID: ids}, index=chunk.index)
         chunk = pd.concat([chunk, added], axis=1)  # at once: each insert into a wide chunk would copy it
         candidates = chunk if candidates is None else pd.concat([candidates, chunk], ignore_index=True)
@@ -272,6 +296,6 @@ def _output(candidates, unscored, settings, hashes, session, version, pool, feat
     chosen = pd.concat(parts, ignore_index=True)
     if hashes is not None:
         chosen[_ID] = hashes.final_ids(chosen[_ID], chosen[_POSITION].to_numpy())
-    output = chosen.drop(columns=[c for c in (_SCORE, _KEY, _POSITION, _ID, "strategy") if c in chosen])
+    output = chosen.drop(columns=[c for c in (_SCORE, _KEY, _POSITION, _ID, _RULES, "strategy") if c in chosen])
     return output.assign(uncertainty=chosen[_SCORE].to_numpy(dtype=float), strategy=chosen["strategy"].to_numpy(),
                          session=session, model_version=version, item_id=chosen[_ID].to_numpy()).reset_index(drop=True)

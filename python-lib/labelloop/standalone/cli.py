@@ -195,7 +195,8 @@ def _sample(args) -> None:
     if project.platform.registry(MODEL).latest() is None:
         raise LabelloopError(f"No model has been trained yet in {project.root}: label some items, then run 'labelloop train'.")
     settings = SamplerSettings(strategy=args.strategy, max_queries=args.max_queries, random_share=args.random_share,
-                               chunk_size=args.chunk_size, seed=args.seed, diversity=args.diversity)
+                               chunk_size=args.chunk_size, seed=args.seed, diversity=args.diversity,
+                               rules_bonus=args.rules_bonus)
     summary = sample(project, settings)
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -261,7 +262,8 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     host, retrain_every = args.host, args.retrain_every
     check_host(host, auth_token)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    loop = RetrainLoop(project, retrain_every, args.diversity) if retrain_every and not project.settings.multi_label else None
+    loop = RetrainLoop(project, retrain_every, args.diversity, args.rules_bonus) \
+        if retrain_every and not project.settings.multi_label else None
     reviewers = _names(getattr(args, "reviewers", None)) or None
     app, writer = create_app(project, auth_token=auth_token, loop=loop, online=args.suggestions == "online",
                              reviewers=reviewers)
@@ -298,15 +300,18 @@ def _plugin(args) -> None:
 def _loop_options(command) -> None:
     command.add_argument("--retrain-every", type=int, default=DEFAULT_RETRAIN_EVERY, metavar="N",
                          help=f"retrain and re-rank after N labels in a session (default {DEFAULT_RETRAIN_EVERY}; 0: never)")
-    _diversity_option(command)
+    _sampling_options(command)
     command.add_argument("--suggestions", choices=("online", "version"), default="online",
                          help="online (default): suggestions from a model that learns from every label; "
                               "version: from the latest trained version only")
 
 
-def _diversity_option(command) -> None:
+def _sampling_options(command) -> None:
     command.add_argument("--diversity", choices=DIVERSITY, default=DEFAULT_DIVERSITY,
                          help=f"cluster: one query per cluster of the most uncertain items (default {DEFAULT_DIVERSITY})")
+    command.add_argument("--rules-bonus", type=float, default=0.0, metavar="X",
+                         help="added to the uncertainty of items where no enabled rule votes or the rules disagree "
+                              "(0 to 10; default 0: the rules do not change the ranking)")
 
 
 def _report_command(commands, name: str, description: str, run):
@@ -378,7 +383,7 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--random-share", type=float, default=0.1, help="share of random queries (default 0.1)")
     sample.add_argument("--chunk-size", type=int, default=10_000, help="rows scored at a time")
     sample.add_argument("--seed", type=int, help="seed of the random share, for repeatable runs")
-    _diversity_option(sample)
+    _sampling_options(sample)
     sample.add_argument("--json", action="store_true")
     sample.set_defaults(run=_sample)
 

@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import threading
 import time
+from dataclasses import replace
 
 from labelloop.errors import LabelloopError, first_line
 from labelloop.learning.query_sampler import DEFAULT_DIVERSITY, Pool, SamplerSettings, run_sampler
@@ -25,6 +26,7 @@ from labelloop.learning.retrain_rule import due
 from labelloop.learning.stopping import compute_metrics
 from labelloop.params import whole_number
 from labelloop.processes import exit_with_parent
+from labelloop.standalone.labeling_rules import load_rules
 from labelloop.standalone.project import MODEL, UNLABELED, Project
 from labelloop.standalone.training import train
 from labelloop.store.items import FOLDER_TYPES
@@ -44,7 +46,10 @@ def sample(project: Project, settings: SamplerSettings | None = None) -> dict:
     pool = Pool(UNLABELED, is_folder=is_folder, id_column=project.settings.id_column, media=project.settings.type)
     queries = project.settings.outputs["queries"]
     held = project.journal.unavailable_items(current_session(project.platform, queries) + 1)  # the next session's
-    return run_sampler(project.platform, MODEL, pool, queries, held, settings or SamplerSettings())
+    settings = settings or SamplerSettings()
+    if settings.rules_bonus > 0 and not settings.rules:
+        settings = replace(settings, rules=tuple(load_rules(project)))  # the project's enabled rules
+    return run_sampler(project.platform, MODEL, pool, queries, held, settings)
 
 
 def train_and_measure(project: Project, weak: bool | None = None) -> tuple:
@@ -65,12 +70,13 @@ def queries_per_round(every: int) -> int:
     return max(1_000, 10 * every)
 
 
-def run_round(root: str, max_queries: int | None = None, diversity: str = DEFAULT_DIVERSITY) -> dict:
+def run_round(root: str, max_queries: int | None = None, diversity: str = DEFAULT_DIVERSITY,
+              rules_bonus: float = 0.0) -> dict:
     """One turn of the loop on the project in ``root``: train, measure, sample. Runs in a child."""
     project = Project.open(root)
     try:
         model, metrics = train_and_measure(project)
-        sampled = sample(project, SamplerSettings(max_queries=max_queries, diversity=diversity))
+        sampled = sample(project, SamplerSettings(max_queries=max_queries, diversity=diversity, rules_bonus=rules_bonus))
         return {"model": model, "metrics": metrics[-1] if metrics else None, "sampler": sampled}
     finally:
         project.close()
@@ -83,10 +89,11 @@ def _now() -> dt.datetime:
 class RetrainLoop:
     """Runs rounds in the background for a served project."""
 
-    def __init__(self, project: Project, every: int = DEFAULT_RETRAIN_EVERY, diversity: str = DEFAULT_DIVERSITY):
+    def __init__(self, project: Project, every: int = DEFAULT_RETRAIN_EVERY, diversity: str = DEFAULT_DIVERSITY,
+                 rules_bonus: float = 0.0):
         every = whole_number(every, "--retrain-every")
-        SamplerSettings(diversity=diversity)  # refused here, at start, rather than at every round
-        self.project, self.every, self.diversity = project, every, diversity
+        SamplerSettings(diversity=diversity, rules_bonus=rules_bonus)  # refused here, at start, not at every round
+        self.project, self.every, self.diversity, self.rules_bonus = project, every, diversity, rules_bonus
         self._requested = threading.Event()
         self._stopping = threading.Event()
         self._state_lock = threading.Lock()
@@ -168,8 +175,8 @@ class RetrainLoop:
         which case the child is terminated: the registry never keeps a half-written version."""
         context = multiprocessing.get_context("spawn")
         receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_child_round, args=(root, sender, queries_per_round(self.every), self.diversity),
-                                  name="labelloop-round", daemon=True)
+        process = context.Process(target=_child_round, name="labelloop-round", daemon=True,
+                                  args=(root, sender, queries_per_round(self.every), self.diversity, self.rules_bonus))
         process.start()
         sender.close()
         try:
@@ -196,11 +203,11 @@ def _outcome(process, receiver, stopping) -> tuple:
     return receiver.recv()
 
 
-def _child_round(root: str, sender, max_queries: int, diversity: str) -> None:
+def _child_round(root: str, sender, max_queries: int, diversity: str, rules_bonus: float) -> None:
     """The child process's whole life: one round, its outcome sent back."""
     exit_with_parent()
     try:
-        sender.send(("ok", run_round(root, max_queries, diversity)))
+        sender.send(("ok", run_round(root, max_queries, diversity, rules_bonus)))
     except LabelloopError as error:
         sender.send(("error", str(error)))
     except Exception as error:  # noqa: BLE001 - reported to the parent, which shows it in /stats
