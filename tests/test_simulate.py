@@ -60,3 +60,27 @@ def test_bad_input_is_one_line(tmp_path):
     assert result.returncode == 2 and "Unknown diversity 'kmeans' (use none, cluster)." in result.stderr
     result = run("simulate", "--data", SPOKEN_DIGITS, "--label-column", "label", ok=False)
     assert result.returncode == 2 and "--labels" in result.stderr
+
+
+def test_rules_add_a_run_per_strategy_that_learns_from_weak_labels_too(tmp_path):
+    from sklearn.datasets import load_wine
+
+    load_wine(as_frame=True).frame.to_csv(tmp_path / "wine.csv", index=False)
+    rules = [{"name": "rich", "label": "0", "column": "proline", "op": ">", "value": 1000},
+             {"name": "pale", "label": "1", "column": "color_intensity", "op": "<", "value": 3.5},
+             {"name": "flat", "label": "2", "column": "flavanoids", "op": "<", "value": 1.0}]
+    (tmp_path / "rules.json").write_text(json.dumps(rules))
+    report = json.loads(run("simulate", "--data", tmp_path / "wine.csv", "--label-column", "target", "--seeds", "3",
+                            "--strategy", "margin,random", "--rules", tmp_path / "rules.json", "--seed-labels", "6",
+                            "--batch", "10", "--max-labels", "46", "--out", tmp_path / "out", "--json").stdout)
+    assert list(report["strategies"]) == ["margin", "random", "margin+rules", "random+rules"]
+    plain, ruled = report["strategies"]["random"], report["strategies"]["random+rules"]
+    assert [n for n, _ in plain["curve"]] == [6, 16, 26, 36, 46] == [n for n, _ in ruled["curve"]]
+    assert ruled["curve"][0][1] > plain["curve"][0][1]  # with 6 labels, good rules help
+    refused = run("simulate", "--data", tmp_path / "wine.csv", "--label-column", "target", "--rules", tmp_path / "nope.json",
+                  ok=False)
+    assert refused.returncode == 2 and "no such file" in refused.stderr
+    (tmp_path / "bad.json").write_text(json.dumps([{**rules[0], "label": "7"}]))
+    refused = run("simulate", "--data", tmp_path / "wine.csv", "--label-column", "target", "--rules", tmp_path / "bad.json",
+                  ok=False)
+    assert refused.returncode == 2 and "Rule 'rich': label must be one of the categories" in refused.stderr

@@ -5,7 +5,13 @@ each strategy and seed: a stratified quarter is held out for testing, ``seed_lab
 of the rest are labeled, then each round trains the model, measures test accuracy, and labels the
 ``batch`` items the strategy ranks first, until the pool is used up. ``full_accuracy`` is the same
 model trained on the whole pool. With ``diversity`` ``cluster`` too, each strategy but random also
-runs with diverse batches (``learning/diversity``), reported as ``<strategy>+cluster``.
+runs with diverse batches (``learning/diversity``), reported as ``<strategy>+cluster``. With
+labeling rules, each strategy also runs as ``<strategy>+rules``: every round trains on the
+oracle's labels plus the rules' weak labels of the other pool items they cover (the label model
+fitted once on the pool's votes, without the labels; each weak label weighs its confidence, and
+all of them together as much as the labels: the trainer's middle weight). It always uses them,
+so the curve shows what weak labels do on this data; a project's trainer keeps them only when
+they measure better (learning/weak_training.py).
 
 Features are computed once with the built-in trainer's pipeline for the data type (fitted on the
 pool without its labels, as a real project could); the classifier is the same logistic regression.
@@ -30,6 +36,8 @@ from labelloop.learning.diversity import DIVERSITY, candidates_wanted, diverse_p
 from labelloop.learning.features import build_pipeline
 from labelloop.params import whole_number
 from labelloop.platform.local import LocalPlatform
+from labelloop.rules.spec import parse_rules
+from labelloop.rules.weak import label_pool
 from labelloop.sampling import STRATEGIES, scores, top
 from labelloop.store.items import FolderSource, is_media_file
 
@@ -45,6 +53,7 @@ class SimulationSettings:
     max_labels: int | None = None
     jobs: int = 2
     diversity: tuple = ("none",)
+    rules: object = None  # labeling rules as written, JSON text or list (checked with the data): adds <strategy>+rules
 
     def __post_init__(self):
         unknown = [s for s in self.strategies if s not in STRATEGIES]
@@ -59,13 +68,14 @@ class SimulationSettings:
             raise LabelloopError("--max-labels must be at least --seed-labels.")
 
     def runs(self) -> list:
-        """The (strategy, diversity) pairs to run; random batches are not made diverse."""
-        return [(strategy, diversity) for strategy in self.strategies for diversity in self.diversity
-                if diversity == "none" or strategy != "random"]
+        """The (strategy, diversity, with rules) runs; random batches are not made diverse."""
+        plain = [(strategy, diversity, False) for strategy in self.strategies for diversity in self.diversity
+                 if diversity == "none" or strategy != "random"]
+        return plain + ([(strategy, "none", True) for strategy in self.strategies] if self.rules else [])
 
 
-def run_name(strategy: str, diversity: str) -> str:
-    return strategy if diversity == "none" else f"{strategy}+{diversity}"
+def run_name(strategy: str, diversity: str, with_rules: bool = False) -> str:
+    return f"{strategy}+rules" if with_rules else strategy if diversity == "none" else f"{strategy}+{diversity}"
 
 
 def load_table(data: Path, label_column: str) -> tuple:
@@ -116,8 +126,10 @@ def _pick(model, features, candidates: np.ndarray, strategy: str, diversity: str
 
 
 def one_run(features, labels: np.ndarray, strategy: str, seed: int, settings: SimulationSettings,
-            diversity: str = "none") -> dict:
-    """One strategy and seed: the learning curve [(labels, test accuracy), ...]."""
+            diversity: str = "none", weak: tuple | None = None) -> dict:
+    """One strategy and seed: the learning curve [(labels, test accuracy), ...].
+
+    ``weak``: ``(weak label per item or None, confidence per item)``, learned from with the labels."""
     rng = np.random.default_rng(seed)
     pool, test = train_test_split(np.arange(len(labels)), test_size=TEST_SHARE, random_state=seed, stratify=labels)
     limit = min(settings.max_labels or len(pool), len(pool))
@@ -131,7 +143,8 @@ def one_run(features, labels: np.ndarray, strategy: str, seed: int, settings: Si
         if len(classes) > 1:
             if not np.array_equal(getattr(model, "classes_", classes), classes):
                 model = _classifier()  # a new class appeared: the warm start no longer fits
-            model.fit(features[rows], labels[rows])
+            fit_features, fit_labels, weights = _training_set(features, labels, rows, pool[~labeled], weak)
+            model.fit(fit_features, fit_labels, sample_weight=weights)
             curve.append((int(labeled.sum()), float(model.score(features[test], labels[test]))))
         else:
             curve.append((int(labeled.sum()), float((labels[test] == labels[rows][0]).mean())))
@@ -145,7 +158,32 @@ def one_run(features, labels: np.ndarray, strategy: str, seed: int, settings: Si
         else:
             picked = unlabeled[_pick(model, features, pool[unlabeled], strategy, diversity, take, seed)]
         labeled[picked] = True
-    return {"strategy": run_name(strategy, diversity), "seed": seed, "curve": curve}
+    return {"strategy": run_name(strategy, diversity, weak is not None), "seed": seed, "curve": curve}
+
+
+def _training_set(features, labels: np.ndarray, rows: np.ndarray, others: np.ndarray, weak: tuple | None) -> tuple:
+    """``(features, labels, sample weights)`` of the labeled ``rows``, plus the weak labels of
+    ``others`` (the unlabeled pool items) that the rules cover, weighing together as much as the labels."""
+    if weak is None:
+        return features[rows], labels[rows], None
+    weak_labels, confidence = weak
+    covered = others[np.array([weak_labels[i] is not None for i in others], dtype=bool)] if len(others) else others
+    if not len(covered):
+        return features[rows], labels[rows], None
+    weights = np.concatenate([np.ones(len(rows)), confidence[covered] * len(rows) / confidence[covered].sum()])
+    stacked = np.concatenate([rows, covered])
+    targets = np.concatenate([labels[rows], np.asarray(weak_labels, dtype=object)[covered]]).astype(labels.dtype)
+    return features[stacked], targets, weights
+
+
+def pool_weak_labels(rules: tuple, frame: pd.DataFrame, labels: pd.Series) -> tuple:
+    """Each item's weak label (None where no enabled rule votes) and its confidence, from the
+    label model fitted on the rules' votes without the true labels."""
+    weak = label_pool(list(rules), frame, sorted(set(labels.astype(str))), np.full(len(frame), -1))
+    found = np.full(len(frame), None, dtype=object)
+    confidence = np.zeros(len(frame))
+    found[weak.rows], confidence[weak.rows] = weak.labels, weak.confidence
+    return found, confidence
 
 
 def full_accuracy(features, labels: np.ndarray, seeds: int) -> float:
@@ -198,16 +236,22 @@ def simulate(data, label_column: str, settings: SimulationSettings, labels_csv=N
         raise LabelloopError("Simulation needs at least two labels, each on at least two items.")
     features = feature_matrix(frame, data_type, data if data.is_dir() else None, text_column)
     y = labels.to_numpy()
-    jobs = [(strategy, diversity, seed) for strategy, diversity in settings.runs() for seed in range(settings.seeds)]
+    weak = None
+    if settings.rules:
+        checked = parse_rules(settings.rules, frame.dtypes, sorted(set(labels)))
+        weak = pool_weak_labels(tuple(checked), frame, labels)
+    jobs = [(strategy, diversity, ruled, seed) for strategy, diversity, ruled in settings.runs()
+            for seed in range(settings.seeds)]
     runs = []
     for run in Parallel(n_jobs=settings.jobs, return_as="generator")(
-            delayed(one_run)(features, y, strategy, seed, settings, diversity) for strategy, diversity, seed in jobs):
+            delayed(one_run)(features, y, strategy, seed, settings, diversity, weak if ruled else None)
+            for strategy, diversity, ruled, seed in jobs):
         runs.append(run)
         if progress:
             progress(len(runs), len(jobs))
     full = full_accuracy(features, y, settings.seeds)
     return {"dataset": data.name, "items": int(len(y)), "full_accuracy": round(full, 6),
-            "strategies": summarise(runs, full, [run_name(*pair) for pair in settings.runs()]), "runs": runs}
+            "strategies": summarise(runs, full, [run_name(*run) for run in settings.runs()]), "runs": runs}
 
 
 def write_curves(result: dict, out_dir: Path) -> tuple:

@@ -231,7 +231,8 @@ def _simulate(args) -> None:
     settings = SimulationSettings(
         strategies=tuple(s.strip() for s in args.strategy.split(",") if s.strip()), seeds=args.seeds,
         seed_labels=args.seed_labels, batch=args.batch, max_labels=args.max_labels, jobs=args.jobs,
-        diversity=tuple(d.strip() for d in args.diversity.split(",") if d.strip()))
+        diversity=tuple(d.strip() for d in args.diversity.split(",") if d.strip()),
+        rules=read_rules_file(args.rules) if args.rules else None)
     progress = _progress_bar if sys.stderr.isatty() and not args.json else None
     result = simulate(args.data, args.label_column, settings, labels_csv=args.labels, data_type=args.type,
                       text_column=args.text_column, progress=progress)
@@ -421,6 +422,7 @@ def parser() -> argparse.ArgumentParser:
     simulation.add_argument("--diversity", default="none", help="comma-separated: none, cluster (both: compare "
                                                                   "<strategy> with <strategy>+cluster)")
     simulation.add_argument("--jobs", type=int, default=2, help="runs in parallel (default 2)")
+    simulation.add_argument("--rules", help="a JSON file of labeling rules: adds a <strategy>+rules run per strategy")
     simulation.add_argument("--out", help="folder for curves.png and curves.csv (default: ./simulation-NAME)")
     simulation.add_argument("--json", action="store_true")
     simulation.set_defaults(run=_simulate)
