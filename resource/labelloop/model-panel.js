@@ -1,6 +1,6 @@
 // The model panel: the latest model version, the stopping verdict in plain words with its
-// numbers, the learning curve, and (standalone, with the retrain loop) whether training runs, its last error, and a
-// "Train now" button. Everything is rendered as text.
+// numbers, the learning curve, and (standalone, with the retrain loop) whether training runs, its last error, what it
+// did with the rules' weak labels, and a "Train now" button. Everything is rendered as text.
 import { clear, el } from "./dom.js";
 import { learningCurve } from "./learning-curve.js";
 
@@ -15,6 +15,16 @@ function metricsLine(latest) {
   }
   if (latest.kappa !== undefined && latest.kappa !== null) parts.push(`agreement κ ${latest.kappa.toFixed(2)}`);
   return parts.join(" · ");
+}
+
+// What the trainer did with the rules' weak labels, in words, with the numbers it compared.
+function weakLine(weak) {
+  if (weak.humanOnly === null || weak.humanOnly === undefined) {
+    return `Weak labels: ${weak.weakLabels} offered, left out (too few human labels to check them)`;
+  }
+  const best = Math.max(...Object.values(weak.withWeak));
+  return `Weak labels: ${weak.weakLabels} offered; cross-validated on the human labels, ${percent(weak.humanOnly)} `
+    + `without them, ${percent(best)} at best with them, so the model ${weak.used ? "learned from them too" : "left them out"}`;
 }
 
 export function modelPanel(onTrain) {
@@ -47,6 +57,8 @@ export function modelPanel(onTrain) {
     if (chart) node.append(chart);
     const loop = stats.loop;
     if (!loop) return;
+    const weak = loop.lastRound && loop.lastRound.model && loop.lastRound.model.weak;
+    if (weak) node.append(el("p", { className: "metrics weak-training" }, weakLine(weak)));
     const state = loop.running ? "Training…" : `Retrains every ${loop.retrainEvery} labels`;
     node.append(el("p", { className: "metrics" }, state));
     if (loop.lastError) node.append(el("p", { className: "loop-error" }, `Last training failed: ${loop.lastError}`));
