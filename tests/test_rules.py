@@ -34,6 +34,14 @@ def test_keywords_match_whole_words_in_any_case():
         True, False, True, False, False, False]
 
 
+def test_keywords_are_whole_words_in_any_script():
+    frame = pd.DataFrame({"text": ["un café noir", "caf au lait", "décaf", "CAFÉ!", "caf_e", "naïve caf"]})
+    found = parse_rules([{"name": "r", "label": "other", "column": "text", "keywords": ["caf"]}], frame.dtypes, CATEGORIES)
+    assert (rule_votes(found, frame, CATEGORIES) != ABSTAIN)[:, 0].tolist() == [False, True, False, False, False, True]
+    found = parse_rules([{"name": "r", "label": "other", "column": "text", "keywords": ["café"]}], frame.dtypes, CATEGORIES)
+    assert (rule_votes(found, frame, CATEGORIES) != ABSTAIN)[:, 0].tolist() == [True, False, False, True, False, False]
+
+
 def test_regex_runs_in_linear_time_even_where_python_would_backtrack_forever():
     assert fires({"name": "link", "label": "other", "column": "text", "regex": "https?://"}) == [
         False, False, False, False, False, True]

@@ -32,6 +32,8 @@ MAX_PATTERN = 1000  # characters of a regex, or of all of a rule's keywords toge
 MAX_LIST = 1000  # keywords of a rule, values of an ``in``, conditions of an ``all``
 _NAME = re.compile(r"[\w .:@'()-]{1,64}", re.UNICODE)
 _KINDS = ("keywords", "regex", "all", "op")
+# Whole words in any script: RE2's \b knows ASCII letters only, so "caf" would match in "café".
+_OUTSIDE_WORD_BEFORE, _OUTSIDE_WORD_AFTER = r"(?:^|[^\p{L}\p{N}_])", r"(?:$|[^\p{L}\p{N}_])"
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def _keywords(keywords) -> str:
     if sum(len(k) for k in keywords) > MAX_PATTERN:
         raise LabelloopError(f"the keywords are longer than {MAX_PATTERN:,} characters together.")
     words = sorted({re.escape(k.strip()) for k in keywords}, key=len, reverse=True)  # the longest phrase first
-    return r"\b(?:" + "|".join(words) + r")\b"
+    return _OUTSIDE_WORD_BEFORE + "(?:" + "|".join(words) + ")" + _OUTSIDE_WORD_AFTER
 
 
 def _regex(pattern) -> str:
