@@ -84,7 +84,8 @@ def test_rules_are_saved_then_applied_into_weak_labels(tweets):
     ('[{"name": "r", "label": "angry", "column": "text", "keywords": ["x"]}]', "label must be one of"),
     ('[{"name": "r", "label": "negative", "column": "text", "regex": "' + "a" * 1_100_000 + '"}]', "larger than 1,024 KB"),
     ('[{"name": "r", "label": "negative", "column": "text", "regex": "' + "a" * 5000 + '"}]', "longer than 1,000"),
-])
+], ids=["not-json", "bad-regex", "unknown-column", "unknown-label", "file-over-1MB", "long-regex"])  # short ids: a
+# test's id goes into the environment of its subprocesses (PYTEST_CURRENT_TEST), and 1 MB of it is too much
 def test_bad_rules_files_are_refused_and_the_rules_stay(tweets, tmp_path, content, message):
     project, _ = tweets
     before = (project / RULES_FILE).read_text()
