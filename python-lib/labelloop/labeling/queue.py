@@ -8,6 +8,7 @@ answered prefix instead of walking it on every request.
 from __future__ import annotations
 
 import itertools
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,12 +55,39 @@ class Queue:
     """Serving order over a pool's ids, with the current queries first."""
 
     def __init__(self, pool_ids: list, seed: int = 0):
-        self._pool = [pool_ids[i] for i in np.random.default_rng(seed).permutation(len(pool_ids))]
+        self._changing = threading.Lock()  # set_queries and add replace the order; readers need no lock
+        self._rng = np.random.default_rng(seed)
+        self._pool = [pool_ids[i] for i in self._rng.permutation(len(pool_ids))]
         self._known = set(pool_ids)
         self.set_queries(None)
 
+    def add(self, item_ids: list) -> None:
+        """New items of a pool that grows, each at a random place among the items not served yet.
+
+        They are unscored, so they take their chances with the rest of the pool after the
+        current queries, until the next sampler run ranks them. The served prefix of the order
+        stays as it is: the cursor stays valid for a request running meanwhile.
+        """
+        with self._changing:
+            item_ids = [i for i in item_ids if i not in self._known]
+            if not item_ids:
+                return
+            self._known.update(item_ids)
+            self._pool = self._scattered(self._pool, 0, item_ids)
+            self._order = self._scattered(self._order, max(self._start, self._queries_end), item_ids)
+
+    def _scattered(self, order: list, first: int, item_ids: list) -> list:
+        """``order`` with ``item_ids`` inserted at random places from position ``first`` on."""
+        places = np.sort(self._rng.integers(first, len(order) + 1, size=len(item_ids)))
+        shuffled = [item_ids[i] for i in self._rng.permutation(len(item_ids))]
+        return np.insert(np.array(order, dtype=object), places, np.array(shuffled, dtype=object)).tolist()
+
     def set_queries(self, queries: pd.DataFrame | None) -> None:
         """Serve these queries first (``item_id``, ``uncertainty``, ``strategy``, ``session``...)."""
+        with self._changing:
+            self._set_queries(queries)
+
+    def _set_queries(self, queries: pd.DataFrame | None) -> None:
         self.queries = {}
         order = []
         if queries is not None and len(queries):
@@ -80,6 +108,7 @@ class Queue:
             order = interleave([i for i, strategy in zip(ids, strategies) if strategy != "random"], randoms)
         queued = set(order)
         self._order = order + [i for i in self._pool if i not in queued]
+        self._queries_end = len(order)
         self._start = 0
 
     def next_items(self, excluded, answered, limit: int, done=None) -> list:

@@ -204,18 +204,21 @@ class LabelingService:
     """One labeling webapp over a journal and an item source."""
 
     def __init__(self, platform: Platform, journal: Journal, source, config: LabelingConfig, on_change=None,
-                 media: MediaStore | None = None, loop=None, suspects=None, may_review=None, rules=None):
+                 media: MediaStore | None = None, loop=None, suspects=None, may_review=None, rules=None,
+                 pool_watch=None):
         """``loop``: the standalone retrain loop, when the server runs one (``/stats`` reports it).
         ``suspects()``: the suspected label errors found so far (``quality/suspects.py``), or None.
         ``may_review(user)``: who may review and change rules (default ``config.may_review``; DSS: logins
-        or groups). ``rules``: the project's labeling rules (standalone ``ProjectRules``), or None."""
+        or groups). ``rules``: the project's labeling rules (standalone ``ProjectRules``), or None.
+        ``pool_watch``: what adds a growing pool's new items (standalone ``PoolWatcher``; ``/stats``
+        reports it), calling ``items_added``."""
         self.platform, self.journal, self.source, self.config = platform, journal, source, config
         self.may_review = may_review or config.may_review
         self._rules = rules
         self._media = media
         self._suspects = suspects or (lambda: None)
         self._on_change = on_change or (lambda: None)
-        self.loop = loop
+        self.loop, self.pool_watch = loop, pool_watch
         self.queue = Queue(list(source.ids), seed=config.seed)
         self.project = ProjectState(platform, config, source, self.queue)
         self._lock = threading.Lock()
@@ -273,13 +276,13 @@ class LabelingService:
         if self.config.type in FOLDER_TYPES:
             if column:
                 raise LabelloopError("Files are searched by their path: leave out column.")
-            frame, columns = None, []
+            ids, frame, columns = self.source.ids, None, []
         else:
-            frame = self.source.frame
+            ids, frame = self.source.snapshot()  # one moment of a pool that grows
             columns = searched_columns(frame, self.config.type, column or None)
         answered = self._sync().held(self.project.current().session, user)
         busy = self.journal.leased_to_others(user)
-        candidates = find(self.source.ids, frame, columns, q, match,
+        candidates = find(ids, frame, columns, q, match,
                           lambda i: i not in answered and i not in busy, size * 2)
         taken = self._lease(user, candidates, size)
         self._searched.update((i, q) for i in taken)
@@ -339,12 +342,10 @@ class LabelingService:
         body = _object(body)
         item_id = self._known_item(body)
         label = self._label_value(body.get("label"))
-        comment = body.get("comment")
-        if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
-            raise LabelloopError(f"comment must be text of at most {MAX_COMMENT:,} characters.")
+        comment = _comment(body)
         if not self._sync().labeled_by_anyone(item_id):
             raise LabelloopError("Only labeled items can be reviewed: this one has no label yet.")
-        label_id = self.journal.review(user, item_id, label, comment or None)
+        label_id = self.journal.review(user, item_id, label, comment)
         self._on_change()
         return {"labelId": label_id, "remaining": len(self._to_review())}
 
@@ -383,18 +384,22 @@ class LabelingService:
                  "suggesting": self._suggesting(), "agreement": self._team_agreement()}
         if self.loop is not None:
             stats["loop"] = self.loop.status()
+        if self.pool_watch is not None:
+            stats["pool"] = self.pool_watch.status()
         return stats
+
+    def items_added(self, item_ids: list) -> None:
+        """New items of a pool that grows (already in the source): the queue serves them from now on."""
+        self.queue.add(item_ids)
 
     # helpers
     def _record(self, user: str, item_id: str, status: str, label, body: dict) -> dict:
-        comment = body.get("comment")
-        if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
-            raise LabelloopError(f"comment must be text of at most {MAX_COMMENT:,} characters.")
+        comment = _comment(body)
         duration = body.get("durationMs")
         duration = None if duration is None else whole_number(duration, "durationMs", 0, MAX_DURATION_MS, text=True)
         query = None if item_id in self._searched else self.queue.queries.get(item_id)
         annotation = Annotation(
-            item_id=item_id, annotator=user, status=status, label=label, comment=comment or None,
+            item_id=item_id, annotator=user, status=status, label=label, comment=comment,
             session=self.project.current().session, duration_ms=duration,
             strategy="search" if item_id in self._searched else query.strategy if query else None,
             uncertainty=query.uncertainty if query else None,
@@ -561,6 +566,14 @@ def shortcuts(keys: list, reserved=frozenset()) -> list:
 def _suggestion(classes: list, probabilities: np.ndarray, source: str) -> dict:
     return {"label": classes[int(np.argmax(probabilities))],
             "probabilities": {c: float(v) for c, v in zip(classes, probabilities)}, "source": source}
+
+
+def _comment(body: dict) -> str | None:
+    """The answer's or decision's comment: text of bounded length, or None for none or an empty one."""
+    comment = body.get("comment")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
+        raise LabelloopError(f"comment must be text of at most {MAX_COMMENT:,} characters.")
+    return comment or None
 
 
 def _object(body) -> dict:

@@ -163,14 +163,16 @@ class LocalPlatform(Platform):
     """A project folder: ``datasets/``, ``folders/``, ``models/`` and ``variables.json``.
 
     ``datasets`` and ``folders`` map names to paths elsewhere (the user's own data files);
-    other names resolve to ``datasets/<name>.<ext>`` and ``folders/<name>`` inside the root.
+    ``tables`` map names to database tables (``SqlTable``), which are only read; other names
+    resolve to ``datasets/<name>.<ext>`` and ``folders/<name>`` inside the root.
     """
 
     def __init__(self, root, datasets: dict | None = None, folders: dict | None = None,
-                 write_format: str = "parquet", user: str | None = None):
+                 write_format: str = "parquet", user: str | None = None, tables: dict | None = None):
         self.root = Path(root)
         self.datasets = dict(datasets or {})
         self.folders = dict(folders or {})
+        self.tables = dict(tables or {})
         if write_format not in ("parquet", "csv"):
             raise LabelloopError(f"Unknown dataset format '{write_format}' (use parquet or csv).")
         self.write_format = write_format
@@ -188,16 +190,22 @@ class LocalPlatform(Platform):
         return self.root / "datasets" / f"{name}.{self.write_format}"
 
     def read_dataset(self, name, columns=None):
+        if name in self.tables:
+            return self.tables[name].read(columns)
         return read_table(self.dataset_path(name), columns)
 
     def iter_dataset(self, name, chunksize, columns=None):
+        if name in self.tables:
+            return self.tables[name].iter(chunksize, columns)
         return iter_table(self.dataset_path(name), chunksize, columns)
 
     def write_dataset(self, name, frame):
+        if name in self.tables:
+            raise LabelloopError(f"The dataset '{name}' is a database table, which labelloop only reads.")
         write_table(self.dataset_path(name), frame)
 
     def dataset_exists(self, name):
-        return self.dataset_path(name).is_file()
+        return name in self.tables or self.dataset_path(name).is_file()
 
     # folders
     def folder_path(self, name: str) -> Path:

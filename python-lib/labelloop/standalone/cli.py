@@ -27,6 +27,7 @@ from labelloop.standalone.label_import import import_labels
 from labelloop.standalone.labeling_rules import read_rules_file, replace_rules, weak_labels
 from labelloop.standalone.loop import DEFAULT_RETRAIN_EVERY, RetrainLoop, sample, train_and_measure
 from labelloop.standalone.plugin_archive import build_plugin
+from labelloop.standalone.pool_watch import DEFAULT_WATCH_SECONDS, PoolWatcher, pool_reader
 from labelloop.standalone.project import MODEL, Project, init_project, parse_categories
 from labelloop.standalone.server import check_host, create_app
 from labelloop.standalone.team_quality import quality_report
@@ -40,9 +41,20 @@ def _init(args) -> None:
         id_column=args.id_column, text_column=args.text_column, label_column=args.label_column,
         multi_label=args.multi_label, journal=args.journal, dataset_format=args.dataset_format,
         columns_first=_names(args.columns_first), overlap_share=args.overlap_share,
-        overlap_annotators=args.overlap_annotators,
+        overlap_annotators=args.overlap_annotators, table=args.table,
     )
     print(f"Created labelloop project in {project.root} ({args.type}, {len(project.source)} items).")
+
+
+def _seconds(text: str) -> float:
+    """A duration flag: a finite number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds (0 or more)")
+    return value
 
 
 def _names(text: str | None) -> list:
@@ -266,8 +278,9 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     loop = RetrainLoop(project, retrain_every, args.diversity, args.rules_bonus) \
         if retrain_every and not project.settings.multi_label else None
     reviewers = _names(getattr(args, "reviewers", None)) or None
+    watch = PoolWatcher(pool_reader(project), project.source, args.watch_pool) if args.watch_pool > 0 else None
     app, writer = create_app(project, auth_token=auth_token, loop=loop, online=args.suggestions == "online",
-                             reviewers=reviewers)
+                             reviewers=reviewers, pool_watch=watch)
     freeze_long_lived()
     server = make_server(host, args.port, app, threaded=True)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -280,6 +293,8 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     finally:
         if loop is not None:
             loop.stop()
+        if watch is not None:
+            watch.stop()
         writer.close()
         project.close()
         print("labelloop: stopped; labels and metadata datasets are written.", flush=True)
@@ -305,6 +320,9 @@ def _loop_options(command) -> None:
     command.add_argument("--suggestions", choices=("online", "version"), default="online",
                          help="online (default): suggestions from a model that learns from every label; "
                               "version: from the latest trained version only")
+    command.add_argument("--watch-pool", type=_seconds, default=DEFAULT_WATCH_SECONDS, metavar="SECONDS",
+                         help="look for new rows or files in the pool this often, and serve them without a restart "
+                              f"(default {DEFAULT_WATCH_SECONDS:g}; 0: never)")
 
 
 def _sampling_options(command) -> None:
@@ -331,7 +349,9 @@ def parser() -> argparse.ArgumentParser:
 
     init = commands.add_parser("init", help="create a project folder for a dataset or a folder of media")
     init.add_argument("dir")
-    init.add_argument("--data", required=True, help="CSV, Parquet or JSONL file; a folder for image and sound")
+    init.add_argument("--data", required=True, help="CSV, Parquet or JSONL file; a folder for image and sound; "
+                                                     "or a database URL (postgresql://...) with --table")
+    init.add_argument("--table", help="with a database URL: the table whose rows are the items (schema.table works)")
     init.add_argument("--type", required=True, choices=DATA_TYPES)
     init.add_argument("--categories", required=True, help="a,b,c or a=Caption A,b=Caption B")
     init.add_argument("--id-column", help="column whose values identify rows (default: a hash of the row)")

@@ -27,11 +27,16 @@ WEAK_LABELS = "weak_labels"
 MAX_RULES_BYTES = 1024 * 1024
 
 
-def rules_frame(project: Project) -> pd.DataFrame:
-    """The columns rules read: the pool's (a folder's items: ``path``)."""
+def pool_rows(project: Project) -> tuple:
+    """``(ids, frame)``: the pool at one moment (it may grow), with the columns rules read (a folder's: ``path``)."""
     if project.settings.type in FOLDER_TYPES:
-        return pd.DataFrame({"path": list(project.source.ids)})
-    return project.source.frame
+        ids = project.source.ids
+        return ids, pd.DataFrame({"path": list(ids)})
+    return project.source.snapshot()
+
+
+def rules_frame(project: Project) -> pd.DataFrame:
+    return pool_rows(project)[1]
 
 
 def _categories(project: Project) -> list:
@@ -76,7 +81,8 @@ def apply_rules(project: Project) -> Weak:
         raise LabelloopError(f"The project has no rules yet: write them in a JSON file and run 'labelloop rules "
                              f"{project.root} --file FILE'.")
     categories = _categories(project)
-    return label_pool(rules, rules_frame(project), categories, _gold_codes(project, categories))
+    ids, frame = pool_rows(project)
+    return label_pool(rules, frame, categories, _gold_codes(project, categories, ids))
 
 
 def has_enabled_rules(project: Project) -> bool:
@@ -85,17 +91,17 @@ def has_enabled_rules(project: Project) -> bool:
 
 def weak_labels(project: Project) -> dict:
     """``labelloop weak``: apply the rules and write the ``weak_labels`` dataset; returns the report."""
-    weak = apply_rules(project)
+    weak = apply_rules(project)  # a CLI command: its pool does not grow meanwhile
     project.platform.write_dataset(WEAK_LABELS, weak_frame(rules_frame(project), project.source.ids, weak))
     return weak.report
 
 
-def _gold_codes(project: Project, categories: list) -> np.ndarray:
-    """Each pool item's final human label as a category code, -1 where there is none."""
+def _gold_codes(project: Project, categories: list, ids: list) -> np.ndarray:
+    """Each of ``ids``' final human label as a category code, -1 where there is none."""
     labels = journal_labels(project.journal, project.source, "__label")
     by_item = dict(zip(labels["item_id"].astype(str), labels["__label"].astype(str)))
     code = {c: n for n, c in enumerate(categories)}
-    return np.array([code.get(by_item.get(i), -1) for i in project.source.ids], dtype=int)
+    return np.array([code.get(by_item.get(i), -1) for i in ids], dtype=int)
 
 
 class ProjectRules:
@@ -112,21 +118,22 @@ class ProjectRules:
         statistics, and the columns a rule may read."""
         rules = load_rules(self.project)
         categories = _categories(self.project)
-        found = rule_statistics(rules, rule_votes(rules, rules_frame(self.project), categories), categories,
-                                _gold_codes(self.project, categories))
+        ids, frame = pool_rows(self.project)
+        found = rule_statistics(rules, rule_votes(rules, frame, categories), categories,
+                                _gold_codes(self.project, categories, ids))
         return {"rules": [rule.as_json() for rule in rules], "statistics": found["rules"], "coverage": found["coverage"],
-                "columns": [str(c) for c in rules_frame(self.project).columns]}
+                "columns": [str(c) for c in frame.columns]}
 
     def preview(self, given) -> dict:
         """How ``given`` would do among the other enabled rules (it replaces a saved one of its
         name): its statistics, and the ids of a few items it votes on."""
-        categories, frame = _categories(self.project), rules_frame(self.project)
+        categories, (ids, frame) = _categories(self.project), pool_rows(self.project)
         candidate = parse_rules([given], frame.dtypes, categories)[0]
         others = [rule for rule in load_rules(self.project) if rule.enabled and rule.name != candidate.name]
         votes = rule_votes([*others, candidate], frame, categories)
-        found = rule_statistics([*others, candidate], votes, categories, _gold_codes(self.project, categories))["rules"][-1]
+        found = rule_statistics([*others, candidate], votes, categories, _gold_codes(self.project, categories, ids))["rules"][-1]
         shown = np.flatnonzero(votes[:, -1] != ABSTAIN)[:self.EXAMPLES]
-        return {**found, "examples": [self.project.source.ids[i] for i in shown]}
+        return {**found, "examples": [ids[i] for i in shown]}
 
     def replace(self, rules) -> dict:
         if not isinstance(rules, list):

@@ -1,6 +1,7 @@
 """A standalone project folder: the DSS project's stand-in (DESIGN.md sections 1 and 7).
 
-``DIR/labelloop.json`` holds the settings; the data stays where the user keeps it. Next to it:
+``DIR/labelloop.json`` holds the settings; the data stays where the user keeps it (a file, a
+folder, or a database table read through SQLAlchemy). Next to it:
 ``journal.sqlite`` (unless a database URL is configured), ``variables.json``, ``datasets/``
 (labels, metadata, queries) and ``models/``.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.labeling.overlap import Overlap
 from labelloop.platform.local import LocalPlatform, write_json_atomic
+from labelloop.platform.sql_table import SqlTable, is_database_url
 from labelloop.store.items import DATA_TYPES, FOLDER_TYPES, FolderSource, TableSource, row_ids
 from labelloop.store.journal import Journal
 from labelloop.store.materialize import Outputs, clashing_column, restore_journal
@@ -31,6 +33,7 @@ class Settings:
     data: str
     categories: list
     id_column: str | None = None
+    table: str | None = None  # when ``data`` is a database URL: the table of the pool
     text_column: str | None = None
     label_column: str = "label"
     multi_label: bool = False
@@ -73,15 +76,7 @@ class Project:
     def __init__(self, root, settings: Settings, user: str | None = None):
         self.root = Path(root)
         self.settings = settings
-        data = self.data_path
-        is_folder = settings.type in FOLDER_TYPES
-        self.platform = LocalPlatform(
-            self.root,
-            datasets={} if is_folder else {UNLABELED: str(data)},
-            folders={UNLABELED: str(data)} if is_folder else {},
-            write_format=settings.dataset_format,
-            user=user,
-        )
+        self.platform = LocalPlatform(self.root, write_format=settings.dataset_format, user=user, **_pool(settings, self.root))
         self.outputs = Outputs(settings.outputs["labels"], settings.outputs["metadata"], settings.label_column)
 
     @classmethod
@@ -98,6 +93,16 @@ class Project:
     @property
     def data_path(self) -> Path:
         return (self.root / self.settings.data).resolve()
+
+    @property
+    def media_folder(self) -> str | None:
+        """The folder the media files are read from (image and sound projects)."""
+        return str(self.data_path) if self.settings.type in FOLDER_TYPES else None
+
+    @property
+    def pool_table(self) -> SqlTable | None:
+        """The database table of the pool, or None when the pool is a file or a folder."""
+        return self.platform.tables.get(UNLABELED)
 
     @property
     def journal_url(self) -> str:
@@ -120,6 +125,16 @@ class Project:
     def close(self) -> None:
         if "journal" in self.__dict__:
             self.journal.close()
+        if self.pool_table is not None:
+            self.pool_table.dispose()
+
+
+def _pool(settings: Settings, root: Path) -> dict:
+    """Where the platform finds the pool (``UNLABELED``): a table, a folder or a dataset file."""
+    if is_database_url(settings.data):
+        return {"tables": {UNLABELED: SqlTable(settings.data, settings.table or "", settings.id_column or "")}}
+    data = str((root / settings.data).resolve())
+    return {"folders": {UNLABELED: data}} if settings.type in FOLDER_TYPES else {"datasets": {UNLABELED: data}}
 
 
 def init_project(root, data, data_type: str, categories: list, **options) -> Project:
@@ -129,16 +144,37 @@ def init_project(root, data, data_type: str, categories: list, **options) -> Pro
         raise LabelloopError(f"{root} is already a labelloop project.")
     if data_type not in DATA_TYPES:
         raise LabelloopError(f"Unknown type '{data_type}' (use {', '.join(DATA_TYPES)}).")
-    data = Path(data).resolve()
-    settings = Settings(type=data_type, data=str(data), categories=categories, **options)
+    data = str(data) if is_database_url(data) else str(Path(data).resolve())
+    settings = Settings(type=data_type, data=data, categories=categories, **options)
     Overlap(settings.overlap_share, settings.overlap_annotators)  # refused here, not at the first serve
-    _check_data(settings, data)
+    if is_database_url(data):
+        _check_table(settings)
+    else:
+        _check_data(settings, Path(data))
     root.mkdir(parents=True, exist_ok=True)
     write_json_atomic(root / CONFIG_FILE, asdict(settings))
     return Project(root, settings)
 
 
+def _check_table(settings: Settings) -> None:
+    """A database pool: a table, an id column to tell its rows apart, and the data checks of a file."""
+    if settings.type in FOLDER_TYPES:
+        raise LabelloopError(f"{settings.type} data must be a folder of files, not a database table.")
+    if not settings.table:
+        raise LabelloopError("A database pool needs --table (the table whose rows are the items).")
+    if not settings.id_column:
+        raise LabelloopError("A database pool needs --id-column: rows of a table have no order or hash to tell them "
+                             "apart as rows are added.")
+    table = SqlTable(settings.data, settings.table, settings.id_column)
+    try:
+        _check_frame(settings, table.read(), settings.table)
+    finally:
+        table.dispose()
+
+
 def _check_data(settings: Settings, data: Path) -> None:
+    if settings.table:
+        raise LabelloopError("--table goes with a database URL in --data, not with a file.")
     if not data.exists():
         raise NotFound(f"{data}: no such file or folder.")
     if settings.type in FOLDER_TYPES:
@@ -150,21 +186,25 @@ def _check_data(settings: Settings, data: Path) -> None:
         return
     if data.is_dir():
         raise LabelloopError(f"{data}: {settings.type} data must be a CSV, Parquet or JSONL file.")
-    frame = LocalPlatform(data.parent, datasets={UNLABELED: str(data)}).read_dataset(UNLABELED)
+    _check_frame(settings, LocalPlatform(data.parent, datasets={UNLABELED: str(data)}).read_dataset(UNLABELED), data.name)
+
+
+def _check_frame(settings: Settings, frame, name: str) -> None:
+    """The checks of a tabular or text pool's rows: columns named in the settings, ids, no clash."""
     if frame.empty:
-        raise LabelloopError(f"{data}: the dataset has no rows.")
+        raise LabelloopError(f"{name}: the dataset has no rows.")
     columns = [str(c) for c in frame.columns]
     named = [("--id-column", settings.id_column), ("--text-column", settings.text_column)]
-    named += [("--columns-first", name) for name in settings.columns_first]
-    for flag, name in named:
-        if name is not None and name not in columns:
-            raise LabelloopError(f"{flag} '{name}' is not a column of {data.name} (columns: {_listed(columns)}).")
+    named += [("--columns-first", column) for column in settings.columns_first]
+    for flag, column in named:
+        if column is not None and column not in columns:
+            raise LabelloopError(f"{flag} '{column}' is not a column of {name} (columns: {_listed(columns)}).")
     if settings.type == "text" and settings.text_column is None:
         raise LabelloopError(f"Text data needs --text-column (columns: {_listed(columns)}).")
     clash = clashing_column(columns, settings.label_column)
     if clash:
         hint = ": choose another --label-column" if clash == settings.label_column else ": rename that column"
-        raise LabelloopError(f"{data.name} already has a column '{clash}', which labelloop writes{hint}.")
+        raise LabelloopError(f"{name} already has a column '{clash}', which labelloop writes{hint}.")
     row_ids(frame, settings.id_column)
 
 

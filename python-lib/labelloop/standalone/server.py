@@ -113,7 +113,7 @@ def _guard(app: Flask, token: str) -> None:
 
 
 def create_app(project: Project, user: str | None = None, auth_token: str | None = None, loop=None,
-               online: bool = True, reviewers: list | None = None):
+               online: bool = True, reviewers: list | None = None, pool_watch=None):
     """The Flask app serving ``project``, and the writer that keeps its datasets current.
 
     ``reviewers`` may use the Review view; without them, the one user of a server without a
@@ -121,7 +121,8 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
 
     With a ``RetrainLoop``, it is started on the webapp's label counts, ``/stats`` reports it under
     ``loop`` and ``POST /train`` asks it for a round now (standalone only: in DSS a scenario
-    retrains)."""
+    retrains). A ``PoolWatcher`` is started too: the items it finds join the queue, and ``/stats``
+    reports it under ``pool``."""
     app = Flask("labelloop", static_folder=None)
     app.json.sort_keys = False
     if auth_token:
@@ -149,7 +150,10 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
     built = build_webapp(app, project.platform, project.journal, project.source, config, project.outputs,
                          _identify(project.platform.user(), claims), unlabeled=UNLABELED,
                          media_cache=project.root / ".cache" / "media", loop=loop,
-                         suspects=BackgroundSuspects(project).current, rules=ProjectRules(project))
+                         suspects=BackgroundSuspects(project).current, rules=ProjectRules(project),
+                         pool_watch=pool_watch)
+    if pool_watch is not None:
+        pool_watch.start(built.service.items_added)
     if loop is not None:
         loop.start(built.service.labeled_in_session)
 

@@ -31,7 +31,7 @@ def suspected_errors(project: Project) -> list:
     item_ids, rows, labels = training_data(project)
     settings = project.settings
     return find_suspects(settings.type, item_ids, rows, labels, text_column=settings.text_column,
-                         folder=str(project.data_path))
+                         folder=project.media_folder)
 
 
 class BackgroundSuspects:

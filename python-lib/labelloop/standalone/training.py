@@ -60,8 +60,7 @@ def train(project: Project, weak: bool | None = False) -> dict:
     if weak is None:
         weak = not settings.multi_label and has_enabled_rules(project)
     offered = weak_training_labels(project) if weak else None
-    pipeline, meta = fit(settings.type, rows, labels, text_column=settings.text_column, folder=str(project.data_path),
-                         weak=offered)
+    pipeline, meta = fit(settings.type, rows, labels, text_column=settings.text_column, folder=project.media_folder, weak=offered)
     meta = {**meta, "session": current_session(project.platform, settings.outputs["queries"]),
             "trainedAt": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     version = project.platform.registry(MODEL).save(pipeline, meta)

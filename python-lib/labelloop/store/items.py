@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import numbers
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -118,27 +118,67 @@ def is_media_file(path: str, data_type: str) -> bool:
     return not name.startswith(".") and name.lower().endswith(FOLDER_EXTENSIONS[data_type])
 
 
-@dataclass
-class TableSource:
-    """Rows of a dataset, addressed by stable id."""
+class _Rows(NamedTuple):
+    """A table source's rows at one moment: replaced whole, so a reader never mixes two moments."""
 
     frame: pd.DataFrame
-    id_column: str | None = None
+    ids: list
+    position: pd.Index
 
-    def __post_init__(self):
-        self.ids = row_ids(self.frame, self.id_column)
-        self._position = pd.Index(self.ids)
-        self._position.get_indexer(self.ids[:1])  # build the hash table now, not on a first request
+
+class TableSource:
+    """Rows of a dataset, addressed by stable id. Rows can be added (a pool that grows), never removed."""
+
+    def __init__(self, frame: pd.DataFrame, id_column: str | None = None):
+        self.id_column = id_column
+        self._state = self._rows(frame, row_ids(frame, id_column))
+
+    @staticmethod
+    def _rows(frame: pd.DataFrame, ids: list) -> _Rows:
+        position = pd.Index(ids)
+        position.get_indexer(ids[:1])  # build the hash table now, not on a first request
+        return _Rows(frame, ids, position)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self._state.frame
+
+    @property
+    def ids(self) -> list:
+        return self._state.ids
+
+    def snapshot(self) -> tuple:
+        """``(ids, frame)`` of one moment, for whoever walks both (row ``i`` has id ``ids[i]``)."""
+        state = self._state
+        return state.ids, state.frame
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self._state.ids)
 
     def __contains__(self, item_id) -> bool:
-        return isinstance(item_id, str) and item_id in self._position
+        return isinstance(item_id, str) and item_id in self._state.position
 
     def known(self, item_ids: list) -> np.ndarray:
         """A boolean mask: which of ``item_ids`` are rows of this source (vectorised)."""
-        return self._position.get_indexer(item_ids) >= 0
+        return self._state.position.get_indexer(item_ids) >= 0
+
+    def add(self, frame: pd.DataFrame) -> list:
+        """Append the rows of ``frame`` whose ids are new; returns their ids.
+
+        ``frame`` is either the whole pool read again (a file: hashed ids number duplicates in
+        the file's order) or only its new rows (a table, with its id column). Its columns must be
+        the pool's: a changed schema would give every hashed row a new id.
+        """
+        state = self._state
+        if list(map(str, frame.columns)) != list(map(str, state.frame.columns)):
+            raise LabelloopError("The data's columns changed: restart the server to label the new version.")
+        ids = row_ids(frame, self.id_column)
+        fresh = state.position.get_indexer(ids) < 0
+        added = [i for i, new in zip(ids, fresh) if new]
+        if added:
+            rows = pd.concat([state.frame, frame[fresh]], ignore_index=True)
+            self._state = self._rows(rows, state.ids + added)
+        return added
 
     def ids_of(self, rows: pd.DataFrame) -> list:
         """The ids of rows given by their values (a queries dataset without ``item_id``).
@@ -146,39 +186,51 @@ class TableSource:
         Exact duplicates are numbered within ``rows``, so a duplicate's id may differ from the
         pool's: unknown ids are left out by whoever uses them.
         """
-        missing = [c for c in self.frame.columns if c not in rows.columns]
+        columns = self._state.frame.columns
+        missing = [c for c in columns if c not in rows.columns]
         if missing:
             raise LabelloopError(f"The queries have no column '{missing[0]}' of the data and no 'item_id'.")
-        return row_ids(rows[list(self.frame.columns)], self.id_column)
+        return row_ids(rows[list(columns)], self.id_column)
 
     def rows(self, item_ids: Iterable[str]) -> pd.DataFrame:
         """The input rows of ``item_ids``, in that order."""
-        positions = self._position.get_indexer(list(item_ids))
+        state = self._state
+        positions = state.position.get_indexer(list(item_ids))
         if (positions < 0).any():
             raise NotFound("Unknown item id.")
-        return self.frame.iloc[positions].reset_index(drop=True)
+        return state.frame.iloc[positions].reset_index(drop=True)
 
 
-@dataclass
 class FolderSource:
-    """Media files of a folder, addressed by their path inside it."""
+    """Media files of a folder, addressed by their path inside it. Files can be added, never removed."""
 
-    paths: list
-    data_type: str
+    def __init__(self, paths: list, data_type: str):
+        self.data_type = data_type
+        ids = sorted({folder_item_id(p) for p in paths if is_media_file(p, data_type)})
+        self._state = (ids, frozenset(ids))  # replaced whole by ``add``
 
-    def __post_init__(self):
-        self.ids = sorted({folder_item_id(p) for p in self.paths if is_media_file(p, self.data_type)})
-        self._known = set(self.ids)
+    @property
+    def ids(self) -> list:
+        return self._state[0]
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self._state[0])
 
     def __contains__(self, item_id) -> bool:
-        return isinstance(item_id, str) and item_id in self._known
+        return isinstance(item_id, str) and item_id in self._state[1]
 
     def known(self, item_ids: list) -> np.ndarray:
         """A boolean mask: which of ``item_ids`` are media files of this folder."""
-        return np.array([i in self._known for i in item_ids], dtype=bool)
+        known = self._state[1]
+        return np.array([i in known for i in item_ids], dtype=bool)
+
+    def add(self, paths: list) -> list:
+        """Take in the media files of ``paths`` (the folder listed again) that are new; returns their ids."""
+        ids, known = self._state
+        added = sorted({folder_item_id(p) for p in paths if is_media_file(p, self.data_type)} - known)
+        if added:
+            self._state = (ids + added, known | frozenset(added))
+        return added
 
     def ids_of(self, rows: pd.DataFrame) -> list:
         """The ids of rows given by their ``path`` (a queries dataset without ``item_id``)."""
@@ -188,7 +240,7 @@ class FolderSource:
 
     def rows(self, item_ids: Iterable[str]) -> pd.DataFrame:
         """A one-column frame (``path``) for ``item_ids``, in that order."""
-        item_ids = list(item_ids)
-        if any(i not in self._known for i in item_ids):
+        item_ids, known = list(item_ids), self._state[1]
+        if any(i not in known for i in item_ids):
             raise NotFound("Unknown item id.")
         return pd.DataFrame({"path": item_ids}, dtype=object)
