@@ -80,3 +80,46 @@ def test_bad_rules_stop_the_recipe_in_one_sentence_and_write_nothing(flow, rules
     with pytest.raises(LabelloopError, match=message.replace("(", r"\(").replace(")", r"\)")):
         run(flow)
     assert not flow.platform.dataset_exists("weak") and not flow.platform.dataset_exists("rule_stats")
+
+
+def test_a_reviewer_writes_rules_in_the_dss_webapp_and_the_recipe_applies_them(flow, tmp_path):
+    from test_dss_webapps import start
+
+    flow.add_dataset("labels")
+    flow.add_dataset("metadata")
+    flow.add_dataset("rows", TICKETS)
+    flow.add_dataset("rules", rules_dataset(RULES[0]))
+    categories = [{"from": "complaint", "to": "Complaint"}, {"from": "praise", "to": "Praise"}]
+    client = start(flow, tmp_path, "text", text_column="text", id_column="ticket", categories=categories,
+                   rules_ds="rules", reviewers="carol")
+    alice, carol = flow.login("alice"), flow.login("carol")
+    assert client.get("/config", headers=alice).get_json()["rules"] is True
+    assert client.post("/label", json={"id": "t0", "label": "complaint"}, headers=alice).status_code == 200
+    shown = client.get("/rules", headers=alice).get_json()
+    assert [r["name"] for r in shown["rules"]] == ["refund"] and shown["canEdit"] is False
+    assert (shown["statistics"][0]["gold"], shown["statistics"][0]["accuracy"]) == (1, 1.0)
+
+    thanks = RULES[1]
+    assert client.post("/rules/preview", json={"rule": thanks}, headers=alice).get_json()["votes"] == 2
+    assert client.put("/rules", json={"rules": [RULES[0], thanks]}, headers=alice).status_code == 403
+    refused = client.put("/rules", json={"rules": [RULES[0], {**thanks, "column": "nope"}]}, headers=carol)
+    assert refused.status_code == 400 and "nope" in refused.get_json()["error"]
+    assert flow.platform.read_dataset("rules")["name"].tolist() == ["refund"]  # nothing changed
+    saved = client.put("/rules", json={"rules": [RULES[0], {**thanks, "enabled": False}]}, headers=carol)
+    assert saved.status_code == 200 and [r["name"] for r in saved.get_json()["rules"]] == ["refund", "thanks"]
+    kept = flow.platform.read_dataset("rules")
+    assert kept.columns.tolist() == ["name", "label", "rule"] and json.loads(kept["rule"][1])["enabled"] is False
+
+    run(flow)
+    weak = flow.platform.read_dataset("weak")
+    assert sorted(weak["item_id"]) == ["t0", "t1"]  # the disabled rule does not vote
+
+
+def test_a_multi_label_webapp_refuses_a_rules_dataset(flow, tmp_path):
+    from test_dss_webapps import start
+
+    for name in ("labels", "metadata"):
+        flow.add_dataset(name)
+    flow.add_dataset("rows", TICKETS)
+    with pytest.raises(LabelloopError, match="single-label"):
+        start(flow, tmp_path, "text", text_column="text", id_column="ticket", rules_ds="rules", multi_label=True)

@@ -1,6 +1,7 @@
 """The query-sampler recipe: the real recipe.py run through the fake DSS."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -24,10 +25,12 @@ def flow(dss):
     return dss
 
 
-def run(flow, config=None, metadata=None, model="classifier", unlabeled="unlabeled"):
+def run(flow, config=None, metadata=None, model="classifier", unlabeled="unlabeled", rules=None):
     inputs = {"saved_model": [model], "unlabeled_samples": [unlabeled]}
     if metadata:
         inputs["labeling_metadata"] = [metadata]
+    if rules:
+        inputs["labeling_rules"] = [rules]
     return flow.run(RECIPE, config or {}, inputs=inputs, outputs={"queries": ["queries"]})
 
 
@@ -110,3 +113,19 @@ def test_the_recipe_runs_at_the_params_of_a_recipe_just_created_in_dss(flow):
     assert len(flow.platform.read_dataset("queries")) == 20
     with pytest.raises(DescriptorError, match="INT"):
         run(flow, {"max_queries": 20.5})
+
+
+def test_a_rules_bonus_ranks_first_the_rows_no_rule_helps_with(flow):
+    rules = [{"name": "high", "label": "high", "rule": json.dumps({"column": "f1", "op": ">", "value": 0.5})},
+             {"name": "low", "label": "low", "rule": json.dumps({"column": "f1", "op": "<", "value": -0.5})}]
+    flow.add_dataset("rules", pd.DataFrame(rules))
+    run(flow, {"max_queries": 30, "random_share": 0.0, "diversity": "none", "rules_bonus": 5.0}, rules="rules")
+    queries = flow.platform.read_dataset("queries")
+    rows = pool(300).iloc[[int(i.split()[1]) for i in queries["name"]]]
+    unhelped = rows["f1"].between(-0.5, 0.5).to_numpy()  # neither rule votes
+    assert unhelped.all() and set(queries["strategy"]) == {"margin+rules"}
+    run(flow, config_as_created(RECIPE, max_queries=30, rules_bonus=0.0), rules="rules")  # no bonus: rules unused
+    assert "margin+rules" not in set(flow.platform.read_dataset("queries")["strategy"])
+    flow.add_dataset("rules", pd.DataFrame([{**rules[0], "rule": json.dumps({"column": "nope", "op": ">", "value": 1})}]))
+    with pytest.raises(LabelloopError, match="nope"):
+        run(flow, {"rules_bonus": 5.0}, rules="rules")

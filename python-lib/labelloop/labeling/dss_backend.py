@@ -26,7 +26,9 @@ from pathlib import Path
 
 from labelloop.errors import LabelloopError
 from labelloop.labeling.builder import Webapp, build_webapp, freeze_long_lived
+from labelloop.labeling.rules_book import RulesBook
 from labelloop.labeling.service import LabelingConfig
+from labelloop.rules.dataset import DatasetRules
 from labelloop.store.items import FOLDER_TYPES, FolderSource, TableSource
 from labelloop.store.journal import Journal
 from labelloop.store.materialize import DebouncedWriter, Outputs, clashing_column, restore_journal
@@ -116,7 +118,8 @@ def _close_on_sigterm(writer: DebouncedWriter) -> None:
 
 # The params each webapp's backend reads (webapps/<type>-labeling/webapp.json; a test compares).
 _COMMON_PARAMS = ("unlabeled", "categories", "labels_ds", "metadata_ds", "label_col_name", "queries_ds", "saved_model",
-                  "multi_label", "journal_url", "overlap_share", "overlap_annotators", "reviewers", "suspects_ds")
+                  "multi_label", "journal_url", "overlap_share", "overlap_annotators", "reviewers", "suspects_ds",
+                  "rules_ds")
 WEBAPP_PARAMS = {"image": _COMMON_PARAMS, "sound": _COMMON_PARAMS,
                  "tabular": (*_COMMON_PARAMS, "id_column", "columns_first"),
                  "text": (*_COMMON_PARAMS, "id_column", "columns_first", "text_column")}
@@ -160,9 +163,14 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
     )
     team = DSSTeam(platform, param["reviewers"])
     suspects = DatasetSuspects(platform, param["suspects_ds"]).current if param["suspects_ds"] else None
+    rules = None
+    if param["rules_ds"]:
+        if config.multi_label:
+            raise LabelloopError("Labeling rules work on single-label webapps: leave the rules dataset empty.")
+        rules = RulesBook(DatasetRules(platform, param["rules_ds"]), journal, source, [c["key"] for c in config.categories])
     built = build_webapp(app, platform, journal, source, config, outputs, team.identify,
                          unlabeled=unlabeled, media_cache=tempfile.mkdtemp(prefix="labelloop-media-"),
-                         follow_journal=True, suspects=suspects, may_review=team.may_review)
+                         follow_journal=True, suspects=suspects, may_review=team.may_review, rules=rules)
     atexit.register(built.writer.close)
     _close_on_sigterm(built.writer)
     freeze_long_lived()

@@ -209,7 +209,7 @@ class LabelingService:
         """``loop``: the standalone retrain loop, when the server runs one (``/stats`` reports it).
         ``suspects()``: the suspected label errors found so far (``quality/suspects.py``), or None.
         ``may_review(user)``: who may review and change rules (default ``config.may_review``; DSS: logins
-        or groups). ``rules``: the project's labeling rules (standalone ``ProjectRules``), or None.
+        or groups). ``rules``: the project's labeling rules (``labeling/rules_book.py``), or None.
         ``pool_watch``: what adds a growing pool's new items (standalone ``PoolWatcher``; ``/stats``
         reports it), calling ``items_added``."""
         self.platform, self.journal, self.source, self.config = platform, journal, source, config

@@ -29,6 +29,8 @@ from labelloop.learning.diversity import DIVERSITY, candidates_wanted, diverse_p
 from labelloop.learning.features import tabular_features
 from labelloop.params import fraction, whole_number
 from labelloop.platform.base import Platform
+from labelloop.rules.dataset import rules_from_dataset
+from labelloop.rules.spec import parse_rules
 from labelloop.rules.votes import ABSTAIN, rule_votes
 from labelloop.sampling import STRATEGIES, UNSCORED, scores, top
 from labelloop.store.items import FolderSource, row_hashes, row_ids
@@ -99,6 +101,20 @@ def answered_in_metadata(platform: Platform, metadata: str | None, queries: str 
     answers = zip(frame["data_id"].astype(str), frame["annotator"].astype(str), frame["status"].astype(str),
                   pd.to_numeric(frame["session"], errors="coerce").fillna(0).astype(int))
     return unavailable(answers, {}, current_session(platform, queries) + 1)
+
+
+def rules_in_dataset(platform: Platform, rules: str, pool: Pool) -> tuple:
+    """The rules of a rules dataset (DSS), checked against the pool's columns, for ``rules_bonus``.
+
+    The pool's column types come from its first rows, as the sampler reads it; the categories are
+    the rules' own (the bonus only asks whether the rules vote and agree).
+    """
+    given = rules_from_dataset(platform.read_dataset(rules))
+    first = next(_chunks(platform, pool, 1_000), None)
+    if first is None:
+        raise LabelloopError(f"The dataset '{pool.name}' has no rows to score.")
+    categories = sorted({str(rule.get("label")) for rule in given})
+    return tuple(parse_rules(given, first.dtypes, categories))
 
 
 def _chunks(platform: Platform, pool: Pool, chunk_size: int) -> Iterator[pd.DataFrame]:

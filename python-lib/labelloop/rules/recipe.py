@@ -1,44 +1,23 @@
 """The DSS recipe *Apply labeling rules* (custom-recipes/apply-rules/): the rules of a rules
 dataset applied to a pool, measured against a labels dataset, written as weak labels.
 
-In DSS the rules live in a dataset with columns ``name``, ``label`` and ``rule``, the last one
-holding the rest of the rule as a JSON object (DESIGN.md section 9), so they can be written in a
-flow, an editable dataset or a notebook. The categories are the rules' and the labels'; a rule
+The rules dataset is read as ``rules/dataset.py`` says. The categories are the rules' and the labels'; a rule
 is checked as ``labelloop rules`` checks it, and one bad row stops the recipe with one sentence
 naming it.
 """
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError
 from labelloop.platform.base import Platform
+from labelloop.rules.dataset import rules_from_dataset
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.weak import label_pool, weak_frame
 from labelloop.store.items import FolderSource, TableSource
 
-RULE_COLUMNS = ("name", "label", "rule")
 STATISTICS_COLUMNS = ("name", "label", "enabled", "coverage", "overlap", "conflict", "votes", "accuracy", "gold")
-
-
-def rules_from_dataset(frame: pd.DataFrame) -> list:
-    """The rules of a rules dataset's rows, as JSON objects (checked later, with the pool)."""
-    missing = [c for c in RULE_COLUMNS if c not in frame.columns]
-    if missing:
-        raise LabelloopError(f"The rules dataset needs the columns name, label and rule (missing: {', '.join(missing)}).")
-    rules = []
-    for number, row in enumerate(frame[list(RULE_COLUMNS)].to_dict("records"), start=1):
-        try:
-            body = json.loads(row["rule"]) if isinstance(row["rule"], str) else None
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise LabelloopError(f"Row {number} of the rules dataset: 'rule' must hold a JSON object.")
-        rules.append({**body, "name": row["name"], "label": row["label"]})
-    return rules
 
 
 def apply_rules_recipe(platform: Platform, pool: str, is_folder: bool, rules: str, weak_labels: str, statistics: str,

@@ -20,7 +20,7 @@ from flask import Flask, jsonify, redirect, request, send_from_directory
 from labelloop.errors import LabelloopError, NameRequired, NameTaken, Unauthorized
 from labelloop.labeling.builder import build_webapp
 from labelloop.labeling.service import LabelingConfig
-from labelloop.standalone.labeling_rules import ProjectRules
+from labelloop.standalone.labeling_rules import rules_book
 from labelloop.standalone.project import MODEL, UNLABELED, Project
 from labelloop.standalone.team_quality import BackgroundSuspects
 
@@ -150,7 +150,7 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
     built = build_webapp(app, project.platform, project.journal, project.source, config, project.outputs,
                          _identify(project.platform.user(), claims), unlabeled=UNLABELED,
                          media_cache=project.root / ".cache" / "media", loop=loop,
-                         suspects=BackgroundSuspects(project).current, rules=ProjectRules(project),
+                         suspects=BackgroundSuspects(project).current, rules=rules_book(project),
                          pool_watch=pool_watch)
     if pool_watch is not None:
         pool_watch.start(built.service.items_added)

@@ -1,0 +1,85 @@
+"""The page's Rules panel behind ``/rules``: the rules with their statistics, a rule tried before
+it is saved, and saving (DESIGN.md section 9).
+
+The rules are kept by a store: ``rules.json`` in a standalone project, a rules dataset in DSS
+(``rules/dataset.py``). Statistics are measured on the pool as it is now (it may grow) against the
+final human labels, which are read from the journal again only when it changed.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pandas as pd
+
+from labelloop.errors import LabelloopError
+from labelloop.rules.spec import parse_rules
+from labelloop.rules.statistics import rule_statistics
+from labelloop.rules.votes import ABSTAIN, rule_votes
+from labelloop.store.items import FolderSource
+from labelloop.store.materialize import final_labels
+
+
+def pool_rows(source) -> tuple:
+    """``(ids, frame)``: the pool at one moment, with the columns rules read (a folder's: ``path``)."""
+    if isinstance(source, FolderSource):
+        ids = source.ids
+        return ids, pd.DataFrame({"path": list(ids)})
+    return source.snapshot()
+
+
+class RulesBook:
+    """The rules of ``store`` over ``source``, measured against the journal's final labels."""
+
+    EXAMPLES = 5
+
+    def __init__(self, store, journal, source, categories: list):
+        self.store, self.journal, self.source, self.categories = store, journal, source, categories
+        self._gold = (None, {})  # (the journal's last change, item -> final label)
+        self._lock = threading.Lock()
+
+    def load(self, frame: pd.DataFrame | None = None) -> list:
+        """The saved rules, checked again: the data may have changed since they were written."""
+        frame = pool_rows(self.source)[1] if frame is None else frame
+        return parse_rules(self.store.read(), frame.dtypes, self.categories)
+
+    def summary(self) -> dict:
+        """``{rules, statistics, coverage, columns}``: the saved rules as written, each one's
+        statistics, and the columns a rule may read."""
+        ids, frame = pool_rows(self.source)
+        rules = self.load(frame)
+        found = rule_statistics(rules, rule_votes(rules, frame, self.categories), self.categories, self.gold_codes(ids))
+        return {"rules": [rule.as_json() for rule in rules], "statistics": found["rules"], "coverage": found["coverage"],
+                "columns": [str(c) for c in frame.columns]}
+
+    def preview(self, given) -> dict:
+        """How ``given`` would do among the other enabled rules (it replaces a saved one of its
+        name): its statistics, and the ids of a few items it votes on."""
+        ids, frame = pool_rows(self.source)
+        candidate = parse_rules([given], frame.dtypes, self.categories)[0]
+        others = [rule for rule in self.load(frame) if rule.enabled and rule.name != candidate.name]
+        votes = rule_votes([*others, candidate], frame, self.categories)
+        found = rule_statistics([*others, candidate], votes, self.categories, self.gold_codes(ids))["rules"][-1]
+        shown = np.flatnonzero(votes[:, -1] != ABSTAIN)[:self.EXAMPLES]
+        return {**found, "examples": [ids[i] for i in shown]}
+
+    def replace(self, rules) -> dict:
+        """Check every rule, then replace the saved ones; nothing changes when one is refused."""
+        if not isinstance(rules, list):
+            raise LabelloopError("rules must be a JSON list of rule objects.")
+        self.store.write(parse_rules(rules, pool_rows(self.source)[1].dtypes, self.categories))
+        return self.summary()
+
+    def gold_codes(self, ids: list) -> np.ndarray:
+        """Each of ``ids``' final human label as a category code, -1 where there is none."""
+        code = {c: n for n, c in enumerate(self.categories)}
+        labels = self._final_labels()
+        return np.array([code.get(labels.get(i), -1) for i in ids], dtype=int)
+
+    def _final_labels(self) -> dict:
+        with self._lock:
+            changed = self.journal.last_change_id()
+            if self._gold[0] != changed:
+                final = final_labels(self.journal.current_frame(), self.journal.reviews_frame())
+                self._gold = (changed, dict(zip(final["item_id"].astype(str), final["label"].astype(str))))
+            return self._gold[1]
