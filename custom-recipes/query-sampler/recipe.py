@@ -1,8 +1,14 @@
 """Query sampler recipe: read the roles and params, run ``labelloop.learning.query_sampler``."""
 from dataiku.customrecipe import get_input_names_for_role, get_output_names_for_role, get_recipe_config
 
-from labelloop.learning.query_sampler import (DEFAULT_DIVERSITY, Pool, SamplerSettings, answered_in_metadata,
-                                              rules_in_dataset, run_sampler)
+from labelloop.learning.query_sampler import (
+    DEFAULT_DIVERSITY,
+    Pool,
+    SamplerSettings,
+    answered_in_metadata,
+    rules_in_dataset,
+    run_sampler,
+)
 from labelloop.platform.dss import DSSPlatform
 
 config = get_recipe_config()
