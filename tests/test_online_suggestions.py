@@ -14,7 +14,6 @@ from threadpoolctl import threadpool_info
 
 import labelloop.labeling.project_state as project_state
 from labelloop.labeling import online_model
-from labelloop.processes import BACKGROUND_NICENESS
 from labelloop.store.journal import Annotation
 
 CATEGORIES = [{"key": "cat"}, {"key": "dog"}]
@@ -92,7 +91,7 @@ def test_text_rows_are_learned_from_hashed_words(tmp_path):
 
 
 def test_the_fitting_worker_yields_the_cpu_to_the_server(tmp_path):
-    """Fits run beside the requests: the worker process has a lower priority than the server."""
+    """Fits run beside the requests: the worker process runs only on a core the server does not want."""
     frame = pool()
     client, service = make_client(tmp_path, frame, categories=CATEGORIES)
     for n in range(4):
@@ -100,8 +99,7 @@ def test_the_fitting_worker_yields_the_cpu_to_the_server(tmp_path):
     assert eventually(lambda: service.online.status()["source"] == "online", timeout=20)
     worker = online_model._fitter().submit(os.getpid).result()  # the process that fitted it
     assert worker != os.getpid()
-    expected = min(os.getpriority(os.PRIO_PROCESS, 0) + BACKGROUND_NICENESS, 19)
-    assert os.getpriority(os.PRIO_PROCESS, worker) == expected
+    assert os.sched_getscheduler(worker) == os.SCHED_IDLE and os.sched_getscheduler(0) == os.SCHED_OTHER
     pools = online_model._fitter().submit(threadpool_info).result()  # BLAS and OpenMP keep to one thread
     assert pools and {pool["num_threads"] for pool in pools} == {1}
     service.online.stop()

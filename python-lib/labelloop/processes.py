@@ -30,9 +30,12 @@ BACKGROUND_NICENESS = 10
 def start_background_worker() -> None:
     """Set up a helper that works for a server: it ends with it, and yields the CPU to it.
 
-    The online model's fits run beside the requests of the same machine; at a lower priority
-    the server's threads get a core first when both want one, so annotators do not wait on them.
+    The online model's fits run beside the requests of the same machine. Under Linux's
+    ``SCHED_IDLE`` policy the helper runs only on a core nothing else wants, so the server's
+    threads never wait for it; elsewhere a high niceness is the nearest thing.
     """
     exit_with_parent()
-    if hasattr(os, "nice"):  # POSIX only
+    if hasattr(os, "SCHED_IDLE"):  # Linux
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    elif hasattr(os, "nice"):  # other POSIX systems
         os.nice(BACKGROUND_NICENESS)
