@@ -240,6 +240,7 @@ class FakeDSS:
         self.sessions = {}
         self.context = None
         self.client = FakeClient(self)
+        self._apps = []  # the Flask apps of the webapp backends run here (closed by ``stop``)
 
     # the flow
     def platform_of(self, project_key: str):
@@ -339,6 +340,8 @@ class FakeDSS:
             check_roles(descriptor, "input", inputs or {})
             check_roles(descriptor, "output", outputs or {})
         context = Context(kind, descriptor, as_delivered(descriptor, config), dict(inputs or {}), dict(outputs or {}))
+        if kind == "webapp" and init_globals and "app" in init_globals:
+            self._apps.append(init_globals["app"])
         load_fake_dataiku()
         instance_module = sys.modules["dataiku._instance"]
         instance_module.INSTANCE, self.context = self, context
@@ -350,7 +353,14 @@ class FakeDSS:
         return context
 
     def stop(self) -> None:
-        """End a webapp's context (its backend ran inside it while serving)."""
+        """End a webapp's context (its backend ran inside it while serving).
+
+        The backends' dataset writers are closed first, while this instance is still current: a
+        writer left running would write its datasets into the next test's instance."""
+        for app in self._apps:
+            if "labelloop" in app.extensions:
+                app.extensions["labelloop"].writer.close()
+        self._apps.clear()
         if "dataiku._instance" in sys.modules:
             sys.modules["dataiku._instance"].INSTANCE = None
         self.context = None

@@ -171,6 +171,7 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
     built = build_webapp(app, platform, journal, source, config, outputs, team.identify,
                          unlabeled=unlabeled, media_cache=tempfile.mkdtemp(prefix="labelloop-media-"),
                          follow_journal=True, suspects=suspects, may_review=team.may_review, rules=rules)
+    app.extensions["labelloop"] = built  # Flask's place for an extension's state: whoever holds the app can close it
     atexit.register(built.writer.close)
     _close_on_sigterm(built.writer)
     freeze_long_lived()
