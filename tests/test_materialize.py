@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pandas as pd
 import pytest
@@ -123,6 +124,24 @@ def test_close_flushes_what_is_pending(journal, tmp_path):
     writer.changed()
     writer.close()
     assert platform.read_dataset("labels")["item_id"].tolist() == ["1"]
+
+
+def test_after_a_costly_write_the_next_waits_its_share_but_close_does_not(monkeypatch):
+    """A rewrite costs what the datasets hold: the writer spaces writes by ten times their cost."""
+    monkeypatch.setattr(DebouncedWriter, "COST_SHARE", 10_000)  # a write of 1 ms or more: the next waits 10 s
+    written = []
+
+    def write():
+        written.append(len(written))
+        time.sleep(0.002)
+
+    writer = DebouncedWriter(write, delay=0.01)
+    assert eventually(lambda: written == [0])  # the first write, at start
+    writer.changed()
+    time.sleep(0.5)
+    assert written == [0] and writer.last_cost >= 0.002  # the change waits, unwritten
+    writer.close()  # closing writes it at once
+    assert written == [0, 1]
 
 
 def test_a_new_writer_catches_the_datasets_up_with_the_journal(journal, tmp_path):

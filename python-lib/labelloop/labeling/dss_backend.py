@@ -4,7 +4,8 @@ DSS pre-binds a Flask ``app``; this adds the labeling API to it, over the DSS da
 the webapp's params. The journal is SQLite in the backend's working directory by default (it is
 rebuilt from the metadata dataset when missing, for instance after the backend moved), or any
 SQLAlchemy URL shared by a team. The labels and metadata datasets are rewritten in the
-background, at most about a second after a change, whichever way DSS runs the backend.
+background, about a second after a change (large ones at most a tenth of the time: see
+``DebouncedWriter``), whichever way DSS runs the backend.
 
 DSS runs a backend single-threaded by default, multi-threaded, or forking a process per request
 ("nbProcesses": 1, 0 or more; DSS 9.0.5 source, python/dataiku/webapps/backend.py, via werkzeug's

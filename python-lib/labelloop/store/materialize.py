@@ -210,9 +210,16 @@ class DebouncedWriter:
     process per request answers each label in a child that exits right after: the children
     only append to the journal, and the process that started the writer writes the datasets.
     Calls from any other process than that one do nothing (a forked child has no writer thread).
+
+    A rewrite costs what the datasets hold (2 s at a million labels, mostly holding the GIL), so
+    the writer waits at least ``COST_SHARE`` times its last write's cost before the next one:
+    the server spends at most a tenth of its time rewriting, and the datasets lag the journal by
+    that much more (20 s at a million labels). The journal, not the datasets, is what answers
+    are kept in, so nothing waits on them but readers of the datasets.
     """
 
     FOLLOW_SECONDS = 1.0
+    COST_SHARE = 10
 
     def __init__(self, write, delay: float = 0.5, behind=None):
         self._write = write
@@ -224,6 +231,7 @@ class DebouncedWriter:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self.writes = 0
+        self.last_cost = 0.0  # seconds the last write took
         self._thread = threading.Thread(target=self._run, name="labelloop-materialize", daemon=True)
         self._thread.start()
 
@@ -240,9 +248,11 @@ class DebouncedWriter:
             if self._behind is not None and time.monotonic() - followed >= self.FOLLOW_SECONDS:
                 followed = time.monotonic()
                 self._follow()
-            # After a change, wait out the delay (so a burst is one write) unless closing.
+            # After a change, wait out the delay (so a burst is one write) unless closing; after
+            # a costly write, wait out its share too.
             if self._dirty.wait(timeout=0.2) and not self._stopping.wait(self._delay):
                 self.flush()
+                self._stopping.wait(max(0.0, self.COST_SHARE * self.last_cost - self._delay))
 
     def _follow(self) -> None:
         try:
@@ -259,9 +269,11 @@ class DebouncedWriter:
             if not self._dirty.is_set():
                 return
             self._dirty.clear()
+            began = time.perf_counter()
             try:
                 self._write()
                 self.writes += 1
+                self.last_cost = time.perf_counter() - began
             except Exception:  # noqa: BLE001 - keep labeling; the next change retries
                 log.exception("Writing the labels and metadata datasets failed; will retry.")
                 self._dirty.set()
