@@ -55,3 +55,15 @@ def test_interleave_keeps_every_item_for_any_sizes():
             order = interleave(ranked, randoms)
             assert sorted(order) == sorted(ranked + randoms)
             assert [i for i in order if i.startswith("q")] == ranked  # ranked order kept
+
+
+def test_queries_change_nothing_of_the_pool_s_order_and_are_not_served_twice():
+    ids = [f"r{i}" for i in range(200)]
+    plain = Queue(ids, seed=4).next_items(set(), set(), 200)
+    queue = Queue(ids, seed=4)
+    queries = pd.DataFrame({"item_id": plain[150:160], "uncertainty": 0.5, "strategy": "margin", "session": 2})
+    for _ in range(2):  # a second session's queries too
+        queue.set_queries(queries)
+        served = queue.next_items(set(), set(), 200)
+        assert served[:10] == plain[150:160] and len(served) == len(set(served)) == 200
+        assert served[10:] == [i for i in plain if i not in set(plain[150:160])]
