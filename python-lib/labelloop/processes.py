@@ -5,6 +5,8 @@ import multiprocessing
 import os
 import threading
 
+from threadpoolctl import threadpool_limits
+
 
 def exit_with_parent() -> None:
     """End this child as soon as its parent is gone, even killed with SIGKILL.
@@ -27,15 +29,21 @@ def exit_with_parent() -> None:
 BACKGROUND_NICENESS = 10
 
 
-def start_background_worker() -> None:
+def start_background_worker(idle: bool = True) -> None:
     """Set up a helper that works for a server: it ends with it, and yields the CPU to it.
 
-    The online model's fits run beside the requests of the same machine. Under Linux's
-    ``SCHED_IDLE`` policy the helper runs only on a core nothing else wants, so the server's
-    threads never wait for it; elsewhere a high niceness is the nearest thing.
+    The helper runs beside the requests of the same machine, with its BLAS and OpenMP pools
+    (loaded by now) kept to one thread: their default, a thread per core, kept both cores of a
+    2-core machine busy and slowed every request (bench/online_load.py, bench/load.py).
+
+    ``idle``: Linux's ``SCHED_IDLE`` policy, under which the helper runs only on a core nothing
+    else wants, so the server's threads never wait for it (the online model's fits, which may
+    lag). Otherwise, or off Linux, a niceness of ``BACKGROUND_NICENESS``: the server wins a core
+    when both want it, and the helper still gets a share (a retrain round must end).
     """
     exit_with_parent()
-    if hasattr(os, "SCHED_IDLE"):  # Linux
+    if idle and hasattr(os, "SCHED_IDLE"):  # Linux
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    elif hasattr(os, "nice"):  # other POSIX systems
+    elif hasattr(os, "nice"):  # POSIX
         os.nice(BACKGROUND_NICENESS)
+    threadpool_limits(limits=1)

@@ -30,7 +30,6 @@ from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
-from threadpoolctl import threadpool_limits
 
 from labelloop.processes import start_background_worker
 from labelloop.text import as_text
@@ -97,12 +96,8 @@ def _fitter() -> ProcessPoolExecutor:
 
 
 def _start_fitter() -> None:
-    """The worker's set-up: a background helper (processes.py) whose BLAS and OpenMP use one
-    thread. Their default, a thread per core, made a small logistic regression 3 to 8 times
-    slower and kept both cores of a 2-core machine busy, slowing every request
-    (bench/online_load.py). This module has loaded them by now: the limit applies to them."""
-    start_background_worker()
-    threadpool_limits(limits=1)
+    """The worker's set-up: a background helper that runs on idle cores (processes.py)."""
+    start_background_worker(idle=True)
 
 
 def featurize_and_fit(features, rows: pd.DataFrame, remembered, targets: np.ndarray, previous, seed: int):
