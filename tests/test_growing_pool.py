@@ -112,6 +112,7 @@ def test_rows_appended_to_the_file_join_the_queue_and_a_broken_file_is_reported(
         before = set(csv_project.source.ids)
         assert watch.check() == []  # unchanged file: not read again
         pd.concat([tickets(0, 20), tickets(20, 3, word="refund")]).to_csv(tmp_path / "tickets.csv", index=False)
+        assert watch.check() == []  # changed since the last look: maybe still being written
         added = watch.check()
         assert len(added) == 3 and not set(added) & before
         assert client.get("/stats").get_json()["pool"] == {"items": 23, "added": 3, "checkedAt": watch.checked_at,
@@ -121,7 +122,7 @@ def test_rows_appended_to_the_file_join_the_queue_and_a_broken_file_is_reported(
         assert client.post("/label", json={"id": added[0], "label": "neg"}).status_code == 200
 
         (tmp_path / "tickets.csv").write_text("ticket_id,other\n1,2\n", encoding="utf-8")
-        assert watch.check() == []
+        assert watch.check() == [] and watch.check() == []
         assert "columns changed" in client.get("/stats").get_json()["pool"]["error"]
         assert len(csv_project.source) == 23
     finally:

@@ -2,8 +2,8 @@
 
 ``labelloop serve`` runs a ``PoolWatcher`` thread. It asks the pool a cheap question first (a
 table's row count and largest id, a file's size and modification time) and reads it again only
-when the answer changes: a table gives only its new rows (by id), a file is read whole (hashed ids
-number duplicates in file order), a folder is listed again. New items join the source, so they
+when the answer changes: a table gives only its new rows (by id), a file is read whole once it
+has stopped changing (hashed ids number duplicates in file order), a folder is listed again. New items join the source, so they
 can be labeled, searched, voted on by the rules and counted at once; the queue serves them at a
 random place after the current queries, and the next sampler run scores them.
 
@@ -35,6 +35,8 @@ COST_SHARE = 20  # wait at least this many times the last check's cost
 class TableRows:
     """A database table: only the rows whose ids are new are read."""
 
+    settles = False  # a transaction's rows arrive whole
+
     def __init__(self, table: SqlTable):
         self.table = table
 
@@ -51,6 +53,8 @@ class TableRows:
 class FileRows:
     """A CSV, Parquet or JSONL file: read again whole when its size or modification time changes."""
 
+    settles = True  # a file may be read half written
+
     def __init__(self, project: Project):
         self.platform = project.platform
         self.path = project.platform.dataset_path(UNLABELED)
@@ -65,6 +69,8 @@ class FileRows:
 
 class FolderFiles:
     """A folder of media files: listed again at each check (a listing is its own signature)."""
+
+    settles = False  # a file still being copied is listed, and read only when it is served
 
     def __init__(self, project: Project):
         self.platform = project.platform
@@ -90,7 +96,7 @@ class PoolWatcher:
         self.reader, self.source, self.seconds = reader, source, seconds
         self.on_added = lambda ids: None
         self.added, self.checked_at, self.error = 0, None, None
-        self._signature = self._safe_signature()
+        self._read = self._seen = self._safe_signature()  # at the last read; at the last look
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="labelloop-pool-watch", daemon=True)
 
@@ -107,11 +113,16 @@ class PoolWatcher:
         return {"items": len(self.source), "added": self.added, "checkedAt": self.checked_at, "error": self.error}
 
     def check(self) -> list:
-        """Look once; returns the ids added. A failure is kept for ``status`` and tried again next time."""
+        """Look once; returns the ids added. A file is read once it has stopped changing (the same
+        size and time at two looks in a row), never while someone is still writing it. A failure
+        is kept for ``status`` and tried again next time."""
         try:
-            signature = self.reader.signature()
-            added = self.reader.grow(self.source) if signature != self._signature else []
-            self._signature = signature
+            signature, seen = self.reader.signature(), self._seen
+            self._seen = signature
+            added = []
+            if signature != self._read and (signature == seen or not self.reader.settles):
+                added = self.reader.grow(self.source)
+                self._read = signature
             self.error = None
         except Exception as error:  # a bad file, a database gone away (SQLAlchemy's, psycopg's errors)
             self.error = first_line(error)
