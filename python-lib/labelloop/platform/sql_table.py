@@ -69,13 +69,17 @@ class SqlTable:
 
     def read(self, columns: list | None = None) -> pd.DataFrame:
         chunks = list(self.iter(100_000, columns))
-        return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns or self.table.columns.keys())
+        return pd.concat(chunks, ignore_index=True) if chunks else self._empty(columns)
+
+    def _empty(self, columns: list | None) -> pd.DataFrame:
+        return pd.DataFrame(columns=[str(name) for name in (columns or self.table.columns.keys())])
 
     def iter(self, chunksize: int, columns: list | None = None) -> Iterator[pd.DataFrame]:
         """The rows in frames of at most ``chunksize``, streamed by a server-side cursor where there is one."""
         select = self._select(columns)
         with self._connection(stream_results=True) as connection:
-            yield from pd.read_sql_query(select, connection, chunksize=chunksize)
+            for chunk in pd.read_sql_query(select, connection, chunksize=chunksize):
+                yield _plain_names(chunk)
 
     def signature(self) -> tuple:
         """``(rows, largest id)``: cheap to ask, and it changes when rows are added."""
@@ -96,10 +100,18 @@ class SqlTable:
         with self._connection() as connection:
             for start in range(0, len(ids), FETCH_IDS):
                 wanted = self._select(None).where(key.in_(ids[start:start + FETCH_IDS]))
-                chunks.append(pd.read_sql_query(wanted, connection))
+                chunks.append(_plain_names(pd.read_sql_query(wanted, connection)))
         if not chunks:
-            return pd.DataFrame(columns=self.table.columns.keys())
+            return self._empty(None)
         return pd.concat(chunks, ignore_index=True).sort_values(self.id_column, kind="stable", ignore_index=True)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _plain_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column names as plain ``str``: SQLAlchemy hands over its own ``str`` subclass, in which
+    scikit-learn 1.3 (Python 3.9's) sees no feature names, so a model trained on the table's
+    columns then refused them at scoring time."""
+    frame.columns = [str(name) for name in frame.columns]
+    return frame
