@@ -25,7 +25,7 @@ from labelloop.learning.query_sampler import DEFAULT_DIVERSITY, Pool, SamplerSet
 from labelloop.learning.retrain_rule import due
 from labelloop.learning.stopping import compute_metrics
 from labelloop.params import whole_number
-from labelloop.processes import start_background_worker
+from labelloop.processes import exit_with_parent
 from labelloop.standalone.labeling_rules import load_rules
 from labelloop.standalone.project import MODEL, UNLABELED, Project
 from labelloop.standalone.training import train
@@ -204,8 +204,8 @@ def _outcome(process, receiver, stopping) -> tuple:
 
 
 def _child_round(root: str, sender, max_queries: int, diversity: str, rules_bonus: float) -> None:
-    """The child process's whole life: one round, its outcome sent back, at a priority below the server's."""
-    start_background_worker(idle=False)
+    """The child process's whole life: one round, its outcome sent back."""
+    exit_with_parent()
     try:
         sender.send(("ok", run_round(root, max_queries, diversity, rules_bonus)))
     except LabelloopError as error:
