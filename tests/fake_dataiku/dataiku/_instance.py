@@ -51,6 +51,10 @@ def check_readable(name: str) -> None:
 
 
 def check_writable(name: str) -> None:
+    """A recipe writes only its declared outputs. A webapp backend has no roles: it writes the
+    datasets its params name with ``write_with_schema``, as Dataiku's ML-assisted Labeling does
+    with its labels and metadata datasets (dataiku/dss-plugin-ml-assisted-labeling,
+    python-lib/lal/handlers/dataiku_lal_handler.py); labelloop's ``rules_ds`` is written the same way."""
     recipe = _recipe()
     if recipe is not None and name not in recipe.declared_outputs():
         raise DSSError(f"You cannot write dataset {name}, it is not declared as an output")
