@@ -73,7 +73,8 @@ def test_labels_retrain_the_model_and_the_next_session_is_served_without_a_resta
 
         # "train now" runs a round at once; the metrics then compare two versions
         status, answer = call(url, "train", {})
-        assert status == 202
+        assert status == 202 and answer["running"] is True  # the page polls while running: no gap to miss
+        assert call(url, "stats")[1]["loop"]["running"] is True
         assert eventually(lambda: call(url, "stats")[1]["modelVersions"] == ["v0001", "v0002"], timeout=120)
         assert eventually(lambda: call(url, "stats")[1]["stopping"]["metrics"][-1].get("compared"), timeout=10)
         latest = call(url, "stats")[1]["stopping"]["metrics"][-1]

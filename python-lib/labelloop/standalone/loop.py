@@ -117,13 +117,19 @@ class RetrainLoop:
         self._thread.join(timeout=15)
 
     def train_now(self) -> dict:
-        """Ask for a round as soon as possible (one already running is not stacked)."""
+        """Ask for a round as soon as possible (one already running is not stacked).
+
+        The answer already says ``running``: the page keeps polling ``/stats`` only while a round
+        runs, and the loop thread may not have woken yet when the page asks."""
         self._requested.set()
         return self.status()
 
     def status(self) -> dict:
+        """The loop's state; a round asked for and not yet started counts as running."""
         with self._state_lock:
-            return dict(self._state)
+            state = dict(self._state)
+        state["running"] = state["running"] or (self._requested.is_set() and not self._stopping.is_set())
+        return state
 
     def _set(self, **changes) -> None:
         with self._state_lock:
@@ -144,6 +150,7 @@ class RetrainLoop:
                 return
             try:
                 if asked or self._due():
+                    self._set(running=True)  # before the request is cleared: status() never shows a gap
                     self._requested.clear()
                     self._round()
             except Exception as error:  # noqa: BLE001 - the loop must outlive any one failure
@@ -151,7 +158,6 @@ class RetrainLoop:
                 self._set(lastError=first_line(error), lastErrorAt=_now().isoformat())
 
     def _round(self) -> None:
-        self._set(running=True)
         started = time.monotonic()
         try:
             outcome, value = self._in_child(str(self.project.root))
