@@ -5,6 +5,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,11 +26,22 @@ def start_server(*args) -> tuple:
 
 @contextmanager
 def labelloop_server(*args):
-    """Run ``labelloop <args> --port 0``; yield its URL; stop it with SIGTERM (which flushes)."""
+    """Run ``labelloop <args> --port 0``; yield its URL; stop it with SIGTERM (which flushes).
+
+    The server's output is read all along (a full pipe would block its logging, and the server
+    with it) and printed when the test fails, so a failed retrain round shows its cause."""
     process, url = start_server(*args)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
     try:
         yield url
+    except BaseException:
+        print("server output so far:", "".join(lines), sep="\n")
+        raise
     finally:
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=60)
+        process.wait(timeout=60)
+        reader.join(timeout=10)
+        output = "".join(lines)
         assert "datasets are written" in output, output

@@ -216,9 +216,14 @@ class LabelingPage {
     this.nodes.team.update(stats.agreement);
     // while the loop trains, keep the panel current without waiting for the next label
     clearTimeout(this.statsTimer);
-    if (stats.loop && stats.loop.running) {
-      this.statsTimer = setTimeout(() => this.api.stats().then((next) => this.showStats(next), () => {}), STATS_POLL_MS);
-    }
+    if (stats.loop && stats.loop.running) this.statsTimer = setTimeout(() => this.pollStats(), STATS_POLL_MS);
+  }
+
+  // A poll that fails (a busy or restarting server) is tried again: it must not end the polling.
+  pollStats() {
+    this.api.stats().then((next) => this.showStats(next), () => {
+      this.statsTimer = setTimeout(() => this.pollStats(), STATS_POLL_MS);
+    });
   }
 
   showError(error) {

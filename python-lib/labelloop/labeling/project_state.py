@@ -41,18 +41,29 @@ class ProjectState:
         self._snapshot, self._checked = None, 0.0
         self._lock = threading.Lock()
 
-    def current(self) -> Snapshot:
+    def current(self, read_since: float | None = None) -> Snapshot:
+        """The project as last read; read again when older than ``SESSION_CHECK_SECONDS``, or
+        than ``read_since`` (a ``time.monotonic()``): then the caller waits for the new read.
+
+        ``/stats`` passes the end of the latest retrain round: a page told that the round is
+        over stops polling, so what it is told then must already show the round's model.
+        """
         snapshot = self._snapshot
-        if snapshot is not None and time.monotonic() - self._checked < SESSION_CHECK_SECONDS:
+        if snapshot is not None and not self._stale(read_since):
             return snapshot
-        if not self._lock.acquire(blocking=snapshot is None):
+        must = snapshot is None or (read_since is not None and self._checked < read_since)
+        if not self._lock.acquire(blocking=must):
             return snapshot
         try:
-            if self._snapshot is None or time.monotonic() - self._checked >= SESSION_CHECK_SECONDS:
+            if self._snapshot is None or self._stale(read_since):
                 self._read()
             return self._snapshot
         finally:
             self._lock.release()
+
+    def _stale(self, read_since: float | None) -> bool:
+        return (time.monotonic() - self._checked >= SESSION_CHECK_SECONDS
+                or (read_since is not None and self._checked < read_since))
 
     def _read(self) -> None:
         checked = time.monotonic()

@@ -377,13 +377,14 @@ class LabelingService:
         return self._media.get(item_id, original)
 
     def stats(self) -> dict:
-        project = self.project.current()
+        loop = self.loop.status() if self.loop is not None else None  # first: a round it calls over is in the project
+        project = self.project.current(read_since=self.loop.finished_at if self.loop is not None else None)
         stats = self._sync().stats(total=len(self.source))
         curve = learning_curve(project.stopping["metrics"]) if project.stopping else []
         stats = {**stats, "modelVersions": project.versions, "stopping": project.stopping, "learningCurve": curve,
                  "suggesting": self._suggesting(), "agreement": self._team_agreement()}
-        if self.loop is not None:
-            stats["loop"] = self.loop.status()
+        if loop is not None:
+            stats["loop"] = loop
         if self.pool_watch is not None:
             stats["pool"] = self.pool_watch.status()
         return stats

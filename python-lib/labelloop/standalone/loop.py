@@ -99,6 +99,7 @@ class RetrainLoop:
         self._state_lock = threading.Lock()
         self._state = {"retrainEvery": every, "diversity": diversity, "running": False, "rounds": 0, "lastRound": None,
                        "lastError": None, "lastErrorAt": None}
+        self.finished_at = None  # time.monotonic() when the latest round ended, before status() says so
         self._fired = None  # {"session", "at"} of the latest attempt, for the retry delay
         self._labeled_in_session = None  # given by start()
         self._thread = threading.Thread(target=self._run, name="labelloop-retrain", daemon=True)
@@ -158,21 +159,16 @@ class RetrainLoop:
                 self._set(lastError=first_line(error), lastErrorAt=_now().isoformat())
 
     def _round(self) -> None:
-        started = time.monotonic()
+        started, ended = time.monotonic(), {}
         try:
             outcome, value = self._in_child(str(self.project.root))
+            ended = _how_it_ended(outcome, value, time.monotonic() - started)
         finally:
-            self._set(running=False)
-        if outcome is None:
-            return  # stopped while training
-        if outcome != "ok":
-            log.warning("retraining failed: %s", value)
-            self._set(lastError=value, lastErrorAt=_now().isoformat())
-            return
-        value["seconds"] = round(time.monotonic() - started, 2)
-        log.info("retrained: model %s, session %s", value["model"]["version"], value["sampler"]["session"])
-        with self._state_lock:
-            self._state.update(lastRound=value, lastError=None, lastErrorAt=None, rounds=self._state["rounds"] + 1)
+            self.finished_at = time.monotonic()
+            with self._state_lock:  # in one change: a status that says the round is over says how it ended
+                self._state.update(running=False, **ended)
+                if "lastRound" in ended:
+                    self._state["rounds"] += 1
 
     def _in_child(self, root: str) -> tuple:
         """Run a round in a fresh process (spawned: never a fork of a threaded server).
@@ -190,6 +186,18 @@ class RetrainLoop:
         finally:
             process.join(timeout=10)
             receiver.close()
+
+
+def _how_it_ended(outcome, value, seconds: float) -> dict:
+    """The state changes a round's outcome makes (none when the loop was stopped meanwhile)."""
+    if outcome is None:
+        return {}
+    if outcome != "ok":
+        log.warning("retraining failed: %s", value)
+        return {"lastError": value, "lastErrorAt": _now().isoformat()}
+    value["seconds"] = round(seconds, 2)
+    log.info("retrained: model %s, session %s", value["model"]["version"], value["sampler"]["session"])
+    return {"lastRound": value, "lastError": None, "lastErrorAt": None}
 
 
 def _outcome(process, receiver, stopping) -> tuple:
