@@ -13,7 +13,7 @@ from labelloop.labeling.service import LabelingConfig, LabelingService
 from labelloop.platform.base import Platform
 from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.journal import Journal
-from labelloop.store.materialize import DebouncedWriter, Materializer, Outputs
+from labelloop.store.materialize import DebouncedWriter, Materializer, Outputs, PartedMaterializer
 
 
 @dataclass
@@ -35,7 +35,8 @@ def build_webapp(app, platform: Platform, journal: Journal, source, config: Labe
     ``may_review(user)`` says who may review (default: the config's reviewers); ``rules`` are the
     project's labeling rules and ``pool_watch`` the watcher of a pool that grows (standalone).
     """
-    materializer = Materializer(platform, journal, source, outputs)
+    materializer = (PartedMaterializer.of(platform, journal, source, outputs)
+                    or Materializer(platform, journal, source, outputs))
     writer = DebouncedWriter(materializer.write, behind=materializer.behind if follow_journal else None)
     media = MediaStore(platform, unlabeled, source, Path(media_cache)) if config.type in FOLDER_TYPES else None
     service = LabelingService(platform, journal, source, config, on_change=writer.changed, media=media, loop=loop,

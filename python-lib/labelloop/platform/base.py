@@ -58,6 +58,11 @@ class Platform(ABC):
     def dataset_exists(self, name: str) -> bool:
         """True when the dataset has been written (it has a schema)."""
 
+    def parted_dataset(self, name: str, key: tuple):
+        """The dataset as parts a write adds to (``store.parts.PartedDataset``, rows identified by
+        the ``key`` columns), or None where a dataset can only be rewritten whole (DSS, CSV)."""
+        return None
+
     @abstractmethod
     def is_folder(self, name: str) -> bool:
         """True when ``name`` is a folder (managed folder in DSS), False for a dataset."""

@@ -1,7 +1,9 @@
 """The standalone adapter: datasets are files, folders are directories, variables a JSON file.
 
 Datasets are read from CSV, Parquet or JSONL and written as Parquet (or CSV when asked), always
-through a temporary file and an atomic rename, so a reader never sees a half-written file.
+through a temporary file and an atomic rename, so a reader never sees a half-written file. The
+labels and metadata datasets a server keeps current are Parquet folders of parts
+(store/parts.py), so that a write costs what changed; they read as one dataset.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from filelock import FileLock
 from labelloop.errors import LabelloopError, NotFound, first_line
 from labelloop.platform.base import Platform, Probabilities
 from labelloop.platform.registry import ModelRegistry
+from labelloop.store.parts import PartedDataset, iter_parts, one_type_per_column, read_parts, replace_parts
 
 FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl"}
 # pandas 3 parses CSV floats exactly by default (and deprecates the option); older pandas needs it.
@@ -41,6 +44,8 @@ def read_table(path, columns: list | None = None) -> pd.DataFrame:
     off, which would change the ids of hashed rows.
     """
     kind = dataset_format(path)
+    if kind == "parquet" and Path(path).is_dir():
+        return read_parts(path, columns)
     if not Path(path).is_file():
         raise NotFound(f"{path}: no such file.")
     try:
@@ -83,6 +88,9 @@ def _jsonl_chunks(path, chunksize: int, columns: list | None) -> Iterator[pd.Dat
 def iter_table(path, chunksize: int, columns: list | None = None) -> Iterator[pd.DataFrame]:
     """Read a file in chunks of at most ``chunksize`` rows."""
     kind = dataset_format(path)
+    if kind == "parquet" and Path(path).is_dir():
+        yield from iter_parts(path, chunksize, columns)
+        return
     if not Path(path).is_file():
         raise NotFound(f"{path}: no such file.")
     if kind == "parquet":
@@ -99,11 +107,14 @@ def write_table(path, frame: pd.DataFrame) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     kind = dataset_format(path)
+    if kind == "parquet" and path.is_dir():
+        replace_parts(path, frame)
+        return
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(handle)
     try:
         if kind == "parquet":
-            _one_type_per_column(frame).to_parquet(temporary, index=False)
+            one_type_per_column(frame).to_parquet(temporary, index=False)
         elif kind == "csv":
             # With CRLF line ends the writer quotes any field holding \r or \n; with the default
             # "\n" a lone \r is written bare and splits the row when read back.
@@ -114,22 +125,6 @@ def write_table(path, frame: pd.DataFrame) -> None:
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
-
-
-def _one_type_per_column(frame: pd.DataFrame) -> pd.DataFrame:
-    """Parquet needs one type per column: a column mixing them (JSONL: 1, "foo", [1, 2]) is written as text."""
-    mixed = [n for n, (_, column) in enumerate(frame.items())
-             if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) in ("mixed", "mixed-integer")]
-    if not mixed:
-        return frame
-    frame = frame.copy()
-    for n in mixed:
-        frame.isetitem(n, frame.iloc[:, n].map(_as_text, na_action="ignore"))
-    return frame
-
-
-def _as_text(value) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _write_jsonl(path, frame: pd.DataFrame) -> None:
@@ -185,7 +180,7 @@ class LocalPlatform(Platform):
             return self.root / self.datasets[name]
         for suffix in FORMATS:
             candidate = self.root / "datasets" / f"{name}{suffix}"
-            if candidate.is_file():
+            if candidate.exists():
                 return candidate
         return self.root / "datasets" / f"{name}.{self.write_format}"
 
@@ -205,7 +200,14 @@ class LocalPlatform(Platform):
         write_table(self.dataset_path(name), frame)
 
     def dataset_exists(self, name):
-        return name in self.tables or self.dataset_path(name).is_file()
+        return name in self.tables or self.dataset_path(name).exists()
+
+    def parted_dataset(self, name, key):
+        """The project's own Parquet datasets are kept as parts; the user's files and CSV are not."""
+        if name in self.tables or name in self.datasets or self.write_format != "parquet":
+            return None
+        path = self.dataset_path(name)
+        return PartedDataset(path, key) if path.suffix == ".parquet" else None
 
     # folders
     def folder_path(self, name: str) -> Path:

@@ -36,6 +36,7 @@ _STATUS_OF_KIND = {v: k for k, v in _KIND_OF_STATUS.items()}
 DEFAULT_LEASE_SECONDS = 600
 _WRITE = "labelloop_write"  # execution option of the connections that write
 WRITE_LOCK_KEY = 0x6C61_6265_6C6C  # PostgreSQL advisory lock serialising journal writes ("label")
+_IN_CHUNK = 500  # item ids per IN (...) list: SQLite allows 32,766 parameters, literal lists stay short
 
 metadata = sa.MetaData()
 events = sa.Table(
@@ -451,19 +452,30 @@ class Journal:
         with self._reading() as conn:
             return pd.DataFrame(conn.execute(query).mappings().all(), columns=[c.name for c in events.columns])
 
-    def current_frame(self, after: int = 0) -> pd.DataFrame:
+    def current_frame(self, after: int = 0, item_ids: Iterable[str] | None = None) -> pd.DataFrame:
         """Current answers (one per item and annotator) with their event's fields, oldest first.
 
         ``after`` keeps only those whose event is newer: current rows only ever move to newer
-        events, so a reader that remembers the last id it saw can follow changes cheaply. Rows
-        are fetched through the driver's cursor: SQLAlchemy's row objects cost 4x more here.
+        events, so a reader that remembers the last id it saw can follow changes cheaply.
+        ``item_ids`` keeps only the answers about those items. Rows are fetched through the
+        driver's cursor: SQLAlchemy's row objects cost 4x more here.
         """
+        if item_ids is not None:
+            item_ids = list(item_ids)
+            chunks = [self._current_frame(after, item_ids[i:i + _IN_CHUNK]) for i in range(0, len(item_ids), _IN_CHUNK)]
+            frame = pd.concat(chunks, ignore_index=True) if chunks else self._current_frame(after, [])
+            return frame.sort_values("id", ignore_index=True)
+        return self._current_frame(after, None)
+
+    def _current_frame(self, after: int, item_ids: list | None) -> pd.DataFrame:
         query = (
             sa.select(events, current.c.status)
             .join(current, current.c.event_id == events.c.id)
             .where(current.c.event_id > int(after))
             .order_by(events.c.id)
         )
+        if item_ids is not None:
+            query = query.where(current.c.item_id.in_(item_ids))
         sql = str(query.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
         with self._reading() as conn:
             cursor = conn.connection.cursor()
