@@ -22,10 +22,12 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 PART = re.compile(r"^part-(\d{10})\.parquet$")
 MARKS = "_labelloop.json"  # what the writer has written so far; readers of the folder skip "_" files
+_SEPARATOR = "\x1f"  # joins the columns of a composite key (the unit separator: not in ids or names)
 MAX_PART_ROWS = 50_000  # rewriting a part for one changed row costs at most this many rows
 FANOUT = 8  # a merge takes this many neighbouring parts of the same size class
 
@@ -88,7 +90,7 @@ class PartedDataset:
         """Learn which part holds each key; a key left in two parts by a crash keeps its newest copy."""
         stale = {}
         for number in part_numbers(self.folder):
-            keys = self._keys(pq.read_table(self._path(number), columns=list(self.key)).to_pandas())
+            keys = self._table_keys(pq.read_table(self._path(number), columns=list(self.key)))
             self._rows[number] = len(keys)
             for value in keys:
                 older = self._where.get(value)
@@ -106,6 +108,17 @@ class PartedDataset:
         if len(self.key) == 1:
             return frame[self.key[0]].astype(str).tolist()
         return list(zip(*(frame[column].astype(str) for column in self.key)))
+
+    def _table_keys(self, table: pa.Table) -> list:
+        columns = [table[column].cast(pa.string()).to_pylist() for column in self.key]
+        return columns[0] if len(self.key) == 1 else list(zip(*columns))
+
+    def _holds(self, table: pa.Table, values: set) -> pa.Array:
+        """Which rows of ``table`` have a key in ``values`` (vectorised: parts hold up to 50k rows)."""
+        if len(self.key) == 1:
+            return pc.is_in(table[self.key[0]].cast(pa.string()), value_set=pa.array(sorted(values), pa.string()))
+        joined = pc.binary_join_element_wise(*(table[c].cast(pa.string()) for c in self.key), _SEPARATOR)
+        return pc.is_in(joined, value_set=pa.array(sorted(_SEPARATOR.join(v) for v in values), pa.string()))
 
     def _path(self, number: int) -> Path:
         return self.folder / part_name(number)
@@ -181,8 +194,7 @@ class PartedDataset:
     def _drop_from(self, number: int, values: set) -> None:
         """Rewrite part ``number`` without the rows of ``values`` (or delete it when none are left)."""
         table = pq.read_table(self._path(number))
-        keep = [k not in values for k in self._keys(table.select(list(self.key)).to_pandas())]
-        kept = table.filter(pa.array(keep, type=pa.bool_()))
+        kept = table.filter(pc.invert(self._holds(table, values)))
         if kept.num_rows:
             self._write_file(number, kept)
             self._rows[number] = kept.num_rows
@@ -209,14 +221,14 @@ class PartedDataset:
                     break
 
     def _merge(self, run: list) -> None:
-        table = pa.concat_tables([pq.read_table(self._path(n)) for n in run])
+        table = _concat([pq.read_table(self._path(n)) for n in run])
         first = run[0]
         self._write_file(first, table)  # the merged rows first, then the parts they came from go
         for number in run[1:]:
             os.remove(self._path(number))
             del self._rows[number]
         self._rows[first] = table.num_rows
-        for value in self._keys(table.select(list(self.key)).to_pandas()):
+        for value in self._table_keys(table):
             self._where[value] = first
 
     # types
@@ -252,12 +264,22 @@ def _as_table(frame: pd.DataFrame) -> pa.Table:
 def _wider(old: pa.Field, new: pa.Field) -> pa.Field:
     """A type both fit in: null gives way to any type, int to float; two others meet as text
     (a column of mixed values is text in the parts that hold both kinds, see ``one_type_per_column``)."""
-    if old.type.equals(new.type):
+    if old.type.equals(new.type) or pa.types.is_null(new.type):
         return old
+    if pa.types.is_null(old.type):
+        return new
     try:
         return pa.unify_schemas([pa.schema([old]), pa.schema([new])], promote_options="permissive").field(0)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):  # TypeError: pyarrow < 14
         return pa.field(old.name, pa.string())
+
+
+def _concat(tables: list) -> pa.Table:
+    """One table of parts (of one schema, or two when a widening was cut short by a crash)."""
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except TypeError:  # pyarrow before 14 (DSS code envs accept pyarrow 8 and up)
+        return pa.concat_tables(tables, promote=True)
 
 
 def write_part(folder: Path, number: int, table: pa.Table) -> None:
@@ -295,7 +317,7 @@ def read_parts(folder, columns: list | None = None) -> pd.DataFrame:
     tables = [pq.read_table(Path(folder) / part_name(n), columns=columns) for n in part_numbers(Path(folder))]
     if not tables:
         return pd.DataFrame(columns=columns or [])
-    return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    return _concat(tables).to_pandas()
 
 
 def iter_parts(folder, chunksize: int, columns: list | None = None):
