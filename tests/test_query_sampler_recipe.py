@@ -129,3 +129,28 @@ def test_a_rules_bonus_ranks_first_the_rows_no_rule_helps_with(flow):
     flow.add_dataset("rules", pd.DataFrame([{**rules[0], "rule": json.dumps({"column": "nope", "op": ">", "value": 1})}]))
     with pytest.raises(LabelloopError, match="nope"):
         run(flow, {"rules_bonus": 5.0}, rules="rules")
+
+
+def test_a_dataset_scored_by_dss_is_only_ranked_and_gives_the_model_s_queries(flow):
+    """Without a saved model the unlabeled data is a Score recipe's output: its proba_<class>
+    columns are ranked as the model's probabilities would be, and the queries are the same."""
+    from dataiku import Predictor  # the fake's: the Score recipe writes the input rows plus what it returns
+
+    frame = pool(300)
+    flow.add_dataset("scored", Predictor(tabular_classifier(frame)).predict(frame, with_input_cols=True))
+    settings = {"max_queries": 40, "random_share": 0.0, "diversity": "none", "chunk_size": 64}
+    run(flow, settings)
+    by_model = flow.platform.read_dataset("queries")
+    flow.run(RECIPE, settings, inputs={"unlabeled_samples": ["scored"]}, outputs={"queries": ["queries"]})
+    by_scores = flow.platform.read_dataset("queries")
+    assert by_scores["item_id"].tolist() == by_model["item_id"].tolist()  # hashed on the input columns alone
+    assert by_scores["uncertainty"].round(9).tolist() == by_model["uncertainty"].round(9).tolist()
+    assert not [c for c in by_scores.columns if c == "prediction" or c.startswith("proba_")]
+    assert (by_scores["session"] == 2).all()
+
+    flow.run(RECIPE, {**settings, "diversity": "cluster"}, inputs={"unlabeled_samples": ["scored"]},
+             outputs={"queries": ["queries"]})
+    assert len(flow.platform.read_dataset("queries")) == 40
+
+    with pytest.raises(LabelloopError, match="no 'proba_<class>' columns"):
+        flow.run(RECIPE, settings, inputs={"unlabeled_samples": ["unlabeled"]}, outputs={"queries": ["queries"]})

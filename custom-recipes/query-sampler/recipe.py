@@ -16,7 +16,9 @@ platform = DSSPlatform()
 unlabeled = get_input_names_for_role("unlabeled_samples")[0]
 metadata = get_input_names_for_role("labeling_metadata")
 rules = get_input_names_for_role("labeling_rules")
-pool = Pool(unlabeled, is_folder=platform.is_folder(unlabeled), id_column=config.get("id_column") or None)
+model = get_input_names_for_role("saved_model")  # none: the unlabeled dataset is a Score recipe's output
+pool = Pool(unlabeled, is_folder=platform.is_folder(unlabeled), id_column=config.get("id_column") or None,
+            scored=not model)
 settings = SamplerSettings(
     strategy=config.get("strategy", "margin"),
     max_queries=config.get("max_queries"),
@@ -29,7 +31,7 @@ settings = SamplerSettings(
 queries = get_output_names_for_role("queries")[0]
 run_sampler(
     platform,
-    model=get_input_names_for_role("saved_model")[0],
+    model=model[0] if model else None,
     pool=pool,
     queries=queries,
     answered=answered_in_metadata(platform, metadata[0] if metadata else None, queries),

@@ -28,7 +28,7 @@ from labelloop.errors import LabelloopError, first_line
 from labelloop.learning.diversity import DIVERSITY, candidates_wanted, diverse_pick
 from labelloop.learning.features import tabular_features
 from labelloop.params import fraction, whole_number
-from labelloop.platform.base import Platform
+from labelloop.platform.base import Platform, Probabilities
 from labelloop.rules.dataset import rules_from_dataset
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.votes import ABSTAIN, rule_votes
@@ -77,12 +77,37 @@ class SamplerSettings:
 
 @dataclass
 class Pool:
-    """The unlabeled items: a dataset (rows, identified by ``id_column`` or by hash) or a folder."""
+    """The unlabeled items: a dataset (rows, identified by ``id_column`` or by hash) or a folder.
+
+    ``scored``: the dataset is already scored (the output of DSS's Score recipe, which DSS can
+    run on Spark, in the database or on Kubernetes): its ``proba_<class>`` columns are the
+    probabilities, and the sampler only ranks. Those columns and ``prediction`` are not part of
+    the items: they are left out of the queries and of the rows' hashed ids.
+    """
 
     name: str
     is_folder: bool = False
     id_column: str | None = None
     media: str = "media"
+    scored: bool = False
+
+
+PROBA_PREFIX = "proba_"  # DSS's predictor and Score recipe name a class's probability so (fake_dataiku's Predictor)
+
+
+def split_scores(chunk: pd.DataFrame, pool_name: str) -> tuple:
+    """``(input columns, Probabilities)`` of a chunk of a scored dataset; rows without every
+    probability (a row the model's preprocessing dropped) are left unscored."""
+    columns = [c for c in chunk.columns if str(c).startswith(PROBA_PREFIX)]
+    if not columns:
+        raise LabelloopError(f"The dataset '{pool_name}' has no '{PROBA_PREFIX}<class>' columns: give the Query "
+                             "sampler a saved model, or the output of a Score recipe with probabilities on.")
+    values = chunk[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    scored = ~np.isnan(values).any(axis=1)
+    probabilities = Probabilities(classes=[str(c)[len(PROBA_PREFIX):] for c in columns], matrix=values,
+                                  model_version=None, scored=scored)
+    inputs = chunk.drop(columns=columns + [c for c in ("prediction",) if c in chunk.columns])
+    return inputs, probabilities
 
 
 def answered_in_metadata(platform: Platform, metadata: str | None, queries: str | None = None) -> set:
@@ -233,6 +258,7 @@ def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answer
     n_random = 0 if limit is None else int(round(settings.random_share * limit))
     candidates, unscored, version, position, scored, dropped = None, None, None, 0, 0, 0
     for chunk in _chunks(platform, pool, settings.chunk_size):
+        chunk, given = split_scores(chunk.reset_index(drop=True), pool.name) if pool.scored else (chunk, None)
         chunk = chunk.reset_index(drop=True)
         ids, fresh = _chunk_ids(chunk, pool, hashes, answered)
         positions = np.arange(position, position + len(chunk))
@@ -240,7 +266,7 @@ def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answer
         chunk, ids, positions = chunk[fresh], np.asarray(ids, dtype=object)[fresh], positions[fresh]
         if chunk.empty:
             continue
-        probabilities = _probabilities(platform, model, chunk, version)
+        probabilities = _probabilities(platform, model, chunk, version) if given is None else given.rows(fresh)
         version, kept = probabilities.model_version, probabilities.scored
         scored, dropped = scored + int(kept.sum()), dropped + int((~kept).sum())
         if not kept.all():
@@ -275,11 +301,13 @@ def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answer
 
 def _cluster_features(platform: Platform, model: str, inputs: pd.DataFrame, version: str, pool: Pool):
     """Where diverse batches cluster: the model's own features when the platform has them (the
-    built-in model), else features of the candidates' columns, else the model's probabilities
-    (a DSS folder, whose files are not local)."""
-    features = platform.model_features(model, inputs, version=version)
+    built-in model), else features of the candidates' columns (always, for a scored dataset),
+    else the model's probabilities (a DSS folder, whose files are not local)."""
+    features = None if pool.scored else platform.model_features(model, inputs, version=version)
     if features is not None:
         return features
+    if pool.scored:  # no model to ask: the rows' own columns
+        return tabular_features(inputs).fit_transform(inputs)
     if not pool.is_folder:
         try:
             return tabular_features(inputs).fit_transform(inputs)

@@ -31,6 +31,10 @@ class Probabilities:
         if self.scored is None:
             self.scored = np.ones(len(self.matrix), dtype=bool)
 
+    def rows(self, mask: np.ndarray) -> Probabilities:
+        """The probabilities of the rows ``mask`` selects, in order."""
+        return Probabilities(self.classes, self.matrix[mask], self.model_version, self.scored[mask])
+
     def best(self) -> np.ndarray:
         """The most probable class of each row; None where the model did not score the row."""
         best = np.full(len(self.matrix), None, dtype=object)
