@@ -6,8 +6,11 @@
 2. Runs the whole sampler (``labelloop.learning.query_sampler.run_sampler``) on a 5M-row Parquet
    pool with a small scikit-learn model, in a child process, and reports that process's peak
    memory (max RSS); then again with diverse queries (``diversity = cluster``), for their cost.
+3. Runs the plain sampler on pools of 1M, 5M and 20M rows: the pool is read in chunks, so peak
+   memory must stay about flat as the pool grows.
 
-    python bench/sampler.py [--rows 1000000] [--pool-rows 5000000] [--repeats 5]
+    python bench/sampler.py [--rows 1000000] [--pool-rows 5000000] [--flat-rows 1000000,5000000,20000000]
+                            [--repeats 5]
 """
 from __future__ import annotations
 
@@ -122,14 +125,36 @@ def memory_run(pool_rows: int) -> None:
            f"(plain: {plain['seconds']:.1f} s)", diverse["seconds"], None, "s")
 
 
+def flat_run(sizes: list) -> None:
+    """The plain sampler on pools of growing size: its peak memory, which chunks keep about flat."""
+    print("\nPlain sampler (hashed ids, chunks of 100,000, top 10,000) on pools of growing size")
+    print("| pool rows | seconds | peak MB |\n|---:|---:|---:|")
+    peaks = {}
+    for rows in sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            make_pool(Path(folder), rows)
+            result = subprocess.run([sys.executable, "-c", CHILD, folder, "none"], capture_output=True, text=True,
+                                    check=True)
+        run = json.loads(result.stdout)
+        peaks[rows] = run["peak_mb"]
+        print(f"| {rows:,} | {run['seconds']:.1f} | {run['peak_mb']:,.0f} |")
+    smallest, largest = min(sizes), max(sizes)
+    print(f"Peak memory at {largest:,} rows is {peaks[largest] / peaks[smallest]:.2f}x that at {smallest:,} "
+          f"rows, for {largest // smallest}x the rows.")
+    record("sampler", f"whole sampler, {largest:,}-row pool: peak memory ({smallest:,} rows: {peaks[smallest]:,.0f} MB)",
+           peaks[largest], None, "MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--pool-rows", type=int, default=5_000_000)
+    parser.add_argument("--flat-rows", default="1000000,5000000,20000000")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     scoring_table(args.rows, args.repeats)
     memory_run(args.pool_rows)
+    flat_run([int(n) for n in args.flat_rows.split(",")])
 
 
 if __name__ == "__main__":
