@@ -14,7 +14,7 @@ from polling import eventually
 from servers import labelloop_server
 from test_loop import wine_project
 
-from labelloop.store.parts import FANOUT, MAX_PART_ROWS, PartedDataset, part_numbers
+from labelloop.platform.parquet_parts import FANOUT, MAX_PART_ROWS, PartedDataset, part_numbers
 
 
 def answers(ids, label, annotator="ann"):
@@ -77,7 +77,7 @@ def test_a_column_that_changes_type_widens_every_part(tmp_path):
 HANG_AFTER_THE_NEW_PART = textwrap.dedent("""
     import sys, time
     import pandas as pd
-    from labelloop.store import parts as module
+    from labelloop.platform import parquet_parts as module
     folder, marker = sys.argv[1], sys.argv[2]
     parts = module.PartedDataset(folder, ("item_id",))
     def hang(self, number, values):

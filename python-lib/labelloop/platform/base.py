@@ -63,8 +63,8 @@ class Platform(ABC):
         """True when the dataset has been written (it has a schema)."""
 
     def parted_dataset(self, name: str, key: tuple):
-        """The dataset as parts a write adds to (``store.parts.PartedDataset``, rows identified by
-        the ``key`` columns), or None where a dataset can only be rewritten whole (DSS, CSV)."""
+        """The dataset as parts a write adds to (``parquet_parts.PartedDataset``, rows identified
+        by the ``key`` columns), or None where a dataset can only be rewritten whole (DSS, CSV)."""
         return None
 
     @abstractmethod

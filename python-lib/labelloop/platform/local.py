@@ -3,7 +3,7 @@
 Datasets are read from CSV, Parquet or JSONL and written as Parquet (or CSV when asked), always
 through a temporary file and an atomic rename, so a reader never sees a half-written file. The
 labels and metadata datasets a server keeps current are Parquet folders of parts
-(store/parts.py), so that a write costs what changed; they read as one dataset.
+(platform/parquet_parts.py), so that a write costs what changed; they read as one dataset.
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from filelock import FileLock
 
 from labelloop.errors import LabelloopError, NotFound, first_line
 from labelloop.platform.base import Platform, Probabilities
+from labelloop.platform.parquet_parts import PartedDataset, iter_parts, one_type_per_column, read_parts, replace_parts
 from labelloop.platform.registry import ModelRegistry
-from labelloop.store.parts import PartedDataset, iter_parts, one_type_per_column, read_parts, replace_parts
 
 FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl"}
 # pandas 3 parses CSV floats exactly by default (and deprecates the option); older pandas needs it.

@@ -188,7 +188,7 @@ class Materializer:
 
 
 class PartedMaterializer:
-    """Keeps Parquet-parts datasets (store/parts.py) current at the cost of what changed.
+    """Keeps Parquet-parts datasets (platform/parquet_parts.py) current at the cost of what changed.
 
     Each write reads the answers newer than those the datasets hold (their marks), appends them
     to the metadata dataset, and gives the labels dataset the new final label of each item they,
