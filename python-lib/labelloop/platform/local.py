@@ -16,12 +16,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 from filelock import FileLock
 
 from labelloop.errors import LabelloopError, NotFound, first_line
 from labelloop.platform.base import Platform, Probabilities
-from labelloop.platform.parquet_parts import PartedDataset, iter_parts, one_type_per_column, read_parts, replace_parts
+from labelloop.platform.parquet_parts import (
+    PartedDataset,
+    iter_parquet,
+    iter_parts,
+    one_type_per_column,
+    read_parts,
+    replace_parts,
+)
 from labelloop.platform.registry import ModelRegistry
 
 FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl"}
@@ -94,8 +100,7 @@ def iter_table(path, chunksize: int, columns: list | None = None) -> Iterator[pd
     if not Path(path).is_file():
         raise NotFound(f"{path}: no such file.")
     if kind == "parquet":
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunksize, columns=columns):
-            yield batch.to_pandas()
+        yield from iter_parquet(path, chunksize, columns)
     elif kind == "csv":
         yield from pd.read_csv(path, usecols=columns, chunksize=chunksize, **_EXACT_FLOATS)
     else:
