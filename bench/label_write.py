@@ -10,7 +10,7 @@ baseline/ours, and our p99 at 1M over our p99 at 10k (a write must not grow with
 
 Ours is timed twice: the append alone, and the append while the background writer keeps the
 datasets current, as ``labelloop serve`` does: Parquet parts, so each write of the datasets adds
-what changed (store/parts.py; ``bench/flush.py`` times those writes themselves). The writer
+what changed (platform/parquet_parts.py; ``bench/flush.py`` times those writes themselves). The writer
 competes with label writes for the GIL, which is what the second p99 shows.
 
     python bench/label_write.py [--writes 2000] [--baseline-writes 25] [--journal URL]
@@ -67,6 +67,8 @@ def time_ours(folder: Path, source: TableSource, writes: int, journal_url: str |
     journal = Journal(journal_url or f"sqlite:///{folder / 'journal.sqlite'}")
     seed_journal(journal, source)
     materializer = PartedMaterializer.of(LocalPlatform(folder), journal, source, Outputs())
+    if background:
+        materializer.write()  # as an earlier run of the server left them: the writer then adds what changed
     writer = DebouncedWriter(materializer.write) if background else None
     items = source.ids[-writes:] if len(source) > EXISTING else source.ids[:writes]
     timings = []
