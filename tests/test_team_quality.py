@@ -209,3 +209,26 @@ def test_overlap_settings_are_checked_at_init(tmp_path, wine_csv, flag, value, m
                   ok=False)
     assert refused.returncode == 2 and message in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "proj" / "labelloop.json").exists()
+
+
+def test_agreement_is_computed_again_only_after_an_answer_on_a_shared_item(tmp_path, monkeypatch):
+    """A busy team labels mostly items nobody else answers: those labels leave agreement as it was."""
+    monkeypatch.setattr(service_module, "AGREEMENT_CPU_SHARE", float("inf"))  # no pause: only the answers count
+    computed = []
+    real = service_module.agreement
+    monkeypatch.setattr(service_module, "agreement", lambda frame: computed.append(len(frame)) or real(frame))
+    frame = pd.DataFrame({"x": range(40)}).assign(n=range(40))
+    client, service = make_client(tmp_path, frame, categories=[{"key": "a"}, {"key": "b"}])
+    items = [item["id"] for item in client.get("/batch?size=6", headers=as_user("ada")).get_json()["items"]]
+    for item in items:
+        assert client.post("/label", json={"id": item, "label": "a"}, headers=as_user("ada")).status_code == 200
+    calls = len(computed)
+    for item in items[:3]:  # more labels on items only ada answered
+        client.post("/label", json={"id": item, "label": "b"}, headers=as_user("ada"))
+    assert len(computed) == calls and client.get("/stats").get_json()["agreement"]["items"] == 0
+    client.post("/label", json={"id": items[0], "label": "a"}, headers=as_user("bob"))  # now shared
+    assert client.get("/stats").get_json()["agreement"]["items"] == 1 and len(computed) == calls + 1
+    client.post("/label", json={"id": items[0], "label": "b"}, headers=as_user("bob"))  # a shared answer changed
+    found = client.get("/stats").get_json()["agreement"]
+    assert len(computed) == calls + 2 and found["items"] == 1
+    service.journal.close()
