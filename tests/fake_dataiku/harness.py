@@ -155,6 +155,8 @@ class Context:
         if role not in roles:
             raise ValueError(f"Role '{role}' is not an {direction} role of this recipe.")
         given = self.inputs if direction == "input" else self.outputs
+        # A role left empty gives an empty list: Dataiku's dss-plugin-timeseries-preparation,
+        # python-lib/io_utils.py, tests `len(get_input_names_for_role('input_dataset')) == 0`.
         return [full_name(n) for n in given.get(role, [])]
 
     def declared(self) -> set:
