@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages the tests need; installed with apt-get when a command of theirs is missing.
-APT_PACKAGES := chromium
+# Debian packages the tests need; installed with apt-get when absent: the browser tests' Chromium,
+# and a Java for local Spark (the sampler's Spark engine) unless the machine already has one.
+APT_PACKAGES := chromium $(if $(shell command -v java),,default-jre-headless)
 
 .PHONY: test quick test-slow test-compat lint apt-deps plugin bench demo clean
 TYPE ?= tabular
@@ -12,7 +13,7 @@ TYPE ?= tabular
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,spark]"
 	touch $(STAMP)
 
 apt-deps:
@@ -24,7 +25,7 @@ test: $(STAMP) apt-deps
 
 # The inner loop (under 2 minutes): the tests that need no server process, browser or long run.
 QUICK_TESTS := $(filter-out $(addprefix tests/test_,$(addsuffix .py,browser cli crash database_faults fuzz loop serve \
-	simulate trainer odd_datasets dss_backend_processes)),$(wildcard tests/test_*.py))
+	simulate trainer odd_datasets dss_backend_processes spark_engine)),$(wildcard tests/test_*.py))
 quick: $(STAMP)
 	$(BIN)/python -m pytest -q $(QUICK_TESTS)
 

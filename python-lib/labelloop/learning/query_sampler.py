@@ -6,7 +6,8 @@ memory is bounded by ``chunk_size`` plus ``max_queries`` rows (ten times as many
 rows are identified by hash, to number exact duplicates the way ``items.row_ids`` does). Items
 already answered are left out before scoring. A ``random_share`` of the queries is drawn
 uniformly from the rest of the pool and marked ``strategy = random``: labels on those give an
-unbiased accuracy estimate.
+unbiased accuracy estimate. Random draws hash the item ids with the seed (``Salts``), so they do
+not depend on the chunking, and the Spark engine (``spark_sampler.py``) draws the same ones.
 
 The queries dataset (DESIGN.md section 3) has the input columns (folders: ``path``), then
 ``uncertainty``, ``strategy``, ``session``, ``model_version`` and ``item_id``, sorted by
@@ -18,6 +19,8 @@ differently).
 """
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -32,7 +35,7 @@ from labelloop.platform.base import Platform, Probabilities
 from labelloop.rules.dataset import rules_from_dataset
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.votes import ABSTAIN, rule_votes
-from labelloop.sampling import STRATEGIES, UNSCORED, scores, top
+from labelloop.sampling import STRATEGIES, UNSCORED, check_probabilities, scores, top
 from labelloop.store.items import FolderSource, row_hashes, row_ids
 from labelloop.store.sessions import current_session, next_session
 from labelloop.store.skips import unavailable
@@ -95,6 +98,11 @@ class Pool:
 PROBA_PREFIX = "proba_"  # DSS's predictor and Score recipe name a class's probability so (fake_dataiku's Predictor)
 
 
+def is_score_column(name) -> bool:
+    """A Score recipe's column, not the item's: ``prediction`` and the ``proba_<class>`` ones."""
+    return str(name) == "prediction" or str(name).startswith(PROBA_PREFIX)
+
+
 def split_scores(chunk: pd.DataFrame, pool_name: str) -> tuple:
     """``(input columns, Probabilities)`` of a chunk of a scored dataset; rows without every
     probability (a row the model's preprocessing dropped) are left unscored."""
@@ -106,7 +114,7 @@ def split_scores(chunk: pd.DataFrame, pool_name: str) -> tuple:
     scored = ~np.isnan(values).any(axis=1)
     probabilities = Probabilities(classes=[str(c)[len(PROBA_PREFIX):] for c in columns], matrix=values,
                                   model_version=None, scored=scored)
-    inputs = chunk.drop(columns=columns + [c for c in ("prediction",) if c in chunk.columns])
+    inputs = chunk.drop(columns=[c for c in chunk.columns if is_score_column(c)])
     return inputs, probabilities
 
 
@@ -249,14 +257,85 @@ def _chunk_ids(chunk: pd.DataFrame, pool: Pool, hashes: _HashIds | None, answere
     return ids, np.array([i not in answered for i in ids], dtype=bool)
 
 
+class Salts:
+    """Where the sampler's random numbers come from: a hash of each item's id, salted by the seed.
+
+    A row's random key (which rows the random share takes) and its ``random`` score depend only
+    on the item and the seed, not on how the pool is cut into chunks or partitions: that is what
+    lets the Spark engine draw exactly the queries the pandas engine draws. Exact duplicate rows
+    share a key; ties go to the row that comes first in the pool.
+    """
+
+    def __init__(self, seed: int | None):
+        base = secrets.token_hex(8) if seed is None else str(seed)
+        self.key, self.score = (hashlib.blake2b(f"{base}:{use}".encode(), digest_size=8).hexdigest() for use in ("key", "score"))
+
+    @staticmethod
+    def uniform(ids, salt: str) -> np.ndarray:
+        """Numbers in [0, 1), one per id (pandas' SipHash of the id: vectorised, the same in every process)."""
+        hashed = pd.util.hash_array(np.asarray(ids, dtype=object), hash_key=salt, categorize=False)
+        return (hashed >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+
+
+class Ranking:
+    """What the sampler keeps of the chunks it has seen: the candidates that can still become
+    queries, the first rows the model did not score, and counts. The pandas engine feeds it the
+    whole pool; the Spark engine one per partition, then merges them (``merge``)."""
+
+    def __init__(self, settings: SamplerSettings, salts: Salts):
+        self.settings, self.salts = settings, salts
+        self.limit = settings.max_queries
+        self.n_random = 0 if self.limit is None else int(round(settings.random_share * self.limit))
+        self.candidates, self.unscored, self.version, self.scored, self.dropped = None, None, None, 0, 0
+
+    def add(self, chunk: pd.DataFrame, ids: np.ndarray, positions: np.ndarray, probabilities: Probabilities) -> None:
+        """Rank a chunk of unanswered rows (``ids`` and pool ``positions`` aligned with it)."""
+        self.version, kept = probabilities.model_version, probabilities.scored
+        self.scored, self.dropped = self.scored + int(kept.sum()), self.dropped + int((~kept).sum())
+        if not kept.all():
+            self._add_unscored(chunk[~kept].assign(**{_POSITION: positions[~kept], _ID: ids[~kept]}))
+        chunk, ids, positions = chunk[kept], ids[kept], positions[kept]
+        if chunk.empty:
+            return
+        matrix = probabilities.matrix[kept]
+        if self.settings.strategy == "random":
+            check_probabilities(matrix)
+            uncertainty = Salts.uniform(ids, self.salts.score)
+        else:
+            uncertainty = scores(matrix, self.settings.strategy)
+        uncertainty, unhelped = _with_rules_bonus(uncertainty, chunk, self.settings)
+        added = pd.DataFrame({_SCORE: uncertainty, _RULES: unhelped, _KEY: Salts.uniform(ids, self.salts.key),
+                              _POSITION: positions, _ID: ids}, index=chunk.index)
+        chunk = pd.concat([chunk, added], axis=1)  # at once: each insert into a wide chunk would copy it
+        self._add_candidates(chunk)
+
+    def _add_unscored(self, lost: pd.DataFrame) -> None:
+        self.unscored = lost if self.unscored is None else pd.concat([self.unscored, lost], ignore_index=True)
+        self.unscored = self.unscored if self.limit is None else self.unscored.head(self.limit)
+
+    def _add_candidates(self, chunk: pd.DataFrame) -> None:
+        self.candidates = chunk if self.candidates is None else pd.concat([self.candidates, chunk], ignore_index=True)
+        if self.limit is not None:
+            self.candidates = _keep(self.candidates, candidates_wanted(self.limit - self.n_random, self.settings.diverse),
+                                    self.limit)
+
+    def merge(self, candidates: pd.DataFrame | None, unscored: pd.DataFrame | None) -> None:
+        """Take in what another ranking kept (rows of any positions: they are put back in pool order)."""
+        if unscored is not None and len(unscored):
+            pooled = unscored if self.unscored is None else pd.concat([self.unscored, unscored], ignore_index=True)
+            self.unscored = None
+            self._add_unscored(pooled.sort_values(_POSITION, kind="stable").reset_index(drop=True))
+        if candidates is not None and len(candidates):
+            pooled = candidates if self.candidates is None else pd.concat([self.candidates, candidates], ignore_index=True)
+            self.candidates = None
+            self._add_candidates(pooled.sort_values(_POSITION, kind="stable").reset_index(drop=True))
+
+
 def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answered: set,
                 settings: SamplerSettings) -> dict:
     """Score the pool, write the queries dataset, move to the next session; returns a summary."""
-    rng = np.random.default_rng(settings.seed)
     hashes = None if (pool.is_folder or pool.id_column) else _HashIds(answered)
-    limit = settings.max_queries
-    n_random = 0 if limit is None else int(round(settings.random_share * limit))
-    candidates, unscored, version, position, scored, dropped = None, None, None, 0, 0, 0
+    ranking, position = Ranking(settings, Salts(settings.seed)), 0
     for chunk in _chunks(platform, pool, settings.chunk_size):
         chunk, given = split_scores(chunk.reset_index(drop=True), pool.name) if pool.scored else (chunk, None)
         chunk = chunk.reset_index(drop=True)
@@ -264,36 +343,29 @@ def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answer
         positions = np.arange(position, position + len(chunk))
         position += len(chunk)
         chunk, ids, positions = chunk[fresh], np.asarray(ids, dtype=object)[fresh], positions[fresh]
-        if chunk.empty:
-            continue
-        probabilities = _probabilities(platform, model, chunk, version) if given is None else given.rows(fresh)
-        version, kept = probabilities.model_version, probabilities.scored
-        scored, dropped = scored + int(kept.sum()), dropped + int((~kept).sum())
-        if not kept.all():
-            lost = chunk[~kept].assign(**{_POSITION: positions[~kept], _ID: ids[~kept]})
-            unscored = lost if unscored is None else pd.concat([unscored, lost], ignore_index=True)
-            unscored = unscored if limit is None else unscored.head(limit)
-        chunk, ids, positions = chunk[kept], ids[kept], positions[kept]
-        if chunk.empty:
-            continue
-        uncertainty, unhelped = _with_rules_bonus(scores(probabilities.matrix[kept], settings.strategy, rng), chunk,
-                                                  settings)
-        added = pd.DataFrame({_SCORE: uncertainty, _RULES: unhelped,
-                              _KEY: rng.random(len(chunk)), _POSITION: positions, _ID: ids}, index=chunk.index)
-        chunk = pd.concat([chunk, added], axis=1)  # at once: each insert into a wide chunk would copy it
-        candidates = chunk if candidates is None else pd.concat([candidates, chunk], ignore_index=True)
-        if limit is not None:
-            candidates = _keep(candidates, candidates_wanted(limit - n_random, settings.diverse), limit)
+        if not chunk.empty:
+            probabilities = _probabilities(platform, model, chunk, ranking.version) if given is None else given.rows(fresh)
+            ranking.add(chunk, ids, positions, probabilities)
+    return write_queries(platform, model, pool, queries, ranking, hashes, position)
+
+
+def write_queries(platform: Platform, model: str | None, pool: Pool, queries: str, ranking: Ranking, hashes,
+                  rows: int) -> dict:
+    """Pick the queries from what the ranking kept, write them, move to the next session; a summary.
+
+    ``hashes`` gives hashed rows their full ids (``final_ids``); ``rows``: how many the pool has."""
     # The queries are written before the session moves: a webapp that sees the new session
     # loads its queries, and one that refreshes in between still has the old session.
     session = current_session(platform, queries) + 1
+    version, settings = ranking.version, ranking.settings
+
     def features_of(inputs):
         return _cluster_features(platform, model, inputs, version, pool)
 
-    output = _output(candidates, unscored, settings, hashes, session, version, pool, features_of)
+    output = _output(ranking.candidates, ranking.unscored, settings, hashes, session, version, pool, features_of)
     platform.write_dataset(queries, output)
     next_session(platform, queries)
-    return {"scored": scored, "unscored": dropped, "answered": position - scored - dropped,
+    return {"scored": ranking.scored, "unscored": ranking.dropped, "answered": rows - ranking.scored - ranking.dropped,
             "queries": int((output["strategy"] != UNSCORED).sum()),
             "random": int((output["strategy"] == "random").sum()) if len(output) else 0,
             "session": session, "modelVersion": version, "diversity": "cluster" if settings.diverse else "none"}

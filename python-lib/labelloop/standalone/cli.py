@@ -25,7 +25,7 @@ from labelloop.standalone.demo import DEMO_TYPES, demo_project
 from labelloop.standalone.export import EXPORT_FORMATS, export
 from labelloop.standalone.label_import import import_labels
 from labelloop.standalone.labeling_rules import read_rules_file, replace_rules, weak_labels
-from labelloop.standalone.loop import DEFAULT_RETRAIN_EVERY, RetrainLoop, sample, train_and_measure
+from labelloop.standalone.loop import DEFAULT_RETRAIN_EVERY, RetrainLoop, sample, sample_on_spark, train_and_measure
 from labelloop.standalone.plugin_archive import build_plugin
 from labelloop.standalone.pool_watch import DEFAULT_WATCH_SECONDS, PoolWatcher, pool_reader
 from labelloop.standalone.project import MODEL, Project, init_project, parse_categories
@@ -209,7 +209,7 @@ def _sample(args) -> None:
     settings = SamplerSettings(strategy=args.strategy, max_queries=args.max_queries, random_share=args.random_share,
                                chunk_size=args.chunk_size, seed=args.seed, diversity=args.diversity,
                                rules_bonus=args.rules_bonus)
-    summary = sample(project, settings)
+    summary = sample(project, settings) if args.engine == "pandas" else sample_on_spark(project, settings, args.spark_master)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -405,6 +405,11 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--chunk-size", type=int, default=10_000, help="rows scored at a time")
     sample.add_argument("--seed", type=int, help="seed of the random share, for repeatable runs")
     _sampling_options(sample)
+    sample.add_argument("--engine", choices=("pandas", "spark"), default="pandas",
+                        help="spark: score and rank as a Spark job (a Parquet pool; pip install labelloop[spark]); "
+                             "the same queries as pandas for the same seed")
+    sample.add_argument("--spark-master", default="local[2]", metavar="URL",
+                        help="the Spark master with --engine spark (default local[2]: this machine's cores)")
     sample.add_argument("--json", action="store_true")
     sample.set_defaults(run=_sample)
 

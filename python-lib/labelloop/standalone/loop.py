@@ -42,6 +42,27 @@ POLL_SECONDS = 0.5
 
 def sample(project: Project, settings: SamplerSettings | None = None) -> dict:
     """Score the unanswered items with the latest model and write the next session's queries."""
+    pool, queries, held, settings = _sampling(project, settings)
+    return run_sampler(project.platform, MODEL, pool, queries, held, settings)
+
+
+def sample_on_spark(project: Project, settings: SamplerSettings, master: str) -> dict:
+    """``sample`` as a Spark job (``learning/spark_sampler.py``): the same queries, for a Parquet pool."""
+    from labelloop.learning.spark_sampler import ModelScorer, local_session, run_spark_sampler
+
+    pool, queries, held, settings = _sampling(project, settings)
+    path = project.platform.dataset_path(UNLABELED)
+    if UNLABELED in project.platform.tables or path.suffix != ".parquet":
+        raise LabelloopError(f"The Spark engine reads a Parquet pool; this project's pool is {path.name}: "
+                             "use the pandas engine, or convert the pool to Parquet.")
+    version = project.platform.active_version(MODEL)
+    scorer = ModelScorer(project.platform.registry(MODEL).load(version), version)
+    return run_spark_sampler(local_session(master), project.platform, pool, str(path), queries, held, settings,
+                             scorer, MODEL)
+
+
+def _sampling(project: Project, settings: SamplerSettings | None) -> tuple:
+    """``(pool, queries dataset, items held back, settings)`` of the project's next session."""
     is_folder = project.settings.type in FOLDER_TYPES
     pool = Pool(UNLABELED, is_folder=is_folder, id_column=project.settings.id_column, media=project.settings.type)
     queries = project.settings.outputs["queries"]
@@ -49,7 +70,7 @@ def sample(project: Project, settings: SamplerSettings | None = None) -> dict:
     settings = settings or SamplerSettings()
     if settings.rules_bonus > 0 and not settings.rules:
         settings = replace(settings, rules=tuple(load_rules(project)))  # the project's enabled rules
-    return run_sampler(project.platform, MODEL, pool, queries, held, settings)
+    return pool, queries, held, settings
 
 
 def train_and_measure(project: Project, weak: bool | None = None) -> tuple:

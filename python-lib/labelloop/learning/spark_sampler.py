@@ -1,0 +1,220 @@
+"""The query sampler on Spark (``labelloop sample --engine spark``): pools beyond one machine.
+
+Spark reads the pool (Parquet). Each partition is scored on an executor by the model broadcast
+to it, through ``mapInPandas`` (Arrow batches of ``chunk_size`` rows), and keeps only its own best
+candidates (``query_sampler.Ranking``, the pandas engine's code). The driver merges them and
+picks the queries with the pandas engine's code too. Both engines write the same queries for the
+same pool and seed, because nothing depends on how the pool is cut:
+
+- a row's random key hashes its item id (``Salts``);
+- a row's position in the pool is its file's rank by name and its row index in the file
+  (Spark's ``_metadata.row_index``), so ties and duplicate numbers follow the pool's order.
+
+Rows identified by hash (no id column) cost two more passes, which only look at rows whose hash
+is one of a few: the duplicates of answered rows (which copy was answered) and the duplicates of
+the chosen rows (their ``#n`` ids). pyspark is imported here only: the core never needs it.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from urllib.parse import urlparse
+
+import numpy as np
+import pandas as pd
+
+from labelloop.errors import LabelloopError
+from labelloop.learning.query_sampler import (
+    _ID,
+    _KEY,
+    _POSITION,
+    _RULES,
+    _SCORE,
+    QUERY_COLUMNS,
+    Pool,
+    Ranking,
+    Salts,
+    SamplerSettings,
+    is_score_column,
+    split_scores,
+    write_queries,
+)
+from labelloop.platform.base import Platform, Probabilities
+from labelloop.store.items import row_hashes, row_ids
+
+_FILE_BITS = 40  # a position is (file rank << 40) + row index: files of up to a trillion rows
+_KIND = "__kind"  # what a row sent back to the driver is: a candidate or an unscored row
+
+
+def local_session(master: str = "local[2]"):
+    """A Spark session; its Python workers run this interpreter, which has labelloop and the model's packages."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    return (SparkSession.builder.master(master).appName("labelloop-sampler")
+            .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8").getOrCreate())
+
+
+class ModelScorer:
+    """A scikit-learn classifier as the executors call it: picklable, so Spark broadcasts it once per executor."""
+
+    def __init__(self, estimator, version: str):
+        if not hasattr(estimator, "predict_proba"):
+            raise LabelloopError("The model gives no class probabilities: use a classification model.")
+        self.estimator, self.version = estimator, version
+
+    def __call__(self, frame: pd.DataFrame) -> Probabilities:
+        matrix = np.asarray(self.estimator.predict_proba(frame), dtype=float)
+        return Probabilities(classes=[str(c) for c in self.estimator.classes_], matrix=matrix, model_version=self.version)
+
+
+def run_spark_sampler(spark, platform: Platform, pool: Pool, path: str, queries: str, answered: set,
+                      settings: SamplerSettings, scorer: ModelScorer | None, model: str | None = None) -> dict:
+    """The pandas engine's ``run_sampler`` on Spark, for a pool of Parquet files at ``path``."""
+    if settings.max_queries is None:
+        raise LabelloopError("The Spark engine needs max_queries: keeping every row would bring the whole pool to "
+                             "the driver.")
+    if pool.is_folder:
+        raise LabelloopError("The Spark engine ranks datasets; a folder of media is ranked by the pandas engine.")
+    if (scorer is None) != pool.scored:
+        raise LabelloopError("Give the Spark engine a model, or a scored pool, not both.")
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.chunk_size))
+    spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")  # toPandas through Arrow, as pyarrow reads
+    frame = _with_positions(spark, path)
+    columns = [c for c in frame.columns if c != _POSITION]
+    clash = [c for c in QUERY_COLUMNS + (_POSITION,) if c in columns]
+    if clash:
+        raise LabelloopError(f"The input already has a column '{clash[0]}', which the queries dataset adds.")
+    hashed = pool.id_column is None
+    answered_positions = _answered_positions(frame, pool, answered) if hashed and answered else set()
+    broadcast = spark.sparkContext.broadcast((scorer, settings, Salts(settings.seed), answered, answered_positions))
+    counts = spark.sparkContext.accumulator(0), spark.sparkContext.accumulator(0), spark.sparkContext.accumulator(0)
+    rank = _partition_ranker(broadcast, pool, counts)
+    kept = frame.mapInPandas(rank, _kept_schema(frame, pool)).toPandas()
+    ranking = Ranking(settings, broadcast.value[2])
+    ranking.merge(_part(kept, "candidate"), _part(kept, "unscored"))
+    ranking.scored, ranking.dropped = counts[0].value, counts[1].value
+    ranking.version = scorer.version if scorer is not None else None
+    hashes = _SparkDuplicates(frame, pool) if hashed else None
+    return write_queries(platform, model, pool, queries, ranking, hashes, counts[2].value)
+
+
+def _with_positions(spark, path: str):
+    """The pool with each row's position: its file's rank by name, then its row index in the file."""
+    from pyspark.sql import functions as F
+
+    try:
+        frame = spark.read.parquet(str(path))
+    except Exception as error:  # noqa: BLE001 - Spark's analysis errors have no common public base
+        raise LabelloopError(f"Spark could not read the pool '{path}' as Parquet ({str(error).splitlines()[0]}).") from error
+    # Spark spells a file "file:///p" in one place and "file:/p" in another: ranks are keyed by the path alone.
+    files = sorted(urlparse(name).path for name in frame.inputFiles())
+    ranks = F.create_map(*[F.lit(v) for n, name in enumerate(files) for v in (name, n)])
+    rank = ranks[F.regexp_extract(F.col("_metadata.file_path"), r"^[A-Za-z][\w+.-]*:(//[^/]*)?(/.*)$", 2)]
+    rank = F.coalesce(rank, F.raise_error(F.concat(F.lit("labelloop: a file of the pool is not among its files: "),
+                                                  F.col("_metadata.file_path"))))
+    position = rank.cast("long") * (1 << _FILE_BITS) + F.col("_metadata.row_index")
+    return frame.select("*", position.alias(_POSITION))
+
+
+def _kept_schema(frame, pool: Pool):
+    """The rows the partitions send back: the items' columns (a scored pool's probabilities are
+    not among them), their position, and what the ranking adds."""
+    from pyspark.sql.types import BooleanType, DoubleType, StringType, StructField, StructType
+
+    fields = [f for f in frame.schema.fields if not (pool.scored and is_score_column(f.name))]
+    extra = [StructField(_SCORE, DoubleType()), StructField(_RULES, BooleanType()), StructField(_KEY, DoubleType()),
+             StructField(_ID, StringType()), StructField(_KIND, StringType())]
+    return StructType(fields + extra)
+
+
+def _inputs(batch: pd.DataFrame, pool: Pool) -> pd.DataFrame:
+    """The items' own columns of a batch, which their hashed ids are made of."""
+    return batch.drop(columns=[c for c in batch.columns if is_score_column(c)]) if pool.scored else batch
+
+
+def _partition_ranker(broadcast, pool: Pool, counts) -> Callable:
+    """What each executor runs on its partition: ids, unanswered rows, scores, its own ``Ranking``."""
+
+    def rank(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        scorer, settings, salts, answered, answered_positions = broadcast.value
+        ranking, rows = Ranking(settings, salts), 0
+        for batch in batches:
+            rows += len(batch)
+            positions = batch.pop(_POSITION).to_numpy(dtype=np.int64)
+            chunk, given = split_scores(batch, pool.name) if pool.scored else (batch, None)
+            if pool.id_column is None:
+                ids = np.asarray(row_hashes(chunk), dtype=object)
+                fresh = ~pd.Series(positions).isin(answered_positions).to_numpy() if answered_positions else \
+                    np.ones(len(chunk), dtype=bool)
+            else:
+                ids = np.asarray(row_ids(chunk, pool.id_column), dtype=object)
+                fresh = ~pd.Series(ids).isin(answered).to_numpy()
+            chunk, ids, positions = chunk[fresh], ids[fresh], positions[fresh]
+            if not chunk.empty:
+                ranking.add(chunk, ids, positions, scorer(chunk) if given is None else given.rows(fresh))
+        counts[0].add(ranking.scored)
+        counts[1].add(ranking.dropped)
+        counts[2].add(rows)
+        for part, kind in ((ranking.candidates, "candidate"), (ranking.unscored, "unscored")):
+            if part is not None and len(part):
+                yield _as_kept(part, kind)
+
+    return rank
+
+
+def _as_kept(part: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """A ranking's rows in the schema sent back to the driver (unscored rows have no score or key)."""
+    # pandas 3 keeps text in Arrow-backed columns, which pyspark 4.3 cannot send back: plain objects it can.
+    out = part.astype({c: object for c, kind in part.dtypes.items()
+                       if pd.api.types.is_string_dtype(kind) and not pd.api.types.is_object_dtype(kind)})
+    for column in (_SCORE, _KEY):
+        if column not in out:
+            out[column] = np.nan
+    if _RULES not in out:
+        out[_RULES] = False
+    out[_KIND] = kind
+    return out
+
+
+def _part(kept: pd.DataFrame, kind: str) -> pd.DataFrame | None:
+    """The candidates or the unscored rows the partitions sent back, as the pandas engine holds them."""
+    rows = kept[kept[_KIND] == kind].drop(columns=[_KIND])
+    if kind == "unscored":
+        rows = rows.drop(columns=[_SCORE, _KEY, _RULES])
+    return rows.reset_index(drop=True) if len(rows) else None
+
+
+def _hash_positions(frame, pool: Pool, bases: set) -> pd.DataFrame:
+    """``(base, position)`` of the pool's rows whose hash is one of ``bases``: a narrow pass."""
+    def matching(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            positions = batch.pop(_POSITION)
+            found = pd.DataFrame({"base": pd.Series(row_hashes(_inputs(batch, pool)), dtype=object),
+                                  _POSITION: positions.to_numpy(dtype=np.int64)})
+            yield found[found["base"].isin(bases)]
+
+    return frame.mapInPandas(matching, f"base string, {_POSITION} long").toPandas().sort_values(_POSITION)
+
+
+def _answered_positions(frame, pool: Pool, answered: set) -> set:
+    """Positions of the pool's answered rows: the n-th copy of a row is answered when ``<hash>#n`` is."""
+    found = _hash_positions(frame, pool, {i.split("#")[0] for i in answered})
+    copy = found.groupby("base", sort=False).cumcount().to_numpy() + 1
+    ids = [b if n == 1 else f"{b}#{n}" for b, n in zip(found["base"], copy)]
+    return {p for p, i in zip(found[_POSITION].tolist(), ids) if i in answered}
+
+
+class _SparkDuplicates:
+    """``final_ids`` for hashed rows, as ``query_sampler._HashIds`` gives them: a row's suffix is
+    the number of identical rows before it in the pool."""
+
+    def __init__(self, frame, pool: Pool):
+        self.frame, self.pool = frame, pool
+
+    def final_ids(self, bases: pd.Series, positions: np.ndarray) -> list:
+        found = _hash_positions(self.frame, self.pool, set(bases))
+        before = {base: group[_POSITION].to_numpy() for base, group in found.groupby("base")}
+        copies = [int(np.searchsorted(before[b], p)) for b, p in zip(bases, positions)]
+        return [b if n == 0 else f"{b}#{n + 1}" for b, n in zip(bases, copies)]
