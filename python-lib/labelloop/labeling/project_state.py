@@ -17,7 +17,7 @@ import pandas as pd
 
 from labelloop.errors import LabelloopError
 from labelloop.platform.base import Platform
-from labelloop.store.metrics import stopping_status
+from labelloop.store.metrics import learning_curve, stopping_status
 from labelloop.store.sessions import current_session
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ class Snapshot:
     versions: list = field(default_factory=list)  # oldest first
     active: str | None = None  # the version that suggests (in DSS the active one, not always the newest)
     stopping: dict | None = None
+    curve: list = field(default_factory=list)  # the learning curve of ``stopping``: computed once per read, not per /stats
 
 
 class ProjectState:
@@ -73,8 +74,9 @@ class ProjectState:
         if session != known and queries and self.platform.dataset_exists(queries):
             self.queue.set_queries(self._completed(self.platform.read_dataset(queries), session))
         versions = self.platform.model_versions(model) if model else []
+        stopping = stopping_status(self.platform, model) if model else None
         self._snapshot = Snapshot(session, versions, self.platform.active_version(model) if versions else None,
-                                  stopping_status(self.platform, model) if model else None)
+                                  stopping, learning_curve(stopping["metrics"]) if stopping else [])
         self._checked = checked
 
     def _completed(self, queries: pd.DataFrame, session: int) -> pd.DataFrame | None:

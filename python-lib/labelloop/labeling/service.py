@@ -32,7 +32,6 @@ from labelloop.platform.base import Platform
 from labelloop.quality.agreement import agreement
 from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
-from labelloop.store.metrics import learning_curve
 from labelloop.store.skips import held_back
 
 log = logging.getLogger(__name__)
@@ -383,8 +382,7 @@ class LabelingService:
         loop = self.loop.status() if self.loop is not None else None  # first: a round it calls over is in the project
         project = self.project.current(read_since=self.loop.finished_at if self.loop is not None else None)
         stats = self._sync().stats(total=len(self.source))
-        curve = learning_curve(project.stopping["metrics"]) if project.stopping else []
-        stats = {**stats, "modelVersions": project.versions, "stopping": project.stopping, "learningCurve": curve,
+        stats = {**stats, "modelVersions": project.versions, "stopping": project.stopping, "learningCurve": project.curve,
                  "suggesting": self._suggesting(), "agreement": self._team_agreement()}
         if loop is not None:
             stats["loop"] = loop

@@ -337,8 +337,8 @@ def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answer
     hashes = None if (pool.is_folder or pool.id_column) else _HashIds(answered)
     ranking, position = Ranking(settings, Salts(settings.seed)), 0
     for chunk in _chunks(platform, pool, settings.chunk_size):
-        chunk, given = split_scores(chunk.reset_index(drop=True), pool.name) if pool.scored else (chunk, None)
         chunk = chunk.reset_index(drop=True)
+        chunk, given = split_scores(chunk, pool.name) if pool.scored else (chunk, None)
         ids, fresh = _chunk_ids(chunk, pool, hashes, answered)
         positions = np.arange(position, position + len(chunk))
         position += len(chunk)

@@ -162,6 +162,8 @@ def _reachable(dbapi):
         raise Unavailable("The journal database cannot be reached right now; try again in a moment.") from error
 
 
+_INSERT_EVENT = events.insert()
+
 class Journal:
     """Append-only annotation events with current state, leases and statistics."""
 
@@ -171,6 +173,7 @@ class Journal:
         self.engine = _engine(url)
         self._dbapi = self.engine.dialect.loaded_dbapi
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        self._upsert_current = self._current_upsert()
         # SQLite allows one writer at a time; threads of this process queue on a lock, which wakes
         # them at once, instead of SQLite's busy handler, which sleeps in steps of up to 100 ms.
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
@@ -236,9 +239,9 @@ class Journal:
                 raise LeaseConflict("This item is being labeled by another annotator.")
             values = asdict(annotation)
             status = values.pop("status")
-            event_id = conn.execute(
-                events.insert().values(kind=_KIND_OF_STATUS[status], created_at=now, **values)
-            ).inserted_primary_key[0]
+            # statements built once, values as parameters: building one costs more than running it
+            event_id = conn.execute(_INSERT_EVENT, {"kind": _KIND_OF_STATUS[status], "created_at": now, **values}
+                                    ).inserted_primary_key[0]
             self._set_current(conn, annotation, status, event_id)
             conn.execute(leases.delete().where(leases.c.item_id == annotation.item_id))
         return int(event_id)
@@ -260,12 +263,9 @@ class Journal:
             for n, annotation in enumerate(annotations):
                 values = asdict(annotation)
                 rows.append({"id": first + n, "kind": _KIND_OF_STATUS[values.pop("status")], "created_at": now, **values})
-            conn.execute(events.insert(), rows)
-            statement = self._insert(current)
-            conn.execute(statement.on_conflict_do_update(
-                index_elements=[current.c.item_id, current.c.annotator],
-                set_={k: statement.excluded[k] for k in ("event_id", "status", "label", "session")},
-            ), [{"item_id": a.item_id, "annotator": a.annotator, "event_id": first + n, "first_event_id": first + n,
+            conn.execute(_INSERT_EVENT, rows)
+            conn.execute(self._upsert_current, [
+                {"item_id": a.item_id, "annotator": a.annotator, "event_id": first + n, "first_event_id": first + n,
                  "status": a.status, "label": a.label, "session": a.session} for n, a in enumerate(annotations)])
             self._advance_event_ids(conn)
         return len(annotations)
@@ -288,14 +288,17 @@ class Journal:
                 set_={k: statement.excluded[k] for k in ("event_id", "reviewer", "label")}))
         return int(event_id)
 
-    def _set_current(self, conn, annotation: Annotation, status: str, event_id: int) -> None:
-        row = {"item_id": annotation.item_id, "annotator": annotation.annotator, "event_id": event_id,
-               "first_event_id": event_id, "status": status, "label": annotation.label, "session": annotation.session}
-        statement = self._insert(current).values(**row)
-        conn.execute(statement.on_conflict_do_update(
+    def _current_upsert(self):
+        """Insert an (item, annotator)'s current answer, or replace it (keeping its first event)."""
+        statement = self._insert(current)
+        return statement.on_conflict_do_update(
             index_elements=[current.c.item_id, current.c.annotator],
-            set_={k: statement.excluded[k] for k in ("event_id", "status", "label", "session")},
-        ))
+            set_={k: statement.excluded[k] for k in ("event_id", "status", "label", "session")})
+
+    def _set_current(self, conn, annotation: Annotation, status: str, event_id: int) -> None:
+        conn.execute(self._upsert_current, {
+            "item_id": annotation.item_id, "annotator": annotation.annotator, "event_id": event_id,
+            "first_event_id": event_id, "status": status, "label": annotation.label, "session": annotation.session})
 
     def lease(self, annotator: str, item_ids: Iterable[str], limit: int,
               seconds: float = DEFAULT_LEASE_SECONDS, now: dt.datetime | None = None, needed=None) -> list:
