@@ -104,6 +104,41 @@ def test_a_write_killed_between_its_new_part_and_the_old_one_loses_nothing(tmp_p
     assert pd.read_parquet(folder).set_index("item_id")["label"].to_dict() == {"1": "new", "2": "old"}
 
 
+HANG_IN_A_MERGE = textwrap.dedent("""
+    import os, sys, time
+    import pandas as pd
+    from labelloop.platform.parquet_parts import PartedDataset
+    folder, marker = sys.argv[1], sys.argv[2]
+    parts = PartedDataset(folder, ("item_id",))
+    def hang(path):  # the merged part is written; the parts it came from are still there
+        open(marker, "w").close()
+        time.sleep(600)
+    os.remove = hang
+    parts.write(pd.DataFrame({"item_id": ["7"], "label": ["seven"]}))
+""")
+
+
+def test_a_merge_killed_before_its_old_parts_are_gone_loses_nothing(tmp_path):
+    folder, marker = tmp_path / "labels.parquet", tmp_path / "merging"
+    parts = PartedDataset(folder, ("item_id",))
+    for n in range(FANOUT - 1):  # one part more of this size class, and they merge
+        parts.write(pd.DataFrame({"item_id": [str(n)], "label": [f"label {n}"]}))
+    assert parts.parts == FANOUT - 1
+    process = subprocess.Popen([sys.executable, "-c", HANG_IN_A_MERGE, str(folder), str(marker)])
+    try:
+        assert eventually(marker.exists, timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    assert len(pd.read_parquet(folder)) > FANOUT  # the merged rows, and most of them again in their old parts
+    reopened = PartedDataset(folder, ("item_id",))
+    expected = {str(n): f"label {n}" for n in range(FANOUT - 1)} | {"7": "seven"}
+    assert pd.read_parquet(folder).set_index("item_id")["label"].to_dict() == expected
+    assert len(pd.read_parquet(folder)) == len(reopened) == FANOUT
+    reopened.write(pd.DataFrame({"item_id": ["8"], "label": ["eight"]}))  # and writing goes on
+    assert pd.read_parquet(folder).set_index("item_id")["label"].to_dict() == expected | {"8": "eight"}
+
+
 def test_a_served_project_keeps_its_datasets_as_parts_and_takes_over_a_single_file(tmp_path):
     project, truth = wine_project(tmp_path)
     datasets = project / "datasets"
