@@ -39,3 +39,16 @@ def path_classifier(paths: list):
     frame = pd.DataFrame({"path": paths})
     labels = ["deep" if p.count("/") else "flat" for p in paths]
     return make_pipeline(FunctionTransformer(path_features), LogisticRegression()).fit(frame, labels)
+
+
+class CountingFeatures:
+    """Features that count the transforms made in this process (a worker's are its own copy's)."""
+
+    calls = 0
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def transform(self, frame: pd.DataFrame):
+        type(self).calls += 1
+        return self.inner.transform(frame)

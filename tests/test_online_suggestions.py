@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pandas as pd
 from polling import eventually
+from sampler_models import CountingFeatures
 from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -104,3 +105,37 @@ def test_the_fitting_worker_yields_the_cpu_to_the_server(tmp_path):
     assert pools and {pool["num_threads"] for pool in pools} == {1}
     service.online.stop()
     service.journal.close()
+
+
+def test_items_prefetched_in_the_worker_get_suggestions_with_no_transform_in_the_server():
+    frame = pool()
+    features = CountingFeatures(online_model.HashedFeatures("tabular"))
+    model = online_model.OnlineModel(["cat", "dog"], features)
+    model.learn(frame.iloc[:60], [truth(frame, i) for i in range(60)])
+
+    def rows_of(ids):
+        return frame.loc[[int(i) for i in ids]]
+
+    upcoming = [str(i) for i in range(100, 200)]
+    assert model.prefetch(upcoming, rows_of) == 100 and model.prefetch(upcoming, rows_of) == 0
+    in_server = CountingFeatures.calls
+    cached = model.probabilities(upcoming[5:15], rows_of)
+    assert CountingFeatures.calls == in_server  # the worker computed them
+    fresh = online_model.OnlineModel(["cat", "dog"], features)
+    fresh._model = model._model  # the same fitted model, no cache: features computed here
+    np.testing.assert_allclose(cached, fresh.probabilities(upcoming[5:15], rows_of))
+    assert CountingFeatures.calls == in_server + 1
+
+
+def test_the_server_computes_ahead_the_features_of_the_next_batch(tmp_path):
+    frame = pool()
+    client, service = make_client(tmp_path, frame, categories=CATEGORIES)
+    for item in client.get("/batch?size=10").get_json()["items"]:
+        client.post("/label", json={"id": item["id"], "label": truth(frame, item["id"])})
+    assert eventually(lambda: client.get("/stats").get_json()["suggesting"]["source"] == "online", timeout=10)
+    model, upcoming = service.online._model, service._upcoming()
+    assert len(upcoming) == 190 and not set(upcoming) & set(service.journal.leased_to_others(""))
+    assert eventually(lambda: model.computed(upcoming) == len(upcoming), timeout=10)  # by the worker, ahead
+    served = client.get("/batch?size=10").get_json()["items"]
+    assert [item["id"] for item in served] == upcoming[:10]
+    assert all(item["suggestion"]["source"] == "online" for item in served)

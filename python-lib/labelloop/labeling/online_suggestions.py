@@ -24,10 +24,13 @@ REFIT_SECONDS = 1.0  # at most one refit a second: labels arriving meanwhile are
 class OnlineSuggestions:
     """The current online model of a labeling webapp, and the thread that keeps it learning."""
 
-    def __init__(self, platform, journal, source, config, active_version):
-        """``active_version()``: the version that suggests now (None before the first)."""
+    def __init__(self, platform, journal, source, config, active_version, upcoming=None):
+        """``active_version()``: the version that suggests now (None before the first).
+        ``upcoming()``: the items the next batches will likely serve, whose features the worker
+        computes ahead (``OnlineModel.prefetch``)."""
         self.platform, self.journal, self.source, self.config = platform, journal, source, config
         self._active_version = active_version
+        self._upcoming = upcoming or list
         self._hashed = hashed_features(config.type, config.text_column, getattr(source, "id_column", None))
         self._model, self._version, self._last_event = None, None, 0
         self._lock = threading.Lock()
@@ -49,13 +52,13 @@ class OnlineSuggestions:
         """A label was just written here: learn it now rather than at the next poll."""
         self._wake.set()
 
-    def probabilities(self, rows):
-        """``(categories, matrix)`` from the online model, or None while it is not ready."""
+    def probabilities(self, item_ids: list):
+        """``(categories, matrix)`` from the online model for these items, or None while it is not ready."""
         with self._lock:
             model = self._model
         if model is None or not model.ready:
             return None
-        return model.categories, model.probabilities(rows)
+        return model.categories, model.probabilities(item_ids, self.source.rows)
 
     def status(self) -> dict:
         with self._lock:
@@ -68,14 +71,14 @@ class OnlineSuggestions:
         version = self._active_version()
         if self._model is None or version != self._version:
             self._replace(version)
-            return
-        if time.monotonic() - self._fitted_at < REFIT_SECONDS:
-            return
-        rows = self.journal.answers_since(self._last_event)
-        if rows:
-            self._last_event = rows[-1][-1]
-            self._learn(self._model, rows)
-            self._fitted_at = time.monotonic()
+        elif time.monotonic() - self._fitted_at >= REFIT_SECONDS:
+            rows = self.journal.answers_since(self._last_event)
+            if rows:
+                self._last_event = rows[-1][-1]
+                self._learn(self._model, rows)
+                self._fitted_at = time.monotonic()
+        if self._model is not None and self._model.ready:
+            self._model.prefetch([i for i in self._upcoming() if i in self.source], self.source.rows)
 
     def _replace(self, version) -> None:
         features = self._features(version)

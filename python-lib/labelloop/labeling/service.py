@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 UNSCORED = {"label": None, "probabilities": {}, "unscored": True}
 MAX_COMMENT = 10_000
 MAX_BATCH = 100
+UPCOMING_ITEMS = 200  # items past the leased ones whose online features are computed ahead (a few seconds of batches)
 MAX_DURATION_MS = 24 * 3600 * 1000
 AGREEMENT_CPU_SHARE = 0.1  # while answers keep coming, agreement takes at most this share of a core
 SHORTCUTS = list("123456789") + list(string.ascii_lowercase)
@@ -229,7 +230,8 @@ class LabelingService:
         self._searched = {}  # item -> the search that served it, for the answer's provenance
         self.online = None
         if config.online and not config.multi_label:
-            self.online = OnlineSuggestions(platform, journal, source, config, self._model_version).start()
+            self.online = OnlineSuggestions(platform, journal, source, config, self._model_version,
+                                            upcoming=self._upcoming).start()
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -266,6 +268,12 @@ class LabelingService:
         busy = self.journal.leased_to_others(user)
         candidates = self.queue.next_items(busy, tally.held(session, user), size * 2, done=tally.held(session))
         return self._serve(self._lease(user, candidates, size), self._query_json)
+
+    def _upcoming(self) -> list:
+        """The items the next batches will likely serve, in order (the online model's features are computed ahead for them)."""
+        tally, session = self._sync(), self.project.current().session
+        held = tally.held(session)
+        return self.queue.next_items(self.journal.leased_to_others(""), held, UPCOMING_ITEMS, done=held)
 
     def _lease(self, user: str, candidates: list, size: int) -> list:
         return self.journal.lease(user, candidates, size, seconds=self.config.lease_seconds,
@@ -544,7 +552,7 @@ class LabelingService:
         if self.online is None:
             return None
         try:
-            found = self.online.probabilities(self.source.rows(item_ids))
+            found = self.online.probabilities(item_ids)
         except Exception:  # noqa: BLE001 - fall back on the version's suggestions
             log.exception("online suggestions")
             return None
