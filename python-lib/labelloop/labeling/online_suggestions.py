@@ -19,6 +19,7 @@ from labelloop.store.journal import LABELED
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
 REFIT_SECONDS = 1.0  # at most one refit a second: labels arriving meanwhile are learned together
+PREFETCH_SECONDS = 1.0  # how often the upcoming items' features are computed ahead
 
 
 class OnlineSuggestions:
@@ -35,7 +36,7 @@ class OnlineSuggestions:
         self._model, self._version, self._last_event = None, None, 0
         self._lock = threading.Lock()
         self._wake, self._stopping = threading.Event(), threading.Event()
-        self._fitted_at = 0.0
+        self._fitted_at = self._prefetched_at = 0.0
         self._failure = None
 
     def start(self) -> OnlineSuggestions:
@@ -77,8 +78,16 @@ class OnlineSuggestions:
                 self._last_event = rows[-1][-1]
                 self._learn(self._model, rows)
                 self._fitted_at = time.monotonic()
-        if self._model is not None and self._model.ready:
-            self._model.prefetch([i for i in self._upcoming() if i in self.source], self.source.rows)
+        self._prefetch()
+
+    def _prefetch(self) -> None:
+        """Have the worker compute the upcoming items' features: once a second is enough, since the
+        200 items ahead last several seconds of batches, and finding them costs a walk of the queue."""
+        model = self._model
+        if model is None or not model.ready or time.monotonic() - self._prefetched_at < PREFETCH_SECONDS:
+            return
+        self._prefetched_at = time.monotonic()
+        model.prefetch([i for i in self._upcoming() if i in self.source], self.source.rows)
 
     def _replace(self, version) -> None:
         features = self._features(version)
@@ -89,6 +98,7 @@ class OnlineSuggestions:
         self._learn(model, rows)
         with self._lock:
             self._model, self._version = model, version
+            self._prefetched_at = 0.0  # a new model: its features are all to compute
             self._last_event = rows[-1][-1] if rows else 0
 
     def _features(self, version):
