@@ -68,7 +68,7 @@ class OnlineSuggestions:
                     "version": self._version}
 
     def update(self) -> None:
-        """Replace the model after a retrain, then learn the labels written since the last update."""
+        """Replace the model after a retrain, or learn the labels written since the last update; then compute ahead."""
         version = self._active_version()
         if self._model is None or version != self._version:
             self._replace(version)
