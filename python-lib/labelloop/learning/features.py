@@ -8,12 +8,17 @@ columns; for folders a ``path`` column), so a saved version is used exactly like
   TF-IDF on words;
 - text: word (1-2 grams) and character (2-5 grams) TF-IDF of the text column;
 - image and sound: the fixed-size vectors of ``media_features``, scaled.
+
+With ``TextEmbeddings``, the text column (text) or the free-text columns (tabular) are a pretrained
+sentence model's vectors instead of TF-IDF, read from the project's embedding cache (DESIGN.md
+section 12): a model that has seen 50 labels then knows that "awful" and "terrible" are alike.
 """
 from __future__ import annotations
 
 import os
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,8 +31,10 @@ from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from labelloop import text
+from labelloop.embedding_model import Encoder
 from labelloop.errors import LabelloopError
 from labelloop.learning.media_features import EXTRACTORS
+from labelloop.store.embedding_cache import EmbeddingCache, text_keys
 
 RARE_LEVEL = 5  # a level seen fewer times than this joins the "infrequent" group
 FREE_TEXT_LENGTH = 30  # mean characters above which a mostly-distinct string column is free text
@@ -61,7 +68,65 @@ def column_kinds(frame: pd.DataFrame) -> tuple:
     return numeric, categorical, free_text
 
 
-def tabular_features(frame: pd.DataFrame) -> ColumnTransformer:
+@dataclass(frozen=True)
+class TextEmbeddings:
+    """Which sentence embeddings a pipeline reads: the cache folder, the model (name and local folder),
+    and the columns embedded."""
+
+    cache: str
+    model: str
+    path: str
+    columns: tuple
+
+    def features(self) -> EmbeddingFeatures:
+        return EmbeddingFeatures(self.cache, self.path)
+
+
+class EmbeddingFeatures(BaseEstimator, TransformerMixin):
+    """One text column as its sentence embeddings, looked up in the cache by text.
+
+    A text the cache lacks (an item that arrived after the background embedding ran) is
+    encoded here and added to the cache, so it is encoded once. The saved model keeps the
+    cache's and the model's folders (absolute paths, as ``MediaFeatures`` keeps its folder).
+    """
+
+    def __init__(self, cache: str, path: str):
+        self.cache = cache
+        self.path = path
+
+    def fit(self, frame, y=None):
+        return self
+
+    def transform(self, frame):
+        texts = as_text(frame)
+        keys = text_keys(texts)
+        cache = _open_cache(self.cache)
+        found = cache.positions(keys)
+        if (found < 0).any():
+            missing = np.flatnonzero(found < 0)
+            cache.append(keys[missing], _encoder(self.path).encode(texts[missing].tolist()))
+            found = cache.positions(keys)
+        return cache.vectors(found)
+
+
+_CACHES: dict = {}
+_ENCODERS: dict = {}
+
+
+def _open_cache(folder: str) -> EmbeddingCache:
+    """One reader per cache folder and process: its key index is built once, not per transform."""
+    if folder not in _CACHES:
+        _CACHES[folder] = EmbeddingCache(folder)
+    return _CACHES[folder]
+
+
+def _encoder(path: str) -> Encoder:
+    if path not in _ENCODERS:
+        _ENCODERS[path] = Encoder(path)
+    return _ENCODERS[path]
+
+
+def tabular_features(frame: pd.DataFrame, embeddings: TextEmbeddings | None = None) -> ColumnTransformer:
     numeric, categorical, free_text = column_kinds(frame)
     parts = []
     if numeric:
@@ -72,6 +137,9 @@ def tabular_features(frame: pd.DataFrame) -> ColumnTransformer:
             FunctionTransformer(as_strings),
             OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=RARE_LEVEL)), categorical))
     for name in free_text:
+        if embeddings is not None and name in embeddings.columns:
+            parts.append((f"text:{name}", embeddings.features(), [name]))
+            continue
         parts.append((f"text:{name}", make_pipeline(FunctionTransformer(as_text), TfidfVectorizer(
             sublinear_tf=True, min_df=2, max_features=20_000)), [name]))
     if not parts:
@@ -79,7 +147,9 @@ def tabular_features(frame: pd.DataFrame) -> ColumnTransformer:
     return ColumnTransformer(parts, sparse_threshold=0.3)
 
 
-def text_features(text_column: str) -> ColumnTransformer:
+def text_features(text_column: str, embeddings: TextEmbeddings | None = None) -> ColumnTransformer:
+    if embeddings is not None:
+        return ColumnTransformer([("text", embeddings.features(), [text_column])])
     union = FeatureUnion([
         ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_features=50_000)),
         ("characters", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
@@ -133,12 +203,13 @@ def _cached_features(path: str, extract, dim: int) -> np.ndarray:
 
 
 def build_pipeline(data_type: str, frame: pd.DataFrame, text_column: str | None = None,
-                   folder: str | None = None, seed: int = 0) -> Pipeline:
-    """An unfitted pipeline for ``frame`` (the training rows' input columns)."""
+                   folder: str | None = None, seed: int = 0, embeddings: TextEmbeddings | None = None) -> Pipeline:
+    """An unfitted pipeline for ``frame`` (the training rows' input columns); ``embeddings``: the
+    sentence embeddings that stand for the text columns they name."""
     if data_type == "tabular":
-        features = tabular_features(frame)
+        features = tabular_features(frame, embeddings)
     elif data_type == "text":
-        features = text_features(text_column)
+        features = text_features(text_column, embeddings)
     elif data_type in EXTRACTORS:
         features = make_pipeline(MediaFeatures(folder, data_type), StandardScaler())
     else:

@@ -15,6 +15,9 @@ they measure better (learning/weak_training.py).
 
 Features are computed once with the built-in trainer's pipeline for the data type (fitted on the
 pool without its labels, as a real project could); the classifier is the same logistic regression.
+With several ``features`` (``tfidf``, ``embeddings``: a sentence model's vectors of the text
+columns), every run is made on each, named ``<run>@<features>``, and "labels to 95%" is measured
+against the best whole-pool accuracy of them all, so the two curves race to one finish line.
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ from sklearn.model_selection import train_test_split
 
 from labelloop.errors import LabelloopError
 from labelloop.learning.diversity import DIVERSITY, candidates_wanted, diverse_pick
-from labelloop.learning.features import build_pipeline
+from labelloop.learning.features import TextEmbeddings, build_pipeline, column_kinds
 from labelloop.params import whole_number
 from labelloop.platform.local import LocalPlatform
 from labelloop.rules.spec import parse_rules
@@ -54,6 +57,8 @@ class SimulationSettings:
     jobs: int = 2
     diversity: tuple = ("none",)
     rules: object = None  # labeling rules as written, JSON text or list (checked with the data): adds <strategy>+rules
+    features: tuple = ("tfidf",)  # tfidf and/or embeddings: several give <run>@<features> entries
+    embeddings: PoolEmbeddings | None = None  # needed with "embeddings"
 
     def __post_init__(self):
         unknown = [s for s in self.strategies if s not in STRATEGIES]
@@ -62,6 +67,9 @@ class SimulationSettings:
         unknown = [d for d in self.diversity if d not in DIVERSITY]
         if unknown or not self.diversity:
             raise LabelloopError(f"Unknown diversity '{(unknown or [''])[0]}' (use {', '.join(DIVERSITY)}).")
+        unknown = [f for f in self.features if f not in FEATURE_KINDS]
+        if unknown or not self.features:
+            raise LabelloopError(f"Unknown features '{(unknown or [''])[0]}' (use {', '.join(FEATURE_KINDS)}).")
         for name in ("seeds", "seed_labels", "batch", "jobs"):
             setattr(self, name, whole_number(getattr(self, name), f"--{name.replace('_', '-')}"))
         if self.max_labels is not None and self.max_labels < self.seed_labels:
@@ -72,6 +80,33 @@ class SimulationSettings:
         plain = [(strategy, diversity, False) for strategy in self.strategies for diversity in self.diversity
                  if diversity == "none" or strategy != "random"]
         return plain + ([(strategy, "none", True) for strategy in self.strategies] if self.rules else [])
+
+
+    def named_runs(self) -> list:
+        """``(name, strategy, diversity, with rules, features)`` of every run, features last."""
+        several = len(self.features) > 1
+        return [(run_name(*run) + (f"@{kind}" if several else ""), *run, kind)
+                for kind in self.features for run in self.runs()]
+
+
+FEATURE_KINDS = ("tfidf", "embeddings")
+
+
+@dataclass(frozen=True)
+class PoolEmbeddings:
+    """A simulation's sentence embeddings: the model (name, local folder) and the cache folder; the
+    columns embedded are ``text_column``, else the pool's free-text columns."""
+
+    model: str
+    path: str
+    cache: str
+    text_column: str | None = None
+
+    def __call__(self, frame: pd.DataFrame) -> TextEmbeddings:
+        columns = (self.text_column,) if self.text_column else tuple(column_kinds(frame)[2])
+        if not columns:
+            raise LabelloopError("Embeddings are text features: give --text-column, or data with free-text columns.")
+        return TextEmbeddings(self.cache, self.model, self.path, columns)
 
 
 def run_name(strategy: str, diversity: str, with_rules: bool = False) -> str:
@@ -105,9 +140,11 @@ def load_folder(folder: Path, labels_csv: Path | None, label_column: str, data_t
     return table[["path"]].astype(str), table[label_column].astype(str), data_type
 
 
-def feature_matrix(frame: pd.DataFrame, data_type: str, folder: Path | None, text_column: str | None) -> np.ndarray:
+def feature_matrix(frame: pd.DataFrame, data_type: str, folder: Path | None, text_column: str | None,
+                   embeddings: TextEmbeddings | None = None) -> np.ndarray:
     """The built-in pipeline's features, fitted on the pool without labels."""
-    pipeline = build_pipeline(data_type, frame, text_column=text_column, folder=str(folder) if folder else None)
+    pipeline = build_pipeline(data_type, frame, text_column=text_column, folder=str(folder) if folder else None,
+                              embeddings=embeddings)
     return pipeline.named_steps["features"].fit_transform(frame)
 
 
@@ -126,7 +163,7 @@ def _pick(model, features, candidates: np.ndarray, strategy: str, diversity: str
 
 
 def one_run(features, labels: np.ndarray, strategy: str, seed: int, settings: SimulationSettings,
-            diversity: str = "none", weak: tuple | None = None) -> dict:
+            diversity: str = "none", weak: tuple | None = None, name: str | None = None) -> dict:
     """One strategy and seed: the learning curve [(labels, test accuracy), ...].
 
     ``weak``: ``(weak label per item or None, confidence per item)``, learned from with the labels."""
@@ -158,7 +195,7 @@ def one_run(features, labels: np.ndarray, strategy: str, seed: int, settings: Si
         else:
             picked = unlabeled[_pick(model, features, pool[unlabeled], strategy, diversity, take, seed)]
         labeled[picked] = True
-    return {"strategy": run_name(strategy, diversity, weak is not None), "seed": seed, "curve": curve}
+    return {"strategy": name or run_name(strategy, diversity, weak is not None), "seed": seed, "curve": curve}
 
 
 def _training_set(features, labels: np.ndarray, rows: np.ndarray, others: np.ndarray, weak: tuple | None) -> tuple:
@@ -234,24 +271,30 @@ def simulate(data, label_column: str, settings: SimulationSettings, labels_csv=N
     counts = labels.value_counts()
     if len(counts) < 2 or counts.min() < 2:
         raise LabelloopError("Simulation needs at least two labels, each on at least two items.")
-    features = feature_matrix(frame, data_type, data if data.is_dir() else None, text_column)
+    folder = data if data.is_dir() else None
+    matrices = {kind: feature_matrix(frame, data_type, folder, text_column,
+                                     settings.embeddings(frame) if kind == "embeddings" else None)
+                for kind in settings.features}
     y = labels.to_numpy()
     weak = None
     if settings.rules:
         checked = parse_rules(settings.rules, frame.dtypes, sorted(set(labels)))
         weak = pool_weak_labels(tuple(checked), frame, labels)
-    jobs = [(strategy, diversity, ruled, seed) for strategy, diversity, ruled in settings.runs()
-            for seed in range(settings.seeds)]
+    jobs = [(*run, seed) for run in settings.named_runs() for seed in range(settings.seeds)]
     runs = []
     for run in Parallel(n_jobs=settings.jobs, return_as="generator")(
-            delayed(one_run)(features, y, strategy, seed, settings, diversity, weak if ruled else None)
-            for strategy, diversity, ruled, seed in jobs):
+            delayed(one_run)(matrices[kind], y, strategy, seed, settings, diversity, weak if ruled else None, name)
+            for name, strategy, diversity, ruled, kind, seed in jobs):
         runs.append(run)
         if progress:
             progress(len(runs), len(jobs))
-    full = full_accuracy(features, y, settings.seeds)
-    return {"dataset": data.name, "items": int(len(y)), "full_accuracy": round(full, 6),
-            "strategies": summarise(runs, full, [run_name(*run) for run in settings.runs()]), "runs": runs}
+    fulls = {kind: round(full_accuracy(matrix, y, settings.seeds), 6) for kind, matrix in matrices.items()}
+    full = max(fulls.values())
+    result = {"dataset": data.name, "items": int(len(y)), "full_accuracy": full,
+              "strategies": summarise(runs, full, [run[0] for run in settings.named_runs()]), "runs": runs}
+    if len(fulls) > 1:
+        result["full_accuracy_by_features"] = fulls
+    return result
 
 
 def write_curves(result: dict, out_dir: Path) -> tuple:
@@ -285,7 +328,7 @@ def print_table(result: dict, out=sys.stdout) -> None:
         return "not reached" if value is None else str(value)
 
     print(f"{result['dataset']}: {result['items']} items, whole-pool accuracy {result['full_accuracy']:.3f}", file=out)
-    print(f"{'strategy':<18}{'labels to 95%':>15}{'labels to 99%':>15}{'AULC':>8}", file=out)
+    print(f"{'strategy':<28}{'labels to 95%':>15}{'labels to 99%':>15}{'AULC':>8}", file=out)
     for strategy, summary in result["strategies"].items():
-        print(f"{strategy:<18}{cell(summary['labels_to_95']):>15}{cell(summary['labels_to_99']):>15}"
+        print(f"{strategy:<28}{cell(summary['labels_to_95']):>15}{cell(summary['labels_to_99']):>15}"
               f"{summary['aulc']:>8.3f}", file=out)

@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_val_score
 
 from labelloop.errors import LabelloopError
-from labelloop.learning.features import build_pipeline
+from labelloop.learning.features import TextEmbeddings, build_pipeline
 from labelloop.learning.weak_training import choose_training
 
 MAX_FOLDS = 5
@@ -34,7 +34,7 @@ def cross_validated_accuracy(pipeline, rows: pd.DataFrame, labels: pd.Series) ->
 
 
 def out_of_fold_probabilities(data_type: str, rows: pd.DataFrame, labels: pd.Series, text_column: str | None = None,
-                              folder: str | None = None) -> tuple:
+                              folder: str | None = None, embeddings: TextEmbeddings | None = None) -> tuple:
     """``(classes, probabilities, kept)``: each row's class probabilities from a model that did not
     see it (stratified folds, up to 5). Only rows of classes with two labels or more can be held
     out: ``kept`` marks them, and the matrix has their rows only. Raises NotEnoughLabels before
@@ -45,7 +45,7 @@ def out_of_fold_probabilities(data_type: str, rows: pd.DataFrame, labels: pd.Ser
         raise NotEnoughLabels("Finding suspected label errors needs two categories with two labels or more each.")
     kept = labels.isin(usable.index).to_numpy()
     rows, labels = rows[kept].reset_index(drop=True), labels[kept].reset_index(drop=True)
-    pipeline = build_pipeline(data_type, rows, text_column=text_column, folder=folder)
+    pipeline = build_pipeline(data_type, rows, text_column=text_column, folder=folder, embeddings=embeddings)
     split = StratifiedKFold(n_splits=min(MAX_FOLDS, int(usable.min())), shuffle=True, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -53,19 +53,27 @@ def out_of_fold_probabilities(data_type: str, rows: pd.DataFrame, labels: pd.Ser
     return sorted(str(c) for c in usable.index), matrix, kept
 
 
+def features_used(data_type: str, embeddings: TextEmbeddings | None) -> dict:
+    """What a version learned from: ``{kind, model}``, kind ``embeddings``, ``tfidf`` or ``media``."""
+    if embeddings is not None:
+        return {"kind": "embeddings", "model": embeddings.model}
+    return {"kind": "tfidf" if data_type in ("tabular", "text") else "media", "model": None}
+
+
 def fit(data_type: str, rows: pd.DataFrame, labels: pd.Series, text_column: str | None = None,
-        folder: str | None = None, weak=None) -> tuple:
+        folder: str | None = None, weak=None, embeddings: TextEmbeddings | None = None) -> tuple:
     """``(fitted pipeline, its metadata)``; raises NotEnoughLabels before two categories have labels.
 
     ``weak``: the rules' weak labels (``weak_training.WeakLabels``) of other items; they are
     learned from only when cross-validation on the human labels says they help, and the
-    metadata's ``weak`` says what was measured and chosen.
+    metadata's ``weak`` says what was measured and chosen. ``embeddings``: sentence embeddings for
+    the text columns (``features.TextEmbeddings``), recorded in the metadata's ``features``.
     """
     counts = labels.value_counts()
     if len(counts) < 2:
         have = ", ".join(f"{k} {v}" for k, v in counts.items()) or "no labels"
         raise NotEnoughLabels(f"Training needs labels in at least two categories (so far: {have}).")
-    pipeline = build_pipeline(data_type, rows, text_column=text_column, folder=folder)
+    pipeline = build_pipeline(data_type, rows, text_column=text_column, folder=folder, embeddings=embeddings)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         score, folds = cross_validated_accuracy(pipeline, rows, labels)
@@ -81,6 +89,7 @@ def fit(data_type: str, rows: pd.DataFrame, labels: pd.Series, text_column: str 
         "trainingSeconds": round(time.perf_counter() - start, 3),
         "cvAccuracy": score,
         "cvFolds": folds,
+        "features": features_used(data_type, embeddings),
     }
     if report is not None:
         meta["weak"] = report

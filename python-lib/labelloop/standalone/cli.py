@@ -15,13 +15,15 @@ from pathlib import Path
 from werkzeug.serving import make_server
 
 from labelloop import __version__
+from labelloop.embedding_model import DEFAULT_MODEL, FEATURES, INSTALL_HINT, check_features, model_identity, resolve_features
 from labelloop.errors import LabelloopError
 from labelloop.labeling.builder import freeze_long_lived
 from labelloop.learning.diversity import DIVERSITY
 from labelloop.learning.query_sampler import DEFAULT_DIVERSITY, SamplerSettings
-from labelloop.learning.simulate import SimulationSettings, print_table, simulate, write_curves
+from labelloop.learning.simulate import PoolEmbeddings, SimulationSettings, print_table, simulate, write_curves
 from labelloop.sampling import STRATEGIES
 from labelloop.standalone.demo import DEMO_TYPES, demo_project
+from labelloop.standalone.embeddings import EmbeddingWorker, embed_pool, feature_choice, features_status
 from labelloop.standalone.export import EXPORT_FORMATS, export
 from labelloop.standalone.label_import import import_labels
 from labelloop.standalone.labeling_rules import read_rules_file, replace_rules, weak_labels
@@ -42,6 +44,7 @@ def _init(args) -> None:
         multi_label=args.multi_label, journal=args.journal, dataset_format=args.dataset_format,
         columns_first=_names(args.columns_first), overlap_share=args.overlap_share,
         overlap_annotators=args.overlap_annotators, table=args.table,
+        features=args.features or "auto", embedding_model=args.embedding_model or DEFAULT_MODEL,
     )
     print(f"Created labelloop project in {project.root} ({args.type}, {len(project.source)} items).")
 
@@ -71,9 +74,18 @@ def project_status(project: Project) -> dict:
         "type": project.settings.type,
         "categories": [c["key"] for c in project.settings.categories],
         **stats,
+        "features": features_status(project),
         "modelVersions": registry.versions(),
         "learningCurve": learning_curve(load_metrics(project.platform, MODEL)),
     }
+
+
+def _features_line(features: dict) -> str:
+    """The features in words: which, and for embeddings how far the cache is."""
+    if features["kind"] != "embeddings":
+        return features["kind"] if features["kind"] == "media" else "TF-IDF (words and characters)"
+    done = "all items embedded" if features["ready"] else f"{features['items']:,} items embedded so far"
+    return f"sentence embeddings of {features['model']} ({done})"
 
 
 def _print_status(status: dict) -> None:
@@ -86,6 +98,7 @@ def _print_status(status: dict) -> None:
     annotators = {a: f"{c['labeled']} labeled/{c['skipped']} skipped" for a, c in status["perAnnotator"].items()}
     print(f"Annotators {counts(annotators)}")
     print(f"Sessions  {counts(status['sessions'])}")
+    print(f"Features  {_features_line(status['features'])}")
     print(f"Models    {', '.join(status['modelVersions']) or 'none yet'}")
     if status["learningCurve"]:
         _print_learning_curve(status["learningCurve"])
@@ -219,15 +232,45 @@ def _sample(args) -> None:
 
 
 def _train(args) -> None:
-    model, metrics = train_and_measure(Project.open(args.dir), weak=args.weak)
-    _report(args, {**model, "metrics": metrics[-1] if metrics else None, "stopping": recommendation(metrics)},
-            _print_model)
+    project = _with_features(Project.open(args.dir), args)
+    model, metrics = train_and_measure(project, weak=args.weak)
+    _report(args, {**model, "metrics": metrics[-1] if metrics else None, "stopping": recommendation(metrics),
+                   "featuresStatus": features_status(project)}, _print_model)
+
+
+def _with_features(project: Project, args) -> Project:
+    """The project with ``--features`` and ``--embedding-model`` recorded, when given (embeddings asked
+    for but impossible are refused in one sentence, and nothing is recorded)."""
+    project.update_settings(features=args.features, embedding_model=args.embedding_model)
+    return project
+
+
+def _embed(args) -> None:
+    project = _with_features(Project.open(args.dir), args)
+    choice = feature_choice(project)
+    if choice.kind != "embeddings":
+        raise LabelloopError("This project's features are TF-IDF: nothing to embed (use --features embeddings, "
+                             f"with the extra installed: {INSTALL_HINT}).")
+    bar = _progress_bar("texts") if sys.stderr.isatty() and not args.json else None
+    found = embed_pool(project, choice, progress=bar)
+    _report(args, {**features_status(project, choice), "total": found["total"]},
+            lambda f: print(f"Embedded {f['items']:,} of {f['total']:,} items with {f['model']}."))
+
+
+def _switch_note(model: dict) -> str:
+    """Why a version trained on TF-IDF when the project asks for embeddings: the cache is not complete."""
+    wanted = model["featuresStatus"]
+    if model["features"]["kind"] == wanted["kind"]:
+        return ""
+    return (f"; sentence embeddings once every item is embedded ({wanted['items']:,} so far: "
+            "'labelloop embed' or 'labelloop serve' fills the cache)")
 
 
 def _print_model(model: dict) -> None:
     score = "n/a (too few labels per class)" if model["cvAccuracy"] is None else f"{model['cvAccuracy']:.3f}"
     print(f"Model {model['version']}: {model['labels']} labels, classes {', '.join(model['classes'])}, "
           f"cross-validated accuracy {score}, trained in {model['trainingSeconds']} s.")
+    print(f"Features: {_features_line({**model['features'], 'ready': True})}" + _switch_note(model))
     weak = model.get("weak")
     if weak and weak["humanOnly"] is not None:
         best = max(weak["withWeak"].values())
@@ -240,15 +283,15 @@ def _print_model(model: dict) -> None:
 
 
 def _simulate(args) -> None:
+    out_dir = Path(args.out or f"simulation-{Path(args.data).stem}")
     settings = SimulationSettings(
         strategies=tuple(s.strip() for s in args.strategy.split(",") if s.strip()), seeds=args.seeds,
         seed_labels=args.seed_labels, batch=args.batch, max_labels=args.max_labels, jobs=args.jobs,
         diversity=tuple(d.strip() for d in args.diversity.split(",") if d.strip()),
-        rules=read_rules_file(args.rules) if args.rules else None)
-    progress = _progress_bar if sys.stderr.isatty() and not args.json else None
+        rules=read_rules_file(args.rules) if args.rules else None, **_simulation_features(args, out_dir))
+    progress = _progress_bar("runs") if sys.stderr.isatty() and not args.json else None
     result = simulate(args.data, args.label_column, settings, labels_csv=args.labels, data_type=args.type,
                       text_column=args.text_column, progress=progress)
-    out_dir = Path(args.out or f"simulation-{Path(args.data).stem}")
     csv_path, png_path = write_curves(result, out_dir)
     if args.json:
         print(json.dumps({k: v for k, v in result.items() if k != "runs"}))
@@ -257,11 +300,27 @@ def _simulate(args) -> None:
     print(f"Learning curves: {png_path} and {csv_path}")
 
 
-def _progress_bar(done: int, total: int) -> None:
-    width = 30
-    filled = width * done // total
-    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} runs", end="" if done < total else "\n",
-          file=sys.stderr, flush=True)
+def _simulation_features(args, out_dir: Path) -> dict:
+    """``features`` and ``embeddings`` of the simulation: ``auto`` resolved as for a project, the
+    vectors cached in OUT/embeddings so that a second simulation of the data does not embed it again."""
+    name = args.embedding_model or DEFAULT_MODEL
+    resolved = [resolve_features(kind.strip(), name) for kind in args.features.split(",") if kind.strip()]
+    kinds = tuple(dict.fromkeys(kind for kind, _ in resolved))
+    path = next((path for _, path in resolved if path), None)
+    if path is None:
+        return {"features": kinds}
+    cache = out_dir / "embeddings" / model_identity(name, path)
+    return {"features": kinds, "embeddings": PoolEmbeddings(name, path, str(cache), args.text_column)}
+
+
+def _progress_bar(unit: str):
+    """A terminal progress bar, ``done/total unit``, as a ``progress(done, total)`` callback."""
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} {unit}", end="" if done < total else "\n",
+              file=sys.stderr, flush=True)
+    return show
 
 
 def _interrupt(*_):
@@ -279,8 +338,10 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
         if retrain_every and not project.settings.multi_label else None
     reviewers = _names(getattr(args, "reviewers", None)) or None
     watch = PoolWatcher(pool_reader(project), project.source, args.watch_pool) if args.watch_pool > 0 else None
+    choice = feature_choice(project)
+    embedder = EmbeddingWorker(project).start() if choice.kind == "embeddings" else None
     app, writer = create_app(project, auth_token=auth_token, loop=loop, online=args.suggestions == "online",
-                             reviewers=reviewers, pool_watch=watch)
+                             reviewers=reviewers, pool_watch=watch, features=choice, embedder=embedder)
     freeze_long_lived()
     server = make_server(host, args.port, app, threaded=True)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -295,25 +356,43 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
             loop.stop()
         if watch is not None:
             watch.stop()
+        if embedder is not None:
+            embedder.stop()
         writer.close()
         project.close()
         print("labelloop: stopped; labels and metadata datasets are written.", flush=True)
 
 
 def _serve(args) -> None:
-    _serve_project(Project.open(args.dir, user=args.user), args, args.auth_token)
+    _serve_project(_with_features(Project.open(args.dir, user=args.user), args), args, args.auth_token)
 
 
 def _demo(args) -> None:
     project = demo_project(args.dir or f"demo-{args.type}", args.type)
-    _serve_project(project, args, None)
+    _serve_project(_with_features(project, args), args, None)
 
 
 def _plugin(args) -> None:
     print(build_plugin(out_dir=args.out))
 
 
+def _feature_options(command) -> None:
+    command.add_argument("--features", type=check_features_flag, metavar="|".join(FEATURES),
+                         help="text features: sentence embeddings or TF-IDF; auto (the default) takes embeddings when "
+                              f"'{INSTALL_HINT}' is done and the model is on this machine (recorded in the project)")
+    command.add_argument("--embedding-model", metavar="NAME_OR_FOLDER",
+                         help=f"the sentence-transformers model (default {DEFAULT_MODEL}); never downloaded")
+
+
+def check_features_flag(text: str) -> str:
+    try:
+        return check_features(text)
+    except LabelloopError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
 def _loop_options(command) -> None:
+    _feature_options(command)
     command.add_argument("--retrain-every", type=int, default=DEFAULT_RETRAIN_EVERY, metavar="N",
                          help=f"retrain and re-rank after N labels in a session (default {DEFAULT_RETRAIN_EVERY}; 0: never)")
     _sampling_options(command)
@@ -365,6 +444,7 @@ def parser() -> argparse.ArgumentParser:
                       help="share of items (0 to 1) served to several annotators, to measure agreement (default 0)")
     init.add_argument("--overlap-annotators", type=int, default=2, metavar="N",
                       help="how many annotators label each overlap item (2 to 5, default 2)")
+    _feature_options(init)
     init.set_defaults(run=_init)
 
     _report_command(commands, "status", "progress of a project", _status)
@@ -448,12 +528,20 @@ def parser() -> argparse.ArgumentParser:
                                                                   "<strategy> with <strategy>+cluster)")
     simulation.add_argument("--jobs", type=int, default=2, help="runs in parallel (default 2)")
     simulation.add_argument("--rules", help="a JSON file of labeling rules: adds a <strategy>+rules run per strategy")
+    simulation.add_argument("--features", default="auto", help="comma-separated: auto, tfidf, embeddings (several: "
+                                                             "every run on each, named <run>@<features>)")
+    simulation.add_argument("--embedding-model", metavar="NAME_OR_FOLDER",
+                            help=f"the sentence-transformers model (default {DEFAULT_MODEL}); never downloaded")
     simulation.add_argument("--out", help="folder for curves.png and curves.csv (default: ./simulation-NAME)")
     simulation.add_argument("--json", action="store_true")
     simulation.set_defaults(run=_simulate)
 
     trainer = _report_command(commands, "train", "train the next model version on the current labels", _train)
     trainer.add_argument("--weak", action="store_true", help="also offer the rules' weak labels (kept only if they help)")
+    _feature_options(trainer)
+
+    embedder = _report_command(commands, "embed", "embed the project's texts with the sentence model (resumable)", _embed)
+    _feature_options(embedder)
 
     plugin = commands.add_parser("plugin", help="build the DSS plugin zip")
     plugin.add_argument("--out", help="output folder (default: dist/)")

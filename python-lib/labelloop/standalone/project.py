@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 
+from labelloop.embedding_model import DEFAULT_MODEL, check_features, resolve_features
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.labeling.overlap import Overlap
 from labelloop.platform.local import LocalPlatform, write_json_atomic
@@ -43,6 +44,8 @@ class Settings:
     overlap_share: float = 0.0  # the share of items several annotators label (labeling/overlap.py)
     overlap_annotators: int = 2
     outputs: dict = field(default_factory=lambda: {"labels": "labels", "metadata": "metadata", "queries": "queries"})
+    features: str = "auto"  # text features: auto | tfidf | embeddings (standalone/embeddings.py)
+    embedding_model: str = DEFAULT_MODEL  # a sentence-transformers model: a folder, or a name in the local cache
 
     @classmethod
     def from_dict(cls, values: dict) -> Settings:
@@ -51,6 +54,9 @@ class Settings:
         if unknown:
             raise LabelloopError(f"Unknown setting(s) in {CONFIG_FILE}: {', '.join(unknown)}.")
         return cls(**values)
+
+    def __post_init__(self):
+        check_features(self.features)
 
 
 def parse_categories(text: str) -> list:
@@ -122,6 +128,15 @@ class Project:
             return FolderSource(self.platform.list_folder(UNLABELED), self.settings.type)
         return TableSource(self.platform.read_dataset(UNLABELED), self.settings.id_column)
 
+    def update_settings(self, **changes) -> None:
+        """Change settings given as flags of a later command (None: unchanged), and record them."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if changes:
+            settings = Settings(**{**asdict(self.settings), **changes})
+            resolve_features(settings.features, settings.embedding_model)  # refused before it is recorded
+            write_json_atomic(self.root / CONFIG_FILE, asdict(settings))
+            self.settings = settings
+
     def close(self) -> None:
         if "journal" in self.__dict__:
             self.journal.close()
@@ -147,6 +162,7 @@ def init_project(root, data, data_type: str, categories: list, **options) -> Pro
     data = str(data) if is_database_url(data) else str(Path(data).resolve())
     settings = Settings(type=data_type, data=data, categories=categories, **options)
     Overlap(settings.overlap_share, settings.overlap_annotators)  # refused here, not at the first serve
+    resolve_features(settings.features, settings.embedding_model)  # embeddings asked for but impossible: one sentence
     if is_database_url(data):
         _check_table(settings)
     else:

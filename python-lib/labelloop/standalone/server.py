@@ -17,12 +17,16 @@ from pathlib import Path
 
 from flask import Flask, jsonify, redirect, request, send_from_directory
 
+from labelloop.embedding_model import Encoder
 from labelloop.errors import LabelloopError, NameRequired, NameTaken, Unauthorized
 from labelloop.labeling.builder import build_webapp
+from labelloop.labeling.meaning_search import MeaningSearch
 from labelloop.labeling.service import LabelingConfig
+from labelloop.standalone.embeddings import EmbeddingWorker, FeatureChoice, feature_choice, features_status
 from labelloop.standalone.labeling_rules import rules_book
 from labelloop.standalone.project import MODEL, UNLABELED, Project
 from labelloop.standalone.team_quality import BackgroundSuspects
+from labelloop.store.embedding_cache import EmbeddingCache
 
 log = logging.getLogger(__name__)
 TOKEN_COOKIE = "labelloop_token"
@@ -112,8 +116,18 @@ def _guard(app: Flask, token: str) -> None:
         return None
 
 
+def _arrivals(service, embedder: EmbeddingWorker | None):
+    """What a growing pool's new items go to: the queue, and the background embedding."""
+    def added(item_ids: list) -> None:
+        service.items_added(item_ids)
+        if embedder is not None:
+            embedder.add(len(item_ids))
+    return added
+
+
 def create_app(project: Project, user: str | None = None, auth_token: str | None = None, loop=None,
-               online: bool = True, reviewers: list | None = None, pool_watch=None):
+               online: bool = True, reviewers: list | None = None, pool_watch=None, features: FeatureChoice | None = None,
+               embedder: EmbeddingWorker | None = None):
     """The Flask app serving ``project``, and the writer that keeps its datasets current.
 
     ``reviewers`` may use the Review view; without them, the one user of a server without a
@@ -122,7 +136,9 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
     With a ``RetrainLoop``, it is started on the webapp's label counts, ``/stats`` reports it under
     ``loop`` and ``POST /train`` asks it for a round now (standalone only: in DSS a scenario
     retrains). A ``PoolWatcher`` is started too: the items it finds join the queue, and ``/stats``
-    reports it under ``pool``."""
+    reports it under ``pool``. ``features``: the project's text features (default: its setting); with
+    sentence embeddings, ``/search?mode=semantic`` searches by meaning, and an ``EmbeddingWorker`` is
+    told of the items a growing pool adds."""
     app = Flask("labelloop", static_folder=None)
     app.json.sort_keys = False
     if auth_token:
@@ -147,13 +163,17 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
                             overlap_share=settings.overlap_share, overlap_annotators=settings.overlap_annotators,
                             reviewers=reviewers or ([] if auth_token else None))
     claims = NameClaims(project.journal) if auth_token else None
+    features = features or feature_choice(project)
+    meaning = None
+    if features.kind == "embeddings":
+        meaning = MeaningSearch(EmbeddingCache(features.cache), Encoder(features.path), features.columns).warm_up()
     built = build_webapp(app, project.platform, project.journal, project.source, config, project.outputs,
                          _identify(project.platform.user(), claims), unlabeled=UNLABELED,
                          media_cache=project.root / ".cache" / "media", loop=loop,
                          suspects=BackgroundSuspects(project).current, rules=rules_book(project),
-                         pool_watch=pool_watch)
+                         pool_watch=pool_watch, meaning=meaning, features=lambda: features_status(project, features))
     if pool_watch is not None:
-        pool_watch.start(built.service.items_added)
+        pool_watch.start(_arrivals(built.service, embedder))
     if loop is not None:
         loop.start(built.service.labeled_in_session)
 

@@ -10,7 +10,7 @@ from labelloop.errors import LabelloopError
 from labelloop.learning.suspected_errors import find_suspects
 from labelloop.quality.agreement import team_agreement
 from labelloop.standalone.project import Project
-from labelloop.standalone.training import training_data
+from labelloop.standalone.training import training_data, training_embeddings
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def suspected_errors(project: Project) -> list:
     item_ids, rows, labels = training_data(project)
     settings = project.settings
     return find_suspects(settings.type, item_ids, rows, labels, text_column=settings.text_column,
-                         folder=project.media_folder)
+                         folder=project.media_folder, embeddings=training_embeddings(project))
 
 
 class BackgroundSuspects:

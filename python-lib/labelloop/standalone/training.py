@@ -13,6 +13,7 @@ import pandas as pd
 from labelloop.errors import LabelloopError
 from labelloop.learning.trainer import fit
 from labelloop.learning.weak_training import WeakLabels
+from labelloop.standalone.embeddings import feature_choice, ready_for_training
 from labelloop.standalone.labeling_rules import apply_rules, has_enabled_rules
 from labelloop.standalone.project import MODEL, Project
 from labelloop.store.materialize import OUTPUT_COLUMNS, journal_labels
@@ -49,6 +50,12 @@ def weak_training_labels(project: Project) -> WeakLabels:
     return WeakLabels(rows, labels, np.asarray(weak.confidence)[unlabeled])
 
 
+def training_embeddings(project: Project):
+    """The sentence embeddings to train on, once every item is embedded; None: TF-IDF for now."""
+    choice = feature_choice(project)
+    return choice.embeddings() if ready_for_training(project, choice) else None
+
+
 def train(project: Project, weak: bool | None = False) -> dict:
     """Train and save the next version; returns its metadata. Raises NotEnoughLabels.
 
@@ -60,7 +67,8 @@ def train(project: Project, weak: bool | None = False) -> dict:
     if weak is None:
         weak = not settings.multi_label and has_enabled_rules(project)
     offered = weak_training_labels(project) if weak else None
-    pipeline, meta = fit(settings.type, rows, labels, text_column=settings.text_column, folder=project.media_folder, weak=offered)
+    pipeline, meta = fit(settings.type, rows, labels, text_column=settings.text_column, folder=project.media_folder,
+                         weak=offered, embeddings=training_embeddings(project))
     meta = {**meta, "session": current_session(project.platform, settings.outputs["queries"]),
             "trainedAt": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     version = project.platform.registry(MODEL).save(pipeline, meta)

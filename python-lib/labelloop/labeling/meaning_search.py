@@ -1,0 +1,72 @@
+"""Search by meaning (DESIGN.md section 12): items ranked by how close their text is to the query.
+
+A search for "awful service" finds "the staff were rude and slow", which shares no word with it:
+the query is embedded with the project's sentence model, and each item scores the cosine
+similarity of its nearest embedded text (vectors are unit length, so a dot product). Items not
+embedded yet are left out. It needs no label and no trained model.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pandas as pd
+
+from labelloop.errors import LabelloopError
+from labelloop.store.embedding_cache import EmbeddingCache, text_keys
+from labelloop.text import as_text
+
+CHUNK_ROWS = 50_000  # vectors read from the memory map at a time: memory stays bounded on any pool
+
+
+class MeaningSearch:
+    """Ranks a pool's items by the similarity of their embedded texts to a query."""
+
+    def __init__(self, cache: EmbeddingCache, encoder, columns: tuple):
+        self.cache, self.encoder, self.columns = cache, encoder, columns
+        self._keys = (None, None)  # (rows hashed, their keys): a pool only grows, so hashed once per size
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> MeaningSearch:
+        """Load the model in a thread now, so the first search does not wait seconds for it."""
+        threading.Thread(target=self.encoder.encode, args=(["warm up"],), name="labelloop-meaning", daemon=True).start()
+        return self
+
+    def _item_keys(self, frame: pd.DataFrame) -> np.ndarray:
+        """The keys of each item's embedded texts, ``items x columns``."""
+        with self._lock:
+            rows, keys = self._keys
+            if rows != len(frame):
+                keys = np.column_stack([text_keys(as_text(frame[c]).to_numpy()) for c in self.columns])
+                self._keys = (len(frame), keys)
+            return keys
+
+    def scores(self, frame: pd.DataFrame, q: str) -> np.ndarray:
+        """Each row's similarity to ``q`` (-inf where nothing of the row is embedded yet)."""
+        keys = self._item_keys(frame)
+        positions = self.cache.positions(keys.ravel()).reshape(keys.shape)
+        if not self.cache.rows:
+            raise LabelloopError("Search by meaning needs the items' embeddings, and none is ready yet: "
+                                 "try again in a minute (the page's model panel shows the progress).")
+        query = self.encoder.encode([q])[0]
+        vectors = self.cache.matrix()
+        best = np.full(len(frame), -np.inf, dtype=np.float32)
+        for column in range(positions.shape[1]):
+            for start in range(0, len(frame), CHUNK_ROWS):
+                at = positions[start:start + CHUNK_ROWS, column]
+                found = np.flatnonzero(at >= 0)
+                similarity = np.asarray(vectors[at[found]], dtype=np.float32) @ query
+                window = best[start:start + CHUNK_ROWS]
+                window[found] = np.maximum(window[found], similarity)
+        return best
+
+    def find(self, ids: list, frame: pd.DataFrame, q: str, wanted, limit: int) -> list:
+        """Up to ``limit`` ids that ``wanted`` accepts, most similar first."""
+        scores = self.scores(frame, q)
+        found = []
+        for position in np.argsort(-scores, kind="stable"):
+            if scores[position] == -np.inf or len(found) >= limit:
+                break
+            if wanted(ids[position]):
+                found.append(ids[position])
+        return found

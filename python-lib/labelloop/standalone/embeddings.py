@@ -1,0 +1,202 @@
+"""A project's pretrained text features (DESIGN.md section 12): the choice, the cache, the filling.
+
+``features`` (a project setting, ``auto`` by default) picks sentence embeddings or TF-IDF for the
+text column of text data and the free-text columns of tabular data. ``auto`` takes embeddings
+when the extra is installed and the model is on this machine; ``embeddings`` insists, and says
+in one sentence what is missing. The vectors live in ``DIR/embeddings/<model identity>/``
+(``store/embedding_cache.py``), filled in chunks by ``labelloop embed`` or by a background process
+of ``labelloop serve`` that also embeds the items a growing pool adds.
+
+Until every item is embedded, the trainer keeps TF-IDF: a model must be able to score every item
+of the pool without stopping to load a language model. The first training after the cache is
+complete switches, and each model version records which features it used.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import multiprocessing
+import queue
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labelloop.embedding_model import Encoder, model_identity, resolve_features
+from labelloop.errors import LabelloopError
+from labelloop.learning.features import TextEmbeddings, column_kinds
+from labelloop.platform.local import write_json_atomic
+from labelloop.processes import start_background_worker
+from labelloop.standalone.project import Project
+from labelloop.store.embedding_cache import EmbeddingCache, text_keys
+from labelloop.store.items import FOLDER_TYPES
+from labelloop.text import as_text
+
+log = logging.getLogger(__name__)
+CHUNK = 512  # texts embedded, then committed, at a time: a kill loses at most this much work
+PROGRESS_FILE = "progress.json"
+
+
+@dataclass(frozen=True)
+class FeatureChoice:
+    """What a project's text features are: ``kind`` ``embeddings`` or ``tfidf`` (and why)."""
+
+    kind: str
+    model: str | None = None
+    path: str | None = None
+    cache: Path | None = None
+    columns: tuple = ()
+
+    def embeddings(self) -> TextEmbeddings:
+        return TextEmbeddings(str(self.cache), self.model, self.path, self.columns)
+
+
+def embedded_columns(project: Project, frame: pd.DataFrame | None = None) -> tuple:
+    """The columns sentence embeddings stand for: the text column, or tabular free-text columns."""
+    settings = project.settings
+    if settings.type in FOLDER_TYPES:
+        return ()
+    if settings.type == "text":
+        return (settings.text_column,)
+    frame = project.source.frame if frame is None else frame
+    frame = frame.drop(columns=[c for c in [settings.id_column] if c in frame.columns])
+    return tuple(column_kinds(frame)[2])
+
+
+def feature_choice(project: Project) -> FeatureChoice:
+    """The project's features; ``embeddings`` asked for but impossible raises one sentence."""
+    if project.settings.type in FOLDER_TYPES:
+        return FeatureChoice("tfidf")
+    name = project.settings.embedding_model
+    kind, path = resolve_features(project.settings.features, name)
+    if kind == "tfidf":
+        return FeatureChoice("tfidf")
+    columns = embedded_columns(project)
+    if not columns:
+        return FeatureChoice("tfidf")
+    return FeatureChoice("embeddings", name, path, project.root / "embeddings" / model_identity(name, path), columns)
+
+
+def pool_keys(project: Project, columns: tuple) -> tuple:
+    """``(unique texts, their keys, each item's key rows)`` of the pool's embedded columns."""
+    frame = project.source.frame
+    texts = np.concatenate([as_text(frame[c]).to_numpy() for c in columns]) if len(frame) else np.zeros(0, dtype=object)
+    keys = text_keys(texts)
+    unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return texts[first], unique, inverse.reshape(len(columns), -1).T
+
+
+def ready_for_training(project: Project, choice: FeatureChoice) -> bool:
+    """Whether every text of the pool is in the cache (the trainer's switch to embeddings)."""
+    if choice.kind != "embeddings":
+        return False
+    _, keys, _ = pool_keys(project, choice.columns)
+    return bool((EmbeddingCache(choice.cache).positions(keys) >= 0).all())
+
+
+def features_status(project: Project, choice: FeatureChoice | None = None) -> dict:
+    """``{kind, model, ready, items}`` for ``/stats``, ``status`` and ``train --json``: the features
+    chosen, and how many items the background embedding has done (as it last reported)."""
+    choice = choice or feature_choice(project)
+    if choice.kind != "embeddings":
+        kind = "media" if project.settings.type in FOLDER_TYPES else "tfidf"
+        return {"kind": kind, "model": None, "ready": True, "items": len(project.source)}
+    try:
+        progress = json.loads((choice.cache / PROGRESS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        progress = {"items": 0, "total": len(project.source)}
+    items = min(int(progress["items"]), len(project.source))
+    return {"kind": "embeddings", "model": choice.model, "ready": items >= len(project.source), "items": items}
+
+
+def embed_pool(project: Project, choice: FeatureChoice, progress=None, encoder: Encoder | None = None) -> dict:
+    """Embed every text of the pool the cache lacks, a chunk at a time; returns the final progress.
+
+    ``progress(done, total)`` is called after each committed chunk (the CLI's progress bar); the
+    cache folder's ``progress.json`` says the same for the server's ``/stats``. Safe to kill: the
+    next run starts from the last committed chunk.
+    """
+    texts, keys, per_item = pool_keys(project, choice.columns)
+    cache, encoder = EmbeddingCache(choice.cache), encoder or Encoder(choice.path)
+    missing = cache.positions(keys) < 0
+    todo = np.flatnonzero(missing)
+    report = _Progress(choice.cache, per_item, missing, progress)
+    report.write(len(keys) - len(todo), len(keys))
+    for start in range(0, len(todo), CHUNK):
+        chunk = todo[start:start + CHUNK]
+        cache.append(keys[chunk], encoder.encode(texts[chunk].tolist()))
+        missing[chunk] = False
+        report.write(len(keys) - len(todo) + start + len(chunk), len(keys))
+    return report.last
+
+
+class _Progress:
+    """How far the embedding is, in items (all of an item's texts embedded), written for readers."""
+
+    def __init__(self, folder: Path, per_item: np.ndarray, missing: np.ndarray, callback):
+        self.folder, self.per_item, self.missing, self.callback = folder, per_item, missing, callback
+        self.last = None
+
+    def write(self, done: int, total: int) -> None:
+        items = int((~self.missing[self.per_item]).all(axis=1).sum()) if len(self.per_item) else 0
+        self.last = {"items": items, "total": int(len(self.per_item)), "ready": items == len(self.per_item),
+                     "updated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(self.folder / PROGRESS_FILE, self.last)
+        if self.callback is not None:
+            self.callback(done, total)
+
+
+class EmbeddingWorker:
+    """``labelloop serve``'s background embedding: a process that embeds the pool, then the new
+    items of a growing pool as the server reports them (``add``). It ends with the server."""
+
+    def __init__(self, project: Project):
+        context = multiprocessing.get_context("spawn")  # never a fork of a threaded server
+        self._arrivals = context.Queue()
+        self._process = context.Process(target=_embed_in_background, name="labelloop-embed", daemon=True,
+                                         args=(str(project.root), project.platform.user(), self._arrivals))
+
+    def start(self) -> EmbeddingWorker:
+        self._process.start()
+        return self
+
+    def add(self, count: int) -> None:
+        """The pool has grown by ``count`` items: embed them."""
+        self._arrivals.put(count)
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join(timeout=10)
+
+
+def _embed_in_background(root: str, user: str, arrivals) -> None:
+    """The worker process: embed the pool, then again each time the pool grows."""
+    start_background_worker(idle=False)  # it must finish: niceness, not SCHED_IDLE
+    encoder = None
+    while True:
+        project = Project.open(root, user=user)  # re-read: a grown pool's file or table has the new rows
+        try:
+            choice = feature_choice(project)
+            encoder = encoder or Encoder(choice.path)
+            embed_pool(project, choice, encoder=encoder)
+        except LabelloopError as error:
+            log.warning("embedding stopped: %s", error)
+        except Exception:  # noqa: BLE001 - the server goes on without embeddings; the log says why
+            log.exception("embedding failed")
+        finally:
+            project.close()
+        _wait_for_arrivals(arrivals)
+
+
+def _wait_for_arrivals(arrivals) -> None:
+    """Block until the server reports new items, then take every report already queued."""
+    arrivals.get()
+    try:
+        while True:
+            arrivals.get_nowait()
+    except queue.Empty:
+        pass

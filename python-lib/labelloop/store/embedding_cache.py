@@ -1,0 +1,134 @@
+"""The embedding cache: each text embedded once per model, kept on disk as float16.
+
+One folder per model identity (``embedding_model.model_identity``) holds:
+
+- ``vectors.f16``: the vectors, ``rows x dim`` float16, appended to (1M texts of 384 dimensions
+  take 768 MB). Readers map the file for each read and unmap it after, so a process holds only
+  the pages of the rows it is reading: a sampler that walks the whole pool stays small;
+- ``keys.u64``: each row's key, a 64-bit hash of its text;
+- ``state.json``: ``{rows, dim}``, replaced atomically once both files are flushed to disk.
+
+A reader trusts only the rows ``state.json`` counts. A writer killed mid-append leaves bytes
+past them, which the next writer cuts off before appending: the cache is never corrupt, and
+what was committed before the kill is kept. Writers take a file lock, so a CLI run and a server
+may fill the same cache.
+
+Rows are keyed by their text, not by item id (a departure from DESIGN.md section 12, which says
+"keyed by item id"): the model pipeline sees rows of input columns, not ids, and looks their texts
+up; an item whose text changes gets a new vector; a text shared by several items or columns is
+embedded once.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from filelock import FileLock
+
+from labelloop.platform.local import write_json_atomic
+
+_HASH_KEY = "labelloop-texts!"  # 16 characters, as pandas' SipHash wants; fixed: keys are stored
+
+
+def text_keys(texts) -> np.ndarray:
+    """The cache keys of ``texts`` (strings), vectorised."""
+    return pd.util.hash_array(np.asarray(texts, dtype=object), hash_key=_HASH_KEY, categorize=False).astype(np.uint64)
+
+
+class _Committed(NamedTuple):
+    """The committed rows as one value, swapped whole: a reader thread never sees half a refresh."""
+
+    stamp: tuple | None = None
+    rows: int = 0
+    dim: int = 0
+    sorted_keys: np.ndarray = np.zeros(0, dtype=np.uint64)
+    order: np.ndarray = np.zeros(0, dtype=np.int64)
+
+
+class EmbeddingCache:
+    """The vectors of one model's cache folder, for reading and appending."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self._committed = _Committed()
+
+    @property
+    def rows(self) -> int:
+        return self._committed.rows
+
+    @property
+    def dim(self) -> int:
+        return self._committed.dim
+
+    @property
+    def _state(self) -> Path:
+        return self.folder / "state.json"
+
+    def refresh(self) -> EmbeddingCache:
+        """Re-read the committed rows if another process appended since."""
+        try:
+            info = self._state.stat()
+        except FileNotFoundError:
+            return self
+        stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        if stamp != self._committed.stamp:
+            state = json.loads(self._state.read_text(encoding="utf-8"))
+            rows, dim = int(state["rows"]), int(state["dim"])
+            keys = np.fromfile(self.folder / "keys.u64", dtype=np.uint64, count=rows)
+            order = np.argsort(keys, kind="stable")
+            self._committed = _Committed(stamp, rows, dim, keys[order], order)
+        return self
+
+    def positions(self, keys: np.ndarray) -> np.ndarray:
+        """Each key's row in the cache, -1 where it has none."""
+        committed = self.refresh()._committed
+        keys = np.asarray(keys, dtype=np.uint64)
+        if not committed.rows:
+            return np.full(len(keys), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(committed.sorted_keys, keys), committed.rows - 1)
+        return np.where(committed.sorted_keys[at] == keys, committed.order[at], -1)
+
+    def vectors(self, positions: np.ndarray) -> np.ndarray:
+        """The vectors at ``positions`` (all found by ``positions``) as float32 rows."""
+        committed = self._committed
+        if not len(positions):
+            return np.zeros((0, committed.dim), dtype=np.float32)
+        return np.asarray(self._mapped(committed)[np.asarray(positions)], dtype=np.float32)
+
+    def matrix(self) -> np.ndarray | None:
+        """All committed vectors, memory-mapped (None while empty); drop it after use to unmap it."""
+        committed = self.refresh()._committed
+        return self._mapped(committed) if committed.rows else None
+
+    def _mapped(self, committed: _Committed) -> np.ndarray:
+        return np.memmap(self.folder / "vectors.f16", dtype=np.float16, mode="r", shape=(committed.rows, committed.dim))
+
+    def append(self, keys: np.ndarray, vectors: np.ndarray) -> int:
+        """Add the vectors of keys not in the cache yet; returns how many rows it now commits."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.folder / "write.lock")):
+            self._committed = self._committed._replace(stamp=None)  # under the lock, re-read: the files are the truth
+            new = self.positions(keys) < 0
+            keys, vectors = np.asarray(keys, dtype=np.uint64)[new], np.asarray(vectors)[new]
+            first = np.sort(np.unique(keys, return_index=True)[1])  # each key once, in the order given
+            if not len(first):
+                return self.rows
+            dim = self.dim or vectors.shape[1]
+            self._write(self.folder / "keys.u64", keys[first].tobytes(), self.rows * 8)
+            self._write(self.folder / "vectors.f16", vectors[first].astype(np.float16).tobytes(), self.rows * dim * 2)
+            write_json_atomic(self._state, {"rows": self.rows + len(first), "dim": dim})
+            return self.refresh().rows
+
+    @staticmethod
+    def _write(path: Path, data: bytes, committed: int) -> None:
+        """Append ``data`` after the first ``committed`` bytes (dropping a killed writer's tail), durably."""
+        with open(path, "ab") as out:
+            out.truncate(committed)
+            out.seek(committed)
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())

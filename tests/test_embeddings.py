@@ -1,0 +1,174 @@
+"""Pretrained sentence embeddings as text features (DESIGN.md section 12), with the real all-MiniLM-L6-v2
+model from this machine (tests/minilm_files.py; nothing is downloaded). test-compat leaves this file out:
+a DSS code env has no torch."""
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import urllib.parse
+import urllib.request
+
+import numpy as np
+import pandas as pd
+import pytest
+from browser import browser_page, screenshot
+from minilm_files import install
+from polling import eventually
+from servers import LABELLOOP, labelloop_server
+from test_cli import run
+
+from labelloop.embedding_model import Encoder
+from labelloop.standalone.demo import tweets_frame
+from labelloop.standalone.embeddings import feature_choice, pool_keys
+from labelloop.standalone.project import Project
+from labelloop.store.embedding_cache import EmbeddingCache, text_keys
+
+CAT = "My cat knocked the vase off the kitchen table."
+CAT_QUERY = "kitten broke a pot at home"
+PARCEL = "My parcel never arrived and nobody answers my emails."
+PARCEL_QUERY = "package lost in the post"
+
+
+@pytest.fixture(scope="module")
+def model() -> str:
+    return str(install())
+
+
+def words(text: str) -> set:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+def get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return json.load(response)
+
+
+def post(url: str, body: dict) -> dict:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+def text_project(tmp_path, model: str, rows: int, extra: list = ()) -> tuple:
+    """A text project of ``rows`` tweets (plus ``extra`` texts, ids from 9001) on sentence embeddings."""
+    frame = tweets_frame(rows)
+    added = pd.DataFrame({"tweet_id": range(9001, 9001 + len(extra)), "text": list(extra)})
+    pool = tmp_path / "tweets.csv"
+    pd.concat([frame, added], ignore_index=True).to_csv(pool, index=False)
+    root = tmp_path / "proj"
+    run("init", root, "--data", pool, "--type", "text", "--text-column", "text", "--id-column", "tweet_id",
+        "--categories", "negative,positive", "--features", "embeddings", "--embedding-model", model)
+    return root, pool
+
+
+def test_the_cache_keeps_what_was_committed_and_drops_a_killed_writers_tail(tmp_path):
+    cache = EmbeddingCache(tmp_path / "cache")
+    first = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+    keys = text_keys(["a", "b", "c"])
+    assert cache.append(keys, first) == 3
+    reader = EmbeddingCache(tmp_path / "cache")
+    np.testing.assert_array_equal(reader.positions(text_keys(["c", "zz", "a"])), [2, -1, 0])
+    np.testing.assert_allclose(reader.vectors(reader.positions(keys)), first, atol=1e-3)
+
+    with open(tmp_path / "cache" / "keys.u64", "ab") as torn:  # a writer killed after writing, before committing
+        torn.write(b"\x01" * 13)
+    with open(tmp_path / "cache" / "vectors.f16", "ab") as torn:
+        torn.write(b"\x02" * 77)
+    assert EmbeddingCache(tmp_path / "cache").positions(text_keys(["d"]))[0] == -1  # never read past the commit
+    second = np.ones((2, 4), dtype=np.float32)
+    assert cache.append(text_keys(["d", "a"]), second) == 4  # "a" is kept as it was
+    assert (tmp_path / "cache" / "keys.u64").stat().st_size == 4 * 8
+    assert (tmp_path / "cache" / "vectors.f16").stat().st_size == 4 * 4 * 2
+    positions = reader.positions(text_keys(["a", "b", "c", "d"]))  # the other reader sees the new row
+    np.testing.assert_allclose(reader.vectors(positions), np.vstack([first, second[:1]]), atol=1e-3)
+
+
+def test_a_served_project_embeds_in_the_background_trains_on_it_and_searches_by_meaning(tmp_path, model):
+    root, pool = text_project(tmp_path, model, 120, [CAT])
+    pd.DataFrame({"tweet_id": range(1, 31), "label": ["negative", "positive"] * 15}).to_csv(tmp_path / "gold.csv",
+                                                                                            index=False)
+    run("import", root, "--labels", tmp_path / "gold.csv", "--annotator", "ada")
+    assert not words(CAT) & words(CAT_QUERY) and not words(PARCEL) & words(PARCEL_QUERY)
+
+    with labelloop_server("serve", root, "--retrain-every", "1000", "--watch-pool", "0.2") as url:
+        assert eventually(lambda: get(url + "stats")["features"]["ready"], timeout=180)
+        assert get(url + "stats")["features"] == {"kind": "embeddings", "model": model, "ready": True, "items": 121}
+
+        found = get(url + "search?" + urllib.parse.urlencode({"q": CAT_QUERY, "mode": "semantic", "size": 3}))
+        assert found["items"][0]["id"] == "9001" and found["items"][0]["query"]["strategy"] == "search"
+        assert get(url + "search?q=kitten&size=3")["items"] == []  # no word in common: text search finds nothing
+
+        post(url + "train", {})
+        assert eventually(lambda: get(url + "stats")["loop"]["rounds"] == 1, timeout=180)
+        round_ = get(url + "stats")["loop"]
+        assert round_["lastError"] is None
+        assert round_["lastRound"]["model"]["features"] == {"kind": "embeddings", "model": model}
+
+        frame = pd.read_csv(pool)
+        pd.concat([frame, pd.DataFrame({"tweet_id": [9002], "text": [PARCEL]})]).to_csv(pool, index=False)
+        assert eventually(lambda: get(url + "stats")["features"]["items"] == 122, timeout=120)
+        found = get(url + "search?" + urllib.parse.urlencode({"q": PARCEL_QUERY, "mode": "semantic", "size": 2}))
+        assert found["items"][0]["id"] == "9002"
+
+
+def test_sigkill_while_embedding_then_the_next_run_resumes_and_the_cache_is_sound(tmp_path, model):
+    root, _ = text_project(tmp_path, model, 700)
+    choice = feature_choice(Project.open(root))
+    embedding = subprocess.Popen([LABELLOOP, "embed", str(root)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert eventually(lambda: EmbeddingCache(choice.cache).refresh().rows >= 512 or embedding.poll() is not None,
+                      timeout=300)
+    embedding.send_signal(signal.SIGKILL)
+    embedding.wait(timeout=30)
+    committed = EmbeddingCache(choice.cache).refresh().rows
+    assert 512 <= committed <= 700
+
+    status = json.loads(run("status", root, "--json").stdout)["features"]
+    assert status["kind"] == "embeddings" and status["items"] >= 512
+    assert run("embed", root).stdout.strip() == f"Embedded 700 of 700 items with {model}."
+
+    project = Project.open(root)
+    texts, keys, _ = pool_keys(project, choice.columns)
+    cache = EmbeddingCache(choice.cache)
+    positions = cache.positions(keys)
+    assert (positions >= 0).all() and cache.rows == len(keys) and len(set(positions)) == len(keys)
+    sample = np.random.default_rng(0).choice(len(keys), size=40, replace=False)
+    fresh = Encoder(model).encode(texts[sample].tolist())
+    np.testing.assert_allclose(cache.vectors(positions[sample]), fresh, atol=2e-3)  # float16 of the same vectors
+    assert json.loads(run("status", root, "--json").stdout)["features"]["ready"] is True
+
+
+def test_simulate_compares_tfidf_and_embeddings_on_the_same_runs(tmp_path, model):
+    frame = tweets_frame(300)
+    frame["sentiment"] = np.where(frame["text"].str.contains("thank|great|love", case=False), "positive", "other")
+    frame.to_csv(tmp_path / "tweets.csv", index=False)
+    found = json.loads(run("simulate", "--data", tmp_path / "tweets.csv", "--label-column", "sentiment",
+                           "--text-column", "text", "--strategy", "margin,random", "--seeds", "1", "--max-labels", "60",
+                           "--features", "tfidf,embeddings", "--embedding-model", model, "--out", tmp_path / "out",
+                           "--json").stdout)
+    assert sorted(found["strategies"]) == ["margin@embeddings", "margin@tfidf", "random@embeddings", "random@tfidf"]
+    assert sorted(found["full_accuracy_by_features"]) == ["embeddings", "tfidf"]
+    assert found["full_accuracy"] == max(found["full_accuracy_by_features"].values())
+    assert list((tmp_path / "out" / "embeddings").iterdir())  # the pool's vectors, kept for the next simulation
+
+
+def test_in_the_page_search_by_meaning_finds_a_paraphrase_and_labels_it(tmp_path, model):
+    root, _ = text_project(tmp_path, model, 60, [CAT])
+    with labelloop_server("serve", root, "--retrain-every", "0") as url, browser_page() as page:
+        page.goto(url)
+        page.wait_for_selector(".text-item")
+        page.wait_for_function("() => document.querySelector('.model-panel').textContent.includes('every item embedded')",
+                               timeout=180_000)
+        page.get_by_role("searchbox", name="Search items").fill(CAT_QUERY)
+        page.get_by_label("By meaning").check()
+        page.get_by_role("button", name="Search").click()
+        page.wait_for_function("() => document.querySelector('.text-body').textContent.includes('kitchen table')")
+        assert page.locator(".reason").inner_text() == f"Search result for “{CAT_QUERY}”."
+        assert "Features: sentence embeddings of" in page.locator(".model-panel").inner_text()
+        screenshot(page, "search-by-meaning")
+        page.keyboard.press("2")
+        page.wait_for_function("() => !document.querySelector('.text-body').textContent.includes('kitchen table')")
+    meta = Project.open(root).platform.read_dataset("metadata")
+    found = meta[meta["data_id"].astype(str) == "9001"]
+    assert found[["label", "strategy"]].values.tolist() == [["positive", "search"]]
