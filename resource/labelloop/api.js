@@ -83,7 +83,7 @@ export function makeApi(backendUrl) {
   return {
     config: () => call("GET", "config"),
     batch: (size) => call("GET", `batch?size=${size}`),
-    search: (q, size) => call("GET", `search?q=${encodeURIComponent(q)}&size=${size}`),
+    search: (q, size, mode = "text") => call("GET", `search?q=${encodeURIComponent(q)}&size=${size}&mode=${mode}`),
     label: (body) => call("POST", "label", body),
     skip: (body) => call("POST", "skip", body),
     history: (direction, cursor) =>

@@ -90,10 +90,15 @@ class LabelingPage {
       el("button", { type: "button", onClick: () => this.walk("last") }, "Latest (End)"));
     n.query = el("input", { type: "search", maxlength: 200, placeholder: "Search items (a word, a value)",
       "aria-label": "Search items" });
-    n.search = el("form", { className: "search", role: "search" }, n.query, el("button", { type: "submit" }, "Search"));
+    // "By meaning" shows once the project has sentence embeddings (stats.features, see showStats)
+    n.byMeaning = el("input", { type: "checkbox", className: "by-meaning" });
+    n.meaning = el("label", { className: "meaning", hidden: true,
+      title: "Rank items by how close their text is in meaning, even with no word in common" }, n.byMeaning, " By meaning");
+    n.search = el("form", { className: "search", role: "search" }, n.query, el("button", { type: "submit" }, "Search"),
+      n.meaning);
     n.search.addEventListener("submit", (event) => {
       event.preventDefault();
-      this.search(n.query.value.trim());
+      this.search(n.query.value.trim(), !n.meaning.hidden && n.byMeaning.checked ? "semantic" : "text");
     });
     n.message = el("div", { className: "message", role: "status" });
     n.help = el("div", { className: "overlay", hidden: true, role: "dialog", "aria-label": "Keyboard shortcuts" },
@@ -213,10 +218,12 @@ class LabelingPage {
       button.title = `${key}: ${count} label(s), ${total ? percent(count / total) : "0%"} of all items`;
     }
     this.nodes.model.update(stats);
+    this.nodes.meaning.hidden = !(stats.features && stats.features.kind === "embeddings");
     this.nodes.team.update(stats.agreement);
-    // while the loop trains, keep the panel current without waiting for the next label
+    // while the loop trains or the texts are being embedded, keep the panel current without waiting for the next label
     clearTimeout(this.statsTimer);
-    if (stats.loop && stats.loop.running) this.statsTimer = setTimeout(() => this.pollStats(), STATS_POLL_MS);
+    const embedding = stats.features && !stats.features.ready;
+    if ((stats.loop && stats.loop.running) || embedding) this.statsTimer = setTimeout(() => this.pollStats(), STATS_POLL_MS);
   }
 
   // A poll that fails (a busy or restarting server) is tried again: it must not end the polling.
@@ -268,20 +275,23 @@ class LabelingPage {
   }
 
   // Items matching a search come next, then the queue as before.
-  async search(q) {
+  async search(q, mode) {
     if (!q) return;
     await this.run(async () => {
-      const found = await this.api.search(q, BATCH_SIZE);
+      const found = await this.api.search(q, BATCH_SIZE, mode);
       this.showStats(found.stats);
       if (!found.items.length) {
-        this.nodes.message.textContent = `No unlabeled item matches “${q}”.`;
+        this.nodes.message.textContent = mode === "semantic" ? `No unlabeled item is embedded yet.`
+          : `No unlabeled item matches “${q}”.`;
         return;
       }
       this.history = null;
       const ids = new Set(found.items.map((item) => item.id));
       this.queue = [...found.items, ...this.queue.filter((queued) => !ids.has(queued.id))];
       this.show(this.queue[0]);
-      this.nodes.message.textContent = `${found.items.length} item(s) match “${q}”.`;
+      this.nodes.message.textContent = mode === "semantic"
+        ? `The ${found.items.length} unlabeled item(s) closest in meaning to “${q}”.`
+        : `${found.items.length} item(s) match “${q}”.`;
     });
   }
 

@@ -27,6 +27,15 @@ function weakLine(weak) {
     + `without them, ${percent(best)} at best with them, so the model ${weak.used ? "learned from them too" : "left them out"}`;
 }
 
+// The text features in words; a version keeps TF-IDF until every item is embedded (DESIGN section 12).
+function featuresLine(features) {
+  if (!features || features.kind === "media") return null;
+  if (features.kind !== "embeddings") return "Features: words and characters (TF-IDF)";
+  const progress = features.ready ? "every item embedded" : `${features.items} items embedded so far; `
+    + "the model keeps TF-IDF until all are";
+  return `Features: sentence embeddings of ${features.model} (${progress})`;
+}
+
 export function modelPanel(onTrain) {
   const node = el("div", { className: "model-panel", "aria-live": "polite" });
   node.update = (stats) => {
@@ -53,6 +62,8 @@ export function modelPanel(onTrain) {
     } else if (suggesting.source === "version") {
       node.append(el("p", { className: "metrics suggesting" }, `Suggestions: model ${suggesting.version}`));
     }
+    const features = featuresLine(stats.features);
+    if (features) node.append(el("p", { className: "metrics features" }, features));
     const chart = learningCurve(stats.learningCurve);
     if (chart) node.append(chart);
     const loop = stats.loop;
