@@ -16,8 +16,6 @@ from labelloop.errors import LabelloopError
 from labelloop.store.embedding_cache import EmbeddingCache, text_keys
 from labelloop.text import as_text
 
-CHUNK_ROWS = 50_000  # vectors read from the memory map at a time: memory stays bounded on any pool
-
 
 class MeaningSearch:
     """Ranks a pool's items by the similarity of their embedded texts to a query."""
@@ -48,17 +46,8 @@ class MeaningSearch:
         if not self.cache.rows:
             raise LabelloopError("Search by meaning needs the items' embeddings, and none is ready yet: "
                                  "try again in a minute (the page's model panel shows the progress).")
-        query = self.encoder.encode([q])[0]
-        vectors = self.cache.matrix()
-        best = np.full(len(frame), -np.inf, dtype=np.float32)
-        for column in range(positions.shape[1]):
-            for start in range(0, len(frame), CHUNK_ROWS):
-                at = positions[start:start + CHUNK_ROWS, column]
-                found = np.flatnonzero(at >= 0)
-                similarity = np.asarray(vectors[at[found]], dtype=np.float32) @ query
-                window = best[start:start + CHUNK_ROWS]
-                window[found] = np.maximum(window[found], similarity)
-        return best
+        similarity = np.r_[self.cache.dot(self.encoder.encode([q])[0]), -np.inf]  # the last: not embedded
+        return similarity[np.where(positions >= 0, positions, -1)].max(axis=1)
 
     def find(self, ids: list, frame: pd.DataFrame, q: str, wanted, limit: int) -> list:
         """Up to ``limit`` ids that ``wanted`` accepts, most similar first."""

@@ -80,12 +80,16 @@ def feature_choice(project: Project) -> FeatureChoice:
 
 
 def pool_keys(project: Project, columns: tuple) -> tuple:
-    """``(unique texts, their keys, each item's key rows)`` of the pool's embedded columns."""
+    """``(unique texts, their keys, each item's rows of them)`` of the pool's embedded columns, in
+    pool order: the cache is filled in that order, so a sampler's chunk reads consecutive rows."""
     frame = project.source.frame
     texts = np.concatenate([as_text(frame[c]).to_numpy() for c in columns]) if len(frame) else np.zeros(0, dtype=object)
     keys = text_keys(texts)
-    unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    return texts[first], unique, inverse.reshape(len(columns), -1).T
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    in_pool_order = np.argsort(first, kind="stable")
+    rank = np.empty_like(in_pool_order)
+    rank[in_pool_order] = np.arange(len(first))
+    return texts[first[in_pool_order]], keys[first[in_pool_order]], rank[inverse].reshape(len(columns), -1).T
 
 
 def ready_for_training(project: Project, choice: FeatureChoice) -> bool:

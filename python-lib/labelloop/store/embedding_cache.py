@@ -3,8 +3,8 @@
 One folder per model identity (``embedding_model.model_identity``) holds:
 
 - ``vectors.f16``: the vectors, ``rows x dim`` float16, appended to (1M texts of 384 dimensions
-  take 768 MB). Readers map the file for each read and unmap it after, so a process holds only
-  the pages of the rows it is reading: a sampler that walks the whole pool stays small;
+  take 768 MB). Readers read the rows they need, so a sampler that walks the whole pool holds
+  one chunk's vectors at a time;
 - ``keys.u64``: each row's key, a 64-bit hash of its text;
 - ``state.json``: ``{rows, dim}``, replaced atomically once both files are flushed to disk.
 
@@ -93,19 +93,36 @@ class EmbeddingCache:
         return np.where(committed.sorted_keys[at] == keys, committed.order[at], -1)
 
     def vectors(self, positions: np.ndarray) -> np.ndarray:
-        """The vectors at ``positions`` (all found by ``positions``) as float32 rows."""
-        committed = self._committed
+        """The vectors at ``positions`` (all found by ``positions``) as float32 rows.
+
+        Read with ``pread``, a run of consecutive rows at a time, not through a memory map: the
+        kernel maps the neighbours of every page a map faults in, so scattered rows (a sampler's
+        chunk) would map the whole file into the reader, 768 MB for 1M texts.
+        """
+        dim, positions = self._committed.dim, np.asarray(positions, dtype=np.int64)
+        found = np.empty((len(positions), dim), dtype=np.float16)
         if not len(positions):
-            return np.zeros((0, committed.dim), dtype=np.float32)
-        return np.asarray(self._mapped(committed)[np.asarray(positions)], dtype=np.float32)
+            return found.astype(np.float32)
+        order = np.argsort(positions, kind="stable")
+        ordered = positions[order]
+        breaks = np.r_[0, np.flatnonzero(np.diff(ordered) != 1) + 1, len(ordered)]
+        row_bytes = dim * 2
+        with open(self.folder / "vectors.f16", "rb") as stream:
+            for start, end in zip(breaks[:-1], breaks[1:]):
+                data = os.pread(stream.fileno(), (end - start) * row_bytes, int(ordered[start]) * row_bytes)
+                found[order[start:end]] = np.frombuffer(data, dtype=np.float16).reshape(end - start, dim)
+        return found.astype(np.float32)
 
-    def matrix(self) -> np.ndarray | None:
-        """All committed vectors, memory-mapped (None while empty); drop it after use to unmap it."""
+    def dot(self, vector: np.ndarray, block_rows: int = 50_000) -> np.ndarray:
+        """Every committed row's dot product with ``vector``, the file read a block at a time."""
         committed = self.refresh()._committed
-        return self._mapped(committed) if committed.rows else None
-
-    def _mapped(self, committed: _Committed) -> np.ndarray:
-        return np.memmap(self.folder / "vectors.f16", dtype=np.float16, mode="r", shape=(committed.rows, committed.dim))
+        found = np.empty(committed.rows, dtype=np.float32)
+        with open(self.folder / "vectors.f16", "rb") as stream:
+            for start in range(0, committed.rows, block_rows):
+                count = min(block_rows, committed.rows - start)
+                block = np.fromfile(stream, dtype=np.float16, count=count * committed.dim)
+                found[start:start + count] = block.reshape(count, committed.dim).astype(np.float32) @ vector
+        return found
 
     def append(self, keys: np.ndarray, vectors: np.ndarray) -> int:
         """Add the vectors of keys not in the cache yet; returns how many rows it now commits."""
