@@ -17,10 +17,9 @@ from werkzeug.serving import make_server
 from labelloop import __version__
 from labelloop.errors import LabelloopError
 from labelloop.labeling.builder import freeze_long_lived
-from labelloop.learning.diversity import DIVERSITY
-from labelloop.learning.query_sampler import DEFAULT_DIVERSITY, SamplerSettings
+from labelloop.learning.query_sampler import SamplerSettings
 from labelloop.learning.simulate import SimulationSettings, print_table, simulate, write_curves
-from labelloop.sampling import STRATEGIES
+from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, STRATEGIES
 from labelloop.standalone.demo import DEMO_TYPES, demo_project
 from labelloop.standalone.export import EXPORT_FORMATS, export
 from labelloop.standalone.label_import import import_labels

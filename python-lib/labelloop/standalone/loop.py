@@ -21,11 +21,12 @@ import time
 from dataclasses import replace
 
 from labelloop.errors import LabelloopError, first_line
-from labelloop.learning.query_sampler import DEFAULT_DIVERSITY, Pool, SamplerSettings, run_sampler
+from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
 from labelloop.learning.retrain_rule import due
 from labelloop.learning.stopping import compute_metrics
 from labelloop.params import whole_number
 from labelloop.processes import exit_with_parent
+from labelloop.sampling import DEFAULT_DIVERSITY
 from labelloop.standalone.labeling_rules import load_rules
 from labelloop.standalone.project import MODEL, UNLABELED, Project
 from labelloop.standalone.training import train
