@@ -20,13 +20,14 @@ from labelloop.labeling.builder import freeze_long_lived
 from labelloop.learning.query_sampler import SamplerSettings
 from labelloop.learning.simulate import SimulationSettings, print_table, simulate, write_curves
 from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, STRATEGIES
-from labelloop.standalone.demo import DEMO_TYPES, demo_project
-from labelloop.standalone.export import EXPORT_FORMATS, export
+from labelloop.standalone.demo import demo_project
+from labelloop.standalone.export import export
 from labelloop.standalone.label_import import import_labels
 from labelloop.standalone.labeling_rules import read_rules_file, replace_rules, weak_labels
-from labelloop.standalone.loop import DEFAULT_RETRAIN_EVERY, RetrainLoop, sample, sample_on_spark, train_and_measure
+from labelloop.standalone.loop import RetrainLoop, sample, sample_on_spark, train_and_measure
+from labelloop.standalone.options import DEFAULT_RETRAIN_EVERY, DEFAULT_WATCH_SECONDS, DEMO_TYPES, EXPORT_FORMATS
 from labelloop.standalone.plugin_archive import build_plugin
-from labelloop.standalone.pool_watch import DEFAULT_WATCH_SECONDS, PoolWatcher, pool_reader
+from labelloop.standalone.pool_watch import PoolWatcher, pool_reader
 from labelloop.standalone.project import MODEL, Project, init_project, parse_categories
 from labelloop.standalone.server import check_host, create_app
 from labelloop.standalone.team_quality import quality_report
