@@ -2,6 +2,11 @@
 
 A user error prints one line, ``labelloop: error: ...``, and exits with status 2; ``--json``
 prints machine-readable output.
+
+Each command imports what it needs when it runs: loading every command's modules (scikit-learn,
+Flask, the labeling service, ...) took seconds, even for ``labelloop --version``. The parser's
+choices and defaults come from modules that import at most numpy and pandas (``options``,
+``sampling``, ``store.items``).
 """
 from __future__ import annotations
 
@@ -11,31 +16,21 @@ import logging
 import signal
 import sys
 from pathlib import Path
-
-from werkzeug.serving import make_server
+from typing import TYPE_CHECKING
 
 from labelloop import __version__
 from labelloop.errors import LabelloopError
-from labelloop.labeling.builder import freeze_long_lived
-from labelloop.learning.query_sampler import SamplerSettings
-from labelloop.learning.simulate import SimulationSettings, print_table, simulate, write_curves
 from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, STRATEGIES
-from labelloop.standalone.demo import demo_project
-from labelloop.standalone.export import export
-from labelloop.standalone.label_import import import_labels
-from labelloop.standalone.labeling_rules import read_rules_file, replace_rules, weak_labels
-from labelloop.standalone.loop import RetrainLoop, sample, sample_on_spark, train_and_measure
 from labelloop.standalone.options import DEFAULT_RETRAIN_EVERY, DEFAULT_WATCH_SECONDS, DEMO_TYPES, EXPORT_FORMATS
-from labelloop.standalone.plugin_archive import build_plugin
-from labelloop.standalone.pool_watch import PoolWatcher, pool_reader
-from labelloop.standalone.project import MODEL, Project, init_project, parse_categories
-from labelloop.standalone.server import check_host, create_app
-from labelloop.standalone.team_quality import quality_report
 from labelloop.store.items import DATA_TYPES
-from labelloop.store.metrics import learning_curve, load_metrics, recommendation
+
+if TYPE_CHECKING:
+    from labelloop.standalone.project import Project
 
 
 def _init(args) -> None:
+    from labelloop.standalone.project import init_project, parse_categories
+
     project = init_project(
         args.dir, args.data, args.type, parse_categories(args.categories),
         id_column=args.id_column, text_column=args.text_column, label_column=args.label_column,
@@ -64,6 +59,9 @@ def _names(text: str | None) -> list:
 
 def project_status(project: Project) -> dict:
     """Everything ``labelloop status`` reports, as one JSON-ready dict."""
+    from labelloop.standalone.project import MODEL
+    from labelloop.store.metrics import learning_curve, load_metrics
+
     stats = project.journal.stats(total=len(project.source))
     registry = project.platform.registry(MODEL)
     return {
@@ -113,15 +111,23 @@ def _report(args, found: dict, as_text) -> None:
 
 
 def _status(args) -> None:
+    from labelloop.standalone.project import Project
+
     _report(args, project_status(Project.open(args.dir)), _print_status)
 
 
 def _export(args) -> None:
+    from labelloop.standalone.export import export
+    from labelloop.standalone.project import Project
+
     path = export(Project.open(args.dir), args.format, args.out, metadata=args.metadata)
     print(path)
 
 
 def _import(args) -> None:
+    from labelloop.standalone.label_import import import_labels
+    from labelloop.standalone.project import Project
+
     project = Project.open(args.dir)
     result = import_labels(project, args.labels, args.annotator or project.platform.user(), id_column=args.id_column,
                            label_column=args.label_column, skip_invalid=args.skip_invalid)
@@ -133,6 +139,9 @@ def _import(args) -> None:
 
 
 def _quality(args) -> None:
+    from labelloop.standalone.project import Project
+    from labelloop.standalone.team_quality import quality_report
+
     _report(args, quality_report(Project.open(args.dir)), _print_quality)
 
 
@@ -174,6 +183,9 @@ def _print_suspects(found: dict, shown: int = 20) -> None:
 
 
 def _rules(args) -> None:
+    from labelloop.standalone.labeling_rules import read_rules_file, replace_rules
+    from labelloop.standalone.project import Project
+
     rules = replace_rules(Project.open(args.dir), read_rules_file(args.file))
     enabled = sum(rule.enabled for rule in rules)
     if args.json:
@@ -183,6 +195,9 @@ def _rules(args) -> None:
 
 
 def _weak(args) -> None:
+    from labelloop.standalone.labeling_rules import weak_labels
+    from labelloop.standalone.project import Project
+
     _report(args, weak_labels(Project.open(args.dir)), _print_weak)
 
 
@@ -203,6 +218,10 @@ def _print_weak(found: dict) -> None:
 
 
 def _sample(args) -> None:
+    from labelloop.learning.query_sampler import SamplerSettings
+    from labelloop.standalone.loop import sample, sample_on_spark
+    from labelloop.standalone.project import MODEL, Project
+
     project = Project.open(args.dir)
     if project.platform.registry(MODEL).latest() is None:
         raise LabelloopError(f"No model has been trained yet in {project.root}: label some items, then run 'labelloop train'.")
@@ -219,6 +238,10 @@ def _sample(args) -> None:
 
 
 def _train(args) -> None:
+    from labelloop.standalone.loop import train_and_measure
+    from labelloop.standalone.project import Project
+    from labelloop.store.metrics import recommendation
+
     model, metrics = train_and_measure(Project.open(args.dir), weak=args.weak)
     _report(args, {**model, "metrics": metrics[-1] if metrics else None, "stopping": recommendation(metrics)},
             _print_model)
@@ -240,6 +263,9 @@ def _print_model(model: dict) -> None:
 
 
 def _simulate(args) -> None:
+    from labelloop.learning.simulate import SimulationSettings, print_table, simulate, write_curves
+    from labelloop.standalone.labeling_rules import read_rules_file
+
     settings = SimulationSettings(
         strategies=tuple(s.strip() for s in args.strategy.split(",") if s.strip()), seeds=args.seeds,
         seed_labels=args.seed_labels, batch=args.batch, max_labels=args.max_labels, jobs=args.jobs,
@@ -272,6 +298,13 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     """Serve until interrupted (Ctrl+C or SIGTERM), then flush the datasets.
 
     ``args.retrain_every`` > 0 runs the retrain loop (single-label projects); 0 turns it off."""
+    from werkzeug.serving import make_server
+
+    from labelloop.labeling.builder import freeze_long_lived
+    from labelloop.standalone.loop import RetrainLoop
+    from labelloop.standalone.pool_watch import PoolWatcher, pool_reader
+    from labelloop.standalone.server import check_host, create_app
+
     host, retrain_every = args.host, args.retrain_every
     check_host(host, auth_token)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
@@ -301,15 +334,21 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
 
 
 def _serve(args) -> None:
+    from labelloop.standalone.project import Project
+
     _serve_project(Project.open(args.dir, user=args.user), args, args.auth_token)
 
 
 def _demo(args) -> None:
+    from labelloop.standalone.demo import demo_project
+
     project = demo_project(args.dir or f"demo-{args.type}", args.type)
     _serve_project(project, args, None)
 
 
 def _plugin(args) -> None:
+    from labelloop.standalone.plugin_archive import build_plugin
+
     print(build_plugin(out_dir=args.out))
 
 
