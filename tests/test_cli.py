@@ -77,6 +77,19 @@ def _read(path, fmt):
     return pd.read_json(path, lines=True)
 
 
+def test_light_commands_leave_the_heavy_libraries_unimported(tmp_path, wine_csv):
+    """Each command imports what it needs when it runs (cli.py): scikit-learn, scipy and Flask took
+    seconds to import, which init, status and export paid on every run."""
+    root = str(tmp_path / "proj")
+    code = ("import sys\nfrom labelloop.standalone.cli import main\n"
+            f"main(['init', {root!r}, '--data', {str(wine_csv)!r}, '--type', 'tabular', '--categories', 'a,b'])\n"
+            f"main(['status', {root!r}])\nmain(['export', {root!r}, '--format', 'csv'])\n"
+            "print(sorted({name.split('.')[0] for name in sys.modules} & {'sklearn', 'scipy', 'joblib', 'flask', 'werkzeug'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
 def test_export_refuses_an_out_path_of_another_format(project):
     result = run("export", project.root, "--format", "csv", "--out", project.root / "x.parquet", ok=False)
     assert result.returncode == 2 and "--out must end in .csv" in result.stderr

@@ -91,6 +91,8 @@ def test_a_served_project_embeds_in_the_background_trains_on_it_and_searches_by_
                                                                                             index=False)
     run("import", root, "--labels", tmp_path / "gold.csv", "--annotator", "ada")
     assert not words(CAT) & words(CAT_QUERY) and not words(PARCEL) & words(PARCEL_QUERY)
+    trained = json.loads(run("train", root, "--json").stdout)["features"]
+    assert trained == {"kind": "tfidf", "model": None, "ready": False, "items": 0}  # until every item is embedded
 
     with labelloop_server("serve", root, "--retrain-every", "1000", "--watch-pool", "0.2") as url:
         assert eventually(lambda: get(url + "stats")["features"]["ready"], timeout=180)

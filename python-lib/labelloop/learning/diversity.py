@@ -19,7 +19,6 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.decomposition import TruncatedSVD
 from sklearn.exceptions import ConvergenceWarning
 
-DIVERSITY = ("none", "cluster")
 FACTOR = 10  # candidates per item picked
 DIMENSIONS = 32  # wide or sparse features are reduced to this many before k-means
 KMEANS_ITERATIONS = 50

@@ -28,19 +28,18 @@ import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError, first_line
-from labelloop.learning.diversity import DIVERSITY, candidates_wanted, diverse_pick
+from labelloop.learning.diversity import candidates_wanted, diverse_pick
 from labelloop.learning.features import tabular_features
 from labelloop.params import fraction, whole_number
 from labelloop.platform.base import Platform, Probabilities
 from labelloop.rules.dataset import rules_from_dataset
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.votes import ABSTAIN, rule_votes
-from labelloop.sampling import STRATEGIES, UNSCORED, check_probabilities, scores, top
+from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, STRATEGIES, UNSCORED, check_probabilities, scores, top
 from labelloop.store.items import FolderSource, row_hashes, row_ids
 from labelloop.store.sessions import current_session, next_session
 from labelloop.store.skips import unavailable
 
-DEFAULT_DIVERSITY = "cluster"
 QUERY_COLUMNS = ("uncertainty", "strategy", "session", "model_version", "item_id")
 _SCORE, _KEY, _POSITION, _ID, _RULES = "__score", "__key", "__position", "__id", "__rules"
 

@@ -35,13 +35,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 from labelloop.errors import LabelloopError
-from labelloop.learning.diversity import DIVERSITY, candidates_wanted, diverse_pick
+from labelloop.learning.diversity import candidates_wanted, diverse_pick
 from labelloop.learning.features import TextEmbeddings, build_pipeline, column_kinds
 from labelloop.params import whole_number
 from labelloop.platform.local import LocalPlatform
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.weak import label_pool
-from labelloop.sampling import STRATEGIES, scores, top
+from labelloop.sampling import DIVERSITY, STRATEGIES, scores, top
 from labelloop.store.items import FolderSource, is_media_file
 
 TEST_SHARE = 0.25

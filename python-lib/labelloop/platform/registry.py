@@ -3,6 +3,9 @@
 Each version is a folder ``vNNNN`` holding ``model.joblib`` and ``meta.json``. A version is
 written in a hidden temporary folder and renamed into place, so a crash mid-save never leaves a
 half-written version that a reader could load.
+
+joblib is imported by the methods that write and read models: opening a project (``labelloop init``,
+``status``) does not need it, and importing it takes a noticeable share of those commands' time.
 """
 from __future__ import annotations
 
@@ -12,8 +15,6 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-
-import joblib
 
 from labelloop.errors import NotFound
 
@@ -42,6 +43,8 @@ class ModelRegistry:
 
     def save(self, model, meta: dict) -> str:
         """Store ``model`` as the next version and return its id."""
+        import joblib
+
         self.path.mkdir(parents=True, exist_ok=True)
         self._remove_abandoned_staging()
         staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-", dir=self.path))
@@ -80,6 +83,8 @@ class ModelRegistry:
         The last one loaded is kept: unpickling a pipeline takes tens of milliseconds, holding
         the GIL, and the webapp needs it for every batch's suggestions. Callers only predict with it.
         """
+        import joblib
+
         path = self._version_dir(version) / _MODEL_FILE
         stamp = (path.parent.name, path.stat().st_mtime_ns)
         loaded = self._loaded

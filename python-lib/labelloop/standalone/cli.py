@@ -2,6 +2,11 @@
 
 A user error prints one line, ``labelloop: error: ...``, and exits with status 2; ``--json``
 prints machine-readable output.
+
+Each command imports what it needs when it runs: loading every command's modules (scikit-learn,
+Flask, the labeling service, ...) took seconds, even for ``labelloop --version``. The parser's
+choices and defaults come from modules that import at most numpy and pandas (``options``,
+``sampling``, ``store.items``).
 """
 from __future__ import annotations
 
@@ -11,33 +16,22 @@ import logging
 import signal
 import sys
 from pathlib import Path
-
-from werkzeug.serving import make_server
+from typing import TYPE_CHECKING
 
 from labelloop import __version__
 from labelloop.embedding_model import DEFAULT_MODEL, FEATURES, INSTALL_HINT, check_features, model_identity, resolve_features
 from labelloop.errors import LabelloopError
-from labelloop.labeling.builder import freeze_long_lived
-from labelloop.learning.diversity import DIVERSITY
-from labelloop.learning.query_sampler import DEFAULT_DIVERSITY, SamplerSettings
-from labelloop.learning.simulate import PoolEmbeddings, SimulationSettings, print_table, simulate, write_curves
-from labelloop.sampling import STRATEGIES
-from labelloop.standalone.demo import DEMO_TYPES, demo_project
-from labelloop.standalone.embeddings import EmbeddingWorker, embed_pool, feature_choice, features_status
-from labelloop.standalone.export import EXPORT_FORMATS, export
-from labelloop.standalone.label_import import import_labels
-from labelloop.standalone.labeling_rules import read_rules_file, replace_rules, weak_labels
-from labelloop.standalone.loop import DEFAULT_RETRAIN_EVERY, RetrainLoop, sample, sample_on_spark, train_and_measure
-from labelloop.standalone.plugin_archive import build_plugin
-from labelloop.standalone.pool_watch import DEFAULT_WATCH_SECONDS, PoolWatcher, pool_reader
-from labelloop.standalone.project import MODEL, Project, init_project, parse_categories
-from labelloop.standalone.server import check_host, create_app
-from labelloop.standalone.team_quality import quality_report
+from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, STRATEGIES
+from labelloop.standalone.options import DEFAULT_RETRAIN_EVERY, DEFAULT_WATCH_SECONDS, DEMO_TYPES, EXPORT_FORMATS
 from labelloop.store.items import DATA_TYPES
-from labelloop.store.metrics import learning_curve, load_metrics, recommendation
+
+if TYPE_CHECKING:
+    from labelloop.standalone.project import Project
 
 
 def _init(args) -> None:
+    from labelloop.standalone.project import init_project, parse_categories
+
     project = init_project(
         args.dir, args.data, args.type, parse_categories(args.categories),
         id_column=args.id_column, text_column=args.text_column, label_column=args.label_column,
@@ -67,6 +61,10 @@ def _names(text: str | None) -> list:
 
 def project_status(project: Project) -> dict:
     """Everything ``labelloop status`` reports, as one JSON-ready dict."""
+    from labelloop.standalone.embeddings import features_status
+    from labelloop.standalone.project import MODEL
+    from labelloop.store.metrics import learning_curve, load_metrics
+
     stats = project.journal.stats(total=len(project.source))
     registry = project.platform.registry(MODEL)
     return {
@@ -126,15 +124,23 @@ def _report(args, found: dict, as_text) -> None:
 
 
 def _status(args) -> None:
+    from labelloop.standalone.project import Project
+
     _report(args, project_status(Project.open(args.dir)), _print_status)
 
 
 def _export(args) -> None:
+    from labelloop.standalone.export import export
+    from labelloop.standalone.project import Project
+
     path = export(Project.open(args.dir), args.format, args.out, metadata=args.metadata)
     print(path)
 
 
 def _import(args) -> None:
+    from labelloop.standalone.label_import import import_labels
+    from labelloop.standalone.project import Project
+
     project = Project.open(args.dir)
     result = import_labels(project, args.labels, args.annotator or project.platform.user(), id_column=args.id_column,
                            label_column=args.label_column, skip_invalid=args.skip_invalid)
@@ -146,6 +152,9 @@ def _import(args) -> None:
 
 
 def _quality(args) -> None:
+    from labelloop.standalone.project import Project
+    from labelloop.standalone.team_quality import quality_report
+
     _report(args, quality_report(Project.open(args.dir)), _print_quality)
 
 
@@ -187,6 +196,9 @@ def _print_suspects(found: dict, shown: int = 20) -> None:
 
 
 def _rules(args) -> None:
+    from labelloop.standalone.labeling_rules import read_rules_file, replace_rules
+    from labelloop.standalone.project import Project
+
     rules = replace_rules(Project.open(args.dir), read_rules_file(args.file))
     enabled = sum(rule.enabled for rule in rules)
     if args.json:
@@ -196,6 +208,9 @@ def _rules(args) -> None:
 
 
 def _weak(args) -> None:
+    from labelloop.standalone.labeling_rules import weak_labels
+    from labelloop.standalone.project import Project
+
     _report(args, weak_labels(Project.open(args.dir)), _print_weak)
 
 
@@ -216,6 +231,10 @@ def _print_weak(found: dict) -> None:
 
 
 def _sample(args) -> None:
+    from labelloop.learning.query_sampler import SamplerSettings
+    from labelloop.standalone.loop import sample, sample_on_spark
+    from labelloop.standalone.project import MODEL, Project
+
     project = Project.open(args.dir)
     if project.platform.registry(MODEL).latest() is None:
         raise LabelloopError(f"No model has been trained yet in {project.root}: label some items, then run 'labelloop train'.")
@@ -232,10 +251,17 @@ def _sample(args) -> None:
 
 
 def _train(args) -> None:
+    from labelloop.standalone.embeddings import features_status
+    from labelloop.standalone.loop import train_and_measure
+    from labelloop.standalone.project import Project
+    from labelloop.store.metrics import recommendation
+
     project = _with_features(Project.open(args.dir), args)
     model, metrics = train_and_measure(project, weak=args.weak)
-    _report(args, {**model, "metrics": metrics[-1] if metrics else None, "stopping": recommendation(metrics),
-                   "featuresStatus": features_status(project)}, _print_model)
+    cache = features_status(project)  # the version's features, and how far the project's embedding is
+    features = {**model["features"], "ready": cache["ready"], "items": cache["items"]}
+    _report(args, {**model, "features": features, "metrics": metrics[-1] if metrics else None,
+                   "stopping": recommendation(metrics)}, _print_model)
 
 
 def _with_features(project: Project, args) -> Project:
@@ -246,6 +272,9 @@ def _with_features(project: Project, args) -> Project:
 
 
 def _embed(args) -> None:
+    from labelloop.standalone.embeddings import embed_pool, feature_choice, features_status
+    from labelloop.standalone.project import Project
+
     project = _with_features(Project.open(args.dir), args)
     choice = feature_choice(project)
     if choice.kind != "embeddings":
@@ -257,12 +286,11 @@ def _embed(args) -> None:
             lambda f: print(f"Embedded {f['items']:,} of {f['total']:,} items with {f['model']}."))
 
 
-def _switch_note(model: dict) -> str:
+def _switch_note(features: dict) -> str:
     """Why a version trained on TF-IDF when the project asks for embeddings: the cache is not complete."""
-    wanted = model["featuresStatus"]
-    if model["features"]["kind"] == wanted["kind"]:
+    if features["ready"]:
         return ""
-    return (f"; sentence embeddings once every item is embedded ({wanted['items']:,} so far: "
+    return (f"; sentence embeddings once every item is embedded ({features['items']:,} so far: "
             "'labelloop embed' or 'labelloop serve' fills the cache)")
 
 
@@ -270,7 +298,7 @@ def _print_model(model: dict) -> None:
     score = "n/a (too few labels per class)" if model["cvAccuracy"] is None else f"{model['cvAccuracy']:.3f}"
     print(f"Model {model['version']}: {model['labels']} labels, classes {', '.join(model['classes'])}, "
           f"cross-validated accuracy {score}, trained in {model['trainingSeconds']} s.")
-    print(f"Features: {_features_line({**model['features'], 'ready': True})}" + _switch_note(model))
+    print(f"Features: {_features_line({**model['features'], 'ready': True})}" + _switch_note(model["features"]))
     weak = model.get("weak")
     if weak and weak["humanOnly"] is not None:
         best = max(weak["withWeak"].values())
@@ -283,6 +311,9 @@ def _print_model(model: dict) -> None:
 
 
 def _simulate(args) -> None:
+    from labelloop.learning.simulate import SimulationSettings, print_table, simulate, write_curves
+    from labelloop.standalone.labeling_rules import read_rules_file
+
     out_dir = Path(args.out or f"simulation-{Path(args.data).stem}")
     settings = SimulationSettings(
         strategies=tuple(s.strip() for s in args.strategy.split(",") if s.strip()), seeds=args.seeds,
@@ -303,6 +334,8 @@ def _simulate(args) -> None:
 def _simulation_features(args, out_dir: Path) -> dict:
     """``features`` and ``embeddings`` of the simulation: ``auto`` resolved as for a project, the
     vectors cached in OUT/embeddings so that a second simulation of the data does not embed it again."""
+    from labelloop.learning.simulate import PoolEmbeddings
+
     name = args.embedding_model or DEFAULT_MODEL
     resolved = [resolve_features(kind.strip(), name) for kind in args.features.split(",") if kind.strip()]
     kinds = tuple(dict.fromkeys(kind for kind, _ in resolved))
@@ -331,6 +364,14 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     """Serve until interrupted (Ctrl+C or SIGTERM), then flush the datasets.
 
     ``args.retrain_every`` > 0 runs the retrain loop (single-label projects); 0 turns it off."""
+    from werkzeug.serving import make_server
+
+    from labelloop.labeling.builder import freeze_long_lived
+    from labelloop.standalone.embeddings import EmbeddingWorker, feature_choice
+    from labelloop.standalone.loop import RetrainLoop
+    from labelloop.standalone.pool_watch import PoolWatcher, pool_reader
+    from labelloop.standalone.server import check_host, create_app
+
     host, retrain_every = args.host, args.retrain_every
     check_host(host, auth_token)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
@@ -364,15 +405,21 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
 
 
 def _serve(args) -> None:
+    from labelloop.standalone.project import Project
+
     _serve_project(_with_features(Project.open(args.dir, user=args.user), args), args, args.auth_token)
 
 
 def _demo(args) -> None:
+    from labelloop.standalone.demo import demo_project
+
     project = demo_project(args.dir or f"demo-{args.type}", args.type)
     _serve_project(_with_features(project, args), args, None)
 
 
 def _plugin(args) -> None:
+    from labelloop.standalone.plugin_archive import build_plugin
+
     print(build_plugin(out_dir=args.out))
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from labelloop.errors import LabelloopError
+from labelloop.standalone.options import DEMO_TYPES
 from labelloop.standalone.project import CONFIG_FILE, Project, init_project
 
-DEMO_TYPES = ("tabular", "text", "image", "sound")
 SPOKEN_DIGITS = Path(__file__).resolve().parents[3] / "demo" / "spoken-digits"
 DIGIT_SCALE = 16
 TWEETS = 2000

@@ -26,7 +26,6 @@ import pandas as pd
 
 from labelloop.embedding_model import Encoder, model_identity, resolve_features
 from labelloop.errors import LabelloopError
-from labelloop.learning.features import TextEmbeddings, column_kinds
 from labelloop.platform.local import write_json_atomic
 from labelloop.processes import start_background_worker
 from labelloop.standalone.project import Project
@@ -49,7 +48,10 @@ class FeatureChoice:
     cache: Path | None = None
     columns: tuple = ()
 
-    def embeddings(self) -> TextEmbeddings:
+    def embeddings(self):
+        """The ``features.TextEmbeddings`` a pipeline reads (imported here: ``status`` needs no scikit-learn)."""
+        from labelloop.learning.features import TextEmbeddings
+
         return TextEmbeddings(str(self.cache), self.model, self.path, self.columns)
 
 
@@ -60,6 +62,8 @@ def embedded_columns(project: Project, frame: pd.DataFrame | None = None) -> tup
         return ()
     if settings.type == "text":
         return (settings.text_column,)
+    from labelloop.learning.features import column_kinds
+
     frame = project.source.frame if frame is None else frame
     frame = frame.drop(columns=[c for c in [settings.id_column] if c in frame.columns])
     return tuple(column_kinds(frame)[2])

@@ -8,8 +8,6 @@ from labelloop.platform.local import write_table
 from labelloop.standalone.project import Project
 from labelloop.store.materialize import journal_labels, metadata_frame
 
-EXPORT_FORMATS = ("csv", "parquet", "jsonl")
-
 
 def export(project: Project, fmt: str, out=None, metadata: bool = False) -> Path:
     """Write the current labels (``metadata=True``: one row per answer) and return the path.

@@ -21,12 +21,14 @@ import time
 from dataclasses import replace
 
 from labelloop.errors import LabelloopError, first_line
-from labelloop.learning.query_sampler import DEFAULT_DIVERSITY, Pool, SamplerSettings, run_sampler
+from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
 from labelloop.learning.retrain_rule import due
 from labelloop.learning.stopping import compute_metrics
 from labelloop.params import whole_number
 from labelloop.processes import exit_with_parent
+from labelloop.sampling import DEFAULT_DIVERSITY
 from labelloop.standalone.labeling_rules import load_rules
+from labelloop.standalone.options import DEFAULT_RETRAIN_EVERY
 from labelloop.standalone.project import MODEL, UNLABELED, Project
 from labelloop.standalone.training import train
 from labelloop.store.items import FOLDER_TYPES
@@ -35,7 +37,6 @@ from labelloop.store.sessions import current_session
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RETRAIN_EVERY = 20
 RETRY_MINUTES = 1.0
 POLL_SECONDS = 0.5
 

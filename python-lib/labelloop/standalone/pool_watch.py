@@ -23,12 +23,12 @@ import pandas as pd
 
 from labelloop.errors import first_line
 from labelloop.platform.sql_table import SqlTable
+from labelloop.standalone.options import DEFAULT_WATCH_SECONDS
 from labelloop.standalone.project import UNLABELED, Project
 from labelloop.store.items import FOLDER_TYPES, row_ids
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WATCH_SECONDS = 5.0
 COST_SHARE = 20  # wait at least this many times the last check's cost
 
 

@@ -7,8 +7,6 @@ Labeling can stop when the last ``STABLE_VERSIONS`` comparisons each changed at 
 """
 from __future__ import annotations
 
-from scipy.stats import binomtest
-
 from labelloop.platform.base import Platform
 from labelloop.store.variables import variable_name
 
@@ -56,6 +54,18 @@ def stopping_status(platform: Platform, model: str) -> dict | None:
     return {"metrics": metrics, **recommendation(metrics)}
 
 
+def _wilson_interval(accuracy: float, items: int) -> tuple:
+    """The 95% Wilson interval of an accuracy measured on ``items`` items, rounded.
+
+    scipy.stats is imported here, once a point has an interval: importing it takes about a second,
+    which ``labelloop status`` need not pay for a project whose models have measured nothing yet.
+    """
+    from scipy.stats import binomtest
+
+    interval = binomtest(int(round(accuracy * items)), items).proportion_ci(0.95, method="wilson")
+    return round(float(interval.low), 6), round(float(interval.high), 6)
+
+
 def learning_curve(metrics: list) -> list:
     """One point per model version, oldest first (``GET /stats`` ``learningCurve``, DESIGN.md section 11).
 
@@ -67,10 +77,7 @@ def learning_curve(metrics: list) -> list:
     curve = []
     for m in metrics:
         items, accuracy = int(m.get("randomLabels") or 0), m.get("randomAccuracy")
-        low = high = None
-        if items and accuracy is not None:
-            interval = binomtest(int(round(accuracy * items)), items).proportion_ci(0.95, method="wilson")
-            low, high = round(float(interval.low), 6), round(float(interval.high), 6)
+        low, high = _wilson_interval(accuracy, items) if items and accuracy is not None else (None, None)
         curve.append({"version": m["version"], "labels": m.get("labels"), "accuracy": accuracy if items else None,
                       "low": low, "high": high, "items": items, "contradiction": m.get("contradictionRate")})
     return curve
