@@ -9,7 +9,9 @@ import signal
 import subprocess
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
+import flask
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,6 +27,7 @@ from labelloop.standalone.embeddings import feature_choice, pool_keys
 from labelloop.standalone.project import Project
 from labelloop.store.embedding_cache import EmbeddingCache, text_keys
 
+WEBAPPS = Path(__file__).resolve().parents[1] / "webapps"
 CAT = "My cat knocked the vase off the kitchen table."
 CAT_QUERY = "kitten broke a pot at home"
 PARCEL = "My parcel never arrived and nobody answers my emails."
@@ -174,3 +177,42 @@ def test_in_the_page_search_by_meaning_finds_a_paraphrase_and_labels_it(tmp_path
     meta = Project.open(root).platform.read_dataset("metadata")
     found = meta[meta["data_id"].astype(str) == "9001"]
     assert found[["label", "strategy"]].values.tolist() == [["positive", "search"]]
+
+
+def test_a_dss_text_webapp_searches_by_meaning_with_an_llm_mesh_embedding_model(dss, tmp_path, model):
+    frame = tweets_frame(80)
+    dss.add_dataset("tweets", pd.concat([frame, pd.DataFrame({"tweet_id": [9001], "text": [CAT]})], ignore_index=True))
+    dss.add_dataset("labels")
+    dss.add_dataset("metadata")
+    dss.add_embedding_llm("custom:local:minilm", model)  # the Mesh answers with the real MiniLM vectors
+    config = {"unlabeled": "tweets", "text_column": "text", "id_column": "tweet_id", "labels_ds": "labels",
+              "metadata_ds": "metadata", "categories": [{"from": "negative"}, {"from": "positive"}],
+              "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}", "embedding_llm": "custom:local:minilm"}
+    app = flask.Flask("backend")
+    dss.run(WEBAPPS / "text-labeling", config, init_globals={"app": app})
+    client, alice = app.test_client(use_cookies=False), dss.login("alice")
+    assert eventually(lambda: client.get("/stats", headers=alice).get_json()["features"]["ready"], timeout=120)
+    assert client.get("/stats", headers=alice).get_json()["features"] == {
+        "kind": "embeddings", "model": "custom:local:minilm", "ready": True, "items": 81}
+    found = client.get("/search", query_string={"q": CAT_QUERY, "mode": "semantic", "size": 3}, headers=alice).get_json()
+    assert found["items"][0]["id"] == "9001"
+    assert client.post("/label", json={"id": "9001", "label": "positive"}, headers=alice).status_code == 200
+
+
+def test_a_dss_webapp_with_an_unknown_mesh_model_labels_on_and_says_why_search_by_meaning_waits(dss, tmp_path):
+    dss.add_dataset("tweets", tweets_frame(20))
+    dss.add_dataset("labels")
+    dss.add_dataset("metadata")
+    config = {"unlabeled": "tweets", "text_column": "text", "id_column": "tweet_id", "labels_ds": "labels",
+              "metadata_ds": "metadata", "categories": [{"from": "negative"}, {"from": "positive"}],
+              "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}", "embedding_llm": "openai:gone:nothing"}
+    app = flask.Flask("backend")
+    dss.run(WEBAPPS / "text-labeling", config, init_globals={"app": app})
+    client, alice = app.test_client(use_cookies=False), dss.login("alice")
+    assert eventually(lambda: "error" in client.get("/stats", headers=alice).get_json()["features"])
+    features = client.get("/stats", headers=alice).get_json()["features"]
+    assert features["error"] == "Embedding through the LLM Mesh failed: LLM not found: openai:gone:nothing"
+    found = client.get("/search", query_string={"q": "late flight", "mode": "semantic"}, headers=alice)
+    assert found.status_code == 400 and "none is ready yet" in found.get_json()["error"]
+    item = client.get("/batch?size=1", headers=alice).get_json()["items"][0]
+    assert client.post("/label", json={"id": item["id"], "label": "negative"}, headers=alice).status_code == 200

@@ -24,6 +24,11 @@ _PARAM_TYPES = {
     "SAVED_MODEL": str, "SELECT": str, "COLUMN": str, "DATASET_COLUMN": str, "INT": (int, float),
     "DOUBLE": (int, float), "BOOLEAN": bool, "KEY_VALUE_LIST": list, "MULTISELECT": list, "COLUMNS": list,
     "DATASET_COLUMNS": list, "DATASETS": list,
+    # docs source, plugins/reference/params.rst: "LLM: An LLM, part of the LLM Mesh. Selection can be
+    # restricted with llmUsagePurpose" (TEXT_EMBEDDING_EXTRACTION among its values); "These objects
+    # return either the id or the name": Dataiku's guardrail tutorial and dss-plugin-typesafe-ai pass
+    # config["llm"] straight to get_llm(), so the value is the LLM id, a string.
+    "LLM": str,
 }
 # docs source, plugins/reference/params.rst: "canSelectForeign (boolean, default false): For
 # DATASET(S), SAVED_MODEL and MANAGED_FOLDER only. Should this parameter show elements from other projects?"
@@ -181,6 +186,11 @@ class FakeProject:
     def __init__(self, dss: FakeDSS):
         self._dss = dss
 
+    def get_llm(self, llm_id):
+        # dataikuapi/dss/project.py: get_llm returns a handle (DSSLLM) without checking the id; a
+        # request with an unknown id fails when it is executed.
+        return FakeLLM(self._dss, llm_id)
+
     def get_variables(self):
         return {"standard": self._dss.platform.get_variables(), "local": {}}
 
@@ -188,6 +198,46 @@ class FakeProject:
         if set(obj) != {"standard", "local"}:
             raise ValueError("set_variables takes {'standard': {...}, 'local': {...}}.")
         self._dss.platform.update_variables(lambda v: (v.clear(), v.update(obj["standard"])))
+
+
+class FakeLLM:
+    """An LLM Mesh model's handle, for embeddings (dataikuapi/dss/llm.py, DSSLLM.new_embeddings)."""
+
+    def __init__(self, dss: FakeDSS, llm_id: str):
+        self._dss, self.llm_id = dss, llm_id
+
+    def new_embeddings(self, text_overflow_mode="FAIL"):
+        # "text_overflow_mode: How to handle longer texts than what the model supports. Either
+        # 'TRUNCATE' or 'FAIL'." (dataikuapi/dss/llm.py, DSS 13.0 and later)
+        if text_overflow_mode not in ("TRUNCATE", "FAIL"):
+            raise ValueError(f"text_overflow_mode must be TRUNCATE or FAIL, not {text_overflow_mode!r}.")
+        return FakeEmbeddingsQuery(self._dss, self.llm_id)
+
+
+class FakeEmbeddingsQuery:
+    def __init__(self, dss: FakeDSS, llm_id: str):
+        self._dss, self._llm_id, self._texts = dss, llm_id, []
+
+    def add_text(self, text):
+        # DSSLLMEmbeddingsQuery.add_text appends {"text": text} and returns the query
+        self._texts.append(text)
+        return self
+
+    def execute(self):
+        # DSSLLMEmbeddingsQuery.execute: one POST for every text added; an unknown LLM fails here
+        if self._llm_id not in self._dss.embedding_llms:
+            raise Exception(f"LLM not found: {self._llm_id}")
+        return FakeEmbeddingsResponse(self._dss.embed(self._llm_id, self._texts))
+
+
+class FakeEmbeddingsResponse:
+    def __init__(self, vectors):
+        self._vectors = vectors
+
+    def get_embeddings(self):
+        # "A list of lists containing all embedding vectors", one per text added, in order
+        # (dataikuapi/dss/llm.py, DSSLLMEmbeddingsResponse.get_embeddings): plain floats, not arrays
+        return [[float(x) for x in vector] for vector in self._vectors]
 
 
 @dataclass
@@ -242,6 +292,8 @@ class FakeDSS:
         self.sessions = {}
         self.context = None
         self.client = FakeClient(self)
+        self.embedding_llms = {}  # LLM Mesh embedding models: id -> a sentence-transformers model folder
+        self._encoders = {}
         self._apps = []  # the Flask apps of the webapp backends run here (closed by ``stop``)
 
     # the flow
@@ -285,10 +337,21 @@ class FakeDSS:
             saved.active = version_id
         return version_id
 
+    def add_embedding_llm(self, llm_id: str, model_folder: str) -> None:
+        """An LLM Mesh embedding model, answered by a local sentence-transformers model."""
+        self.embedding_llms[llm_id] = str(model_folder)
+
+    def embed(self, llm_id: str, texts: list):
+        from labelloop.embedding_model import Encoder
+
+        if llm_id not in self._encoders:
+            self._encoders[llm_id] = Encoder(self.embedding_llms[llm_id])
+        return self._encoders[llm_id].encode(texts)
+
     def snapshot(self) -> dict:
         """What another process needs to open the same instance (``FakeDSS.restore``)."""
         return {"root": str(self.root), "datasets": sorted(self.datasets), "folders": sorted(self.folders),
-                "models": sorted(self.models), "sessions": self.sessions,
+                "models": sorted(self.models), "sessions": self.sessions, "embedding_llms": self.embedding_llms,
                 "saved_models": {name: {"active": saved.active, "versions": [vars(v) for v in saved.versions]}
                                  for name, saved in self.saved_models.items()}}
 
@@ -297,6 +360,7 @@ class FakeDSS:
         dss = cls(state["root"])
         dss.datasets, dss.folders, dss.models = set(state["datasets"]), set(state["folders"]), set(state["models"])
         dss.sessions = dict(state["sessions"])
+        dss.embedding_llms = dict(state.get("embedding_llms", {}))
         dss.saved_models = {name: SavedModel([ModelVersion(**v) for v in saved["versions"]], saved["active"])
                             for name, saved in state["saved_models"].items()}
         for name in dss.datasets:

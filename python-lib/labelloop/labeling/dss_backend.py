@@ -27,6 +27,7 @@ from pathlib import Path
 
 from labelloop.errors import LabelloopError
 from labelloop.labeling.builder import Webapp, build_webapp, freeze_long_lived
+from labelloop.labeling.mesh_embedding import MeshEmbedding
 from labelloop.labeling.rules_book import RulesBook
 from labelloop.labeling.service import LabelingConfig
 from labelloop.rules.dataset import DatasetRules
@@ -123,7 +124,7 @@ _COMMON_PARAMS = ("unlabeled", "categories", "labels_ds", "metadata_ds", "label_
                   "rules_ds")
 WEBAPP_PARAMS = {"image": _COMMON_PARAMS, "sound": _COMMON_PARAMS,
                  "tabular": (*_COMMON_PARAMS, "id_column", "columns_first"),
-                 "text": (*_COMMON_PARAMS, "id_column", "columns_first", "text_column")}
+                 "text": (*_COMMON_PARAMS, "id_column", "columns_first", "text_column", "embedding_llm")}
 
 
 def serve_webapp(app, data_type: str, params: dict) -> Webapp:
@@ -169,9 +170,13 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
         if config.multi_label:
             raise LabelloopError("Labeling rules work on single-label webapps: leave the rules dataset empty.")
         rules = RulesBook(DatasetRules(platform, param["rules_ds"]), journal, source, [c["key"] for c in config.categories])
+    mesh = None
+    if param.get("embedding_llm"):
+        mesh = MeshEmbedding(platform, param["embedding_llm"], source.frame, (param["text_column"],)).start()
     built = build_webapp(app, platform, journal, source, config, outputs, team.identify,
                          unlabeled=unlabeled, media_cache=tempfile.mkdtemp(prefix="labelloop-media-"),
-                         follow_journal=True, suspects=suspects, may_review=team.may_review, rules=rules)
+                         follow_journal=True, suspects=suspects, may_review=team.may_review, rules=rules,
+                         meaning=mesh.meaning if mesh else None, features=mesh.status if mesh else None)
     app.extensions["labelloop"] = built  # Flask's place for an extension's state: whoever holds the app can close it
     atexit.register(built.writer.close)
     _close_on_sigterm(built.writer)

@@ -14,6 +14,7 @@ from labelloop.platform.base import Platform, Probabilities
 
 _PROBA_PREFIX = "proba_"
 _PREDICTORS_KEPT = 4  # the stopping step compares two versions of a model at a time
+MESH_BATCH = 1000  # texts per LLM Mesh embeddings request
 
 
 class DSSPlatform(Platform):
@@ -69,6 +70,26 @@ class DSSPlatform(Platform):
 
     def _project(self):
         return self._dataiku.api_client().get_default_project()
+
+    def embed_texts(self, llm_id: str, texts: list) -> np.ndarray:
+        """The texts' embeddings from an LLM Mesh embedding model, unit length, a row per text.
+
+        Dataiku's developer guide (concepts-and-examples/llm-mesh, "Embeddings"):
+        ``project.get_llm(id).new_embeddings()``, ``add_text`` per text, ``execute()``, then
+        ``get_embeddings()``, "a list of lists containing all embedding vectors" in the order added
+        (dataikuapi/dss/llm.py, DSSLLMEmbeddingsResponse). Sent ``MESH_BATCH`` texts at a time, as
+        Dataiku's own LangChain wrapper does (dataikuapi/dss/langchain/embeddings.py, CHUNK_SIZE).
+        Too long a text is truncated rather than failing the batch (``text_overflow_mode``, DSS 13+).
+        """
+        llm = self._project().get_llm(llm_id)
+        found = []
+        for start in range(0, len(texts), MESH_BATCH):
+            query = llm.new_embeddings(text_overflow_mode="TRUNCATE")
+            for text in texts[start:start + MESH_BATCH]:
+                query.add_text(text)
+            found.extend(query.execute().get_embeddings())
+        vectors = np.asarray(found, dtype=np.float32).reshape(len(texts), -1)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
     def get_variables(self):
         return self._project().get_variables()["standard"]

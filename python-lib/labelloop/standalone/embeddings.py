@@ -21,7 +21,6 @@ import queue
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from labelloop.embedding_model import Encoder, model_identity, resolve_features
@@ -29,12 +28,10 @@ from labelloop.errors import LabelloopError
 from labelloop.platform.local import write_json_atomic
 from labelloop.processes import start_background_worker
 from labelloop.standalone.project import Project
-from labelloop.store.embedding_cache import EmbeddingCache, text_keys
+from labelloop.store.embedding_cache import EmbeddingCache, PoolTexts, fill, pool_texts
 from labelloop.store.items import FOLDER_TYPES
-from labelloop.text import as_text
 
 log = logging.getLogger(__name__)
-CHUNK = 512  # texts embedded, then committed, at a time: a kill loses at most this much work
 PROGRESS_FILE = "progress.json"
 
 
@@ -83,25 +80,16 @@ def feature_choice(project: Project) -> FeatureChoice:
     return FeatureChoice("embeddings", name, path, project.root / "embeddings" / model_identity(name, path), columns)
 
 
-def pool_keys(project: Project, columns: tuple) -> tuple:
-    """``(unique texts, their keys, each item's rows of them)`` of the pool's embedded columns, in
-    pool order: the cache is filled in that order, so a sampler's chunk reads consecutive rows."""
-    frame = project.source.frame
-    texts = np.concatenate([as_text(frame[c]).to_numpy() for c in columns]) if len(frame) else np.zeros(0, dtype=object)
-    keys = text_keys(texts)
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    in_pool_order = np.argsort(first, kind="stable")
-    rank = np.empty_like(in_pool_order)
-    rank[in_pool_order] = np.arange(len(first))
-    return texts[first[in_pool_order]], keys[first[in_pool_order]], rank[inverse].reshape(len(columns), -1).T
+def pool_keys(project: Project, columns: tuple) -> PoolTexts:
+    """The pool's texts to embed (``store.embedding_cache.pool_texts``)."""
+    return pool_texts(project.source.frame, columns)
 
 
 def ready_for_training(project: Project, choice: FeatureChoice) -> bool:
     """Whether every text of the pool is in the cache (the trainer's switch to embeddings)."""
     if choice.kind != "embeddings":
         return False
-    _, keys, _ = pool_keys(project, choice.columns)
-    return bool((EmbeddingCache(choice.cache).positions(keys) >= 0).all())
+    return bool((EmbeddingCache(choice.cache).positions(pool_keys(project, choice.columns).keys) >= 0).all())
 
 
 def features_status(project: Project, choice: FeatureChoice | None = None) -> dict:
@@ -122,39 +110,23 @@ def features_status(project: Project, choice: FeatureChoice | None = None) -> di
 def embed_pool(project: Project, choice: FeatureChoice, progress=None, encoder: Encoder | None = None) -> dict:
     """Embed every text of the pool the cache lacks, a chunk at a time; returns the final progress.
 
-    ``progress(done, total)`` is called after each committed chunk (the CLI's progress bar); the
-    cache folder's ``progress.json`` says the same for the server's ``/stats``. Safe to kill: the
-    next run starts from the last committed chunk.
+    ``progress(done, total)`` (items) is called after each committed chunk (the CLI's progress
+    bar); the cache folder's ``progress.json`` says the same for the server's ``/stats``. Safe to
+    kill: the next run starts from the last committed chunk.
     """
-    texts, keys, per_item = pool_keys(project, choice.columns)
-    cache, encoder = EmbeddingCache(choice.cache), encoder or Encoder(choice.path)
-    missing = cache.positions(keys) < 0
-    todo = np.flatnonzero(missing)
-    report = _Progress(choice.cache, per_item, missing, progress)
-    report.write(len(keys) - len(todo), len(keys))
-    for start in range(0, len(todo), CHUNK):
-        chunk = todo[start:start + CHUNK]
-        cache.append(keys[chunk], encoder.encode(texts[chunk].tolist()))
-        missing[chunk] = False
-        report.write(len(keys) - len(todo) + start + len(chunk), len(keys))
-    return report.last
+    pool = pool_keys(project, choice.columns)
+    total, last = len(pool.per_item), {}
 
+    def report(items: int) -> None:
+        last.update(items=items, total=total, ready=items == total,
+                    updated=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        choice.cache.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(choice.cache / PROGRESS_FILE, last)
+        if progress is not None:
+            progress(items, total)
 
-class _Progress:
-    """How far the embedding is, in items (all of an item's texts embedded), written for readers."""
-
-    def __init__(self, folder: Path, per_item: np.ndarray, missing: np.ndarray, callback):
-        self.folder, self.per_item, self.missing, self.callback = folder, per_item, missing, callback
-        self.last = None
-
-    def write(self, done: int, total: int) -> None:
-        items = int((~self.missing[self.per_item]).all(axis=1).sum()) if len(self.per_item) else 0
-        self.last = {"items": items, "total": int(len(self.per_item)), "ready": items == len(self.per_item),
-                     "updated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-        self.folder.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.folder / PROGRESS_FILE, self.last)
-        if self.callback is not None:
-            self.callback(done, total)
+    fill(EmbeddingCache(choice.cache), pool, (encoder or Encoder(choice.path)).encode, report)
+    return last
 
 
 class EmbeddingWorker:

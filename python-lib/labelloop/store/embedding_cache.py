@@ -30,13 +30,54 @@ import pandas as pd
 from filelock import FileLock
 
 from labelloop.platform.local import write_json_atomic
+from labelloop.text import as_text
 
 _HASH_KEY = "labelloop-texts!"  # 16 characters, as pandas' SipHash wants; fixed: keys are stored
+CHUNK = 512  # texts embedded, then committed, at a time: a kill loses at most this much work
 
 
 def text_keys(texts) -> np.ndarray:
     """The cache keys of ``texts`` (strings), vectorised."""
     return pd.util.hash_array(np.asarray(texts, dtype=object), hash_key=_HASH_KEY, categorize=False).astype(np.uint64)
+
+
+class PoolTexts(NamedTuple):
+    """The texts of a pool's embedded columns: each once, in pool order, with their keys, and
+    ``per_item`` (items x columns) giving each item's rows of them."""
+
+    texts: np.ndarray
+    keys: np.ndarray
+    per_item: np.ndarray
+
+
+def pool_texts(frame: pd.DataFrame, columns: tuple) -> PoolTexts:
+    """The texts of ``frame``'s ``columns``, in pool order: the cache is filled in that order, so a
+    sampler's chunk of the pool reads consecutive rows of it."""
+    texts = np.concatenate([as_text(frame[c]).to_numpy() for c in columns]) if len(frame) else np.zeros(0, dtype=object)
+    keys = text_keys(texts)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    in_pool_order = np.argsort(first, kind="stable")
+    rank = np.empty_like(in_pool_order)
+    rank[in_pool_order] = np.arange(len(first))
+    kept = first[in_pool_order]
+    return PoolTexts(texts[kept], keys[kept], rank[np.ravel(inverse)].reshape(len(columns), -1).T)
+
+
+def fill(cache: EmbeddingCache, pool: PoolTexts, encode, on_chunk) -> None:
+    """Embed the pool's texts the cache lacks, ``CHUNK`` at a time, each chunk committed before the
+    next; ``on_chunk(items done)`` after each (an item is done once all its texts are)."""
+    missing = cache.positions(pool.keys) < 0
+
+    def items_done() -> int:
+        return int((~missing[pool.per_item]).all(axis=1).sum()) if len(pool.per_item) else 0
+
+    on_chunk(items_done())
+    todo = np.flatnonzero(missing)
+    for start in range(0, len(todo), CHUNK):
+        chunk = todo[start:start + CHUNK]
+        cache.append(pool.keys[chunk], encode(pool.texts[chunk].tolist()))
+        missing[chunk] = False
+        on_chunk(items_done())
 
 
 class _Committed(NamedTuple):

@@ -1,0 +1,70 @@
+"""Search by meaning in a DSS text webapp: the texts embedded by an LLM Mesh model, in the background.
+
+The plugin's code env has no torch (DESIGN.md section 12), so in DSS the vectors come from an
+embedding model of the LLM Mesh named in the webapp's ``embedding_llm`` param. A thread of the
+backend embeds the pool, a chunk per request to the Mesh, into an embedding cache
+(``store/embedding_cache.py``) in the machine's temporary folder. The cache is keyed by text and
+shared by the webapps using the same model, so a restarted backend only embeds what is new.
+Search by meaning works on what is embedded so far; ``/stats`` reports how far that is.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import tempfile
+import threading
+from pathlib import Path
+
+from labelloop.errors import first_line
+from labelloop.labeling.meaning_search import MeaningSearch
+from labelloop.store.embedding_cache import EmbeddingCache, fill, pool_texts
+
+log = logging.getLogger(__name__)
+
+
+def cache_folder(llm_id: str) -> Path:
+    """The model's cache folder: a readable name, and a digest so that two ids never share one."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", llm_id).strip("-")[:60] or "llm"
+    return Path(tempfile.gettempdir()) / "labelloop-embeddings" / f"{slug}-{hashlib.sha256(llm_id.encode()).hexdigest()[:12]}"
+
+
+class MeshEncoder:
+    """Texts in, unit vectors out, through the platform's LLM Mesh (``DSSPlatform.embed_texts``)."""
+
+    def __init__(self, platform, llm_id: str):
+        self.platform, self.llm_id = platform, llm_id
+
+    def encode(self, texts: list):
+        return self.platform.embed_texts(self.llm_id, list(texts))
+
+
+class MeshEmbedding:
+    """A webapp's pool embedded in the background, and the search by meaning over it."""
+
+    def __init__(self, platform, llm_id: str, frame, columns: tuple, folder: Path | None = None):
+        self.llm_id, self.frame, self.columns = llm_id, frame, columns
+        self.cache = EmbeddingCache(folder or cache_folder(llm_id))
+        self.encoder = MeshEncoder(platform, llm_id)
+        self.meaning = MeaningSearch(self.cache, self.encoder, columns)
+        self._done, self._error = 0, None
+        self._thread = threading.Thread(target=self._run, name="labelloop-mesh-embedding", daemon=True)
+
+    def start(self) -> MeshEmbedding:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            fill(self.cache, pool_texts(self.frame, self.columns), self.encoder.encode, self._progress)
+        except Exception as error:  # noqa: BLE001 - labeling goes on without it; /stats and the log say why
+            log.exception("Embedding the texts through the LLM Mesh failed")
+            self._error = f"Embedding through the LLM Mesh failed: {first_line(error)}"
+
+    def _progress(self, items: int) -> None:
+        self._done = items
+
+    def status(self) -> dict:
+        """``{kind, model, ready, items}`` for ``/stats`` (and ``error`` when the Mesh refused)."""
+        found = {"kind": "embeddings", "model": self.llm_id, "ready": self._done >= len(self.frame), "items": self._done}
+        return {**found, "error": self._error} if self._error else found
