@@ -20,6 +20,7 @@ from minilm_files import install
 from polling import eventually
 from servers import LABELLOOP, labelloop_server
 from test_cli import run
+from test_growing_pool import get, post
 
 from labelloop.embedding_model import Encoder
 from labelloop.standalone.demo import tweets_frame
@@ -41,17 +42,6 @@ def model() -> str:
 
 def words(text: str) -> set:
     return set(re.findall(r"\w+", text.lower()))
-
-
-def get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=60) as response:
-        return json.load(response)
-
-
-def post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.load(response)
 
 
 def text_project(tmp_path, model: str, rows: int, extra: list = ()) -> tuple:
@@ -179,18 +169,24 @@ def test_in_the_page_search_by_meaning_finds_a_paraphrase_and_labels_it(tmp_path
     assert found[["label", "strategy"]].values.tolist() == [["positive", "search"]]
 
 
-def test_a_dss_text_webapp_searches_by_meaning_with_an_llm_mesh_embedding_model(dss, tmp_path, model):
-    frame = tweets_frame(80)
-    dss.add_dataset("tweets", pd.concat([frame, pd.DataFrame({"tweet_id": [9001], "text": [CAT]})], ignore_index=True))
+def text_webapp(dss, tmp_path, pool: pd.DataFrame, llm_id: str) -> tuple:
+    """The DSS text webapp's real backend over ``pool``, searching by meaning with ``llm_id``: (client, a login)."""
+    dss.add_dataset("tweets", pool)
     dss.add_dataset("labels")
     dss.add_dataset("metadata")
-    dss.add_embedding_llm("custom:local:minilm", model)  # the Mesh answers with the real MiniLM vectors
     config = {"unlabeled": "tweets", "text_column": "text", "id_column": "tweet_id", "labels_ds": "labels",
               "metadata_ds": "metadata", "categories": [{"from": "negative"}, {"from": "positive"}],
-              "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}", "embedding_llm": "custom:local:minilm"}
+              "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}", "embedding_llm": llm_id}
     app = flask.Flask("backend")
     dss.run(WEBAPPS / "text-labeling", config, init_globals={"app": app})
-    client, alice = app.test_client(use_cookies=False), dss.login("alice")
+    return app.test_client(use_cookies=False), dss.login("alice")
+
+
+def test_a_dss_text_webapp_searches_by_meaning_with_an_llm_mesh_embedding_model(dss, tmp_path, model):
+    frame = tweets_frame(80)
+    dss.add_embedding_llm("custom:local:minilm", model)  # the Mesh answers with the real MiniLM vectors
+    pool = pd.concat([frame, pd.DataFrame({"tweet_id": [9001], "text": [CAT]})], ignore_index=True)
+    client, alice = text_webapp(dss, tmp_path, pool, "custom:local:minilm")
     assert eventually(lambda: client.get("/stats", headers=alice).get_json()["features"]["ready"], timeout=120)
     assert client.get("/stats", headers=alice).get_json()["features"] == {
         "kind": "embeddings", "model": "custom:local:minilm", "ready": True, "items": 81}
@@ -200,15 +196,7 @@ def test_a_dss_text_webapp_searches_by_meaning_with_an_llm_mesh_embedding_model(
 
 
 def test_a_dss_webapp_with_an_unknown_mesh_model_labels_on_and_says_why_search_by_meaning_waits(dss, tmp_path):
-    dss.add_dataset("tweets", tweets_frame(20))
-    dss.add_dataset("labels")
-    dss.add_dataset("metadata")
-    config = {"unlabeled": "tweets", "text_column": "text", "id_column": "tweet_id", "labels_ds": "labels",
-              "metadata_ds": "metadata", "categories": [{"from": "negative"}, {"from": "positive"}],
-              "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}", "embedding_llm": "openai:gone:nothing"}
-    app = flask.Flask("backend")
-    dss.run(WEBAPPS / "text-labeling", config, init_globals={"app": app})
-    client, alice = app.test_client(use_cookies=False), dss.login("alice")
+    client, alice = text_webapp(dss, tmp_path, tweets_frame(20), "openai:gone:nothing")
     assert eventually(lambda: "error" in client.get("/stats", headers=alice).get_json()["features"])
     features = client.get("/stats", headers=alice).get_json()["features"]
     assert features["error"] == "Embedding through the LLM Mesh failed: LLM not found: openai:gone:nothing"
