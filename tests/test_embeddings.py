@@ -204,3 +204,20 @@ def test_a_dss_webapp_with_an_unknown_mesh_model_labels_on_and_says_why_search_b
     assert found.status_code == 400 and "none is ready yet" in found.get_json()["error"]
     item = client.get("/batch?size=1", headers=alice).get_json()["items"][0]
     assert client.post("/label", json={"id": item["id"], "label": "negative"}, headers=alice).status_code == 200
+
+
+def test_a_tabular_project_embeds_its_free_text_column_and_samples_with_it(tmp_path, model):
+    frame = tweets_frame(150).assign(retweets=lambda f: f["tweet_id"] % 7, airline=lambda f: f["tweet_id"] % 3)
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    root = tmp_path / "proj"
+    run("init", root, "--data", tmp_path / "rows.csv", "--type", "tabular", "--id-column", "tweet_id",
+        "--categories", "negative,positive", "--features", "embeddings", "--embedding-model", model)
+    assert feature_choice(Project.open(root)).columns == ("text",)  # the free text; numbers stay as they are
+    pd.DataFrame({"tweet_id": range(1, 41), "label": ["negative", "positive"] * 20}).to_csv(tmp_path / "gold.csv",
+                                                                                            index=False)
+    run("import", root, "--labels", tmp_path / "gold.csv", "--annotator", "ada")
+    assert json.loads(run("embed", root, "--json").stdout)["items"] == 150
+    trained = json.loads(run("train", root, "--json").stdout)["features"]
+    assert trained == {"kind": "embeddings", "model": model, "ready": True, "items": 150}
+    sampled = json.loads(run("sample", root, "--json", "--max-queries", "20").stdout)
+    assert sampled["queries"] == 20 and sampled["scored"] == 110

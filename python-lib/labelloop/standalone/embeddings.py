@@ -21,8 +21,6 @@ import queue
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from labelloop.embedding_model import Encoder, model_identity, resolve_features
 from labelloop.errors import LabelloopError
 from labelloop.platform.local import write_json_atomic
@@ -37,7 +35,8 @@ PROGRESS_FILE = "progress.json"
 
 @dataclass(frozen=True)
 class FeatureChoice:
-    """What a project's text features are: ``kind`` ``embeddings`` or ``tfidf`` (and why)."""
+    """What a project's text features are: ``kind`` ``embeddings`` (with the model, its folder, the
+    cache folder and the columns embedded) or ``tfidf``."""
 
     kind: str
     model: str | None = None
@@ -52,7 +51,7 @@ class FeatureChoice:
         return TextEmbeddings(str(self.cache), self.model, self.path, self.columns)
 
 
-def embedded_columns(project: Project, frame: pd.DataFrame | None = None) -> tuple:
+def embedded_columns(project: Project) -> tuple:
     """The columns sentence embeddings stand for: the text column, or tabular free-text columns."""
     settings = project.settings
     if settings.type in FOLDER_TYPES:
@@ -61,7 +60,7 @@ def embedded_columns(project: Project, frame: pd.DataFrame | None = None) -> tup
         return (settings.text_column,)
     from labelloop.learning.features import column_kinds
 
-    frame = project.source.frame if frame is None else frame
+    frame = project.source.frame
     frame = frame.drop(columns=[c for c in [settings.id_column] if c in frame.columns])
     return tuple(column_kinds(frame)[2])
 
