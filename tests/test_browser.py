@@ -1,10 +1,13 @@
 """The labeling page in a real browser (Debian's Chromium driven by Playwright), as a person uses it."""
 from __future__ import annotations
 
+import json
 import subprocess
+import urllib.request
 
 import pandas as pd
 from browser import browser_page, screenshot
+from polling import eventually
 from servers import LABELLOOP, labelloop_server
 
 from labelloop.standalone.project import Project, init_project
@@ -305,6 +308,12 @@ def test_on_a_shared_server_a_name_belongs_to_the_browser_that_took_it(tmp_path)
     assert sorted(zip(meta["annotator"], meta["label"])) == [("ada", "yes"), ("bob", "no")]
 
 
+def team_stats(url: str, token: str) -> dict:
+    request = urllib.request.Request(url.split("?")[0] + "stats", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
 def sign_in(page, name):
     page.get_by_role("textbox", name="Your name").fill(name)
     page.get_by_role("button", name="Start").click()
@@ -324,6 +333,9 @@ def test_two_annotators_disagree_and_the_reviewer_settles_the_item(tmp_path):
             assert annotator.get_by_role("button", name="Review").is_hidden()  # not a reviewer
             annotator.keyboard.press(key)
             annotator.wait_for_selector(".done:not([hidden])")
+        # agreement is recomputed at most once per ten times its cost (service._team_agreement): on a
+        # busy machine the answer right after bob's may still be the one before it
+        assert eventually(lambda: team_stats(url, "team-token-1")["agreement"]["items"] == 1)
 
         page.goto(url)
         sign_in(page, "rev")
