@@ -298,10 +298,7 @@ class LabelingService:
         else:
             ids, frame = self.source.snapshot()  # one moment of a pool that grows
             columns = searched_columns(frame, self.config.type, column or None)
-        answered = self._sync().held(self.project.current().session, user)
-        busy = self.journal.leased_to_others(user)
-        candidates = find(ids, frame, columns, q, match,
-                          lambda i: i not in answered and i not in busy, size * 2)
+        candidates = find(ids, frame, columns, q, match, self._open_to(user), size * 2)
         return self._serve_found(user, candidates, size, q)
 
     def _search_by_meaning(self, user: str, q: str, size: int) -> dict:
@@ -309,10 +306,13 @@ class LabelingService:
             raise LabelloopError("Search by meaning needs sentence embeddings, which this webapp does not have "
                                  "(standalone: --features embeddings, with pip install labelloop[embeddings]).")
         ids, frame = self.source.snapshot()
+        return self._serve_found(user, self._meaning.find(ids, frame, q, self._open_to(user), size * 2), size, q)
+
+    def _open_to(self, user: str):
+        """Whether a search may serve an item to ``user``: not answered by them, not leased to another."""
         answered = self._sync().held(self.project.current().session, user)
         busy = self.journal.leased_to_others(user)
-        candidates = self._meaning.find(ids, frame, q, lambda i: i not in answered and i not in busy, size * 2)
-        return self._serve_found(user, candidates, size, q)
+        return lambda i: i not in answered and i not in busy
 
     def _serve_found(self, user: str, candidates: list, size: int, q: str) -> dict:
         """Lease and serve what a search found, remembering the search as the items' provenance."""
