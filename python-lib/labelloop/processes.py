@@ -1,8 +1,12 @@
 """Helper processes that end with the process that started them."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 
 from threadpoolctl import threadpool_limits
@@ -24,6 +28,30 @@ def exit_with_parent() -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="labelloop-parent-watch", daemon=True).start()
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def killed_with_parent_thread() -> bool:
+    """Linux: have the kernel SIGKILL this child the moment the thread that started it ends.
+
+    ``exit_with_parent``'s watching thread needs the GIL and a core to act; a low-priority
+    child busy in a long computation on a loaded machine got neither soon enough, and an orphaned
+    round went on to write the project's variables after its server was killed (test_crash).
+    The kernel's parent-death signal (prctl(2), ``PR_SET_PDEATHSIG``) waits for nothing. It
+    follows the starting *thread*, so only a child started by a thread that lives as long as
+    its server may use it (the retrain loop's). Returns False off Linux or if the parent is
+    already gone (then this child exits)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    parent = multiprocessing.parent_process()
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        return False
+    if parent is not None and os.getppid() != parent.pid:  # it died before the signal was asked for
+        os._exit(1)
+    return True
 
 
 BACKGROUND_NICENESS = 10

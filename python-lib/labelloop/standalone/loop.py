@@ -25,7 +25,7 @@ from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
 from labelloop.learning.retrain_rule import due
 from labelloop.learning.stopping import compute_metrics
 from labelloop.params import whole_number
-from labelloop.processes import exit_with_parent
+from labelloop.processes import killed_with_parent_thread, start_background_worker
 from labelloop.sampling import DEFAULT_DIVERSITY
 from labelloop.standalone.labeling_rules import load_rules
 from labelloop.standalone.options import DEFAULT_RETRAIN_EVERY
@@ -240,8 +240,12 @@ def _outcome(process, receiver, stopping) -> tuple:
 
 
 def _child_round(root: str, sender, max_queries: int, diversity: str, rules_bonus: float) -> None:
-    """The child process's whole life: one round, its outcome sent back."""
-    exit_with_parent()
+    """The child process's whole life: one round, its outcome sent back, below the server's priority
+    (with one BLAS thread: at the server's priority on every core it slowed each request), and
+    killed by the kernel if the server dies (a round is spawned by the loop's thread, which lives
+    as long as the server)."""
+    killed_with_parent_thread()
+    start_background_worker(idle=False)
     try:
         sender.send(("ok", run_round(root, max_queries, diversity, rules_bonus)))
     except LabelloopError as error:
