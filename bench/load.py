@@ -189,7 +189,8 @@ def report(log: Log, annotators: int, seconds: float, stats: dict, stored: pd.Da
     if not headline:
         return
     record("load", f"{annotators} annotators with the loop on: labels per second", labels_per_second, None, "labels/s")
-    record("load", "/label p99 under load", np.percentile(np.array(log.timings["label"]) * 1000, 99), None, "ms")
+    label_ms = np.array(log.timings["label"]) * 1000
+    record("load", f"/label p99 under load (p50 {np.percentile(label_ms, 50):.1f} ms)", np.percentile(label_ms, 99), None, "ms")
     same = log.sent == len(acknowledged) == len(kept) == len(acknowledged & kept)
     record("load", "labels sent = acknowledged = stored", "yes" if same else "NO", None, "")
 
