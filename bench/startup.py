@@ -6,7 +6,11 @@ queue), beside what 4.x did in the same run: hash every row with ``iterrows`` an
 times it on fewer rows and scales up linearly (``iterrows`` is linear). The server under load is
 ``bench/load.py``.
 
-    python bench/startup.py [--rows 1000000] [--baseline-rows N]
+Then the answers: a journal holding ``--labels`` current answers (10 annotators, one item in 20
+skipped, one in 97 answered twice) read into the webapp's tally, at once (``Tally.load``, what a
+server does) and answer by answer (``Tally.apply``, what it did before), in the same run.
+
+    python bench/startup.py [--rows 1000000] [--baseline-rows N] [--labels 1000000]
 """
 from __future__ import annotations
 
@@ -21,7 +25,9 @@ import pandas as pd
 from headline import record
 
 from labelloop.labeling.queue import Queue
+from labelloop.labeling.tally import Tally
 from labelloop.store.items import TableSource
+from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
 
 
 def make_data(path: Path, rows: int) -> None:
@@ -51,10 +57,42 @@ def startup_baseline(path: Path, rows: int | None) -> tuple:
     return time.perf_counter() - start, len(ids)
 
 
+def make_journal(url: str, labels: int) -> Journal:
+    journal = Journal(url)
+    classes = np.random.default_rng(0).choice(["low", "mid", "high"], labels)
+    answers = [Annotation(item_id=str(i), annotator=f"annotator-{i % 10}", status=SKIPPED if i % 20 == 0 else LABELED,
+                          label=None if i % 20 == 0 else classes[i], session=i // 1000) for i in range(labels)]
+    answers += [Annotation(item_id=str(i), annotator="reviewer", status=LABELED, label="low", session=0)
+                for i in range(0, labels, 97)]
+    journal.record_many(answers)
+    return journal
+
+
+def read_tally(journal: Journal, at_once: bool) -> tuple:
+    """Seconds to read the journal's answers into a tally, and the tally."""
+    start = time.perf_counter()
+    tally = Tally(False, *journal.skip_counts())
+    rows = journal.answers_since(0)
+    (tally.load if at_once else tally.apply)(rows)
+    return time.perf_counter() - start, tally
+
+
+def answers_startup(folder: Path, labels: int) -> None:
+    journal = make_journal(f"sqlite:///{folder / 'journal.sqlite'}", labels)
+    before, applied = read_tally(journal, at_once=False)
+    after, loaded = read_tally(journal, at_once=True)
+    assert loaded.stats(total=labels) == applied.stats(total=labels)
+    print(f"Answers at start-up, {labels:,} labels in the journal: read into the tally at once {after:.1f} s, "
+          f"answer by answer (before) {before:.1f} s: {before / after:.1f}x faster")
+    record("startup", f"answers of a journal with {labels:,} labels read at start-up (answer by answer: "
+           f"{before:.1f} s)", after, None, "s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--baseline-rows", type=int, help="hash only this many rows for the baseline and scale up")
+    parser.add_argument("--labels", type=int, default=1_000_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -67,6 +105,7 @@ def main() -> None:
         print(f"Start-up on {args.rows:,} rows x 5 columns: ours {ours:.1f} s, "
               f"4.x iterrows hashing {scaled:.1f} s{note}: {scaled / ours:.0f}x faster")
         record("startup", f"served state for {args.rows:,} rows", ours, scaled, "s")
+        answers_startup(folder, args.labels)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import math
 import string
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -27,12 +26,12 @@ from labelloop.labeling.overlap import Overlap
 from labelloop.labeling.project_state import ProjectState
 from labelloop.labeling.queue import Queue
 from labelloop.labeling.search import check_query, find, searched_columns
+from labelloop.labeling.tally import Tally
 from labelloop.params import whole_number
 from labelloop.platform.base import Platform
 from labelloop.quality.agreement import agreement
 from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
-from labelloop.store.skips import held_back
 
 log = logging.getLogger(__name__)
 
@@ -90,120 +89,6 @@ def _json_value(value):
     return str(value)
 
 
-class Tally:
-    """Statistics of the current answers, updated from the journal's changes only.
-
-    Each answer is remembered per (item, annotator) so a changed answer moves its counts instead
-    of adding to them; an item counts as labeled when anyone labeled it, as skipped when it was
-    only skipped (the rules of ``Journal.stats``, which recomputes them with SQL).
-    """
-
-    def __init__(self, multi_label: bool, skip_counts: dict | None = None, counted_until: int = 0, needed=None):
-        """``skip_counts``: ``Journal.skip_counts()``, skips up to event ``counted_until``; later
-        skips are counted as they arrive (the journal's current rows only show the latest).
-        ``needed(item)``: how many labels an item needs (``Overlap.needed``; default 1)."""
-        self.multi_label = multi_label
-        self.needed = needed or (lambda item: 1)
-        self.shared = set()  # items two annotators or more answered
-        self.shared_changes = 0  # answers that changed a shared item: agreement is recomputed only after one
-        self.last_event = 0
-        self.skips, self._counted_until = dict(skip_counts or {}), counted_until
-        self.answerers = {}  # item -> annotators with a current answer
-        self.answers = {}
-        self.items = {}  # item -> [annotators who labeled it, annotators who skipped it]
-        self.labeled = self.skipped = 0
-        self.per_label, self.sessions = Counter(), Counter()
-        self.per_annotator = {}
-
-    def apply(self, rows) -> None:
-        for item, annotator, status, label, session, event_id in rows:
-            before = self._item_state(item)
-            old = self.answers.get((item, annotator))
-            if old is not None:
-                self._count(item, annotator, *old, -1)
-            self.answers[item, annotator] = (status, label, session)
-            who = self.answerers.setdefault(item, set())
-            who.add(annotator)
-            if len(who) == 2:
-                self.shared.add(item)
-            if len(who) >= 2:
-                self.shared_changes += 1
-            if status == SKIPPED and event_id > self._counted_until:
-                self.skips[item, annotator] = self.skips.get((item, annotator), 0) + 1
-            self._count(item, annotator, status, label, session, 1)
-            after = self._item_state(item)
-            self.labeled += (after == LABELED) - (before == LABELED)
-            self.skipped += (after == SKIPPED) - (before == SKIPPED)
-            self.last_event = max(self.last_event, event_id)
-
-    def _item_state(self, item):
-        counts = self.items.get(item)
-        if not counts:
-            return None
-        return LABELED if counts[0] else SKIPPED if counts[1] else None
-
-    def _count(self, item, annotator, status, label, session, sign) -> None:
-        self.items.setdefault(item, [0, 0])[0 if status == LABELED else 1] += sign
-        mine = self.per_annotator.setdefault(annotator, {"labeled": 0, "skipped": 0})
-        mine[status.lower()] += sign
-        if status == LABELED:
-            for key in (json.loads(label) if self.multi_label else [label]):
-                self.per_label[key] += sign
-            self.sessions[str(session)] += sign
-
-    def shared_labels(self) -> list:
-        """``(item, annotator, label)`` of the labels on items that two annotators or more answered."""
-        return [(item, annotator, self.answers[item, annotator][1]) for item in self.shared
-                for annotator in self.answerers[item] if self.answers[item, annotator][0] == LABELED]
-
-    def disagreements(self) -> list:
-        """Items whose current labels differ (two annotators or more gave different ones)."""
-        return [item for item in self.shared
-                if len({self.answers[item, a][1] for a in self.answerers[item] if self.answers[item, a][0] == LABELED}) > 1]
-
-    def labeled_by_anyone(self, item_id) -> bool:
-        return self._item_state(item_id) == LABELED
-
-    def held(self, session: int, user: str | None = None) -> _Held:
-        """The items not to serve ``user`` in ``session`` (without a user: to anyone), as a
-        container: ``item in tally.held(s, user)``."""
-        return _Held(self, session, user)
-
-    def is_held(self, item_id, session: int, user: str | None = None) -> bool:
-        """Labeled by as many annotators as it needs, or by ``user``; or skipped by everyone who
-        answered it (an overlap item: by ``user``) and still held back (store/skips.py)."""
-        state = self._item_state(item_id)
-        if state is None:
-            return False
-        if state == LABELED:
-            return self.items[item_id][0] >= self.needed(item_id) or self._held_for(item_id, session, user)
-        skips = [(self.answers[item_id, a][2], self.skips.get((item_id, a), 1)) for a in self.answerers[item_id]]
-        return held_back(skips, session)
-
-    def _held_for(self, item_id, session: int, user: str | None) -> bool:
-        """An overlap item that still needs labels: held for an annotator who answered it already."""
-        mine = self.answers.get((item_id, user)) if user is not None else None
-        if mine is None:
-            return False
-        return mine[0] == LABELED or held_back([(mine[2], self.skips.get((item_id, user), 1))], session)
-
-    def stats(self, total: int) -> dict:
-        return {"labeled": self.labeled, "skipped": self.skipped, "perLabel": +self.per_label,
-                "perAnnotator": {a: dict(c) for a, c in self.per_annotator.items() if any(c.values())},
-                "sessions": dict(sorted((+self.sessions).items(), key=lambda kv: int(kv[0]))),
-                "total": total, "remaining": max(total - self.labeled - self.skipped, 0)}
-
-
-@dataclass(frozen=True)
-class _Held:
-    tally: Tally
-    session: int
-    user: str | None = None
-
-    def __contains__(self, item_id) -> bool:
-        return self.tally.is_held(item_id, self.session, self.user)
-
-
 class LabelingService:
     """One labeling webapp over a journal and an item source."""
 
@@ -229,6 +114,7 @@ class LabelingService:
         self.project = ProjectState(platform, config, source, self.queue)
         self._lock = threading.Lock()
         self._tally = Tally(config.multi_label, *journal.skip_counts(), needed=config.overlap.needed)
+        self._tally.load(journal.answers_since(0))
         self._agreement = None  # (last event, when, agreement)
         self._searched = {}  # item -> the search that served it, for the answer's provenance
         self.online = None
