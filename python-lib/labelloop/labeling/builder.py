@@ -3,6 +3,7 @@ the service over a source and a journal, the writer that keeps the datasets curr
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,11 +41,27 @@ def build_webapp(app, platform: Platform, journal: Journal, source, config: Labe
                     or Materializer(platform, journal, source, outputs))
     writer = DebouncedWriter(materializer.write, behind=materializer.behind if follow_journal else None)
     media = MediaStore(platform, unlabeled, source, Path(media_cache)) if config.type in FOLDER_TYPES else None
-    service = LabelingService(platform, journal, source, config, on_change=writer.changed, media=media, loop=loop,
-                              suspects=suspects, may_review=may_review, rules=rules, pool_watch=pool_watch,
-                              meaning=meaning, features=features)
+    with paused_gc():
+        service = LabelingService(platform, journal, source, config, on_change=writer.changed, media=media, loop=loop,
+                                  suspects=suspects, may_review=may_review, rules=rules, pool_watch=pool_watch,
+                                  meaning=meaning, features=features)
     register_routes(app, service, identify)
     return Webapp(service, writer)
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """No garbage collection while a webapp builds its state: the queue's ids and the tally of
+    every answer are millions of new objects at 1M labels, whose creation set off full
+    collections that walked all of them again and again (half of a 7 s start, bench/startup.py).
+    Nothing built here is garbage; ``freeze_long_lived`` then sets it aside for good."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def freeze_long_lived() -> None:

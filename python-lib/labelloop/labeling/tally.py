@@ -36,37 +36,6 @@ class Tally:
         self.per_label, self.sessions = Counter(), Counter()
         self.per_annotator = {}
 
-    def load(self, rows) -> None:
-        """Take the journal's current answers at once (``Journal.answers_since(0)``: one row per
-        item and annotator) into an empty tally: the state ``apply`` would reach, built column by
-        column. A server's start at a million labels spent 7 s in ``apply``'s per-row bookkeeping;
-        this does the counting with ``Counter`` and comprehensions (bench/startup.py)."""
-        if self.answers:
-            raise ValueError("Tally.load fills an empty tally; use apply for changes.")
-        if not rows:
-            return
-        items, annotators, statuses, labels, sessions, events = zip(*rows)
-        self.answers = dict(zip(zip(items, annotators), zip(statuses, labels, sessions)))
-        answered, labeled = Counter(items), Counter(i for i, s in zip(items, statuses) if s == LABELED)
-        self.items = {item: [labeled[item], n - labeled[item]] for item, n in answered.items()}
-        self.answerers = {item: {annotator} for item, annotator in zip(items, annotators)}
-        self.shared = {item for item, n in answered.items() if n > 1}
-        for item, annotator in zip(items, annotators):
-            if item in self.shared:
-                self.answerers[item].add(annotator)
-        self.shared_changes = sum(answered[item] - 1 for item in self.shared)
-        for item, annotator, status, event_id in zip(items, annotators, statuses, events):
-            if status == SKIPPED and event_id > self._counted_until:
-                self.skips[item, annotator] = self.skips.get((item, annotator), 0) + 1
-        self.labeled = len(labeled)
-        self.skipped = len(answered) - len(labeled)
-        given = [label for label, status in zip(labels, statuses) if status == LABELED]
-        self.per_label = Counter(key for label in given for key in json.loads(label)) if self.multi_label else Counter(given)
-        self.sessions = Counter(str(s) for s, status in zip(sessions, statuses) if status == LABELED)
-        for (annotator, status), n in Counter(zip(annotators, statuses)).items():
-            self.per_annotator.setdefault(annotator, {"labeled": 0, "skipped": 0})[status.lower()] += n
-        self.last_event = max(events)
-
     def apply(self, rows) -> None:
         for item, annotator, status, label, session, event_id in rows:
             before = self._item_state(item)
