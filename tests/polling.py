@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 
 def eventually(condition, timeout: float = 10.0) -> bool:
@@ -12,3 +13,11 @@ def eventually(condition, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return condition()
+
+
+def gone(pid: int) -> bool:
+    """Dead, or a zombie nobody reaped (its parent was killed: it runs nothing)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] in "ZX"
+    except (FileNotFoundError, ProcessLookupError):
+        return True

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from annotators import Annotators, call
-from polling import eventually
+from polling import eventually, gone
 from servers import labelloop_server, start_server
 from sklearn.datasets import load_digits
 from test_cli import run
@@ -43,14 +43,6 @@ def kill(process) -> list:
     process.wait(timeout=30)
     process.stdout.close()
     return children
-
-
-def gone(pid: int) -> bool:
-    """Dead, or a zombie nobody reaped (its parent was killed: it runs nothing)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] in "ZX"
-    except (FileNotFoundError, ProcessLookupError):
-        return True
 
 
 @pytest.fixture

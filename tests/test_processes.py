@@ -4,10 +4,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import time
-from pathlib import Path
 
 import numpy  # noqa: F401 - its BLAS is loaded in the child too, as in the real helpers
+from polling import eventually, gone
 from threadpoolctl import threadpool_info
 
 from labelloop.processes import BACKGROUND_NICENESS, killed_with_parent_thread, start_background_worker
@@ -52,13 +51,6 @@ def _starts_stubborn(sender) -> None:
     child.join()
 
 
-def _gone(pid: int) -> bool:
-    try:  # dead, or a zombie nobody reaped yet
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] in "ZX"
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-
-
 def test_a_child_asking_for_it_is_killed_by_the_kernel_when_its_server_dies():
     """A retrain round (Linux: prctl's parent-death signal), even one too busy to notice."""
     context = multiprocessing.get_context("spawn")
@@ -67,13 +59,10 @@ def test_a_child_asking_for_it_is_killed_by_the_kernel_when_its_server_dies():
     server.start()
     asked, pid = receiver.recv()
     try:
-        assert asked and not _gone(pid)
+        assert asked and not gone(pid)
         os.kill(server.pid, signal.SIGKILL)
         server.join(timeout=30)
-        deadline = time.monotonic() + 10
-        while not _gone(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert _gone(pid)
+        assert eventually(lambda: gone(pid))
     finally:
-        if not _gone(pid):
+        if not gone(pid):
             os.kill(pid, signal.SIGKILL)
