@@ -41,8 +41,8 @@ def killed_with_parent_thread() -> bool:
     round went on to write the project's variables after its server was killed (test_crash).
     The kernel's parent-death signal (prctl(2), ``PR_SET_PDEATHSIG``) waits for nothing. It
     follows the starting *thread*, so only a child started by a thread that lives as long as
-    its server may use it (the retrain loop's). Returns False off Linux or if the parent is
-    already gone (then this child exits)."""
+    its server may use it (the retrain loop's). Returns whether the kernel took the request
+    (False off Linux); a child whose parent is already gone exits at once."""
     if not sys.platform.startswith("linux"):
         return False
     parent = multiprocessing.parent_process()
