@@ -33,13 +33,14 @@ settings = SamplerSettings(max_queries=10_000, chunk_size=100_000, seed=0, diver
 if engine == "pandas":
     summary = run_sampler(platform, "clf", Pool("pool"), engine + "_queries", set(), settings)
 else:
-    from labelloop.learning.spark_sampler import ModelScorer, local_session, run_spark_sampler
+    from labelloop.learning.spark_sampler import ModelScorer, local_session, parquet_pool, run_spark_sampler
     spark = local_session("local[2]")
     summary = {"session_seconds": time.perf_counter() - start}
     version = platform.active_version("clf")
     scorer = ModelScorer(platform.registry("clf").load(version), version)
-    summary.update(run_spark_sampler(spark, platform, Pool("pool"), str(platform.dataset_path("pool")),
-                                     engine + "_queries", set(), settings, scorer, "clf"))
+    frame = parquet_pool(spark, str(platform.dataset_path("pool")))
+    summary.update(run_spark_sampler(spark, platform, Pool("pool"), frame, engine + "_queries", set(), settings,
+                                     scorer, "clf"))
 summary["seconds"] = time.perf_counter() - start
 print(json.dumps(summary))
 """

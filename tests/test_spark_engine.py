@@ -21,7 +21,7 @@ from sklearn.preprocessing import StandardScaler
 
 from labelloop.errors import LabelloopError
 from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
-from labelloop.learning.spark_sampler import ModelScorer, local_session, run_spark_sampler
+from labelloop.learning.spark_sampler import ModelScorer, local_session, parquet_pool, run_spark_sampler
 from labelloop.platform.local import LocalPlatform
 from labelloop.standalone.project import Project
 from labelloop.store.items import row_ids
@@ -104,8 +104,8 @@ def _pool_platform(tmp_path, data: pd.DataFrame) -> LocalPlatform:
 
 def _both_engines(spark, platform, pool, scorer, answered, settings) -> tuple:
     """Each engine's queries and summary, on the same pool, model and seed."""
-    path, model = str(platform.dataset_path(pool.name)), None if scorer is None else "clf"
-    by_spark_summary = run_spark_sampler(spark, platform, pool, path, "spark_queries", answered, settings, scorer, model)
+    frame, model = parquet_pool(spark, str(platform.dataset_path(pool.name))), None if scorer is None else "clf"
+    by_spark_summary = run_spark_sampler(spark, platform, pool, frame, "spark_queries", answered, settings, scorer, model)
     by_pandas_summary = run_sampler(platform, model, pool, "pandas_queries", answered, settings)
     return (platform.read_dataset("spark_queries"), platform.read_dataset("pandas_queries"), by_spark_summary,
             by_pandas_summary)
@@ -163,10 +163,9 @@ def test_a_scored_pool_ranks_on_spark_as_with_pandas_and_unscored_rows_come_last
 
 def test_the_spark_engine_refuses_what_it_cannot_do_in_one_sentence(spark, tmp_path):
     platform = _pool_platform(tmp_path, _wine())
-    path = str(platform.dataset_path("pool"))
+    frame = parquet_pool(spark, str(platform.dataset_path("pool")))
     scorer = ModelScorer(LogisticRegression(), "v1")
     with pytest.raises(LabelloopError, match="needs max_queries"):
-        run_spark_sampler(spark, platform, Pool("pool"), path, "q", set(), SamplerSettings(), scorer)
+        run_spark_sampler(spark, platform, Pool("pool"), frame, "q", set(), SamplerSettings(), scorer)
     with pytest.raises(LabelloopError, match="could not read the pool"):
-        run_spark_sampler(spark, platform, Pool("pool"), str(tmp_path / "missing.parquet"), "q", set(),
-                          SamplerSettings(max_queries=5), scorer)
+        parquet_pool(spark, str(tmp_path / "missing.parquet"))

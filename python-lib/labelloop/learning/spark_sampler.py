@@ -1,6 +1,7 @@
 """The query sampler on Spark (``labelloop sample --engine spark``): pools beyond one machine.
 
-Spark reads the pool (Parquet). Each partition is scored on an executor by the model broadcast
+Spark reads the pool: Parquet files (``parquet_pool``), or a DataFrame DSS opened
+(``ordered_pool``, the Query sampler (Spark) recipe). Each partition is scored on an executor by the model broadcast
 to it, through ``mapInPandas`` (Arrow batches of ``chunk_size`` rows), and keeps only its own best
 candidates (``query_sampler.Ranking``, the pandas engine's code). The driver merges them and
 picks the queries with the pandas engine's code too. Both engines write the same queries for the
@@ -8,7 +9,8 @@ same pool and seed, because nothing depends on how the pool is cut:
 
 - a row's random key hashes its item id (``Salts``);
 - a row's position in the pool is its file's rank by name and its row index in the file
-  (Spark's ``_metadata.row_index``), so ties and duplicate numbers follow the pool's order.
+  (Spark's ``_metadata.row_index``), so ties and duplicate numbers follow the pool's order. A
+  DataFrame opened another way has no files: its rows' order is its partitions' order.
 
 Rows identified by hash (no id column) cost two more passes, which only look at rows whose hash
 is one of a few: the duplicates of answered rows (which copy was answered) and the duplicates of
@@ -17,6 +19,7 @@ the chosen rows (their ``#n`` ids). pyspark is imported here only: the core neve
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
@@ -69,9 +72,10 @@ class ModelScorer:
         return Probabilities(classes=[str(c) for c in self.estimator.classes_], matrix=matrix, model_version=self.version)
 
 
-def run_spark_sampler(spark, platform: Platform, pool: Pool, path: str, queries: str, answered: set,
+def run_spark_sampler(spark, platform: Platform, pool: Pool, frame, queries: str, answered: set,
                       settings: SamplerSettings, scorer: ModelScorer | None, model: str | None = None) -> dict:
-    """The pandas engine's ``run_sampler`` on Spark, for a pool of Parquet files at ``path``."""
+    """The pandas engine's ``run_sampler`` on Spark, for the pool's rows in ``frame`` (a DataFrame
+    from ``parquet_pool`` or ``ordered_pool``: the rows with their positions)."""
     if settings.max_queries is None:
         raise LabelloopError("The Spark engine needs max_queries: keeping every row would bring the whole pool to "
                              "the driver.")
@@ -81,7 +85,6 @@ def run_spark_sampler(spark, platform: Platform, pool: Pool, path: str, queries:
         raise LabelloopError("Give the Spark engine a model, or a scored pool, not both.")
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.chunk_size))
     spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")  # toPandas through Arrow, as pyarrow reads
-    frame = _with_positions(spark, path)
     columns = [c for c in frame.columns if c != _POSITION]
     clash = [c for c in QUERY_COLUMNS + (_POSITION,) if c in columns]
     if clash:
@@ -91,7 +94,7 @@ def run_spark_sampler(spark, platform: Platform, pool: Pool, path: str, queries:
     broadcast = spark.sparkContext.broadcast((scorer, settings, Salts(settings.seed), answered, answered_positions))
     counts = spark.sparkContext.accumulator(0), spark.sparkContext.accumulator(0), spark.sparkContext.accumulator(0)
     rank = _partition_ranker(broadcast, pool, counts)
-    kept = frame.mapInPandas(rank, _kept_schema(frame, pool)).toPandas()
+    kept = _collected(frame.mapInPandas(rank, _kept_schema(frame, pool)))
     ranking = Ranking(settings, broadcast.value[2])
     ranking.merge(_part(kept, "candidate"), _part(kept, "unscored"))
     ranking.scored, ranking.dropped = counts[0].value, counts[1].value
@@ -100,7 +103,7 @@ def run_spark_sampler(spark, platform: Platform, pool: Pool, path: str, queries:
     return write_queries(platform, model, pool, queries, ranking, hashes, counts[2].value)
 
 
-def _with_positions(spark, path: str):
+def parquet_pool(spark, path: str):
     """The pool with each row's position: its file's rank by name, then its row index in the file."""
     from pyspark.sql import functions as F
 
@@ -116,6 +119,39 @@ def _with_positions(spark, path: str):
                                                   F.col("_metadata.file_path"))))
     position = rank.cast("long") * (1 << _FILE_BITS) + F.col("_metadata.row_index")
     return frame.select("*", position.alias(_POSITION))
+
+
+def ordered_pool(frame):
+    """A pool DataFrame read by other means than ``parquet_pool`` (DSS's), with each row's position:
+    its partition's index, then its rank in the partition (``monotonically_increasing_id``)."""
+    from pyspark.sql import functions as F
+
+    return frame.select("*", F.monotonically_increasing_id().alias(_POSITION))
+
+
+def scored_dataset_pool(name: str, id_column: str | None) -> Pool:
+    """The pool of DSS's Query sampler (Spark) recipe: a Score recipe's output with an id column.
+
+    Ids hashed from the rows would come from Spark's values here and from DSS's text stream in
+    the webapp, which can differ in a float's last digit: the recipe asks for the id column.
+    """
+    if not id_column:
+        raise LabelloopError("The Query sampler (Spark) needs an id column: set the labeling webapp's id column.")
+    return Pool(name, id_column=id_column, scored=True)
+
+
+def _collected(frame) -> pd.DataFrame:
+    """``frame.toPandas()``. A labelloop error raised on an executor (a pool without probabilities,
+    say) comes back as its one sentence, not as Spark's Python traceback."""
+    from pyspark.errors import PythonException
+
+    try:
+        return frame.toPandas()
+    except PythonException as error:
+        found = re.search(r"labelloop\.errors\.\w+: (.+)", str(error))
+        if found is None:
+            raise
+        raise LabelloopError(found.group(1)) from None
 
 
 def _kept_schema(frame, pool: Pool):
@@ -195,7 +231,7 @@ def _hash_positions(frame, pool: Pool, bases: set) -> pd.DataFrame:
                                   _POSITION: positions.to_numpy(dtype=np.int64)})
             yield found[found["base"].isin(bases)]
 
-    return frame.mapInPandas(matching, f"base string, {_POSITION} long").toPandas().sort_values(_POSITION)
+    return _collected(frame.mapInPandas(matching, f"base string, {_POSITION} long")).sort_values(_POSITION)
 
 
 def _answered_positions(frame, pool: Pool, answered: set) -> set:

@@ -43,6 +43,12 @@ class DSSPlatform(Platform):
     def write_dataset(self, name, frame):
         self._dataiku.Dataset(name).write_with_schema(frame)
 
+    def spark_dataframe(self, sql_context, name):
+        """A dataset as a Spark DataFrame, in a PySpark recipe: DSS reads it where it lives."""
+        from dataiku import spark as dkuspark  # only in a PySpark recipe: it imports pyspark
+
+        return dkuspark.get_dataframe(sql_context, self._dataiku.Dataset(name))
+
     def dataset_exists(self, name):
         return bool(self._dataiku.Dataset(name).read_schema(raise_if_empty=False))
 

@@ -49,7 +49,7 @@ def sample(project: Project, settings: SamplerSettings | None = None) -> dict:
 
 def sample_on_spark(project: Project, settings: SamplerSettings, master: str) -> dict:
     """``sample`` as a Spark job (``learning/spark_sampler.py``): the same queries, for a Parquet pool."""
-    from labelloop.learning.spark_sampler import ModelScorer, local_session, run_spark_sampler
+    from labelloop.learning.spark_sampler import ModelScorer, local_session, parquet_pool, run_spark_sampler
 
     pool, queries, held, settings = _sampling(project, settings)
     path = project.platform.dataset_path(UNLABELED)
@@ -58,7 +58,8 @@ def sample_on_spark(project: Project, settings: SamplerSettings, master: str) ->
                              "use the pandas engine, or convert the pool to Parquet.")
     version = project.platform.active_version(MODEL)
     scorer = ModelScorer(project.platform.registry(MODEL).load(version), version)
-    return run_spark_sampler(local_session(master), project.platform, pool, str(path), queries, held, settings,
+    spark = local_session(master)
+    return run_spark_sampler(spark, project.platform, pool, parquet_pool(spark, str(path)), queries, held, settings,
                              scorer, MODEL)
 
 
