@@ -51,10 +51,11 @@ def build_webapp(app, platform: Platform, journal: Journal, source, config: Labe
 
 @contextlib.contextmanager
 def paused_gc():
-    """No garbage collection while a webapp builds its state: the queue's ids and the tally of
-    every answer are millions of new objects at 1M labels, whose creation set off full
-    collections that walked all of them again and again: reading 1M answers took 9.8 s with
-    the collector running, 5.4 s with it paused (bench/startup.py, one run).
+    """No garbage collection while a webapp builds its state: the queue's ids and the journal's
+    rows are millions of new objects at 1M labels, whose creation set off full collections that
+    walked all of them again and again: reading 1M answers into the tally answer by answer took
+    9.8 s with the collector running, 5.4 s with it paused (bench/startup.py, one run, before the
+    tally started by columns).
     Nothing built here is garbage; ``freeze_long_lived`` then sets it aside for good."""
     enabled = gc.isenabled()
     gc.disable()

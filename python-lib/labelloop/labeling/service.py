@@ -114,6 +114,7 @@ class LabelingService:
         self.project = ProjectState(platform, config, source, self.queue)
         self._lock = threading.Lock()
         self._tally = Tally(config.multi_label, *journal.skip_counts(), needed=config.overlap.needed)
+        self._tally.load(journal.answers_since(0))
         self._agreement = None  # (last event, when, agreement)
         self._searched = {}  # item -> the search that served it, for the answer's provenance
         self.online = None

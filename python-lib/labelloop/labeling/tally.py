@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from itertools import chain
+
+import numpy as np
+import pandas as pd
 
 from labelloop.store.journal import LABELED, SKIPPED
 from labelloop.store.skips import held_back
@@ -35,6 +39,65 @@ class Tally:
         self.labeled = self.skipped = 0
         self.per_label, self.sessions = Counter(), Counter()
         self.per_annotator = {}
+        self._loaded = pd.Index([], dtype=object)  # items only one annotator answered before ``load``
+        self._loaded_answers = None  # and their answers, by position in ``_loaded``
+
+    def load(self, rows) -> None:
+        """Start an empty tally from the journal's current answers all at once (a server's start-up).
+
+        The counts are computed by columns. An item only one annotator answered (most of them) gets
+        its entries in the per-item dicts when something first asks about it (``_touch``): building
+        three Python objects per answer was most of a start-up at a million labels.
+        """
+        if self.last_event or self.items or len(self._loaded):
+            raise ValueError("Tally.load starts an empty tally.")
+        if not rows:
+            return
+        items, annotators, statuses, labels, sessions, events = (np.array(c, dtype=object) for c in zip(*rows))
+        self.last_event = int(max(events))
+        labeled = statuses == LABELED
+        codes, _ = pd.factorize(items)
+        answerers = np.bincount(codes)[codes]  # per answer: how many annotators answered its item
+        self._count_loaded(codes, labeled, annotators, labels[labeled], sessions[labeled])
+        late = ~labeled & (events > self._counted_until)
+        self._count_late_skips(items[late], annotators[late])
+        for row in np.flatnonzero(answerers >= 2):  # shared items: few, kept in the dicts as ``apply`` keeps them
+            self._enter(items[row], annotators[row], statuses[row], labels[row], sessions[row])
+            self.shared_changes += len(self.answerers[items[row]]) >= 2
+        self.shared.update(item for item, who in self.answerers.items() if len(who) >= 2)
+        single = answerers == 1
+        self._loaded = pd.Index(items[single], dtype=object)
+        self._loaded_answers = np.column_stack([annotators[single], statuses[single], labels[single], sessions[single]])
+
+    def _count_loaded(self, codes, labeled, annotators, labels, sessions) -> None:
+        """``load``'s counts of items, labels, sessions and annotators (an item is labeled when
+        anyone labeled it, else skipped)."""
+        by_item = np.bincount(codes, weights=labeled) > 0
+        self.labeled, self.skipped = int(by_item.sum()), int((~by_item).sum())
+        labels = labels.tolist()
+        self.per_label = Counter(chain.from_iterable(map(json.loads, labels)) if self.multi_label else labels)
+        self.sessions = Counter(map(str, sessions.tolist()))
+        who, names = pd.factorize(annotators)
+        answers, labels_given = np.bincount(who), np.bincount(who, weights=labeled).astype(int)
+        for annotator, total, given in zip(names, answers.tolist(), labels_given.tolist()):
+            self.per_annotator[annotator] = {"labeled": given, "skipped": total - given}
+
+    def _count_late_skips(self, items, annotators) -> None:
+        """Skips newer than the skip counts the tally started with (``apply`` counts them the same way)."""
+        for item, annotator in zip(items.tolist(), annotators.tolist()):
+            self.skips[item, annotator] = self.skips.get((item, annotator), 0) + 1
+
+    def _touch(self, item) -> None:
+        """Give an item ``load`` left in columns its entries in the per-item dicts, once."""
+        if item in self.items or item not in self._loaded:
+            return
+        self._enter(item, *self._loaded_answers[self._loaded.get_loc(item)])
+
+    def _enter(self, item, annotator, status, label, session) -> None:
+        """An answer in the per-item dicts, without moving the counts (``load`` counted it)."""
+        self.answers[item, annotator] = (status, label, session)
+        self.answerers.setdefault(item, set()).add(annotator)
+        self.items.setdefault(item, [0, 0])[0 if status == LABELED else 1] += 1
 
     def apply(self, rows) -> None:
         for item, annotator, status, label, session, event_id in rows:
@@ -58,6 +121,7 @@ class Tally:
             self.last_event = max(self.last_event, event_id)
 
     def _item_state(self, item):
+        self._touch(item)
         counts = self.items.get(item)
         if not counts:
             return None
