@@ -41,7 +41,10 @@ from labelloop.store.sessions import current_session, next_session
 from labelloop.store.skips import unavailable
 
 QUERY_COLUMNS = ("uncertainty", "strategy", "session", "model_version", "item_id")
-_SCORE, _KEY, _POSITION, _ID, _RULES = "__score", "__key", "__position", "__id", "__rules"
+# Columns both engines (this one and learning/spark_sampler.py) add to the rows a Ranking keeps: the
+# row's score, its random key, its place in the pool, its item id, and whether the rules help with it.
+RANK_SCORE, RANK_KEY, RANK_POSITION, RANK_ID, RANK_RULES = "__score", "__key", "__position", "__id", "__rules"
+RANK_COLUMNS = (RANK_SCORE, RANK_KEY, RANK_POSITION, RANK_ID, RANK_RULES)
 
 
 @dataclass
@@ -221,8 +224,8 @@ class _HashIds:
 
 def _keep(candidates: pd.DataFrame, by_score: int, by_key: int) -> pd.DataFrame:
     """The rows that can still end up in the queries: best scores, or smallest random keys."""
-    best = top(candidates[_SCORE].to_numpy(), by_score)
-    luckiest = top(-candidates[_KEY].to_numpy(), by_key)
+    best = top(candidates[RANK_SCORE].to_numpy(), by_score)
+    luckiest = top(-candidates[RANK_KEY].to_numpy(), by_key)
     return candidates.iloc[np.union1d(best, luckiest)].reset_index(drop=True)
 
 
@@ -230,17 +233,17 @@ def _select(candidates: pd.DataFrame, settings: SamplerSettings, features_of) ->
     """Final queries: the top by score (diverse: one per cluster of the top candidates) plus a random share."""
     total = len(candidates) if settings.max_queries is None else min(settings.max_queries, len(candidates))
     n_random = int(round(settings.random_share * total))
-    uncertain = candidates[_SCORE].to_numpy()
+    uncertain = candidates[RANK_SCORE].to_numpy()
     if settings.diverse:
         best = top(uncertain, candidates_wanted(total - n_random, True))
-        inputs = candidates.iloc[best].drop(columns=[_SCORE, _KEY, _POSITION, _ID, _RULES]).reset_index(drop=True)
+        inputs = candidates.iloc[best].drop(columns=list(RANK_COLUMNS)).reset_index(drop=True)
         best = best[diverse_pick(features_of(inputs), uncertain[best], total - n_random, settings.seed)]
     else:
         best = top(uncertain, total - n_random)
     others = np.setdiff1d(np.arange(len(candidates)), best)
-    lucky = others[top(-candidates[_KEY].to_numpy()[others], n_random)]
+    lucky = others[top(-candidates[RANK_KEY].to_numpy()[others], n_random)]
     chosen = candidates.iloc[np.r_[best, lucky]].copy()
-    ranked = np.where(chosen[_RULES].to_numpy()[:len(best)], f"{settings.strategy}+rules", settings.strategy)
+    ranked = np.where(chosen[RANK_RULES].to_numpy()[:len(best)], f"{settings.strategy}+rules", settings.strategy)
     chosen["strategy"] = list(ranked) + ["random"] * len(lucky)
     return chosen
 
@@ -306,7 +309,7 @@ class Ranking:
         self.version, kept = probabilities.model_version, probabilities.scored
         self.scored, self.dropped = self.scored + int(kept.sum()), self.dropped + int((~kept).sum())
         if not kept.all():
-            self._add_unscored(chunk[~kept].assign(**{_POSITION: positions[~kept], _ID: ids[~kept]}))
+            self._add_unscored(chunk[~kept].assign(**{RANK_POSITION: positions[~kept], RANK_ID: ids[~kept]}))
         chunk, ids, positions = chunk[kept], ids[kept], positions[kept]
         if chunk.empty:
             return
@@ -317,8 +320,8 @@ class Ranking:
         else:
             uncertainty = scores(matrix, self.settings.strategy)
         uncertainty, unhelped = _with_rules_bonus(uncertainty, chunk, self.settings)
-        added = pd.DataFrame({_SCORE: uncertainty, _RULES: unhelped, _KEY: Salts.uniform(ids, self.salts.key),
-                              _POSITION: positions, _ID: ids}, index=chunk.index)
+        added = pd.DataFrame({RANK_SCORE: uncertainty, RANK_RULES: unhelped, RANK_KEY: Salts.uniform(ids, self.salts.key),
+                              RANK_POSITION: positions, RANK_ID: ids}, index=chunk.index)
         chunk = pd.concat([chunk, added], axis=1)  # at once: each insert into a wide chunk would copy it
         self._add_candidates(chunk)
 
@@ -337,11 +340,11 @@ class Ranking:
         if unscored is not None and len(unscored):
             pooled = unscored if self.unscored is None else pd.concat([self.unscored, unscored], ignore_index=True)
             self.unscored = None
-            self._add_unscored(pooled.sort_values(_POSITION, kind="stable").reset_index(drop=True))
+            self._add_unscored(pooled.sort_values(RANK_POSITION, kind="stable").reset_index(drop=True))
         if candidates is not None and len(candidates):
             pooled = candidates if self.candidates is None else pd.concat([self.candidates, candidates], ignore_index=True)
             self.candidates = None
-            self._add_candidates(pooled.sort_values(_POSITION, kind="stable").reset_index(drop=True))
+            self._add_candidates(pooled.sort_values(RANK_POSITION, kind="stable").reset_index(drop=True))
 
 
 def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answered: set,
@@ -416,15 +419,15 @@ def _output(candidates, unscored, settings, hashes, session, version, pool, feat
     parts = []
     if candidates is not None and len(candidates):
         chosen = _select(candidates, settings, features_of)
-        parts.append(chosen.sort_values([_SCORE, _POSITION], ascending=[False, True], kind="stable"))
+        parts.append(chosen.sort_values([RANK_SCORE, RANK_POSITION], ascending=[False, True], kind="stable"))
     if unscored is not None:
-        parts.append(unscored.assign(**{_SCORE: np.nan, "strategy": UNSCORED}))
+        parts.append(unscored.assign(**{RANK_SCORE: np.nan, "strategy": UNSCORED}))
     if not parts:
         columns = ["path"] if pool.is_folder else []
         return pd.DataFrame(columns=columns + list(QUERY_COLUMNS))
     chosen = pd.concat(parts, ignore_index=True)
     if hashes is not None:
-        chosen[_ID] = hashes.final_ids(chosen[_ID], chosen[_POSITION].to_numpy())
-    output = chosen.drop(columns=[c for c in (_SCORE, _KEY, _POSITION, _ID, _RULES, "strategy") if c in chosen])
-    return output.assign(uncertainty=chosen[_SCORE].to_numpy(dtype=float), strategy=chosen["strategy"].to_numpy(),
-                         session=session, model_version=version, item_id=chosen[_ID].to_numpy()).reset_index(drop=True)
+        chosen[RANK_ID] = hashes.final_ids(chosen[RANK_ID], chosen[RANK_POSITION].to_numpy())
+    output = chosen.drop(columns=[c for c in (*RANK_COLUMNS, "strategy") if c in chosen])
+    return output.assign(uncertainty=chosen[RANK_SCORE].to_numpy(dtype=float), strategy=chosen["strategy"].to_numpy(),
+                         session=session, model_version=version, item_id=chosen[RANK_ID].to_numpy()).reset_index(drop=True)

@@ -29,12 +29,12 @@ import pandas as pd
 
 from labelloop.errors import LabelloopError
 from labelloop.learning.query_sampler import (
-    _ID,
-    _KEY,
-    _POSITION,
-    _RULES,
-    _SCORE,
     QUERY_COLUMNS,
+    RANK_ID,
+    RANK_KEY,
+    RANK_POSITION,
+    RANK_RULES,
+    RANK_SCORE,
     Pool,
     Ranking,
     Salts,
@@ -85,8 +85,8 @@ def run_spark_sampler(spark, platform: Platform, pool: Pool, frame, queries: str
         raise LabelloopError("Give the Spark engine a model, or a scored pool, not both.")
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.chunk_size))
     spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")  # toPandas through Arrow, as pyarrow reads
-    columns = [c for c in frame.columns if c != _POSITION]
-    clash = [c for c in QUERY_COLUMNS + (_POSITION,) if c in columns]
+    columns = [c for c in frame.columns if c != RANK_POSITION]
+    clash = [c for c in QUERY_COLUMNS + (RANK_POSITION,) if c in columns]
     if clash:
         raise LabelloopError(f"The input already has a column '{clash[0]}', which the queries dataset adds.")
     hashed = pool.id_column is None
@@ -118,7 +118,7 @@ def parquet_pool(spark, path: str):
     rank = F.coalesce(rank, F.raise_error(F.concat(F.lit("labelloop: a file of the pool is not among its files: "),
                                                   F.col("_metadata.file_path"))))
     position = rank.cast("long") * (1 << _FILE_BITS) + F.col("_metadata.row_index")
-    return frame.select("*", position.alias(_POSITION))
+    return frame.select("*", position.alias(RANK_POSITION))
 
 
 def ordered_pool(frame):
@@ -126,7 +126,7 @@ def ordered_pool(frame):
     its partition's index, then its rank in the partition (``monotonically_increasing_id``)."""
     from pyspark.sql import functions as F
 
-    return frame.select("*", F.monotonically_increasing_id().alias(_POSITION))
+    return frame.select("*", F.monotonically_increasing_id().alias(RANK_POSITION))
 
 
 def scored_dataset_pool(name: str, id_column: str | None) -> Pool:
@@ -160,8 +160,8 @@ def _kept_schema(frame, pool: Pool):
     from pyspark.sql.types import BooleanType, DoubleType, StringType, StructField, StructType
 
     fields = [f for f in frame.schema.fields if not (pool.scored and is_score_column(f.name))]
-    extra = [StructField(_SCORE, DoubleType()), StructField(_RULES, BooleanType()), StructField(_KEY, DoubleType()),
-             StructField(_ID, StringType()), StructField(_KIND, StringType())]
+    extra = [StructField(RANK_SCORE, DoubleType()), StructField(RANK_RULES, BooleanType()), StructField(RANK_KEY, DoubleType()),
+             StructField(RANK_ID, StringType()), StructField(_KIND, StringType())]
     return StructType(fields + extra)
 
 
@@ -178,7 +178,7 @@ def _partition_ranker(broadcast, pool: Pool, counts) -> Callable:
         ranking, rows = Ranking(settings, salts), 0
         for batch in batches:
             rows += len(batch)
-            positions = batch.pop(_POSITION).to_numpy(dtype=np.int64)
+            positions = batch.pop(RANK_POSITION).to_numpy(dtype=np.int64)
             chunk, given = split_scores(batch, pool.name) if pool.scored else (batch, None)
             if pool.id_column is None:
                 ids = np.asarray(row_hashes(chunk), dtype=object)
@@ -205,11 +205,11 @@ def _as_kept(part: pd.DataFrame, kind: str) -> pd.DataFrame:
     # pandas 3 keeps text in Arrow-backed columns, which pyspark 4.3 cannot send back: plain objects it can.
     out = part.astype({c: object for c, kind in part.dtypes.items()
                        if pd.api.types.is_string_dtype(kind) and not pd.api.types.is_object_dtype(kind)})
-    for column in (_SCORE, _KEY):
+    for column in (RANK_SCORE, RANK_KEY):
         if column not in out:
             out[column] = np.nan
-    if _RULES not in out:
-        out[_RULES] = False
+    if RANK_RULES not in out:
+        out[RANK_RULES] = False
     out[_KIND] = kind
     return out
 
@@ -218,7 +218,7 @@ def _part(kept: pd.DataFrame, kind: str) -> pd.DataFrame | None:
     """The candidates or the unscored rows the partitions sent back, as the pandas engine holds them."""
     rows = kept[kept[_KIND] == kind].drop(columns=[_KIND])
     if kind == "unscored":
-        rows = rows.drop(columns=[_SCORE, _KEY, _RULES])
+        rows = rows.drop(columns=[RANK_SCORE, RANK_KEY, RANK_RULES])
     return rows.reset_index(drop=True) if len(rows) else None
 
 
@@ -226,12 +226,12 @@ def _hash_positions(frame, pool: Pool, bases: set) -> pd.DataFrame:
     """``(base, position)`` of the pool's rows whose hash is one of ``bases``: a narrow pass."""
     def matching(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
-            positions = batch.pop(_POSITION)
+            positions = batch.pop(RANK_POSITION)
             found = pd.DataFrame({"base": pd.Series(row_hashes(_inputs(batch, pool)), dtype=object),
-                                  _POSITION: positions.to_numpy(dtype=np.int64)})
+                                  RANK_POSITION: positions.to_numpy(dtype=np.int64)})
             yield found[found["base"].isin(bases)]
 
-    return _collected(frame.mapInPandas(matching, f"base string, {_POSITION} long")).sort_values(_POSITION)
+    return _collected(frame.mapInPandas(matching, f"base string, {RANK_POSITION} long")).sort_values(RANK_POSITION)
 
 
 def _answered_positions(frame, pool: Pool, answered: set) -> set:
@@ -239,7 +239,7 @@ def _answered_positions(frame, pool: Pool, answered: set) -> set:
     found = _hash_positions(frame, pool, {i.split("#")[0] for i in answered})
     copy = found.groupby("base", sort=False).cumcount().to_numpy() + 1
     ids = [b if n == 1 else f"{b}#{n}" for b, n in zip(found["base"], copy)]
-    return {p for p, i in zip(found[_POSITION].tolist(), ids) if i in answered}
+    return {p for p, i in zip(found[RANK_POSITION].tolist(), ids) if i in answered}
 
 
 class _SparkDuplicates:
@@ -251,6 +251,6 @@ class _SparkDuplicates:
 
     def final_ids(self, bases: pd.Series, positions: np.ndarray) -> list:
         found = _hash_positions(self.frame, self.pool, set(bases))
-        before = {base: group[_POSITION].to_numpy() for base, group in found.groupby("base")}
+        before = {base: group[RANK_POSITION].to_numpy() for base, group in found.groupby("base")}
         copies = [int(np.searchsorted(before[b], p)) for b, p in zip(bases, positions)]
         return [b if n == 0 else f"{b}#{n + 1}" for b, n in zip(bases, copies)]
