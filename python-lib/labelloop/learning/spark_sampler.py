@@ -43,7 +43,7 @@ from labelloop.learning.query_sampler import (
     split_scores,
     write_queries,
 )
-from labelloop.platform.base import Platform, Probabilities
+from labelloop.platform.base import Platform, Probabilities, estimator_probabilities
 from labelloop.store.items import row_hashes, row_ids
 
 _FILE_BITS = 40  # a position is (file rank << 40) + row index: files of up to a trillion rows
@@ -63,13 +63,12 @@ class ModelScorer:
     """A scikit-learn classifier as the executors call it: picklable, so Spark broadcasts it once per executor."""
 
     def __init__(self, estimator, version: str):
-        if not hasattr(estimator, "predict_proba"):
+        if not hasattr(estimator, "predict_proba"):  # refused before Spark starts, not on the executors
             raise LabelloopError("The model gives no class probabilities: use a classification model.")
         self.estimator, self.version = estimator, version
 
     def __call__(self, frame: pd.DataFrame) -> Probabilities:
-        matrix = np.asarray(self.estimator.predict_proba(frame), dtype=float)
-        return Probabilities(classes=[str(c) for c in self.estimator.classes_], matrix=matrix, model_version=self.version)
+        return estimator_probabilities(self.estimator, frame, self.version)
 
 
 def run_spark_sampler(spark, platform: Platform, pool: Pool, frame, queries: str, answered: set,

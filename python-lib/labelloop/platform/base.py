@@ -13,6 +13,8 @@ from typing import BinaryIO, Callable
 import numpy as np
 import pandas as pd
 
+from labelloop.errors import LabelloopError
+
 
 @dataclass
 class Probabilities:
@@ -41,6 +43,15 @@ class Probabilities:
         if self.scored.any():
             best[self.scored] = np.asarray(self.classes, dtype=object)[self.matrix[self.scored].argmax(axis=1)]
         return best
+
+
+def estimator_probabilities(estimator, frame: pd.DataFrame, version: str, name: str = "The model") -> Probabilities:
+    """A scikit-learn classifier's probabilities for ``frame``: the built-in trainer's models, and
+    any estimator a project or the Spark engine's executors load."""
+    if not hasattr(estimator, "predict_proba"):
+        raise LabelloopError(f"{name} gives no class probabilities: use a classification model.")
+    matrix = np.asarray(estimator.predict_proba(frame), dtype=float)
+    return Probabilities(classes=[str(c) for c in estimator.classes_], matrix=matrix, model_version=version)
 
 
 class Platform(ABC):

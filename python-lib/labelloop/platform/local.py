@@ -14,12 +14,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from filelock import FileLock
 
 from labelloop.errors import LabelloopError, NotFound, first_line
-from labelloop.platform.base import Platform, Probabilities
+from labelloop.platform.base import Platform, estimator_probabilities
 from labelloop.platform.parquet_parts import (
     PartedDataset,
     iter_parquet,
@@ -279,11 +278,7 @@ class LocalPlatform(Platform):
 
     def model_probabilities(self, model, frame, version=None):
         version = version or self.active_version(model)
-        estimator = self.registry(model).load(version)
-        if not hasattr(estimator, "predict_proba"):
-            raise LabelloopError(f"The model '{model}' gives no class probabilities: use a classification model.")
-        matrix = np.asarray(estimator.predict_proba(frame), dtype=float)
-        return Probabilities(classes=[str(c) for c in estimator.classes_], matrix=matrix, model_version=version)
+        return estimator_probabilities(self.registry(model).load(version), frame, version, f"The model '{model}'")
 
     def model_featurizer(self, model, version=None):
         """A pipeline's steps but the last (the built-in model's features); None for other models."""
