@@ -88,16 +88,21 @@ HANG_AFTER_THE_NEW_PART = textwrap.dedent("""
 """)
 
 
-def test_a_write_killed_between_its_new_part_and_the_old_one_loses_nothing(tmp_path):
-    folder, marker = tmp_path / "labels.parquet", tmp_path / "written"
-    parts = PartedDataset(folder, ("item_id",))
-    parts.write(pd.DataFrame({"item_id": ["1", "2"], "label": ["old", "old"]}), marks={"seen": 2, "reviewed": 0})
-    process = subprocess.Popen([sys.executable, "-c", HANG_AFTER_THE_NEW_PART, str(folder), str(marker)])
+def _kill_when_marked(script: str, folder, marker) -> None:
+    """Run ``script`` on the dataset ``folder`` in a process, and SIGKILL it once it creates ``marker``."""
+    process = subprocess.Popen([sys.executable, "-c", script, str(folder), str(marker)])
     try:
         assert eventually(marker.exists, timeout=60)
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_write_killed_between_its_new_part_and_the_old_one_loses_nothing(tmp_path):
+    folder, marker = tmp_path / "labels.parquet", tmp_path / "written"
+    parts = PartedDataset(folder, ("item_id",))
+    parts.write(pd.DataFrame({"item_id": ["1", "2"], "label": ["old", "old"]}), marks={"seen": 2, "reviewed": 0})
+    _kill_when_marked(HANG_AFTER_THE_NEW_PART, folder, marker)
     assert len(pd.read_parquet(folder)) == 3  # item 1 in two parts, for the moment
     reopened = PartedDataset(folder, ("item_id",))  # the newest copy wins; the marks are the last whole write's
     assert reopened.marks == {"seen": 2, "reviewed": 0}
@@ -124,12 +129,7 @@ def test_a_merge_killed_before_its_old_parts_are_gone_loses_nothing(tmp_path):
     for n in range(FANOUT - 1):  # one part more of this size class, and they merge
         parts.write(pd.DataFrame({"item_id": [str(n)], "label": [f"label {n}"]}))
     assert parts.parts == FANOUT - 1
-    process = subprocess.Popen([sys.executable, "-c", HANG_IN_A_MERGE, str(folder), str(marker)])
-    try:
-        assert eventually(marker.exists, timeout=60)
-    finally:
-        process.kill()
-        process.wait()
+    _kill_when_marked(HANG_IN_A_MERGE, folder, marker)
     assert len(pd.read_parquet(folder)) > FANOUT  # the merged rows, and most of them again in their old parts
     reopened = PartedDataset(folder, ("item_id",))
     expected = {str(n): f"label {n}" for n in range(FANOUT - 1)} | {"7": "seven"}
