@@ -110,8 +110,8 @@ def split_scores(chunk: pd.DataFrame, pool_name: str) -> tuple:
     probability (a row the model's preprocessing dropped) are left unscored."""
     columns = [c for c in chunk.columns if str(c).startswith(PROBA_PREFIX)]
     if not columns:
-        raise LabelloopError(f"The dataset '{pool_name}' has no '{PROBA_PREFIX}<class>' columns: give the Query "
-                             "sampler a saved model, or the output of a Score recipe with probabilities on.")
+        raise LabelloopError(f"The dataset '{pool_name}' has no '{PROBA_PREFIX}<class>' columns: give the output of "
+                             "a Score recipe with probabilities on (the Query sampler also takes a saved model instead).")
     values = chunk[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     scored = ~np.isnan(values).any(axis=1)
     probabilities = Probabilities(classes=[str(c)[len(PROBA_PREFIX):] for c in columns], matrix=values,
