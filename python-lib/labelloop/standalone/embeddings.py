@@ -142,9 +142,9 @@ class EmbeddingWorker:
         self._process.start()
         return self
 
-    def add(self, count: int) -> None:
-        """The pool has grown by ``count`` items: embed them."""
-        self._arrivals.put(count)
+    def pool_grew(self) -> None:
+        """The pool has new items: the worker re-reads the pool and embeds what the cache lacks."""
+        self._arrivals.put(None)
 
     def stop(self) -> None:
         if self._process.is_alive():

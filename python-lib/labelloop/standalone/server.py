@@ -121,7 +121,7 @@ def _arrivals(service, embedder: EmbeddingWorker | None):
     def added(item_ids: list) -> None:
         service.items_added(item_ids)
         if embedder is not None:
-            embedder.add(len(item_ids))
+            embedder.pool_grew()
     return added
 
 
