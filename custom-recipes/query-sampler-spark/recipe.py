@@ -10,7 +10,7 @@ from labelloop.platform.dss import DSSPlatform
 
 config = get_recipe_config()
 platform = DSSPlatform()
-sql_context = SQLContext(SparkContext.getOrCreate())  # as DSS's own PySpark recipes start
+sql_context = SQLContext(SparkContext.getOrCreate())  # as dataiku.spark's sample use (DSS 9.0.5 source)
 unlabeled = get_input_names_for_role("unlabeled_samples")[0]
 metadata = get_input_names_for_role("labeling_metadata")
 rules = get_input_names_for_role("labeling_rules")

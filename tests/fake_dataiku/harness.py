@@ -58,10 +58,12 @@ def spark_recipe(descriptor: dict):
     """A recipe of kind PYSPARK runs with Spark set up, here a local Spark on this interpreter, ended
     with the recipe as DSS ends the recipe's process.
 
-    DSS's docs source (plugins/reference/recipes.rst) names the kinds "R, PYSPARK, SPARK_SCALA,
-    JAVA" beside PYTHON, undocumented; DSS's custom recipe page shows a Spark configuration for
-    ``desc.kind == 'PYSPARK'`` (its custom-code-recipe template); its error reference says
-    ERR_SPARK_PYSPARK_CODE_FAILED_UNSPECIFIED happens "Running a plugin recipe that uses Pyspark".
+    Docs source, plugins/reference/recipes.rst (a writers' comment): "Different kinds of code
+    recipes but for now nothing is documented ... R, PYSPARK, SPARK_SCALA, JAVA". Docs source,
+    troubleshooting/errors/ERR_SPARK_PYSPARK_CODE_FAILED_UNSPECIFIED.rst: it happens "Running a
+    plugin recipe that uses Pyspark". A public copy of DSS's custom-code recipe page template (the
+    search tool's index holds it without naming its repository) shows a Spark configuration for
+    ``desc.kind == 'PYSPARK'``. How DSS starts Spark is not public: a local master is the stand-in.
     """
     if descriptor.get("kind") != "PYSPARK":
         yield

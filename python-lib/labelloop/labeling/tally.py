@@ -64,7 +64,7 @@ class Tally:
         for row in np.flatnonzero(answerers >= 2):  # shared items: few, kept in the dicts as ``apply`` keeps them
             self._enter(items[row], annotators[row], statuses[row], labels[row], sessions[row])
             self.shared_changes += len(self.answerers[items[row]]) >= 2
-        self.shared.update(item for item, who in self.answerers.items() if len(who) >= 2)
+        self.shared.update(self.answerers)  # only the shared items are in the dicts yet
         single = answerers == 1
         self._loaded = pd.Index(items[single], dtype=object)
         self._loaded_answers = np.column_stack([annotators[single], statuses[single], labels[single], sessions[single]])
