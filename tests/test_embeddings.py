@@ -23,6 +23,7 @@ from test_cli import run
 from test_growing_pool import get, post
 
 from labelloop.embedding_model import Encoder
+from labelloop.errors import LabelloopError
 from labelloop.standalone.demo import tweets_frame
 from labelloop.standalone.embeddings import feature_choice, pool_keys
 from labelloop.standalone.project import Project
@@ -169,16 +170,17 @@ def test_in_the_page_search_by_meaning_finds_a_paraphrase_and_labels_it(tmp_path
     assert found[["label", "strategy"]].values.tolist() == [["positive", "search"]]
 
 
-def text_webapp(dss, tmp_path, pool: pd.DataFrame, llm_id: str) -> tuple:
-    """The DSS text webapp's real backend over ``pool``, searching by meaning with ``llm_id``: (client, a login)."""
+def dss_webapp(dss, tmp_path, pool: pd.DataFrame, llm_id: str, data_type: str = "text") -> tuple:
+    """The DSS labeling webapp's real backend over ``pool``, searching by meaning with ``llm_id``: (client, a login)."""
     dss.add_dataset("tweets", pool)
     dss.add_dataset("labels")
     dss.add_dataset("metadata")
-    config = {"unlabeled": "tweets", "text_column": "text", "id_column": "tweet_id", "labels_ds": "labels",
-              "metadata_ds": "metadata", "categories": [{"from": "negative"}, {"from": "positive"}],
-              "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}", "embedding_llm": llm_id}
+    config = {"unlabeled": "tweets", "id_column": "tweet_id", "labels_ds": "labels", "metadata_ds": "metadata",
+              "categories": [{"from": "negative"}, {"from": "positive"}],
+              "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}", "embedding_llm": llm_id,
+              **({"text_column": "text"} if data_type == "text" else {})}
     app = flask.Flask("backend")
-    dss.run(WEBAPPS / "text-labeling", config, init_globals={"app": app})
+    dss.run(WEBAPPS / f"{data_type}-labeling", config, init_globals={"app": app})
     return app.test_client(use_cookies=False), dss.login("alice")
 
 
@@ -186,7 +188,7 @@ def test_a_dss_text_webapp_searches_by_meaning_with_an_llm_mesh_embedding_model(
     frame = tweets_frame(80)
     dss.add_embedding_llm("custom:local:minilm", model)  # the Mesh answers with the real MiniLM vectors
     pool = pd.concat([frame, pd.DataFrame({"tweet_id": [9001], "text": [CAT]})], ignore_index=True)
-    client, alice = text_webapp(dss, tmp_path, pool, "custom:local:minilm")
+    client, alice = dss_webapp(dss, tmp_path, pool, "custom:local:minilm")
     assert eventually(lambda: client.get("/stats", headers=alice).get_json()["features"]["ready"], timeout=120)
     assert client.get("/stats", headers=alice).get_json()["features"] == {
         "kind": "embeddings", "model": "custom:local:minilm", "ready": True, "items": 81}
@@ -196,7 +198,7 @@ def test_a_dss_text_webapp_searches_by_meaning_with_an_llm_mesh_embedding_model(
 
 
 def test_a_dss_webapp_with_an_unknown_mesh_model_labels_on_and_says_why_search_by_meaning_waits(dss, tmp_path):
-    client, alice = text_webapp(dss, tmp_path, tweets_frame(20), "openai:gone:nothing")
+    client, alice = dss_webapp(dss, tmp_path, tweets_frame(20), "openai:gone:nothing")
     assert eventually(lambda: "error" in client.get("/stats", headers=alice).get_json()["features"])
     features = client.get("/stats", headers=alice).get_json()["features"]
     assert features["error"] == "Embedding through the LLM Mesh failed: LLM not found: openai:gone:nothing"
@@ -204,6 +206,24 @@ def test_a_dss_webapp_with_an_unknown_mesh_model_labels_on_and_says_why_search_b
     assert found.status_code == 400 and "none is ready yet" in found.get_json()["error"]
     item = client.get("/batch?size=1", headers=alice).get_json()["items"][0]
     assert client.post("/label", json={"id": item["id"], "label": "negative"}, headers=alice).status_code == 200
+
+
+def test_a_dss_tabular_webapp_searches_its_free_text_column_by_meaning(dss, tmp_path, model):
+    frame = tweets_frame(60).assign(retweets=lambda f: f["tweet_id"] % 7, airline=lambda f: f["tweet_id"] % 3)
+    dss.add_embedding_llm("custom:local:minilm", model)
+    pool = pd.concat([frame, pd.DataFrame({"tweet_id": [9001], "text": [PARCEL], "retweets": [2], "airline": [1]})],
+                     ignore_index=True)
+    client, alice = dss_webapp(dss, tmp_path, pool, "custom:local:minilm", "tabular")
+    assert eventually(lambda: client.get("/stats", headers=alice).get_json()["features"]["ready"], timeout=120)
+    found = client.get("/search", query_string={"q": PARCEL_QUERY, "mode": "semantic", "size": 3}, headers=alice)
+    assert words(PARCEL) & words(PARCEL_QUERY) == set()
+    assert found.get_json()["items"][0]["id"] == "9001"
+
+
+def test_a_dss_tabular_webapp_without_free_text_refuses_an_embedding_model_in_one_sentence(dss, tmp_path):
+    numbers = pd.DataFrame({"tweet_id": range(30), "retweets": range(30), "airline": ["a", "b", "c"] * 10})
+    with pytest.raises(LabelloopError, match=r"^The dataset has no free-text column .* leave the embedding model empty\.$"):
+        dss_webapp(dss, tmp_path, numbers, "custom:local:minilm", "tabular")
 
 
 def test_a_tabular_project_embeds_its_free_text_column_and_samples_with_it(tmp_path, model):

@@ -30,6 +30,7 @@ from labelloop.labeling.builder import Webapp, build_webapp, freeze_long_lived
 from labelloop.labeling.mesh_embedding import MeshEmbedding
 from labelloop.labeling.rules_book import RulesBook
 from labelloop.labeling.service import LabelingConfig
+from labelloop.learning.features import free_text_columns
 from labelloop.rules.dataset import DatasetRules
 from labelloop.store.items import FOLDER_TYPES, FolderSource, TableSource
 from labelloop.store.journal import Journal
@@ -123,8 +124,20 @@ _COMMON_PARAMS = ("unlabeled", "categories", "labels_ds", "metadata_ds", "label_
                   "multi_label", "journal_url", "overlap_share", "overlap_annotators", "reviewers", "suspects_ds",
                   "rules_ds")
 WEBAPP_PARAMS = {"image": _COMMON_PARAMS, "sound": _COMMON_PARAMS,
-                 "tabular": (*_COMMON_PARAMS, "id_column", "columns_first"),
+                 "tabular": (*_COMMON_PARAMS, "id_column", "columns_first", "embedding_llm"),
                  "text": (*_COMMON_PARAMS, "id_column", "columns_first", "text_column", "embedding_llm")}
+
+
+def embedded_columns(data_type: str, frame, param: dict) -> tuple:
+    """The columns an LLM Mesh model embeds: the text column, or a table's free-text columns (as the
+    built-in model picks them standalone); a table without one is refused in one sentence."""
+    if data_type == "text":
+        return (param["text_column"],)
+    columns = free_text_columns(frame, param.get("id_column"))
+    if not columns:
+        raise LabelloopError("The dataset has no free-text column (long, mostly distinct strings) to search by "
+                             "meaning: leave the embedding model empty.")
+    return columns
 
 
 def serve_webapp(app, data_type: str, params: dict) -> Webapp:
@@ -172,7 +185,8 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
         rules = RulesBook(DatasetRules(platform, param["rules_ds"]), journal, source, [c["key"] for c in config.categories])
     mesh = None
     if param.get("embedding_llm"):
-        mesh = MeshEmbedding(platform, param["embedding_llm"], source.frame, (param["text_column"],)).start()
+        mesh = MeshEmbedding(platform, param["embedding_llm"], source.frame,
+                             embedded_columns(data_type, source.frame, param)).start()
     built = build_webapp(app, platform, journal, source, config, outputs, team.identify,
                          unlabeled=unlabeled, media_cache=tempfile.mkdtemp(prefix="labelloop-media-"),
                          follow_journal=True, suspects=suspects, may_review=team.may_review, rules=rules,

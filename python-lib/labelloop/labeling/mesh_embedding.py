@@ -1,4 +1,4 @@
-"""Search by meaning in a DSS text webapp: the texts embedded by an LLM Mesh model, in the background.
+"""Search by meaning in a DSS text or tabular webapp: the texts embedded by an LLM Mesh model, in the background.
 
 The plugin's code env has no torch (DESIGN.md section 12), so in DSS the vectors come from an
 embedding model of the LLM Mesh named in the webapp's ``embedding_llm`` param. A thread of the

@@ -68,6 +68,11 @@ def column_kinds(frame: pd.DataFrame) -> tuple:
     return numeric, categorical, free_text
 
 
+def free_text_columns(frame: pd.DataFrame, id_column: str | None = None) -> tuple:
+    """The columns sentence embeddings stand for in tabular data: the free-text ones, never the id."""
+    return tuple(column_kinds(frame.drop(columns=[c for c in [id_column] if c in frame.columns]))[2])
+
+
 @dataclass(frozen=True)
 class TextEmbeddings:
     """Which sentence embeddings a pipeline reads: the cache folder, the model (name and local folder),

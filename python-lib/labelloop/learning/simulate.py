@@ -36,7 +36,7 @@ from sklearn.model_selection import train_test_split
 
 from labelloop.errors import LabelloopError
 from labelloop.learning.diversity import candidates_wanted, diverse_pick
-from labelloop.learning.features import TextEmbeddings, build_pipeline, column_kinds
+from labelloop.learning.features import TextEmbeddings, build_pipeline, free_text_columns
 from labelloop.params import whole_number
 from labelloop.platform.local import LocalPlatform
 from labelloop.rules.spec import parse_rules
@@ -103,7 +103,7 @@ class PoolEmbeddings:
     text_column: str | None = None
 
     def __call__(self, frame: pd.DataFrame) -> TextEmbeddings:
-        columns = (self.text_column,) if self.text_column else tuple(column_kinds(frame)[2])
+        columns = (self.text_column,) if self.text_column else free_text_columns(frame)
         if not columns:
             raise LabelloopError("Embeddings are text features: give --text-column, or data with free-text columns.")
         return TextEmbeddings(self.cache, self.model, self.path, columns)

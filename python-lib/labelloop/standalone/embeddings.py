@@ -58,11 +58,9 @@ def embedded_columns(project: Project) -> tuple:
         return ()
     if settings.type == "text":
         return (settings.text_column,)
-    from labelloop.learning.features import column_kinds
+    from labelloop.learning.features import free_text_columns
 
-    frame = project.source.frame
-    frame = frame.drop(columns=[c for c in [settings.id_column] if c in frame.columns])
-    return tuple(column_kinds(frame)[2])
+    return free_text_columns(project.source.frame, settings.id_column)
 
 
 def feature_choice(project: Project) -> FeatureChoice:
