@@ -68,6 +68,9 @@ def test_the_datasets_follow_the_labels_while_the_backend_runs(flow, tmp_path, p
         assert eventually(lambda: labeled_ids(flow, "metadata") == done and labeled_ids(flow, "labels") == done)
         status, stats = call(backend.url, "stats", headers=ada)
         assert status == 200 and stats["labeled"] == 12
+        # the online model's worker, spawned from a backend run as DSS runs one, learns the labels
+        assert eventually(lambda: call(backend.url, "stats", headers=ada)[1]["suggesting"]["source"] == "online",
+                          timeout=60)
         trigger = {"n": 12, "metadata_ds": "metadata", "queries_ds": "queries"}
         assert flow.run(TRIGGER, trigger).fired == 1  # the scenario starts while people label
     finally:

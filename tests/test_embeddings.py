@@ -208,6 +208,40 @@ def test_a_dss_webapp_with_an_unknown_mesh_model_labels_on_and_says_why_search_b
     assert client.post("/label", json={"id": item["id"], "label": "negative"}, headers=alice).status_code == 200
 
 
+PRAISE = ["I love this airline, the crew was wonderful.", "Great service and friendly staff, thank you!",
+          "Best flight of my life, amazing comfort.", "Delighted with the upgrade, truly excellent.",
+          "What a pleasant journey, very happy.", "Brilliant pilots and a smooth landing, awesome."]
+COMPLAINTS = ["Worst airline ever, rude staff.", "My luggage was lost and nobody cared.",
+              "Terrible delay, four hours stuck at the gate.", "Awful food and dirty seats, disgusting.",
+              "They cancelled my flight without any refund.", "Horrible customer service, I am furious."]
+PROBES = {"probe-good": ("Fantastic trip, superb cabin attendants, so grateful.", "positive"),
+          "probe-bad": ("Miserable experience, bags vanished, angry passengers everywhere.", "negative")}
+
+
+def test_a_dss_webapp_s_online_suggestions_learn_on_the_mesh_embeddings_once_every_text_is_embedded(dss, tmp_path,
+                                                                                                     model):
+    taught = {f"t{n}": (text, "positive") for n, text in enumerate(PRAISE)}
+    taught.update({f"t{n + 6}": (text, "negative") for n, text in enumerate(COMPLAINTS)})
+    assert not set().union(*(words(t) for t, _ in PROBES.values())) & set().union(*(words(t) for t, _ in taught.values()))
+    items = {**taught, **PROBES}
+    pool = pd.DataFrame({"tweet_id": list(items), "text": [text for text, _ in items.values()]})
+    dss.add_embedding_llm("custom:local:minilm", model)
+    client, alice = dss_webapp(dss, tmp_path, pool, "custom:local:minilm")
+    assert eventually(lambda: client.get("/stats", headers=alice).get_json()["features"]["ready"], timeout=120)
+    served = client.get("/batch?size=14", headers=alice).get_json()["items"]
+    for item in served:
+        if item["id"] in taught:
+            assert client.post("/label", json={"id": item["id"], "label": taught[item["id"]][1]},
+                               headers=alice).status_code == 200
+    assert eventually(lambda: client.get("/stats", headers=alice).get_json()["suggesting"]["labels"] == 12, timeout=60)
+    # The probes share no word with what was taught: hashed words would see them as alike and
+    # suggest one category for both; the Mesh's sentence embeddings tell them apart.
+    suggested = {item["id"]: item["suggestion"] for item in client.get("/batch?size=14", headers=alice).get_json()["items"]}
+    assert set(suggested) == set(PROBES)
+    for item_id, (_, truth) in PROBES.items():
+        assert suggested[item_id]["source"] == "online" and suggested[item_id]["label"] == truth
+
+
 def test_a_dss_tabular_webapp_searches_its_free_text_column_by_meaning(dss, tmp_path, model):
     frame = tweets_frame(60).assign(retweets=lambda f: f["tweet_id"] % 7, airline=lambda f: f["tweet_id"] % 3)
     dss.add_embedding_llm("custom:local:minilm", model)

@@ -27,7 +27,8 @@ class Webapp:
 
 def build_webapp(app, platform: Platform, journal: Journal, source, config: LabelingConfig, outputs: Outputs,
                  identify, *, unlabeled: str, media_cache, follow_journal: bool = False, loop=None,
-                 suspects=None, may_review=None, rules=None, pool_watch=None, meaning=None, features=None) -> Webapp:
+                 suspects=None, may_review=None, rules=None, pool_watch=None, meaning=None, features=None,
+                 online_features=None) -> Webapp:
     """Serve ``source`` (the items of ``unlabeled``) on the Flask ``app``.
 
     ``identify(request)`` names the annotator. ``follow_journal``: the writer also notices answers
@@ -35,7 +36,8 @@ def build_webapp(app, platform: Platform, journal: Journal, source, config: Labe
     images of a folder. ``suspects()`` gives the suspected label errors the Review view serves;
     ``may_review(user)`` says who may review (default: the config's reviewers); ``rules`` are the
     project's labeling rules and ``pool_watch`` the watcher of a pool that grows (standalone);
-    ``meaning`` searches by meaning and ``features()`` reports the text features (``LabelingService``).
+    ``meaning`` searches by meaning, ``features()`` reports the text features and
+    ``online_features()`` gives the online model's sentence embeddings once ready (``LabelingService``).
     """
     materializer = (PartedMaterializer.of(platform, journal, source, outputs)
                     or Materializer(platform, journal, source, outputs))
@@ -44,7 +46,7 @@ def build_webapp(app, platform: Platform, journal: Journal, source, config: Labe
     with paused_gc():
         service = LabelingService(platform, journal, source, config, on_change=writer.changed, media=media, loop=loop,
                                   suspects=suspects, may_review=may_review, rules=rules, pool_watch=pool_watch,
-                                  meaning=meaning, features=features)
+                                  meaning=meaning, features=features, online_features=online_features)
     register_routes(app, service, identify)
     return Webapp(service, writer)
 

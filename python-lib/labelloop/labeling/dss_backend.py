@@ -170,9 +170,11 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
         queries=param["queries_ds"] or None, model=param["saved_model"] or None, text_column=param.get("text_column"),
         columns_first=[c.strip() for c in (param.get("columns_first") or "").split(",") if c.strip()],
         # Online suggestions fit in a spawned worker process, and a spawned child re-imports its
-        # parent's main module: what that is in a DSS backend is not documented, so they stay off
-        # in DSS (the stricter choice) until it is checked in a real DSS.
-        online=False,
+        # parent's main module. In DSS that module is the launcher, dataiku.webapps.backend (run
+        # with -m; DSS 9.0.5 source, python/dataiku/webapps/backend.py), which starts its server
+        # only under `if __name__ == "__main__"` and exec's backend.py in its globals; the worker's
+        # functions live in python-lib, which the child imports from the sys.path spawn hands it.
+        online=True,
         overlap_share=0.0 if param["overlap_share"] is None else param["overlap_share"],
         overlap_annotators=2 if param["overlap_annotators"] is None else param["overlap_annotators"],
     )
@@ -190,7 +192,8 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
     built = build_webapp(app, platform, journal, source, config, outputs, team.identify,
                          unlabeled=unlabeled, media_cache=tempfile.mkdtemp(prefix="labelloop-media-"),
                          follow_journal=True, suspects=suspects, may_review=team.may_review, rules=rules,
-                         meaning=mesh.meaning if mesh else None, features=mesh.status if mesh else None)
+                         meaning=mesh.meaning if mesh else None, features=mesh.status if mesh else None,
+                         online_features=mesh.online_features if mesh else None)
     app.extensions["labelloop"] = built  # Flask's place for an extension's state: whoever holds the app can close it
     atexit.register(built.writer.close)
     _close_on_sigterm(built.writer)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from labelloop.errors import first_line
 from labelloop.labeling.meaning_search import MeaningSearch
+from labelloop.labeling.online_model import EmbeddedTexts
 from labelloop.store.embedding_cache import EmbeddingCache, fill, pool_texts
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,10 @@ class MeshEmbedding:
 
     def _progress(self, items: int) -> None:
         self._done = items
+
+    def online_features(self) -> EmbeddedTexts | None:
+        """The online model's features once every text is embedded (None before)."""
+        return EmbeddedTexts(str(self.cache.folder), self.columns) if self._done >= len(self.frame) else None
 
     def status(self) -> dict:
         """``{kind, model, ready, items}`` for ``/stats`` (and ``error`` when the Mesh refused)."""

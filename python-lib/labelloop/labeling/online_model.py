@@ -13,7 +13,10 @@ version's, kept current.
 
 Its features are the latest version's own (the built-in model's transform), or, before the first
 version and for models that do not expose theirs (DSS), hashed features of the row's values: no
-vocabulary to fit, so they exist from the first label.
+vocabulary to fit, so they exist from the first label. A DSS webapp with an LLM Mesh embedding
+model switches from hashed features to the Mesh's sentence embeddings once every text is embedded
+(``EmbeddedTexts``): the online model then knows from its first labels that "awful" and
+"terrible" are alike, as the built-in model does standalone.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import multiprocessing
 import threading
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -33,6 +37,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
 from labelloop.processes import start_background_worker
+from labelloop.store.embedding_cache import shared_reader, vectors_of
 from labelloop.text import as_text
 
 HASHED_TEXT_FEATURES = 2 ** 16  # words and word pairs
@@ -58,6 +63,20 @@ class HashedFeatures:
         if self.id_column:  # an identifier is not a feature
             frame = frame.drop(columns=[self.id_column], errors="ignore")
         return normalize(self._hasher.transform(_row_dicts(frame)))
+
+
+@dataclass(frozen=True)
+class EmbeddedTexts:
+    """Stateless features of rows whose texts an embedding cache holds: the columns' vectors side by
+    side. Picklable, so the fitting worker reads the cache itself; a text the cache lacks is zeros
+    (the worker cannot call the LLM Mesh, and the webapp uses these once every text is embedded)."""
+
+    cache: str
+    columns: tuple
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        cache = shared_reader(self.cache)
+        return np.hstack([vectors_of(cache, as_text(frame[c]).to_numpy()) for c in self.columns])
 
 
 def hashed_features(data_type: str, text_column: str | None = None, id_column: str | None = None):

@@ -3,8 +3,9 @@
 A thread follows the journal (labels from every process of the webapp, and from other servers
 on a shared database) and updates an ``OnlineModel`` with each new label a moment after it is
 written: never in the request path, so ``/label`` costs what it did. When a retrain makes a new
-model version active, a new online model on that version's features replaces the old one,
-trained first on the labels so far; until it is ready the version's own suggestions stand.
+model version active, or a DSS webapp's LLM Mesh embeddings become complete, a new online model
+on the new features replaces the old one, trained first on the labels so far; until it is ready
+the version's own suggestions stand.
 """
 from __future__ import annotations
 
@@ -25,15 +26,18 @@ PREFETCH_SECONDS = 1.0  # how often the upcoming items' features are computed ah
 class OnlineSuggestions:
     """The current online model of a labeling webapp, and the thread that keeps it learning."""
 
-    def __init__(self, platform, journal, source, config, active_version, upcoming=None):
+    def __init__(self, platform, journal, source, config, active_version, upcoming=None, embedded=None):
         """``active_version()``: the version that suggests now (None before the first).
         ``upcoming()``: the items the next batches will likely serve, whose features the worker
-        computes ahead (``OnlineModel.prefetch``)."""
+        computes ahead (``OnlineModel.prefetch``). ``embedded()``: sentence-embedding features
+        (``online_model.EmbeddedTexts``) once every text has its vector, else None; used where
+        a version exposes no features of its own (DSS saved models), instead of hashed ones."""
         self.platform, self.journal, self.source, self.config = platform, journal, source, config
         self._active_version = active_version
         self._upcoming = upcoming or list
+        self._embedded = embedded or (lambda: None)
         self._hashed = hashed_features(config.type, config.text_column, getattr(source, "id_column", None))
-        self._model, self._version, self._last_event = None, None, 0
+        self._model, self._basis, self._last_event = None, None, 0
         self._lock = threading.Lock()
         self._wake, self._stopping = threading.Event(), threading.Event()
         self._fitted_at = self._prefetched_at = 0.0
@@ -65,13 +69,14 @@ class OnlineSuggestions:
         with self._lock:
             ready = self._model is not None and self._model.ready
             return {"source": "online" if ready else "version", "labels": self._model.labels if self._model else 0,
-                    "version": self._version}
+                    "version": self._basis[0] if self._basis else None}
 
     def update(self) -> None:
-        """Replace the model after a retrain, or learn the labels written since the last update; then compute ahead."""
-        version = self._active_version()
-        if self._model is None or version != self._version:
-            self._replace(version)
+        """Replace the model after a retrain or once the embeddings are complete, or learn the labels
+        written since the last update; then compute ahead."""
+        basis = (self._active_version(), self._embedded())
+        if self._model is None or basis != self._basis:
+            self._replace(basis)
         elif time.monotonic() - self._fitted_at >= REFIT_SECONDS:
             rows = self.journal.answers_since(self._last_event)
             if rows:
@@ -89,25 +94,26 @@ class OnlineSuggestions:
         self._prefetched_at = time.monotonic()
         model.prefetch([i for i in self._upcoming() if i in self.source], self.source.rows)
 
-    def _replace(self, version) -> None:
-        features = self._features(version)
+    def _replace(self, basis: tuple) -> None:
+        features = self._features(*basis)
         if features is None:
             return
         rows = self.journal.answers_since(0)
         model = OnlineModel(self.config.keys, features, seed=self.config.seed)
         self._learn(model, rows)
         with self._lock:
-            self._model, self._version = model, version
+            self._model, self._basis = model, basis
             self._prefetched_at = 0.0  # a new model: its features are all to compute
             self._last_event = rows[-1][-1] if rows else 0
 
-    def _features(self, version):
-        """The version's own featurizer when the platform has one, else hashed features (None: none yet)."""
+    def _features(self, version, embedded):
+        """The version's own featurizer when the platform has one, else the sentence embeddings when
+        complete, else hashed features (None: none yet)."""
         if version is not None and self.config.model:
             featurizer = self.platform.model_featurizer(self.config.model, version=version)
             if featurizer is not None:
                 return featurizer
-        return self._hashed
+        return embedded or self._hashed
 
     def _learn(self, model: OnlineModel, rows: list) -> None:
         labeled = [(item, label) for item, _, status, label, _, _ in rows

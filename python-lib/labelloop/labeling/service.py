@@ -94,14 +94,16 @@ class LabelingService:
 
     def __init__(self, platform: Platform, journal: Journal, source, config: LabelingConfig, on_change=None,
                  media: MediaStore | None = None, loop=None, suspects=None, may_review=None, rules=None,
-                 pool_watch=None, meaning=None, features=None):
+                 pool_watch=None, meaning=None, features=None, online_features=None):
         """``loop``: the standalone retrain loop, when the server runs one (``/stats`` reports it).
         ``suspects()``: the suspected label errors found so far (``quality/suspects.py``), or None.
         ``may_review(user)``: who may review and change rules (default ``config.may_review``; DSS: logins
         or groups). ``rules``: the project's labeling rules (``labeling/rules_book.py``), or None.
         ``pool_watch``: what adds a growing pool's new items (standalone ``PoolWatcher``; ``/stats``
         reports it), calling ``items_added``. ``meaning``: search by meaning (``MeaningSearch``), when the
-        project has sentence embeddings. ``features()``: the text features, for ``/stats``."""
+        project has sentence embeddings. ``features()``: the text features, for ``/stats``.
+        ``online_features()``: the online model's sentence-embedding features once every text has
+        its vector (``OnlineSuggestions``'s ``embedded``), else None."""
         self.platform, self.journal, self.source, self.config = platform, journal, source, config
         self.may_review = may_review or config.may_review
         self._rules = rules
@@ -120,7 +122,7 @@ class LabelingService:
         self.online = None
         if config.online and not config.multi_label:
             self.online = OnlineSuggestions(platform, journal, source, config, self._model_version,
-                                            upcoming=self._upcoming).start()
+                                            upcoming=self._upcoming, embedded=online_features).start()
         self._warm_up()
 
     def _warm_up(self) -> None:

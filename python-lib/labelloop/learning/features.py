@@ -34,7 +34,7 @@ from labelloop import text
 from labelloop.embedding_model import Encoder
 from labelloop.errors import LabelloopError
 from labelloop.learning.media_features import EXTRACTORS
-from labelloop.store.embedding_cache import EmbeddingCache, text_keys
+from labelloop.store.embedding_cache import shared_reader, text_keys
 
 RARE_LEVEL = 5  # a level seen fewer times than this joins the "infrequent" group
 FREE_TEXT_LENGTH = 30  # mean characters above which a mostly-distinct string column is free text
@@ -105,7 +105,7 @@ class EmbeddingFeatures(BaseEstimator, TransformerMixin):
     def transform(self, frame):
         texts = as_text(frame)
         keys = text_keys(texts)
-        cache = _open_cache(self.cache)
+        cache = shared_reader(self.cache)
         found = cache.positions(keys)
         if (found < 0).any():
             missing = np.flatnonzero(found < 0)
@@ -114,15 +114,7 @@ class EmbeddingFeatures(BaseEstimator, TransformerMixin):
         return cache.vectors(found)
 
 
-_CACHES: dict = {}
 _ENCODERS: dict = {}
-
-
-def _open_cache(folder: str) -> EmbeddingCache:
-    """One reader per cache folder and process: its key index is built once, not per transform."""
-    if folder not in _CACHES:
-        _CACHES[folder] = EmbeddingCache(folder)
-    return _CACHES[folder]
 
 
 def _encoder(path: str) -> Encoder:

@@ -190,3 +190,22 @@ class EmbeddingCache:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+
+
+_READERS: dict = {}
+
+
+def shared_reader(folder) -> EmbeddingCache:
+    """One reader per cache folder and process: its key index is built once, not per transform."""
+    folder = str(folder)
+    if folder not in _READERS:
+        _READERS[folder] = EmbeddingCache(folder)
+    return _READERS[folder]
+
+
+def vectors_of(cache: EmbeddingCache, texts) -> np.ndarray:
+    """The vectors of ``texts`` as float32 rows, zeros for a text the cache lacks."""
+    found = cache.positions(text_keys(texts))
+    rows = np.zeros((len(found), cache.dim), dtype=np.float32)
+    rows[found >= 0] = cache.vectors(found[found >= 0])
+    return rows
