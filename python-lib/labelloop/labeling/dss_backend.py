@@ -30,11 +30,11 @@ from labelloop.labeling.builder import Webapp, build_webapp, freeze_long_lived
 from labelloop.labeling.mesh_embedding import MeshEmbedding
 from labelloop.labeling.rules_book import RulesBook
 from labelloop.labeling.service import LabelingConfig
-from labelloop.learning.features import free_text_columns
 from labelloop.rules.dataset import DatasetRules
 from labelloop.store.items import FOLDER_TYPES, FolderSource, TableSource
 from labelloop.store.journal import Journal
 from labelloop.store.materialize import DebouncedWriter, Outputs, clashing_column, restore_journal
+from labelloop.text import free_text_columns
 
 log = logging.getLogger(__name__)
 

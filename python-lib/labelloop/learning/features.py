@@ -9,9 +9,13 @@ columns; for folders a ``path`` column), so a saved version is used exactly like
 - text: word (1-2 grams) and character (2-5 grams) TF-IDF of the text column;
 - image and sound: the fixed-size vectors of ``media_features``, scaled.
 
-With ``TextEmbeddings``, the text column (text) or the free-text columns (tabular) are a pretrained
-sentence model's vectors instead of TF-IDF, read from the project's embedding cache (DESIGN.md
-section 12): a model that has seen 50 labels then knows that "awful" and "terrible" are alike.
+With ``TextEmbeddings``, the text column (text) or the free-text columns (tabular) also get a
+pretrained sentence model's vectors, read from the project's embedding cache (DESIGN.md section 12),
+beside their TF-IDF: a model that has seen 50 labels then knows that "awful" and "terrible" are
+alike, and still sees the exact words and spellings TF-IDF catches once labels are many. On 7,500
+tweets (bench/embeddings.py, margin, 5 seeds) the two together beat either alone at 100 labels and
+at 500: area under the learning curve 0.683 against 0.659 for the sentence vectors alone and
+0.621 for TF-IDF alone.
 """
 from __future__ import annotations
 
@@ -35,10 +39,9 @@ from labelloop.embedding_model import Encoder
 from labelloop.errors import LabelloopError
 from labelloop.learning.media_features import EXTRACTORS
 from labelloop.store.embedding_cache import shared_reader, text_keys
+from labelloop.text import column_kinds
 
 RARE_LEVEL = 5  # a level seen fewer times than this joins the "infrequent" group
-FREE_TEXT_LENGTH = 30  # mean characters above which a mostly-distinct string column is free text
-FREE_TEXT_DISTINCT = 0.5
 MEDIA_CACHE_ITEMS = 200_000
 
 
@@ -51,26 +54,6 @@ def as_strings(frame) -> pd.DataFrame:
     """Categorical columns as strings, so mixed types one-hot encode; missing as one level."""
     frame = pd.DataFrame(frame)
     return frame.astype(object).where(frame.notna(), "(missing)").astype(str)
-
-
-def column_kinds(frame: pd.DataFrame) -> tuple:
-    """Split the columns into numeric, categorical and free-text ones."""
-    numeric, categorical, free_text = [], [], []
-    for name in frame.columns:
-        column = frame[name]
-        if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-            numeric.append(name)
-            continue
-        present = column.dropna().astype(str)
-        long_text = len(present) and present.str.len().mean() > FREE_TEXT_LENGTH
-        mostly_distinct = len(present) and present.nunique() > FREE_TEXT_DISTINCT * len(present)
-        (free_text if long_text and mostly_distinct else categorical).append(name)
-    return numeric, categorical, free_text
-
-
-def free_text_columns(frame: pd.DataFrame, id_column: str | None = None) -> tuple:
-    """The columns sentence embeddings stand for in tabular data: the free-text ones, never the id."""
-    return tuple(column_kinds(frame.drop(columns=[c for c in [id_column] if c in frame.columns]))[2])
 
 
 @dataclass(frozen=True)
@@ -134,25 +117,25 @@ def tabular_features(frame: pd.DataFrame, embeddings: TextEmbeddings | None = No
             FunctionTransformer(as_strings),
             OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=RARE_LEVEL)), categorical))
     for name in free_text:
-        if embeddings is not None and name in embeddings.columns:
-            parts.append((f"text:{name}", embeddings.features(), [name]))
-            continue
         parts.append((f"text:{name}", make_pipeline(FunctionTransformer(as_text), TfidfVectorizer(
             sublinear_tf=True, min_df=2, max_features=20_000)), [name]))
+        if embeddings is not None and name in embeddings.columns:
+            parts.append((f"embedding:{name}", embeddings.features(), [name]))
     if not parts:
         raise LabelloopError("The data has no columns to learn from.")
     return ColumnTransformer(parts, sparse_threshold=0.3)
 
 
 def text_features(text_column: str, embeddings: TextEmbeddings | None = None) -> ColumnTransformer:
-    if embeddings is not None:
-        return ColumnTransformer([("text", embeddings.features(), [text_column])])
     union = FeatureUnion([
         ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_features=50_000)),
         ("characters", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
                                        min_df=2, max_features=50_000)),
     ])
-    return ColumnTransformer([("text", make_pipeline(FunctionTransformer(as_text), union), [text_column])])
+    parts = [("text", make_pipeline(FunctionTransformer(as_text), union), [text_column])]
+    if embeddings is not None:
+        parts.append(("embedding", embeddings.features(), [text_column]))
+    return ColumnTransformer(parts)
 
 
 class MediaFeatures(BaseEstimator, TransformerMixin):

@@ -16,7 +16,7 @@ they measure better (learning/weak_training.py).
 Features are computed once with the built-in trainer's pipeline for the data type (fitted on the
 pool without its labels, as a real project could); the classifier is the same logistic regression.
 With several ``features`` (``tfidf``, ``embeddings``: a sentence model's vectors of the text
-columns), every run is made on each, named ``<run>@<features>``, and "labels to 95%" is measured
+columns beside their TF-IDF), every run is made on each, named ``<run>@<features>``, and "labels to 95%" is measured
 against the best whole-pool accuracy of them all, so the two curves race to one finish line.
 """
 from __future__ import annotations
@@ -36,13 +36,14 @@ from sklearn.model_selection import train_test_split
 
 from labelloop.errors import LabelloopError
 from labelloop.learning.diversity import candidates_wanted, diverse_pick
-from labelloop.learning.features import TextEmbeddings, build_pipeline, free_text_columns
+from labelloop.learning.features import TextEmbeddings, build_pipeline
 from labelloop.params import whole_number
 from labelloop.platform.local import LocalPlatform
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.weak import label_pool
 from labelloop.sampling import DIVERSITY, STRATEGIES, scores, top
 from labelloop.store.items import FolderSource, is_media_file
+from labelloop.text import free_text_columns
 
 TEST_SHARE = 0.25
 

@@ -28,6 +28,7 @@ from labelloop.processes import start_background_worker
 from labelloop.standalone.project import Project
 from labelloop.store.embedding_cache import EmbeddingCache, PoolTexts, fill, pool_texts
 from labelloop.store.items import FOLDER_TYPES
+from labelloop.text import free_text_columns
 
 log = logging.getLogger(__name__)
 PROGRESS_FILE = "progress.json"
@@ -58,8 +59,6 @@ def embedded_columns(project: Project) -> tuple:
         return ()
     if settings.type == "text":
         return (settings.text_column,)
-    from labelloop.learning.features import free_text_columns
-
     return free_text_columns(project.source.frame, settings.id_column)
 
 
