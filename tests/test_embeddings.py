@@ -254,6 +254,23 @@ def test_a_dss_tabular_webapp_searches_its_free_text_column_by_meaning(dss, tmp_
     assert found.get_json()["items"][0]["id"] == "9001"
 
 
+def test_a_dss_tabular_webapp_s_online_model_still_learns_from_the_columns_beside_the_mesh_embeddings(dss, tmp_path,
+                                                                                                       model):
+    frame = tweets_frame(80)
+    frame["airline"] = np.where(np.random.default_rng(3).random(len(frame)) < 0.5, "alpha", "beta")
+    truth = dict(zip(frame["tweet_id"].astype(str), np.where(frame["airline"] == "alpha", "negative", "positive")))
+    dss.add_embedding_llm("custom:local:minilm", model)
+    client, alice = dss_webapp(dss, tmp_path, frame, "custom:local:minilm", "tabular")
+    assert eventually(lambda: client.get("/stats", headers=alice).get_json()["features"]["ready"], timeout=120)
+    for item in client.get("/batch?size=40", headers=alice).get_json()["items"]:
+        client.post("/label", json={"id": item["id"], "label": truth[item["id"]]}, headers=alice)
+    assert eventually(lambda: client.get("/stats", headers=alice).get_json()["suggesting"]["labels"] == 40, timeout=60)
+    # the label follows the airline, not the text: the online model must keep the row's other columns
+    rest = client.get("/batch?size=40", headers=alice).get_json()["items"]
+    assert len(rest) == 40 and all(item["suggestion"]["source"] == "online" for item in rest)
+    assert sum(item["suggestion"]["label"] == truth[item["id"]] for item in rest) >= 36
+
+
 def test_a_dss_tabular_webapp_without_free_text_refuses_an_embedding_model_in_one_sentence(dss, tmp_path):
     numbers = pd.DataFrame({"tweet_id": range(30), "retweets": range(30), "airline": ["a", "b", "c"] * 10})
     with pytest.raises(LabelloopError, match=r"^The dataset has no free-text column .* leave the embedding model empty\.$"):

@@ -29,5 +29,5 @@ def column_kinds(frame: pd.DataFrame) -> tuple:
 
 
 def free_text_columns(frame: pd.DataFrame, id_column: str | None = None) -> tuple:
-    """The columns sentence embeddings stand for in tabular data: the free-text ones, never the id."""
+    """The columns of tabular data that sentence models embed: the free-text ones, never the id."""
     return tuple(column_kinds(frame.drop(columns=[c for c in [id_column] if c in frame.columns]))[2])

@@ -312,16 +312,6 @@ class FakeClient:
         return {"authIdentifier": user, "groups": list(groups)}
 
 
-# What ``__name__`` an entry file sees. A webapp backend's code is not a main module in DSS: the
-# launcher module dataiku.webapps.backend runs it with ``exec(command["code"], globals(), globals())``
-# and starts its server only under ``if __name__ == "__main__"`` (DSS 9.0.5 source,
-# badribaindla/dataiku-soft, dataiku-dss-9.0.5/python/dataiku/webapps/backend.py, serve() and the
-# end of the file; containers run it the same way through dataiku/container/exec_py_webapp.py).
-# So a child spawned by multiprocessing re-imports the launcher, not backend.py, and runs nothing
-# of it: functions it runs must come from python-lib. Recipes, steps and triggers: as scripts.
-RUN_NAMES = {"webapp": "dataiku.webapps.backend", "recipe": "__main__", "step": "__main__", "trigger": "__main__"}
-
-
 class FakeDSS:
     """One DSS project backed by labelloop's local adapter in ``root``."""
 
@@ -458,8 +448,15 @@ class FakeDSS:
         instance_module = sys.modules["dataiku._instance"]
         instance_module.INSTANCE, self.context = self, context
         try:
+            # A webapp backend's code runs as the main module too. DSS's launcher,
+            # dataiku.webapps.backend, exec's it in its own globals (``exec(command["code"], globals(),
+            # globals())``) and is run as the program (its server starts under ``if __name__ ==
+            # "__main__"``): DSS 9.0.5 source, badribaindla/dataiku-soft,
+            # dataiku-dss-9.0.5/python/dataiku/webapps/backend.py. A child spawned by multiprocessing
+            # re-imports the launcher, which starts nothing then; what the child runs must come from
+            # python-lib, never from backend.py (BackendProcess runs backends that way: ``-m``).
             with spark_recipe(descriptor):
-                runpy.run_path(str(entry_dir / ENTRY_FILES[kind]), init_globals=init_globals, run_name=RUN_NAMES[kind])
+                runpy.run_path(str(entry_dir / ENTRY_FILES[kind]), init_globals=init_globals, run_name="__main__")
         finally:
             if kind != "webapp":
                 instance_module.INSTANCE, self.context = None, None

@@ -66,8 +66,10 @@ class MeshEmbedding:
         self._done = items
 
     def online_features(self) -> EmbeddedTexts | None:
-        """The online model's features once every text is embedded (None before)."""
-        return EmbeddedTexts(str(self.cache.folder), self.columns) if self._done >= len(self.frame) else None
+        """The online model's sentence embeddings once every text is embedded (None before, and for
+        an empty pool)."""
+        complete = self._done >= len(self.frame) and self.cache.refresh().dim > 0
+        return EmbeddedTexts(str(self.cache.folder), self.columns) if complete else None
 
     def status(self) -> dict:
         """``{kind, model, ready, items}`` for ``/stats`` (and ``error`` when the Mesh refused)."""

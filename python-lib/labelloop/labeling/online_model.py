@@ -68,15 +68,19 @@ class HashedFeatures:
 @dataclass(frozen=True)
 class EmbeddedTexts:
     """Stateless features of rows whose texts an embedding cache holds: the columns' vectors side by
-    side. Picklable, so the fitting worker reads the cache itself; a text the cache lacks is zeros
-    (the worker cannot call the LLM Mesh, and the webapp uses these once every text is embedded)."""
+    side, after the row's hashed features (``beside``) when given, so a table's other columns, and
+    a text's exact words, still count. Picklable, so the fitting worker reads the cache itself; a
+    text the cache lacks is zeros (the worker cannot call the LLM Mesh, and the webapp uses these
+    once every text is embedded)."""
 
     cache: str
     columns: tuple
+    beside: HashedFeatures | None = None
 
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+    def transform(self, frame: pd.DataFrame):
         cache = shared_reader(self.cache)
-        return np.hstack([vectors_of(cache, as_text(frame[c]).to_numpy()) for c in self.columns])
+        vectors = sp.csr_matrix(np.hstack([vectors_of(cache, as_text(frame[c]).to_numpy()) for c in self.columns]))
+        return vectors if self.beside is None else sp.hstack([self.beside.transform(frame), vectors], format="csr")
 
 
 def hashed_features(data_type: str, text_column: str | None = None, id_column: str | None = None):

@@ -9,6 +9,7 @@ the version's own suggestions stand.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -108,12 +109,12 @@ class OnlineSuggestions:
 
     def _features(self, version, embedded):
         """The version's own featurizer when the platform has one, else the sentence embeddings when
-        complete, else hashed features (None: none yet)."""
+        complete (beside the hashed features), else hashed features (None: none yet)."""
         if version is not None and self.config.model:
             featurizer = self.platform.model_featurizer(self.config.model, version=version)
             if featurizer is not None:
                 return featurizer
-        return embedded or self._hashed
+        return dataclasses.replace(embedded, beside=self._hashed) if embedded else self._hashed
 
     def _learn(self, model: OnlineModel, rows: list) -> None:
         labeled = [(item, label) for item, _, status, label, _, _ in rows

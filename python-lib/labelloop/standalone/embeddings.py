@@ -53,7 +53,7 @@ class FeatureChoice:
 
 
 def embedded_columns(project: Project) -> tuple:
-    """The columns sentence embeddings stand for: the text column, or tabular free-text columns."""
+    """The columns sentence models embed: the text column, or tabular free-text columns."""
     settings = project.settings
     if settings.type in FOLDER_TYPES:
         return ()
