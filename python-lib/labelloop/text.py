@@ -31,3 +31,11 @@ def column_kinds(frame: pd.DataFrame) -> tuple:
 def free_text_columns(frame: pd.DataFrame, id_column: str | None = None) -> tuple:
     """The columns of tabular data that sentence models embed: the free-text ones, never the id."""
     return tuple(column_kinds(frame.drop(columns=[c for c in [id_column] if c in frame.columns]))[2])
+
+
+def embedded_columns(data_type: str, frame, text_column: str | None = None, id_column: str | None = None) -> tuple:
+    """The columns sentence models embed: the text column of text data, a table's free-text
+    columns, nothing of a folder (``frame`` is read for tables only)."""
+    if data_type == "text":
+        return (text_column,)
+    return free_text_columns(frame, id_column) if data_type == "tabular" else ()

@@ -34,7 +34,7 @@ from labelloop.rules.dataset import DatasetRules
 from labelloop.store.items import FOLDER_TYPES, FolderSource, TableSource
 from labelloop.store.journal import Journal
 from labelloop.store.materialize import DebouncedWriter, Outputs, clashing_column, restore_journal
-from labelloop.text import free_text_columns
+from labelloop.text import embedded_columns
 
 log = logging.getLogger(__name__)
 
@@ -128,18 +128,6 @@ WEBAPP_PARAMS = {"image": _COMMON_PARAMS, "sound": _COMMON_PARAMS,
                  "text": (*_COMMON_PARAMS, "id_column", "columns_first", "text_column", "embedding_llm")}
 
 
-def embedded_columns(data_type: str, frame, param: dict) -> tuple:
-    """The columns an LLM Mesh model embeds: the text column, or a table's free-text columns (as the
-    built-in model picks them standalone); a table without one is refused in one sentence."""
-    if data_type == "text":
-        return (param["text_column"],)
-    columns = free_text_columns(frame, param.get("id_column"))
-    if not columns:
-        raise LabelloopError("The dataset has no free-text column (long, mostly distinct strings) to search by "
-                             "meaning: leave the embedding model empty.")
-    return columns
-
-
 def serve_webapp(app, data_type: str, params: dict) -> Webapp:
     """What a webapp's ``backend.py`` does: add the labeling API to DSS's ``app`` from its params.
 
@@ -170,10 +158,11 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
         queries=param["queries_ds"] or None, model=param["saved_model"] or None, text_column=param.get("text_column"),
         columns_first=[c.strip() for c in (param.get("columns_first") or "").split(",") if c.strip()],
         # Online suggestions fit in a spawned worker process, and a spawned child re-imports its
-        # parent's main module. In DSS that module is the launcher, dataiku.webapps.backend (run
-        # with -m; DSS 9.0.5 source, python/dataiku/webapps/backend.py), which starts its server
-        # only under `if __name__ == "__main__"` and exec's backend.py in its globals; the worker's
-        # functions live in python-lib, which the child imports from the sys.path spawn hands it.
+        # parent's main module. In DSS that is the launcher, dataiku.webapps.backend, which exec's
+        # backend.py in its globals and starts its server only under `if __name__ == "__main__"`
+        # (DSS 9.0.5 source, python/dataiku/webapps/backend.py; how DSS starts it locally is in
+        # its closed Java code, inferred to be `python -m`): the child starts nothing of the webapp,
+        # and the worker's functions live in python-lib, on the sys.path spawn hands the child.
         online=True,
         overlap_share=0.0 if param["overlap_share"] is None else param["overlap_share"],
         overlap_annotators=2 if param["overlap_annotators"] is None else param["overlap_annotators"],
@@ -187,8 +176,11 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
         rules = RulesBook(DatasetRules(platform, param["rules_ds"]), journal, source, [c["key"] for c in config.categories])
     mesh = None
     if param.get("embedding_llm"):
-        mesh = MeshEmbedding(platform, param["embedding_llm"], source.frame,
-                             embedded_columns(data_type, source.frame, param)).start()
+        columns = embedded_columns(data_type, source.frame, param.get("text_column"), param.get("id_column"))
+        if not columns:
+            raise LabelloopError("The dataset has no free-text column (long, mostly distinct strings) to search by "
+                                 "meaning: leave the embedding model empty.")
+        mesh = MeshEmbedding(platform, param["embedding_llm"], source.frame, columns).start()
     built = build_webapp(app, platform, journal, source, config, outputs, team.identify,
                          unlabeled=unlabeled, media_cache=tempfile.mkdtemp(prefix="labelloop-media-"),
                          follow_journal=True, suspects=suspects, may_review=team.may_review, rules=rules,

@@ -19,7 +19,7 @@ from pathlib import Path
 from labelloop.errors import first_line
 from labelloop.labeling.meaning_search import MeaningSearch
 from labelloop.labeling.online_model import EmbeddedTexts
-from labelloop.store.embedding_cache import EmbeddingCache, fill, pool_texts
+from labelloop.store.embedding_cache import fill, pool_texts, shared_reader
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class MeshEmbedding:
 
     def __init__(self, platform, llm_id: str, frame, columns: tuple, folder: Path | None = None):
         self.llm_id, self.frame, self.columns = llm_id, frame, columns
-        self.cache = EmbeddingCache(folder or cache_folder(llm_id))
+        self.cache = shared_reader(folder or cache_folder(llm_id))  # the online features' reader too
         self.encoder = MeshEncoder(platform, llm_id)
         self.meaning = MeaningSearch(self.cache, self.encoder, columns)
         self._done, self._error = 0, None

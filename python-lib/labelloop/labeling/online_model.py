@@ -14,7 +14,7 @@ version's, kept current.
 Its features are the latest version's own (the built-in model's transform), or, before the first
 version and for models that do not expose theirs (DSS), hashed features of the row's values: no
 vocabulary to fit, so they exist from the first label. A DSS webapp with an LLM Mesh embedding
-model switches from hashed features to the Mesh's sentence embeddings once every text is embedded
+model adds the Mesh's sentence embeddings beside the hashed features once every text is embedded
 (``EmbeddedTexts``): the online model then knows from its first labels that "awful" and
 "terrible" are alike, as the built-in model does standalone.
 """

@@ -32,7 +32,7 @@ class OnlineSuggestions:
         ``upcoming()``: the items the next batches will likely serve, whose features the worker
         computes ahead (``OnlineModel.prefetch``). ``embedded()``: sentence-embedding features
         (``online_model.EmbeddedTexts``) once every text has its vector, else None; used where
-        a version exposes no features of its own (DSS saved models), instead of hashed ones."""
+        a version exposes no features of its own (DSS saved models), beside the hashed ones."""
         self.platform, self.journal, self.source, self.config = platform, journal, source, config
         self._active_version = active_version
         self._upcoming = upcoming or list

@@ -38,7 +38,6 @@ from labelloop.embedding_model import Encoder
 from labelloop.errors import LabelloopError
 from labelloop.learning.media_features import EXTRACTORS
 from labelloop.store.embedding_cache import shared_reader, text_keys
-from labelloop.text import column_kinds
 
 RARE_LEVEL = 5  # a level seen fewer times than this joins the "infrequent" group
 MEDIA_CACHE_ITEMS = 200_000
@@ -106,7 +105,7 @@ def _encoder(path: str) -> Encoder:
 
 
 def tabular_features(frame: pd.DataFrame, embeddings: TextEmbeddings | None = None) -> ColumnTransformer:
-    numeric, categorical, free_text = column_kinds(frame)
+    numeric, categorical, free_text = text.column_kinds(frame)
     parts = []
     if numeric:
         parts.append(("numeric", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),

@@ -28,7 +28,7 @@ from labelloop.processes import start_background_worker
 from labelloop.standalone.project import Project
 from labelloop.store.embedding_cache import EmbeddingCache, PoolTexts, fill, pool_texts
 from labelloop.store.items import FOLDER_TYPES
-from labelloop.text import free_text_columns
+from labelloop.text import embedded_columns
 
 log = logging.getLogger(__name__)
 PROGRESS_FILE = "progress.json"
@@ -52,16 +52,6 @@ class FeatureChoice:
         return TextEmbeddings(str(self.cache), self.model, self.path, self.columns)
 
 
-def embedded_columns(project: Project) -> tuple:
-    """The columns sentence models embed: the text column, or tabular free-text columns."""
-    settings = project.settings
-    if settings.type in FOLDER_TYPES:
-        return ()
-    if settings.type == "text":
-        return (settings.text_column,)
-    return free_text_columns(project.source.frame, settings.id_column)
-
-
 def feature_choice(project: Project) -> FeatureChoice:
     """The project's features; ``embeddings`` asked for but impossible raises one sentence."""
     if project.settings.type in FOLDER_TYPES:
@@ -70,7 +60,9 @@ def feature_choice(project: Project) -> FeatureChoice:
     kind, path = resolve_features(project.settings.features, name)
     if kind == "tfidf":
         return FeatureChoice("tfidf")
-    columns = embedded_columns(project)
+    settings = project.settings
+    frame = project.source.frame if settings.type == "tabular" else None
+    columns = embedded_columns(settings.type, frame, settings.text_column, settings.id_column)
     if not columns:
         return FeatureChoice("tfidf")
     return FeatureChoice("embeddings", name, path, project.root / "embeddings" / model_identity(name, path), columns)
