@@ -113,7 +113,7 @@ def test_the_active_version_suggests_and_versions_are_ordered_by_training_date(d
     assert client.get("/stats", headers=ada).get_json()["modelVersions"] == [first, second]
     item = client.get("/batch?size=1", headers=ada).get_json()["items"][0]
     row = frame.iloc[[row_ids(dss.read_as_dss("rows")).index(item["id"])]]
-    assert item["suggestion"]["label"] == dss.platform.registry("clf").load("v0001").predict(row)[0]
+    assert item["suggestion"]["label"] == tabular_classifier(frame).predict(row)[0]
     client.get("/batch?size=1", headers=ada)
     assert dss.predictors_built == 1  # one predictor per (model, version), not one per request
 

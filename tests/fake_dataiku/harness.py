@@ -222,6 +222,13 @@ class FakeProject:
     def __init__(self, dss: FakeDSS):
         self._dss = dss
 
+    def get_saved_model(self, sm_id):
+        # dataikuapi/dss/project.py: a handle, not checked until used
+        return FakeSavedModelHandle(self._dss, sm_id)
+
+    def get_analysis(self, analysis_id):
+        return FakeAnalysis(self._dss, analysis_id)
+
     def get_llm(self, llm_id):
         # dataikuapi/dss/project.py: get_llm returns a handle (DSSLLM) without checking the id; a
         # request with an unknown id fails when it is executed.
@@ -278,9 +285,76 @@ class FakeEmbeddingsResponse:
 
 @dataclass
 class ModelVersion:
+    """A trained version: its model folder (``clf.pkl``, as DSS's predictor reads it) and its details.
+
+    The details are what dataikuapi answers for the version (``DSSSavedModel.get_version_details``):
+    ``get_modeling_settings()["algorithm"]`` (DSS's algorithm names, dataikuapi dss/ml.py),
+    partitioning as the model folder's ``core_params.json`` has it (``partitionedModel.enabled``,
+    DSS 9.0.5 source, core/saved_model.py, ModelPartitioningInfo) and the steps of the preparation
+    script of the analysis it was deployed from (``get_origin_ml_task``, then the analysis
+    definition's ``get_raw_script_steps``: dataikuapi dss/savedmodel.py and dss/analysis.py).
+    """
+
     id: str
     train_date: int  # milliseconds since the epoch, as in the versions' ``snippet``
-    registry_version: str  # where the fake keeps the estimator
+    folder: str  # the version's model folder
+    algorithm: str = "RANDOM_FOREST_CLASSIFICATION"
+    partitioned: bool = False
+    script_steps: list = field(default_factory=list)
+
+
+class FakeSavedModelHandle:
+    """dataikuapi's DSSSavedModel: version details and the ML task it was deployed from."""
+
+    def __init__(self, dss: FakeDSS, sm_id: str):
+        self._dss, self.sm_id = dss, sm_id
+
+    def _version(self, version_id):
+        saved = self._dss.saved_models.get(self.sm_id)
+        version = next((v for v in saved.versions if v.id == version_id), None) if saved else None
+        if version is None:
+            raise Exception(f"Saved model version not found: {self.sm_id} {version_id}")
+        return version
+
+    def get_version_details(self, version_id):
+        version = self._version(version_id)
+        return FakeVersionDetails({"modeling": {"algorithm": version.algorithm},
+                                   "coreParams": {"partitionedModel": {"enabled": version.partitioned}},
+                                   "trainInfo": {"state": "DONE"}})
+
+    def get_origin_ml_task(self):
+        # "origin ML task or None if the saved model does not have an origin ml task": the fake's
+        # models come from an analysis named after the model (its script is the last version's)
+        return FakeMLTask(self.sm_id) if self._dss.saved_models.get(self.sm_id) else None
+
+
+class FakeVersionDetails:
+    """dataikuapi's DSSTrainedPredictionModelDetails (``get_raw``, ``get_modeling_settings``)."""
+
+    def __init__(self, details: dict):
+        self.details = details
+
+    def get_raw(self):
+        return self.details
+
+    def get_modeling_settings(self):
+        return self.details["modeling"]
+
+
+class FakeMLTask:
+    def __init__(self, analysis_id: str):
+        self.analysis_id = analysis_id
+
+
+class FakeAnalysis:
+    def __init__(self, dss: FakeDSS, analysis_id: str):
+        self._dss, self.analysis_id = dss, analysis_id
+
+    def get_definition(self):
+        return self
+
+    def get_raw_script_steps(self):
+        return list(self._dss.saved_models[self.analysis_id].versions[-1].script_steps)
 
 
 @dataclass
@@ -355,20 +429,29 @@ class FakeDSS:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def add_model(self, name: str, estimator, activate: bool = True) -> str:
+    def add_model(self, name: str, estimator, activate: bool = True, **details) -> str:
         """Define a saved model (if new), train a version from a fitted estimator; returns its id.
 
         Ids are opaque in DSS (nothing public says their form): the first version here is
         ``initial`` and later ones are their train time in milliseconds, so sorting ids as text
         puts the first version last. ``activate=False`` keeps the active version, as a retrain
-        whose new version is not activated does.
+        whose new version is not activated does. ``details``: ``ModelVersion``'s algorithm,
+        partitioned, script_steps.
         """
+        import pickle
+
+        return self.add_pickled_model(name, pickle.dumps(estimator), activate, **details)
+
+    def add_pickled_model(self, name: str, pickled: bytes, activate: bool = True, **details) -> str:
+        """A version from a model pickled elsewhere (another scikit-learn, another process)."""
         self.models.add(full_name(name))
         saved = self.saved_models.setdefault(name, SavedModel())
         train_date = 1_700_000_000_000 + 3_600_000 * len(saved.versions)
         version_id = str(train_date) if saved.versions else "initial"
-        registry_version = self.platform.registry(name).save(estimator, {"dssVersion": version_id})
-        saved.versions.append(ModelVersion(version_id, train_date, registry_version))
+        folder = self.root / "saved_models" / name / "versions" / version_id
+        folder.mkdir(parents=True)
+        (folder / "clf.pkl").write_bytes(pickled)
+        saved.versions.append(ModelVersion(version_id, train_date, str(folder), **details))
         if activate or saved.active is None:
             saved.active = version_id
         return version_id

@@ -6,11 +6,16 @@ package (and this module) can be imported on a machine without DSS.
 from __future__ import annotations
 
 import inspect
+import logging
+import os
 
 import numpy as np
 
 from labelloop.errors import LabelloopError, NotFound, Unauthorized
 from labelloop.platform.base import Platform, Probabilities
+from labelloop.platform.saved_model_check import ModelNeeds, pickled_sklearn_version, refusal
+
+log = logging.getLogger(__name__)
 
 _PROBA_PREFIX = "proba_"
 _PREDICTORS_KEPT = 4  # the stopping step compares two versions of a model at a time
@@ -134,10 +139,55 @@ class DSSPlatform(Platform):
         """One predictor per (model, version): building one loads the model (seconds for a big one)."""
         key = (model, version)
         if key not in self._predictors:
+            reason = refusal(model, self.model_needs(model, version))
+            if reason:
+                raise LabelloopError(reason)
             if len(self._predictors) >= _PREDICTORS_KEPT:  # retrains add versions: keep the newest few
                 del self._predictors[next(iter(self._predictors))]
             self._predictors[key] = self._dataiku.Model(model).get_predictor(version)
         return self._predictors[key]
+
+    def model_needs(self, model, version) -> ModelNeeds:
+        """What the saved model's version needs to score here, asked of DSS without unpickling it.
+
+        From dataikuapi: the version's details (``DSSSavedModel.get_version_details``), whose
+        ``get_modeling_settings()["algorithm"]`` names the algorithm (the developer guide's ML
+        example reads it so); partitioning as ``core_params.json`` has it, ``partitionedModel.enabled``
+        (DSS 9.0.5 source, core/saved_model.py, ModelPartitioningInfo; the details carry the core
+        params as ``coreParams``); the preparation script's steps of the analysis it was deployed
+        from (``get_origin_ml_task()``, then ``get_analysis(...).get_definition().get_raw_script_steps()``).
+        The scikit-learn that pickled it is read from ``clf.pkl`` in the version's model folder,
+        found the way ``Model.get_predictor`` finds it (DSS 9.0.5 source: ``backend_json_call(
+        "savedmodels/get-model-details")``); a folder this process cannot see is not read.
+        What DSS does not answer is left unknown rather than guessed.
+        """
+        project_key, _, sm_id = model.rpartition(".")
+        project = self._dataiku.api_client().get_project(project_key) if project_key else self._project()
+        handle = project.get_saved_model(sm_id)
+        found = {}
+        try:
+            details = handle.get_version_details(version)
+            found["algorithm"] = details.get_modeling_settings().get("algorithm")
+            core = details.get_raw().get("coreParams") or {}
+            found["partitioned"] = bool((core.get("partitionedModel") or {}).get("enabled"))
+            task = handle.get_origin_ml_task()
+            if task is not None:
+                found["script_steps"] = len(project.get_analysis(task.analysis_id).get_definition().get_raw_script_steps())
+        except Exception:  # noqa: BLE001 - details DSS refuses (rights, old versions) stay unknown
+            log.warning("Could not read the details of saved model '%s' version %s.", model, version, exc_info=True)
+        found["sklearn_version"] = self._pickled_sklearn(project_key or self._dataiku.default_project_key(), sm_id, version)
+        return ModelNeeds(**found)
+
+    def _pickled_sklearn(self, project_key, sm_id, version):
+        from dataiku.core.intercom import backend_json_call
+
+        try:
+            folder = backend_json_call("savedmodels/get-model-details", data={
+                "projectKey": project_key, "smId": sm_id, "versionId": version})["model_folder"]
+            with open(os.path.join(folder, "clf.pkl"), "rb") as stream:
+                return pickled_sklearn_version(stream.read())
+        except Exception:  # noqa: BLE001 - not a local pickled model: the predictor will say
+            return None
 
     def active_version(self, model):
         versions = self._dataiku.Model(model).list_versions()

@@ -10,7 +10,9 @@ developer.dataiku.com (DSS 14), which also holds a copy of ``dataiku/core/datase
 from __future__ import annotations
 
 import io
+import pickle
 import socket
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -189,7 +191,10 @@ class Model:
         if version is None:
             raise DSSError(f"Saved model {self.id} has no version {version_id}.")
         instance().predictors_built += 1
-        return Predictor(instance().platform.registry(self.id).load(version.registry_version))
+        # DSS 9.0.5 source (core/saved_model.py, build_predictor): ``pickle.load`` of the model
+        # folder's ``clf.pkl``, in the calling process, whichever scikit-learn pickled it
+        with open(Path(version.folder) / "clf.pkl", "rb") as stream:
+            return Predictor(pickle.load(stream))
 
 
 class Predictor:

@@ -1,0 +1,1 @@
+"""DSS's ``dataiku.core`` package: only the backend calls labelloop makes directly."""
