@@ -38,8 +38,9 @@ def journal_url(request, tmp_path):
 
 
 @pytest.fixture
-def dss(tmp_path):
-    """An empty fake DSS project."""
+def dss(tmp_path, monkeypatch):
+    """An empty fake DSS project, whose user keeps its data (a webapp's default journal) in the test's folder."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-data"))
     instance = FakeDSS(tmp_path / "dss")
     yield instance
     instance.stop()

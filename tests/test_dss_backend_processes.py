@@ -33,7 +33,7 @@ def flow(dss):
 
 def serve(dss, tmp_path, processes: int) -> BackendProcess:
     config = {"unlabeled": "rows", "categories": [{"from": label} for label in LABELS], "labels_ds": "labels",
-              "metadata_ds": "metadata", "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}"}
+              "metadata_ds": "metadata", "journal": dss.shared_journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")}
     backend = BackendProcess(dss, TABULAR, config, processes=processes)
     # A backend writes the datasets once on start: wait for it, so what follows is not carried by it.
     assert eventually(lambda: dss.platform.dataset_exists("metadata") and dss.platform.dataset_exists("labels"))

@@ -43,7 +43,7 @@ def start_webapp(dss, tmp_path, **extra):
     dss.add_dataset("labels")
     dss.add_dataset("metadata")
     config = {"unlabeled": "rows", "categories": CATEGORIES, "labels_ds": "labels", "metadata_ds": "metadata",
-              "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}", **extra}
+              "journal": dss.shared_journal(f"sqlite:///{tmp_path / 'journal.sqlite'}"), **extra}
     app = flask.Flask("backend")
     dss.run(TABULAR, config, init_globals={"app": app})
     return app.test_client(use_cookies=False)
@@ -142,7 +142,7 @@ def test_media_from_a_dss_folder_carries_no_made_up_last_modified(dss, tmp_path)
     app = flask.Flask("backend")
     dss.run(ROOT / "webapps" / "image-labeling", {
         "unlabeled": "pics", "categories": CATEGORIES, "labels_ds": "labels", "metadata_ds": "metadata",
-        "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}"}, init_globals={"app": app})
+        "journal": dss.shared_journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")}, init_globals={"app": app})
     answer = app.test_client(use_cookies=False).get("/media/a.png", headers=dss.login("ada"))
     assert answer.status_code == 200 and answer.data == (folder / "a.png").read_bytes()
     assert "Last-Modified" not in answer.headers and answer.headers["ETag"]

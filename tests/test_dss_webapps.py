@@ -18,7 +18,7 @@ CATEGORIES = [{"from": "low", "to": "Low"}, {"from": "mid", "to": "Middle"}, {"f
 
 def start(dss, tmp_path, kind, **extra):
     config = {"unlabeled": "rows", "categories": CATEGORIES, "labels_ds": "labels", "metadata_ds": "metadata",
-              "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}", **extra}
+              "journal": dss.shared_journal(f"sqlite:///{tmp_path / 'journal.sqlite'}"), **extra}
     app = flask.Flask("backend")
     dss.run(WEBAPPS / f"{kind}-labeling", config, init_globals={"app": app})
     return app.test_client(use_cookies=False)
@@ -50,7 +50,7 @@ def test_a_dss_user_labels_through_the_real_backend(flow, tmp_path, kind, extra)
     assert eventually(lambda: flow.platform.dataset_exists("labels") and len(flow.platform.read_dataset("labels")) == 3)
     labels = flow.platform.read_dataset("labels")
     assert {"f1", "f2", "name", "comment", "label", "label_id", "item_id", "annotators", "agreement",
-            "reviewed"} == set(labels.columns)
+            "reviewed", "reviewer"} == set(labels.columns)
     forged = client.get("/config", headers={"Cookie": "dss_session=forged"})
     assert forged.status_code == 401 and "Sign in to DSS" in forged.get_json()["error"]
 
@@ -107,7 +107,7 @@ def test_the_folder_webapps_serve_a_folder_and_label_its_files(dss, tmp_path, ki
     dss.add_dataset("labels")
     dss.add_dataset("metadata")
     config = {"unlabeled": "media", "categories": CATEGORIES, "labels_ds": "labels", "metadata_ds": "metadata",
-              "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}"}
+              "journal": dss.shared_journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")}
     app = flask.Flask("backend")
     dss.run(WEBAPPS / f"{kind}-labeling", config, init_globals={"app": app})
     client = app.test_client(use_cookies=False)

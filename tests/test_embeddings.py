@@ -177,7 +177,7 @@ def dss_webapp(dss, tmp_path, pool: pd.DataFrame, llm_id: str, data_type: str = 
     dss.add_dataset("metadata")
     config = {"unlabeled": "tweets", "id_column": "tweet_id", "labels_ds": "labels", "metadata_ds": "metadata",
               "categories": [{"from": "negative"}, {"from": "positive"}],
-              "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}", "embedding_llm": llm_id,
+              "journal": dss.shared_journal(f"sqlite:///{tmp_path / 'journal.sqlite'}"), "embedding_llm": llm_id,
               **({"text_column": "text"} if data_type == "text" else {})}
     app = flask.Flask("backend")
     dss.run(WEBAPPS / f"{data_type}-labeling", config, init_globals={"app": app})

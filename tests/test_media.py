@@ -148,6 +148,6 @@ def test_a_dss_webapp_over_an_empty_folder_says_so(dss, tmp_path):
     dss.add_dataset("labels")
     dss.add_dataset("metadata")
     config = {"unlabeled": "empty", "categories": [{"from": "a"}, {"from": "b"}], "labels_ds": "labels",
-              "metadata_ds": "metadata", "journal_url": f"sqlite:///{tmp_path / 'j.sqlite'}"}
+              "metadata_ds": "metadata", "journal": dss.shared_journal(f"sqlite:///{tmp_path / 'j.sqlite'}")}
     with pytest.raises(LabelloopError, match="no image files"):
         dss.run(WEBAPPS / "image-labeling", config, init_globals={"app": flask.Flask("x")})

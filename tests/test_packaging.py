@@ -64,7 +64,9 @@ def test_the_webapps_keep_secrets_and_created_datasets_as_dss_expects():
         descriptor = json.loads(path.read_text())
         assert descriptor["noJSSecurity"] == "true", path  # the page reads no dataset from JavaScript
         params = {p["name"]: p for p in descriptor["params"]}
-        assert params["journal_url"]["type"] == "PASSWORD", path  # the URL may hold a password
+        # the journal's URL may hold a password: a plugin-level preset, never the webapp's own settings
+        assert params["journal"]["type"] == "PRESET" and params["journal"]["parameterSetId"] == "shared-journal", path
+        assert not [p for p in params.values() if p["type"] == "PASSWORD"], path
         created = [p for p in params.values() if p.get("canCreateDataset")]
         assert created and all(p.get("markCreatedAsBuilt") for p in created), path
 

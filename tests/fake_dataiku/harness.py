@@ -31,6 +31,7 @@ _PARAM_TYPES = {
     # return either the id or the name": Dataiku's guardrail tutorial and dss-plugin-typesafe-ai pass
     # config["llm"] straight to get_llm(), so the value is the LLM id, a string.
     "LLM": str,
+    "PRESET": dict,  # the choice of a preset, resolved to its values for the code (see ``resolve_presets``)
 }
 # docs source, plugins/reference/params.rst: "canSelectForeign (boolean, default false): For
 # DATASET(S), SAVED_MODEL and MANAGED_FOLDER only. Should this parameter show elements from other projects?"
@@ -133,6 +134,40 @@ def _fits(kind: str, value) -> bool:
     return kind not in _PARAM_TYPES or isinstance(value, _PARAM_TYPES[kind])
 
 
+PLUGIN_ROOT = Path(__file__).resolve().parents[2]
+
+
+def preset_choice(name: str) -> dict:
+    """What a component's settings keep when a preset is chosen in its form: the preset's name,
+    never its values. (DSS's stored form of the choice is not public; a name is the least it holds.)"""
+    return {"mode": "PRESET", "name": name}
+
+
+def resolve_presets(descriptor: dict, config: dict, presets: dict) -> dict:
+    """The config as the component's code gets it: each PRESET param as its preset's values.
+
+    docs source, plugins/reference/params.rst, "Preset parameters": a PRESET param names a
+    ``parameterSetId``; the values are input "At the instance level" by admins in the plugin's
+    settings or "At the project level", and inline in the component only "If the settings of the
+    preset allow it" (the parameter set's ``defaultDefinableInline``, as in Dataiku's
+    dss-plugin-amazon-comprehend-nlp-medical, parameter-sets/api-configuration/parameter-set.json).
+    The code reads the values as a dict: Dataiku's plugins do
+    ``get_recipe_config().get("api_configuration_preset").get("aws_secret_key")``. A choice of a
+    preset the set does not have is refused, as DSS's form offers only existing ones.
+    """
+    resolved = dict(config)
+    for param in descriptor.get("params", []):
+        if param.get("type") != "PRESET" or param["name"] not in config:
+            continue
+        chosen = config[param["name"]]
+        known = presets.get(param["parameterSetId"], {})
+        if chosen.get("mode") != "PRESET" or chosen.get("name") not in known:
+            raise DescriptorError(f"Param '{param['name']}': no preset {chosen!r} in parameter set "
+                                  f"'{param['parameterSetId']}'.")
+        resolved[param["name"]] = copy.deepcopy(known[chosen["name"]])
+    return resolved
+
+
 def as_delivered(descriptor: dict, config: dict) -> dict:
     """The config as the entry file receives it: numbers of INT params are floats.
 
@@ -187,9 +222,18 @@ class Context:
     inputs: dict = field(default_factory=dict)
     outputs: dict = field(default_factory=dict)
     fired: int = 0
+    stored: dict = field(default_factory=dict)  # the settings as kept, presets chosen by name
 
     def config_copy(self) -> dict:
         return copy.deepcopy(self.config)
+
+    def page_config(self) -> dict:
+        """What a webapp's page reads with ``dataiku.getWebAppConfig()``: its settings as kept.
+
+        DSS's standard library ``dataiku`` gives the page its params (reference notes of this
+        project, dss-api.md: "``dataiku.getWebAppConfig()`` returns the params"); a PASSWORD
+        param is one of them, a preset's values are not (they are plugin settings)."""
+        return copy.deepcopy(self.stored)
 
     def names(self, direction: str, role: str) -> list:
         roles = {r["name"] for r in self.descriptor.get(f"{direction}Roles", [])}
@@ -403,6 +447,7 @@ class FakeDSS:
         self.context = None
         self.client = FakeClient(self)
         self.embedding_llms = {}  # LLM Mesh embedding models: id -> a sentence-transformers model folder
+        self.presets = {}  # parameter set id -> {preset name -> values}, set by an admin in the plugin's settings
         self._encoders = {}
         self._apps = []  # the Flask apps of the webapp backends run here (closed by ``stop``)
 
@@ -456,6 +501,19 @@ class FakeDSS:
             saved.active = version_id
         return version_id
 
+    def add_preset(self, parameter_set: str, name: str, **values) -> dict:
+        """An admin's preset of one of the plugin's parameter sets; returns the choice of it for a config."""
+        path = PLUGIN_ROOT / "parameter-sets" / parameter_set / "parameter-set.json"
+        declared = {p["name"] for p in json.loads(path.read_text())["params"] if p.get("type") != "SEPARATOR"}
+        if not set(values) <= declared:
+            raise DescriptorError(f"Parameter set '{parameter_set}' has no params {sorted(set(values) - declared)}.")
+        self.presets.setdefault(parameter_set, {})[name] = values
+        return preset_choice(name)
+
+    def shared_journal(self, url: str) -> dict:
+        """The choice, for a webapp's ``journal`` param, of an admin's preset holding ``url``."""
+        return self.add_preset("shared-journal", "team", url=url)
+
     def add_embedding_llm(self, llm_id: str, model_folder: str) -> None:
         """An LLM Mesh embedding model, answered by a local sentence-transformers model."""
         self.embedding_llms[llm_id] = str(model_folder)
@@ -471,6 +529,7 @@ class FakeDSS:
         """What another process needs to open the same instance (``FakeDSS.restore``)."""
         return {"root": str(self.root), "datasets": sorted(self.datasets), "folders": sorted(self.folders),
                 "models": sorted(self.models), "sessions": self.sessions, "embedding_llms": self.embedding_llms,
+                "presets": self.presets,
                 "saved_models": {name: {"active": saved.active, "versions": [vars(v) for v in saved.versions]}
                                  for name, saved in self.saved_models.items()}}
 
@@ -480,6 +539,7 @@ class FakeDSS:
         dss.datasets, dss.folders, dss.models = set(state["datasets"]), set(state["folders"]), set(state["models"])
         dss.sessions = dict(state["sessions"])
         dss.embedding_llms = dict(state.get("embedding_llms", {}))
+        dss.presets = dict(state.get("presets", {}))
         dss.saved_models = {name: SavedModel([ModelVersion(**v) for v in saved["versions"]], saved["active"])
                             for name, saved in state["saved_models"].items()}
         for name in dss.datasets:
@@ -524,7 +584,8 @@ class FakeDSS:
         if kind == "recipe":
             check_roles(descriptor, "input", inputs or {})
             check_roles(descriptor, "output", outputs or {})
-        context = Context(kind, descriptor, as_delivered(descriptor, config), dict(inputs or {}), dict(outputs or {}))
+        delivered = as_delivered(descriptor, resolve_presets(descriptor, config, self.presets))
+        context = Context(kind, descriptor, delivered, dict(inputs or {}), dict(outputs or {}), stored=copy.deepcopy(config))
         if kind == "webapp" and init_globals and "app" in init_globals:
             self._apps.append(init_globals["app"])
         load_fake_dataiku()

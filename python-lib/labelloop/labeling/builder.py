@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import gc
 from dataclasses import dataclass
-from pathlib import Path
 
 from labelloop.labeling.media import MediaStore
 from labelloop.labeling.routes import register_routes
@@ -26,23 +25,24 @@ class Webapp:
 
 
 def build_webapp(app, platform: Platform, journal: Journal, source, config: LabelingConfig, outputs: Outputs,
-                 identify, *, unlabeled: str, media_cache, follow_journal: bool = False, loop=None,
-                 suspects=None, may_review=None, rules=None, pool_watch=None, meaning=None, features=None,
-                 online_features=None) -> Webapp:
+                 identify, *, unlabeled: str, media_cache, media_problem: str | None = None,
+                 follow_journal: bool = False, loop=None, suspects=None, may_review=None, rules=None,
+                 pool_watch=None, meaning=None, features=None, online_features=None) -> Webapp:
     """Serve ``source`` (the items of ``unlabeled``) on the Flask ``app``.
 
     ``identify(request)`` names the annotator. ``follow_journal``: the writer also notices answers
     other processes record (a DSS backend forking per request). ``media_cache`` holds downscaled
-    images of a folder. ``suspects()`` gives the suspected label errors the Review view serves;
-    ``may_review(user)`` says who may review (default: the config's reviewers); ``rules`` are the
-    project's labeling rules and ``pool_watch`` the watcher of a pool that grows (standalone);
+    images of a folder (None: not kept, and ``media_problem`` says why). ``suspects()`` gives the
+    suspected label errors the Review view serves; ``may_review(user)`` says who may review
+    (default: the config's reviewers); ``rules`` are the project's labeling rules and
+    ``pool_watch`` the watcher of a pool that grows (standalone);
     ``meaning`` searches by meaning, ``features()`` reports the text features and
     ``online_features()`` gives the online model's sentence embeddings once ready (``LabelingService``).
     """
     materializer = (PartedMaterializer.of(platform, journal, source, outputs)
                     or Materializer(platform, journal, source, outputs))
     writer = DebouncedWriter(materializer.write, behind=materializer.behind if follow_journal else None)
-    media = MediaStore(platform, unlabeled, source, Path(media_cache)) if config.type in FOLDER_TYPES else None
+    media = MediaStore(platform, unlabeled, source, media_cache, media_problem) if config.type in FOLDER_TYPES else None
     with paused_gc():
         service = LabelingService(platform, journal, source, config, on_change=writer.changed, media=media, loop=loop,
                                   suspects=suspects, may_review=may_review, rules=rules, pool_watch=pool_watch,

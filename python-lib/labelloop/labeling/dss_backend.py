@@ -1,8 +1,8 @@
 """A labeling webapp inside DSS: the core of the labeling webapps' ``backend.py``.
 
 DSS pre-binds a Flask ``app``; this adds the labeling API to it, over the DSS datasets named in
-the webapp's params. The journal is SQLite in the backend's working directory by default (it is
-rebuilt from the metadata dataset when missing, for instance after the backend moved), or any
+the webapp's params. The journal is a SQLite file of the user's by default (``journal_url``; it
+is rebuilt from the labels and metadata datasets when missing, reviews included), or any
 SQLAlchemy URL shared by a team. The labels and metadata datasets are rewritten in the
 background, about a second after a change (large ones at most a tenth of the time: see
 ``DebouncedWriter``), whichever way DSS runs the backend.
@@ -20,7 +20,6 @@ import atexit
 import logging
 import os
 import signal
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ from labelloop.rules.dataset import DatasetRules
 from labelloop.store.items import FOLDER_TYPES, FolderSource, TableSource
 from labelloop.store.journal import Journal
 from labelloop.store.materialize import DebouncedWriter, Outputs, clashing_column, restore_journal
+from labelloop.store.private_folders import cache_folder, data_folder, slug
 from labelloop.text import embedded_columns
 
 log = logging.getLogger(__name__)
@@ -121,11 +121,38 @@ def _close_on_sigterm(writer: DebouncedWriter) -> None:
 
 # The params each webapp's backend reads (webapps/<type>-labeling/webapp.json; a test compares).
 _COMMON_PARAMS = ("unlabeled", "categories", "labels_ds", "metadata_ds", "label_col_name", "queries_ds", "saved_model",
-                  "multi_label", "journal_url", "overlap_share", "overlap_annotators", "reviewers", "suspects_ds",
+                  "multi_label", "journal", "overlap_share", "overlap_annotators", "reviewers", "suspects_ds",
                   "rules_ds")
 WEBAPP_PARAMS = {"image": _COMMON_PARAMS, "sound": _COMMON_PARAMS,
                  "tabular": (*_COMMON_PARAMS, "id_column", "columns_first", "embedding_llm"),
                  "text": (*_COMMON_PARAMS, "id_column", "columns_first", "text_column", "embedding_llm")}
+
+
+def journal_url(platform, given: str | None, outputs: Outputs) -> str:
+    """The journal's URL: the shared one given, else a SQLite file where the next start finds it again.
+
+    A shared URL comes from a preset of the plugin's ``shared-journal`` parameter set, chosen in
+    the webapp's ``journal`` param: the backend receives the preset's values, and the webapp's
+    own settings, which its page can read, hold only the choice (DSS params reference: passwords
+    "should typically be plugin parameters, not component parameters, so that they are set only
+    once and visible only to admins"; "PRESET" params with ``parameterSetId``).
+
+    The file is the user's, per project and metadata dataset (``store/private_folders.py``): a
+    backend's working directory may not outlive it. In a container it would go with the pod
+    (DSS 9.0.5 source, container/runner.py: the pod's working directory), so there a shared
+    database is needed and the webapp says so at start. A journal file left in the working
+    directory by an older labelloop is kept. A journal that is lost anyway is rebuilt from the
+    datasets before anything is written (``restore_journal``).
+    """
+    if given:
+        return given
+    if platform.runs_in_container():
+        raise LabelloopError("This webapp runs in a container, whose files go when it stops: choose a shared "
+                             "journal (a database URL) in the webapp settings.")
+    legacy = Path.cwd() / "labelloop-journal.sqlite"
+    if legacy.is_file():
+        return f"sqlite:///{legacy}"
+    return f"sqlite:///{data_folder(platform.project_key(), 'journals') / (slug(outputs.metadata) + '.sqlite')}"
 
 
 def serve_webapp(app, data_type: str, params: dict) -> Webapp:
@@ -150,8 +177,8 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
         if clash:
             raise LabelloopError(f"The dataset to label already has a column '{clash}', which the labels dataset adds: "
                                  "rename it, or choose another label column name.")
-    journal = Journal(param["journal_url"] or f"sqlite:///{Path.cwd() / 'labelloop-journal.sqlite'}")
     outputs = Outputs(param["labels_ds"], param["metadata_ds"], param["label_col_name"] or "label")
+    journal = Journal(journal_url(platform, (param["journal"] or {}).get("url"), outputs))
     restore_journal(platform, journal, outputs)
     config = LabelingConfig(
         type=data_type, categories=categories_from_dss(param["categories"]), multi_label=bool(param["multi_label"]),
@@ -180,9 +207,11 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
         if not columns:
             raise LabelloopError("The dataset has no free-text column (long, mostly distinct strings) to search by "
                                  "meaning: leave the embedding model empty.")
-        mesh = MeshEmbedding(platform, param["embedding_llm"], source.frame, columns).start()
-    built = build_webapp(app, platform, journal, source, config, outputs, team.identify,
-                         unlabeled=unlabeled, media_cache=tempfile.mkdtemp(prefix="labelloop-media-"),
+        vectors, _ = cache_folder(platform.project_key(), "embeddings", param["embedding_llm"])
+        mesh = MeshEmbedding(platform, param["embedding_llm"], source.frame, columns, folder=vectors).start()
+    media_cache, media_problem = cache_folder(platform.project_key(), "media", unlabeled)
+    built = build_webapp(app, platform, journal, source, config, outputs, team.identify, unlabeled=unlabeled,
+                         media_cache=None if media_problem else media_cache, media_problem=media_problem,
                          follow_journal=True, suspects=suspects, may_review=team.may_review, rules=rules,
                          meaning=mesh.meaning if mesh else None, features=mesh.status if mesh else None,
                          online_features=mesh.online_features if mesh else None)

@@ -39,11 +39,16 @@ class MediaFile:
 
 
 class MediaStore:
-    """The media of one folder, by item id."""
+    """The media of one folder, by item id.
 
-    def __init__(self, platform: Platform, folder: str, source, cache_dir):
+    Downscaled images are kept in ``cache_dir``; without one, or when it cannot be written, they
+    are made again on each request and ``problem`` says why in one sentence (for ``/stats``).
+    """
+
+    def __init__(self, platform: Platform, folder: str, source, cache_dir, problem: str | None = None):
         self.platform, self.folder, self.source = platform, folder, source
-        self.cache_dir = Path(cache_dir)
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.problem = problem
 
     def get(self, item_id: str, original: bool = False) -> MediaFile:
         if item_id not in self.source:
@@ -59,8 +64,8 @@ class MediaStore:
         return self._downscaled(media)
 
     def _downscaled(self, media: MediaFile) -> MediaFile:
-        cached = self.cache_dir / f"{media.etag}.png"
-        if cached.is_file():
+        cached = self.cache_dir / f"{media.etag}.png" if self.cache_dir else None
+        if cached is not None and cached.is_file():
             return MediaFile(cached.read_bytes(), "image/png", media.etag + "-small", media.last_modified)
         from PIL import Image, UnidentifiedImageError
 
@@ -73,11 +78,19 @@ class MediaStore:
                 image.save(out, format="PNG")
         except (UnidentifiedImageError, OSError, ValueError):
             return media  # not decodable: the browser gets the bytes and says so
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        temporary = cached.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_bytes(out.getvalue())
-        os.replace(temporary, cached)
+        if cached is not None:
+            self._keep(cached, out.getvalue())
         return MediaFile(out.getvalue(), "image/png", media.etag + "-small", media.last_modified)
+
+    def _keep(self, cached: Path, data: bytes) -> None:
+        temporary = cached.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            temporary.write_bytes(data)
+            os.replace(temporary, cached)
+        except OSError as error:
+            self.problem = (f"The image cache '{self.cache_dir}' cannot be written ({error.strerror or error}): "
+                            "large images are downscaled again on each request.")
 
 
 def _modified(stream) -> float | None:

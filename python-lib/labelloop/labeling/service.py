@@ -308,6 +308,8 @@ class LabelingService:
             stats["pool"] = self.pool_watch.status()
         if self._features is not None:
             stats["features"] = self._features()
+        if self._media is not None and self._media.problem:
+            stats["cacheProblem"] = self._media.problem
         return stats
 
     def items_added(self, item_ids: list) -> None:

@@ -82,6 +82,22 @@ class DSSPlatform(Platform):
     def _project(self):
         return self._dataiku.api_client().get_default_project()
 
+    def project_key(self) -> str:
+        return self._dataiku.default_project_key()
+
+    def runs_in_container(self) -> bool:
+        """Whether this process runs in a container, whose files go with it.
+
+        DSS decides it the same way before fetching a saved model's files into a container
+        (DSS 9.0.5 source, core/saved_model.py: ``remoterun._is_running_remotely()``, which reads
+        ``runsRemotely`` from ``remote-run-env-def.json`` in the working directory).
+        """
+        try:
+            from dataiku.base import remoterun
+        except ImportError:
+            return False
+        return bool(remoterun._is_running_remotely())
+
     def embed_texts(self, llm_id: str, texts: list) -> np.ndarray:
         """The texts' embeddings from an LLM Mesh embedding model, unit length, a row per text.
 

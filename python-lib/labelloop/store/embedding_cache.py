@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from filelock import FileLock
 
+from labelloop.errors import LabelloopError
 from labelloop.platform.local import write_json_atomic
 from labelloop.text import as_text
 
@@ -166,7 +167,17 @@ class EmbeddingCache:
         return found
 
     def append(self, keys: np.ndarray, vectors: np.ndarray) -> int:
-        """Add the vectors of keys not in the cache yet; returns how many rows it now commits."""
+        """Add the vectors of keys not in the cache yet; returns how many rows it now commits.
+
+        A folder this user cannot write (another user's, read-only) is one sentence, not a traceback.
+        """
+        try:
+            return self._append(keys, vectors)
+        except OSError as error:
+            raise LabelloopError(f"The embedding cache '{self.folder}' cannot be written "
+                                 f"({error.strerror or error}).") from error
+
+    def _append(self, keys: np.ndarray, vectors: np.ndarray) -> int:
         self.folder.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.folder / "write.lock")):
             self._committed = self._committed._replace(stamp=None)  # under the lock, re-read: the files are the truth

@@ -531,11 +531,14 @@ class Journal:
     def is_empty(self) -> bool:
         return self.event_count() == 0
 
-    def rebuild(self, annotations: pd.DataFrame) -> int:
+    def rebuild(self, annotations: pd.DataFrame, decisions: pd.DataFrame | None = None) -> int:
         """Refill an empty journal from a metadata dataset's rows, keeping their label ids.
 
-        ``annotations`` has the metadata columns with ``label`` as the label column. Returns the
-        number of annotations restored.
+        ``annotations`` has the metadata columns with ``label`` as the label column.
+        ``decisions``: the reviewers' decisions as the labels dataset keeps them (``item_id,
+        label, reviewer, event_id``), restored as review events with their ids; their time is
+        not kept there, so it is the rebuild's. All of it is written in one transaction: a
+        reader never sees the answers without the decisions. Returns the number of rows restored.
         """
         if not self.is_empty():
             raise LabelloopError("The journal is not empty: refusing to rebuild it over existing events.")
@@ -552,6 +555,7 @@ class Journal:
                 **{k: _none_if_missing(record.get(k)) for k in _PROVENANCE},
             })
             rows[-1]["session"] = int(rows[-1]["session"] or 0)
+        decided = _decisions(decisions, utcnow())
         with self._writing() as conn:
             if rows:
                 conn.execute(events.insert(), rows)
@@ -560,8 +564,12 @@ class Journal:
                      "status": _STATUS_OF_KIND[r["kind"]], "label": r["label"], "session": r["session"]}
                     for r in rows
                 ])
+            if decided:
+                conn.execute(events.insert(), decided)
+                conn.execute(reviews.insert(), [{"item_id": r["item_id"], "event_id": r["id"], "reviewer": r["annotator"],
+                                                 "label": r["label"]} for r in decided])
             self._advance_event_ids(conn)
-        return len(rows)
+        return len(rows) + len(decided)
 
     def _advance_event_ids(self, conn) -> None:
         """After rows written with explicit ids, PostgreSQL's sequence must move past them."""
@@ -569,6 +577,15 @@ class Journal:
             conn.exec_driver_sql(
                 "SELECT setval(pg_get_serial_sequence('events', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM events"
             )
+
+
+def _decisions(frame: pd.DataFrame | None, now: dt.datetime) -> list:
+    """Review events from ``item_id, label, reviewer, event_id`` rows (``rebuild``)."""
+    if frame is None or frame.empty:
+        return []
+    return [{"id": int(r["event_id"]), "kind": "review", "item_id": str(r["item_id"]),
+             "annotator": _text_or_none(r.get("reviewer")) or "", "label": str(r["label"]), "comment": None,
+             "session": 0, "created_at": now} for r in frame.to_dict("records")]
 
 
 def _none_if_missing(value):

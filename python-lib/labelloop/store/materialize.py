@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 METADATA_COLUMNS = ("date", "data_id", "comment", "session", "status", "annotator", "label", "label_id",
                     "strategy", "uncertainty", "query_rank", "model_version", "duration_ms")
-OUTPUT_COLUMNS = ("label_id", "item_id", "annotators", "agreement", "reviewed")  # beside the label column
+# beside the label column; ``reviewer`` (empty unless reviewed) lets a rebuild restore the decisions
+OUTPUT_COLUMNS = ("label_id", "item_id", "annotators", "agreement", "reviewed", "reviewer")
 
 
 def clashing_column(columns, label_column: str) -> str | None:
@@ -65,12 +66,13 @@ def labels_frame(answers: pd.DataFrame, source, label_column: str = "label",
                             "item_id": rows["item_id"].astype(object).to_numpy(),
                             "annotators": rows["annotators"].astype("int64").to_numpy(),
                             "agreement": rows["agreement"].astype("float64").to_numpy(),
-                            "reviewed": rows["reviewed"].astype(bool).to_numpy()}, index=inputs.index)
+                            "reviewed": rows["reviewed"].astype(bool).to_numpy(),
+                            "reviewer": rows["reviewer"].astype(object).to_numpy()}, index=inputs.index)
     return pd.concat([inputs, written], axis=1)  # at once: column inserts into a 10k-column frame copy it each time
 
 
 def final_labels(answers: pd.DataFrame, reviews: pd.DataFrame | None = None) -> pd.DataFrame:
-    """``item_id, label, id, annotators, agreement, reviewed`` per labeled or reviewed item, in the order of ``id``.
+    """``item_id, label, id, annotators, agreement, reviewed, reviewer`` per labeled or reviewed item, by ``id``.
 
     The label is the reviewer's decision when there is one (``Journal.reviews_frame``), else the
     one most current answers give, the latest of those when labels tie (DESIGN.md section 10).
@@ -82,9 +84,10 @@ def final_labels(answers: pd.DataFrame, reviews: pd.DataFrame | None = None) -> 
     votes = (labeled.groupby(["item_id", "label"], sort=False)["id"].agg(["size", "max"])
              .rename(columns={"size": "votes", "max": "id"}).reset_index())
     best = votes.sort_values(["votes", "id"]).drop_duplicates("item_id", keep="last")  # most votes, then latest
-    best = best[["item_id", "label", "id"]].assign(reviewed=False)
+    best = best[["item_id", "label", "id"]].assign(reviewed=False, reviewer=None)
     if reviews is not None and len(reviews):
-        decided = reviews[["item_id", "label", "event_id"]].rename(columns={"event_id": "id"}).assign(reviewed=True)
+        decided = (reviews[["item_id", "label", "event_id", "reviewer"]].rename(columns={"event_id": "id"})
+                   .assign(reviewed=True))
         best = pd.concat([best[~best["item_id"].isin(decided["item_id"])], decided], ignore_index=True)
     best = best.merge(votes[["item_id", "label", "votes"]], on=["item_id", "label"], how="left")
     answered = labeled.groupby("item_id", sort=False).size().rename("annotators")
@@ -248,16 +251,40 @@ class PartedMaterializer:
 
 
 def restore_journal(platform: Platform, journal: Journal, outputs: Outputs) -> int:
-    """Rebuild an empty journal from the metadata dataset, if there is one; returns rows restored."""
-    if not journal.is_empty() or not platform.dataset_exists(outputs.metadata):
+    """Rebuild an empty journal from the datasets it wrote; returns the rows restored.
+
+    The answers come from the metadata dataset, the reviewers' decisions from the labels
+    dataset's reviewed rows (``reviewed``, ``reviewer``, the decision's event as ``label_id``).
+    It runs before anything is written, so the first write after a start on a fresh working
+    directory rewrites the datasets as they were, reviews included.
+    """
+    if not journal.is_empty():
         return 0
-    frame = platform.read_dataset(outputs.metadata)
-    if frame.empty:
-        return 0
-    frame = frame.rename(columns={outputs.label_column: "label"})
-    restored = journal.rebuild(frame)
-    log.warning("The journal was missing: restored %d annotations from dataset '%s'.", restored, outputs.metadata)
+    answers = _built(platform, outputs.metadata)
+    answers = answers.rename(columns={outputs.label_column: "label"}) if answers is not None else pd.DataFrame(
+        columns=list(METADATA_COLUMNS))
+    restored = journal.rebuild(answers, _decisions(_built(platform, outputs.labels), outputs.label_column))
+    if restored:
+        log.warning("The journal was missing: restored %d answers and decisions from datasets '%s' and '%s'.",
+                    restored, outputs.metadata, outputs.labels)
     return restored
+
+
+def _built(platform: Platform, name: str) -> pd.DataFrame | None:
+    """A dataset's rows, or None when it is not built or empty."""
+    if not name or not platform.dataset_exists(name):
+        return None
+    frame = platform.read_dataset(name)
+    return None if frame.empty else frame
+
+
+def _decisions(labels: pd.DataFrame | None, label_column: str) -> pd.DataFrame | None:
+    """``item_id, label, reviewer, event_id`` of the labels dataset's reviewed rows (None without any)."""
+    if labels is None or not {"reviewed", "reviewer", "label_id", "item_id", label_column} <= set(labels.columns):
+        return None
+    reviewed = labels[labels["reviewed"].astype(str).str.lower().isin(["true", "1"])]
+    return pd.DataFrame({"item_id": reviewed["item_id"].astype(str), "label": reviewed[label_column].astype(str),
+                         "reviewer": reviewed["reviewer"], "event_id": reviewed["label_id"].astype("int64")})
 
 
 class DebouncedWriter:

@@ -1,0 +1,1 @@
+"""DSS's ``dataiku.base`` package: only what labelloop calls."""
