@@ -135,6 +135,24 @@ def test_a_missing_journal_is_restored_from_the_metadata_dataset(tmp_path):
     assert restored.stats()["perLabel"] == {"cat": 1, "dog": 1}
 
 
+def test_a_missing_journal_gets_the_reviewers_decisions_back_from_the_labels_dataset(tmp_path):
+    platform, outputs = LocalPlatform(tmp_path), Outputs(label_column="species")
+    source = TableSource(pd.DataFrame({"x": [1, 2, 3]}))
+    journal = Journal(f"sqlite:///{tmp_path / 'j.sqlite'}")
+    journal.record(label(source.ids[0], value="cat"))
+    journal.record(label(source.ids[1], value="cat"))
+    journal.review("carol", source.ids[0], "dog")
+    write_outputs(platform, journal.current_frame(), source, outputs, journal.reviews_frame())
+    decisions = journal.reviews_frame()
+    journal.close()
+    (tmp_path / "j.sqlite").unlink()
+    restored = Journal(f"sqlite:///{tmp_path / 'j.sqlite'}")
+    assert restore_journal(platform, restored, outputs) == 3  # two answers, one decision
+    pd.testing.assert_frame_equal(restored.reviews_frame(), decisions)
+    later = restored.review("carol", source.ids[1], "dog")  # new events continue past the restored ids
+    assert later > int(decisions["event_id"].max())
+
+
 def test_a_reader_following_by_id_misses_no_answer_of_concurrent_writers(journal):
     """Events commit in id order: a follower that remembers the last id it saw never skips one."""
     seen, last = set(), 0
