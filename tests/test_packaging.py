@@ -141,7 +141,8 @@ def test_the_plugin_archive_holds_exactly_the_plugin_and_every_descriptor_fits_i
     with zipfile.ZipFile(archive) as zf:
         files = set(zf.namelist())  # at the root, as Dataiku's plugin Makefiles build theirs
         assert {"plugin.json", "LICENSE.md", "code-env/python/desc.json", "code-env/python/spec/requirements.txt",
-                "python-lib/labelloop/__init__.py", "python-lib/labelloop/platform/dss.py"} <= files
+                "python-lib/labelloop/__init__.py", "python-lib/labelloop/platform/dss.py",
+                "parameter-sets/shared-journal/parameter-set.json"} <= files
         assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc") or ".egg-info" in f]
         assert all(f.split("/")[0] in PLUGIN_FOLDERS or f in ("plugin.json", "LICENSE.md") for f in files)
         assert not [f for f in files if f.startswith(("tests/", "bench/", ".ci/"))]

@@ -100,6 +100,10 @@ def check_descriptor(kind: str, descriptor: dict) -> None:
         if param.get("type") in refused:
             raise DescriptorError(f"Param '{param['name']}': a {kind} cannot take a {param['type']} param "
                                   f"(use {' or '.join(sorted(allowed))}).")
+        if param.get("type") == "PRESET" and not (PLUGIN_ROOT / "parameter-sets" / str(param.get("parameterSetId"))
+                                                  / "parameter-set.json").is_file():
+            raise DescriptorError(f"Param '{param['name']}' (PRESET) names no parameter set of the plugin "
+                                  "(parameter-sets/<parameterSetId>/parameter-set.json).")
         link = "columnRole" if kind == "recipe" else "datasetParamName"
         if param.get("type") in allowed and not param.get(link):
             raise DescriptorError(f"Param '{param['name']}' ({param['type']}) needs '{link}'.")

@@ -8,7 +8,8 @@ from pathlib import Path
 from labelloop.errors import LabelloopError
 
 PLUGIN_FILES = ("plugin.json", "LICENSE.md")
-PLUGIN_FOLDERS = ("python-lib", "custom-recipes", "webapps", "python-triggers", "python-steps", "resource", "code-env")
+PLUGIN_FOLDERS = ("python-lib", "custom-recipes", "webapps", "python-triggers", "python-steps", "resource", "code-env",
+                  "parameter-sets")
 _LEFT_OUT = ("__pycache__", ".egg-info", ".pyc")
 
 
