@@ -139,3 +139,46 @@ def test_the_server_computes_ahead_the_features_of_the_next_batch(tmp_path):
     served = client.get("/batch?size=10").get_json()["items"]
     assert [item["id"] for item in served] == upcoming[:10]
     assert all(item["suggestion"]["source"] == "online" for item in served)
+
+
+def test_a_process_forked_while_the_online_thread_holds_its_locks_still_suggests(tmp_path):
+    """DSS forks a backend process per request when nbProcesses > 1, whatever the online thread is doing."""
+    import signal
+    import threading
+    import time
+
+    frame = pool()
+    client, service = make_client(tmp_path, frame, categories=CATEGORIES)
+    for item in client.get("/batch?size=10").get_json()["items"]:
+        client.post("/label", json={"id": item["id"], "label": truth(frame, item["id"])})
+    assert eventually(lambda: client.get("/stats").get_json()["suggesting"]["labels"] == 10, timeout=10)
+    model = service.online._model
+    held, release = threading.Event(), threading.Event()
+
+    def hold():  # as the online thread does for a moment, at the worst moment
+        with service.online._lock, model._cache_lock, online_model._FITTER_LOCK:
+            held.set()
+            release.wait()
+
+    threading.Thread(target=hold, daemon=True).start()
+    held.wait()
+    child = os.fork()
+    if child == 0:  # the forked request: it answers, or the alarm ends it with a failure
+        signal.alarm(5)
+        try:
+            status = service.online.status()
+            model.computed([str(i) for i in range(5)])
+            fresh_fitter_lock = online_model._FITTER_LOCK.acquire(timeout=1)
+            os._exit(0 if status["source"] == "online" and fresh_fitter_lock else 1)
+        except BaseException:  # noqa: BLE001 - any failure is the child's exit code
+            os._exit(1)
+    release.set()
+    deadline = time.monotonic() + 20
+    while (done := os.waitpid(child, os.WNOHANG)) == (0, 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done == (0, 0):
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+    assert done[0] == child and os.waitstatus_to_exitcode(done[1]) == 0
+    service.online.stop()
+    service.journal.close()

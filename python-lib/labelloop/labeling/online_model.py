@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import os
 import threading
 import warnings
+import weakref
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -152,6 +154,7 @@ class OnlineModel:
         self._rows, self._targets = None, np.empty(0, dtype=object)
         self._model = None
         self._cache, self._cache_lock = {}, threading.Lock()  # item -> its features (one row), oldest first
+        _MODELS.add(self)
 
     @property
     def ready(self) -> bool:
@@ -217,6 +220,24 @@ class OnlineModel:
             for stale in list(itertools.islice(self._cache, max(0, len(self._cache) - CACHED_ITEMS))):
                 del self._cache[stale]
         return rows
+
+
+_MODELS = weakref.WeakSet()  # this process's online models, whose locks a forked child renews
+
+
+def _renew_after_fork() -> None:
+    """In a child forked while another thread held a lock (DSS forks a backend process per request
+    when ``nbProcesses`` > 1, and the online thread keeps working meanwhile), that lock would stay
+    held forever: the child gets fresh locks, and a fitter of its own if it ever needs one (the
+    parent's executor has no management thread in the child)."""
+    global _FITTER, _FITTER_LOCK
+    _FITTER, _FITTER_LOCK = None, threading.Lock()
+    for model in list(_MODELS):
+        model._cache_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_renew_after_fork)
 
 
 def _transform(features, rows: pd.DataFrame):

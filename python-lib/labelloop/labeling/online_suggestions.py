@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import time
 import weakref
@@ -43,6 +44,7 @@ class OnlineSuggestions:
         self._wake, self._stopping = threading.Event(), threading.Event()
         self._fitted_at = self._prefetched_at = 0.0
         self._failure = None
+        _FOLLOWED.add(self)
 
     def start(self) -> OnlineSuggestions:
         """Follow the journal in a thread, which ends with this object, its journal's ``close`` or ``stop``."""
@@ -132,6 +134,21 @@ class OnlineSuggestions:
             if str(error) != self._failure:  # once per distinct failure, not every poll
                 log.exception("online suggestions")
             self._failure = str(error)
+
+
+_FOLLOWED = weakref.WeakSet()  # this process's online suggestions, whose lock a forked child renews
+
+
+def _renew_after_fork() -> None:
+    """A child forked while the online thread held the lock (DSS forks a process per request with
+    ``nbProcesses`` > 1) would wait on it forever: it gets a fresh one. The child has no online
+    thread; it suggests with the model as it was at the fork."""
+    for suggestions in list(_FOLLOWED):
+        suggestions._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_renew_after_fork)
 
 
 def _follow(ref, wake: threading.Event, stopping: threading.Event) -> None:
