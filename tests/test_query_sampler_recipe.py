@@ -154,3 +154,15 @@ def test_a_dataset_scored_by_dss_is_only_ranked_and_gives_the_model_s_queries(fl
 
     with pytest.raises(LabelloopError, match="no 'proba_<class>' columns"):
         flow.run(RECIPE, settings, inputs={"unlabeled_samples": ["unlabeled"]}, outputs={"queries": ["queries"]})
+
+
+def test_the_id_column_is_chosen_among_the_unlabeled_dataset_s_columns(flow):
+    """A COLUMN param (params reference: "COLUMN: Select exactly one column", with ``columnRole``):
+    DSS's form offers the input's columns only, where a STRING param took any text."""
+    descriptor = json.loads((RECIPE / "recipe.json").read_text())
+    id_param = next(p for p in descriptor["params"] if p["name"] == "id_column")
+    assert (id_param["type"], id_param["columnRole"]) == ("COLUMN", "unlabeled_samples")
+    with pytest.raises(DescriptorError, match="'unlabeled_samples' input offers"):
+        run(flow, {"id_column": "key"})
+    run(flow, {"id_column": "name", "max_queries": 5})
+    assert flow.platform.read_dataset("queries")["item_id"].str.startswith("row ").all()

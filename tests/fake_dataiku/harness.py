@@ -588,6 +588,7 @@ class FakeDSS:
         if kind == "recipe":
             check_roles(descriptor, "input", inputs or {})
             check_roles(descriptor, "output", outputs or {})
+            self._check_columns(descriptor, config, inputs or {})
         delivered = as_delivered(descriptor, resolve_presets(descriptor, config, self.presets))
         context = Context(kind, descriptor, delivered, dict(inputs or {}), dict(outputs or {}), stored=copy.deepcopy(config))
         if kind == "webapp" and init_globals and "app" in init_globals:
@@ -609,6 +610,23 @@ class FakeDSS:
             if kind != "webapp":
                 instance_module.INSTANCE, self.context = None, None
         return context
+
+    def _check_columns(self, descriptor: dict, config: dict, inputs: dict) -> None:
+        """A recipe's COLUMN param holds a column of its ``columnRole``'s first dataset, as DSS's form
+        offers (docs source, plugins/reference/params.rst: "if the given role is multi-dataset, only
+        the columns from the first dataset will be displayed"); a folder has none to offer."""
+        for param in descriptor.get("params", []):
+            value = config.get(param["name"])
+            if param.get("type") != "COLUMN" or value in (None, ""):
+                continue
+            names = inputs.get(param["columnRole"]) or []
+            project, short = full_name(names[0]).split(".", 1) if names else (None, None)
+            storage = self.platform_of(project) if project else None
+            columns = [str(c) for c in storage.read_dataset(short).columns] \
+                if storage is not None and storage.dataset_exists(short) else []
+            if value not in columns:
+                raise DescriptorError(f"Param '{param['name']}' (COLUMN) cannot be {value!r}: the "
+                                      f"'{param['columnRole']}' input offers {columns}.")
 
     def stop(self) -> None:
         """End a webapp's context (its backend ran inside it while serving).
