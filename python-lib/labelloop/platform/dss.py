@@ -169,8 +169,9 @@ class DSSPlatform(Platform):
         From dataikuapi: the version's details (``DSSSavedModel.get_version_details``), whose
         ``get_modeling_settings()["algorithm"]`` names the algorithm (the developer guide's ML
         example reads it so); partitioning as ``core_params.json`` has it, ``partitionedModel.enabled``
-        (DSS 9.0.5 source, core/saved_model.py, ModelPartitioningInfo; the details carry the core
-        params as ``coreParams``); the preparation script's steps of the analysis it was deployed
+        (DSS 9.0.5 source, core/saved_model.py, ModelPartitioningInfo), looked up under the details'
+        ``coreParams`` (that key is inferred from the file's name, not documented: absent, the
+        model counts as not partitioned); the preparation script's steps of the analysis it was deployed
         from (``get_origin_ml_task()``, then ``get_analysis(...).get_definition().get_raw_script_steps()``).
         The scikit-learn that pickled it is read from ``clf.pkl`` in the version's model folder,
         found the way ``Model.get_predictor`` finds it (DSS 9.0.5 source: ``backend_json_call(
