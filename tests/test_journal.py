@@ -152,6 +152,14 @@ def test_a_missing_journal_gets_the_reviewers_decisions_back_from_the_labels_dat
     later = restored.review("carol", source.ids[1], "dog")  # new events continue past the restored ids
     assert later > int(decisions["event_id"].max())
 
+    # a labels dataset written before the reviewer column existed: the decisions, without their reviewer
+    platform.write_dataset("labels", platform.read_dataset("labels").drop(columns="reviewer"))
+    restored.close()
+    (tmp_path / "j.sqlite").unlink()
+    older = Journal(f"sqlite:///{tmp_path / 'j.sqlite'}")
+    assert restore_journal(platform, older, outputs) == 3
+    assert older.reviews_frame()[["item_id", "label", "reviewer"]].values.tolist() == [[source.ids[0], "dog", ""]]
+
 
 def test_a_reader_following_by_id_misses_no_answer_of_concurrent_writers(journal):
     """Events commit in id order: a follower that remembers the last id it saw never skips one."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from labelloop.errors import LabelloopError, first_line
 from labelloop.platform.base import Platform
 from labelloop.store.journal import LABELED, Journal
 
@@ -263,7 +264,7 @@ def restore_journal(platform: Platform, journal: Journal, outputs: Outputs) -> i
     answers = _built(platform, outputs.metadata)
     answers = answers.rename(columns={outputs.label_column: "label"}) if answers is not None else pd.DataFrame(
         columns=list(METADATA_COLUMNS))
-    restored = journal.rebuild(answers, _decisions(_built(platform, outputs.labels), outputs.label_column))
+    restored = journal.rebuild(answers, _decisions(platform, outputs))
     if restored:
         log.warning("The journal was missing: restored %d answers and decisions from datasets '%s' and '%s'.",
                     restored, outputs.metadata, outputs.labels)
@@ -278,13 +279,27 @@ def _built(platform: Platform, name: str) -> pd.DataFrame | None:
     return None if frame.empty else frame
 
 
-def _decisions(labels: pd.DataFrame | None, label_column: str) -> pd.DataFrame | None:
-    """``item_id, label, reviewer, event_id`` of the labels dataset's reviewed rows (None without any)."""
-    if labels is None or not {"reviewed", "reviewer", "label_id", "item_id", label_column} <= set(labels.columns):
+def _decisions(platform: Platform, outputs: Outputs) -> pd.DataFrame | None:
+    """``item_id, label, reviewer, event_id`` of the labels dataset's reviewed rows (None without any).
+
+    Only the columns the decisions need are read: the rest are the pool's, whatever their types.
+    A labels dataset written before ``reviewer`` existed gives the decisions without their
+    reviewer. One that cannot be read stops the start: writing over it would drop its decisions.
+    """
+    if not outputs.labels or not platform.dataset_exists(outputs.labels):
         return None
+    wanted = ["item_id", outputs.label_column, "label_id", "reviewed"]
+    try:
+        try:
+            labels = platform.read_dataset(outputs.labels, columns=[*wanted, "reviewer"])
+        except Exception:  # noqa: BLE001 - no reviewer column (an older labelloop): the decisions alone
+            labels = platform.read_dataset(outputs.labels, columns=wanted).assign(reviewer="")
+    except Exception as error:  # noqa: BLE001 - the platform's own error for a dataset it cannot read
+        raise LabelloopError(f"The labels dataset '{outputs.labels}' cannot be read to restore the reviewers' "
+                             f"decisions, so the webapp will not write over it: {first_line(error)}") from error
     reviewed = labels[labels["reviewed"].astype(str).str.lower().isin(["true", "1"])]
-    return pd.DataFrame({"item_id": reviewed["item_id"].astype(str), "label": reviewed[label_column].astype(str),
-                         "reviewer": reviewed["reviewer"], "event_id": reviewed["label_id"].astype("int64")})
+    return pd.DataFrame({"item_id": reviewed["item_id"].astype(str), "label": reviewed[outputs.label_column].astype(str),
+                         "reviewer": reviewed["reviewer"].fillna(""), "event_id": reviewed["label_id"].astype("int64")})
 
 
 class DebouncedWriter:
