@@ -13,8 +13,10 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+import flask
 import pytest
 from sampler_models import pool, tabular_classifier
+from test_dss_webapps import CATEGORIES, WEBAPPS
 from test_query_sampler_recipe import run
 
 from labelloop.errors import LabelloopError
@@ -99,3 +101,18 @@ def test_the_check_reads_the_version_without_running_the_pickle():
     assert refusal("m", ModelNeeds(algorithm="RANDOM_FOREST_CLASSIFICATION")) is None
     assert "scikit-learn 1.3" in refusal("m", ModelNeeds(sklearn_version="1.3.2"), sklearn_version="1.2.2")
     assert refusal("m", ModelNeeds(sklearn_version="1.3.0"), sklearn_version="1.3.2") is None
+
+
+def test_a_webapp_with_a_model_it_cannot_score_labels_on_and_says_why_in_stats(flow):
+    flow.add_dataset("labels")
+    flow.add_dataset("metadata")
+    flow.add_model("clf", tabular_classifier(pool(300)), partitioned=True)
+    app = flask.Flask("backend")
+    flow.run(WEBAPPS / "tabular-labeling", {"unlabeled": "unlabeled", "categories": CATEGORIES, "labels_ds": "labels",
+                                            "metadata_ds": "metadata", "saved_model": "clf"}, init_globals={"app": app})
+    client, ada = app.test_client(use_cookies=False), flow.login("ada")
+    items = client.get("/batch?size=2", headers=ada).get_json()["items"]
+    assert [item["suggestion"] for item in items] == [None, None]
+    assert client.post("/label", json={"id": items[0]["id"], "label": "low"}, headers=ada).status_code == 200
+    assert "is partitioned" in client.get("/stats", headers=ada).get_json()["modelProblem"]
+    assert flow.predictors_built == 0

@@ -112,6 +112,7 @@ class LabelingService:
         self._on_change = on_change or (lambda: None)
         self.loop, self.pool_watch = loop, pool_watch
         self._meaning, self._features = meaning, features
+        self._model_problem = None  # why the saved model gives no suggestions (one sentence), for /stats
         self.queue = Queue(list(source.ids), seed=config.seed)
         self.project = ProjectState(platform, config, source, self.queue)
         self._lock = threading.Lock()
@@ -310,6 +311,8 @@ class LabelingService:
             stats["features"] = self._features()
         if self._media is not None and self._media.problem:
             stats["cacheProblem"] = self._media.problem
+        if self._model_problem:
+            stats["modelProblem"] = self._model_problem
         return stats
 
     def items_added(self, item_ids: list) -> None:
@@ -457,8 +460,12 @@ class LabelingService:
         try:
             result = self.platform.model_probabilities(self.config.model, self.source.rows(item_ids),
                                                        version=self._model_version())
+        except LabelloopError as error:  # a model this env cannot score with: labeling goes on, /stats says why
+            self._model_problem = str(error)
+            return {}
         except Exception:  # noqa: BLE001 - a broken model must not stop labeling
             return {}
+        self._model_problem = None
         return {i: _suggestion(result.classes, p, "version") if scored else UNSCORED
                 for i, p, scored in zip(item_ids, result.matrix, result.scored)}
 

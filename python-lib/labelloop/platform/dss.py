@@ -30,6 +30,7 @@ class DSSPlatform(Platform):
 
         self._dataiku = dataiku
         self._predictors = {}
+        self._refused = {}  # (model, version) -> why this env cannot score with it: asked of DSS once
 
     # Reads use the dataset's schema types: by default pandas guesses types, and chunk by chunk in
     # ``iter_dataframes``, so a code "007" is 7 in one chunk and "007" in the next and hashed ids
@@ -155,9 +156,10 @@ class DSSPlatform(Platform):
         """One predictor per (model, version): building one loads the model (seconds for a big one)."""
         key = (model, version)
         if key not in self._predictors:
-            reason = refusal(model, self.model_needs(model, version))
-            if reason:
-                raise LabelloopError(reason)
+            if key not in self._refused:
+                self._refused[key] = refusal(model, self.model_needs(model, version))
+            if self._refused[key]:
+                raise LabelloopError(self._refused[key])
             if len(self._predictors) >= _PREDICTORS_KEPT:  # retrains add versions: keep the newest few
                 del self._predictors[next(iter(self._predictors))]
             self._predictors[key] = self._dataiku.Model(model).get_predictor(version)
