@@ -37,9 +37,11 @@ def as_user(name: str) -> dict:
             "X-Requested-With": "labelloop"}
 
 
-def test_eight_concurrent_annotators_asking_one_item_each_never_get_an_empty_batch(shared):
+@pytest.mark.parametrize("path", ["/batch?size=1", "/search?q=w0&size=1"])  # every row matches w0
+def test_eight_concurrent_annotators_asking_one_item_each_never_get_an_empty_batch(shared, path):
     """The issue's load: 8 annotators, 100 ``GET /batch?size=1`` each, answering what they get.
-    The pool (1,000 rows) outlasts the 800 requests, so every batch must hold an item."""
+    The pool (1,000 rows) outlasts the 800 requests, so every batch must hold an item; the
+    same for a search that every row matches."""
     app, project = shared
     empty, served, failures = [], [], []
     start = threading.Barrier(8)
@@ -48,7 +50,7 @@ def test_eight_concurrent_annotators_asking_one_item_each_never_get_an_empty_bat
         client = app.test_client()
         start.wait()
         for _ in range(100):
-            response = client.get("/batch?size=1", headers=as_user(name))
+            response = client.get(path, headers=as_user(name))
             if response.status_code != 200:
                 failures.append(response.get_json())
                 continue

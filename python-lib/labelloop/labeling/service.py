@@ -164,15 +164,23 @@ class LabelingService:
         size = whole_number(size, "size", 1, MAX_BATCH, text=True)
         tally, session = self._sync(), self.project.current().session
         answered, done = tally.held(session, user), tally.held(session)
+
+        def propose(proposed: set, count: int) -> list:
+            return self.queue.next_items(self.journal.leased_to_others(user) | proposed, answered, count, done=done)
+        return self._serve(self._lease_until_full(user, size, propose), self._query_json)
+
+    def _lease_until_full(self, user: str, size: int, propose, replacing=()) -> list:
+        """Lease ``size`` items of those ``propose(proposed, count)`` proposes, asking again for
+        others while some were lost to another annotator; ``replacing``: leases given back first."""
         taken, proposed = [], set()
         while len(taken) < size:
-            excluded = self.journal.leased_to_others(user) | proposed
-            candidates = self.queue.next_items(excluded, answered, (size - len(taken)) * 2, done=done)
+            candidates = propose(proposed, (size - len(taken)) * 2)
             if not candidates:
                 break
             proposed.update(candidates)
-            taken += self._lease(user, candidates, size - len(taken))
-        return self._serve(taken, self._query_json)
+            taken += self._lease(user, candidates, size - len(taken), replacing=replacing)
+            replacing = ()
+        return taken
 
     def _upcoming(self) -> list:
         """The items the next batches will likely serve, in order (the online model's features are computed ahead for them)."""
@@ -200,30 +208,32 @@ class LabelingService:
         else:
             ids, frame = self.source.snapshot()  # one moment of a pool that grows
             columns = searched_columns(frame, self.config.type, column or None)
-        candidates = find(ids, frame, columns, q, match, self._open_to(user), size * 2)
-        return self._serve_found(user, candidates, size, q)
+        return self._serve_found(user, size, q, lambda proposed, count: find(
+            ids, frame, columns, q, match, self._open_to(user, proposed), count))
 
     def _search_by_meaning(self, user: str, q: str, size: int) -> dict:
         if self._meaning is None:
             raise LabelloopError("Search by meaning needs sentence embeddings, which this webapp does not have "
                                  "(standalone: --features embeddings, with pip install labelloop[embeddings]).")
         ids, frame = self.source.snapshot()
-        return self._serve_found(user, self._meaning.find(ids, frame, q, self._open_to(user), size * 2), size, q)
+        return self._serve_found(user, size, q, lambda proposed, count: self._meaning.find(
+            ids, frame, q, self._open_to(user, proposed), count))
 
-    def _open_to(self, user: str):
-        """Whether a search may serve an item to ``user``: not answered by them, not leased to another."""
+    def _open_to(self, user: str, proposed: set):
+        """Whether a search may serve an item to ``user``: not answered by them, not leased to another,
+        not already proposed."""
         answered = self._sync().held(self.project.current().session, user)
         busy = self.journal.leased_to_others(user)
-        return lambda i: i not in answered and i not in busy
+        return lambda i: i not in answered and i not in busy and i not in proposed
 
-    def _serve_found(self, user: str, candidates: list, size: int, q: str) -> dict:
-        """Lease and serve what a search found, remembering the search as the items' provenance.
+    def _serve_found(self, user: str, size: int, q: str, propose) -> dict:
+        """Lease and serve what a search finds, remembering the search as the items' provenance.
 
         The annotator's previous search gives its leases back: searching again and again would
         otherwise hold the pool (an annotator labels what their last search found)."""
         with self._lock:
             previous = self._search_leases.pop(user, [])
-        taken = self._lease(user, candidates, size, replacing=previous)
+        taken = self._lease_until_full(user, size, propose, replacing=previous)
         with self._lock:
             self._search_leases[user] = taken
         self._searched.update((i, q) for i in taken)
