@@ -93,7 +93,9 @@ class MediaStore:
 
 
 def _small(cached: Path, media: MediaFile) -> MediaFile:
-    return MediaFile(open(cached, "rb"), cached.stat().st_size, "image/png", media.etag + "-small", media.last_modified)
+    """The downscaled copy of ``media``, tagged after the original."""
+    stream = open(cached, "rb")
+    return MediaFile(stream, os.fstat(stream.fileno()).st_size, "image/png", media.etag + "-small", media.last_modified)
 
 
 def _check_pixels(size: tuple) -> None:
