@@ -107,8 +107,8 @@ def test_the_next_search_gives_the_last_search_s_items_back(shared):
     assert first <= again  # free again once mallory searched something else
 
 
-def test_the_cap_gives_back_the_leases_that_expire_first(tmp_path):
-    journal = Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")
+def test_the_cap_gives_back_the_leases_that_expire_first(journal_url):
+    journal = Journal(journal_url)
     now = dt.datetime(2026, 1, 1)
     first = journal.lease("ann", [f"a{i}" for i in range(150)], 150, now=now, cap=200)
     later = now + dt.timedelta(seconds=1)
