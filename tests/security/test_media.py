@@ -3,14 +3,17 @@ and images that load in the page of a token server."""
 from __future__ import annotations
 
 import email
+import http.client
+import signal
 import struct
 import zlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from browser import browser_page, screenshot
 from PIL import Image
-from servers import labelloop_server
+from servers import labelloop_server, start_server
 
 from labelloop.standalone.project import Project, init_project
 from labelloop.standalone.server import create_app
@@ -21,9 +24,9 @@ BIG = 200 * 1024 * 1024
 MARKS = {0: b"RIFF-start", 50_000_000: b"fifty-mill", 123_456_789: b"odd-offset", BIG - 10: b"the-end-10"}
 
 
-def bytes_read() -> int:
-    """Bytes this process has read with system calls so far (Linux)."""
-    fields = dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())
+def bytes_read(process="self") -> int:
+    """Bytes a process has read with system calls so far (Linux)."""
+    fields = dict(line.split(": ") for line in Path(f"/proc/{process}/io").read_text().splitlines())
     return int(fields["rchar"])
 
 
@@ -35,8 +38,7 @@ def bomb_png(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 1024)) + chunk(b"IEND", b"")
 
 
-@pytest.fixture
-def sounds(tmp_path):
+def sound_project(tmp_path) -> Path:
     """A sound project with a 200 MB file (sparse on disk) with known bytes at four places."""
     folder = tmp_path / "sounds"
     folder.mkdir()
@@ -46,11 +48,38 @@ def sounds(tmp_path):
             file.seek(offset)
             file.write(mark)
     init_project(tmp_path / "proj", folder, "sound", CATEGORIES)
-    project = Project.open(tmp_path / "proj")
+    return tmp_path / "proj"
+
+
+@pytest.fixture
+def sounds(tmp_path):
+    project = Project.open(sound_project(tmp_path))
     app, writer = create_app(project, online=False)
     yield app.test_client()
     writer.close()
     project.close()
+
+
+def test_a_real_server_reads_only_the_ranges_asked_for(tmp_path):
+    """As the issue measured it: four 10-byte ranges of a 200 MB file, then the last 10 bytes,
+    from ``labelloop serve`` (waitress's file wrapper), counting what the server process reads."""
+    server, url = start_server("serve", sound_project(tmp_path), "--retrain-every", "0")
+    try:
+        parts = urlsplit(url)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        before = bytes_read(server.pid)
+        ranges = ",".join(f"{offset}-{offset + 9}" for offset in MARKS)
+        connection.request("GET", "/media/long.wav", headers={"Range": f"bytes={ranges}"})
+        several = connection.getresponse()
+        body = several.read()
+        connection.request("GET", "/media/long.wav", headers={"Range": "bytes=-10"})
+        tail = connection.getresponse()
+        assert tail.status == 206 and tail.read() == MARKS[BIG - 10]
+        assert bytes_read(server.pid) - before < 5 * 1024 * 1024  # not 200 MB, let alone five times
+        assert several.status == 206 and all(mark in body for mark in MARKS.values())
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=60)
 
 
 def test_four_ranges_of_a_200_mb_file_are_read_alone(sounds):
