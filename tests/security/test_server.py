@@ -45,6 +45,14 @@ def stats(url: str, timeout: float) -> dict:
         return json.loads(response.read())
 
 
+def test_a_port_in_use_is_one_sentence(project_dir):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run("serve", project_dir, "--port", port, ok=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"labelloop: error: Cannot listen on 127.0.0.1 port {port}: Address already in use."
+
+
 def test_400_half_open_connections_do_not_stop_a_real_request(project_dir):
     with labelloop_server("serve", project_dir, "--retrain-every", "0", open_files=1024) as url, ExitStack() as stack:
         half_open(url, 400, stack)

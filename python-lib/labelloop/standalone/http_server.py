@@ -12,10 +12,12 @@ machine belongs behind a TLS reverse proxy (docs/team.md), which also bounds slo
 from __future__ import annotations
 
 import logging
+import os
 import socket
 
 from waitress import create_server
 
+from labelloop.errors import LabelloopError
 from labelloop.labeling.routes import MAX_BODY_BYTES
 
 THREADS = 8  # requests served at once; the rest wait in order (the GIL serialises Python work anyway)
@@ -45,7 +47,11 @@ def make_http_server(app, host: str, port: int):
     # One socket, as before: waitress would bind every address of a name ("localhost": 127.0.0.1 and ::1),
     # each on its own free port when the port is 0.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listening = socket.create_server((host, port), family=family, backlog=1024)
+    try:
+        listening = socket.create_server((host, port), family=family, backlog=1024)
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise LabelloopError(f"Cannot listen on {host} port {port}: {reason}.") from error
     return create_server(app, sockets=[listening], threads=THREADS, channel_timeout=IDLE_SECONDS,
                          cleanup_interval=CHECK_SECONDS, connection_limit=connection_cap(), asyncore_use_poll=True,
                          max_request_header_size=MAX_HEADER_BYTES, max_request_body_size=MAX_BODY_BYTES,
