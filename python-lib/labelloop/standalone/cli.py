@@ -386,7 +386,7 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     url = f"http://{host}:{server.effective_port}/" + (f"?token={auth_token}" if auth_token else "")
     print(f"labelloop: serving {project.root} at {url}", flush=True)
     try:
-        server.run()  # returns on KeyboardInterrupt, once running requests are answered
+        server.run()  # returns on KeyboardInterrupt, once the requests being handled finish (up to 5 s)
     finally:
         if loop is not None:
             loop.stop()

@@ -6,7 +6,7 @@ Waitress reads requests on one event loop (a half-open connection costs a descri
 thread), hands whole requests to a small pool of threads, closes connections idle for
 ``IDLE_SECONDS`` and stops accepting at a cap kept below the process's descriptor limit, so the
 journal and the datasets can always be opened. It runs in this process, so a stop (Ctrl+C or
-SIGTERM) lets running requests finish before the datasets are flushed. Anything beyond one
+SIGTERM) lets the requests being handled finish (up to 5 s) before the datasets are flushed. Anything beyond one
 machine belongs behind a TLS reverse proxy (docs/team.md), which also bounds slow clients.
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ def connection_cap() -> int:
 
 def make_http_server(app, host: str, port: int):
     """A server for ``app`` on ``host:port`` (0: a free port); ``.run()`` serves until
-    KeyboardInterrupt, then waits for running requests; ``.effective_port`` is the port."""
+    KeyboardInterrupt, then waits up to 5 s for the requests being handled; ``.effective_port`` is the port."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" under load is no fault
     # One socket, as before: waitress would bind every address of a name ("localhost": 127.0.0.1 and ::1),
     # each on its own free port when the port is 0.
