@@ -17,6 +17,8 @@ once the server has stopped), with no item labeled twice.
 With ``--suggestions online,version`` the whole run is made twice in one invocation, with online
 suggestions on and off (``labelloop serve --suggestions``), and their ``/label`` p50 and p99 are
 compared; ``--repeat R`` makes R runs of each, in turn, and compares all their labels together.
+With ``--servers waitress,werkzeug`` the runs are made on waitress (``labelloop serve``'s server)
+and on Werkzeug's development server it replaced (bench/werkzeug_serve.py), and compared the same way.
 """
 from __future__ import annotations
 
@@ -144,8 +146,9 @@ class Log:
             self.acknowledged.append((item, annotator, label_id))
 
 
-def start_server(project: Path, retrain_every: int, suggestions: str):
-    server = subprocess.Popen([sys.executable, "-m", "labelloop.standalone.cli", "serve", str(project), "--port", "0",
+def start_server(project: Path, retrain_every: int, suggestions: str, httpd: str = "waitress"):
+    command = ["-m", "labelloop.standalone.cli"] if httpd == "waitress" else [str(Path(__file__).with_name("werkzeug_serve.py"))]
+    server = subprocess.Popen([sys.executable, *command, "serve", str(project), "--port", "0",
                                "--auth-token", TOKEN, "--retrain-every", str(retrain_every), "--suggestions", suggestions],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = re.search(r"at (http://[^/]+)", server.stdout.readline()).group(1)
@@ -195,7 +198,7 @@ def report(log: Log, annotators: int, seconds: float, stats: dict, stored: pd.Da
     record("load", "labels sent = acknowledged = stored", "yes" if same else "NO", None, "")
 
 
-def run(args, suggestions: str, headline: bool = True) -> np.ndarray:
+def run(args, suggestions: str, headline: bool = True, httpd: str = "waitress") -> np.ndarray:
     """One whole run; returns the /label latencies in ms."""
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -203,10 +206,10 @@ def run(args, suggestions: str, headline: bool = True) -> np.ndarray:
         init_project(folder / "project", folder / "pool.parquet", "tabular",
                      [{"key": k, "caption": k} for k in CLASSES], id_column="row_id")
         started = time.perf_counter()
-        server, url, output = start_server(folder / "project", args.retrain_every, suggestions)
+        server, url, output = start_server(folder / "project", args.retrain_every, suggestions, httpd)
         print(f"{args.annotators} annotators for {args.seconds:.0f} s on {args.rows:,} rows, pausing about "
               f"{args.think_ms:.0f} ms between answers, retraining every {args.retrain_every} labels, "
-              f"{suggestions} suggestions (server ready after {time.perf_counter() - started:.1f} s)\n")
+              f"{suggestions} suggestions, {httpd} (server ready after {time.perf_counter() - started:.1f} s)\n")
         log = Log()
         until = time.monotonic() + args.seconds
         annotators = [Annotator(url, f"annotator-{n:02d}", until, args.think_ms / 1000, log)
@@ -244,6 +247,20 @@ def compare(latencies: dict, annotators: int) -> None:
                f"{np.percentile(off, q):.1f} ms)", np.percentile(on, q), None, "ms")
 
 
+def compare_servers(latencies: dict, annotators: int) -> None:
+    """/label p50 and p99 on waitress and on Werkzeug's development server, measured in this run."""
+    print("\n| server | labels | /label p50 ms | /label p99 ms |\n|---|---|---|---|")
+    for httpd, runs in latencies.items():
+        ms = np.concatenate(runs)
+        print(f"| {httpd} | {len(ms):,} | {np.percentile(ms, 50):.1f} | {np.percentile(ms, 99):.1f} |")
+    new, old = np.concatenate(latencies["waitress"]), np.concatenate(latencies["werkzeug"])
+    for q in (50, 99):
+        ratio = np.percentile(new, q) / np.percentile(old, q)
+        print(f"/label p{q}: waitress / werkzeug = {ratio:.2f}")
+        record("load", f"{annotators} annotators: /label p{q} on waitress / on Werkzeug's development server",
+               ratio, None, "x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -253,9 +270,18 @@ def main() -> None:
     parser.add_argument("--retrain-every", type=int, default=1000)
     parser.add_argument("--suggestions", default="online", help="online, version, or both: online,version")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each mode, taken in turn (on, off, on, off...)")
+    parser.add_argument("--servers", default="waitress", help="waitress, werkzeug, or both: waitress,werkzeug")
     args = parser.parse_args()
     latencies = {}
     modes = [m.strip() for m in args.suggestions.split(",") if m.strip()]
+    servers = [m.strip() for m in args.servers.split(",") if m.strip()]
+    if len(servers) > 1:
+        for _ in range(args.repeat):
+            for httpd in servers:
+                latencies.setdefault(httpd, []).append(run(args, modes[0], headline=False, httpd=httpd))
+                print()
+        compare_servers(latencies, args.annotators)
+        return
     for _ in range(args.repeat):  # in turn, so that a slow spell of the machine falls on both modes
         for mode in modes:
             latencies.setdefault(mode, []).append(run(args, mode, headline=len(modes) == 1 and args.repeat == 1))

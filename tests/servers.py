@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -12,10 +13,13 @@ from pathlib import Path
 LABELLOOP = str(Path(sys.executable).parent / "labelloop")
 
 
-def start_server(*args) -> tuple:
-    """Start ``labelloop <args> --port 0``; return the process and its URL once it listens."""
+def start_server(*args, open_files: int | None = None) -> tuple:
+    """Start ``labelloop <args> --port 0``; return the process and its URL once it listens.
+
+    ``open_files``: the server's descriptor limit (soft and hard), as ``ulimit -n`` sets it."""
+    limit = None if open_files is None else lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
     process = subprocess.Popen([LABELLOOP, *map(str, args), "--port", "0"], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+                               stderr=subprocess.STDOUT, text=True, preexec_fn=limit)
     line = process.stdout.readline()
     match = re.search(r"at (http://\S+)", line)
     if not match:
@@ -25,12 +29,12 @@ def start_server(*args) -> tuple:
 
 
 @contextmanager
-def labelloop_server(*args):
+def labelloop_server(*args, open_files: int | None = None):
     """Run ``labelloop <args> --port 0``; yield its URL; stop it with SIGTERM (which flushes).
 
     The server's output is read all along (a full pipe would block its logging, and the server
     with it) and printed when the test fails, so a failed retrain round shows its cause."""
-    process, url = start_server(*args)
+    process, url = start_server(*args, open_files=open_files)
     lines = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
     reader.start()

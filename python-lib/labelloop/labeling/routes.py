@@ -8,10 +8,9 @@ no traceback.
 """
 from __future__ import annotations
 
-import io
 import logging
 
-from flask import Flask, jsonify, request, send_file
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from labelloop.errors import (
@@ -24,6 +23,7 @@ from labelloop.errors import (
     Unauthorized,
     Unavailable,
 )
+from labelloop.labeling.media_response import media_response
 from labelloop.labeling.service import LabelingService
 
 log = logging.getLogger(__name__)
@@ -97,8 +97,7 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
     def media(item_id):
         identify(request)
         file = service.media(item_id, original=request.args.get("original") == "1")
-        return send_file(io.BytesIO(file.data), mimetype=file.mimetype, etag=file.etag, conditional=True,
-                         last_modified=file.last_modified, max_age=3600)
+        return media_response(file, request.environ)
 
     @app.errorhandler(Exception)
     def error(exception):

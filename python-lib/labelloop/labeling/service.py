@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 UNSCORED = {"label": None, "probabilities": {}, "unscored": True}
 MAX_COMMENT = 10_000
 MAX_BATCH = 100
+LEASE_CAP = 2 * MAX_BATCH  # the most items one annotator holds: a batch and the next, whatever they ask
 UPCOMING_ITEMS = 200  # items past the leased ones whose online features are computed ahead (a few seconds of batches)
 MAX_DURATION_MS = 24 * 3600 * 1000
 SEARCH_MODES = ("text", "semantic")
@@ -120,6 +121,7 @@ class LabelingService:
         self._tally.load(journal.answers_since(0))
         self._agreement = None  # (last event, when, agreement)
         self._searched = {}  # item -> the search that served it, for the answer's provenance
+        self._search_leases = {}  # annotator -> what their last search leased
         self.online = None
         if config.online and not config.multi_label:
             self.online = OnlineSuggestions(platform, journal, source, config, self._model_version,
@@ -155,11 +157,31 @@ class LabelingService:
                 "rules": self._rules is not None}
 
     def batch(self, user: str, size) -> dict:
+        """Up to ``size`` items leased to ``user``, empty only when none is left to lease.
+
+        Annotators asking at the same moment are proposed the same first items, and only one
+        gets each: the others are proposed the next ones, until their batch is full or the
+        queue has nothing more (each round leaves out what it proposed, so this ends)."""
         size = whole_number(size, "size", 1, MAX_BATCH, text=True)
         tally, session = self._sync(), self.project.current().session
-        busy = self.journal.leased_to_others(user)
-        candidates = self.queue.next_items(busy, tally.held(session, user), size * 2, done=tally.held(session))
-        return self._serve(self._lease(user, candidates, size), self._query_json)
+        answered, done = tally.held(session, user), tally.held(session)
+
+        def propose(proposed: set, count: int) -> list:
+            return self.queue.next_items(self.journal.leased_to_others(user) | proposed, answered, count, done=done)
+        return self._serve(self._lease_until_full(user, size, propose), self._query_json)
+
+    def _lease_until_full(self, user: str, size: int, propose, replacing=()) -> list:
+        """Lease ``size`` items of those ``propose(proposed, count)`` proposes, asking again for
+        others while some were lost to another annotator; ``replacing``: leases given back first."""
+        taken, proposed = [], set()
+        while len(taken) < size:
+            candidates = propose(proposed, (size - len(taken)) * 2)
+            if not candidates:
+                break
+            proposed.update(candidates)
+            taken += self._lease(user, candidates, size - len(taken), replacing=replacing)
+            replacing = ()
+        return taken
 
     def _upcoming(self) -> list:
         """The items the next batches will likely serve, in order (the online model's features are computed ahead for them)."""
@@ -167,9 +189,9 @@ class LabelingService:
         held = tally.held(session)
         return self.queue.next_items(self.journal.leased_to_others(""), held, UPCOMING_ITEMS, done=held)
 
-    def _lease(self, user: str, candidates: list, size: int) -> list:
+    def _lease(self, user: str, candidates: list, size: int, replacing=()) -> list:
         return self.journal.lease(user, candidates, size, seconds=self.config.lease_seconds,
-                                  needed=self.config.overlap.needed)
+                                  needed=self.config.overlap.needed, cap=LEASE_CAP, replacing=replacing)
 
     def search(self, user: str, q, column=None, match="substring", size="10", mode="text") -> dict:
         """A batch of unanswered items whose values match ``q`` (labeling/search.py), or, with ``mode``
@@ -187,25 +209,34 @@ class LabelingService:
         else:
             ids, frame = self.source.snapshot()  # one moment of a pool that grows
             columns = searched_columns(frame, self.config.type, column or None)
-        candidates = find(ids, frame, columns, q, match, self._open_to(user), size * 2)
-        return self._serve_found(user, candidates, size, q)
+        return self._serve_found(user, size, q, lambda proposed, count: find(
+            ids, frame, columns, q, match, self._open_to(user, proposed), count))
 
     def _search_by_meaning(self, user: str, q: str, size: int) -> dict:
         if self._meaning is None:
             raise LabelloopError("Search by meaning needs sentence embeddings, which this webapp does not have "
                                  "(standalone: --features embeddings, with pip install labelloop[embeddings]).")
         ids, frame = self.source.snapshot()
-        return self._serve_found(user, self._meaning.find(ids, frame, q, self._open_to(user), size * 2), size, q)
+        return self._serve_found(user, size, q, lambda proposed, count: self._meaning.find(
+            ids, frame, q, self._open_to(user, proposed), count))
 
-    def _open_to(self, user: str):
-        """Whether a search may serve an item to ``user``: not answered by them, not leased to another."""
+    def _open_to(self, user: str, proposed: set):
+        """Whether a search may serve an item to ``user``: not answered by them, not leased to another,
+        not already proposed."""
         answered = self._sync().held(self.project.current().session, user)
         busy = self.journal.leased_to_others(user)
-        return lambda i: i not in answered and i not in busy
+        return lambda i: i not in answered and i not in busy and i not in proposed
 
-    def _serve_found(self, user: str, candidates: list, size: int, q: str) -> dict:
-        """Lease and serve what a search found, remembering the search as the items' provenance."""
-        taken = self._lease(user, candidates, size)
+    def _serve_found(self, user: str, size: int, q: str, propose) -> dict:
+        """Lease and serve what a search finds, remembering the search as the items' provenance.
+
+        The annotator's previous search gives its leases back: searching again and again would
+        otherwise hold the pool (an annotator labels what their last search found)."""
+        with self._lock:
+            previous = self._search_leases.pop(user, [])
+        taken = self._lease_until_full(user, size, propose, replacing=previous)
+        with self._lock:
+            self._search_leases[user] = taken
         self._searched.update((i, q) for i in taken)
         return self._serve(taken, lambda i: {"strategy": "search", "text": q})
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import signal
 import sys
 from pathlib import Path
@@ -364,9 +363,8 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     """Serve until interrupted (Ctrl+C or SIGTERM), then flush the datasets.
 
     ``args.retrain_every`` > 0 runs the retrain loop (single-label projects); 0 turns it off."""
-    from werkzeug.serving import make_server
-
     from labelloop.labeling.builder import freeze_long_lived
+    from labelloop.standalone import http_server
     from labelloop.standalone.embeddings import EmbeddingWorker, feature_choice
     from labelloop.standalone.loop import RetrainLoop
     from labelloop.standalone.pool_watch import PoolWatcher, pool_reader
@@ -374,7 +372,6 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
 
     host, retrain_every = args.host, args.retrain_every
     check_host(host, auth_token)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     loop = RetrainLoop(project, retrain_every, args.diversity, args.rules_bonus) \
         if retrain_every and not project.settings.multi_label else None
     reviewers = _names(getattr(args, "reviewers", None)) or None
@@ -384,14 +381,12 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     app, writer = create_app(project, auth_token=auth_token, loop=loop, online=args.suggestions == "online",
                              reviewers=reviewers, pool_watch=watch, features=choice, embedder=embedder)
     freeze_long_lived()
-    server = make_server(host, args.port, app, threaded=True)
+    server = http_server.make_http_server(app, host, args.port)
     signal.signal(signal.SIGTERM, _interrupt)
-    url = f"http://{host}:{server.server_port}/" + (f"?token={auth_token}" if auth_token else "")
+    url = f"http://{host}:{server.effective_port}/" + (f"?token={auth_token}" if auth_token else "")
     print(f"labelloop: serving {project.root} at {url}", flush=True)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        server.run()  # returns on KeyboardInterrupt, once the requests being handled finish (up to 5 s)
     finally:
         if loop is not None:
             loop.stop()

@@ -24,6 +24,7 @@ from labelloop.labeling.meaning_search import MeaningSearch
 from labelloop.labeling.service import LabelingConfig
 from labelloop.standalone.embeddings import EmbeddingWorker, FeatureChoice, feature_choice, features_status
 from labelloop.standalone.labeling_rules import rules_book
+from labelloop.standalone.new_names import NewNames
 from labelloop.standalone.project import MODEL, UNLABELED, Project
 from labelloop.standalone.team_quality import BackgroundSuspects
 from labelloop.store.embedding_cache import EmbeddingCache
@@ -82,8 +83,10 @@ class NameClaims:
 
 
 def _identify(user: str | None, claims: NameClaims | None):
+    new_names = NewNames()
+
     def identify(req) -> str:
-        if claims is None:
+        if claims is None or req.endpoint == "media":  # <img> and <audio> send only the cookie the guard checked
             return user
         name = (req.headers.get(USER_HEADER) or "").strip()
         if not _NAME.fullmatch(name):
@@ -91,6 +94,7 @@ def _identify(user: str | None, claims: NameClaims | None):
         key = req.headers.get(KEY_HEADER) or ""
         if not _KEY.fullmatch(key):
             raise NameRequired(f"Send your annotator key in {KEY_HEADER} (16 to 128 letters, digits, - or _).")
+        new_names.admit(req.remote_addr, name)
         claims.check(name, key)
         return name
     return identify

@@ -301,7 +301,8 @@ class Journal:
             "first_event_id": event_id, "status": status, "label": annotation.label, "session": annotation.session})
 
     def lease(self, annotator: str, item_ids: Iterable[str], limit: int,
-              seconds: float = DEFAULT_LEASE_SECONDS, now: dt.datetime | None = None, needed=None) -> list:
+              seconds: float = DEFAULT_LEASE_SECONDS, now: dt.datetime | None = None, needed=None,
+              cap: int | None = None, replacing: Iterable[str] = ()) -> list:
         """Lease up to ``limit`` of ``item_ids`` (in order) to ``annotator``; returns those taken.
 
         An item is taken when nobody holds it, its lease expired, or ``annotator`` holds it
@@ -310,6 +311,11 @@ class Journal:
         skipped ones are, once the caller's skip rule (store/skips.py) lets them come back. One
         write transaction reads the candidates' state with two queries and writes the leases at
         once: two annotators can never hold the same item.
+
+        ``replacing``: leases of ``annotator`` given back first (a search's, when the next search
+        replaces it). ``cap``: the most leases ``annotator`` may hold; the ones that expire first
+        are given back to make room, so one annotator cannot hold the pool and a request is
+        still served.
         """
         now = now or utcnow()
         expires = now + dt.timedelta(seconds=seconds)
@@ -329,6 +335,9 @@ class Journal:
             free = [i for i in candidates if i not in answered
                     and (i not in held or held[i].annotator == annotator or held[i].expires_at <= now)]
             taken = free[:limit]
+            self._release_in(conn, annotator, [i for i in dict.fromkeys(replacing) if i not in taken], now)
+            if cap is not None:
+                self._make_room(conn, annotator, taken, cap, now)
             if taken:
                 statement = self._insert(leases).values(
                     [{"item_id": i, "annotator": annotator, "expires_at": expires} for i in taken])
@@ -344,16 +353,32 @@ class Journal:
         item_ids = list(item_ids)
         now = now or utcnow()
         with self._writing() as conn:
-            released = conn.execute(
-                leases.delete().where(leases.c.annotator == annotator, leases.c.item_id.in_(item_ids))
-                .returning(leases.c.item_id)
-            ).scalars().all()
-            if released:
-                conn.execute(events.insert(), [
-                    {"kind": "release", "item_id": i, "annotator": annotator, "session": 0, "created_at": now}
-                    for i in released
-                ])
+            return self._release_in(conn, annotator, item_ids, now)
+
+    @staticmethod
+    def _release_in(conn, annotator: str, item_ids: list, now: dt.datetime) -> int:
+        if not item_ids:
+            return 0
+        released = conn.execute(
+            leases.delete().where(leases.c.annotator == annotator, leases.c.item_id.in_(item_ids))
+            .returning(leases.c.item_id)
+        ).scalars().all()
+        if released:
+            conn.execute(events.insert(), [
+                {"kind": "release", "item_id": i, "annotator": annotator, "session": 0, "created_at": now}
+                for i in released
+            ])
         return len(released)
+
+    def _make_room(self, conn, annotator: str, taken: list, cap: int, now: dt.datetime) -> None:
+        """Give back ``annotator``'s leases that expire first, so that with ``taken`` they hold at most ``cap``."""
+        held = conn.execute(sa.select(leases.c.item_id).where(
+            leases.c.annotator == annotator, leases.c.expires_at > now).order_by(leases.c.expires_at)).scalars().all()
+        kept = set(taken)
+        others = [i for i in held if i not in kept]
+        excess = len(others) + len(taken) - cap
+        if excess > 0:
+            self._release_in(conn, annotator, others[:excess], now)
 
     def claim_name(self, name: str, key_hash: str) -> str:
         """Bind ``name`` to ``key_hash`` unless it is bound already; returns the hash it is bound to."""
