@@ -6,6 +6,7 @@ import json
 import pandas as pd
 import pytest
 
+from labelloop.standalone.names import issue_key
 from labelloop.standalone.project import Project, init_project
 from labelloop.standalone.server import create_app
 
@@ -89,7 +90,9 @@ def test_on_a_shared_server_only_reviewers_change_the_rules(project):
         assert client.get("/rules", headers=as_user("ada")).get_json()["canEdit"] is False
         assert client.post("/rules/preview", json={"rule": REFUND}, headers=as_user("ada")).status_code == 200
         assert not (project.root / "rules.json").exists()
-        other = {**as_user("rev"), "X-Labelloop-Key": "reviewer-browser-key-012345"}
+        squatter = {**as_user("rev"), "X-Labelloop-Key": "reviewer-browser-key-012345"}
+        assert client.put("/rules", json={"rules": [REFUND]}, headers=squatter).status_code == 403
+        other = {**as_user("rev"), "X-Labelloop-Key": issue_key(project.journal, "rev")}  # labelloop names --issue rev
         assert client.put("/rules", json={"rules": [REFUND]}, headers=other).status_code == 200
         assert json.loads((project.root / "rules.json").read_text()) == [REFUND]
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 
 from flask import Flask, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -21,13 +22,14 @@ from labelloop.errors import (
     NameRequired,
     NameTaken,
     NotFound,
+    TooManyAttempts,
     Unauthorized,
     Unavailable,
 )
 from labelloop.labeling.service import LabelingService
 
 log = logging.getLogger(__name__)
-_STATUS = ((NotFound, 404), (LeaseConflict, 409), (Unauthorized, 401), (NameTaken, 403), (Forbidden, 403),
+_STATUS = ((TooManyAttempts, 429), (NotFound, 404), (LeaseConflict, 409), (Unauthorized, 401), (NameTaken, 403), (Forbidden, 403),
            (Unavailable, 503),
            (LabelloopError, 400))
 RETRY_AFTER_SECONDS = 2
@@ -106,6 +108,8 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
             if isinstance(exception, kind):
                 extra = {"needName": True} if isinstance(exception, NameRequired) else {}
                 headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else {}
+                if isinstance(exception, TooManyAttempts):
+                    headers = {"Retry-After": str(math.ceil(exception.retry_after))}
                 return jsonify(error=str(exception), **extra), status, headers
         if isinstance(exception, RequestEntityTooLarge):
             return jsonify(error=f"The request body is larger than {MAX_BODY_BYTES // 1024:,} KB."), 413
