@@ -67,9 +67,9 @@ def test_the_token_from_the_environment_opens_the_server_and_is_never_printed(pr
     monkeypatch.setenv("LABELLOOP_AUTH_TOKEN", TOKEN)
     process, url = start_server("serve", project, "--retrain-every", "0")
     try:
-        banner = process.stdout.readline()
         assert request(url, "/stats")[0] == 401
         assert request(url, "/stats", bearer(TOKEN))[0] == 200
+        banner = process.stdout.readline()  # the line after the address: how to open the page
         assert TOKEN not in url + banner and "?token=TOKEN" in banner
         assert TOKEN.encode() not in Path(f"/proc/{process.pid}/cmdline").read_bytes()  # what ps shows
     finally:

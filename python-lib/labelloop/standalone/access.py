@@ -113,18 +113,19 @@ def guard(app: Flask, token: str, wrong: WrongTokens | None = None) -> None:
 
     @app.before_request
     def require_token():
-        header = request.headers.get("Authorization", "")
         opening = request.path == "/" and "token" in request.args
-        given = header[len("Bearer "):] if header.startswith("Bearer ") else request.args["token"] if opening else None
-        cookie = request.cookies.get(name)
+        given, cookie = _given_token(opening), request.cookies.get(name)
         if given is None and cookie is None:
             raise Unauthorized("This labeling server needs its access token.")
         wait = wrong.blocked(request.remote_addr)
         if wait:
             raise TooManyAttempts("Too many wrong access tokens from your address: wait a minute and try again.",
                                   retry_after=wait)
-        if not (hmac.compare_digest(_digest(given), expected) if given is not None
-                else hmac.compare_digest(_digest(cookie), session)):
+        if given is not None:
+            valid = hmac.compare_digest(_digest(given), expected)
+        else:
+            valid = hmac.compare_digest(_digest(cookie), session)
+        if not valid:
             wrong.failed(request.remote_addr)
             raise Unauthorized("This labeling server needs its access token.")
         if opening:
@@ -132,3 +133,11 @@ def guard(app: Flask, token: str, wrong: WrongTokens | None = None) -> None:
             response.set_cookie(name, session_value(token), httponly=True, samesite="Strict", path="/")
             return response
         return None
+
+
+def _given_token(opening: bool) -> str | None:
+    """The token a request presents: ``Authorization: Bearer``, or ``?token=`` when it opens the page."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[len("Bearer "):]
+    return request.args["token"] if opening else None
