@@ -125,7 +125,7 @@ def test_the_operator_takes_a_squatted_name_back_and_frees_names(project):
     assert shown.splitlines()[0].split() == ["name", "key", "answers", "last", "seen"] and "dan" in shown
 
 
-def test_with_require_keys_every_name_needs_an_issued_key(project):
+def test_with_require_keys_every_name_needs_an_issued_key(project, monkeypatch):
     with labelloop_server("serve", project, "--require-keys", "--retrain-every", "0") as url:
         zoe_browser = as_user("zoe", "zoes-browser-key-0123456")
         status, answer = call(url, "GET", "/config", zoe_browser)
@@ -134,6 +134,10 @@ def test_with_require_keys_every_name_needs_an_issued_key(project):
         assert issued[0].startswith("Key for 'zoe' (shown only now") and len(issued) == 2
         assert call(url, "GET", "/config", as_user("zoe", issued[1]))[0] == 200
         assert call(url, "GET", "/config", zoe_browser)[0] == 403
+    monkeypatch.delenv("LABELLOOP_AUTH_TOKEN")
+    alone = run("serve", project, "--require-keys", ok=False)
+    assert alone.returncode == 2 and alone.stderr.strip() == (
+        "labelloop: error: --require-keys is for a shared server: set LABELLOOP_AUTH_TOKEN or use --auth-token-file.")
 
 
 def test_the_journal_keeps_names_and_keys(journal_url):

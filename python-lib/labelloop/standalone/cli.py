@@ -424,6 +424,8 @@ def _serve(args) -> None:
     if args.auth_token is not None:
         raise LabelloopError(ARGV_REFUSED)
     token = read_token(args.auth_token_file)
+    if args.require_keys and not token:
+        raise LabelloopError("--require-keys is for a shared server: set LABELLOOP_AUTH_TOKEN or use --auth-token-file.")
     _serve_project(_with_features(Project.open(args.dir, user=args.user), args), args, token)
 
 
