@@ -109,7 +109,7 @@ def test_wrong_tokens_are_rate_limited_per_address(project, monkeypatch):
         assert statuses == [401] * 10
         status, headers, body = request(url, "/stats", bearer("guess-number-0010"))
         assert status == 429 and 1 <= int(headers["Retry-After"]) <= 6
-        assert json.loads(body) == {"error": "Too many wrong access tokens from your address: wait a minute and try again."}
+        assert json.loads(body) == {"error": "Too many wrong access tokens from your address: try again in a few seconds."}
         # while blocked, even the right token gets no answer from this address: guessing learns nothing
         assert request(url, "/stats", bearer(TOKEN))[0] == 429
         assert request(url, "/stats")[0] == 401  # no token at all: nothing to limit

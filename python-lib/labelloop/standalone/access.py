@@ -119,7 +119,7 @@ def guard(app: Flask, token: str, wrong: WrongTokens | None = None) -> None:
             raise Unauthorized("This labeling server needs its access token.")
         wait = wrong.blocked(request.remote_addr)
         if wait:
-            raise TooManyAttempts("Too many wrong access tokens from your address: wait a minute and try again.",
+            raise TooManyAttempts("Too many wrong access tokens from your address: try again in a few seconds.",
                                   retry_after=wait)
         if given is not None:
             valid = hmac.compare_digest(_digest(given), expected)
