@@ -17,6 +17,8 @@ import pytest
 from servers import labelloop_server, start_server
 from test_cli import run
 
+from labelloop.standalone import access
+
 TOKEN = "team-token-5f2a9c0e7d"
 
 
@@ -113,3 +115,21 @@ def test_wrong_tokens_are_rate_limited_per_address(project, monkeypatch):
         # while blocked, even the right token gets no answer from this address: guessing learns nothing
         assert request(url, "/stats", bearer(TOKEN))[0] == 429
         assert request(url, "/stats")[0] == 401  # no token at all: nothing to limit
+
+
+def test_a_blocked_address_may_try_once_every_few_seconds(monkeypatch):
+    """The limit's clock, moved by hand: a burst of 10, then one attempt per 6 s; an IPv6 /64 is one client."""
+    now = [1000.0]
+    monkeypatch.setattr(access.time, "monotonic", lambda: now[0])
+    wrong = access.WrongTokens()
+    for _ in range(10):
+        assert wrong.blocked("2001:db8::1") == 0
+        wrong.failed("2001:db8::1")
+    assert wrong.blocked("2001:db8::ffff") == pytest.approx(6.0)  # the same /64
+    assert wrong.blocked("2001:db8:0:1::1") == 0 and wrong.blocked("192.0.2.1") == 0
+    now[0] += 6.0
+    assert wrong.blocked("2001:db8::1") == 0
+    wrong.failed("2001:db8::1")
+    assert wrong.blocked("2001:db8::1") == pytest.approx(6.0)
+    now[0] += 60.0
+    assert wrong.blocked("2001:db8::1") == 0  # rested: free again
