@@ -1,7 +1,7 @@
 """32 annotators for 5 minutes on a 1M-row project, with the retrain loop on.
 
-``labelloop serve`` runs as a real server process (SQLite journal, ``--auth-token``, so each
-annotator has their own name) over a 1M-row table whose true labels follow from its columns.
+``labelloop serve`` runs as a real server process (SQLite journal, a token in ``LABELLOOP_AUTH_TOKEN``,
+so each annotator has their own name) over a 1M-row table whose true labels follow from its columns.
 Each simulated annotator does what the page does: ``/config`` once, then ``/batch`` of 10,
 ``/label`` with the true label (one item in 20 is skipped), a look back in ``/history`` every 25
 answers and ``/stats`` every 10, pausing about ``--think-ms`` between answers. Meanwhile the
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import re
 import signal
 import subprocess
@@ -43,7 +44,7 @@ from headline import record
 from labelloop.standalone.project import init_project
 from labelloop.store.journal import Journal
 
-TOKEN = "load-bench-token"
+TOKEN = "load-bench-token-0123456789"
 CLASSES = ("low", "mid", "high")
 
 
@@ -149,8 +150,9 @@ class Log:
 def start_server(project: Path, retrain_every: int, suggestions: str, httpd: str = "waitress"):
     command = ["-m", "labelloop.standalone.cli"] if httpd == "waitress" else [str(Path(__file__).with_name("werkzeug_serve.py"))]
     server = subprocess.Popen([sys.executable, *command, "serve", str(project), "--port", "0",
-                               "--auth-token", TOKEN, "--retrain-every", str(retrain_every), "--suggestions", suggestions],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               "--retrain-every", str(retrain_every), "--suggestions", suggestions],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              env={**os.environ, "LABELLOOP_AUTH_TOKEN": TOKEN})
     url = re.search(r"at (http://[^/]+)", server.stdout.readline()).group(1)
     output = []
     threading.Thread(target=lambda: output.extend(server.stdout), daemon=True).start()  # never let the pipe fill

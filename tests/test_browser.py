@@ -282,11 +282,12 @@ def test_the_page_shows_the_model_and_its_stopping_verdict_as_the_loop_retrains(
         screenshot(page, "model-panel")
 
 
-def test_on_a_shared_server_a_name_belongs_to_the_browser_that_took_it(tmp_path):
+def test_on_a_shared_server_a_name_belongs_to_the_browser_that_took_it(tmp_path, monkeypatch):
     categories = [{"key": k, "caption": k.title()} for k in ("yes", "no")]
     project = small_project(tmp_path, categories, rows=40)
-    with labelloop_server("serve", project, "--auth-token", "shared-token-1", "--retrain-every", "0") as url, \
-            browser_page() as page:
+    monkeypatch.setenv("LABELLOOP_AUTH_TOKEN", "shared-token-0123456789")
+    with labelloop_server("serve", project, "--retrain-every", "0") as served, browser_page() as page:
+        url = served + "?token=shared-token-0123456789"
         page.goto(url)  # ?token= is traded for a cookie
         sign_in(page, "ada")
         page.wait_for_selector(".row-table")
@@ -314,16 +315,22 @@ def team_stats(url: str, token: str) -> dict:
         return json.load(response)
 
 
-def sign_in(page, name):
+def sign_in(page, name, key=None):
     page.get_by_role("textbox", name="Your name").fill(name)
+    if key:
+        page.get_by_label("Your key").fill(key)
     page.get_by_role("button", name="Start").click()
 
 
-def test_two_annotators_disagree_and_the_reviewer_settles_the_item(tmp_path):
+def test_two_annotators_disagree_and_the_reviewer_settles_the_item(tmp_path, monkeypatch):
     categories = [{"key": k, "caption": k.title()} for k in ("yes", "no")]
     project = small_project(tmp_path, categories, rows=1, overlap_share=1.0)  # every item to two annotators
-    with labelloop_server("serve", project, "--auth-token", "team-token-1", "--reviewers", "rev",
-                          "--retrain-every", "0") as url, browser_page() as page:
+    issued = subprocess.run([LABELLOOP, "names", str(project), "--issue", "rev", "--json"], capture_output=True, text=True)
+    reviewer_key = json.loads(issued.stdout)["key"]
+    monkeypatch.setenv("LABELLOOP_AUTH_TOKEN", "team-token-0123456789")
+    with labelloop_server("serve", project, "--reviewers", "rev", "--retrain-every", "0") as served, \
+            browser_page() as page:
+        url = served + "?token=team-token-0123456789"
         browser = page.context.browser
         for name, key in (("ada", "1"), ("bob", "2")):
             annotator = browser.new_context().new_page()
@@ -335,10 +342,10 @@ def test_two_annotators_disagree_and_the_reviewer_settles_the_item(tmp_path):
             annotator.wait_for_selector(".done:not([hidden])")
         # agreement is recomputed at most once per ten times its cost (service._team_agreement): on a
         # busy machine the answer right after bob's may still be the one before it
-        assert eventually(lambda: team_stats(url, "team-token-1")["agreement"]["items"] == 1)
+        assert eventually(lambda: team_stats(url, "team-token-0123456789")["agreement"]["items"] == 1)
 
         page.goto(url)
-        sign_in(page, "rev")
+        sign_in(page, "rev", reviewer_key)
         page.get_by_role("button", name="Review").click()
         page.locator(".answers").wait_for()
         assert page.locator(".reason").inner_text() == "The annotators disagree."

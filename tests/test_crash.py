@@ -55,8 +55,9 @@ def big_project(tmp_path):
     return tmp_path / "proj"
 
 
-def test_every_acknowledged_label_survives_a_sigkill_mid_burst(big_project):
-    process, url = start_server("serve", big_project, "--auth-token", TOKEN, "--retrain-every", "0")
+def test_every_acknowledged_label_survives_a_sigkill_mid_burst(big_project, monkeypatch):
+    monkeypatch.setenv("LABELLOOP_AUTH_TOKEN", TOKEN)
+    process, url = start_server("serve", big_project, "--retrain-every", "0")
     annotators = Annotators(url, ["ann1", "ann2", "ann3", "ann4"], lambda item: "abc"[int(item["id"]) % 3],
                             headers=AUTH).start()
     try:
@@ -78,7 +79,7 @@ def test_every_acknowledged_label_survives_a_sigkill_mid_burst(big_project):
     assert {key: stored.get(key) for key in acknowledged} == acknowledged
     assert not labels["item_id"].duplicated().any()  # leases: no item was labeled twice
 
-    with labelloop_server("serve", big_project, "--auth-token", TOKEN, "--retrain-every", "0") as url:
+    with labelloop_server("serve", big_project, "--retrain-every", "0") as url:
         assert call(url, "stats", headers=AUTH)[1]["labeled"] == len(current)
     datasets = big_project / "datasets"
     labels_dataset = pd.read_parquet(datasets / "labels.parquet")

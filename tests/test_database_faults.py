@@ -74,10 +74,11 @@ def test_a_request_whose_connection_is_cut_gets_a_503_and_its_retry_succeeds(pro
         journal.close()
 
 
-def test_labeling_goes_on_through_repeated_connection_cuts_and_loses_nothing(project, admin, postgres_url):
-    with labelloop_server("serve", project, "--retrain-every", "0", "--auth-token", "t0ken") as url:
+def test_labeling_goes_on_through_repeated_connection_cuts_and_loses_nothing(project, admin, postgres_url, monkeypatch):
+    monkeypatch.setenv("LABELLOOP_AUTH_TOKEN", "t0ken-for-database-faults")
+    with labelloop_server("serve", project, "--retrain-every", "0") as url:
         annotators = Annotators(url, ["ann1", "ann2", "ann3", "ann4"], lambda item: "ab"[int(item["id"]) % 2],
-                                headers={"Authorization": "Bearer t0ken"}).start()
+                                headers={"Authorization": "Bearer t0ken-for-database-faults"}).start()
         try:
             cuts = 0
             for _ in range(15):
@@ -88,7 +89,7 @@ def test_labeling_goes_on_through_repeated_connection_cuts_and_loses_nothing(pro
             annotators.stop()
         assert cuts >= 15 and annotators.refused == [] and annotators.disconnected == 0
         assert set(annotators.statuses) <= {200, 503}
-        labeled = call(url, "stats", headers={"Authorization": "Bearer t0ken"})[1]["labeled"]
+        labeled = call(url, "stats", headers={"Authorization": "Bearer t0ken-for-database-faults"})[1]["labeled"]
     journal = Journal(postgres_url)
     try:
         current = journal.current_frame()

@@ -6,6 +6,7 @@ import json
 import pandas as pd
 import pytest
 
+from labelloop.standalone.names import issue_key
 from labelloop.standalone.project import Project, init_project
 from labelloop.standalone.server import create_app
 
@@ -34,7 +35,7 @@ def test_a_rule_is_previewed_with_its_accuracy_then_saved(project):
         for item, label in (("0", "complaint"), ("6", "praise"), ("2", "praise")):  # "no refund yet" called praise
             assert client.post("/label", json={"id": item, "label": label}).status_code == 200
         assert client.get("/rules").get_json() == {"rules": [], "statistics": [], "coverage": 0.0, "canEdit": True,
-                                                   "columns": ["n", "text"]}
+                                                   "columns": ["n", "text"], "measuredOn": "final labels"}
         preview = client.post("/rules/preview", json={"rule": REFUND}).get_json()
         assert preview["coverage"] == pytest.approx(4 / 8) and preview["votes"] == 4
         assert (preview["accuracy"], preview["gold"]) == (0.5, 2)
@@ -89,7 +90,9 @@ def test_on_a_shared_server_only_reviewers_change_the_rules(project):
         assert client.get("/rules", headers=as_user("ada")).get_json()["canEdit"] is False
         assert client.post("/rules/preview", json={"rule": REFUND}, headers=as_user("ada")).status_code == 200
         assert not (project.root / "rules.json").exists()
-        other = {**as_user("rev"), "X-Labelloop-Key": "reviewer-browser-key-012345"}
+        squatter = {**as_user("rev"), "X-Labelloop-Key": "reviewer-browser-key-012345"}
+        assert client.put("/rules", json={"rules": [REFUND]}, headers=squatter).status_code == 403
+        other = {**as_user("rev"), "X-Labelloop-Key": issue_key(project.journal, "rev")}  # labelloop names --issue rev
         assert client.put("/rules", json={"rules": [REFUND]}, headers=other).status_code == 200
         assert json.loads((project.root / "rules.json").read_text()) == [REFUND]
     finally:

@@ -62,8 +62,8 @@ def test_every_route_needs_the_token(shared, method, path):
 
 def test_the_page_trades_the_token_for_a_cookie_and_annotators_name_themselves(shared):
     response = shared.get(f"/?token={TOKEN}")
-    assert response.status_code == 302 and "labelloop_token" in response.headers["Set-Cookie"]
-    assert "HttpOnly" in response.headers["Set-Cookie"]
+    assert response.status_code == 302 and "labelloop_session" in response.headers["Set-Cookie"]
+    assert "HttpOnly" in response.headers["Set-Cookie"] and TOKEN not in response.headers["Set-Cookie"]
     assert shared.get("/").status_code == 200  # the cookie now opens every route
     needs_name = shared.get("/config")
     assert needs_name.status_code == 400 and needs_name.get_json()["needName"] is True

@@ -33,6 +33,14 @@ class Unauthorized(LabelloopError):
     """The request lacks the server's access token."""
 
 
+class TooManyAttempts(Unauthorized):
+    """Too many wrong access tokens from one address: it must wait ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Unavailable(LabelloopError):
     """A service the request needs (the journal database) cannot be reached now; retrying may work."""
 

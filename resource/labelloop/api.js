@@ -3,6 +3,7 @@
 
 const NAME_KEY = "labelloop.annotator";
 const ANNOTATOR_KEY = "labelloop.annotatorKey";
+const ISSUED_KEY = "labelloop.issuedKey";
 
 export class ApiError extends Error {
   constructor(message, status, body) {
@@ -16,13 +17,17 @@ export function storedName() {
   return window.localStorage.getItem(NAME_KEY);
 }
 
-export function storeName(name) {
+// `issuedKey`: the key the operator issued for this name (reviewers need one), kept per name.
+export function storeName(name, issuedKey) {
   window.localStorage.setItem(NAME_KEY, name);
+  if (issuedKey) window.localStorage.setItem(`${ISSUED_KEY}.${name}`, issuedKey);
 }
 
-// On a shared server a name belongs to the browser that first used it: this browser's random
-// key, made once and kept, proves it is the same annotator.
-function annotatorKey() {
+// On a shared server a name belongs to a key: the one the operator issued for it, or else this
+// browser's random key, made once and kept, which proves it is the same annotator.
+function annotatorKey(name) {
+  const issued = window.localStorage.getItem(`${ISSUED_KEY}.${name}`);
+  if (issued) return issued;
   let key = window.localStorage.getItem(ANNOTATOR_KEY);
   if (!key) {
     const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -54,7 +59,7 @@ export function makeApi(backendUrl) {
     const name = storedName();
     if (name) {
       headers["X-Labelloop-User"] = name;
-      headers["X-Labelloop-Key"] = annotatorKey();
+      headers["X-Labelloop-Key"] = annotatorKey(name);
     }
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;

@@ -243,16 +243,19 @@ class LabelingPage {
   }
 
   askName(problem) {
-    const input = el("input", { type: "text", maxlength: 64, "aria-label": "Your name", autocomplete: "name" });
+    const input = el("input", { type: "text", maxlength: 64, "aria-label": "Your name", autocomplete: "name",
+      placeholder: "Your name" });
+    const key = el("input", { type: "password", maxlength: 128, "aria-label": "Your key", autocomplete: "off",
+      placeholder: "Key from the operator (reviewers)" });
     const form = el("form", { className: "panel" }, el("h2", {}, "Who is labeling?"),
       el("p", {}, "This server is shared: your name is stored with each of your labels."),
-      el("p", { className: "error", role: "alert", hidden: !problem }, problem || ""), input,
+      el("p", { className: "error", role: "alert", hidden: !problem }, problem || ""), input, key,
       el("button", { type: "submit" }, "Start"));
     const overlay = el("div", { className: "overlay", role: "dialog", "aria-label": "Your name" }, form);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       if (!input.value.trim()) return;
-      storeName(input.value.trim());
+      storeName(input.value.trim(), key.value.trim());
       overlay.remove();
       this.open();
     });

@@ -8,14 +8,17 @@ function share(value) {
   return value === null || value === undefined ? "–" : `${(value * 100).toFixed(1)}%`;
 }
 
-function accuracyText(found) {
-  if (!found.gold) return "no labeled item to check it against yet";
-  return `right on ${Math.round(found.accuracy * found.gold)} of ${found.gold} labeled item(s) (${share(found.accuracy)})`;
+// `measuredOn`: "your labels" for an annotator who is not a reviewer (others' answers stay hidden).
+function accuracyText(found, measuredOn) {
+  const whose = measuredOn === "your labels" ? "of your " : "";
+  if (!found.gold) return `no ${whose ? "item you labeled" : "labeled item"} to check it against yet`;
+  return `right on ${Math.round(found.accuracy * found.gold)} ${whose || "of "}${found.gold} labeled item(s) `
+    + `(${share(found.accuracy)})`;
 }
 
-function statsText(found) {
+function statsText(found, measuredOn) {
   return `votes on ${found.votes} item(s) (${share(found.coverage)}), overlaps ${share(found.overlap)}, `
-    + `conflicts ${share(found.conflict)}; ${accuracyText(found)}`;
+    + `conflicts ${share(found.conflict)}; ${accuracyText(found, measuredOn)}`;
 }
 
 function exampleText(data) {
@@ -90,7 +93,7 @@ export function rulesPanel(api, config, showError) {
       const remove = el("button", { type: "button", disabled: !found.canEdit, onClick: () => run(() => save(
         found.rules.filter((_, m) => m !== n))) }, "Delete");
       list.append(el("li", { className: rule.enabled === false ? "rule off" : "rule" },
-        el("strong", {}, rule.name), ` → ${rule.label}${rule.enabled === false ? " (disabled)" : ""}: ${statsText(stats)} `,
+        el("strong", {}, rule.name), ` → ${rule.label}${rule.enabled === false ? " (disabled)" : ""}: ${statsText(stats, found.measuredOn)} `,
         toggle, remove));
     });
     if (!found.rules.length) list.append(el("li", {}, "No rules yet."));
@@ -103,7 +106,7 @@ export function rulesPanel(api, config, showError) {
 
   const preview = el("button", { type: "button", onClick: () => run(async () => {
     const found = await api.previewRule(written());
-    clear(result).append(el("p", {}, `This rule ${statsText(found)}.`),
+    clear(result).append(el("p", {}, `This rule ${statsText(found, found.measuredOn)}.`),
       el("ul", { className: "rule-examples" }, found.examples.map((e) => el("li", {}, exampleText(e.data)))));
   }) }, "Preview");
   const saveRule = el("button", { type: "submit", className: "save-rule" }, "Save rule");

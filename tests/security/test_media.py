@@ -132,15 +132,16 @@ def test_a_decompression_bomb_is_refused_in_one_sentence(tmp_path):
     project.close()
 
 
-def test_an_image_project_on_a_token_server_shows_its_images(tmp_path):
+def test_an_image_project_on_a_token_server_shows_its_images(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABELLOOP_AUTH_TOKEN", TOKEN)
     folder = tmp_path / "pics"
     folder.mkdir()
     for n, color in enumerate(((200, 30, 30), (30, 200, 30), (30, 30, 200))):
         Image.new("RGB", (64, 48), color).save(folder / f"picture-{n}.png")
     init_project(tmp_path / "proj", folder, "image", CATEGORIES)
-    with labelloop_server("serve", tmp_path / "proj", "--auth-token", TOKEN, "--retrain-every", "0") as url, \
+    with labelloop_server("serve", tmp_path / "proj", "--retrain-every", "0") as url, \
             browser_page() as page:
-        page.goto(url)  # the URL the server prints: ?token= is traded for the session cookie
+        page.goto(f"{url}?token={TOKEN}")  # ?token= is traded for the session cookie
         page.get_by_role("textbox", name="Your name").fill("ada")
         page.get_by_role("button", name="Start").click()
         page.wait_for_function("() => { const img = document.querySelector('.image-viewport img');"

@@ -9,6 +9,7 @@ no traceback.
 from __future__ import annotations
 
 import logging
+import math
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -20,6 +21,7 @@ from labelloop.errors import (
     NameRequired,
     NameTaken,
     NotFound,
+    TooManyAttempts,
     Unauthorized,
     Unavailable,
 )
@@ -27,7 +29,7 @@ from labelloop.labeling.media_response import media_response
 from labelloop.labeling.service import LabelingService
 
 log = logging.getLogger(__name__)
-_STATUS = ((NotFound, 404), (LeaseConflict, 409), (Unauthorized, 401), (NameTaken, 403), (Forbidden, 403),
+_STATUS = ((TooManyAttempts, 429), (NotFound, 404), (LeaseConflict, 409), (Unauthorized, 401), (NameTaken, 403), (Forbidden, 403),
            (Unavailable, 503),
            (LabelloopError, 400))
 RETRY_AFTER_SECONDS = 2
@@ -105,6 +107,8 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
             if isinstance(exception, kind):
                 extra = {"needName": True} if isinstance(exception, NameRequired) else {}
                 headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else {}
+                if isinstance(exception, TooManyAttempts):
+                    headers = {"Retry-After": str(math.ceil(exception.retry_after))}
                 return jsonify(error=str(exception), **extra), status, headers
         if isinstance(exception, RequestEntityTooLarge):
             return jsonify(error=f"The request body is larger than {MAX_BODY_BYTES // 1024:,} KB."), 413

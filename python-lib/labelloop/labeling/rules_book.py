@@ -3,7 +3,9 @@ it is saved, and saving (DESIGN.md section 9).
 
 The rules are kept by a store: ``rules.json`` in a standalone project, a rules dataset in DSS
 (``rules/dataset.py``). Statistics are measured on the pool as it is now (it may grow) against the
-final human labels, which are read from the journal again only when it changed.
+final human labels, which are read from the journal again only when it changed; or, for an
+annotator who is not a reviewer, against their own labels only: a rule such as ``id == N`` would
+otherwise tell them the final label of any item, others' answers and reviews included.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ class RulesBook:
     """The rules of ``store`` over ``source``, measured against the journal's final labels."""
 
     EXAMPLES = 5
+    MAX_PREVIEW_TESTS = 2_000_000  # items x conditions a preview may test (bench/rule_preview.py times the costliest)
 
     def __init__(self, store, journal, source, categories: list):
         self.store, self.journal, self.source, self.categories = store, journal, source, categories
@@ -43,25 +46,31 @@ class RulesBook:
         frame = pool_rows(self.source)[1] if frame is None else frame
         return parse_rules(self.store.read(), frame.dtypes, self.categories)
 
-    def summary(self) -> dict:
-        """``{rules, statistics, coverage, columns}``: the saved rules as written, each one's
-        statistics, and the columns a rule may read."""
+    def summary(self, annotator: str | None = None) -> dict:
+        """``{rules, statistics, coverage, columns, measuredOn}``: the saved rules as written, each
+        one's statistics (against ``annotator``'s own labels when given), and the columns a rule may read."""
         ids, frame = pool_rows(self.source)
         rules = self.load(frame)
-        found = rule_statistics(rules, rule_votes(rules, frame, self.categories), self.categories, self.gold_codes(ids))
+        found = rule_statistics(rules, rule_votes(rules, frame, self.categories), self.categories,
+                                self.gold_codes(ids, annotator))
         return {"rules": [rule.as_json() for rule in rules], "statistics": found["rules"], "coverage": found["coverage"],
-                "columns": [str(c) for c in frame.columns]}
+                "columns": [str(c) for c in frame.columns], "measuredOn": _measured_on(annotator)}
 
-    def preview(self, given) -> dict:
+    def preview(self, given, annotator: str | None = None) -> dict:
         """How ``given`` would do among the other enabled rules (it replaces a saved one of its
-        name): its statistics, and the ids of a few items it votes on."""
+        name): its statistics (against ``annotator``'s own labels when given), and the ids of a
+        few items it votes on. A rule testing more than ``MAX_PREVIEW_TESTS`` items x conditions is refused."""
         ids, frame = pool_rows(self.source)
         candidate = parse_rules([given], frame.dtypes, self.categories)[0]
+        if len(ids) * candidate.passes > self.MAX_PREVIEW_TESTS:
+            most = max(self.MAX_PREVIEW_TESTS // max(len(ids), 1), 1)
+            raise LabelloopError(f"A preview on {len(ids):,} items takes at most {most:,} condition(s) in a rule; "
+                                 f"this one has {candidate.passes:,}.")
         others = [rule for rule in self.load(frame) if rule.enabled and rule.name != candidate.name]
         votes = rule_votes([*others, candidate], frame, self.categories)
-        found = rule_statistics([*others, candidate], votes, self.categories, self.gold_codes(ids))["rules"][-1]
+        found = rule_statistics([*others, candidate], votes, self.categories, self.gold_codes(ids, annotator))["rules"][-1]
         shown = np.flatnonzero(votes[:, -1] != ABSTAIN)[:self.EXAMPLES]
-        return {**found, "examples": [ids[i] for i in shown]}
+        return {**found, "examples": [ids[i] for i in shown], "measuredOn": _measured_on(annotator)}
 
     def replace(self, rules) -> dict:
         """Check every rule, then replace the saved ones; nothing changes when one is refused."""
@@ -70,10 +79,10 @@ class RulesBook:
         self.store.write(parse_rules(rules, pool_rows(self.source)[1].dtypes, self.categories))
         return self.summary()
 
-    def gold_codes(self, ids: list) -> np.ndarray:
-        """Each of ``ids``' final human label as a category code, -1 where there is none."""
+    def gold_codes(self, ids: list, annotator: str | None = None) -> np.ndarray:
+        """Each of ``ids``' final human label (or ``annotator``'s own label) as a category code, -1 where there is none."""
         code = {c: n for n, c in enumerate(self.categories)}
-        labels = self._final_labels()
+        labels = self._final_labels() if annotator is None else self.journal.labels_of(annotator)
         return np.array([code.get(labels.get(i), -1) for i in ids], dtype=int)
 
     def _final_labels(self) -> dict:
@@ -83,3 +92,7 @@ class RulesBook:
                 final = final_labels(self.journal.current_frame(), self.journal.reviews_frame())
                 self._gold = (changed, dict(zip(final["item_id"].astype(str), final["label"].astype(str))))
             return self._gold[1]
+
+
+def _measured_on(annotator: str | None) -> str:
+    return "final labels" if annotator is None else "your labels"

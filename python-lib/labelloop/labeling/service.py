@@ -303,11 +303,11 @@ class LabelingService:
 
     def rules(self, user: str) -> dict:
         """The labeling rules with their statistics (``GET /rules``), and whether ``user`` may change them."""
-        return {**self._rules_book().summary(), "canEdit": self.may_review(user)}
+        return {**self._rules_book().summary(self._measured_for(user)), "canEdit": self.may_review(user)}
 
     def preview_rule(self, user: str, body) -> dict:
         """How a rule being written would do, before it is saved (``POST /rules/preview``)."""
-        found = self._rules_book().preview(_object(body).get("rule"))
+        found = self._rules_book().preview(_object(body).get("rule"), self._measured_for(user))
         return {**found, "examples": [{"id": i, "data": d} for i, d in zip(found["examples"], self._data(found["examples"]))]}
 
     def save_rules(self, user: str, body) -> dict:
@@ -316,6 +316,11 @@ class LabelingService:
         if not self.may_review(user):
             raise Forbidden("Only the project's reviewers can change the labeling rules.")
         return {**book.replace(_object(body).get("rules")), "canEdit": True}
+
+    def _measured_for(self, user: str) -> str | None:
+        """Whose labels rules are measured against for ``user``: the final ones (None) for a
+        reviewer, else only ``user``'s own, so that rules reveal nothing of others' answers."""
+        return None if self.may_review(user) else user
 
     def _rules_book(self):
         if self._rules is None:

@@ -29,7 +29,10 @@ NO_VALUE = ("is null", "not null")
 MAX_RULES = 200
 MAX_NAME = 64
 MAX_PATTERN = 1000  # characters of a regex, or of all of a rule's keywords together
-MAX_LIST = 1000  # keywords of a rule, values of an ``in``, conditions of an ``all``
+MAX_LIST = 1000  # values of an ``in``
+MAX_KEYWORDS = 200
+MAX_CONDITIONS = 20  # of an ``all``: each is a pass over the pool
+MAX_RULE_CHARS = 32_000  # one rule, as JSON
 _NAME = re.compile(r"[\w .:@'()-]{1,64}", re.UNICODE)
 _KINDS = ("keywords", "regex", "all", "op")
 # Whole words in any script: RE2's \b knows ASCII letters only, so "caf" would match in "café".
@@ -58,6 +61,11 @@ class Rule:
 
     def as_json(self) -> dict:
         return dict(self.source)
+
+    @property
+    def passes(self) -> int:
+        """How many passes over the pool it takes (a keyword list or a regex is one)."""
+        return max(len(self.conditions), 1)
 
 
 def parse_rules(data, columns, categories) -> list:
@@ -94,6 +102,9 @@ def _rule(given, number: int, dtypes: dict, categories: list) -> Rule:
     def refuse(problem: str):
         raise LabelloopError(f"Rule '{name}': {problem}")
 
+    if len(json.dumps(given)) > MAX_RULE_CHARS:
+        refuse(f"the rule is longer than {MAX_RULE_CHARS:,} characters of JSON.")
+
     unknown = sorted(set(given) - {"name", "label", "enabled", "column", "keywords", "regex", "all", "op", "value"})
     if unknown:
         refuse(f"unknown field(s) {', '.join(map(repr, unknown))}.")
@@ -129,8 +140,8 @@ def _column(given: dict, dtypes: dict) -> str:
 
 
 def _keywords(keywords) -> str:
-    if not isinstance(keywords, list) or not keywords or len(keywords) > MAX_LIST:
-        raise LabelloopError(f"keywords must be a list of 1 to {MAX_LIST:,} words or phrases.")
+    if not isinstance(keywords, list) or not keywords or len(keywords) > MAX_KEYWORDS:
+        raise LabelloopError(f"keywords must be a list of 1 to {MAX_KEYWORDS:,} words or phrases.")
     if not all(isinstance(k, str) and k.strip() for k in keywords):
         raise LabelloopError("each keyword must be a non-empty text.")
     if sum(len(k) for k in keywords) > MAX_PATTERN:
@@ -152,8 +163,8 @@ def _regex(pattern) -> str:
 
 
 def _conditions(conditions, dtypes: dict) -> tuple:
-    if not isinstance(conditions, list) or not conditions or len(conditions) > MAX_LIST:
-        raise LabelloopError("all must be a list of conditions ({column, op, value}).")
+    if not isinstance(conditions, list) or not conditions or len(conditions) > MAX_CONDITIONS:
+        raise LabelloopError(f"all must be a list of 1 to {MAX_CONDITIONS} conditions ({{column, op, value}}).")
     found = []
     for given in conditions:
         if not isinstance(given, dict) or set(given) - {"column", "op", "value"}:

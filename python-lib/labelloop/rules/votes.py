@@ -89,9 +89,7 @@ def _holds(condition: Condition, columns: Columns) -> np.ndarray:
     if op == "contains":
         return _booleans(pc.match_substring(columns.text(column), value, ignore_case=True))
     if op in ("in", "not in"):
-        inside = np.zeros(len(series), dtype=bool)
-        for member in value:
-            inside |= _equal(columns, column, member)
+        inside = _member(columns, column, value)
         return inside if op == "in" else series.notna().to_numpy() & ~inside
     if op == "==":
         return _equal(columns, column, value)
@@ -100,6 +98,21 @@ def _holds(condition: Condition, columns: Columns) -> np.ndarray:
     numbers = columns.numbers(column)
     with np.errstate(invalid="ignore"):
         return {"<": numbers < value, "<=": numbers <= value, ">": numbers > value, ">=": numbers >= value}[op]
+
+
+def _member(columns: Columns, column: str, values: tuple) -> np.ndarray:
+    """Equal to one of ``values``, as ``_equal`` compares each: one hashed pass over the column
+    per kind of value, however many values."""
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    texts = [v for v in values if isinstance(v, str)]
+    inside = np.zeros(len(columns), dtype=bool)
+    if numbers:
+        inside |= np.isin(columns.numbers(column), numbers)
+    if texts:
+        inside |= _booleans(pc.is_in(columns.text(column), value_set=pa.array(texts, type=pa.string())))
+    for flag in (v for v in values if isinstance(v, bool)):
+        inside |= _equal(columns, column, flag)
+    return inside
 
 
 def _equal(columns: Columns, column: str, value) -> np.ndarray:

@@ -379,12 +379,15 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     choice = feature_choice(project)
     embedder = EmbeddingWorker(project).start() if choice.kind == "embeddings" else None
     app, writer = create_app(project, auth_token=auth_token, loop=loop, online=args.suggestions == "online",
-                             reviewers=reviewers, pool_watch=watch, features=choice, embedder=embedder)
+                             reviewers=reviewers, pool_watch=watch, features=choice, embedder=embedder,
+                             require_keys=getattr(args, "require_keys", False))
     freeze_long_lived()
     server = http_server.make_http_server(app, host, args.port)
     signal.signal(signal.SIGTERM, _interrupt)
-    url = f"http://{host}:{server.effective_port}/" + (f"?token={auth_token}" if auth_token else "")
+    url = f"http://{host}:{server.effective_port}/"
     print(f"labelloop: serving {project.root} at {url}", flush=True)
+    if auth_token:
+        _print_access(project, url, reviewers or [])
     try:
         server.run()  # returns on KeyboardInterrupt, once the requests being handled finish (up to 5 s)
     finally:
@@ -399,10 +402,54 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
         print("labelloop: stopped; labels and metadata datasets are written.", flush=True)
 
 
+def _print_access(project: Project, url: str, reviewers: list) -> None:
+    """How to open a shared server (the token itself is never printed), and the reviewers still without a key."""
+    print(f"labelloop: open {url}?token=TOKEN once in each browser, TOKEN being the access token you set", flush=True)
+    for name in reviewers:
+        bound = project.journal.name_key(name)
+        if bound is None or not bound[1]:
+            print(f"labelloop: reviewer '{name}' has no key yet: labelloop names {project.root} --issue '{name}'",
+                  flush=True)
+
+
 def _serve(args) -> None:
+    from labelloop.standalone.access import ARGV_REFUSED, read_token
     from labelloop.standalone.project import Project
 
-    _serve_project(_with_features(Project.open(args.dir, user=args.user), args), args, args.auth_token)
+    if args.auth_token is not None:
+        raise LabelloopError(ARGV_REFUSED)
+    token = read_token(args.auth_token_file)
+    if args.require_keys and not token:
+        raise LabelloopError("--require-keys is for a shared server: set LABELLOOP_AUTH_TOKEN or use --auth-token-file.")
+    _serve_project(_with_features(Project.open(args.dir, user=args.user), args), args, token)
+
+
+def _names_command(args) -> None:
+    from labelloop.standalone.names import issue_key, release_name
+    from labelloop.standalone.project import Project
+
+    journal = Project.open(args.dir).journal
+    if args.issue:
+        key = issue_key(journal, args.issue)
+        _report(args, {"name": args.issue.strip(), "key": key},
+                lambda f: print(f"Key for '{f['name']}' (shown only now; any previous key of this name stops working):"
+                                f"\n{f['key']}"))
+    elif args.release:
+        release_name(journal, args.release)
+        _report(args, {"released": args.release.strip()},
+                lambda f: print(f"Released '{f['released']}': its key no longer works."))
+    else:
+        _report(args, [{**n, "lastSeen": n["lastSeen"] and n["lastSeen"].isoformat(timespec="seconds") + "Z"}
+                       for n in journal.names()], _print_names)
+
+
+def _print_names(names: list) -> None:
+    if not names:
+        print("No annotator names yet.")
+        return
+    print(f"{'name':<30}{'key':<10}{'answers':>8}  last seen")
+    for name in names:
+        print(f"{name['name']:<30}{name['key'] or '-':<10}{name['answers']:>8}  {name['lastSeen'] or '-'}")
 
 
 def _demo(args) -> None:
@@ -540,9 +587,15 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     serve.add_argument("--user", help="annotator name (default: the OS user)")
-    serve.add_argument("--auth-token", help="required to serve beyond this machine; annotators then pick names")
+    serve.add_argument("--auth-token", help=argparse.SUPPRESS)  # refused: argv is visible to every local user
+    serve.add_argument("--auth-token-file", metavar="FILE",
+                       help="a file holding the access token (or set LABELLOOP_AUTH_TOKEN); needed to serve beyond "
+                            "this machine; annotators then pick names")
     serve.add_argument("--reviewers", help="comma-separated names who may review labels (default: the one user of a "
-                                           "server without --auth-token; nobody on a shared one)")
+                                           "server without a token; nobody on a shared one, where each needs a key "
+                                           "from 'labelloop names --issue')")
+    serve.add_argument("--require-keys", action="store_true",
+                       help="on a shared server, every annotator needs a key from 'labelloop names --issue'")
     _loop_options(serve)
     serve.set_defaults(run=_serve)
 
@@ -584,6 +637,12 @@ def parser() -> argparse.ArgumentParser:
 
     embedder = _report_command(commands, "embed", "embed the project's texts with the sentence model (resumable)", _embed)
     _feature_options(embedder)
+
+    namer = _report_command(commands, "names", "list the annotator names of a shared server, free one, or issue a key",
+                            _names_command)
+    chosen = namer.add_mutually_exclusive_group()
+    chosen.add_argument("--issue", metavar="NAME", help="make a new key for NAME and print it once")
+    chosen.add_argument("--release", metavar="NAME", help="free NAME: its key stops working")
 
     plugin = commands.add_parser("plugin", help="build the DSS plugin zip")
     plugin.add_argument("--out", help="output folder (default: dist/)")

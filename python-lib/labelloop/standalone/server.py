@@ -1,39 +1,36 @@
 """``labelloop serve``: the labeling webapp of a project folder on a local Flask server.
 
 The page is served at ``/``, the shared front end under ``/resource/``, and the API of
-DESIGN.md section 5 at the root, exactly as a DSS backend serves it. With ``--auth-token`` every
-route answers 401 without ``Authorization: Bearer <token>`` (or the cookie the page sets after
-being opened once with ``?token=<token>``), and annotators pick their name in the page: a name
-then belongs to the browser that first used it (``NameClaims``).
+DESIGN.md section 5 at the root, exactly as a DSS backend serves it. With an access token every
+route answers 401 without it (``access.py``), and annotators pick their name in the page: a name
+then belongs to a key, the browser's own or one the operator issued (``names.py``).
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import logging
 import re
 from pathlib import Path
 
-from flask import Flask, jsonify, redirect, request, send_from_directory
+from flask import Flask, jsonify, send_from_directory
 
 from labelloop.embedding_model import Encoder
-from labelloop.errors import LabelloopError, NameRequired, NameTaken, Unauthorized
+from labelloop.errors import LabelloopError, NameRequired
 from labelloop.labeling.builder import build_webapp
 from labelloop.labeling.meaning_search import MeaningSearch
 from labelloop.labeling.service import LabelingConfig
+from labelloop.standalone.access import TOKEN_ENV, guard
 from labelloop.standalone.embeddings import EmbeddingWorker, FeatureChoice, feature_choice, features_status
 from labelloop.standalone.labeling_rules import rules_book
+from labelloop.standalone.names import NAME, NameClaims
 from labelloop.standalone.new_names import NewNames
 from labelloop.standalone.project import MODEL, UNLABELED, Project
 from labelloop.standalone.team_quality import BackgroundSuspects
 from labelloop.store.embedding_cache import EmbeddingCache
 
 log = logging.getLogger(__name__)
-TOKEN_COOKIE = "labelloop_token"
 USER_HEADER = "X-Labelloop-User"
 KEY_HEADER = "X-Labelloop-Key"
-_NAME = re.compile(r"[\w .@'-]{1,64}", re.UNICODE)
 _KEY = re.compile(r"[\w-]{16,128}", re.ASCII)
 RESOURCE_DIR = Path(__file__).resolve().parents[3] / "resource"
 PAGE = """<!doctype html>
@@ -54,32 +51,8 @@ def check_host(host: str, auth_token: str | None) -> None:
     except ValueError:
         loopback = host == "localhost"
     if not loopback and not auth_token:
-        raise LabelloopError(f"Serving on {host} would let anyone on the network label: add --auth-token.")
-
-
-def _digest(secret: str) -> bytes:
-    """SHA-256 of a secret: compared in constant time, and of the same length whatever was sent."""
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
-
-
-class NameClaims:
-    """On a shared server, each annotator name belongs to the first key (browser) that used it.
-
-    Everyone holds the server's token, so the name alone would let one annotator read or change
-    another's history. The page makes a random key once and sends it with the name; the
-    journal keeps the key's hash. Claims never change, so they are cached once seen.
-    """
-
-    def __init__(self, journal):
-        self.journal = journal
-        self._claimed = {}
-
-    def check(self, name: str, key: str) -> None:
-        digest = _digest(key).hex()
-        if name not in self._claimed:
-            self._claimed[name] = self.journal.claim_name(name, digest)
-        if not hmac.compare_digest(self._claimed[name], digest):
-            raise NameTaken(f"The name '{name}' is taken by another annotator: choose another.")
+        raise LabelloopError(f"Serving on {host} would let anyone on the network label: "
+                             f"set {TOKEN_ENV} or use --auth-token-file.")
 
 
 def _identify(user: str | None, claims: NameClaims | None):
@@ -89,7 +62,7 @@ def _identify(user: str | None, claims: NameClaims | None):
         if claims is None or req.endpoint == "media":  # <img> and <audio> send only the cookie the guard checked
             return user
         name = (req.headers.get(USER_HEADER) or "").strip()
-        if not _NAME.fullmatch(name):
+        if not NAME.fullmatch(name):
             raise NameRequired("Choose your annotator name (letters, digits, spaces, . @ ' -; at most 64).")
         key = req.headers.get(KEY_HEADER) or ""
         if not _KEY.fullmatch(key):
@@ -98,26 +71,6 @@ def _identify(user: str | None, claims: NameClaims | None):
         claims.check(name, key)
         return name
     return identify
-
-
-def _guard(app: Flask, token: str) -> None:
-    expected = _digest(token)
-
-    @app.before_request
-    def require_token():
-        given = request.cookies.get(TOKEN_COOKIE, "")
-        header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            given = header[len("Bearer "):]
-        if request.path == "/" and "token" in request.args:
-            given = request.args["token"]
-        if not hmac.compare_digest(_digest(given), expected):
-            raise Unauthorized("This labeling server needs its access token.")
-        if request.path == "/" and "token" in request.args:
-            response = redirect("./")
-            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict")
-            return response
-        return None
 
 
 def _arrivals(service, embedder: EmbeddingWorker | None):
@@ -131,11 +84,12 @@ def _arrivals(service, embedder: EmbeddingWorker | None):
 
 def create_app(project: Project, user: str | None = None, auth_token: str | None = None, loop=None,
                online: bool = True, reviewers: list | None = None, pool_watch=None, features: FeatureChoice | None = None,
-               embedder: EmbeddingWorker | None = None):
+               embedder: EmbeddingWorker | None = None, require_keys: bool = False):
     """The Flask app serving ``project``, and the writer that keeps its datasets current.
 
     ``reviewers`` may use the Review view; without them, the one user of a server without a
-    token may, and nobody on a shared server (a name there is only what someone typed).
+    token may, and nobody on a shared server. There a reviewer's name, and with
+    ``require_keys`` every name, needs a key the operator issued (``names.py``).
 
     With a ``RetrainLoop``, it is started on the webapp's label counts, ``/stats`` reports it under
     ``loop`` and ``POST /train`` asks it for a round now (standalone only: in DSS a scenario
@@ -146,7 +100,7 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
     app = Flask("labelloop", static_folder=None)
     app.json.sort_keys = False
     if auth_token:
-        _guard(app, auth_token)
+        guard(app, auth_token)
 
     @app.get("/")
     def page():
@@ -166,7 +120,7 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
                             columns_first=settings.columns_first, online=online,
                             overlap_share=settings.overlap_share, overlap_annotators=settings.overlap_annotators,
                             reviewers=reviewers or ([] if auth_token else None))
-    claims = NameClaims(project.journal) if auth_token else None
+    claims = NameClaims(project.journal, reviewers, require_keys) if auth_token else None
     features = features or feature_choice(project)
     meaning = None
     if features.kind == "embeddings":
