@@ -8,10 +8,11 @@ together is likeliest, so a rule that often fires with rules voting otherwise is
 less reliable, which majority vote cannot know. Items people labeled enter with their label fixed.
 
 Deciding an item, abstaining is not a vote: only the rules that vote count, each for its
-category with the weight ``log(alpha_j / beta_j)``, plus the balance, and only categories some
-rule voted for are candidates. A silent rule says nothing there (rules catch some items of a
-category, and how often they stay silent depends on how the rules were written more than on the
-item), and an item never gets a category no rule gave it. Whether to trust the weights over
+category with the weight ``log(alpha_j / beta_j)``, plus the categories' balance among the
+covered items (the fitted balance times each category's chance that some rule fires), and only
+categories some rule voted for are candidates. A silent rule says nothing there (rules catch
+some items of a category, and how often they stay silent depends on how the rules were written
+more than on the item), and an item never gets a category no rule gave it. Whether to trust the weights over
 majority vote is ``model_choice``'s to decide.
 
 Items with the same votes have the same posterior, so EM runs over the distinct vote patterns,
@@ -32,7 +33,7 @@ TOLERANCE = 1e-7
 
 @dataclass
 class Fitted:
-    prior: np.ndarray  # K
+    prior: np.ndarray  # K: over all items
     alpha: np.ndarray  # m: P(rule fires | its category)
     beta: np.ndarray  # m: P(rule fires | another category)
 
@@ -40,6 +41,12 @@ class Fitted:
         """P(its category | the rule fires), per rule: what its accuracy is estimated to be."""
         hit = self.alpha * self.prior[codes]
         return hit / (hit + self.beta * (1 - self.prior[codes]))
+
+    def covered_prior(self, one_hot: np.ndarray) -> np.ndarray:
+        """Each category's share of the items some rule votes on, as the fitted rates imply."""
+        fires = np.where(one_hot > 0, self.alpha, self.beta)  # K x m
+        covered = self.prior * (1 - np.prod(1 - fires, axis=1))
+        return covered / covered.sum()
 
 
 @dataclass
@@ -132,10 +139,10 @@ def _expect(fires: np.ndarray, fitted: Fitted, one_hot: np.ndarray) -> np.ndarra
 
 
 def _decide(fires: np.ndarray, fitted: Fitted, one_hot: np.ndarray) -> np.ndarray:
-    """Each pattern's posterior from the rules that vote only, over the categories voted for;
-    the balance where none votes."""
+    """Each pattern's posterior from the rules that vote only, over the categories voted for,
+    from the balance among covered items; the balance where none votes."""
     voted = fires @ one_hot.T  # patterns x K
-    scores = np.log(fitted.prior)[None, :] + (fires * np.log(fitted.alpha / fitted.beta)) @ one_hot.T
+    scores = np.log(fitted.covered_prior(one_hot))[None, :] + (fires * np.log(fitted.alpha / fitted.beta)) @ one_hot.T
     scores = np.where(voted > 0, scores, -np.inf)
     scores[voted.sum(axis=1) == 0] = np.log(fitted.prior)
     return _normalized(scores)
