@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labelloop.rules.label_model import fit_label_model, majority_vote
+from labelloop.rules.label_model import fit_label_model, fit_patterns, majority_vote, vote_patterns
 from labelloop.rules.votes import ABSTAIN
 
 FOLDS = 5
@@ -44,11 +44,12 @@ def choose_method(votes: np.ndarray, codes: np.ndarray, categories: int, gold: n
 def pair_misfit(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray | None = None) -> float:
     """The worst relative gap, over pairs of rules, between how many items both fire on and how
     many the fitted model predicts, less three standard deviations of chance (0: a perfect fit)."""
-    fires = (votes != ABSTAIN).astype(np.float64)
-    fitted = fit_label_model(votes, codes, categories, gold)[1]
+    patterns, _ = vote_patterns(votes != ABSTAIN, categories, gold)
+    fitted = fit_patterns(patterns, codes, categories)[1]
     rates = np.where(np.arange(categories)[:, None] == codes[None, :], fitted.alpha, fitted.beta)  # K x m
     expected = len(votes) * (rates.T * fitted.prior) @ rates  # m x m: co-firings predicted
-    observed = fires.T @ fires
+    items = patterns.weights + patterns.gold.sum(axis=1)
+    observed = patterns.fires.T @ (patterns.fires * items[:, None])
     gap = np.maximum(np.abs(observed - expected) - 3 * np.sqrt(expected), 0) / np.maximum(expected, 1)
     np.fill_diagonal(gap, 0)
     return float(gap.max()) if gap.size else 0.0
