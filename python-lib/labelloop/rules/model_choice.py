@@ -32,7 +32,7 @@ def choose_method(votes: np.ndarray, codes: np.ndarray, categories: int, gold: n
     report = {"gold_accuracy": None, "majority_gold_accuracy": None, "gold": int(checked.sum())}
     if checked.any():
         model, majority = _cross_validated(votes, codes, categories, gold, np.flatnonzero(checked))
-        report.update(gold_accuracy=model / checked.sum(), majority_gold_accuracy=majority / checked.sum())
+        report.update(gold_accuracy=float(model / checked.sum()), majority_gold_accuracy=float(majority / checked.sum()))
         if model != majority:
             method = "label model" if model > majority else "majority vote"
             return {**report, "method": method, "decided_by": "human labels"}
