@@ -46,7 +46,7 @@ class Fitted:
         """Each category's share of the items some rule votes on, as the fitted rates imply."""
         fires = np.where(one_hot > 0, self.alpha, self.beta)  # K x m
         covered = self.prior * (1 - np.prod(1 - fires, axis=1))
-        return covered / covered.sum()
+        return covered / covered.sum() if covered.sum() > 0 else self.prior
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 The rules vote over the pool (votes.py), each is measured against the human labels
 (statistics.py), and one label per covered item comes from the label model (label_model.py), or
-from majority vote unless a held-out check shows the model is better (model_choice.py). ``labelloop weak`` and the
-DSS recipe *Apply labeling rules* both run ``label_pool``.
+from majority vote unless a held-out check shows the model is better (model_choice.py).
+``labelloop weak`` and the DSS recipe *Apply labeling rules* both run ``label_pool``.
 """
 from __future__ import annotations
 
