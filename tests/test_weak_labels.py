@@ -59,6 +59,7 @@ def test_rules_are_saved_then_applied_into_weak_labels(tweets):
     assert sum(r["gold"] for r in found["rules"]) > 0 and by_name["links"]["coverage"] > 0.2
     model = found["label_model"]
     assert model["gold"] > 0 and model["method"] in ("label model", "majority vote")
+    assert model["decided_by"] == "human labels" or model["gold_accuracy"] == model["majority_gold_accuracy"]
     chosen = model["gold_accuracy"] if model["method"] == "label model" else model["majority_gold_accuracy"]
     assert chosen == max(model["gold_accuracy"], model["majority_gold_accuracy"])
 
@@ -75,6 +76,7 @@ def test_rules_are_saved_then_applied_into_weak_labels(tweets):
 
     text = run("weak", project).stdout
     assert "love" in text and "(disabled)" in text and "weak labels" in text
+    assert f"The weak labels come from the {model['method']} (decided by" in text
 
 
 @pytest.mark.parametrize("content, message", [

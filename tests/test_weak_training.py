@@ -61,7 +61,7 @@ def test_keyword_rules_help_a_text_model_with_50_human_labels(tmp_path):
         used.append(offered["weak"]["used"])
         project.close()
     assert np.mean(weak) > np.mean(human), (human, weak, used)
-    assert any(used) and not all(used)  # the guard decides draw by draw
+    assert any(used)  # the guard keeps them here (its refusal: test_the_guard_keeps_human_only_training_...)
 
 
 @pytest.fixture

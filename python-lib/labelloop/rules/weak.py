@@ -2,8 +2,8 @@
 
 The rules vote over the pool (votes.py), each is measured against the human labels
 (statistics.py), and one label per covered item comes from the label model (label_model.py), or
-from majority vote when that measures better on the human labels. ``labelloop weak`` and the
-DSS recipe *Apply labeling rules* both run ``label_pool``.
+from majority vote unless a held-out check shows the model is better (model_choice.py).
+``labelloop weak`` and the DSS recipe *Apply labeling rules* both run ``label_pool``.
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError
-from labelloop.rules.label_model import fit_label_model, majority_vote
+from labelloop.rules.label_model import fit_label_model
+from labelloop.rules.model_choice import choose_method
 from labelloop.rules.statistics import rule_statistics
 from labelloop.rules.votes import ABSTAIN, rule_votes
 
@@ -39,7 +40,7 @@ def label_pool(rules: list, frame: pd.DataFrame, categories: list, gold: np.ndar
     enabled = np.array([rule.enabled for rule in rules], dtype=bool)
     votes, codes = votes[:, enabled], np.array([categories.index(r.label) for r in rules], dtype=int)[enabled]
     covered = (votes != ABSTAIN).any(axis=1)
-    judged = _held_out_accuracy(votes, codes, len(categories), gold)
+    judged = choose_method(votes, codes, len(categories), gold)
     posterior = _weak_posterior(votes, codes, len(categories), gold, judged["method"])
     chosen = posterior.argmax(axis=1)
     names = np.array([rule.name for rule in rules], dtype=object)[enabled]
@@ -71,20 +72,3 @@ def _weak_posterior(votes: np.ndarray, codes: np.ndarray, categories: int, gold:
     counts = np.stack([(votes == k).sum(axis=1) for k in range(categories)], axis=1).astype(float)
     return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
 
-
-def _held_out_accuracy(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray) -> dict:
-    """Accuracy on the human-labeled items the rules cover, of the label model fitted without
-    those labels (so they judge it, not teach it) and of majority vote (None without such items),
-    and the ``method`` that gives the weak labels: majority vote only when it did better.
-
-    The label model assumes rules err independently given the category; rules that fire on the
-    same kind of item break that, and then majority vote can be the better of the two.
-    """
-    checked = (votes != ABSTAIN).any(axis=1) & (gold >= 0)
-    if not checked.any():
-        return {"gold_accuracy": None, "majority_gold_accuracy": None, "gold": 0, "method": "label model"}
-    blind = fit_label_model(votes, codes, categories)[0].argmax(axis=1)
-    model = float((blind[checked] == gold[checked]).mean())
-    majority = float((majority_vote(votes, categories)[checked] == gold[checked]).mean())
-    return {"gold_accuracy": model, "majority_gold_accuracy": majority, "gold": int(checked.sum()),
-            "method": "majority vote" if majority > model else "label model"}

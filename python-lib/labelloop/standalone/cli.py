@@ -227,6 +227,8 @@ def _print_weak(found: dict) -> None:
     if model["gold"]:
         print(f"On the {model['gold']:,} labeled items they cover: label model {share(model['gold_accuracy'])}, "
               f"majority vote {share(model['majority_gold_accuracy'])}.")
+    reason = {"human labels": "the human labels", "fit": "the model's fit"}[model["decided_by"]]
+    print(f"The weak labels come from the {model['method']} (decided by {reason}).")
 
 
 def _sample(args) -> None:
