@@ -67,9 +67,9 @@ def test_the_spark_recipe_refuses_what_it_cannot_do_in_one_sentence(flow):
 def test_the_executors_python_has_the_code_env_but_cannot_import_labelloop():
     """What the Spark recipe test above runs its executors on (harness.spark_recipe): it passes only
     because the sampler ships labelloop with the job."""
-    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python-lib"), os.environ.get("PYTHONPATH", "")])}
 
-    def runs(code: str) -> subprocess.CompletedProcess:
+    def runs(code: str) -> subprocess.CompletedProcess:  # Spark passes the JVM's PYTHONPATH on to its workers
         return subprocess.run([executor_python(), "-c", code], env=environment, capture_output=True, text=True)
 
     assert runs("import numpy, pandas, pyarrow, sklearn, pyspark").returncode == 0

@@ -71,20 +71,15 @@ def spark_recipe(descriptor: dict):
     What the executors can import follows issue 34's reading of DSS's docs on Spark UDFs: DSS ships
     the code env to them, and nothing says it ships a plugin's python-lib (the stricter reading).
     """
-    if descriptor.get("kind") != "PYSPARK":
-        yield
-        return
-    from pyspark import SparkContext
-
-    running = SparkContext._active_spark_context
-    saved = {name: os.environ.get(name) for name in ("PYSPARK_SUBMIT_ARGS", "PYSPARK_PYTHON", "PYTHONPATH")}
-    os.environ.update(PYSPARK_SUBMIT_ARGS="--master local[2] --conf spark.ui.enabled=false pyspark-shell",
-                      PYSPARK_PYTHON=executor_python())
-    os.environ.pop("PYTHONPATH", None)  # Spark passes its own PYTHONPATH on to the executors
+    running = _active_spark_context()
+    saved = {name: os.environ.get(name) for name in ("PYSPARK_SUBMIT_ARGS", "PYSPARK_PYTHON")}
+    if descriptor.get("kind") == "PYSPARK":
+        os.environ.update(PYSPARK_SUBMIT_ARGS="--master local[2] --conf spark.ui.enabled=false pyspark-shell",
+                          PYSPARK_PYTHON=executor_python())
     try:
         yield
-    finally:
-        started = SparkContext._active_spark_context
+    finally:  # a Spark the recipe started (any recipe: its code may start one itself) ends with it
+        started = _active_spark_context()
         if started is not None and started is not running:
             started.stop()
         for name, value in saved.items():
@@ -94,15 +89,22 @@ def spark_recipe(descriptor: dict):
                 os.environ[name] = value
 
 
+def _active_spark_context():
+    return sys.modules["pyspark"].SparkContext._active_spark_context if "pyspark" in sys.modules else None
+
+
 def executor_python() -> str:
     """A Python for Spark executors with this interpreter's installed packages and no labelloop.
 
     ``-S`` skips the site module, so no ``.pth`` file runs (an editable install of labelloop is
-    one); the packages come from the site-packages folder put on PYTHONPATH by hand.
+    one); the packages come from the site-packages folder put on PYTHONPATH by hand, and the
+    PYTHONPATH Spark passes on loses every folder that holds a ``labelloop`` package.
     """
     packages = sysconfig.get_paths()["purelib"]
     script = Path(tempfile.gettempdir()) / f"labelloop-executor-python-{hashlib.sha256(sys.executable.encode()).hexdigest()[:12]}"
-    text = f'#!/bin/sh\nPYTHONPATH="{packages}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{sys.executable}" -S "$@"\n'
+    text = (f'#!/bin/sh\nkept="{packages}"\nIFS=:\nfor entry in $PYTHONPATH; do\n'
+            f'  [ -d "$entry/labelloop" ] || kept="$kept:$entry"\ndone\n'
+            f'PYTHONPATH="$kept" exec "{sys.executable}" -S "$@"\n')
     if not script.is_file() or script.read_text() != text:
         partial = script.with_suffix(f".{os.getpid()}")
         partial.write_text(text)
