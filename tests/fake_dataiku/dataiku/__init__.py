@@ -49,9 +49,10 @@ class Dataset:
 
     DSS 12's own ``dataiku`` package is not public: its read methods here have the DSS 9.0.5
     signatures (the stricter choice: what 9.0.5 has, DSS 12 has too), without
-    ``use_nullable_integers``, which "DSS 13.1.0" release notes introduce ("New option to read
-    integer columns as nullable integers", doc.dataiku.com/dss/latest/release_notes/13.html).
-    Dataiku's timeseries-preparation plugin checks for it the same way
+    ``use_nullable_integers``, which arrives in DSS 13.1.0 (its release notes, as issue 34 reads
+    them; the stored copies of Dataiku's docs here do not hold that page, and the developer
+    guide's "Nullable integers" section, checked on DSS 13.2, documents the option). Dataiku's
+    timeseries-preparation plugin checks for it at run time
     (``"use_nullable_integers" in inspect.signature(input_dataset.get_dataframe).parameters``).
     """
 
@@ -140,8 +141,8 @@ class Dataset:
 
 
 class _DatasetSince13_1(Dataset):
-    """DSS 13.1.0 and later: ``get_dataframe`` takes ``use_nullable_integers`` (release notes 13.1.0;
-    the signature's other arguments as the developer guide's API reference lists them)."""
+    """DSS 13.1.0 and later: ``get_dataframe`` takes ``use_nullable_integers`` (see ``Dataset``; the
+    other arguments as this fake had them for DSS 13 before it took versions)."""
 
     def get_dataframe(self, columns=None, sampling="head", sampling_column=None, limit=None, ratio=None,
                       infer_with_pandas=True, parse_dates=True, bool_as_str=False, float_precision=None,
