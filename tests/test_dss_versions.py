@@ -1,5 +1,5 @@
 """The plugin on each supported DSS: the fake's API per version, and the reads, the webapp, the
-sampler, the metrics step and the LLM Mesh on the oldest (12.6) and the newest (13.5) of them.
+sampler and the metrics step on the oldest (12.6) and the newest (13.5) of them.
 
 Before DSS 13.1 a read with the schema's types fails on one empty int or boolean cell; the plugin's
 own metadata dataset leaves ``query_rank`` and ``duration_ms`` empty for random items.
@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from fake_dataiku.harness import DSS_VERSIONS, FakeDSS, code_env_pythons, load_fake_dataiku
-from minilm_files import install
 from polling import eventually
 from sampler_models import pool, tabular_classifier, three_classes
 
@@ -179,10 +178,3 @@ def test_a_restarted_webapp_restores_its_answers_from_metadata_with_empty_query_
     served = {i["id"] for i in client.get("/batch?size=40", headers=alice).get_json()["items"]}
     assert len(served) == 37 and not served & {i["id"] for i in items}
 
-
-def test_llm_mesh_embeddings_work_with_and_without_text_overflow_mode(dss_any):
-    dss_any.add_embedding_llm("custom:local:minilm", str(install()))
-    texts = ["the flight was late", "a parcel arrived", "the plane was delayed"]
-    vectors = as_dss(dss_any, lambda platform: platform.embed_texts("custom:local:minilm", texts))
-    assert vectors.shape[0] == 3 and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
-    assert vectors[0] @ vectors[2] > vectors[0] @ vectors[1]
