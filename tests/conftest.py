@@ -5,7 +5,7 @@ import secrets
 
 import pytest
 import sqlalchemy as sa
-from fake_dataiku.harness import FakeDSS
+from fake_dataiku.harness import DSS_VERSIONS, FakeDSS
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -39,9 +39,20 @@ def journal_url(request, tmp_path):
 
 @pytest.fixture
 def dss(tmp_path, monkeypatch):
-    """An empty fake DSS project, whose user keeps its data (a webapp's default journal) in the test's folder."""
+    """An empty fake DSS project, on the oldest supported DSS (or FAKE_DSS_VERSION's: running the DSS
+    tests with FAKE_DSS_VERSION=13.5.6 runs them all on the newest), whose user keeps its data (a
+    webapp's default journal) in the test's folder."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-data"))
     instance = FakeDSS(tmp_path / "dss")
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(params=DSS_VERSIONS)
+def dss_any(request, tmp_path, monkeypatch):
+    """An empty fake DSS project on each supported DSS version, oldest and newest."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-data"))
+    instance = FakeDSS(tmp_path / "dss", request.param)
     yield instance
     instance.stop()
 

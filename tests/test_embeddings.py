@@ -20,6 +20,7 @@ from minilm_files import install
 from polling import eventually
 from servers import LABELLOOP, labelloop_server
 from test_cli import run
+from test_dss_versions import as_dss
 from test_growing_pool import get, post
 
 from labelloop.embedding_model import Encoder
@@ -292,3 +293,12 @@ def test_a_tabular_project_embeds_its_free_text_column_and_samples_with_it(tmp_p
     assert trained == {"kind": "embeddings", "model": model, "ready": True, "items": 150}
     sampled = json.loads(run("sample", root, "--json", "--max-queries", "20").stdout)
     assert sampled["queries"] == 20 and sampled["scored"] == 110
+
+
+def test_llm_mesh_embeddings_work_with_and_without_text_overflow_mode(dss_any, model):
+    """DSS 12.6's ``new_embeddings()`` takes no argument, 13's takes ``text_overflow_mode``."""
+    dss_any.add_embedding_llm("custom:local:minilm", model)
+    texts = ["the flight was late", "a parcel arrived", "the plane was delayed"]
+    vectors = as_dss(dss_any, lambda platform: platform.embed_texts("custom:local:minilm", texts))
+    assert vectors.shape[0] == 3 and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert vectors[0] @ vectors[2] > vectors[0] @ vectors[1]

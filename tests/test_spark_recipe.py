@@ -2,17 +2,21 @@
 local Spark, against the pandas Query sampler recipe on the same scored dataset."""
 from __future__ import annotations
 
+import ast
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from fake_dataiku.harness import load_fake_dataiku
+from fake_dataiku.harness import executor_python, load_fake_dataiku
 from sampler_models import pool, tabular_classifier
 
 from labelloop.errors import LabelloopError
 
-RECIPES = Path(__file__).resolve().parents[1] / "custom-recipes"
+ROOT = Path(__file__).resolve().parents[1]
+RECIPES = ROOT / "custom-recipes"
 QUERIES = {"queries": ["queries"]}
 
 
@@ -39,7 +43,10 @@ def test_the_spark_recipe_ranks_a_scored_dataset_into_the_pandas_recipe_s_querie
     settings = {"max_queries": 40, "random_share": 0.0, "diversity": "none", "chunk_size": 16}
     by_pandas = _run(flow, "query-sampler", settings)
     by_spark = _run(flow, "query-sampler-spark", settings)
-    pd.testing.assert_frame_equal(by_spark.drop(columns="session"), by_pandas.drop(columns="session"))
+    # The same values; the pandas recipe reads row_id as a nullable integer, Spark as int64 (in DSS
+    # both are written as the schema's bigint).
+    pd.testing.assert_frame_equal(by_spark.drop(columns="session"), by_pandas.drop(columns="session"),
+                                  check_dtype=False)
     assert by_pandas["session"].eq(1).all() and by_spark["session"].eq(2).all()
     assert len(by_spark) == 40 and not set(by_spark["item_id"]) & {str(n) for n in range(1000, 1300, 25)}
     assert not [c for c in by_spark.columns if c == "prediction" or c.startswith("proba_")]
@@ -55,6 +62,30 @@ def test_the_spark_recipe_refuses_what_it_cannot_do_in_one_sentence(flow):
     with pytest.raises(LabelloopError, match="no 'proba_<class>' columns"):
         flow.run(RECIPES / "query-sampler-spark", {"id_column": "name", "max_queries": 10},
                  inputs={"unlabeled_samples": ["raw"]}, outputs=QUERIES)
+
+
+def test_the_executors_python_has_the_code_env_but_cannot_import_labelloop():
+    """What the Spark recipe test above runs its executors on (harness.spark_recipe): it passes only
+    because the sampler ships labelloop with the job."""
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python-lib"), os.environ.get("PYTHONPATH", "")])}
+
+    def runs(code: str) -> subprocess.CompletedProcess:  # Spark passes the JVM's PYTHONPATH on to its workers
+        return subprocess.run([executor_python(), "-c", code], env=environment, capture_output=True, text=True)
+
+    assert runs("import numpy, pandas, pyarrow, sklearn, pyspark").returncode == 0
+    refused = runs("import labelloop")
+    assert refused.returncode != 0 and "No module named 'labelloop'" in refused.stderr
+
+
+def test_no_code_of_the_plugin_imports_pyspark_errors():
+    """``pyspark.errors`` arrives in Spark 3.4 (SPARK-41586); DSS runs the cluster's Spark 3, from 3.0."""
+    found = []
+    for path in [*(ROOT / "python-lib").rglob("*.py"), *RECIPES.glob("*/recipe.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            found += [f"{path.name}: {n}" for n in names if n == "pyspark.errors" or n.startswith("pyspark.errors.")]
+    assert found == []
 
 
 def test_only_a_pyspark_recipe_opens_a_dataset_in_spark_and_it_reads_only_its_inputs(dss, tmp_path):

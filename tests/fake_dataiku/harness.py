@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import importlib
 import json
 import os
 import runpy
 import secrets
 import sys
+import sysconfig
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,8 +59,9 @@ def load_fake_dataiku():
 
 @contextlib.contextmanager
 def spark_recipe(descriptor: dict):
-    """A recipe of kind PYSPARK runs with Spark set up, here a local Spark on this interpreter, ended
-    with the recipe as DSS ends the recipe's process.
+    """A recipe of kind PYSPARK runs with Spark set up, here a local Spark, ended with the recipe as
+    DSS ends the recipe's process. Its executors run ``executor_python()``: the code env's packages,
+    not the plugin's ``python-lib``.
 
     Docs source, plugins/reference/recipes.rst (a writers' comment): "Different kinds of code
     recipes but for now nothing is documented ... R, PYSPARK, SPARK_SCALA, JAVA". Docs source,
@@ -65,20 +69,18 @@ def spark_recipe(descriptor: dict):
     plugin recipe that uses Pyspark". A public copy of DSS's custom-code recipe page template (the
     search tool's index holds it without naming its repository) shows a Spark configuration for
     ``desc.kind == 'PYSPARK'``. How DSS starts Spark is not public: a local master is the stand-in.
+    What the executors can import follows issue 34's reading of DSS's docs on Spark UDFs: DSS ships
+    the code env to them, and nothing says it ships a plugin's python-lib (the stricter reading).
     """
-    if descriptor.get("kind") != "PYSPARK":
-        yield
-        return
-    from pyspark import SparkContext
-
-    running = SparkContext._active_spark_context
+    running = _active_spark_context()
     saved = {name: os.environ.get(name) for name in ("PYSPARK_SUBMIT_ARGS", "PYSPARK_PYTHON")}
-    os.environ.update(PYSPARK_SUBMIT_ARGS="--master local[2] --conf spark.ui.enabled=false pyspark-shell",
-                      PYSPARK_PYTHON=sys.executable)
+    if descriptor.get("kind") == "PYSPARK":
+        os.environ.update(PYSPARK_SUBMIT_ARGS="--master local[2] --conf spark.ui.enabled=false pyspark-shell",
+                          PYSPARK_PYTHON=executor_python())
     try:
         yield
-    finally:
-        started = SparkContext._active_spark_context
+    finally:  # a Spark the recipe started (any recipe: its code may start one itself) ends with it
+        started = _active_spark_context()
         if started is not None and started is not running:
             started.stop()
         for name, value in saved.items():
@@ -86,6 +88,30 @@ def spark_recipe(descriptor: dict):
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _active_spark_context():
+    return sys.modules["pyspark"].SparkContext._active_spark_context if "pyspark" in sys.modules else None
+
+
+def executor_python() -> str:
+    """A Python for Spark executors with this interpreter's installed packages and no labelloop.
+
+    ``-S`` skips the site module, so no ``.pth`` file runs (an editable install of labelloop is
+    one); the packages come from the site-packages folder put on PYTHONPATH by hand, and the
+    PYTHONPATH Spark passes on loses every folder that holds a ``labelloop`` package.
+    """
+    packages = sysconfig.get_paths()["purelib"]
+    script = Path(tempfile.gettempdir()) / f"labelloop-executor-python-{hashlib.sha256(sys.executable.encode()).hexdigest()[:12]}"
+    text = (f'#!/bin/sh\nkept="{packages}"\nIFS=:\nfor entry in $PYTHONPATH; do\n'
+            f'  [ -d "$entry/labelloop" ] || kept="$kept:$entry"\ndone\n'
+            f'PYTHONPATH="$kept" exec "{sys.executable}" -S "$@"\n')
+    if not script.is_file() or script.read_text() != text:
+        partial = script.with_suffix(f".{os.getpid()}")
+        partial.write_text(text)
+        partial.chmod(0o755)
+        partial.replace(script)
+    return str(script)
 
 
 class DescriptorError(Exception):
@@ -265,6 +291,32 @@ def full_name(name: str) -> str:
 
 INSTANCE_KEY = "PROJ"
 
+# The DSS versions the plugin supports, oldest first: every DSS-facing test runs on the oldest, and
+# the ``dss_any`` fixture (tests/conftest.py) runs a test on each. FAKE_DSS_VERSION picks another.
+# The LLM Mesh arrives in dataikuapi 12.3.2 (dataikuapi/dss/llm.py first appears there); 13.5.6 is
+# the newest 13.x release of dataikuapi.
+DSS_VERSIONS = ("12.6.4", "13.5.6")
+# The Python versions a DSS offers for code envs, by major version. DSS 12: "v11.4 added support for
+# Python v3.11 for code environments" and its builtin env is 3.9 (community.dataiku.com, "Split
+# built-in Python code environment in two"); no public source has 3.12 before DSS 14's "DSS is
+# compatible with Python versions 3.9 to 3.14" (doc.dataiku.com/dss/14/code-envs/operations-python.html),
+# so 12 and 13 offer up to 3.11 here (the stricter reading for 13).
+CODE_ENV_PYTHONS = {12: ("PYTHON36", "PYTHON37", "PYTHON38", "PYTHON39", "PYTHON310", "PYTHON311"),
+                    13: ("PYTHON36", "PYTHON37", "PYTHON38", "PYTHON39", "PYTHON310", "PYTHON311"),
+                    14: ("PYTHON39", "PYTHON310", "PYTHON311", "PYTHON312", "PYTHON313", "PYTHON314")}
+
+
+def dss_version(text: str | None = None) -> tuple:
+    """``(12, 6, 4)`` from ``"12.6.4"``; without text, FAKE_DSS_VERSION's or the oldest supported."""
+    text = text or os.environ.get("FAKE_DSS_VERSION") or DSS_VERSIONS[0]
+    return tuple(int(part) for part in text.split("."))
+
+
+def code_env_pythons(desc: dict, version: tuple) -> list:
+    """The interpreters a plugin's code env (code-env/python/desc.json) can be built with on this DSS."""
+    offered = CODE_ENV_PYTHONS[version[0]]
+    return [p for p in desc.get("acceptedPythonInterpreters", []) if p in offered]
+
 
 class FakeProject:
     def __init__(self, dss: FakeDSS):
@@ -280,7 +332,7 @@ class FakeProject:
     def get_llm(self, llm_id):
         # dataikuapi/dss/project.py: get_llm returns a handle (DSSLLM) without checking the id; a
         # request with an unknown id fails when it is executed.
-        return FakeLLM(self._dss, llm_id)
+        return (FakeLLM if self._dss.version >= (13, 0, 0) else FakeLLMBefore13)(self._dss, llm_id)
 
     def get_variables(self):
         return {"standard": self._dss.platform.get_variables(), "local": {}}
@@ -302,6 +354,15 @@ class FakeLLM:
         # 'TRUNCATE' or 'FAIL'." (dataikuapi/dss/llm.py, DSS 13.0 and later)
         if text_overflow_mode not in ("TRUNCATE", "FAIL"):
             raise ValueError(f"text_overflow_mode must be TRUNCATE or FAIL, not {text_overflow_mode!r}.")
+        return FakeEmbeddingsQuery(self._dss, self.llm_id)
+
+
+class FakeLLMBefore13(FakeLLM):
+    """DSS 12.3 to 12.6: ``def new_embeddings(self):`` takes no argument (dataikuapi 12.3.2 to 12.6.4,
+    dataikuapi/dss/llm.py; ``text_overflow_mode`` arrives in 13.0.0, github.com/dataiku/dataiku-api-client-python
+    commit 5943433 "Task/dss 13.0.0 publish on pypi")."""
+
+    def new_embeddings(self):
         return FakeEmbeddingsQuery(self._dss, self.llm_id)
 
 
@@ -435,11 +496,13 @@ class FakeClient:
 
 
 class FakeDSS:
-    """One DSS project backed by labelloop's local adapter in ``root``."""
+    """One DSS project backed by labelloop's local adapter in ``root``, on DSS ``version`` ("12.6.4";
+    by default FAKE_DSS_VERSION or the oldest supported): the fake's API follows that version."""
 
-    def __init__(self, root):
+    def __init__(self, root, version: str | None = None):
         from labelloop.platform.local import LocalPlatform
 
+        self.version = dss_version(version)
         self.project_key = INSTANCE_KEY
         self.root = Path(root)
         self.platform = LocalPlatform(root)
@@ -531,7 +594,8 @@ class FakeDSS:
 
     def snapshot(self) -> dict:
         """What another process needs to open the same instance (``FakeDSS.restore``)."""
-        return {"root": str(self.root), "datasets": sorted(self.datasets), "folders": sorted(self.folders),
+        return {"root": str(self.root), "version": ".".join(map(str, self.version)),
+                "datasets": sorted(self.datasets), "folders": sorted(self.folders),
                 "models": sorted(self.models), "sessions": self.sessions, "embedding_llms": self.embedding_llms,
                 "presets": self.presets,
                 "saved_models": {name: {"active": saved.active, "versions": [vars(v) for v in saved.versions]}
@@ -539,7 +603,7 @@ class FakeDSS:
 
     @classmethod
     def restore(cls, state: dict) -> FakeDSS:
-        dss = cls(state["root"])
+        dss = cls(state["root"], state["version"])
         dss.datasets, dss.folders, dss.models = set(state["datasets"]), set(state["folders"]), set(state["models"])
         dss.sessions = dict(state["sessions"])
         dss.embedding_llms = dict(state.get("embedding_llms", {}))

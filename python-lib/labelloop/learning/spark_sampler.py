@@ -18,10 +18,14 @@ the chosen rows (their ``#n`` ids). pyspark is imported here only: the core neve
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
+import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
@@ -82,6 +86,7 @@ def run_spark_sampler(spark, platform: Platform, pool: Pool, frame, queries: str
         raise LabelloopError("The Spark engine ranks datasets; a folder of media is ranked by the pandas engine.")
     if (scorer is None) != pool.scored:
         raise LabelloopError("Give the Spark engine a model, or a scored pool, not both.")
+    ship_labelloop(spark.sparkContext)
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.chunk_size))
     spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")  # toPandas through Arrow, as pyarrow reads
     columns = [c for c in frame.columns if c != RANK_POSITION]
@@ -100,6 +105,33 @@ def run_spark_sampler(spark, platform: Platform, pool: Pool, frame, queries: str
     ranking.version = scorer.version if scorer is not None else None
     hashes = _SparkDuplicates(frame, pool) if hashed else None
     return write_queries(platform, model, pool, queries, ranking, hashes, counts[2].value)
+
+
+_SHIPPED = set()  # ids of the Spark applications whose executors have labelloop
+
+
+def ship_labelloop(context) -> None:
+    """Give the executors this labelloop, as a zip on their Python path, once per Spark application.
+
+    The executors unpickle the ranking function and the broadcast settings, which import labelloop;
+    DSS ships the code env to them, not the plugin's ``python-lib``. ``SparkContext.addPyFile``:
+    "Add a .py or .zip dependency for all tasks to be executed on this SparkContext in the future"
+    (pyspark API reference, in every Spark 3 and 4). The zip is made once per process.
+    """
+    if context.applicationId not in _SHIPPED:
+        context.addPyFile(str(_package_zip()))
+        _SHIPPED.add(context.applicationId)
+
+
+@functools.cache
+def _package_zip() -> Path:
+    """labelloop's Python files in ``labelloop.zip``, in a folder of its own in the temporary folder."""
+    package = Path(__file__).resolve().parents[1]
+    target = Path(tempfile.mkdtemp(prefix="labelloop-spark-")) / "labelloop.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(package.rglob("*.py")):
+            archive.write(path, path.relative_to(package.parent).as_posix())
+    return target
 
 
 def parquet_pool(spark, path: str):
@@ -141,12 +173,13 @@ def scored_dataset_pool(name: str, id_column: str | None) -> Pool:
 
 def _collected(frame) -> pd.DataFrame:
     """``frame.toPandas()``. A labelloop error raised on an executor (a pool without probabilities,
-    say) comes back as its one sentence, not as Spark's Python traceback."""
-    from pyspark.errors import PythonException
+    say) comes back as its one sentence, not as Spark's Python traceback.
 
+    Spark's ``PythonException`` lives in ``pyspark.sql.utils`` up to 3.3 and in ``pyspark.errors``
+    from 3.4 (SPARK-41586): the error is recognised by its text, which names labelloop's error."""
     try:
         return frame.toPandas()
-    except PythonException as error:
+    except Exception as error:  # noqa: BLE001 - re-raised unless it carries a labelloop error
         found = re.search(r"labelloop\.errors\.\w+: (.+)", str(error))
         if found is None:
             raise

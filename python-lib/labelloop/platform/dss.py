@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 _PROBA_PREFIX = "proba_"
 _PREDICTORS_KEPT = 4  # the stopping step compares two versions of a model at a time
 MESH_BATCH = 1000  # texts per LLM Mesh embeddings request
+_WHOLE = 100_000  # rows per chunk of a whole read (the chunks are put together)
+_READ_TYPES = {"tinyint": "Int8", "smallint": "Int16", "int": "Int32", "bigint": "Int64", "boolean": "boolean",
+               "float": "float32", "double": "float64"}
 
 
 class DSSPlatform(Platform):
@@ -34,17 +37,19 @@ class DSSPlatform(Platform):
 
     # Reads use the dataset's schema types: by default pandas guesses types, and chunk by chunk in
     # ``iter_dataframes``, so a code "007" is 7 in one chunk and "007" in the next and hashed ids
-    # differ between the sampler and the webapp. Integer columns with missing values need
-    # nullable integers (``use_nullable_integers``, DSS 13 and later), or DSS refuses the read.
+    # differ between the sampler and the webapp. With the schema's numpy types an int or boolean
+    # column with one empty cell fails the read before DSS 13.1 (``use_nullable_integers`` arrives
+    # there, and for ``get_dataframe`` only), so both reads go through ``iter_dataframes_forced_types``
+    # (every DSS version has it) with pandas' nullable types for those columns.
     def read_dataset(self, name, columns=None):
-        dataset = self._dataiku.Dataset(name)
-        nullable = _accepts(dataset.get_dataframe, "use_nullable_integers")
-        return dataset.get_dataframe(columns=columns, infer_with_pandas=False, **nullable)
+        import pandas as pd
+
+        return pd.concat(list(self.iter_dataset(name, _WHOLE, columns)), ignore_index=True)
 
     def iter_dataset(self, name, chunksize, columns=None):
         dataset = self._dataiku.Dataset(name)
-        nullable = _accepts(dataset.iter_dataframes, "use_nullable_integers")
-        return dataset.iter_dataframes(chunksize=chunksize, columns=columns, infer_with_pandas=False, **nullable)
+        names, dtypes, dates = _read_types(name, dataset.read_schema(), columns)
+        return dataset.iter_dataframes_forced_types(names, dtypes, dates, chunksize=chunksize)
 
     def write_dataset(self, name, frame):
         self._dataiku.Dataset(name).write_with_schema(frame)
@@ -107,12 +112,14 @@ class DSSPlatform(Platform):
         ``get_embeddings()``, "a list of lists containing all embedding vectors" in the order added
         (dataikuapi/dss/llm.py, DSSLLMEmbeddingsResponse). Sent ``MESH_BATCH`` texts at a time, as
         Dataiku's own LangChain wrapper does (dataikuapi/dss/langchain/embeddings.py, CHUNK_SIZE).
-        Too long a text is truncated rather than failing the batch (``text_overflow_mode``, DSS 13+).
+        Too long a text is truncated rather than failing the batch where DSS can (``text_overflow_mode``,
+        dataikuapi 13.0.0 and later; 12.x's ``new_embeddings(self)`` takes no argument).
         """
         llm = self._project().get_llm(llm_id)
+        overflow = _accepts(llm.new_embeddings, "text_overflow_mode", "TRUNCATE")
         found = []
         for start in range(0, len(texts), MESH_BATCH):
-            query = llm.new_embeddings(text_overflow_mode="TRUNCATE")
+            query = llm.new_embeddings(**overflow)
             for text in texts[start:start + MESH_BATCH]:
                 query.add_text(text)
             found.extend(query.execute().get_embeddings())
@@ -240,9 +247,23 @@ def _by_train_date(versions: list) -> list:
     return sorted(versions, key=lambda v: int((v.get("snippet") or {}).get("trainDate") or 0))
 
 
-def _accepts(method, keyword: str) -> dict:
-    """``{keyword: True}`` when this DSS's ``method`` takes ``keyword``, else nothing."""
+def _accepts(method, keyword: str, value) -> dict:
+    """``{keyword: value}`` when this DSS's ``method`` takes ``keyword``, else nothing."""
     try:
-        return {keyword: True} if keyword in inspect.signature(method).parameters else {}
+        return {keyword: value} if keyword in inspect.signature(method).parameters else {}
     except (TypeError, ValueError):  # a signature Python cannot read: do not guess
         return {}
+
+
+def _read_types(name: str, schema: list, columns) -> tuple:
+    """``(names, dtypes, date columns)`` for ``iter_dataframes_forced_types``: DSS's own types for
+    the schema's storage types (DKU_PANDAS_TYPES_MAP: float32, float64, object; dates parsed), except
+    integers and booleans, read as pandas' nullable types so that an empty cell is a missing value.
+    Integers keep their size, as ``use_nullable_integers`` gives them on DSS 13.1 and later."""
+    types = {c["name"]: c["type"] for c in schema}
+    names = list(columns) if columns is not None else list(types)
+    unknown = [c for c in names if c not in types]
+    if unknown:
+        raise LabelloopError(f"The dataset '{name}' has no column '{unknown[0]}'.")
+    dtypes = {c: _READ_TYPES.get(types[c], object) for c in names}
+    return names, dtypes, [c for c in names if types[c] == "date"] or False

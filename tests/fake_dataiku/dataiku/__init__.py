@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from dataiku._instance import DSSError, check_declared, check_readable, check_writable, instance, split_name
+from dataiku._instance import DSSError, check_declared, check_readable, check_writable, instance, since, split_name
 
 
 def default_project_key() -> str:
@@ -36,13 +36,33 @@ def _resolve(kind: str, lookup: str, project_key, known: set, ignore_flow: bool)
     return full
 
 
-# Pandas types of DSS storage types when reading with the schema's types (docs source,
-# py/dataiku/core/dataset.py, DKU_PANDAS_TYPES_MAP; other types are read as object).
+# Pandas types of DSS storage types when reading with the schema's types (DSS 9.0.5 source,
+# core/schema_handling.py, DKU_PANDAS_TYPES_MAP: int, bigint, float, double, boolean; other types,
+# tinyint and smallint included, are read as object).
 _SCHEMA_DTYPES = {"int": np.int32, "bigint": np.int64, "float": np.float32, "double": np.float64, "boolean": bool}
-_NULLABLE_DTYPES = {"int": "Int32", "bigint": "Int64"}
+# ``use_nullable_integers``: "Using nullable integers also causes DSS to use the exact type size (8
+# bits for tinyint, 16 bits for smallint, ...)" (developer guide, "Nullable integers"). Booleans are
+# not among them: a boolean with a missing cell fails on every version (see ``_through_dss_stream``).
+_NULLABLE_DTYPES = {"tinyint": "Int8", "smallint": "Int16", "int": "Int32", "bigint": "Int64"}
 
 
 class Dataset:
+    """A dataset as DSS 12.6 reads it; ``Dataset(...)`` gives the newer API on DSS 13.1 and later.
+
+    DSS 12's own ``dataiku`` package is not public: its read methods here have the DSS 9.0.5
+    signatures (the stricter choice: what 9.0.5 has, DSS 12 has too), without
+    ``use_nullable_integers``, which arrives in DSS 13.1.0 (its release notes, as issue 34 reads
+    them; the stored copies of Dataiku's docs here do not hold that page, and the developer
+    guide's "Nullable integers" section, checked on DSS 13.2, documents the option). Dataiku's
+    timeseries-preparation plugin checks for it at run time
+    (``"use_nullable_integers" in inspect.signature(input_dataset.get_dataframe).parameters``).
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Dataset and since("13.1.0"):
+            cls = _DatasetSince13_1
+        return super().__new__(cls)
+
     def __init__(self, name, project_key=None, ignore_flow=False):
         self.name = _resolve("Dataset", name, project_key, instance().datasets, ignore_flow)
         self.project_key, self.short_name = self.name.split(".", 1)
@@ -64,31 +84,54 @@ class Dataset:
 
     def get_dataframe(self, columns=None, sampling="head", sampling_column=None, limit=None, ratio=None,
                       infer_with_pandas=True, parse_dates=True, bool_as_str=False, float_precision=None,
-                      na_values=None, keep_default_na=True, date_parser=None, use_nullable_integers=False):
+                      na_values=None, keep_default_na=True):
+        """DSS 9.0.5 source (core/dataset.py): the whole dataset through one ``pd.read_table``."""
+        return self._read_whole(columns, limit, self._dtypes(columns, infer_with_pandas, bool_as_str, False))
+
+    def _read_whole(self, columns, limit, dtypes):
         check_readable(self.name)
         frame = self._platform().read_dataset(self.short_name, columns=columns)
         frame = frame.head(limit) if limit is not None else frame
-        return _through_dss_stream(frame, self._dtypes(columns, infer_with_pandas, use_nullable_integers))
+        return _through_dss_stream(frame, dtypes)
 
     def iter_dataframes(self, chunksize=10000, infer_with_pandas=True, sampling="head", sampling_column=None,
-                        limit=None, ratio=None, log_every=-1, timeout=30, columns=None, parse_dates=True):
+                        parse_dates=True, limit=None, ratio=None, columns=None, bool_as_str=False,
+                        float_precision=None, na_values=None, keep_default_na=True):
         """Chunks typed one by one: with ``infer_with_pandas`` pandas guesses each chunk's types.
 
         DSS 9.0.5 source (``core/dataset.py``): ``pd.read_table(dku_output, dtype=dtypes, ...,
         chunksize=chunksize, iterator=True)`` with ``dtypes = None`` when ``infer_with_pandas``.
         ``use_nullable_integers`` is documented for ``get_dataframe`` only (developer guide,
-        "Nullable integers"; DSS 13 release notes): it is not accepted here.
+        "Nullable integers"; release notes 13.1.0): it is taken here on no version (the stricter reading).
+        """
+        return self.iter_dataframes_forced_types(self._names(columns), self._dtypes(columns, infer_with_pandas,
+                                                                                    bool_as_str, False),
+                                                 False, chunksize=chunksize)
+
+    def iter_dataframes_forced_types(self, names, dtypes, parse_date_columns, chunksize=10000, sampling="head",
+                                     sampling_column=None, limit=None, ratio=None, float_precision=None,
+                                     na_values=None, keep_default_na=True):
+        """Chunks read with the caller's pandas types: ``pd.read_table(dku_output, dtype=dtypes,
+        names=names, ..., chunksize=chunksize, iterator=True)`` (DSS 9.0.5 source, core/dataset.py;
+        DSS's own scoring recipes read this way, and the developer guide's API reference lists it
+        on current versions: Dataiku's dss-visual-edit plugin, python-lib/commons.py, cites
+        developer.dataiku.com/latest/api-reference/python/datasets.html#dataiku.Dataset.iter_dataframes_forced_types).
         """
         check_readable(self.name)
-        dtypes = self._dtypes(columns, infer_with_pandas, False)
-        for chunk in self._platform().iter_dataset(self.short_name, chunksize, columns=columns):
+        for chunk in self._platform().iter_dataset(self.short_name, chunksize, columns=list(names)):
             yield _through_dss_stream(chunk, dtypes)
 
-    def _dtypes(self, columns, infer_with_pandas: bool, nullable: bool):
-        """What DSS passes to pandas: nothing when inferring, else the schema's types."""
-        if infer_with_pandas:
-            return None
+    def _names(self, columns):
+        return [c["name"] for c in self.read_schema() if columns is None or c["name"] in columns]
+
+    def _dtypes(self, columns, infer_with_pandas: bool, bool_as_str: bool, nullable: bool):
+        """What DSS passes to pandas (DSS 9.0.5 source, ``get_dataframe_schema_st``): nothing when
+        inferring (booleans as ``str`` with ``bool_as_str``), else the schema's types. Without
+        inference ``bool_as_str`` changes nothing there: the boolean's ``"str"`` is overwritten by
+        DKU_PANDAS_TYPES_MAP's ``bool`` a line later."""
         schema = [c for c in self.read_schema() if columns is None or c["name"] in columns]
+        if infer_with_pandas:
+            return {c["name"]: "str" for c in schema if c["type"] == "boolean"} if bool_as_str else None
         mapping = {**_SCHEMA_DTYPES, **(_NULLABLE_DTYPES if nullable else {})}
         return {c["name"]: mapping.get(c["type"], object) for c in schema}
 
@@ -99,15 +142,33 @@ class Dataset:
         self._platform().write_dataset(self.short_name, df)
 
 
+class _DatasetSince13_1(Dataset):
+    """DSS 13.1.0 and later: ``get_dataframe`` takes ``use_nullable_integers`` (see ``Dataset``; the
+    other arguments as this fake had them for DSS 13 before it took versions)."""
+
+    def get_dataframe(self, columns=None, sampling="head", sampling_column=None, limit=None, ratio=None,
+                      infer_with_pandas=True, parse_dates=True, bool_as_str=False, float_precision=None,
+                      na_values=None, keep_default_na=True, date_parser=None, use_nullable_integers=False):
+        return self._read_whole(columns, limit, self._dtypes(columns, infer_with_pandas, bool_as_str,
+                                                             use_nullable_integers))
+
+
 def _through_dss_stream(frame: pd.DataFrame, dtypes) -> pd.DataFrame:
     """A frame as DSS hands it over: dumped as TSV by DSS, parsed by ``pd.read_table``.
 
     DSS 9.0.5 source: ``args = ["dataset-dump", "-d", "\\t", "--style", "excel"]`` then
     ``pd.read_table(dku_output, names=names, dtype=dtypes, header=None, sep='\\t', ...)``. With the
     schema's types, an integer column holding a missing value fails (developer guide, "Nullable
-    integers": "if a column contains a single missing value, reading will fail").
+    integers": "if a column contains a single missing value, reading will fail"), and so does a
+    boolean one (numpy's ``bool`` has no missing value either). Booleans travel as ``true`` and
+    ``false``: DSS's own reader of the stream parses them with ``s.lower() == "true"``
+    (schema_handling.py, ``str_to_bool``).
     """
     dates = [c for c, t in frame.dtypes.items() if t.kind == "M"]
+    booleans = [c for c, t in frame.dtypes.items() if pd.api.types.is_bool_dtype(t)]
+    frame = frame.astype({c: object for c in booleans})
+    for column in booleans:
+        frame[column] = frame[column].map({True: "true", False: "false"})
     text = frame.to_csv(sep="\t", header=False, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
     try:
         return pd.read_table(io.StringIO(text), names=[str(c) for c in frame.columns], dtype=dtypes, header=None,

@@ -22,6 +22,11 @@ def instance():
     return INSTANCE
 
 
+def since(release: str) -> bool:
+    """True when the running DSS is ``release`` or newer (``FakeDSS.version``; see ``harness.DSS_VERSIONS``)."""
+    return instance().version >= tuple(int(part) for part in release.split("."))
+
+
 def split_name(lookup: str) -> str:
     """``PROJECT.name`` from a name that may leave out the current project."""
     project, _, name = lookup.rpartition(".")
