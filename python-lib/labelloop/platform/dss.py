@@ -44,7 +44,12 @@ class DSSPlatform(Platform):
     def read_dataset(self, name, columns=None):
         import pandas as pd
 
-        return pd.concat(list(self.iter_dataset(name, _WHOLE, columns)), ignore_index=True)
+        dataset = self._dataiku.Dataset(name)
+        names, dtypes, dates = _read_types(name, dataset.read_schema(), columns)
+        chunks = list(dataset.iter_dataframes_forced_types(names, dtypes, dates, chunksize=_WHOLE))
+        if not chunks:  # a schema without rows yields no chunk at all
+            return pd.DataFrame({column: pd.Series(dtype=dtypes.get(column, object)) for column in names})
+        return pd.concat(chunks, ignore_index=True)
 
     def iter_dataset(self, name, chunksize, columns=None):
         dataset = self._dataiku.Dataset(name)
