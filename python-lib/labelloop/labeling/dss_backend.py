@@ -28,6 +28,7 @@ from pathlib import Path
 from labelloop.errors import LabelloopError
 from labelloop.labeling.builder import Webapp, build_webapp, freeze_long_lived
 from labelloop.labeling.mesh_embedding import MeshEmbedding
+from labelloop.labeling.protections import protect
 from labelloop.labeling.rules_book import RulesBook
 from labelloop.labeling.service import LabelingConfig
 from labelloop.rules.dataset import DatasetRules
@@ -181,6 +182,7 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
             raise LabelloopError("The dataset has no free-text column (long, mostly distinct strings) to search by "
                                  "meaning: leave the embedding model empty.")
         mesh = MeshEmbedding(platform, param["embedding_llm"], source.frame, columns).start()
+    protect(app, check_host=False)  # DSS's proxy stands between the browser and the backend's Host
     built = build_webapp(app, platform, journal, source, config, outputs, team.identify,
                          unlabeled=unlabeled, media_cache=tempfile.mkdtemp(prefix="labelloop-media-"),
                          follow_journal=True, suspects=suspects, may_review=team.may_review, rules=rules,

@@ -383,6 +383,7 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     embedder = EmbeddingWorker(project).start() if choice.kind == "embeddings" else None
     app, writer = create_app(project, auth_token=auth_token, loop=loop, online=args.suggestions == "online",
                              reviewers=reviewers, pool_watch=watch, features=choice, embedder=embedder)
+    app.config["LABELLOOP_BOUND_HOST"] = host  # the Host it answers under, besides loopback names (protections)
     freeze_long_lived()
     server = make_server(host, args.port, app, threaded=True)
     signal.signal(signal.SIGTERM, _interrupt)
