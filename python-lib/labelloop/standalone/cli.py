@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -599,6 +600,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    os.umask(0o077)  # projects hold annotators' answers: what labelloop writes is its user's alone
     try:
         args.run(args)
     except LabelloopError as error:
