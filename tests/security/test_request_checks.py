@@ -10,7 +10,7 @@ import pytest
 from servers import labelloop_server
 from test_cli import run
 
-from labelloop.labeling.protections import SECURITY_HEADERS
+from labelloop.labeling.protections import BOUND_HOST, SECURITY_HEADERS
 from labelloop.standalone.loop import RetrainLoop
 from labelloop.standalone.project import Project
 from labelloop.standalone.server import create_app
@@ -160,5 +160,29 @@ def test_train_needs_a_named_annotator_on_a_shared_server(tmp_path, wine_csv_mod
         assert app.test_client().post("/train", json={}, headers=named).status_code == 202
     finally:
         loop.stop()
+        writer.close()
+        project.close()
+
+
+def test_a_server_on_every_interface_or_behind_a_proxy_answers_under_its_names(tmp_path, wine_csv_module, monkeypatch):
+    """Bound to 0.0.0.0, any IP address (a rebinding needs a name); the names of
+    ``LABELLOOP_ALLOWED_HOSTS`` (a TLS proxy passing the browser's Host), writes from their origin included."""
+    run("init", tmp_path / "proj", "--data", wine_csv_module, "--type", "tabular", "--categories", "a,b,c",
+        "--id-column", "wine_id")
+    monkeypatch.setenv("LABELLOOP_ALLOWED_HOSTS", "labels.example.com, other.example.com")
+    project = Project.open(tmp_path / "proj")
+    app, writer = create_app(project, user="ada")
+    app.config[BOUND_HOST] = "0.0.0.0"
+    client = app.test_client()
+    try:
+        for host in ("192.168.1.7:8080", "[fe80::1]:8080", "labels.example.com", "other.example.com:8443"):
+            assert client.get("/config", headers={"Host": host}).status_code == 200, host
+        assert client.get("/config", headers={"Host": "rebind.test:8080"}).status_code == 400
+        item = client.get("/batch?size=1", headers={"Host": "labels.example.com"}).get_json()["items"][0]["id"]
+        proxied = {"Host": "labels.example.com", "Origin": "https://labels.example.com"}
+        assert client.post("/label", json={"id": item, "label": "a"}, headers=proxied).status_code == 200
+        foreign = {"Host": "labels.example.com", "Origin": "https://other.example.com"}
+        assert client.post("/label", json={"id": item, "label": "b"}, headers=foreign).status_code == 403
+    finally:
         writer.close()
         project.close()

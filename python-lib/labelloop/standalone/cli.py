@@ -368,6 +368,7 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     from werkzeug.serving import make_server
 
     from labelloop.labeling.builder import freeze_long_lived
+    from labelloop.labeling.protections import BOUND_HOST
     from labelloop.standalone.embeddings import EmbeddingWorker, feature_choice
     from labelloop.standalone.loop import RetrainLoop
     from labelloop.standalone.pool_watch import PoolWatcher, pool_reader
@@ -384,7 +385,7 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     embedder = EmbeddingWorker(project).start() if choice.kind == "embeddings" else None
     app, writer = create_app(project, auth_token=auth_token, loop=loop, online=args.suggestions == "online",
                              reviewers=reviewers, pool_watch=watch, features=choice, embedder=embedder)
-    app.config["LABELLOOP_BOUND_HOST"] = host  # the Host it answers under, besides loopback names (protections)
+    app.config[BOUND_HOST] = host  # a Host it answers under, besides loopback names
     freeze_long_lived()
     server = make_server(host, args.port, app, threaded=True)
     signal.signal(signal.SIGTERM, _interrupt)
