@@ -156,7 +156,7 @@ def keep_private(path: Path, folder: bool = True) -> None:
     077 (``cli.main``), so what is written inside later is private too."""
     if folder:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    else:
+    elif not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     with contextlib.suppress(PermissionError):  # someone else's folder keeps its mode
         os.chmod(path, 0o700 if folder else 0o600)
