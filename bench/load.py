@@ -70,7 +70,8 @@ class Annotator(threading.Thread):
         parts = urlsplit(url)
         self.host, self.port, self.name, self.until, self.think, self.log = parts.hostname, parts.port, name, until, think, log
         self.headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": name,
-                        "X-Labelloop-Key": f"load-bench-key-{name}", "Content-Type": "application/json"}
+                        "X-Labelloop-Key": f"load-bench-key-{name}", "Content-Type": "application/json",
+                        "X-Requested-With": "labelloop"}
         self.pause = np.random.default_rng(abs(hash(name)) % 2**32)
         self.connection = None
 

@@ -37,7 +37,8 @@ def start(folder: Path, retrain_every: int, suggestions: str):
 
 def call(url: str, path: str, body=None):
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url + path, data=data, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(url + path, data=data, headers={"Content-Type": "application/json",
+                                                                    "X-Requested-With": "labelloop"})
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.load(response)
 

@@ -21,7 +21,8 @@ def call(url: str, path: str, body=None, headers=None, timeout: float = 30) -> t
     base = url.split("?", 1)[0].rstrip("/")
     request = urllib.request.Request(base + "/" + path.lstrip("/"), data=data,
                                      method="GET" if body is None else "POST",
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+                                     headers={"Content-Type": "application/json", "X-Requested-With": "labelloop",
+                                              **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
             return answer.status, json.loads(answer.read())

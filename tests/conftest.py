@@ -67,3 +67,17 @@ def wine_csv(tmp_path):
     frame.insert(0, "wine_id", range(1000, 1000 + len(frame)))
     frame.to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(autouse=True)
+def api_client_header(monkeypatch):
+    """Flask test clients send, like the page's client, ``X-Requested-With: labelloop`` on every call
+    (routes that lease items refuse requests without it: labeling/protections.py)."""
+    from flask.testing import FlaskClient
+
+    original = FlaskClient.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.environ_base["HTTP_X_REQUESTED_WITH"] = "labelloop"
+    monkeypatch.setattr(FlaskClient, "__init__", init)

@@ -31,7 +31,7 @@ def tickets(first: int, count: int, word: str | None = None) -> pd.DataFrame:
 
 
 def get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=30) as response:
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"X-Requested-With": "labelloop"}), timeout=30) as response:
         return json.load(response)
 
 

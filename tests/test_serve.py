@@ -80,7 +80,7 @@ def test_served_labels_reach_the_datasets_and_survive_a_restart(project_dir):
     def call(url, path, body=None):
         request = urllib.request.Request(url.rstrip("/") + path, method="POST" if body else "GET",
                                          data=json.dumps(body).encode() if body else None,
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json", "X-Requested-With": "labelloop"})
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 

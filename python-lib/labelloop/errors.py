@@ -49,3 +49,18 @@ def first_line(error: BaseException) -> str:
     """The first line of an exception's message (the driver's own, when it wraps one)."""
     text = str(getattr(error, "orig", None) or error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+DATABASE_PACKAGES = ("sqlalchemy", "psycopg", "psycopg2", "pymysql", "sqlite3")
+DATABASE_TROUBLE = "The database could not be read or written (the server's log says why)."
+
+
+def shown_to_annotators(error: BaseException) -> str:
+    """What ``/stats`` may say of ``error``: its first line, unless a database's error is among its
+    causes. Those name the database's user, host and port, which every annotator would see."""
+    cause = error
+    while cause is not None:
+        if type(cause).__module__.split(".")[0] in DATABASE_PACKAGES:
+            return DATABASE_TROUBLE
+        cause = cause.__cause__ or cause.__context__
+    return first_line(error)

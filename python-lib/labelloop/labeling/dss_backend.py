@@ -27,6 +27,7 @@ from pathlib import Path
 from labelloop.errors import LabelloopError
 from labelloop.labeling.builder import Webapp, build_webapp, freeze_long_lived
 from labelloop.labeling.mesh_embedding import MeshEmbedding
+from labelloop.labeling.protections import protect
 from labelloop.labeling.rules_book import RulesBook
 from labelloop.labeling.service import LabelingConfig
 from labelloop.rules.dataset import DatasetRules
@@ -209,6 +210,7 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
                                  "meaning: leave the embedding model empty.")
         vectors, _ = cache_folder(platform.project_key(), "embeddings", param["embedding_llm"])
         mesh = MeshEmbedding(platform, param["embedding_llm"], source.frame, columns, folder=vectors).start()
+    protect(app, check_host=False)  # DSS's proxy stands between the browser and the backend's Host
     media_cache, media_problem = cache_folder(platform.project_key(), "media", unlabeled)
     built = build_webapp(app, platform, journal, source, config, outputs, team.identify, unlabeled=unlabeled,
                          media_cache=None if media_problem else media_cache, media_problem=media_problem,

@@ -42,7 +42,7 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
         app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # a larger body is refused (413) unread
 
     def body():
-        return request.get_json(silent=True, force=True)
+        return request.get_json(silent=True)  # JSON only: labeling.protections refuses other types
 
     @app.get("/config")
     def config():

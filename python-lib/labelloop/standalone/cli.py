@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -366,6 +367,7 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
 
     ``args.retrain_every`` > 0 runs the retrain loop (single-label projects); 0 turns it off."""
     from labelloop.labeling.builder import freeze_long_lived
+    from labelloop.labeling.protections import BOUND_HOST
     from labelloop.standalone import http_server
     from labelloop.standalone.embeddings import EmbeddingWorker, feature_choice
     from labelloop.standalone.loop import RetrainLoop
@@ -383,6 +385,7 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     app, writer = create_app(project, auth_token=auth_token, loop=loop, online=args.suggestions == "online",
                              reviewers=reviewers, pool_watch=watch, features=choice, embedder=embedder,
                              require_keys=getattr(args, "require_keys", False))
+    app.config[BOUND_HOST] = host  # a Host it answers under, besides loopback names
     freeze_long_lived()
     server = http_server.make_http_server(app, host, args.port)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -654,6 +657,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    os.umask(0o077)  # projects hold annotators' answers: what labelloop writes is its user's alone
     try:
         args.run(args)
     except LabelloopError as error:

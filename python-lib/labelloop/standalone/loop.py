@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import replace
 
-from labelloop.errors import LabelloopError, first_line
+from labelloop.errors import LabelloopError, shown_to_annotators
 from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
 from labelloop.learning.retrain_rule import due
 from labelloop.learning.stopping import compute_metrics
@@ -179,7 +179,7 @@ class RetrainLoop:
                     self._round()
             except Exception as error:  # noqa: BLE001 - the loop must outlive any one failure
                 log.exception("retrain loop")
-                self._set(lastError=first_line(error), lastErrorAt=_now().isoformat())
+                self._set(lastError=shown_to_annotators(error), lastErrorAt=_now().isoformat())
 
     def _round(self) -> None:
         started, ended = time.monotonic(), {}
@@ -250,7 +250,8 @@ def _child_round(root: str, sender, max_queries: int, diversity: str, rules_bonu
     try:
         sender.send(("ok", run_round(root, max_queries, diversity, rules_bonus)))
     except LabelloopError as error:
-        sender.send(("error", str(error)))
+        log.warning("retrain round: %s", error)
+        sender.send(("error", shown_to_annotators(error)))
     except Exception as error:  # noqa: BLE001 - reported to the parent, which shows it in /stats
         log.exception("retrain round")
-        sender.send(("error", f"Training failed: {first_line(error)}"))
+        sender.send(("error", f"Training failed: {shown_to_annotators(error)}"))

@@ -21,7 +21,7 @@ import time
 
 import pandas as pd
 
-from labelloop.errors import first_line
+from labelloop.errors import first_line, shown_to_annotators
 from labelloop.platform.sql_table import SqlTable
 from labelloop.standalone.options import DEFAULT_WATCH_SECONDS
 from labelloop.standalone.project import UNLABELED, Project
@@ -125,8 +125,8 @@ class PoolWatcher:
                 self._read = signature
             self.error = None
         except Exception as error:  # a bad file, a database gone away (SQLAlchemy's, psycopg's errors)
-            self.error = first_line(error)
-            log.warning("the pool could not be read again: %s", self.error)
+            self.error = shown_to_annotators(error)
+            log.warning("the pool could not be read again: %s", first_line(error))
             return []
         finally:
             self.checked_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -7,7 +7,9 @@ folder, or a database table read through SQLAlchemy). Next to it:
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
@@ -81,6 +83,7 @@ class Project:
 
     def __init__(self, root, settings: Settings, user: str | None = None):
         self.root = Path(root)
+        keep_private(self.root)
         self.settings = settings
         self.platform = LocalPlatform(self.root, write_format=settings.dataset_format, user=user, **_pool(settings, self.root))
         self.outputs = Outputs(settings.outputs["labels"], settings.outputs["metadata"], settings.label_column)
@@ -117,6 +120,8 @@ class Project:
     @cached_property
     def journal(self) -> Journal:
         """The journal; an empty one is first refilled from the metadata dataset, if any."""
+        if not self.settings.journal:
+            keep_private(self.root / "journal.sqlite", folder=False)  # SQLite gives its -wal and -shm files its mode
         journal = Journal(self.journal_url)
         restore_journal(self.platform, journal, self.outputs)
         return journal
@@ -144,6 +149,19 @@ class Project:
             self.pool_table.dispose()
 
 
+def keep_private(path: Path, folder: bool = True) -> None:
+    """Make ``path`` readable by its owner only (a folder 0700, a file 0600), creating it if missing.
+
+    A project holds its annotators' answers and names. The command line also sets its umask to
+    077 (``cli.main``), so what is written inside later is private too."""
+    if folder:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    with contextlib.suppress(PermissionError):  # someone else's folder keeps its mode
+        os.chmod(path, 0o700 if folder else 0o600)
+
+
 def _pool(settings: Settings, root: Path) -> dict:
     """Where the platform finds the pool (``UNLABELED``): a table, a folder or a dataset file."""
     if is_database_url(settings.data):
@@ -167,7 +185,7 @@ def init_project(root, data, data_type: str, categories: list, **options) -> Pro
         _check_table(settings)
     else:
         _check_data(settings, Path(data))
-    root.mkdir(parents=True, exist_ok=True)
+    keep_private(root)
     write_json_atomic(root / CONFIG_FILE, asdict(settings))
     return Project(root, settings)
 

@@ -12,12 +12,13 @@ import logging
 import re
 from pathlib import Path
 
-from flask import Flask, jsonify, send_from_directory
+from flask import Flask, jsonify, request, send_from_directory
 
 from labelloop.embedding_model import Encoder
 from labelloop.errors import LabelloopError, NameRequired
 from labelloop.labeling.builder import build_webapp
 from labelloop.labeling.meaning_search import MeaningSearch
+from labelloop.labeling.protections import protect
 from labelloop.labeling.service import LabelingConfig
 from labelloop.standalone.access import TOKEN_ENV, guard
 from labelloop.standalone.embeddings import EmbeddingWorker, FeatureChoice, feature_choice, features_status
@@ -37,10 +38,7 @@ PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>labelloop</title><link rel="stylesheet" href="resource/labelloop/labelloop.css"></head>
 <body><div id="labelloop-root"></div>
-<script type="module">
-import { start } from "./resource/labelloop/app.js";
-start(document.getElementById("labelloop-root"), { backendUrl: (path) => path });
-</script></body></html>
+<script type="module" src="resource/labelloop/standalone.js"></script></body></html>
 """
 
 
@@ -101,6 +99,7 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
     app.json.sort_keys = False
     if auth_token:
         guard(app, auth_token)
+    protect(app, check_host=True)
 
     @app.get("/")
     def page():
@@ -125,8 +124,9 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
     meaning = None
     if features.kind == "embeddings":
         meaning = MeaningSearch(EmbeddingCache(features.cache), Encoder(features.path), features.columns).warm_up()
-    built = build_webapp(app, project.platform, project.journal, project.source, config, project.outputs,
-                         _identify(project.platform.user(), claims), unlabeled=UNLABELED,
+    identify = _identify(project.platform.user(), claims)
+    built = build_webapp(app, project.platform, project.journal, project.source, config, project.outputs, identify,
+                         unlabeled=UNLABELED,
                          media_cache=project.root / ".cache" / "media", loop=loop,
                          suspects=BackgroundSuspects(project).current, rules=rules_book(project),
                          pool_watch=pool_watch, meaning=meaning, features=lambda: features_status(project, features))
@@ -137,5 +137,6 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
 
         @app.post("/train")
         def train_now():
+            identify(request)  # a round costs the server minutes: only a named annotator may ask
             return jsonify(loop.train_now()), 202
     return app, built.writer
