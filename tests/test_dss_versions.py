@@ -159,8 +159,8 @@ def test_a_restarted_webapp_restores_its_answers_from_metadata_with_empty_query_
 
     def start(journal: str):
         app = flask.Flask("backend")
-        dss_any.run(ROOT / "webapps" / "tabular-labeling", {**base, "journal_url": f"sqlite:///{tmp_path / journal}"},
-                    init_globals={"app": app})
+        journal_param = dss_any.shared_journal(f"sqlite:///{tmp_path / journal}")
+        dss_any.run(ROOT / "webapps" / "tabular-labeling", {**base, "journal": journal_param}, init_globals={"app": app})
         return app.test_client(use_cookies=False)
 
     client, alice = start("first.sqlite"), dss_any.login("alice")

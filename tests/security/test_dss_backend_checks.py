@@ -19,7 +19,7 @@ def test_a_dss_backend_refuses_cross_site_requests_but_not_its_proxy_host(dss, t
     dss.add_dataset("metadata")
     app = flask.Flask("backend")
     dss.run(WEBAPP, {"unlabeled": "rows", "categories": [{"from": "low"}, {"from": "high"}], "labels_ds": "labels",
-                     "metadata_ds": "metadata", "journal_url": f"sqlite:///{tmp_path / 'journal.sqlite'}"},
+                     "metadata_ds": "metadata", "journal": dss.shared_journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")},
             init_globals={"app": app})
     client = app.test_client(use_cookies=False)
     alice = {**dss.login("alice"), "Host": "dss.example.com:11200"}  # as DSS's proxy may pass it: accepted
