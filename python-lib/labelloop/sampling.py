@@ -24,7 +24,7 @@ import numpy as np
 from labelloop.errors import LabelloopError
 
 STRATEGIES = ("confidence", "margin", "entropy", "random")
-DIVERSITY = ("none", "cluster")
+DIVERSITY = ("none", "cluster", "clue", "badge")
 DEFAULT_DIVERSITY = "cluster"
 UNSCORED = "unscored"  # the strategy stamped on rows a model did not score (a DSS model may drop rows)
 SUM_TOLERANCE = 1e-3
