@@ -79,12 +79,12 @@ def test_diversity_without_a_maximum_keeps_every_row_by_uncertainty(platform):
 
 
 def test_an_unknown_diversity_is_refused_in_one_sentence():
-    with pytest.raises(LabelloopError, match="Unknown diversity 'kmeans' \\(use none, cluster\\)"):
+    with pytest.raises(LabelloopError, match="Unknown diversity 'kmeans' \\(use none, cluster, clue, badge\\)"):
         SamplerSettings(diversity="kmeans")
 
 
-def _peak_bytes(tmp_path, rows: int) -> int:
-    platform = LocalPlatform(tmp_path / str(rows))
+def _peak_bytes(tmp_path, rows: int, diversity: str) -> int:
+    platform = LocalPlatform(tmp_path / f"{diversity}{rows}")
     frame = pool(rows, seed=2).assign(id=[f"r{i}" for i in range(rows)])
     platform.write_dataset("pool", frame)
     platform.registry("clf").save(tabular_classifier(frame.head(1000)), {})
@@ -92,12 +92,13 @@ def _peak_bytes(tmp_path, rows: int) -> int:
     tracemalloc.start()
     try:
         run_sampler(platform, "clf", Pool("pool", id_column="id"), "queries", set(),
-                    SamplerSettings(max_queries=100, diversity="cluster", chunk_size=5_000, seed=0))
+                    SamplerSettings(max_queries=100, diversity=diversity, chunk_size=5_000, seed=0))
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
 
 
-def test_diverse_sampling_memory_does_not_grow_with_the_pool(tmp_path):
-    small, large = _peak_bytes(tmp_path, 20_000), _peak_bytes(tmp_path, 200_000)
+@pytest.mark.parametrize("diversity", ["cluster", "clue", "badge"])
+def test_diverse_sampling_memory_does_not_grow_with_the_pool(tmp_path, diversity):
+    small, large = _peak_bytes(tmp_path, 20_000, diversity), _peak_bytes(tmp_path, 200_000, diversity)
     assert large < 2 * small, (small, large)  # ten times the rows, about the same peak: chunks and candidates only
