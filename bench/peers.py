@@ -37,6 +37,7 @@ from sklearn import datasets
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
 
 from labelloop.learning.diversity import first_batch, pick_batch
 from labelloop.learning.features import build_pipeline
@@ -147,7 +148,7 @@ def race(name: str, batch: int, args) -> tuple:
     full = full_accuracy(features, labels, classifier, args.seeds)
     contenders = runs()
     jobs = [(who, how, seed) for who, how in contenders for seed in range(args.seeds)]
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(1):  # one BLAS thread per run: --jobs runs share the cores
         warnings.simplefilter("ignore", ConvergenceWarning)
         curves = Parallel(n_jobs=args.jobs)(delayed(one_run)(features, labels, classifier, how, seed, batch, limit)
                                             for _, how, seed in jobs)

@@ -245,7 +245,7 @@ def _sample(args) -> None:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        diverse = ", one per cluster of the most uncertain" if summary["diversity"] == "cluster" else ""
+        diverse = f", {DIVERSITY[summary['diversity']]}" if summary["diversity"] != "none" else ""
         print(f"Session {summary['session']}: {summary['queries']} queries ({summary['random']} random{diverse}) from "
               f"{summary['scored']} unlabeled items, model {summary['modelVersion']}.")
 
@@ -453,7 +453,8 @@ def _loop_options(command) -> None:
 
 def _sampling_options(command) -> None:
     command.add_argument("--diversity", choices=DIVERSITY, default=DEFAULT_DIVERSITY,
-                         help=f"cluster: one query per cluster of the most uncertain items (default {DEFAULT_DIVERSITY})")
+                         help="how a batch is picked: " + "; ".join(f"{name}: {words}" for name, words in DIVERSITY.items()
+                                                                   if words) + f" (default {DEFAULT_DIVERSITY})")
     command.add_argument("--rules-bonus", type=float, default=0.0, metavar="X",
                          help="added to the uncertainty of items where no enabled rule votes or the rules disagree "
                               "(0 to 10; default 0: the rules do not change the ranking)")
