@@ -212,3 +212,38 @@ def test_labelloop_sample_with_a_new_diversity_spreads_the_queries(tmp_path, win
     assert distance[diversity] < distance["none"]
     text = run("sample", root, "--max-queries", "20", "--diversity", diversity)
     assert text.startswith("Session 3: 20 queries (2 random, ") and "from 166 unlabeled items" in text
+
+
+def test_labelloop_sample_before_any_model_writes_a_diverse_first_batch(tmp_path, wine_csv):
+    """No model yet: the first queries are the wines nearest k-means centres, closer to every wine
+    than random draws of as many, and the queue serves them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sklearn.datasets import load_wine
+
+    from labelloop.standalone.project import Project
+
+    labelloop = str(Path(sys.executable).parent / "labelloop")
+    root = tmp_path / "proj"
+    subprocess.run([labelloop, "init", root, "--data", wine_csv, "--type", "tabular", "--categories", "0,1,2",
+                    "--id-column", "wine_id"], check=True, capture_output=True)
+    result = subprocess.run([labelloop, "sample", root, "--max-queries", "12", "--seed", "0", "--json"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["queries"], summary["diversity"], summary["session"], summary["modelVersion"]) == (12, "kmeans", 1, None)
+    queries = Project.open(root).platform.read_dataset("queries")
+    assert (queries["strategy"] == "kmeans").all() and queries["item_id"].nunique() == 12
+    wines, target = load_wine(return_X_y=True)
+    wines = (wines - wines.mean(axis=0)) / wines.std(axis=0)
+
+    def distance(rows):  # from each wine to the nearest of ``rows``
+        return np.linalg.norm(wines[:, None, :] - wines[rows][None, :, :], axis=2).min(axis=1).mean()
+
+    picked = queries["wine_id"].to_numpy() - 1000
+    draws = [distance(np.random.default_rng(s).choice(len(wines), 12, replace=False)) for s in range(20)]
+    assert distance(picked) < min(draws) and set(target[picked]) == {0, 1, 2}
+    refused = subprocess.run([labelloop, "sample", root, "--diversity", "none"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "No model has been trained yet" in refused.stderr
