@@ -2,19 +2,42 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from sampler_models import pool, tabular_classifier
+from sklearn.datasets import load_wine
 
 from labelloop.errors import LabelloopError
-from labelloop.learning.diversity import (FACTOR, SUBSAMPLE, badge_pick, clue_pick, diverse_pick, first_batch,
-                                          pick_batch, round_robin)
+from labelloop.learning.diversity import (
+    FACTOR,
+    SUBSAMPLE,
+    badge_pick,
+    clue_pick,
+    diverse_pick,
+    first_batch,
+    pick_batch,
+    round_robin,
+)
 from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
 from labelloop.platform.local import LocalPlatform
-from labelloop.sampling import scores, top
+from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, scores, top
+from labelloop.standalone.project import Project
+from labelloop.store.journal import LABELED, Annotation
+
+LABELLOOP = str(Path(sys.executable).parent / "labelloop")
+
+
+def labelloop(*args, ok: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([LABELLOOP, *map(str, args)], capture_output=True, text=True, timeout=300)
+    if ok:
+        assert result.returncode == 0, result.stderr
+    return result
 
 
 def test_round_robin_gives_every_cluster_one_item_before_any_a_second():
@@ -176,21 +199,9 @@ def test_clue_and_badge_never_hold_a_copy_of_a_large_pool(how):
 @pytest.mark.parametrize("diversity", ["clue", "badge"])
 def test_labelloop_sample_with_a_new_diversity_spreads_the_queries(tmp_path, wine_csv, diversity):
     """As a user runs it: init, label 12 wines, train, then sample 20 queries with --diversity."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from sklearn.datasets import load_wine
-
-    from labelloop.standalone.project import Project
-    from labelloop.store.journal import LABELED, Annotation
-
-    labelloop = str(Path(sys.executable).parent / "labelloop")
 
     def run(*args):
-        result = subprocess.run([labelloop, *map(str, args)], capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+        return labelloop(*args).stdout
 
     root = tmp_path / "proj"
     run("init", root, "--data", wine_csv, "--type", "tabular", "--categories", "0,1,2", "--id-column", "wine_id")
@@ -216,23 +227,10 @@ def test_labelloop_sample_with_a_new_diversity_spreads_the_queries(tmp_path, win
 
 def test_labelloop_sample_before_any_model_writes_a_diverse_first_batch(tmp_path, wine_csv):
     """No model yet: the first queries are the wines nearest k-means centres, closer to every wine
-    than random draws of as many, and the queue serves them."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from sklearn.datasets import load_wine
-
-    from labelloop.standalone.project import Project
-
-    labelloop = str(Path(sys.executable).parent / "labelloop")
+    than random draws of as many."""
     root = tmp_path / "proj"
-    subprocess.run([labelloop, "init", root, "--data", wine_csv, "--type", "tabular", "--categories", "0,1,2",
-                    "--id-column", "wine_id"], check=True, capture_output=True)
-    result = subprocess.run([labelloop, "sample", root, "--max-queries", "12", "--seed", "0", "--json"],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
+    labelloop("init", root, "--data", wine_csv, "--type", "tabular", "--categories", "0,1,2", "--id-column", "wine_id")
+    summary = json.loads(labelloop("sample", root, "--max-queries", "12", "--seed", "0", "--json").stdout)
     assert (summary["queries"], summary["diversity"], summary["session"], summary["modelVersion"]) == (12, "kmeans", 1, None)
     queries = Project.open(root).platform.read_dataset("queries")
     assert (queries["strategy"] == "kmeans").all() and queries["item_id"].nunique() == 12
@@ -245,5 +243,14 @@ def test_labelloop_sample_before_any_model_writes_a_diverse_first_batch(tmp_path
     picked = queries["wine_id"].to_numpy() - 1000
     draws = [distance(np.random.default_rng(s).choice(len(wines), 12, replace=False)) for s in range(20)]
     assert distance(picked) < min(draws) and set(target[picked]) == {0, 1, 2}
-    refused = subprocess.run([labelloop, "sample", root, "--diversity", "none"], capture_output=True, text=True)
+    refused = labelloop("sample", root, "--diversity", "none", ok=False)
     assert refused.returncode == 2 and "No model has been trained yet" in refused.stderr
+
+
+@pytest.mark.parametrize("recipe", ["query-sampler", "query-sampler-spark"])
+def test_the_recipes_offer_every_diversity_with_the_same_default(recipe):
+    """The recipe's form is JSON, so it repeats the default: it must be the one the sampler uses."""
+    descriptor = json.loads((Path(__file__).parents[1] / "custom-recipes" / recipe / "recipe.json").read_text())
+    param = next(p for p in descriptor["params"] if p["name"] == "diversity")
+    assert param["defaultValue"] == DEFAULT_DIVERSITY
+    assert [choice["value"] for choice in param["selectChoices"]] == list(DIVERSITY)
