@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_wine
 
+from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY
 from labelloop.standalone.project import Project
 from labelloop.store.journal import LABELED, SKIPPED, Annotation
 
@@ -156,7 +157,7 @@ def test_a_lost_journal_is_rebuilt_from_the_metadata_dataset(project):
 
 
 def test_sample_needs_a_model_then_writes_queries_without_answered_items(project):
-    result = run("sample", project.root, ok=False)
+    result = run("sample", project.root, "--diversity", "none", ok=False)  # a diverse first batch: test_diversity.py
     assert result.returncode == 2 and "No model has been trained yet" in result.stderr
     from sklearn.compose import make_column_transformer
     from sklearn.linear_model import LogisticRegression
@@ -168,7 +169,7 @@ def test_sample_needs_a_model_then_writes_queries_without_answered_items(project
     summary = json.loads(run("sample", project.root, "--max-queries", "20", "--strategy", "entropy", "--seed", "1",
                              "--json").stdout)
     assert summary == {"scored": 175, "unscored": 0, "answered": 3, "queries": 20, "random": 2, "session": 1,
-                       "modelVersion": "v0001", "diversity": "cluster"}  # the default, with a maximum
+                       "modelVersion": "v0001", "diversity": DEFAULT_DIVERSITY}  # with a maximum
     queries = project.platform.read_dataset("queries")
     assert len(queries) == 20 and {"1000", "1001", "1002"}.isdisjoint(queries["item_id"])
     assert queries["item_id"].tolist() == queries["wine_id"].astype(str).tolist()
@@ -177,7 +178,7 @@ def test_sample_needs_a_model_then_writes_queries_without_answered_items(project
     result = run("sample", project.root, "--max-queries", "0", ok=False)
     assert result.returncode == 2 and "max_queries" in result.stderr
     text = run("sample", project.root, "--max-queries", "30").stdout  # for session 3: bob's skip is back
-    assert text.startswith("Session 3: 30 queries (3 random, one per cluster of the most uncertain) from 176")
+    assert text.startswith(f"Session 3: 30 queries (3 random, {DIVERSITY[DEFAULT_DIVERSITY]}) from 176")
     text = run("sample", project.root, "--max-queries", "30", "--diversity", "none").stdout
     assert text.startswith("Session 4: 30 queries (3 random) from 176")
     assert len(project.platform.read_dataset("queries")) == 30

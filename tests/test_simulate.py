@@ -57,7 +57,7 @@ def test_bad_input_is_one_line(tmp_path):
     result = run("simulate", "--data", tmp_path / "digits.csv", "--label-column", "target", "--strategy", "smart", ok=False)
     assert result.returncode == 2 and "Unknown strategy 'smart'" in result.stderr
     result = run("simulate", "--data", tmp_path / "digits.csv", "--label-column", "target", "--diversity", "kmeans", ok=False)
-    assert result.returncode == 2 and "Unknown diversity 'kmeans' (use none, cluster)." in result.stderr
+    assert result.returncode == 2 and "Unknown diversity 'kmeans' (use none, cluster, clue, badge)." in result.stderr
     result = run("simulate", "--data", SPOKEN_DIGITS, "--label-column", "label", ok=False)
     assert result.returncode == 2 and "--labels" in result.stderr
 

@@ -23,6 +23,7 @@ from labelloop.errors import LabelloopError
 from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
 from labelloop.learning.spark_sampler import ModelScorer, local_session, parquet_pool, run_spark_sampler
 from labelloop.platform.local import LocalPlatform
+from labelloop.sampling import DEFAULT_DIVERSITY
 from labelloop.standalone.project import Project
 from labelloop.store.items import row_ids
 from labelloop.store.journal import LABELED, SKIPPED, Annotation
@@ -80,7 +81,7 @@ def test_the_spark_engine_writes_the_queries_the_pandas_engine_writes(project):
     pd.testing.assert_frame_equal(by_spark, by_pandas)
     assert spark_run["session"] == pandas_run["session"] + 1
     assert {k: v for k, v in spark_run.items() if k != "session"} == {k: v for k, v in pandas_run.items() if k != "session"}
-    assert (spark_run["queries"], spark_run["random"], spark_run["diversity"]) == (30, 3, "cluster")
+    assert (spark_run["queries"], spark_run["random"], spark_run["diversity"]) == (30, 3, DEFAULT_DIVERSITY)
     assert spark_run["answered"] == len(answered) + 1  # the skip too: it is held back for three rounds
     assert not set(by_spark["item_id"]) & {ids[n] for n in answered}
     assert (ids[178], ids[184]) == (f"{ids[0]}#2", f"{ids[0]}#3")

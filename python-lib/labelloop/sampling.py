@@ -10,9 +10,10 @@
 where p(i) is the i-th highest probability of a row. ``top`` picks the k highest without sorting
 the whole array, which is what makes scoring a million rows cheap.
 
-``DIVERSITY`` names the ways a batch is then picked from the ranking (the top k, or one per cluster of
-the most uncertain: learning/diversity.py). It is defined here, next to ``STRATEGIES``, because the
-command line offers both choices and must not import scikit-learn to build its parser.
+``DIVERSITY`` names the ways a batch is then picked from the ranking (the top k, one per cluster of
+the most uncertain, or from the whole pool by clue or badge: learning/diversity.py). It is defined
+here, next to ``STRATEGIES``, because the command line offers both choices and must not import
+scikit-learn to build its parser.
 """
 from __future__ import annotations
 
@@ -24,8 +25,13 @@ import numpy as np
 from labelloop.errors import LabelloopError
 
 STRATEGIES = ("confidence", "margin", "entropy", "random")
-DIVERSITY = ("none", "cluster")
-DEFAULT_DIVERSITY = "cluster"
+DIVERSITY = {  # each way to pick a batch, and how ``labelloop sample`` describes its queries
+    "none": "",
+    "cluster": "one per cluster of the most uncertain",
+    "clue": "the nearest to each centre of the pool clustered by uncertainty",
+    "badge": "spread over the model's gradients",
+}
+DEFAULT_DIVERSITY = "clue"  # measured: bench/peers.py (RESULTS.md)
 UNSCORED = "unscored"  # the strategy stamped on rows a model did not score (a DSS model may drop rows)
 SUM_TOLERANCE = 1e-3
 _BLOCK_ROWS = 65_536  # 5 MB of float64 for 10 classes: a block stays in a core's cache

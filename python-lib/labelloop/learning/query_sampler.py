@@ -2,7 +2,8 @@
 
 The pool is read in chunks. Only the best candidates seen so far are kept between chunks, so
 memory is bounded by ``chunk_size`` plus ``max_queries`` rows (ten times as many ranked ones with
-``diversity = cluster``, which picks one query per cluster of them; plus 8 bytes per pool row when
+``diversity = cluster``, which picks one query per cluster of them; up to 20,000 with ``clue`` or
+``badge``, which choose from the whole pool or that many of its most uncertain rows; plus 8 bytes per pool row when
 rows are identified by hash, to number exact duplicates the way ``items.row_ids`` does). Items
 already answered are left out before scoring. A ``random_share`` of the queries is drawn
 uniformly from the rest of the pool and marked ``strategy = random``: labels on those give an
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError, first_line
-from labelloop.learning.diversity import candidates_wanted, diverse_pick
+from labelloop.learning.diversity import pick_batch, pool_wanted
 from labelloop.learning.features import tabular_features
 from labelloop.params import fraction, whole_number
 from labelloop.platform.base import Platform, Probabilities
@@ -77,7 +78,7 @@ class SamplerSettings:
     @property
     def diverse(self) -> bool:
         """Diversity picks which items become the ``max_queries`` queries: with every item kept, nothing to pick."""
-        return self.diversity == "cluster" and self.max_queries is not None and self.strategy != "random"
+        return self.diversity != "none" and self.max_queries is not None and self.strategy != "random"
 
 
 @dataclass
@@ -229,15 +230,17 @@ def _keep(candidates: pd.DataFrame, by_score: int, by_key: int) -> pd.DataFrame:
     return candidates.iloc[np.union1d(best, luckiest)].reset_index(drop=True)
 
 
-def _select(candidates: pd.DataFrame, settings: SamplerSettings, features_of) -> pd.DataFrame:
-    """Final queries: the top by score (diverse: one per cluster of the top candidates) plus a random share."""
+def _select(candidates: pd.DataFrame, settings: SamplerSettings, features_of, probabilities_of) -> pd.DataFrame:
+    """Final queries: the top by score (diverse: ``learning/diversity.pick_batch``) plus a random share."""
     total = len(candidates) if settings.max_queries is None else min(settings.max_queries, len(candidates))
     n_random = int(round(settings.random_share * total))
     uncertain = candidates[RANK_SCORE].to_numpy()
     if settings.diverse:
-        best = top(uncertain, candidates_wanted(total - n_random, True))
+        best = top(uncertain, pool_wanted(total - n_random, settings.diversity))
         inputs = candidates.iloc[best].drop(columns=list(RANK_COLUMNS)).reset_index(drop=True)
-        best = best[diverse_pick(features_of(inputs), uncertain[best], total - n_random, settings.seed)]
+        probabilities = probabilities_of(inputs) if settings.diversity == "badge" else None
+        best = best[pick_batch(settings.diversity, features_of(inputs), uncertain[best], total - n_random,
+                               settings.seed, probabilities)]
     else:
         best = top(uncertain, total - n_random)
     others = np.setdiff1d(np.arange(len(candidates)), best)
@@ -332,7 +335,8 @@ class Ranking:
     def _add_candidates(self, chunk: pd.DataFrame) -> None:
         self.candidates = chunk if self.candidates is None else pd.concat([self.candidates, chunk], ignore_index=True)
         if self.limit is not None:
-            self.candidates = _keep(self.candidates, candidates_wanted(self.limit - self.n_random, self.settings.diverse),
+            wanted = pool_wanted(self.limit - self.n_random, self.settings.diversity if self.settings.diverse else "none")
+            self.candidates = _keep(self.candidates, wanted,
                                     self.limit)
 
     def merge(self, candidates: pd.DataFrame | None, unscored: pd.DataFrame | None) -> None:
@@ -378,13 +382,18 @@ def write_queries(platform: Platform, model: str | None, pool: Pool, queries: st
     def features_of(inputs):
         return _cluster_features(platform, model, inputs, version, pool)
 
-    output = _output(ranking.candidates, ranking.unscored, settings, hashes, session, version, pool, features_of)
+    def probabilities_of(inputs):
+        """The model's probabilities of the candidates (badge's gradients); none for a scored dataset."""
+        return None if pool.scored else platform.model_probabilities(model, inputs, version=version).matrix
+
+    output = _output(ranking.candidates, ranking.unscored, settings, hashes, session, version, pool,
+                     (features_of, probabilities_of))
     platform.write_dataset(queries, output)
     next_session(platform, queries)
     return {"scored": ranking.scored, "unscored": ranking.dropped, "answered": rows - ranking.scored - ranking.dropped,
             "queries": int((output["strategy"] != UNSCORED).sum()),
             "random": int((output["strategy"] == "random").sum()) if len(output) else 0,
-            "session": session, "modelVersion": version, "diversity": "cluster" if settings.diverse else "none"}
+            "session": session, "modelVersion": version, "diversity": settings.diversity if settings.diverse else "none"}
 
 
 def _cluster_features(platform: Platform, model: str, inputs: pd.DataFrame, version: str, pool: Pool):
@@ -414,11 +423,11 @@ def _probabilities(platform: Platform, model: str, frame: pd.DataFrame, version:
                              "does the input have the model's features?") from error
 
 
-def _output(candidates, unscored, settings, hashes, session, version, pool, features_of) -> pd.DataFrame:
+def _output(candidates, unscored, settings, hashes, session, version, pool, model_views) -> pd.DataFrame:
     """The queries, most uncertain first, then the rows the model did not score (``strategy = unscored``)."""
     parts = []
     if candidates is not None and len(candidates):
-        chosen = _select(candidates, settings, features_of)
+        chosen = _select(candidates, settings, *model_views)
         parts.append(chosen.sort_values([RANK_SCORE, RANK_POSITION], ascending=[False, True], kind="stable"))
     if unscored is not None:
         parts.append(unscored.assign(**{RANK_SCORE: np.nan, "strategy": UNSCORED}))

@@ -239,7 +239,8 @@ def _sample(args) -> None:
 
     project = Project.open(args.dir)
     if project.platform.registry(MODEL).latest() is None:
-        raise LabelloopError(f"No model has been trained yet in {project.root}: label some items, then run 'labelloop train'.")
+        _first_batch(project, args)
+        return
     settings = SamplerSettings(strategy=args.strategy, max_queries=args.max_queries, random_share=args.random_share,
                                chunk_size=args.chunk_size, seed=args.seed, diversity=args.diversity,
                                rules_bonus=args.rules_bonus)
@@ -247,9 +248,24 @@ def _sample(args) -> None:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        diverse = ", one per cluster of the most uncertain" if summary["diversity"] == "cluster" else ""
+        diverse = f", {DIVERSITY[summary['diversity']]}" if summary["diversity"] != "none" else ""
         print(f"Session {summary['session']}: {summary['queries']} queries ({summary['random']} random{diverse}) from "
               f"{summary['scored']} unlabeled items, model {summary['modelVersion']}.")
+
+
+def _first_batch(project, args) -> None:
+    """No model yet: with diversity, the items nearest k-means centres of the pool (standalone/first_batch.py)."""
+    from labelloop.standalone.first_batch import write_first_batch
+
+    if args.diversity == "none":
+        raise LabelloopError(f"No model has been trained yet in {project.root}: label some items, then run "
+                             "'labelloop train' (or sample a first diverse batch with --diversity).")
+    summary = write_first_batch(project, args.max_queries or DEFAULT_RETRAIN_EVERY, args.seed)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"Session {summary['session']}: {summary['queries']} queries, the items nearest k-means centres of the "
+              f"pool (no model yet: label them, then run 'labelloop train').")
 
 
 def _train(args) -> None:
@@ -500,7 +516,8 @@ def _loop_options(command) -> None:
 
 def _sampling_options(command) -> None:
     command.add_argument("--diversity", choices=DIVERSITY, default=DEFAULT_DIVERSITY,
-                         help=f"cluster: one query per cluster of the most uncertain items (default {DEFAULT_DIVERSITY})")
+                         help="how a batch is picked: " + "; ".join(f"{name}: {words}" for name, words in DIVERSITY.items()
+                                                                   if words) + f" (default {DEFAULT_DIVERSITY})")
     command.add_argument("--rules-bonus", type=float, default=0.0, metavar="X",
                          help="added to the uncertainty of items where no enabled rule votes or the rules disagree "
                               "(0 to 10; default 0: the rules do not change the ranking)")
