@@ -192,5 +192,9 @@ def build_pipeline(data_type: str, frame: pd.DataFrame, text_column: str | None 
         features = make_pipeline(MediaFeatures(folder, data_type), StandardScaler())
     else:
         raise LabelloopError(f"No built-in model for type '{data_type}'.")
-    classifier = LogisticRegression(max_iter=2000, C=1.0, random_state=seed)
-    return Pipeline([("features", features), ("classifier", classifier)])
+    return Pipeline([("features", features), ("classifier", classifier(seed))])
+
+
+def classifier(seed: int = 0) -> LogisticRegression:
+    """The built-in model's classifier, the last step of every pipeline (and of ``labelloop simulate``)."""
+    return LogisticRegression(max_iter=2000, C=1.0, random_state=seed)

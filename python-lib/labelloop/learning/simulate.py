@@ -4,17 +4,21 @@ On a fully labeled dataset, the loop runs with an oracle that answers with the t
 each strategy and seed: a stratified quarter is held out for testing, ``seed_labels`` random items
 of the rest are labeled, then each round trains the model, measures test accuracy, and labels the
 ``batch`` items the strategy ranks first, until the pool is used up. ``full_accuracy`` is the same
-model trained on the whole pool. With ``diversity`` ``cluster`` too, each strategy but random also
-runs with diverse batches (``learning/diversity``), reported as ``<strategy>+cluster``. With
-labeling rules, each strategy also runs as ``<strategy>+rules``: every round trains on the
-oracle's labels plus the rules' weak labels of the other pool items they cover (the label model
-fitted once on the pool's votes, without the labels; each weak label weighs its confidence, and
-all of them together as much as the labels: the trainer's middle weight). It always uses them,
-so the curve shows what weak labels do on this data; a project's trainer keeps them only when
-they measure better (learning/weak_training.py).
+model trained on the whole pool.
+
+It measures what the product does: every round fits a new model, as the trainer does
+(``trainer.fit_afresh``, never warm-started from the last round), and a batch is picked as
+``serve`` picks its queries by default: diverse (``cluster``, one item per cluster of the most
+uncertain: ``learning/diversity``; runs named ``<strategy>+cluster``) with a random share spread
+among them (``SamplerSettings.random_share``). ``diversity`` ``none`` gives the plain top of the
+ranking. With labeling rules, each run also runs as ``<run>+rules``: every round refits the label
+model on the rules' votes over the pool and the labels so far (as a project's training does) and
+offers the trainer the weak labels of the unlabeled items they cover; the trainer's
+cross-validated guard (learning/weak_training.py) decides whether to learn from them.
 
 Features are computed once with the built-in trainer's pipeline for the data type (fitted on the
-pool without its labels, as a real project could); the classifier is the same logistic regression.
+pool without its labels, as a real project could, instead of on the labeled rows each round); the
+classifier is the trainer's (``features.classifier``).
 With several ``features`` (``tfidf``, ``embeddings``: a sentence model's vectors of the text
 columns beside their TF-IDF), every run is made on each, named ``<run>@<features>``, and "labels to 95%" is measured
 against the best whole-pool accuracy of them all, so the two curves race to one finish line.
@@ -30,18 +34,21 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from scipy.integrate import trapezoid
-from sklearn.base import clone
-from sklearn.linear_model import LogisticRegression
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
 
 from labelloop.errors import LabelloopError
 from labelloop.learning.diversity import candidates_wanted, diverse_pick
-from labelloop.learning.features import TextEmbeddings, build_pipeline
+from labelloop.learning.features import TextEmbeddings, build_pipeline, classifier
+from labelloop.learning.query_sampler import SamplerSettings
+from labelloop.learning.trainer import fit_afresh
+from labelloop.learning.weak_training import WeakLabels
 from labelloop.params import whole_number
 from labelloop.platform.local import LocalPlatform
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.weak import label_pool
-from labelloop.sampling import DIVERSITY, STRATEGIES, scores, top
+from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, STRATEGIES, scores, top
 from labelloop.store.items import FolderSource, is_media_file
 from labelloop.text import free_text_columns
 
@@ -56,7 +63,8 @@ class SimulationSettings:
     batch: int = 20
     max_labels: int | None = None
     jobs: int = 2
-    diversity: tuple = ("none",)
+    diversity: tuple = (DEFAULT_DIVERSITY,)
+    random_share: float = SamplerSettings.random_share  # of each batch, as in serve's queries
     rules: object = None  # labeling rules as written, JSON text or list (checked with the data): adds <strategy>+rules
     features: tuple = ("tfidf",)  # tfidf and/or embeddings: several give <run>@<features> entries
     embeddings: PoolEmbeddings | None = None  # needed with "embeddings"
@@ -73,15 +81,17 @@ class SimulationSettings:
             raise LabelloopError(f"Unknown features '{(unknown or [''])[0]}' (use {', '.join(FEATURE_KINDS)}).")
         for name in ("seeds", "seed_labels", "batch", "jobs"):
             setattr(self, name, whole_number(getattr(self, name), f"--{name.replace('_', '-')}"))
+        if not 0 <= self.random_share <= 1:
+            raise LabelloopError("--random-share must be from 0 to 1.")
         if self.max_labels is not None and self.max_labels < self.seed_labels:
             raise LabelloopError("--max-labels must be at least --seed-labels.")
 
     def runs(self) -> list:
         """The (strategy, diversity, with rules) runs; random batches are not made diverse."""
-        plain = [(strategy, diversity, False) for strategy in self.strategies for diversity in self.diversity
-                 if diversity == "none" or strategy != "random"]
-        return plain + ([(strategy, "none", True) for strategy in self.strategies] if self.rules else [])
-
+        plain = [(strategy, diversity if strategy != "random" else "none", False)
+                 for strategy in self.strategies for diversity in self.diversity]
+        plain = list(dict.fromkeys(plain))
+        return plain + ([(strategy, diversity, True) for strategy, diversity, _ in plain] if self.rules else [])
 
     def named_runs(self) -> list:
         """``(name, strategy, diversity, with rules, features)`` of every run, features last."""
@@ -111,7 +121,58 @@ class PoolEmbeddings:
 
 
 def run_name(strategy: str, diversity: str, with_rules: bool = False) -> str:
-    return f"{strategy}+rules" if with_rules else strategy if diversity == "none" else f"{strategy}+{diversity}"
+    return (strategy if diversity == "none" else f"{strategy}+{diversity}") + ("+rules" if with_rules else "")
+
+
+class _Shared:
+    """A feature matrix that the clones of a model share (scikit-learn's clone deep-copies parameters)."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class PoolRows(BaseEstimator, TransformerMixin):
+    """A simulated model's features step: the frame's ``row`` column picks rows of the pool's
+    feature matrix, computed once, so the trainer's code fits and scores the model as a pipeline."""
+
+    def __init__(self, matrix: _Shared):
+        self.matrix = matrix
+
+    def fit(self, frame, y=None):
+        return self
+
+    def transform(self, frame):
+        return self.matrix.values[frame["row"].to_numpy()]
+
+
+def _model(matrix: _Shared) -> Pipeline:
+    return Pipeline([("features", PoolRows(matrix)), ("classifier", classifier())])
+
+
+def _rows(numbers) -> pd.DataFrame:
+    return pd.DataFrame({"row": np.asarray(numbers, dtype=np.int64)})
+
+
+@dataclass
+class PoolRules:
+    """Labeling rules over the data, as a project's training applies them: the label model refitted
+    on the pool's votes and the labels so far, weak labels for the unlabeled items they cover."""
+
+    rules: tuple
+    frame: pd.DataFrame
+    categories: list
+
+    def weak_labels(self, pool: np.ndarray, labeled: np.ndarray, labels: np.ndarray) -> WeakLabels:
+        gold = np.full(len(pool), -1)
+        gold[labeled] = [self.categories.index(label) for label in labels[pool[labeled]]]
+        weak = label_pool(list(self.rules), self.frame.iloc[pool].reset_index(drop=True), self.categories, gold)
+        unlabeled = gold[weak.rows] < 0  # a human label wins over a weak one
+        return WeakLabels(_rows(pool[weak.rows[unlabeled]]),
+                          pd.Series(np.asarray(weak.labels, dtype=object)[unlabeled], dtype=object),
+                          np.asarray(weak.confidence, dtype=float)[unlabeled])
 
 
 def load_table(data: Path, label_column: str) -> tuple:
@@ -149,86 +210,63 @@ def feature_matrix(frame: pd.DataFrame, data_type: str, folder: Path | None, tex
     return pipeline.named_steps["features"].fit_transform(frame)
 
 
-def _classifier():
-    """Warm-started between rounds: each fit starts from the last one, several times faster."""
-    return LogisticRegression(max_iter=2000, warm_start=True)
-
-
 def _pick(model, features, candidates: np.ndarray, strategy: str, diversity: str, take: int, seed: int) -> np.ndarray:
     """The ``take`` of ``candidates`` (row numbers of ``features``) that the strategy labels next."""
-    uncertain = scores(model.predict_proba(features[candidates]), strategy)
+    uncertain = scores(model.predict_proba(_rows(candidates)), strategy)
     best = top(uncertain, candidates_wanted(take, diversity == "cluster"))
     if diversity == "cluster":
         best = best[diverse_pick(features[candidates[best]], uncertain[best], take, seed)]
     return best
 
 
-def one_run(features, labels: np.ndarray, strategy: str, seed: int, settings: SimulationSettings,
-            diversity: str = "none", weak: tuple | None = None, name: str | None = None) -> dict:
-    """One strategy and seed: the learning curve [(labels, test accuracy), ...].
+def _batch(model, features, pool: np.ndarray, labeled: np.ndarray, strategy: str, diversity: str, take: int,
+           settings: SimulationSettings, rng, seed: int) -> np.ndarray:
+    """Positions in ``pool`` of the next batch: the strategy's picks and the random share among them."""
+    unlabeled = np.flatnonzero(~labeled)
+    if model is None or strategy == "random":
+        return rng.choice(unlabeled, size=take, replace=False)
+    lucky = int(round(settings.random_share * take))
+    picked = unlabeled[_pick(model, features, pool[unlabeled], strategy, diversity, take - lucky, seed)]
+    rest = np.setdiff1d(unlabeled, picked)
+    return np.concatenate([picked, rng.choice(rest, size=min(lucky, len(rest)), replace=False)])
 
-    ``weak``: ``(weak label per item or None, confidence per item)``, learned from with the labels."""
+
+def one_run(features, labels: np.ndarray, strategy: str, seed: int, settings: SimulationSettings,
+            diversity: str = "none", rules: PoolRules | None = None, name: str | None = None) -> dict:
+    """One strategy and seed: the learning curve [(labels, test accuracy), ...]. Each round fits
+    a new model as the trainer does; with ``rules``, offering it the rules' weak labels."""
     rng = np.random.default_rng(seed)
     pool, test = train_test_split(np.arange(len(labels)), test_size=TEST_SHARE, random_state=seed, stratify=labels)
     limit = min(settings.max_labels or len(pool), len(pool))
     chosen = rng.choice(len(pool), size=min(settings.seed_labels, limit), replace=False)
     labeled = np.zeros(len(pool), dtype=bool)
     labeled[chosen] = True
-    model, curve = _classifier(), []
+    shared, curve = _Shared(features), []
     while True:
         rows = pool[labeled]
-        classes = np.unique(labels[rows])
-        if len(classes) > 1:
-            if not np.array_equal(getattr(model, "classes_", classes), classes):
-                model = _classifier()  # a new class appeared: the warm start no longer fits
-            fit_features, fit_labels, weights = _training_set(features, labels, rows, pool[~labeled], weak)
-            model.fit(fit_features, fit_labels, sample_weight=weights)
-            curve.append((int(labeled.sum()), float(model.score(features[test], labels[test]))))
+        model = None
+        if len(np.unique(labels[rows])) > 1:
+            model = _model(shared)
+            weak = rules.weak_labels(pool, labeled, labels) if rules else None
+            fit_afresh(model, _rows(rows), pd.Series(labels[rows], dtype=object), weak)
+            curve.append((int(labeled.sum()), float(model.score(_rows(test), labels[test]))))
         else:
             curve.append((int(labeled.sum()), float((labels[test] == labels[rows][0]).mean())))
         room = limit - int(labeled.sum())
         if room <= 0:
             break
-        unlabeled = np.flatnonzero(~labeled)
-        take = min(settings.batch, room)
-        if strategy == "random" or len(classes) < 2:
-            picked = rng.choice(unlabeled, size=take, replace=False)
-        else:
-            picked = unlabeled[_pick(model, features, pool[unlabeled], strategy, diversity, take, seed)]
-        labeled[picked] = True
-    return {"strategy": name or run_name(strategy, diversity, weak is not None), "seed": seed, "curve": curve}
-
-
-def _training_set(features, labels: np.ndarray, rows: np.ndarray, others: np.ndarray, weak: tuple | None) -> tuple:
-    """``(features, labels, sample weights)`` of the labeled ``rows``, plus the weak labels of
-    ``others`` (the unlabeled pool items) that the rules cover, weighing together as much as the labels."""
-    if weak is None:
-        return features[rows], labels[rows], None
-    weak_labels, confidence = weak
-    covered = others[np.array([weak_labels[i] is not None for i in others], dtype=bool)] if len(others) else others
-    if not len(covered):
-        return features[rows], labels[rows], None
-    weights = np.concatenate([np.ones(len(rows)), confidence[covered] * len(rows) / confidence[covered].sum()])
-    stacked = np.concatenate([rows, covered])
-    targets = np.concatenate([labels[rows], np.asarray(weak_labels, dtype=object)[covered]]).astype(labels.dtype)
-    return features[stacked], targets, weights
-
-
-def pool_weak_labels(rules: tuple, frame: pd.DataFrame, labels: pd.Series) -> tuple:
-    """Each item's weak label (None where no enabled rule votes) and its confidence, from the
-    label model fitted on the rules' votes without the true labels."""
-    weak = label_pool(list(rules), frame, sorted(set(labels.astype(str))), np.full(len(frame), -1))
-    found = np.full(len(frame), None, dtype=object)
-    confidence = np.zeros(len(frame))
-    found[weak.rows], confidence[weak.rows] = weak.labels, weak.confidence
-    return found, confidence
+        labeled[_batch(model, features, pool, labeled, strategy, diversity, min(settings.batch, room), settings,
+                       rng, seed)] = True
+    return {"strategy": name or run_name(strategy, diversity, rules is not None), "seed": seed, "curve": curve}
 
 
 def full_accuracy(features, labels: np.ndarray, seeds: int) -> float:
-    results = []
+    results, shared = [], _Shared(features)
     for seed in range(seeds):
         pool, test = train_test_split(np.arange(len(labels)), test_size=TEST_SHARE, random_state=seed, stratify=labels)
-        results.append(clone(_classifier()).fit(features[pool], labels[pool]).score(features[test], labels[test]))
+        model = _model(shared)
+        fit_afresh(model, _rows(pool), pd.Series(labels[pool], dtype=object))
+        results.append(model.score(_rows(test), labels[test]))
     return float(np.median(results))
 
 
@@ -261,11 +299,12 @@ def summarise(runs: list, full: float, strategies) -> dict:
 def simulate(data, label_column: str, settings: SimulationSettings, labels_csv=None, data_type=None,
              text_column=None, progress=None) -> dict:
     """Run every strategy and seed; return the DESIGN.md section 8 JSON object (plus runs)."""
-    data = Path(data)
-    if not data.exists():
+    if not Path(data).exists():
         raise LabelloopError(f"{data}: no such file or folder.")
+    data = Path(data).resolve()  # a relative path is read once, from the working directory
     if data.is_dir():
-        frame, labels, data_type = load_folder(data, Path(labels_csv) if labels_csv else None, label_column, data_type)
+        frame, labels, data_type = load_folder(data, Path(labels_csv).resolve() if labels_csv else None, label_column,
+                                               data_type)
     else:
         frame, labels, _ = load_table(data, label_column)
         data_type = data_type or ("text" if text_column else "tabular")
@@ -277,14 +316,14 @@ def simulate(data, label_column: str, settings: SimulationSettings, labels_csv=N
                                      settings.embeddings(frame) if kind == "embeddings" else None)
                 for kind in settings.features}
     y = labels.to_numpy()
-    weak = None
+    rules = None
     if settings.rules:
-        checked = parse_rules(settings.rules, frame.dtypes, sorted(set(labels)))
-        weak = pool_weak_labels(tuple(checked), frame, labels)
+        categories = sorted(set(labels))
+        rules = PoolRules(tuple(parse_rules(settings.rules, frame.dtypes, categories)), frame, categories)
     jobs = [(*run, seed) for run in settings.named_runs() for seed in range(settings.seeds)]
     runs = []
     for run in Parallel(n_jobs=settings.jobs, return_as="generator")(
-            delayed(one_run)(matrices[kind], y, strategy, seed, settings, diversity, weak if ruled else None, name)
+            delayed(one_run)(matrices[kind], y, strategy, seed, settings, diversity, rules if ruled else None, name)
             for name, strategy, diversity, ruled, kind, seed in jobs):
         runs.append(run)
         if progress:

@@ -77,16 +77,12 @@ def fit(data_type: str, rows: pd.DataFrame, labels: pd.Series, text_column: str 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         score, folds = cross_validated_accuracy(pipeline, rows, labels)
-        fit_rows, fit_labels, weights, report = rows, labels, None, None
-        if weak is not None:
-            fit_rows, fit_labels, weights, report = choose_training(pipeline, rows, labels, weak, MAX_FOLDS)
-        start = time.perf_counter()
-        pipeline.fit(fit_rows, fit_labels, **({"classifier__sample_weight": weights} if weights is not None else {}))
+    report, seconds = fit_afresh(pipeline, rows, labels, weak)
     meta = {
         "classes": [str(c) for c in pipeline.classes_],
         "labels": int(len(labels)),
         "perLabel": {str(k): int(v) for k, v in counts.items()},
-        "trainingSeconds": round(time.perf_counter() - start, 3),
+        "trainingSeconds": seconds,
         "cvAccuracy": score,
         "cvFolds": folds,
         "features": features_used(data_type, embeddings),
@@ -94,3 +90,18 @@ def fit(data_type: str, rows: pd.DataFrame, labels: pd.Series, text_column: str 
     if report is not None:
         meta["weak"] = report
     return pipeline, meta
+
+
+def fit_afresh(pipeline, rows: pd.DataFrame, labels: pd.Series, weak=None) -> tuple:
+    """Fit the unfitted ``pipeline`` on the human labels, plus the weak labels when the guard
+    (``weak_training.choose_training``) measures that they help: ``(the guard's report or None,
+    seconds of the final fit)``. ``labelloop simulate`` fits with this too, so that it measures
+    what the product does."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit_rows, fit_labels, weights, report = rows, labels, None, None
+        if weak is not None:
+            fit_rows, fit_labels, weights, report = choose_training(pipeline, rows, labels, weak, MAX_FOLDS)
+        start = time.perf_counter()
+        pipeline.fit(fit_rows, fit_labels, **({"classifier__sample_weight": weights} if weights is not None else {}))
+    return report, round(time.perf_counter() - start, 3)

@@ -337,13 +337,14 @@ def _simulate(args) -> None:
         strategies=tuple(s.strip() for s in args.strategy.split(",") if s.strip()), seeds=args.seeds,
         seed_labels=args.seed_labels, batch=args.batch, max_labels=args.max_labels, jobs=args.jobs,
         diversity=tuple(d.strip() for d in args.diversity.split(",") if d.strip()),
+        **({"random_share": args.random_share} if args.random_share is not None else {}),
         rules=read_rules_file(args.rules) if args.rules else None, **_simulation_features(args, out_dir))
     progress = _progress_bar("runs") if sys.stderr.isatty() and not args.json else None
     result = simulate(args.data, args.label_column, settings, labels_csv=args.labels, data_type=args.type,
                       text_column=args.text_column, progress=progress)
     csv_path, png_path = write_curves(result, out_dir)
     if args.json:
-        print(json.dumps({k: v for k, v in result.items() if k != "runs"}))
+        print(json.dumps(result))
         return
     print_table(result)
     print(f"Learning curves: {png_path} and {csv_path}")
@@ -639,10 +640,14 @@ def parser() -> argparse.ArgumentParser:
     simulation.add_argument("--strategy", default=",".join(STRATEGIES), help="comma-separated (default: all)")
     simulation.add_argument("--seeds", type=int, default=5)
     simulation.add_argument("--seed-labels", type=int, default=20, help="random labels to start from (default 20)")
-    simulation.add_argument("--batch", type=int, default=20, help="labels per round (default 20)")
+    simulation.add_argument("--batch", type=int, default=DEFAULT_RETRAIN_EVERY,
+                            help=f"labels per round (default {DEFAULT_RETRAIN_EVERY}, as serve retrains)")
     simulation.add_argument("--max-labels", type=int, help="stop there (default: the whole pool)")
-    simulation.add_argument("--diversity", default="none", help="comma-separated: none, cluster (both: compare "
-                                                                  "<strategy> with <strategy>+cluster)")
+    simulation.add_argument("--diversity", default=DEFAULT_DIVERSITY,
+                            help=f"comma-separated: {', '.join(DIVERSITY)} (default {DEFAULT_DIVERSITY}, as serve; "
+                                 "several: every strategy with each)")
+    simulation.add_argument("--random-share", type=float, metavar="SHARE",
+                            help="share of each batch picked at random, as in serve's queries (default 0.1)")
     simulation.add_argument("--jobs", type=int, default=2, help="runs in parallel (default 2)")
     simulation.add_argument("--rules", help="a JSON file of labeling rules: adds a <strategy>+rules run per strategy")
     simulation.add_argument("--features", default="auto", help="comma-separated: auto, tfidf, embeddings (several: "
