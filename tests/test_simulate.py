@@ -25,8 +25,8 @@ def test_on_digits_margin_needs_at_most_half_the_labels_of_random(tmp_path):
     report = json.loads(result.stdout)
     assert report["dataset"] == "digits.csv" and 0.9 < report["full_accuracy"] <= 1
     # serve's default: diverse batches (random ones are random whatever the diversity)
-    assert list(report["strategies"]) == ["margin+cluster", "random"]
-    margin, random = report["strategies"]["margin+cluster"], report["strategies"]["random"]
+    assert list(report["strategies"]) == ["margin+clue", "random"]
+    margin, random = report["strategies"]["margin+clue"], report["strategies"]["random"]
     assert margin["labels_to_99"] is not None and margin["labels_to_99"] <= 300
     assert random["labels_to_99"] is None or margin["labels_to_99"] <= random["labels_to_99"] / 2  # None: not by 600
     assert margin["aulc"] > random["aulc"]
@@ -41,7 +41,7 @@ def test_a_sound_folder_with_labels_in_a_csv(tmp_path):
     result = run("simulate", "--data", SPOKEN_DIGITS, "--labels", SPOKEN_DIGITS / "labels.csv", "--label-column", "label",
                  "--seeds", "2", "--strategy", "margin,random", "--out", tmp_path / "out")
     assert "spoken-digits: 300 items" in result.stdout
-    assert "margin+cluster" in result.stdout and "random" in result.stdout and "entropy" not in result.stdout
+    assert "margin+clue" in result.stdout and "random" in result.stdout and "entropy" not in result.stdout
     assert (tmp_path / "out" / "curves.png").is_file()
 
 
@@ -83,7 +83,7 @@ def simulate_wine_with_rules(tmp_path, rules: list) -> dict:
 
 def test_rules_add_a_run_per_strategy_whose_trainer_learns_from_good_weak_labels(tmp_path):
     report = simulate_wine_with_rules(tmp_path, WINE_RULES)
-    assert list(report["strategies"]) == ["margin+cluster", "random", "margin+cluster+rules", "random+rules"]
+    assert list(report["strategies"]) == ["margin+clue", "random", "margin+clue+rules", "random+rules"]
     plain, ruled = report["strategies"]["random"], report["strategies"]["random+rules"]
     assert [n for n, _ in plain["curve"]] == [12, 22, 32, 42] == [n for n, _ in ruled["curve"]]
     assert ruled["curve"][0][1] > plain["curve"][0][1]  # with 12 labels, the guard keeps good rules, which help
@@ -141,7 +141,7 @@ def test_json_carries_every_seeds_curve(tmp_path):
                             "--strategy", "margin,random", "--max-labels", "60", "--out", tmp_path / "out",
                             "--json").stdout)
     assert sorted((r["strategy"], r["seed"]) for r in report["runs"]) == [
-        (name, seed) for name in ("margin+cluster", "random") for seed in range(3)]
+        (name, seed) for name in ("margin+clue", "random") for seed in range(3)]
     for name, summary in report["strategies"].items():
         curves = [r["curve"] for r in report["runs"] if r["strategy"] == name]
         assert all([n for n, _ in c] == [20, 40, 60] for c in curves)

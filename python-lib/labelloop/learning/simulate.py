@@ -8,9 +8,9 @@ model trained on the whole pool.
 
 It measures what the product does: every round fits a new model, as the trainer does
 (``trainer.fit_afresh``, never warm-started from the last round), and a batch is picked as
-``serve`` picks its queries by default: diverse (``cluster``, one item per cluster of the most
-uncertain: ``learning/diversity``; runs named ``<strategy>+cluster``) with a random share spread
-among them (``SamplerSettings.random_share``). ``diversity`` ``none`` gives the plain top of the
+``serve`` picks its queries by default: diverse (``sampling.DEFAULT_DIVERSITY``, through the
+sampler's own ``learning/diversity.pick_batch``; runs named ``<strategy>+<diversity>``) with a
+random share spread among them (``SamplerSettings.random_share``). ``diversity`` ``none`` gives the plain top of the
 ranking. With labeling rules, each run also runs as ``<run>+rules``: every round refits the label
 model on the rules' votes over the pool and the labels so far (as a project's training does) and
 offers the trainer the weak labels of the unlabeled items they cover; the trainer's
@@ -39,7 +39,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from labelloop.errors import LabelloopError
-from labelloop.learning.diversity import candidates_wanted, diverse_pick
+from labelloop.learning.diversity import pick_batch, pool_wanted
 from labelloop.learning.features import TextEmbeddings, build_pipeline, classifier
 from labelloop.learning.query_sampler import SamplerSettings
 from labelloop.learning.trainer import fit_afresh
@@ -211,12 +211,12 @@ def feature_matrix(frame: pd.DataFrame, data_type: str, folder: Path | None, tex
 
 
 def _pick(model, features, candidates: np.ndarray, strategy: str, diversity: str, take: int, seed: int) -> np.ndarray:
-    """The ``take`` of ``candidates`` (row numbers of ``features``) that the strategy labels next."""
-    uncertain = scores(model.predict_proba(_rows(candidates)), strategy)
-    best = top(uncertain, candidates_wanted(take, diversity == "cluster"))
-    if diversity == "cluster":
-        best = best[diverse_pick(features[candidates[best]], uncertain[best], take, seed)]
-    return best
+    """The ``take`` of ``candidates`` (row numbers of ``features``) that the strategy labels next,
+    chosen among the most uncertain as the sampler chooses (``learning/diversity.pick_batch``)."""
+    probabilities = model.predict_proba(_rows(candidates))
+    uncertain = scores(probabilities, strategy)
+    best = top(uncertain, pool_wanted(take, diversity))
+    return best[pick_batch(diversity, features[candidates[best]], uncertain[best], take, seed, probabilities[best])]
 
 
 def _batch(model, features, pool: np.ndarray, labeled: np.ndarray, strategy: str, diversity: str, take: int,
