@@ -3,8 +3,9 @@
 Each method labels every item some rule covers from the rules' votes alone (no human labels):
 
 - ours: what ``labelloop weak`` does without human labels (``rules.model_choice``: the label
-  model when its fit holds, majority vote otherwise); the column ``chose`` says which;
-- majority vote (ties: the first category, as ours breaks them);
+  model when its fit holds, majority vote with the model breaking its ties otherwise); the column
+  ``chose`` says which;
+- majority vote (ties: the first category);
 - Snorkel's ``LabelModel`` (default settings, 500 epochs, ties broken at random).
 
 Sets: votes generated from rules of known firing rates (rules differing in accuracy, equal rules,
@@ -113,9 +114,10 @@ def census(path):
 
 def ours(votes, codes, categories):
     choice = choose_method(votes, codes, categories, np.full(len(votes), -1))
+    posterior = fit_label_model(votes, codes, categories)[0]
     if choice["method"] == "label model":
-        return fit_label_model(votes, codes, categories)[0].argmax(axis=1), "label model"
-    return majority_vote(votes, categories), "majority vote"
+        return posterior.argmax(axis=1), "label model"
+    return majority_vote(votes, categories, posterior), "majority vote, model breaks ties"
 
 
 def snorkel(votes, categories):

@@ -69,10 +69,19 @@ def fit_label_model(votes: np.ndarray, codes: np.ndarray, categories: int, gold:
     return posterior[inverse], fitted
 
 
-def majority_vote(votes: np.ndarray, categories: int) -> np.ndarray:
-    """Each item's most voted category (ties: the first), -1 where no rule votes."""
-    counts = np.stack([(votes == k).sum(axis=1) for k in range(categories)], axis=1)
-    return np.where(counts.any(axis=1), counts.argmax(axis=1), -1)
+def vote_counts(votes: np.ndarray, categories: int) -> np.ndarray:
+    """Items x categories: how many rules vote for each category on each item."""
+    return np.stack([(votes == k).sum(axis=1) for k in range(categories)], axis=1)
+
+
+def majority_vote(votes: np.ndarray, categories: int, tie_break: np.ndarray | None = None) -> np.ndarray:
+    """Each item's most voted category, -1 where no rule votes. Among categories tied for the
+    most votes, the one ``tie_break`` (items x categories, such as the label model's posterior)
+    rates highest; without it, the first."""
+    counts = vote_counts(votes, categories)
+    top = counts == counts.max(axis=1, keepdims=True)
+    chosen = counts.argmax(axis=1) if tie_break is None else np.where(top, tie_break, -1.0).argmax(axis=1)
+    return np.where(counts.any(axis=1), chosen, -1)
 
 
 def vote_patterns(fires: np.ndarray, categories: int, gold: np.ndarray | None = None) -> tuple:

@@ -1,11 +1,13 @@
 """Whether the weak labels come from the label model or from majority vote: a held-out check.
 
 The label model is only worth its weights when they are right, and majority vote is the safe
-choice when nothing shows they are. Two checks, in this order:
+choice when nothing shows they are. Majority vote here lets the model break its ties: where two
+categories get as many votes, majority vote has no opinion, and any model better than a coin flip
+there does better than taking the first. Two checks, in this order:
 
 - the human labels on items the rules cover, cross-validated: the model is fitted with the other
-  folds' labels and judged on the held-out fold's, majority vote on the same items; the one with
-  more of them right wins;
+  folds' labels and judged on the held-out fold's, majority vote (ties broken by that model) on
+  the same items; the one with more of them right wins;
 - when there are none, or both get the same number right, the model's own fit decides. The model
   assumes rules fire independently of each other given the category; if so, the share of items
   on which two rules fire together is what the fitted rates predict. Rules that fire together
@@ -57,12 +59,13 @@ def pair_misfit(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.
 
 def _cross_validated(votes, codes, categories: int, gold: np.ndarray, checked: np.ndarray) -> tuple:
     """How many of the ``checked`` items each method gets right: the model fitted each time
-    without the held-out fold's human labels, majority vote as it is."""
+    without the held-out fold's human labels, majority vote with that model breaking its ties."""
     folds = np.array_split(np.random.default_rng(0).permutation(checked), min(FOLDS, len(checked)))
-    model = 0
+    model = majority = 0
     for fold in folds:
         taught = gold.copy()
         taught[fold] = -1
-        model += int((fit_label_model(votes, codes, categories, taught)[0][fold].argmax(axis=1) == gold[fold]).sum())
-    majority = int((majority_vote(votes, categories)[checked] == gold[checked]).sum())
+        posterior = fit_label_model(votes, codes, categories, taught)[0][fold]
+        model += int((posterior.argmax(axis=1) == gold[fold]).sum())
+        majority += int((majority_vote(votes[fold], categories, posterior) == gold[fold]).sum())
     return model, majority

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError
-from labelloop.rules.label_model import fit_label_model
+from labelloop.rules.label_model import fit_label_model, majority_vote, vote_counts
 from labelloop.rules.model_choice import choose_method
 from labelloop.rules.statistics import rule_statistics
 from labelloop.rules.votes import ABSTAIN, rule_votes
@@ -41,8 +41,7 @@ def label_pool(rules: list, frame: pd.DataFrame, categories: list, gold: np.ndar
     votes, codes = votes[:, enabled], np.array([categories.index(r.label) for r in rules], dtype=int)[enabled]
     covered = (votes != ABSTAIN).any(axis=1)
     judged = choose_method(votes, codes, len(categories), gold)
-    posterior = _weak_posterior(votes, codes, len(categories), gold, judged["method"])
-    chosen = posterior.argmax(axis=1)
+    posterior, chosen = _weak_posterior(votes, codes, len(categories), gold, judged["method"])
     names = np.array([rule.name for rule in rules], dtype=object)[enabled]
     rows = np.flatnonzero(covered)
     report = {"rules": report["rules"], "coverage": float(covered.mean()) if len(covered) else 0.0,
@@ -64,11 +63,13 @@ def weak_frame(frame: pd.DataFrame, item_ids, weak: Weak) -> pd.DataFrame:
     return pd.concat([inputs.drop(columns=[c for c in added.columns if c in inputs.columns]), added], axis=1)
 
 
-def _weak_posterior(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray, method: str) -> np.ndarray:
-    """Per item, how likely each category is: the label model's posterior (taught by the human
-    labels), or with majority vote the share of the votes each category got (ties: the first)."""
+def _weak_posterior(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray, method: str) -> tuple:
+    """``(posterior, chosen)``: per item, how likely each category is, and its category: the label
+    model's posterior (taught by the human labels) and its most likely category, or with majority
+    vote the share of the votes each category got and the most voted (ties broken by the model)."""
+    model = fit_label_model(votes, codes, categories, gold)[0]
     if method == "label model":
-        return fit_label_model(votes, codes, categories, gold)[0]
-    counts = np.stack([(votes == k).sum(axis=1) for k in range(categories)], axis=1).astype(float)
-    return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        return model, model.argmax(axis=1)
+    counts = vote_counts(votes, categories).astype(float)
+    return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1), majority_vote(votes, categories, model)
 
