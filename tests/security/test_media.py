@@ -1,5 +1,5 @@
-"""``GET /media/<id>`` on a shared server: streamed ranges, private caching, bombs refused,
-and images that load in the page of a token server."""
+"""``GET /media/<id>`` on a shared server: streamed ranges, private caching, bombs refused (the
+page of a token server showing its images: test_media_browser.py)."""
 from __future__ import annotations
 
 import email
@@ -11,9 +11,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browser import browser_page, screenshot
 from PIL import Image
-from servers import labelloop_server, start_server
+from servers import start_server
 
 from labelloop.standalone.project import Project, init_project
 from labelloop.standalone.server import create_app
@@ -130,24 +129,3 @@ def test_a_decompression_bomb_is_refused_in_one_sentence(tmp_path):
     assert original.status_code == 200 and original.data == (folder / "bomb.png").read_bytes()
     writer.close()
     project.close()
-
-
-def test_an_image_project_on_a_token_server_shows_its_images(tmp_path, monkeypatch):
-    monkeypatch.setenv("LABELLOOP_AUTH_TOKEN", TOKEN)
-    folder = tmp_path / "pics"
-    folder.mkdir()
-    for n, color in enumerate(((200, 30, 30), (30, 200, 30), (30, 30, 200))):
-        Image.new("RGB", (64, 48), color).save(folder / f"picture-{n}.png")
-    init_project(tmp_path / "proj", folder, "image", CATEGORIES)
-    with labelloop_server("serve", tmp_path / "proj", "--retrain-every", "0") as url, \
-            browser_page() as page:
-        page.goto(f"{url}?token={TOKEN}")  # ?token= is traded for the session cookie
-        page.get_by_role("textbox", name="Your name").fill("ada")
-        page.get_by_role("button", name="Start").click()
-        page.wait_for_function("() => { const img = document.querySelector('.image-viewport img');"
-                               " return img && img.complete && img.naturalWidth === 64; }")
-        assert page.get_by_text("cannot be decoded").count() == 0
-        screenshot(page, "token-server-image")
-        page.keyboard.press("1")  # label it: the next image loads too
-        page.wait_for_function("() => document.querySelectorAll('.image-viewport img').length > 0 &&"
-                               " document.querySelector('.image-viewport img').naturalWidth === 64")
