@@ -31,7 +31,7 @@ test: $(STAMP) apt-deps
 
 # The inner loop (under 2 minutes): the tests that need no server process, browser or long run.
 QUICK_TESTS := $(filter-out $(addprefix tests/test_,$(addsuffix .py,browser cli crash database_faults fuzz loop serve \
-	simulate trainer odd_datasets dss_backend_processes spark_engine spark_recipe)),$(wildcard tests/test_*.py))
+	simulate trainer odd_datasets dss_backend_processes spark_engine spark_recipe saved_model_check)),$(wildcard tests/test_*.py))
 quick: $(STAMP)
 	$(BIN)/python -m pytest -q $(QUICK_TESTS)
 
