@@ -8,7 +8,7 @@ from sampler_models import pool, tabular_classifier, three_classes
 from test_dss_loop import STEP, metadata
 from test_dss_webapps import start
 
-import labelloop.labeling.dss_backend as dss_backend
+import labelloop.dss.webapp_backend as dss_backend
 from labelloop.errors import LabelloopError
 
 TEAM = {"overlap_share": 1.0, "overlap_annotators": 2.0, "reviewers": "carol, leads"}  # an INT param is a float

@@ -18,7 +18,7 @@ from fake_dataiku.harness import DSS_VERSIONS, FakeDSS, code_env_pythons, load_f
 from polling import eventually
 from sampler_models import pool, tabular_classifier, three_classes
 
-from labelloop.platform.dss import DSSPlatform
+from labelloop.dss.platform import DSSPlatform
 from labelloop.store.items import row_ids
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,6 +25,7 @@ from test_growing_pool import get, post
 
 from labelloop.embedding_model import Encoder
 from labelloop.errors import LabelloopError
+from labelloop.platform.local import LocalPlatform
 from labelloop.standalone.demo import tweets_frame
 from labelloop.standalone.embeddings import feature_choice, pool_keys
 from labelloop.standalone.project import Project
@@ -302,3 +303,10 @@ def test_llm_mesh_embeddings_work_with_and_without_text_overflow_mode(dss_any, m
     vectors = as_dss(dss_any, lambda platform: platform.embed_texts("custom:local:minilm", texts))
     assert vectors.shape[0] == 3 and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
     assert vectors[0] @ vectors[2] > vectors[0] @ vectors[1]
+
+
+def test_llm_mesh_embeddings_are_part_of_the_port_and_refused_in_one_sentence_outside_dss(tmp_path):
+    """The port asks every platform; only DSS has an LLM Mesh, the local one says what to do instead."""
+    with pytest.raises(LabelloopError, match=r"^The embedding model 'custom:local:minilm' is an LLM Mesh model, "
+                                             r"which only DSS has: .*--embedding-model`\.$"):
+        LocalPlatform(tmp_path).embed_texts("custom:local:minilm", ["the flight was late"])

@@ -38,7 +38,7 @@ RECIPE_JSON = {
 RECIPE_PY = """
 import dataiku
 from dataiku.customrecipe import get_input_names_for_role, get_output_names_for_role, get_recipe_config
-from labelloop.platform.dss import DSSPlatform
+from labelloop.dss.platform import DSSPlatform
 from labelloop.store.sessions import next_session
 
 config = get_recipe_config()
@@ -148,7 +148,7 @@ def test_a_regression_model_is_refused_with_a_clear_error(flow, recipe):
 WEBAPP_PY = """
 from flask import jsonify, request
 from dataiku.customwebapp import get_webapp_config
-from labelloop.platform.dss import DSSPlatform
+from labelloop.dss.platform import DSSPlatform
 
 config = get_webapp_config()
 platform = DSSPlatform()
@@ -177,7 +177,7 @@ def test_a_webapp_backend_runs_with_the_prebound_app_and_identifies_dss_users(fl
 TRIGGER_PY = """
 from dataiku.customtrigger import get_trigger_config
 from dataiku.scenario import Trigger
-from labelloop.platform.dss import DSSPlatform
+from labelloop.dss.platform import DSSPlatform
 
 config = get_trigger_config()
 if len(DSSPlatform().read_dataset(config["metadata"])) >= config.get("n", 10):
@@ -198,7 +198,7 @@ def test_a_trigger_fires_through_the_scenario_api(flow, tmp_path):
 
 STEP_PY = """
 from dataiku.customstep import get_step_config
-from labelloop.platform.dss import DSSPlatform
+from labelloop.dss.platform import DSSPlatform
 
 config = get_step_config()
 platform = DSSPlatform()

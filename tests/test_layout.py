@@ -1,8 +1,8 @@
 """The package's folders depend on each other one way (README, Layout).
 
-standalone -> labeling, learning -> quality, rules -> store -> platform -> the shared base (errors,
-params, the public sampling API). labeling and learning do not import each other. Imports inside functions
-count too.
+standalone, dss -> labeling, learning -> quality, rules -> store -> platform -> the shared base
+(errors, params, the public sampling API). labeling and learning do not import each other, nor
+standalone and dss. Imports inside functions count too. Only the DSS package imports ``dataiku``.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "python-lib" / "labelloop"
-RANK = {"base": 0, "platform": 1, "store": 2, "quality": 3, "rules": 3, "labeling": 4, "learning": 4, "standalone": 5}
+RANK = {"base": 0, "platform": 1, "store": 2, "quality": 3, "rules": 3, "labeling": 4, "learning": 4, "standalone": 5, "dss": 5}
 
 
 def area(module: str) -> str:
@@ -19,13 +19,13 @@ def area(module: str) -> str:
     return parts[1] if len(parts) > 2 and parts[1] in RANK else "base"
 
 
-def imports(path: Path) -> set:
+def imports(path: Path, package: str = "labelloop") -> set:
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("labelloop"):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == package:
             found.add(node.module)
         elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.startswith("labelloop"))
+            found.update(a.name for a in node.names if a.name.split(".")[0] == package)
     return found
 
 
@@ -40,3 +40,9 @@ def test_dependencies_flow_one_way():
                 wrong.append(f"{module} imports {imported}")
     assert wrong == []
 
+
+
+def test_only_the_dss_package_imports_dataiku():
+    outside = [str(path.relative_to(PACKAGE)) for path in sorted(PACKAGE.rglob("*.py"))
+               if path.relative_to(PACKAGE).parts[0] != "dss" and imports(path, "dataiku")]
+    assert outside == []

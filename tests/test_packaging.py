@@ -121,6 +121,14 @@ def descriptor_problems(descriptor: dict, code: str) -> list:
     return problems
 
 
+def entry_code(code: str, read) -> str:
+    """An entry file's code and that of the ``labelloop.dss`` modules it calls, where it reads its
+    params and roles (``read`` gives a file of the plugin by its path in the archive)."""
+    called = [node.module for node in ast.walk(ast.parse(code))
+              if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("labelloop.dss.")]
+    return "\n".join([code, *(read("python-lib/" + module.replace(".", "/") + ".py") for module in called)])
+
+
 def test_the_descriptor_check_finds_params_and_roles_the_code_reads_but_does_not_declare():
     descriptor = {"params": [{"name": "n", "type": "INT"}], "inputRoles": [{"name": "input"}], "outputRoles": []}
     code = (
@@ -142,7 +150,7 @@ def test_the_plugin_archive_holds_exactly_the_plugin_and_every_descriptor_fits_i
     with zipfile.ZipFile(archive) as zf:
         files = set(zf.namelist())  # at the root, as Dataiku's plugin Makefiles build theirs
         assert {"plugin.json", "LICENSE.md", "code-env/python/desc.json", "code-env/python/spec/requirements.txt",
-                "python-lib/labelloop/__init__.py", "python-lib/labelloop/platform/dss.py",
+                "python-lib/labelloop/__init__.py", "python-lib/labelloop/dss/platform.py",
                 "parameter-sets/shared-journal/parameter-set.json"} <= files
         assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc") or ".egg-info" in f]
         assert all(f.split("/")[0] in PLUGIN_FOLDERS or f in ("plugin.json", "LICENSE.md") for f in files)
@@ -155,7 +163,8 @@ def test_the_plugin_archive_holds_exactly_the_plugin_and_every_descriptor_fits_i
             assert descriptor.get("meta", {}).get("label"), descriptor_path
             entry = descriptor_path.rsplit("/", 1)[0] + "/" + DESCRIPTORS[descriptor_path.rsplit("/", 1)[-1]]
             assert entry in files, f"{descriptor_path} has no {entry}"
-            assert descriptor_problems(descriptor, zf.read(entry).decode()) == [], entry
+            code = entry_code(zf.read(entry).decode(), lambda path: zf.read(path).decode())
+            assert descriptor_problems(descriptor, code) == [], entry
         json.loads(zf.read("plugin.json"))
 
 
@@ -168,7 +177,9 @@ def test_building_the_archive_twice_gives_the_same_files(tmp_path):
 
 
 @pytest.mark.parametrize("module", ["labelloop.store.items", "labelloop.store.journal", "labelloop.standalone.project",
-                                    "labelloop.standalone.cli", "labelloop.platform.dss"])
+                                    "labelloop.standalone.cli", "labelloop.dss.platform", "labelloop.dss.webapp_backend",
+                                    "labelloop.dss.sampler_recipe", "labelloop.dss.spark_sampler_recipe",
+                                    "labelloop.dss.rules_recipe", "labelloop.dss.trigger", "labelloop.dss.metrics_step"])
 def test_the_core_imports_without_dss(module, tmp_path):
     code = f"import sys, {module}; assert 'dataiku' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
@@ -176,7 +187,7 @@ def test_the_core_imports_without_dss(module, tmp_path):
 
 @pytest.mark.parametrize("data_type", ["tabular", "text", "image", "sound"])
 def test_each_webapp_backend_reads_exactly_the_params_its_descriptor_declares(data_type):
-    from labelloop.labeling.dss_backend import WEBAPP_PARAMS
+    from labelloop.dss.webapp_backend import WEBAPP_PARAMS
 
     descriptor = json.loads((ROOT / "webapps" / f"{data_type}-labeling" / "webapp.json").read_text())
     assert sorted(WEBAPP_PARAMS[data_type]) == sorted(p["name"] for p in descriptor["params"])

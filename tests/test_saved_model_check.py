@@ -19,8 +19,8 @@ from sampler_models import pool, tabular_classifier
 from test_dss_webapps import CATEGORIES, WEBAPPS
 from test_query_sampler_recipe import run
 
+from labelloop.dss.saved_model_check import ModelNeeds, pickled_sklearn_version, refusal
 from labelloop.errors import LabelloopError
-from labelloop.platform.saved_model_check import ModelNeeds, pickled_sklearn_version, refusal
 
 OLD_SKLEARN = "1.0.2"
 OLD_VENV = Path(tempfile.gettempdir()) / f"labelloop-sklearn-{OLD_SKLEARN}"

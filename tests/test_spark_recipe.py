@@ -94,7 +94,7 @@ def test_only_a_pyspark_recipe_opens_a_dataset_in_spark_and_it_reads_only_its_in
     dss.add_dataset("out")
     code = """
 from dataiku.customrecipe import get_output_names_for_role, get_recipe_config
-from labelloop.platform.dss import DSSPlatform
+from labelloop.dss.platform import DSSPlatform
 from pyspark import SparkContext
 from pyspark.sql import SQLContext
 

@@ -621,7 +621,7 @@ class FakeDSS:
         unit in the last place off, so ids computed from the original frame may differ.
         """
         load_fake_dataiku()
-        from labelloop.platform.dss import DSSPlatform
+        from labelloop.dss.platform import DSSPlatform
 
         instance_module = sys.modules["dataiku._instance"]
         previous, instance_module.INSTANCE = instance_module.INSTANCE, self

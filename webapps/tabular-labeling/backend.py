@@ -1,6 +1,6 @@
-"""Tabular labeling webapp backend: ``labelloop.labeling.dss_backend`` on DSS's ``app`` and params."""
+"""Tabular labeling webapp backend: ``labelloop.dss.webapp_backend`` on DSS's ``app`` and params."""
 from dataiku.customwebapp import get_webapp_config
 
-from labelloop.labeling.dss_backend import serve_webapp
+from labelloop.dss.webapp_backend import serve_webapp
 
 serve_webapp(app, "tabular", get_webapp_config())  # noqa: F821 - DSS binds `app` before running this file

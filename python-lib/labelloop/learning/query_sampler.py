@@ -139,20 +139,6 @@ def answered_in_metadata(platform: Platform, metadata: str | None, queries: str 
     return unavailable(answers, {}, current_session(platform, queries) + 1)
 
 
-def recipe_settings(platform: Platform, config: dict, pool: Pool, rules: str | None) -> SamplerSettings:
-    """The settings a Query sampler recipe's params give (both engines' recipes); a param the user
-    never set is absent from the config, hence the defaults."""
-    return SamplerSettings(
-        strategy=config.get("strategy", "margin"),
-        max_queries=config.get("max_queries"),
-        diversity=config.get("diversity", DEFAULT_DIVERSITY),
-        random_share=config.get("random_share", 0.1),
-        chunk_size=config.get("chunk_size", 10000),
-        rules=rules_in_dataset(platform, rules, pool) if rules else (),
-        rules_bonus=config.get("rules_bonus", 0.0),
-    )
-
-
 def rules_in_dataset(platform: Platform, rules: str, pool: Pool) -> tuple:
     """The rules of a rules dataset (DSS), checked against the pool's columns, for ``rules_bonus``.
 

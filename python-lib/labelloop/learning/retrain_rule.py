@@ -59,11 +59,3 @@ def should_fire(platform: Platform, queries: str, labeled: int, n: int,
         return False
     platform.update_variables(lambda v: v.__setitem__(key, {"session": session, "at": now.isoformat()}))
     return True
-
-
-def check_metadata(platform: Platform, metadata: str, queries: str, n: int,
-                   refire_after_minutes: float = DEFAULT_REFIRE_MINUTES, now: dt.datetime | None = None) -> bool:
-    """The DSS trigger's whole job: count in the metadata dataset, apply the rule."""
-    n = check_params(n, refire_after_minutes)
-    labeled = labeled_in_session(platform, metadata, current_session(platform, queries))
-    return should_fire(platform, queries, labeled, n, refire_after_minutes, now)

@@ -160,17 +160,6 @@ def ordered_pool(frame):
     return frame.select("*", F.monotonically_increasing_id().alias(RANK_POSITION))
 
 
-def scored_dataset_pool(name: str, id_column: str | None) -> Pool:
-    """The pool of DSS's Query sampler (Spark) recipe: a Score recipe's output with an id column.
-
-    Ids hashed from the rows would come from Spark's values here and from DSS's text stream in
-    the webapp, which can differ in a float's last digit: the recipe asks for the id column.
-    """
-    if not id_column:
-        raise LabelloopError("The Query sampler (Spark) needs an id column: set the labeling webapp's id column.")
-    return Pool(name, id_column=id_column, scored=True)
-
-
 def _collected(frame) -> pd.DataFrame:
     """``frame.toPandas()``. A labelloop error raised on an executor (a pool without probabilities,
     say) comes back as its one sentence, not as Spark's Python traceback.

@@ -24,11 +24,9 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
 from labelloop.errors import LabelloopError
-from labelloop.params import whole_number
 from labelloop.platform.base import Platform
-from labelloop.store.items import FolderSource, TableSource
 from labelloop.store.journal import LABELED
-from labelloop.store.metrics import load_metrics, metrics_variable, stopping_status
+from labelloop.store.metrics import load_metrics, metrics_variable
 
 DEFAULT_SAMPLE = 1000
 SAMPLE_SEED = 20240917
@@ -123,21 +121,6 @@ def compute_metrics(platform: Platform, model: str, source, answers: pd.DataFram
 
     platform.update_variables(update)
     return load_metrics(platform, model)
-
-
-def metrics_step(platform: Platform, model: str, unlabeled: str | None, unlabeled_folder: str | None,
-                 metadata: str, label_column: str = "label", id_column: str | None = None,
-                 sample_size: int = DEFAULT_SAMPLE) -> dict:
-    """The DSS step: the items and answers from datasets, then ``compute_metrics``; returns the status."""
-    sample_size = whole_number(sample_size, "sample_size")
-    if bool(unlabeled) == bool(unlabeled_folder):
-        raise LabelloopError("Give either the unlabeled dataset or the unlabeled folder (one of them).")
-    if unlabeled_folder:
-        source = FolderSource(platform.list_folder(unlabeled_folder), "media")
-    else:
-        source = TableSource(platform.read_dataset(unlabeled), id_column)
-    compute_metrics(platform, model, source, read_answers(platform, metadata, label_column), sample_size)
-    return stopping_status(platform, model)
 
 
 def read_answers(platform: Platform, metadata: str, label_column: str = "label") -> pd.DataFrame:

@@ -116,6 +116,13 @@ class Platform(ABC):
         featurizer = self.model_featurizer(model, version=version)
         return None if featurizer is None else featurizer.transform(frame)
 
+    def embed_texts(self, llm_id: str, texts: list) -> np.ndarray:
+        """The texts' embeddings from an LLM Mesh embedding model, unit length, a row per text (a
+        DSS webapp's search by meaning). Only DSS has an LLM Mesh: elsewhere this refuses, and a
+        standalone project embeds with a local model (``standalone/embeddings.py``)."""
+        raise LabelloopError(f"The embedding model '{llm_id}' is an LLM Mesh model, which only DSS has: "
+                             "outside DSS, choose a local one with `labelloop init --embedding-model`.")
+
     @abstractmethod
     def active_version(self, model: str) -> str:
         """The version that predicts by default (in DSS the active one, not always the newest)."""

@@ -1,4 +1,5 @@
-"""The team-quality half of the DSS labeling-metrics step (DESIGN.md section 10).
+"""The DSS labeling-metrics step (python-steps/labeling-metrics/): the stopping metrics of
+``labelloop.learning.stopping`` on the DSS datasets, then the team's quality (DESIGN.md section 10).
 
 DSS has no ``labelloop quality`` command, so the step a scenario runs after training writes what
 it reports: the team's agreement in a project variable, ``LABELLOOP__<metadata>__agreement``
@@ -12,17 +13,57 @@ import logging
 
 import pandas as pd
 
+from labelloop.dss.platform import DSSPlatform
 from labelloop.errors import LabelloopError
-from labelloop.learning.stopping import read_answers
+from labelloop.learning.stopping import DEFAULT_SAMPLE, compute_metrics, read_answers
 from labelloop.learning.suspected_errors import find_suspects
 from labelloop.learning.trainer import NotEnoughLabels
+from labelloop.params import whole_number
 from labelloop.platform.base import Platform
 from labelloop.quality.agreement import agreement
+from labelloop.store.items import FolderSource, TableSource
 from labelloop.store.journal import LABELED
 from labelloop.store.materialize import OUTPUT_COLUMNS
+from labelloop.store.metrics import stopping_status
 
 log = logging.getLogger(__name__)
 SUSPECT_COLUMNS = ("item_id", "label", "suggested", "score")
+
+
+def run_step() -> dict:
+    """What the step's ``step.py`` does: the stopping metrics, then the team's quality; returns both."""
+    from dataiku.customstep import get_step_config
+
+    config = get_step_config()
+    platform = DSSPlatform()
+    label_column = config.get("label_col_name") or "label"
+    status = metrics_step(
+        platform, config["saved_model"], unlabeled=config.get("unlabeled"),
+        unlabeled_folder=config.get("unlabeled_folder"), metadata=config["metadata_ds"],
+        label_column=label_column, id_column=config.get("id_column") or None,
+        sample_size=config.get("sample_size", DEFAULT_SAMPLE),
+    )
+    quality = quality_step(
+        platform, config["metadata_ds"], label_column, labels=config.get("labels_ds") or None,
+        suspects=config.get("suspects_ds") or None, text_column=config.get("text_column") or None,
+        id_column=config.get("id_column") or None,
+    )
+    return {"stopping": status, "quality": quality}
+
+
+def metrics_step(platform: Platform, model: str, unlabeled: str | None, unlabeled_folder: str | None,
+                 metadata: str, label_column: str = "label", id_column: str | None = None,
+                 sample_size: int = DEFAULT_SAMPLE) -> dict:
+    """The items and answers from datasets, then ``compute_metrics``; returns the stopping status."""
+    sample_size = whole_number(sample_size, "sample_size")
+    if bool(unlabeled) == bool(unlabeled_folder):
+        raise LabelloopError("Give either the unlabeled dataset or the unlabeled folder (one of them).")
+    if unlabeled_folder:
+        source = FolderSource(platform.list_folder(unlabeled_folder), "media")
+    else:
+        source = TableSource(platform.read_dataset(unlabeled), id_column)
+    compute_metrics(platform, model, source, read_answers(platform, metadata, label_column), sample_size)
+    return stopping_status(platform, model)
 
 
 def agreement_variable(metadata: str) -> str:

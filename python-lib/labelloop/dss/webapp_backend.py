@@ -24,9 +24,10 @@ import threading
 import time
 from pathlib import Path
 
+from labelloop.dss.mesh_embedding import MeshEmbedding
+from labelloop.dss.platform import DSSPlatform
 from labelloop.errors import LabelloopError
 from labelloop.labeling.builder import Webapp, build_webapp, freeze_long_lived
-from labelloop.labeling.mesh_embedding import MeshEmbedding
 from labelloop.labeling.protections import protect
 from labelloop.labeling.rules_book import RulesBook
 from labelloop.labeling.service import LabelingConfig
@@ -161,8 +162,6 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
 
     Unset params are absent (DSS), so each is read with ``get``.
     """
-    from labelloop.platform.dss import DSSPlatform  # imports dataiku: only when DSS runs a backend
-
     platform = DSSPlatform()
     param = {name: params.get(name) for name in WEBAPP_PARAMS[data_type]}
     if data_type == "text" and not param["text_column"]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from labelloop.dss.platform import DSSPlatform
 from labelloop.errors import LabelloopError
 from labelloop.platform.base import Platform
 from labelloop.rules.dataset import rules_from_dataset
@@ -18,6 +19,23 @@ from labelloop.rules.weak import label_pool, weak_frame
 from labelloop.store.items import FolderSource, TableSource
 
 STATISTICS_COLUMNS = ("name", "label", "enabled", "coverage", "overlap", "conflict", "votes", "accuracy", "gold")
+
+
+def run_recipe() -> dict:
+    """What the recipe's ``recipe.py`` does: read its roles and params, apply the rules; returns the report."""
+    from dataiku.customrecipe import get_input_names_for_role, get_output_names_for_role, get_recipe_config
+
+    config = get_recipe_config()
+    platform = DSSPlatform()
+    pool = get_input_names_for_role("data")[0]
+    labels = get_input_names_for_role("labels")
+    return apply_rules_recipe(
+        platform, pool, is_folder=platform.is_folder(pool), rules=get_input_names_for_role("rules")[0],
+        weak_labels=get_output_names_for_role("weak_labels")[0],
+        statistics=get_output_names_for_role("rule_statistics")[0],
+        labels=labels[0] if labels else None, id_column=config.get("id_column") or None,
+        label_column=config.get("label_col_name") or "label",
+    )
 
 
 def apply_rules_recipe(platform: Platform, pool: str, is_folder: bool, rules: str, weak_labels: str, statistics: str,

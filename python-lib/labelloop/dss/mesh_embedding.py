@@ -3,16 +3,14 @@
 The plugin's code env has no torch (DESIGN.md section 12), so in DSS the vectors come from an
 embedding model of the LLM Mesh named in the webapp's ``embedding_llm`` param. A thread of the
 backend embeds the pool, a chunk per request to the Mesh, into an embedding cache
-(``store/embedding_cache.py``) in the machine's temporary folder. The cache is keyed by text and
-shared by the webapps using the same model, so a restarted backend only embeds what is new.
+(``store/embedding_cache.py``) in the folder the backend gives (the user's, per project and
+model: ``store/private_folders.py``). The cache is keyed by text, so a restarted backend only
+embeds what is new.
 Search by meaning works on what is embedded so far; ``/stats`` reports how far that is.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
-import tempfile
 import threading
 from pathlib import Path
 
@@ -24,14 +22,8 @@ from labelloop.store.embedding_cache import fill, pool_texts, shared_reader
 log = logging.getLogger(__name__)
 
 
-def cache_folder(llm_id: str) -> Path:
-    """The model's cache folder: a readable name, and a digest so that two ids never share one."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", llm_id).strip("-")[:60] or "llm"
-    return Path(tempfile.gettempdir()) / "labelloop-embeddings" / f"{slug}-{hashlib.sha256(llm_id.encode()).hexdigest()[:12]}"
-
-
 class MeshEncoder:
-    """Texts in, unit vectors out, through the platform's LLM Mesh (``DSSPlatform.embed_texts``)."""
+    """Texts in, unit vectors out, through the platform's LLM Mesh (``Platform.embed_texts``)."""
 
     def __init__(self, platform, llm_id: str):
         self.platform, self.llm_id = platform, llm_id
@@ -43,9 +35,9 @@ class MeshEncoder:
 class MeshEmbedding:
     """A webapp's pool embedded in the background, and the search by meaning over it."""
 
-    def __init__(self, platform, llm_id: str, frame, columns: tuple, folder: Path | None = None):
+    def __init__(self, platform, llm_id: str, frame, columns: tuple, folder: Path):
         self.llm_id, self.frame, self.columns = llm_id, frame, columns
-        self.cache = shared_reader(folder or cache_folder(llm_id))  # the online features' reader too
+        self.cache = shared_reader(folder)  # the online features' reader too
         self.encoder = MeshEncoder(platform, llm_id)
         self.meaning = MeaningSearch(self.cache, self.encoder, columns)
         self._done, self._error = 0, None

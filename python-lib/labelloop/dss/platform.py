@@ -1,4 +1,4 @@
-"""The DSS adapter: the only module of labelloop that imports ``dataiku``.
+"""The DSS adapter of the platform port (``platform/base.py``) on the ``dataiku`` package.
 
 ``dataiku`` is imported when the adapter is built, never at module import, so the rest of the
 package (and this module) can be imported on a machine without DSS.
@@ -11,9 +11,9 @@ import os
 
 import numpy as np
 
+from labelloop.dss.saved_model_check import ModelNeeds, pickled_sklearn_version, refusal
 from labelloop.errors import LabelloopError, NotFound, Unauthorized
 from labelloop.platform.base import Platform, Probabilities
-from labelloop.platform.saved_model_check import ModelNeeds, pickled_sklearn_version, refusal
 
 log = logging.getLogger(__name__)
 

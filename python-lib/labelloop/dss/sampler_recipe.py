@@ -1,0 +1,45 @@
+"""The DSS half of the Query sampler recipe (custom-recipes/query-sampler/): its roles and params
+read, then ``labelloop.learning.query_sampler`` run on the DSS platform."""
+from __future__ import annotations
+
+from labelloop.dss.platform import DSSPlatform
+from labelloop.learning.query_sampler import Pool, SamplerSettings, answered_in_metadata, rules_in_dataset, run_sampler
+from labelloop.platform.base import Platform
+from labelloop.sampling import DEFAULT_DIVERSITY
+
+
+def recipe_settings(platform: Platform, config: dict, pool: Pool, rules: str | None) -> SamplerSettings:
+    """The settings a Query sampler recipe's params give (both engines' recipes); a param the user
+    never set is absent from the config, hence the defaults."""
+    return SamplerSettings(
+        strategy=config.get("strategy", "margin"),
+        max_queries=config.get("max_queries"),
+        diversity=config.get("diversity", DEFAULT_DIVERSITY),
+        random_share=config.get("random_share", 0.1),
+        chunk_size=config.get("chunk_size", 10000),
+        rules=rules_in_dataset(platform, rules, pool) if rules else (),
+        rules_bonus=config.get("rules_bonus", 0.0),
+    )
+
+
+def run_recipe() -> dict:
+    """What the recipe's ``recipe.py`` does; returns the sampler's summary."""
+    from dataiku.customrecipe import get_input_names_for_role, get_output_names_for_role, get_recipe_config
+
+    config = get_recipe_config()
+    platform = DSSPlatform()
+    unlabeled = get_input_names_for_role("unlabeled_samples")[0]
+    metadata = get_input_names_for_role("labeling_metadata")
+    rules = get_input_names_for_role("labeling_rules")
+    model = get_input_names_for_role("saved_model")  # none: the unlabeled dataset is a Score recipe's output
+    pool = Pool(unlabeled, is_folder=platform.is_folder(unlabeled), id_column=config.get("id_column") or None,
+                scored=not model)
+    queries = get_output_names_for_role("queries")[0]
+    return run_sampler(
+        platform,
+        model=model[0] if model else None,
+        pool=pool,
+        queries=queries,
+        answered=answered_in_metadata(platform, metadata[0] if metadata else None, queries),
+        settings=recipe_settings(platform, config, pool, rules[0] if rules else None),
+    )
