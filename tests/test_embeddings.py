@@ -145,7 +145,7 @@ def test_simulate_compares_tfidf_and_embeddings_on_the_same_runs(tmp_path, model
                            "--text-column", "text", "--strategy", "margin,random", "--seeds", "1", "--max-labels", "60",
                            "--features", "tfidf,embeddings", "--embedding-model", model, "--out", tmp_path / "out",
                            "--json").stdout)
-    assert sorted(found["strategies"]) == ["margin@embeddings", "margin@tfidf", "random@embeddings", "random@tfidf"]
+    assert sorted(found["strategies"]) == ["margin+clue@embeddings", "margin+clue@tfidf", "random@embeddings", "random@tfidf"]
     assert sorted(found["full_accuracy_by_features"]) == ["embeddings", "tfidf"]
     assert found["full_accuracy"] == max(found["full_accuracy_by_features"].values())
     assert list((tmp_path / "out" / "embeddings").iterdir())  # the pool's vectors, kept for the next simulation
