@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,14 +36,11 @@ from labelloop.rules.spec import parse_rules
 from labelloop.rules.votes import ABSTAIN, rule_votes
 from labelloop.standalone.demo import tweets_frame
 
-TWEET_RULES = [
-    {"name": "love", "label": "positive", "column": "text",
-     "keywords": ["love", "awesome", "amazing", "cool", "excited", "great", "can't wait", "want one"]},
-    {"name": "fear", "label": "negative", "column": "text",
-     "keywords": ["scary", "scared", "afraid", "dangerous", "terrifying", "hate", "never", "kill", "death"]},
-    {"name": "links", "label": "neutral", "column": "text", "regex": "https?://"},
-    {"name": "bad", "label": "negative", "column": "text", "keywords": ["bad", "worst", "fail", "crash", "wreck"]},
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from test_weak_labels import TWEET_RULES as TEST_TWEET_RULES  # noqa: E402
+
+# The tweet rules the weak-label tests use, those enabled (the tests also carry a disabled one).
+TWEET_RULES = [rule for rule in TEST_TWEET_RULES if rule.get("enabled", True)]
 
 
 def generated(balance, rates, items=20_000, seed=0):

@@ -1,6 +1,8 @@
 """A real ``labelloop`` server process for tests that talk to it over HTTP (and browser tests)."""
 from __future__ import annotations
 
+import http.client
+import json
 import re
 import resource
 import signal
@@ -9,6 +11,7 @@ import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 LABELLOOP = str(Path(sys.executable).parent / "labelloop")
 
@@ -49,3 +52,17 @@ def labelloop_server(*args, open_files: int | None = None):
         reader.join(timeout=10)
         output = "".join(lines)
         assert "datasets are written" in output, output
+
+
+def page_request(url: str, method: str, path: str, headers: dict, body=None) -> tuple:
+    """``(status, JSON answer)`` of a request to the server at ``url`` sent as its page sends it
+    (a JSON body, ``X-Requested-With``), with ``headers`` added."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    sent = {"X-Requested-With": "labelloop", "Content-Type": "application/json", **headers}
+    try:
+        connection.request(method, path, body=None if body is None else json.dumps(body), headers=sent)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()

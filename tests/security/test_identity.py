@@ -7,14 +7,12 @@ session without a token) went to the first key that asked for it, history includ
 """
 from __future__ import annotations
 
-import http.client
 import json
-from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
 from polling import eventually
-from servers import labelloop_server
+from servers import labelloop_server, page_request
 from test_cli import run
 
 from labelloop.store.journal import LABELED, Annotation, Journal
@@ -36,16 +34,7 @@ def as_user(name: str, key: str) -> dict:
 
 def call(url: str, method: str, path: str, headers: dict, body=None) -> tuple:
     """``(status, JSON answer)`` of a request sent as the page sends it, with the token."""
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    sent = {"Authorization": f"Bearer {TOKEN}", "X-Requested-With": "labelloop", "Content-Type": "application/json",
-            **headers}
-    try:
-        connection.request(method, path, body=None if body is None else json.dumps(body), headers=sent)
-        response = connection.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        connection.close()
+    return page_request(url, method, path, {"Authorization": f"Bearer {TOKEN}", **headers}, body)
 
 
 def names(project, *args) -> dict:

@@ -6,14 +6,12 @@ time; and a 1 MB preview of 980 conditions cost 35 s of CPU on a 100k-row pool.
 """
 from __future__ import annotations
 
-import http.client
 import json
-from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 import pytest
-from servers import labelloop_server
+from servers import labelloop_server, page_request
 from test_cli import run
 
 TOKEN = "preview-token-0123456789"
@@ -28,19 +26,8 @@ def project(tmp_path, wine_csv, monkeypatch):
 
 def client(url: str, name: str, key: str):
     """A function sending requests as ``name`` (with ``key``) the way the page does; returns ``(status, JSON)``."""
-    parts = urlsplit(url)
-    headers = {"Authorization": f"Bearer {TOKEN}", "X-Requested-With": "labelloop", "Content-Type": "application/json",
-               "X-Labelloop-User": name, "X-Labelloop-Key": key}
-
-    def call(method: str, path: str, body=None) -> tuple:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-        try:
-            connection.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-            response = connection.getresponse()
-            return response.status, json.loads(response.read())
-        finally:
-            connection.close()
-    return call
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": name, "X-Labelloop-Key": key}
+    return lambda method, path, body=None: page_request(url, method, path, headers, body)
 
 
 def by_id(label: str, *ids: int) -> dict:
