@@ -586,7 +586,7 @@ class FakeDSS:
         self.embedding_llms[llm_id] = str(model_folder)
 
     def embed(self, llm_id: str, texts: list):
-        from labelloop.embedding_model import Encoder
+        from labelloop.learning.embedding_model import Encoder
 
         if llm_id not in self._encoders:
             self._encoders[llm_id] = Encoder(self.embedding_llms[llm_id])
