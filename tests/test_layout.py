@@ -46,3 +46,14 @@ def test_only_the_dss_package_imports_dataiku():
     outside = [str(path.relative_to(PACKAGE)) for path in sorted(PACKAGE.rglob("*.py"))
                if path.relative_to(PACKAGE).parts[0] != "dss" and imports(path, "dataiku")]
     assert outside == []
+
+
+# params.py stays at the top until the house-params branch moves it; then drop it here.
+TOP_LEVEL = {"__init__.py", "errors.py", "sampling.py", "params.py"}
+
+
+def test_the_top_level_holds_only_the_shared_base_and_the_public_scoring_api():
+    """Every other module lives in the package of what it does (a folder ``RANK`` knows)."""
+    assert sorted(path.name for path in PACKAGE.glob("*.py")) == sorted(TOP_LEVEL)
+    assert sorted(path.name for path in PACKAGE.iterdir() if path.is_dir() and path.name != "__pycache__") == sorted(
+        name for name in RANK if name != "base")
