@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from flask import jsonify
+from flask import jsonify, request
 from test_cli import run
 
 import labelloop.labeling.app as app_module
@@ -85,7 +85,7 @@ class Echo(Extension):
     def init_app(self, app) -> None:
         @app.get("/echo")
         def echo():
-            return jsonify(user=self.webapp.identify(None), labeled=self.webapp.service.tally().labeled)
+            return jsonify(user=self.webapp.identify(request), labeled=self.webapp.service.tally().labeled)
 
     def start(self) -> None:
         self.events.append("start")

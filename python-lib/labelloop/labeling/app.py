@@ -63,6 +63,7 @@ class Webapp:
         self.service = LabelingService(settings)
         self.extensions = [kind(self) for kind in EXTENSIONS if kind.enabled(settings)]
         self.service.extensions = self.extensions
+        self.service.on_change = self.changed
         self._stopped = False
 
     def extension(self, kind):
@@ -85,6 +86,11 @@ class Webapp:
                 extension.stop()
             except Exception:  # noqa: BLE001 - the others, the datasets' flush above all, still stop
                 log.exception("Stopping %s failed", type(extension).__name__)
+
+    def changed(self) -> None:
+        """An answer or a review was just recorded: every feature hears of it (the datasets' writer)."""
+        for extension in self.extensions:
+            extension.changed()
 
     def items_added(self, item_ids: list) -> None:
         """A growing pool's new items: the queue serves them, and every feature hears of them."""

@@ -86,7 +86,8 @@ class LabelingService:
         self._tally = None  # read by start()
         self._agreement = TeamAgreement()
         self.searched = {}  # item -> the search that served it, for the answer's provenance
-        self.extensions = []  # the features on (``labeling/app.py``): their parts of /stats, told of each change
+        self.extensions = []  # the features on (``labeling/app.py``): their parts of /stats
+        self.on_change = lambda: None  # called after each answer (``Webapp.changed``)
         self.started = False
 
     def start(self) -> None:
@@ -205,8 +206,7 @@ class LabelingService:
             query_rank=query.rank if query else None, model_version=query.model_version if query else None,
         )
         label_id = self.journal.record(annotation)
-        for extension in self.extensions:
-            extension.changed()
+        self.on_change()
         if status == LABELED:
             self.suggestions.labeled()
         return {"labelId": label_id, "stats": self.stats()}

@@ -151,14 +151,16 @@ class ServedFeatures:
         self.project, self.choice = project, choice
         self.meaning, self._worker = None, None
         if choice.kind == "embeddings":
-            self.meaning = MeaningSearch(EmbeddingCache(choice.cache), Encoder(choice.path), choice.columns).warm_up()
+            self.meaning = MeaningSearch(EmbeddingCache(choice.cache), Encoder(choice.path), choice.columns)
             self._worker = EmbeddingWorker(project)
 
     def status(self) -> dict:
         return features_status(self.project, self.choice)
 
     def start(self) -> None:
-        if self._worker is not None:
+        """Load the model for the first search, and start embedding the pool."""
+        if self.meaning is not None:
+            self.meaning.warm_up()
             self._worker.start()
 
     def pool_grew(self) -> None:

@@ -52,8 +52,7 @@ class Review(Extension):
         if not service.tally().labeled_by_anyone(item_id):
             raise LabelloopError("Only labeled items can be reviewed: this one has no label yet.")
         label_id = service.journal.review(user, item_id, label, comment)
-        for extension in service.extensions:
-            extension.changed()
+        service.on_change()
         return {"labelId": label_id, "remaining": len(self._waiting())}
 
     def _reviewer_service(self, user: str):
