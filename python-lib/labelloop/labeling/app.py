@@ -66,10 +66,6 @@ class Webapp:
         self.service.on_change = self.changed
         self._stopped = False
 
-    def extension(self, kind):
-        """The feature of class ``kind``, or None when it is off."""
-        return next((found for found in self.extensions if isinstance(found, kind)), None)
-
     def start(self) -> None:
         with paused_gc():
             self.service.start()

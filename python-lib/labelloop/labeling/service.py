@@ -88,7 +88,6 @@ class LabelingService:
         self.searched = {}  # item -> the search that served it, for the answer's provenance
         self.extensions = []  # the features on (``labeling/app.py``): their parts of /stats
         self.on_change = lambda: None  # called after each answer (``Webapp.changed``)
-        self.started = False
 
     def start(self) -> None:
         """Read the answers so far, then run every read path once, so the first annotators pay
@@ -100,7 +99,6 @@ class LabelingService:
         self.project.current()
         self.journal.leased_to_others("")
         self.data(list(self.source.ids[:1]))
-        self.started = True
 
     def tally(self) -> Tally:
         """The tally, brought up to date with the journal (answers from any process)."""
