@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import pytest
 from flask import jsonify, request
-from test_cli import run
 
 import labelloop.labeling.app as app_module
 from labelloop.labeling.app import create_app, webapp_of
 from labelloop.labeling.extensions import EXTENSIONS
 from labelloop.labeling.extensions.base import Extension
 from labelloop.labeling.protections import SECURITY_HEADERS
-from labelloop.standalone.project import Project
+from labelloop.standalone.project import Project, init_project
 from labelloop.standalone.server import ServeOptions, serve_settings
 
 PAGE = {"X-Requested-With": "labelloop"}  # what the page sends with a GET that leases items
@@ -18,8 +17,7 @@ PAGE = {"X-Requested-With": "labelloop"}  # what the page sends with a GET that 
 
 @pytest.fixture
 def project(tmp_path, wine_csv):
-    run("init", tmp_path / "proj", "--data", wine_csv, "--type", "tabular", "--categories", "a,b,c",
-        "--id-column", "wine_id")
+    init_project(tmp_path / "proj", wine_csv, "tabular", [{"key": k} for k in "abc"], id_column="wine_id")
     project = Project.open(tmp_path / "proj", user="ada")
     yield project
     project.close()
