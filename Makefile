@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need; installed with apt-get when absent: the browser tests' Chromium,
 # and a Java for local Spark (the sampler's Spark engine) unless the machine already has one.
-APT_PACKAGES := chromium $(if $(shell command -v java),,default-jre-headless)
+APT_PACKAGES := chromium $(if $(shell command -v java),,default-jre-headless) $(if $(shell command -v node),,nodejs)
 
 .PHONY: test quick test-slow test-compat lint apt-deps plugin bench demo clean
 TYPE ?= tabular
@@ -46,8 +46,14 @@ test-compat:
 	@for version in $(COMPAT_PYTHONS); do tests/compat/run.sh $$version || exit 1; done
 
 # ruff with target-version py39 (pyproject.toml): syntax DSS's Python 3.9 cannot run is refused.
-lint: $(STAMP)
+# ESLint for the page, at the versions package-lock.json pins, in a local node_modules (gitignored).
+lint: $(STAMP) node_modules/.installed
 	$(BIN)/ruff check python-lib tests bench custom-recipes webapps python-triggers python-steps
+	npx --no-install eslint resource/labelloop tests/js eslint.config.js
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
 
 plugin: $(STAMP)
 	$(BIN)/labelloop plugin
