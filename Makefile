@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need; installed with apt-get when absent: the browser tests' Chromium,
-# and a Java for local Spark (the sampler's Spark engine) unless the machine already has one.
+# a Java for local Spark (the sampler's Spark engine) and node for the page's unit tests, unless present.
 APT_PACKAGES := chromium $(if $(shell command -v java),,default-jre-headless) $(if $(shell command -v node),,nodejs)
 
 .PHONY: test quick test-slow test-compat lint apt-deps plugin bench demo clean

@@ -133,9 +133,9 @@ class LabelingPage {
       this.search(n.query.value.trim(), !n.meaning.hidden && n.byMeaning.checked ? "semantic" : "text");
     });
     n.message = el("div", { className: "message", role: "status" });
-    n.help = el("div", { className: "overlay", hidden: true, role: "dialog", "aria-labelledby": "labelloop-help-title" },
+    n.help = el("div", { className: "overlay", hidden: true, role: "dialog", "aria-label": "Keyboard shortcuts" },
       el("div", { className: "panel" },
-        el("h2", { id: "labelloop-help-title" }, "Keyboard shortcuts"),
+        el("h2", {}, "Keyboard shortcuts"),
         el("dl", {},
           el("dt", {}, "1-9, a-z"), el("dd", {}, "Choose the category with that key (multi-label: toggle it)"),
           el("dt", {}, "Enter"), el("dd", {}, "Save the chosen categories (multi-label)"),
