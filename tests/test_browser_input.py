@@ -112,3 +112,27 @@ def test_leaving_the_page_gives_its_items_to_another_annotator_at_once(tmp_path,
         assert status == 200 and batch["items"] == [] and not batch["done"]  # ada's page holds all 8
         page.goto("about:blank")  # ada leaves
         assert eventually(lambda: len(page_request(url, "GET", "/batch?size=10", bob)[1]["items"]) == 8)
+
+
+def test_while_others_hold_every_item_the_page_waits_with_its_keys_working(tmp_path, monkeypatch):
+    project = small_project(tmp_path, YES_NO, rows=4)
+    token = "wait-token-0123456789"
+    monkeypatch.setenv("LABELLOOP_AUTH_TOKEN", token)
+    ada = {"Authorization": f"Bearer {token}", "X-Labelloop-User": "ada", "X-Labelloop-Key": "a" * 32}
+    with labelloop_server("serve", project, "--retrain-every", "0") as url, browser_page(1280, 720) as page:
+        held = [item["id"] for item in page_request(url, "GET", "/batch?size=10", ada)[1]["items"]]
+        assert len(held) == 4
+        page.goto(url + "?token=" + token)
+        sign_in(page, "bob")
+        page.get_by_text("Waiting: the remaining items are being labeled by others.").wait_for()
+        assert page.locator("#labelloop-root").get_attribute("data-mode") == "waiting"
+        page.keyboard.press("1")  # no item is shown: nothing is labeled
+        page.keyboard.press("?")  # the help answers while the page waits
+        assert page.get_by_role("dialog", name="Keyboard shortcuts").is_visible()
+        page.keyboard.press("Escape")
+        assert page_request(url, "POST", "/release", ada, {"ids": held[:1]}) == (200, {"released": 1})
+        page.wait_for_selector(".row-table", timeout=20_000)  # the page asks again by itself
+        assert current_id(page, "id") == held[0]
+        page.keyboard.press("1")
+        page.wait_for_function("() => document.querySelector('.counts').textContent.startsWith('1 labeled')")
+    assert answers(project) == {held[0]: ("LABELED", "yes")}
