@@ -602,7 +602,8 @@ class LabelingPage {
       event.preventDefault();
       return;
     }
-    const press = { key: event.key, ctrlKey: event.ctrlKey, altKey: event.altKey, metaKey: event.metaKey };
+    const press = { key: event.key, ctrlKey: event.ctrlKey, altKey: event.altKey, metaKey: event.metaKey,
+      shiftKey: event.shiftKey };
     // while held, take every key some mode would act on; it is read again in the mode the page is in then
     const action = keyAction(press, focus, this.held ? "labeling" : this.mode, this.byShortcut);
     if (!action) return;

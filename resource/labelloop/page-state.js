@@ -27,9 +27,10 @@ export function checkMode(mode) {
 }
 
 // What a key press asks for in `mode`, or null when the page leaves the key alone (the browser or
-// the focused control handles it). `press`: {key, ctrlKey, altKey, metaKey}; `focus`: "text" (an
+// the focused control handles it). `press`: {key, ctrlKey, altKey, metaKey, shiftKey}; `focus`: "text" (an
 // input, textarea or select), "control" (a button, link or other focusable control), or "none"
-// (the page, the item); `shortcuts`: Map of shortcut key -> category key.
+// (the page, the item); `shortcuts`: Map of shortcut key -> category key. Shift+Tab is always the
+// browser's: it is how a keyboard user goes back to the controls.
 export function keyAction(press, focus, mode, shortcuts) {
   if (focus === "text" || press.altKey || press.metaKey) return null;
   let action = null;
@@ -37,7 +38,7 @@ export function keyAction(press, focus, mode, shortcuts) {
     if (press.key.toLowerCase() === "z") action = { type: "undo" };
   } else if (press.key === "Tab" || press.key === "Enter") {
     // On a focused control Tab moves focus and Enter presses it: they are not the page's
-    if (focus === "control") return null;
+    if (focus === "control" || (press.key === "Tab" && press.shiftKey)) return null;
     action = press.key === "Tab" ? { type: "skip" } : { type: "save" };
   } else if (NAVIGATION[press.key]) {
     action = { type: "walk", direction: NAVIGATION[press.key] };

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { ActionQueue, MODES, Upcoming, checkMode, keyAction } from "../../resource/labelloop/page-state.js";
 
 const SHORTCUTS = new Map([["1", "cat"], ["2", "dog"], ["a", "bird"]]);
-const press = (key, extra = {}) => ({ key, ctrlKey: false, altKey: false, metaKey: false, ...extra });
+const press = (key, extra = {}) => ({ key, ctrlKey: false, altKey: false, metaKey: false, shiftKey: false, ...extra });
 const item = (id) => ({ id, data: { n: id } });
 
 test("a category key chooses its category in every mode that shows an item", () => {
@@ -34,6 +34,7 @@ test("Tab and Enter belong to a focused control, and skip or save only from the 
   assert.deepEqual(keyAction(press("Tab"), "none", "labeling", SHORTCUTS), { type: "skip" });
   assert.deepEqual(keyAction(press("Enter"), "none", "labeling", SHORTCUTS), { type: "save" });
   assert.equal(keyAction(press("Tab"), "control", "labeling", SHORTCUTS), null);
+  assert.equal(keyAction(press("Tab", { shiftKey: true }), "none", "labeling", SHORTCUTS), null);
   assert.equal(keyAction(press("Enter"), "control", "review", SHORTCUTS), null);
   // a category key still labels from a focused button: buttons take no letters
   assert.deepEqual(keyAction(press("1"), "control", "labeling", SHORTCUTS), { type: "choose", category: "cat" });
