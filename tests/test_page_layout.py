@@ -31,9 +31,10 @@ def item_in_view(page, selector) -> bool:
 
 def check_controls_fit(page):
     """Every category, the comment box and the navigation are on screen; nothing scrolls."""
-    scrolls = page.evaluate("() => [document.scrollingElement.scrollHeight > innerHeight,"
-                            " document.querySelector('aside').scrollHeight > document.querySelector('aside').clientHeight]")
-    assert scrolls == [False, False], "the page or the controls column scrolls"
+    scrolls = page.evaluate("() => { const page = document.scrollingElement, aside = document.querySelector('aside');"
+                            " return [page.scrollHeight > innerHeight, page.scrollWidth > innerWidth,"
+                            " aside.scrollHeight > aside.clientHeight, aside.scrollWidth > aside.clientWidth]; }")
+    assert scrolls == [False] * 4, "the page or the controls column scrolls"
     buttons = page.locator("button.category")
     for n in range(buttons.count()):
         assert box_in_view(page, buttons.nth(n)), buttons.nth(n).inner_text()
