@@ -261,7 +261,7 @@ def test_a_sound_that_cannot_be_decoded_says_so_and_can_be_labeled(tmp_path):
 def test_the_page_shows_the_model_and_its_stopping_verdict_as_the_loop_retrains(tmp_path):
     demo = tmp_path / "demo-tabular"
     with labelloop_server("demo", "--type", "tabular", "--dir", demo, "--retrain-every", "6") as url, \
-            browser_page() as page:
+            browser_page(1280, 720) as page:
         page.goto(url)
         page.wait_for_selector(".row-table")
         open_view(page, "model")
