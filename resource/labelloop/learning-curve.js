@@ -30,7 +30,7 @@ function step(highest) {
 function scales(points) {
   const highest = Math.max(...points.map((p) => p.labels));
   const every = step(highest);
-  const end = Math.ceil(highest / every) * every || every;
+  const end = (Math.floor(highest / every) + 1) * every; // room past the last version
   const ticks = [];
   for (let n = 0; n <= end; n += every) ticks.push(n);
   const x = (n) => LEFT + (n / end) * (WIDTH - LEFT - RIGHT);
