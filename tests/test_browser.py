@@ -443,7 +443,7 @@ def test_undo_after_the_done_screen_shows_the_answer_without_the_done_message(tm
 def test_search_a_word_label_two_results_then_see_the_learning_curve(tmp_path):
     demo = tmp_path / "demo-text"
     with labelloop_server("demo", "--type", "text", "--dir", demo, "--retrain-every", "6") as url, \
-            browser_page() as page:
+            browser_page(1280, 720) as page:
         page.goto(url)
         page.wait_for_selector(".text-item")
         page.get_by_role("searchbox", name="Search items").fill("car")
