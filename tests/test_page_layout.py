@@ -43,7 +43,8 @@ def check_controls_fit(page):
 
 
 def check_views_leave_the_item_in_view(page, selector):
-    """Each view of the header opens beside the item, which stays where it is, on screen."""
+    """Each view of the header opens beside the item, which stays where it is, on screen; it closes
+    with its button, or with Escape from inside it (the focus goes back to its button)."""
     views = page.locator(".dock-button:visible")
     assert views.count() >= 1
     for n in range(views.count()):
@@ -54,7 +55,12 @@ def check_views_leave_the_item_in_view(page, selector):
         assert box_in_view(page, panel.locator(".dock-title")), "the view opens on screen"
         assert item_in_view(page, selector), f"{views.nth(n).inner_text()} moved the item out of view"
         assert page.locator(selector).first.bounding_box()["y"] == before["y"]
-        views.nth(n).click()
+        if n % 2:
+            panel.locator(".dock-close").focus()
+            page.keyboard.press("Escape")
+            assert views.nth(n).evaluate("b => document.activeElement === b")
+        else:
+            views.nth(n).click()
         panel.wait_for(state="hidden")
 
 

@@ -4,7 +4,7 @@
 // The categories form a grid sized to their number; past GRID_MAX a box filters them as you type.
 import { el } from "./dom.js";
 
-export const GRID_MAX = 20;
+const GRID_MAX = 20;
 
 // Columns of the category grid: one while captions fit one per row, three for the most.
 function gridColumns(count) {
@@ -14,7 +14,8 @@ function gridColumns(count) {
 
 // The dock: `add(id, title, node, summary)` gives a panel a header button; `summary()`, when
 // given, is the button's text, recomputed whenever the panel changes. A panel that hides itself
-// (the Team panel before two annotators answered the same item) hides its button too.
+// (the Team panel before two annotators answered the same item) hides its button too. Escape
+// inside the open view closes it and gives the focus back to its button.
 export function panelDock() {
   const buttons = el("div", { className: "dock-buttons", role: "group", "aria-label": "Views" });
   const column = el("div", { className: "dock", hidden: true });
@@ -29,6 +30,13 @@ export function panelDock() {
     }
     column.hidden = !id;
   }
+
+  column.addEventListener("keydown", (event) => {
+    const open = [...panels.values()].find((panel) => !panel.section.hidden);
+    if (event.key !== "Escape" || !open) return;
+    show(null);
+    open.button.focus();
+  });
 
   function toggle(id) {
     show(panels.get(id).section.hidden ? id : null);
