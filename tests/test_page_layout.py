@@ -104,6 +104,7 @@ def test_twenty_categories_fit_at_1280x720_and_more_get_a_filter(tmp_path):
         page.wait_for_selector(".row-table")
         assert page.locator("button.category").count() == 20 and page.locator(".category-filter").count() == 0
         check_controls_fit(page)
+        screenshot(page, "twenty-categories-1280x720")
     categories = [{"key": f"c{n}", "caption": f"Category {n}"} for n in range(30)]
     project = small_project(tmp_path / "thirty", categories)
     with labelloop_server("serve", project) as url, browser_page(1280, 720) as page:
@@ -111,6 +112,7 @@ def test_twenty_categories_fit_at_1280x720_and_more_get_a_filter(tmp_path):
         page.wait_for_selector(".row-table")
         first = current_id(page, "id")
         page.get_by_role("searchbox", name="Filter categories").fill("category 27")
+        screenshot(page, "thirty-categories-filtered")
         shown = page.locator("button.category:visible").evaluate_all("bs => bs.map((b) => b.getAttribute('aria-label'))")
         assert shown == ["Category 27"]
         act(page, "Enter", "id")  # the one category left is chosen

@@ -6,10 +6,9 @@ import { el } from "./dom.js";
 
 const GRID_MAX = 20;
 
-// Columns of the category grid: one while captions fit one per row, three for the most.
+// Columns of the category grid: one for a few, else two, which keep captions readable.
 function gridColumns(count) {
-  if (count <= 8) return 1;
-  return count <= 16 ? 2 : 3;
+  return count <= 6 ? 1 : 2;
 }
 
 // The dock: `add(id, title, node, summary)` gives a panel a header button; `summary()`, when
