@@ -5,8 +5,8 @@
 // Reviewers switch to the Review view: the same keys settle the item shown, Tab passes it by.
 import { ApiError, makeApi, storeName, storedName } from "./api.js";
 import { clear, el } from "./dom.js";
-import { modelPanel } from "./model-panel.js";
 import { categoryGrid, panelDock } from "./layout.js";
+import { modelPanel } from "./model-panel.js";
 import { answersList, reviewReason } from "./review-view.js";
 import { rulesPanel } from "./rules-panel.js";
 import { teamPanel } from "./team-panel.js";
@@ -137,8 +137,8 @@ class LabelingPage {
         n.dock.buttons, n.reviewToggle,
         el("button", { type: "button", className: "help-button", onClick: () => this.toggleHelp() }, "Shortcuts (?)")),
       el("main", {}, el("div", { className: "stage" }, n.done, n.item),
-        (n.aside = el("aside", {}, n.search, n.position, n.reason, n.suggestion, n.answers,
-          n.categories, n.save, n.comment, n.nav, n.message)), n.dock.column),
+        el("aside", {}, n.search, n.position, n.reason, n.suggestion, n.answers, n.categories, n.save, n.comment,
+          n.nav, n.message), n.dock.column),
       n.help);
   }
 
