@@ -191,10 +191,10 @@ def _print_suspects(found: dict, shown: int = 20) -> None:
         return
     print(f"\nSuspected label errors: {len(found['suspects']):,} (the model, cross-validated, finds their label "
           f"unlikely; the {min(shown, len(found['suspects']))} most suspicious)")
-    print(f"{'item':<24}{'label':<16}{'suggested':<16}{'score':>7}")
+    print(f"{'item':<22}{'label':<16}{'suggested':<16}{'score':>7}  what it is")
     for suspect in found["suspects"][:shown]:
-        print(f"{suspect['item_id'][:23]:<24}{suspect['label'][:15]:<16}{suspect['suggested'][:15]:<16}"
-              f"{suspect['score']:>7.3f}")
+        print(f"{suspect['item_id'][:21]:<22}{suspect['label'][:15]:<16}{suspect['suggested'][:15]:<16}"
+              f"{suspect['score']:>7.3f}  {suspect['preview']}")
 
 
 def _rules(args) -> None:
