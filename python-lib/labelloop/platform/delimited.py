@@ -19,7 +19,7 @@ from labelloop.errors import LabelloopError
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 DECIMALS = {".": "point", ",": "comma"}
-SAMPLE_BYTES = 256 * 1024  # enough lines to see the numbers, read in milliseconds
+SAMPLE_BYTES = 64 * 1024  # a thousand lines or so: enough to see the numbers, read in milliseconds
 _POINT_NUMBER = re.compile(r"[+-]?\d*\.\d+(?:[eE][+-]?\d+)?")
 _COMMA_NUMBER = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
 _THOUSANDS_POINT = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+")  # 1.234: a thousand, or one and a bit
@@ -58,26 +58,23 @@ def detect(path, delimiter: str | None = None, decimal: str | None = None) -> Di
     """The dialect of the file at ``path``; a given ``delimiter`` or ``decimal`` is taken as is."""
     if delimiter is not None and delimiter == decimal:
         raise LabelloopError(f"--delimiter and --decimal cannot both be '{delimiter}'.")
-    lines = _sample_lines(Path(path))
+    lines, cut = _sample_lines(Path(path))
     if delimiter is None:
-        delimiter = _delimiter(lines, path)
+        delimiter = _delimiter(lines, cut, path)
     if decimal is None:
         decimal = _decimal(_cells(lines, delimiter), delimiter, path)
     return Dialect(delimiter, decimal)
 
 
-def _sample_lines(path: Path) -> list:
-    """The file's first lines, the last (perhaps cut) one left out unless the file ended there."""
+def _sample_lines(path: Path) -> tuple:
+    """``(the file's first lines, whether the sample stops before the file's end)``."""
     try:
         with open(path, "rb") as stream:
             head = stream.read(SAMPLE_BYTES + 1)
     except OSError:
-        return []  # the reader says what is wrong with the file
+        return [], False  # the reader says what is wrong with the file
     text = head[:SAMPLE_BYTES].decode("utf-8-sig", errors="replace")
-    lines = text.splitlines()
-    if len(head) > SAMPLE_BYTES and len(lines) > 1:
-        lines = lines[:-1]
-    return [line for line in lines if line.strip()]
+    return [line for line in text.splitlines() if line.strip()], len(head) > SAMPLE_BYTES
 
 
 def _rows(lines: list, delimiter: str) -> list:
@@ -85,11 +82,13 @@ def _rows(lines: list, delimiter: str) -> list:
     return list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
 
 
-def _delimiter(lines: list, path) -> str:
-    """The candidate that splits every sampled row into as many columns as the header (two or more)."""
+def _delimiter(lines: list, cut: bool, path) -> str:
+    """The candidate that splits every sampled row into as many columns as the header (two or more);
+    the last row of a sample that stops inside the file may be cut short, so it does not count."""
     splits = {}
     for candidate in DELIMITERS:
         rows = _rows(lines, candidate)
+        rows = rows[:-1] if cut and len(rows) > 2 else rows
         if rows and len(rows[0]) > 1 and all(len(row) == len(rows[0]) for row in rows):
             splits[candidate] = len(rows[0])
     if len(splits) > 1:
