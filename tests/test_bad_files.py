@@ -71,6 +71,14 @@ def test_a_semicolon_file_with_decimal_commas_is_read_right_and_exports_whole_nu
     assert pd.read_csv(out, dtype={"body_mass_g": "Int64"})["body_mass_g"].isna().sum() == 2
 
 
+def test_rows_wider_than_the_sample_are_read_right(tmp_path):
+    wide = pd.DataFrame(np.random.default_rng(3).random((12, 3000)), columns=[f"m{n}" for n in range(3000)])
+    european_csv(wide, tmp_path / "wide.csv")  # a row is about 60 KB: the sample reads on to see whole lines
+    run("init", tmp_path / "proj", "--data", tmp_path / "wide.csv", "--type", "tabular", "--categories", "x,y")
+    recorded = json.loads((tmp_path / "proj" / "labelloop.json").read_text())
+    assert (recorded["delimiter"], recorded["decimal"]) == (";", ",")
+
+
 def test_the_flags_settle_what_detection_cannot(tmp_path):
     both = tmp_path / "both.csv"
     both.write_text("a,b;c\n1,2;3\n4,5;6\n")

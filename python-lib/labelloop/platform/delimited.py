@@ -20,6 +20,8 @@ from labelloop.errors import LabelloopError
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 DECIMALS = {".": "point", ",": "comma"}
 SAMPLE_BYTES = 64 * 1024  # a thousand lines or so: enough to see the numbers, read in milliseconds
+SAMPLE_LINES = 5  # read on past SAMPLE_BYTES for these (very wide rows), up to MAX_SAMPLE_BYTES
+MAX_SAMPLE_BYTES = 16 * 1024 * 1024
 _POINT_NUMBER = re.compile(r"[+-]?\d*\.\d+(?:[eE][+-]?\d+)?")
 _COMMA_NUMBER = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
 _THOUSANDS_POINT = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+")  # 1.234: a thousand, or one and a bit
@@ -70,16 +72,26 @@ def _sample_lines(path: Path) -> tuple:
     """``(the file's first lines, whether the sample stops before the file's end)``."""
     try:
         with open(path, "rb") as stream:
-            head = stream.read(SAMPLE_BYTES + 1)
+            head = stream.read(SAMPLE_BYTES)
+            while head.count(b"\n") < SAMPLE_LINES and len(head) < MAX_SAMPLE_BYTES:
+                block = stream.read(SAMPLE_BYTES)
+                if not block:
+                    break
+                head += block
+            cut = bool(stream.read(1))
     except OSError:
         return [], False  # the reader says what is wrong with the file
-    text = head[:SAMPLE_BYTES].decode("utf-8-sig", errors="replace")
-    return [line for line in text.splitlines() if line.strip()], len(head) > SAMPLE_BYTES
+    text = head.decode("utf-8-sig", errors="replace")
+    return [line for line in text.splitlines() if line.strip()], cut
 
 
 def _rows(lines: list, delimiter: str) -> list:
-    """The sample's rows as ``csv`` splits them (quotes respected); a quoted line break may be cut."""
-    return list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+    """The sample's rows as ``csv`` splits them (quotes respected); none when a field is beyond the
+    ``csv`` module's size limit (a wide line the candidate does not split)."""
+    try:
+        return list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+    except csv.Error:
+        return []
 
 
 def _delimiter(lines: list, cut: bool, path) -> str:
