@@ -9,6 +9,7 @@
 import { ApiError, makeApi, storeName } from "./api.js";
 import { makeDialog } from "./dialog.js";
 import { clear, el } from "./dom.js";
+import { categoryGrid, panelDock } from "./layout.js";
 import { modelPanel } from "./model-panel.js";
 import { ActionQueue, Upcoming, checkMode, keyAction } from "./page-state.js";
 import { answersList, reviewReason } from "./review-view.js";
@@ -83,7 +84,11 @@ class LabelingPage {
       return this.showError(error);
     }
     this.buildCategories();
-    if (this.config.rules) this.nodes.aside.append(rulesPanel(this.api, this.config, (error) => this.showError(error)));
+    if (this.config.rules) {
+      const rules = rulesPanel(this.api, this.config, (error) => this.showError(error));
+      rules.open = true;
+      this.nodes.dock.add("rules", "Rules", rules);
+    }
     this.nodes.user.textContent = this.config.user || "";
     this.nodes.reviewToggle.hidden = !this.config.reviewer;
     await this.hold(() => this.nextNewItem()); // a failing first batch says why, not a blank page
@@ -153,16 +158,24 @@ class LabelingPage {
       if (event.key === "?") this.toggleHelp(false);
     });
     this.helpDialog = makeDialog(n.help);
+    n.dock = panelDock();
+    n.dock.add("model", "Model", n.model, () => {
+      const title = n.model.querySelector(".model-title");
+      return title && title.textContent !== "No model yet" ? title.textContent : "Model";
+    });
+    n.dock.add("team", "Team", n.team);
     n.doneTitle = el("h2", {});
     n.doneText = el("p", {});
     n.done = el("div", { className: "done", hidden: true }, n.doneTitle, n.doneText);
     clear(this.root).append(
       el("header", {},
         el("strong", {}, "labelloop"), n.progress, n.counts, n.user,
-        n.reviewToggle, el("button", { type: "button", className: "help-button", onClick: () => this.toggleHelp() }, "Shortcuts (?)")),
-      el("main", {}, n.item, (n.aside = el("aside", {}, n.search, n.position, n.reason, n.suggestion, n.answers,
-        n.categories, n.save, n.comment, n.nav, n.message, n.model, n.team))),
-      n.done, n.help);
+        n.dock.buttons, n.reviewToggle,
+        el("button", { type: "button", className: "help-button", onClick: () => this.toggleHelp() }, "Shortcuts (?)")),
+      el("main", {}, el("div", { className: "stage" }, n.done, n.item),
+        el("aside", {}, n.search, n.position, n.reason, n.suggestion, n.answers, n.categories, n.save, n.comment,
+          n.nav, n.message), n.dock.column),
+      n.help);
   }
 
   buildCategories() {
@@ -182,6 +195,7 @@ class LabelingPage {
       if (category.shortcut) this.byShortcut.set(category.shortcut, category.key);
       this.nodes.categories.append(button);
     }
+    categoryGrid(this.nodes.categories, [...this.buttons.values()]);
     this.nodes.save.hidden = !this.config.multiLabel;
   }
 
