@@ -53,7 +53,7 @@ lint: $(STAMP)
 # The reference pages generated from the code, then the site: a broken link or anchor fails it (mkdocs.yml).
 docs: $(STAMP)
 	$(BIN)/python docs/generate_reference.py
-	$(BIN)/mkdocs build --strict --quiet
+	$(BIN)/mkdocs build --strict
 
 plugin: $(STAMP)
 	$(BIN)/labelloop plugin
@@ -61,7 +61,7 @@ plugin: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/labelloop demo --type $(TYPE)
 
-# Every benchmark in bench/, then bench/RESULTS.md and the README's table (about 25 minutes).
+# Every benchmark in bench/, then bench/RESULTS.md and docs/benchmarks.md's table (about 25 minutes).
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 

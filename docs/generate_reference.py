@@ -3,7 +3,7 @@ DSS components' parameters from their descriptors (recipe.json, webapp.json, ste
 trigger.json, parameter-set.json).
 
 Generated rather than written so that a new flag or param cannot go undocumented:
-``tests/test_docs_reference.py`` fails when the committed pages differ from what this writes.
+``tests/test_docs.py`` fails when the committed pages differ from what this writes.
 ``make docs`` runs it before ``mkdocs build``. ``--check`` only compares, and exits 1 on a difference.
 """
 from __future__ import annotations
@@ -76,7 +76,8 @@ def _command_table(command: argparse.ArgumentParser) -> list:
 
 def cli_page() -> str:
     """The ``labelloop`` command: every subcommand's arguments, as its argparse parser declares them."""
-    sys.path.insert(0, str(ROOT / "python-lib"))
+    if str(ROOT / "python-lib") not in sys.path:
+        sys.path.insert(0, str(ROOT / "python-lib"))
     from labelloop.standalone.cli import parser
 
     main = parser()

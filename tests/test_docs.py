@@ -1,7 +1,9 @@
-"""The committed reference pages (docs/reference/cli.md, dss-parameters.md) are what
-docs/generate_reference.py writes from the code now: a new CLI flag or DSS param without its
-regenerated page fails here."""
+"""The docs beside the code: the committed reference pages (docs/reference/cli.md,
+dss-parameters.md) are what docs/generate_reference.py writes from the code now, so a new CLI flag
+or DSS param without its regenerated page fails here; and the README stays a short entry whose
+links lead into docs/. (Links between the docs pages are checked by `make docs`, mkdocs --strict.)"""
 import importlib.util
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,3 +60,14 @@ def test_a_new_flag_makes_the_page_stale(monkeypatch):
     monkeypatch.setattr(cli, "parser", with_new_flag)
     assert "--brand-new-flag" in module.cli_page() and module.cli_page() != before
     assert module.main(["--check"]) == 1
+
+
+def test_readme_is_short_and_its_links_lead_somewhere():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 200
+    targets = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme)
+    assert any(t.startswith("docs/") for t in targets)
+    for target in targets:
+        if "://" not in target:
+            assert (ROOT / target).is_file(), f"the README links to {target}, which does not exist"
+    assert "DESIGN" not in readme  # the design document is not in the repository
