@@ -28,9 +28,16 @@ COMPONENTS = (
 
 
 def cell(value) -> str:
-    """A value as one Markdown table cell: on one line, pipes escaped."""
+    """A value as one Markdown table cell: on one line, pipes escaped, and ``<class>`` shown as text
+    rather than read as an HTML tag."""
     text = "" if value is None else str(value)
-    return " ".join(text.split()).replace("|", "\\|")
+    return " ".join(text.split()).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def sentence(text) -> str:
+    """``text`` ending as a sentence, so that more can follow it."""
+    text = (text or "").strip()
+    return text if not text or text.endswith((".", "!", "?", ")")) else text + "."
 
 
 def code(value) -> str:
@@ -95,7 +102,7 @@ def cli_page() -> str:
 def _param_row(param: dict) -> str:
     choices = ", ".join(code(c.get("value")) for c in param.get("selectChoices", []))
     limits = [f"{k[:-1]} {param[k]}" for k in ("minD", "maxD") if k in param]
-    what = " ".join(filter(None, [param.get("description"), f"Choices: {choices}." if choices else "",
+    what = " ".join(filter(None, [sentence(param.get("description")), f"Choices: {choices}." if choices else "",
                                   f"From {' to '.join(str(param[k]) for k in ('minD', 'maxD') if k in param)}."
                                   if limits else ""]))
     return (f"| `{param['name']}` | {cell(param.get('label'))} | {cell(param.get('type'))} "
