@@ -48,12 +48,12 @@ def code(value) -> str:
 
 
 def _option_name(action: argparse.Action) -> str:
-    if action.option_strings:
-        names = ", ".join(action.option_strings)
-        if action.nargs == 0:
-            return names
-        return f"{names} {action.metavar or action.dest.upper()}"
-    return str(action.metavar or action.dest).upper()
+    """The flags in code and the value's name as text: a ``|`` in a code span breaks a table on
+    some renderers whatever its escaping, and outside one ``\\|`` works on all."""
+    if not action.option_strings:
+        return cell(str(action.metavar or action.dest).upper())
+    names = code(", ".join(action.option_strings))
+    return names if action.nargs == 0 else f"{names} {cell(action.metavar or action.dest.upper())}"
 
 
 def _help(action: argparse.Action) -> str:
@@ -76,7 +76,7 @@ def _command_table(command: argparse.ArgumentParser) -> list:
             continue
         required = "yes" if action.required or not action.option_strings else ""
         choices = ", ".join(str(c) for c in action.choices) if action.choices else ""
-        lines.append(f"| {cell(code(_option_name(action)))} | {required} | {cell(_default(action))} | {cell(choices)} "
+        lines.append(f"| {_option_name(action)} | {required} | {cell(_default(action))} | {cell(choices)} "
                      f"| {cell(_help(action))} |")
     return lines
 
