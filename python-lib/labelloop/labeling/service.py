@@ -23,7 +23,7 @@ from labelloop.labeling.answers import (
     request_object,
     stored_label,
 )
-from labelloop.labeling.leasing import Leasing
+from labelloop.labeling.leasing import LEASE_CAP, Leasing
 from labelloop.labeling.overlap import Overlap
 from labelloop.labeling.project_state import ProjectState
 from labelloop.labeling.queue import Queue
@@ -144,6 +144,13 @@ class LabelingService:
     def skip(self, user: str, body) -> dict:
         body = request_object(body)
         return self._record(user, known_item(self.source, body), SKIPPED, None, body)
+
+    def release(self, user: str, body) -> dict:
+        """Give back ``user``'s leases on ``body["ids"]`` at once (the page left): others get them now, not when they expire."""
+        ids = request_object(body).get("ids")
+        if not isinstance(ids, list) or len(ids) > LEASE_CAP or not all(isinstance(i, str) for i in ids):
+            raise LabelloopError(f"ids must be a list of at most {LEASE_CAP} item ids.")
+        return {"released": self.journal.release(user, ids)}
 
     def history(self, user: str, cursor, direction: str) -> dict:
         entries = self.journal.history(user)
