@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from labelloop.errors import LabelloopError, LeaseConflict
+from labelloop.labeling.tally import Tally
 from labelloop.platform.local import LocalPlatform
 from labelloop.store.items import TableSource
 from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal, utcnow
@@ -38,14 +39,15 @@ def test_every_answer_is_an_event_and_the_latest_one_is_current(journal):
     assert [h["event_id"] for h in history] == [second, skipped]
 
 
-def test_stats_count_items_labels_annotators_and_sessions(journal):
+def test_the_tally_of_a_journal_counts_items_answers_annotators_and_sessions(journal):
     journal.record(label("a", "ann", "cat", session=1))
     journal.record(label("b", "ann", "dog", session=1))
     journal.record(label("c", "bob", "cat", session=2))
     journal.record(Annotation("d", "bob", SKIPPED, session=2))
     journal.record(Annotation("c", "ann", SKIPPED))  # skipped by ann, labeled by bob: labeled
-    stats = journal.stats(total=10)
-    assert stats["labeled"] == 3 and stats["skipped"] == 1 and stats["remaining"] == 6
+    stats = Tally.of_journal(journal, multi_label=False).stats(total=10)
+    assert stats["labeled"] == stats["labeledItems"] == 3 and stats["skipped"] == stats["skippedItems"] == 1
+    assert stats["labelAnswers"] == 3 and stats["skipAnswers"] == 2 and stats["remaining"] == 6
     assert stats["perLabel"] == {"cat": 2, "dog": 1}
     assert stats["perAnnotator"] == {"ann": {"labeled": 2, "skipped": 1}, "bob": {"labeled": 1, "skipped": 1}}
     assert stats["sessions"] == {"1": 2, "2": 1}

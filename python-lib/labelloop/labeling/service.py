@@ -93,8 +93,7 @@ class LabelingService:
         """Read the answers so far, then run every read path once, so the first annotators pay
         neither for caches nor for SQL compiling."""
         with self.lock:
-            self._tally = Tally(self.config.multi_label, *self.journal.skip_counts(), needed=self.config.overlap.needed)
-            self._tally.load(self.journal.answers_since(0))
+            self._tally = Tally.of_journal(self.journal, self.config.multi_label, needed=self.config.overlap.needed)
         self.tally()
         self.project.current()
         self.journal.leased_to_others("")

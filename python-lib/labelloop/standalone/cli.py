@@ -70,11 +70,12 @@ def _names(text: str | None) -> list:
 
 def project_status(project: Project) -> dict:
     """Everything ``labelloop status`` reports, as one JSON-ready dict."""
+    from labelloop.labeling.tally import Tally
     from labelloop.standalone.embeddings import features_status
     from labelloop.standalone.project import MODEL
     from labelloop.store.metrics import learning_curve, load_metrics
 
-    stats = project.journal.stats(total=len(project.source))
+    stats = Tally.of_journal(project.journal, project.settings.multi_label).stats(total=len(project.source))
     registry = project.platform.registry(MODEL)
     return {
         "project": str(project.root),
@@ -100,8 +101,9 @@ def _print_status(status: dict) -> None:
         return ", ".join(f"{k} {v}" for k, v in mapping.items()) or "none"
 
     print(f"Project   {status['project']} ({status['type']}, {status['total']} items)")
-    print(f"Labeled   {status['labeled']}   Skipped {status['skipped']}   Remaining {status['remaining']}")
-    print(f"Per label {counts(status['perLabel'])}")
+    print(f"Items     {status['labeledItems']} labeled   {status['skippedItems']} skipped   {status['remaining']} remaining")
+    print(f"Answers   {status['labelAnswers']} labels   {status['skipAnswers']} skips (one per annotator and item)")
+    print(f"Per label {counts(status['perLabel'])} (answers)")
     annotators = {a: f"{c['labeled']} labeled/{c['skipped']} skipped" for a, c in status["perAnnotator"].items()}
     print(f"Annotators {counts(annotators)}")
     print(f"Sessions  {counts(status['sessions'])}")
