@@ -159,9 +159,14 @@ class LabelingPage {
     });
     this.helpDialog = makeDialog(n.help);
     n.dock = panelDock();
+    // the Model button carries the stopping verdict, so it shows without opening the view
     n.dock.add("model", "Model", n.model, () => {
       const title = n.model.querySelector(".model-title");
-      return title && title.textContent !== "No model yet" ? title.textContent : "Model";
+      const verdict = n.model.querySelector(".verdict");
+      const name = title && title.textContent !== "No model yet" ? title.textContent : "Model";
+      if (!verdict) return { text: name, title: "" };
+      const stop = verdict.classList.contains("stop");
+      return { text: `${name} · ${stop ? "can stop" : "keep labeling"}`, title: verdict.textContent };
     });
     n.dock.add("team", "Team", n.team);
     n.doneTitle = el("h2", {});
@@ -267,12 +272,15 @@ class LabelingPage {
     this.nodes.progress.setAttribute("aria-valuemax", String(total));
     this.nodes.progress.setAttribute("aria-valuenow", String(done));
     this.nodes.progress.setAttribute("aria-valuetext", `${done} of ${total} answered`);
+    // items (labeled when anyone labeled them), and with a team the answers too: the category counts add answers
+    const team = stats.labelAnswers !== stats.labeledItems ? ` · ${stats.labelAnswers} labels given` : "";
     this.nodes.counts.textContent =
-      `${stats.labeled} labeled · ${stats.skipped} skipped · ${stats.remaining} remaining of ${total}`;
+      `${stats.labeledItems} labeled · ${stats.skippedItems} skipped · ${stats.remaining} remaining of ${total}${team}`;
     for (const [key, button] of this.buttons) {
       const count = (stats.perLabel && stats.perLabel[key]) || 0;
       button.count.textContent = String(count);
-      button.title = `${key}: ${count} label(s), ${total ? percent(count / total) : "0%"} of all items`;
+      const share = stats.labelAnswers ? percent(count / stats.labelAnswers) : "0%";
+      button.title = `${key}: ${count} label(s) given, ${share} of all labels given`;
     }
     this.nodes.model.update(stats);
     this.nodes.meaning.hidden = !(stats.features && stats.features.kind === "embeddings");

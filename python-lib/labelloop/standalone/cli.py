@@ -89,11 +89,11 @@ def project_status(project: Project) -> dict:
 
 
 def _features_line(features: dict) -> str:
-    """The features in words: which, and for embeddings how far the cache is."""
+    """The features in words: what the model learns from, and with embeddings how far the cache is."""
     if features["kind"] != "embeddings":
-        return features["kind"] if features["kind"] == "media" else "TF-IDF (words and characters)"
+        return features["uses"]
     done = "all items embedded" if features["ready"] else f"{features['items']:,} items embedded so far"
-    return f"sentence embeddings of {features['model']} ({done})"
+    return f"{features['uses']}, and sentence embeddings of {features['model']} ({done})"
 
 
 def _print_status(status: dict) -> None:
@@ -288,7 +288,7 @@ def _train(args) -> None:
     project = _with_features(Project.open(args.dir), args)
     model, metrics = train_and_measure(project, weak=args.weak)
     cache = features_status(project)  # the version's features, and how far the project's embedding is
-    features = {**model["features"], "ready": cache["ready"], "items": cache["items"]}
+    features = {**model["features"], "ready": cache["ready"], "items": cache["items"], "uses": cache["uses"]}
     _report(args, {**model, "features": features, "metrics": metrics[-1] if metrics else None,
                    "stopping": recommendation(metrics)}, _print_model)
 
