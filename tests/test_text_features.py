@@ -35,7 +35,8 @@ def test_without_the_extra_embeddings_are_refused_and_tfidf_does_the_work(tmp_pa
 
     assert main(["status", str(tmp_path / "proj"), "--json"]) == 0
     features = json.loads(capsys.readouterr().out)["features"]
-    assert features == {"kind": "tfidf", "model": None, "ready": True, "items": 178}
+    assert features == {"kind": "tfidf", "model": None, "ready": True, "items": 178,
+                        "uses": "13 numeric column(s)"}  # the wine's measures: no text to weigh words in
 
 
 def test_an_unknown_features_value_is_refused_by_the_parser(tmp_path, wine_csv, capsys):

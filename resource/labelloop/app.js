@@ -406,9 +406,11 @@ class LabelingPage {
       this.upcoming.putFirst(found.items);
       this.show(this.upcoming.current);
       this.nodes.item.focus({ preventScroll: true });
+      // how many in all (the count stops at a cap: "more than"), beside how many are served now
+      const all = found.matched ? `${found.matched.complete ? "" : "more than "}${found.matched.count}` : "";
       this.nodes.message.textContent = mode === "semantic"
-        ? `The ${found.items.length} unlabeled item(s) closest in meaning to “${q}”.`
-        : `${found.items.length} item(s) match “${q}”.`;
+        ? `The ${found.items.length} unlabeled item(s) closest in meaning to “${q}”, of ${all} embedded.`
+        : `${all} unlabeled item(s) match “${q}”: here are the first ${found.items.length}.`;
     });
   }
 
