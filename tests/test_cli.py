@@ -159,7 +159,10 @@ def test_init_accepts_an_image_folder(tmp_path):
         (pics / name).write_bytes(b"x")
     out = run("init", tmp_path / "proj", "--data", pics, "--type", "image", "--categories", "cat,dog").stdout
     assert "(image, 3 items)" in out
-    assert json.loads(run("status", tmp_path / "proj", "--json").stdout)["total"] == 3
+    status = json.loads(run("status", tmp_path / "proj", "--json").stdout)
+    assert status["total"] == 3 and status["features"]["kind"] == "media"
+    uses = "the grey image at 16x16 and its gradient orientations"  # learning/media_features.py, not TF-IDF
+    assert status["features"]["uses"] == uses and f"Features  {uses}" in run("status", tmp_path / "proj").stdout
 
 
 def test_a_lost_journal_is_rebuilt_from_the_metadata_dataset(project):
