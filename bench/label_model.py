@@ -31,7 +31,7 @@ import pandas as pd
 from sklearn.datasets import load_breast_cancer, load_wine
 
 from labelloop.rules.label_model import fit_label_model, majority_vote, vote_counts
-from labelloop.rules.model_choice import choose_method
+from labelloop.rules.model_choice import choose_method, tie_breaker
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.votes import ABSTAIN, rule_votes
 from labelloop.standalone.demo import tweets_frame
@@ -113,11 +113,11 @@ def census(path):
 
 
 def ours(votes, codes, categories):
-    choice = choose_method(votes, codes, categories, np.full(len(votes), -1))
-    posterior = fit_label_model(votes, codes, categories)[0]
-    if choice["method"] == "label model":
-        return posterior.argmax(axis=1), "label model"
-    return majority_vote(votes, categories, posterior), "majority vote, model breaks ties"
+    gold = np.full(len(votes), -1)
+    if choose_method(votes, codes, categories, gold)["method"] == "label model":
+        return fit_label_model(votes, codes, categories)[0].argmax(axis=1), "label model"
+    ties = tie_breaker(votes, codes, categories, gold)
+    return majority_vote(votes, categories, ties), "majority vote" + ("" if ties is None else ", model breaks ties")
 
 
 def snorkel(votes, categories):
