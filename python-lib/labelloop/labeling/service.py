@@ -250,6 +250,17 @@ class LabelingService:
         body = _object(body)
         return self._record(user, self._known_item(body), SKIPPED, None, body)
 
+    def release(self, user: str, body) -> dict:
+        """Give back ``user``'s leases on ``body["ids"]`` at once (the page left): others get them now, not when they expire."""
+        ids = _object(body).get("ids")
+        if not isinstance(ids, list) or len(ids) > LEASE_CAP or not all(isinstance(i, str) for i in ids):
+            raise LabelloopError(f"ids must be a list of at most {LEASE_CAP} item ids.")
+        with self._lock:
+            searched = self._search_leases.get(user)
+            if searched:
+                self._search_leases[user] = [i for i in searched if i not in set(ids)]
+        return {"released": self.journal.release(user, ids)}
+
     def history(self, user: str, cursor, direction: str) -> dict:
         entries = self.journal.history(user)
         if direction not in ("back", "next", "first", "last"):

@@ -599,7 +599,7 @@ def parser() -> argparse.ArgumentParser:
 
     rules = commands.add_parser("rules", help="check a file of labeling rules and make them the project's")
     rules.add_argument("dir")
-    rules.add_argument("--file", required=True, help="a JSON list of rules (see the README, Labeling rules)")
+    rules.add_argument("--file", required=True, help="a JSON list of rules (see docs/reference/rules.md)")
     rules.add_argument("--json", action="store_true")
     rules.set_defaults(run=_rules)
 

@@ -7,7 +7,7 @@ thread), hands whole requests to a small pool of threads, closes connections idl
 ``IDLE_SECONDS`` and stops accepting at a cap kept below the process's descriptor limit, so the
 journal and the datasets can always be opened. It runs in this process, so a stop (Ctrl+C or
 SIGTERM) lets the requests being handled finish (up to 5 s) before the datasets are flushed. Anything beyond one
-machine belongs behind a TLS reverse proxy (docs/team.md), which also bounds slow clients.
+machine belongs behind a TLS reverse proxy (docs/how-to/team.md), which also bounds slow clients.
 """
 from __future__ import annotations
 
