@@ -6,6 +6,7 @@ import subprocess
 
 import numpy as np
 import pandas as pd
+import pytest
 from paths import ROOT
 from PIL import Image
 from sklearn.datasets import load_digits, load_wine
@@ -13,6 +14,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from test_cli import LABELLOOP, run
+
+# Each simulation trains dozens of models in a labelloop process: `make test-slow` runs them.
+pytestmark = pytest.mark.slow
 
 SPOKEN_DIGITS = ROOT / "demo" / "spoken-digits"
 

@@ -16,6 +16,9 @@ from sampler_models import pool, tabular_classifier
 
 from labelloop.errors import LabelloopError
 
+# Local Spark (a JVM, about 25 s before any work) runs these recipes: `make test-slow` runs them.
+pytestmark = pytest.mark.slow
+
 RECIPES = ROOT / "custom-recipes"
 QUERIES = {"queries": ["queries"]}
 
