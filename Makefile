@@ -34,7 +34,7 @@ test: $(STAMP) apt-deps
 quick: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not server and not browser and not kill and not slow"
 
-# The long fault tests (a server killed mid-training, 10,000-column data); CI runs them too.
+# The long tests (a server killed mid-training, 10,000-column data, local Spark, simulations); CI runs them too.
 test-slow: $(STAMP) apt-deps
 	$(BIN)/python -m pytest -m slow
 
