@@ -29,10 +29,10 @@ apt-deps:
 test: $(STAMP) apt-deps
 	$(BIN)/python -m pytest
 
-# The inner loop (under 2 minutes): no test that starts a server, drives the browser, kills a process or runs long;
+# The inner loop: no test that starts a server, drives the browser, kills a process, runs the labelloop command or runs long;
 # tests/conftest.py marks each test by what it uses.
 quick: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not server and not browser and not kill and not slow"
+	$(BIN)/python -m pytest -q -m "not server and not browser and not kill and not command and not slow"
 
 # The long tests (a server killed mid-training, 10,000-column data, local Spark, simulations); CI runs them too.
 test-slow: $(STAMP) apt-deps

@@ -14,12 +14,13 @@ POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TESTS = Path(__file__).resolve().parent
 
 # What makes a test of a kind: a fixture or helper it uses, or a name its code refers to. `make quick`
-# leaves out the server, browser, kill and slow tests (the markers are registered in pyproject.toml).
+# leaves out the server, browser, kill, command and slow tests (the markers are registered in pyproject.toml).
 KIND_OF_NAME = {
     "postgres_url": "postgres",
     "labelloop_server": "server", "start_server": "server", "BackendProcess": "server",
     "browser_page": "browser", "sync_playwright": "browser",
-    "SIGKILL": "kill",
+    "SIGKILL": "kill", "kill": "kill",
+    "LABELLOOP": "command",
 }
 
 
