@@ -36,7 +36,8 @@ from labelloop.rules.spec import parse_rules
 from labelloop.rules.votes import ABSTAIN, rule_votes
 from labelloop.standalone.demo import tweets_frame
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+sys.path[:0] = [str(TESTS / "rules"), str(TESTS / "standalone")]  # the weak-label tests and the CLI tests they import
 from test_weak_labels import TWEET_RULES as TEST_TWEET_RULES  # noqa: E402
 
 # The tweet rules the weak-label tests use, those enabled (the tests also carry a disabled one).

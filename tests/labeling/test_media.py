@@ -4,17 +4,17 @@ from __future__ import annotations
 import io
 import os
 import wave
-from pathlib import Path
 
 import flask
 import pytest
+from paths import ROOT
 from PIL import Image
 
 from labelloop.errors import LabelloopError
 from labelloop.standalone.project import Project, init_project
 from labelloop.standalone.server import create_app
 
-WEBAPPS = Path(__file__).resolve().parents[1] / "webapps"
+WEBAPPS = ROOT / "webapps"
 CATEGORIES = [{"key": "a", "caption": "A"}, {"key": "b", "caption": "B"}]
 IMAGE_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP", "bmp": "BMP"}
 
