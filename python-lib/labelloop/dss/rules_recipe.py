@@ -12,6 +12,7 @@ import pandas as pd
 
 from labelloop.dss.platform import DSSPlatform
 from labelloop.errors import LabelloopError
+from labelloop.parameters.tables import APPLY_RULES
 from labelloop.platform.base import Platform
 from labelloop.rules.dataset import rules_from_dataset
 from labelloop.rules.spec import parse_rules
@@ -25,7 +26,7 @@ def run_recipe() -> dict:
     """What the recipe's ``recipe.py`` does: read its roles and params, apply the rules; returns the report."""
     from dataiku.customrecipe import get_input_names_for_role, get_output_names_for_role, get_recipe_config
 
-    config = get_recipe_config()
+    config = APPLY_RULES.read(get_recipe_config())
     platform = DSSPlatform()
     pool = get_input_names_for_role("data")[0]
     labels = get_input_names_for_role("labels")
@@ -33,8 +34,8 @@ def run_recipe() -> dict:
         platform, pool, is_folder=platform.is_folder(pool), rules=get_input_names_for_role("rules")[0],
         weak_labels=get_output_names_for_role("weak_labels")[0],
         statistics=get_output_names_for_role("rule_statistics")[0],
-        labels=labels[0] if labels else None, id_column=config.get("id_column") or None,
-        label_column=config.get("label_col_name") or "label",
+        labels=labels[0] if labels else None, id_column=config["id_column"] or None,
+        label_column=config["label_col_name"] or "label",
     )
 
 

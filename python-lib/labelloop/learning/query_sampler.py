@@ -31,12 +31,12 @@ import pandas as pd
 from labelloop.errors import LabelloopError, first_line
 from labelloop.learning.diversity import pick_batch, pool_wanted
 from labelloop.learning.features import tabular_features
-from labelloop.params import fraction, whole_number
+from labelloop.parameters.tables import CHUNK_SIZE, MAX_QUERIES, RANDOM_SHARE, RULES_BONUS, SAMPLE_DIVERSITY, STRATEGY
 from labelloop.platform.base import Platform, Probabilities
 from labelloop.rules.dataset import rules_from_dataset
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.votes import ABSTAIN, rule_votes
-from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, STRATEGIES, UNSCORED, check_probabilities, scores, top
+from labelloop.sampling import UNSCORED, check_probabilities, scores, top
 from labelloop.store.items import FolderSource, row_hashes, row_ids
 from labelloop.store.sessions import current_session, next_session
 from labelloop.store.skips import unavailable
@@ -52,28 +52,23 @@ RANK_COLUMNS = (RANK_SCORE, RANK_KEY, RANK_POSITION, RANK_ID, RANK_RULES)
 class SamplerSettings:
     """How to rank, and how much to keep."""
 
-    strategy: str = "margin"
-    max_queries: int | None = None
-    random_share: float = 0.1
-    chunk_size: int = 10_000
+    strategy: str = STRATEGY.default
+    max_queries: int | None = MAX_QUERIES.default
+    random_share: float = RANDOM_SHARE.default
+    chunk_size: int = CHUNK_SIZE.default
     seed: int | None = None
-    diversity: str = DEFAULT_DIVERSITY
+    diversity: str = SAMPLE_DIVERSITY.default
     rules: tuple = ()  # checked labeling rules (rules/spec.py); their enabled ones can favour items
-    rules_bonus: float = 0.0  # added to the score where no enabled rule votes, or they disagree
+    rules_bonus: float = RULES_BONUS.default  # added to the score where no enabled rule votes, or they disagree
 
     def __post_init__(self):
-        if self.strategy not in STRATEGIES:
-            raise LabelloopError(f"Unknown strategy '{self.strategy}' (use {', '.join(STRATEGIES)}).")
-        if self.diversity not in DIVERSITY:
-            raise LabelloopError(f"Unknown diversity '{self.diversity}' (use {', '.join(DIVERSITY)}).")
-        if self.max_queries is not None:
-            self.max_queries = whole_number(self.max_queries, "max_queries (leave it empty to keep every row)")
-        self.random_share = fraction(self.random_share, "random_share")
-        if isinstance(self.rules_bonus, bool) or not isinstance(self.rules_bonus, (int, float)) \
-                or not 0 <= self.rules_bonus <= 10:
-            raise LabelloopError("rules_bonus must be a number from 0 to 10.")
+        self.strategy = STRATEGY.check(self.strategy)
+        self.diversity = SAMPLE_DIVERSITY.check(self.diversity)
+        self.max_queries = MAX_QUERIES.check(self.max_queries)
+        self.random_share = RANDOM_SHARE.check(self.random_share)
+        self.rules_bonus = RULES_BONUS.check(self.rules_bonus)
         self.rules = tuple(rule for rule in self.rules if rule.enabled)
-        self.chunk_size = whole_number(self.chunk_size, "chunk_size")
+        self.chunk_size = CHUNK_SIZE.check(self.chunk_size)
 
     @property
     def diverse(self) -> bool:
