@@ -21,7 +21,7 @@ from labelloop.learning.trainer import NotEnoughLabels
 from labelloop.parameters.tables import LABELING_METRICS
 from labelloop.platform.base import Platform
 from labelloop.quality.agreement import agreement
-from labelloop.store.items import FolderSource, TableSource
+from labelloop.store.item_sources import MediaFiles, Rows
 from labelloop.store.journal import LABELED
 from labelloop.store.materialize import OUTPUT_COLUMNS
 from labelloop.store.metrics import stopping_status
@@ -57,10 +57,8 @@ def metrics_step(platform: Platform, model: str, unlabeled: str | None, unlabele
     sample_size = LABELING_METRICS["sample_size"].check(sample_size)
     if bool(unlabeled) == bool(unlabeled_folder):
         raise LabelloopError("Give either the unlabeled dataset or the unlabeled folder (one of them).")
-    if unlabeled_folder:
-        source = FolderSource(platform.list_folder(unlabeled_folder), "media")
-    else:
-        source = TableSource(platform.read_dataset(unlabeled), id_column)
+    items, pool = (MediaFiles(), unlabeled_folder) if unlabeled_folder else (Rows(id_column), unlabeled)
+    source = items.load(platform, pool)
     compute_metrics(platform, model, source, read_answers(platform, metadata, label_column), sample_size)
     return stopping_status(platform, model)
 

@@ -6,6 +6,7 @@ from labelloop.dss.platform import DSSPlatform
 from labelloop.learning.query_sampler import Pool, SamplerSettings, answered_in_metadata, rules_in_dataset, run_sampler
 from labelloop.parameters.tables import QUERY_SAMPLER
 from labelloop.platform.base import Platform
+from labelloop.store.item_sources import items_at
 
 
 def recipe_settings(platform: Platform, params: dict, pool: Pool, rules: str | None) -> SamplerSettings:
@@ -27,7 +28,7 @@ def run_recipe() -> dict:
     metadata = get_input_names_for_role("labeling_metadata")
     rules = get_input_names_for_role("labeling_rules")
     model = get_input_names_for_role("saved_model")  # none: the unlabeled dataset is a Score recipe's output
-    pool = Pool(unlabeled, is_folder=platform.is_folder(unlabeled), id_column=config["id_column"] or None,
+    pool = Pool(unlabeled, items_at(platform, unlabeled, config["id_column"] or None),
                 scored=not model)
     queries = get_output_names_for_role("queries")[0]
     return run_sampler(

@@ -9,6 +9,7 @@ from labelloop.errors import LabelloopError
 from labelloop.learning.query_sampler import Pool, answered_in_metadata
 from labelloop.learning.spark_sampler import ordered_pool, run_spark_sampler
 from labelloop.parameters.tables import SPARK_QUERY_SAMPLER
+from labelloop.store.item_sources import Rows
 
 
 def scored_dataset_pool(name: str, id_column: str | None) -> Pool:
@@ -19,7 +20,7 @@ def scored_dataset_pool(name: str, id_column: str | None) -> Pool:
     """
     if not id_column:
         raise LabelloopError("The Query sampler (Spark) needs an id column: set the labeling webapp's id column.")
-    return Pool(name, id_column=id_column, scored=True)
+    return Pool(name, Rows(id_column), scored=True)
 
 
 def run_recipe() -> dict:

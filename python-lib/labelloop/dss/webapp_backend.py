@@ -33,9 +33,9 @@ from labelloop.labeling.rules_book import RulesBook
 from labelloop.labeling.service import LabelingConfig
 from labelloop.parameters.tables import WEBAPPS
 from labelloop.rules.dataset import DatasetRules
-from labelloop.store.items import FOLDER_TYPES, FolderSource, TableSource
+from labelloop.store.item_sources import items_for_type
 from labelloop.store.journal import Journal
-from labelloop.store.materialize import DebouncedWriter, Outputs, clashing_column, restore_journal
+from labelloop.store.materialize import DebouncedWriter, Outputs, restore_journal
 from labelloop.store.private_folders import cache_folder, data_folder, slug
 from labelloop.text import embedded_columns
 
@@ -159,16 +159,9 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
     if data_type == "text" and not param["text_column"]:
         raise LabelloopError("Choose the text column in the webapp settings.")
     unlabeled = param["unlabeled"]
-    if data_type in FOLDER_TYPES:
-        source = FolderSource(platform.list_folder(unlabeled), data_type)
-        if not len(source):
-            raise LabelloopError(f"The folder has no {data_type} files to label.")
-    else:
-        source = TableSource(platform.read_dataset(unlabeled), param.get("id_column") or None)
-        clash = clashing_column(source.frame.columns, param["label_col_name"] or "label")
-        if clash:
-            raise LabelloopError(f"The dataset to label already has a column '{clash}', which the labels dataset adds: "
-                                 "rename it, or choose another label column name.")
+    items = items_for_type(data_type, param.get("id_column") or None)
+    source = items.load(platform, unlabeled)
+    items.check_loaded(source, param["label_col_name"] or "label")
     outputs = Outputs(param["labels_ds"], param["metadata_ds"], param["label_col_name"] or "label")
     journal = Journal(journal_url(platform, (param["journal"] or {}).get("url"), outputs))
     restore_journal(platform, journal, outputs)

@@ -31,7 +31,6 @@ from labelloop.standalone.labeling_rules import load_rules
 from labelloop.standalone.options import DEFAULT_RETRAIN_EVERY
 from labelloop.standalone.project import MODEL, UNLABELED, Project
 from labelloop.standalone.training import train
-from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.materialize import metadata_frame
 from labelloop.store.sessions import current_session
 
@@ -65,8 +64,7 @@ def sample_on_spark(project: Project, settings: SamplerSettings, master: str) ->
 
 def _sampling(project: Project, settings: SamplerSettings | None) -> tuple:
     """``(pool, queries dataset, items held back, settings)`` of the project's next session."""
-    is_folder = project.settings.type in FOLDER_TYPES
-    pool = Pool(UNLABELED, is_folder=is_folder, id_column=project.settings.id_column, media=project.settings.type)
+    pool = Pool(UNLABELED, project.items)
     queries = project.settings.outputs["queries"]
     held = project.journal.unavailable_items(current_session(project.platform, queries) + 1)  # the next session's
     settings = settings or SamplerSettings()

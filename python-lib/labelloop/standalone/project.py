@@ -19,7 +19,8 @@ from labelloop.errors import LabelloopError, NotFound
 from labelloop.labeling.overlap import Overlap
 from labelloop.platform.local import LocalPlatform, write_json_atomic
 from labelloop.platform.sql_table import SqlTable, is_database_url
-from labelloop.store.items import DATA_TYPES, FOLDER_TYPES, FolderSource, TableSource, row_ids
+from labelloop.store.item_sources import items_for_type
+from labelloop.store.items import DATA_TYPES, FOLDER_TYPES, FolderSource, row_ids
 from labelloop.store.journal import Journal
 from labelloop.store.materialize import Outputs, clashing_column, restore_journal
 
@@ -106,7 +107,12 @@ class Project:
     @property
     def media_folder(self) -> str | None:
         """The folder the media files are read from (image and sound projects)."""
-        return str(self.data_path) if self.settings.type in FOLDER_TYPES else None
+        return self.platform.folders.get(UNLABELED)
+
+    @cached_property
+    def items(self):
+        """Where the items come from (``store.item_sources``): chosen here, once, from the data type."""
+        return items_for_type(self.settings.type, self.settings.id_column)
 
     @property
     def pool_table(self) -> SqlTable | None:
@@ -129,9 +135,7 @@ class Project:
     @cached_property
     def source(self):
         """The items to label, with their stable ids."""
-        if self.settings.type in FOLDER_TYPES:
-            return FolderSource(self.platform.list_folder(UNLABELED), self.settings.type)
-        return TableSource(self.platform.read_dataset(UNLABELED), self.settings.id_column)
+        return self.items.load(self.platform, UNLABELED)
 
     def update_settings(self, **changes) -> None:
         """Change settings given as flags of a later command (None: unchanged), and record them."""
@@ -167,7 +171,7 @@ def _pool(settings: Settings, root: Path) -> dict:
     if is_database_url(settings.data):
         return {"tables": {UNLABELED: SqlTable(settings.data, settings.table or "", settings.id_column or "")}}
     data = str((root / settings.data).resolve())
-    return {"folders": {UNLABELED: data}} if settings.type in FOLDER_TYPES else {"datasets": {UNLABELED: data}}
+    return {items_for_type(settings.type).local_place: {UNLABELED: data}}
 
 
 def init_project(root, data, data_type: str, categories: list, **options) -> Project:
