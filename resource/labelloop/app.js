@@ -5,6 +5,7 @@
 // Reviewers switch to the Review view: the same keys settle the item shown, Tab passes it by.
 import { ApiError, makeApi, storeName, storedName } from "./api.js";
 import { clear, el } from "./dom.js";
+import { categoryGrid, panelDock } from "./layout.js";
 import { modelPanel } from "./model-panel.js";
 import { answersList, reviewReason } from "./review-view.js";
 import { rulesPanel } from "./rules-panel.js";
@@ -49,7 +50,11 @@ class LabelingPage {
       return this.showError(error);
     }
     this.buildCategories();
-    if (this.config.rules) this.nodes.aside.append(rulesPanel(this.api, this.config, (error) => this.showError(error)));
+    if (this.config.rules) {
+      const rules = rulesPanel(this.api, this.config, (error) => this.showError(error));
+      rules.open = true;
+      this.nodes.dock.add("rules", "Rules", rules);
+    }
     this.nodes.user.textContent = this.config.user || "";
     this.nodes.reviewToggle.hidden = !this.config.reviewer;
     try {
@@ -117,16 +122,24 @@ class LabelingPage {
           el("dt", {}, "?"), el("dd", {}, "Show or hide this help"),
           el("dt", {}, "Esc"), el("dd", {}, "Close this help, leave the comment box")),
         el("button", { type: "button", onClick: () => this.toggleHelp(false) }, "Close")));
+    n.dock = panelDock();
+    n.dock.add("model", "Model", n.model, () => {
+      const title = n.model.querySelector(".model-title");
+      return title && title.textContent !== "No model yet" ? title.textContent : "Model";
+    });
+    n.dock.add("team", "Team", n.team);
     n.doneTitle = el("h2", {});
     n.doneText = el("p", {});
     n.done = el("div", { className: "done", hidden: true }, n.doneTitle, n.doneText);
     clear(this.root).append(
       el("header", {},
         el("strong", {}, "labelloop"), el("div", { className: "progress" }, n.progressBar), n.counts, n.user,
-        n.reviewToggle, el("button", { type: "button", className: "help-button", onClick: () => this.toggleHelp() }, "Shortcuts (?)")),
-      el("main", {}, n.item, (n.aside = el("aside", {}, n.search, n.position, n.reason, n.suggestion, n.answers,
-        n.categories, n.save, n.comment, n.nav, n.message, n.model, n.team))),
-      n.done, n.help);
+        n.dock.buttons, n.reviewToggle,
+        el("button", { type: "button", className: "help-button", onClick: () => this.toggleHelp() }, "Shortcuts (?)")),
+      el("main", {}, el("div", { className: "stage" }, n.done, n.item),
+        el("aside", {}, n.search, n.position, n.reason, n.suggestion, n.answers, n.categories, n.save, n.comment,
+          n.nav, n.message), n.dock.column),
+      n.help);
   }
 
   buildCategories() {
@@ -143,6 +156,7 @@ class LabelingPage {
       if (category.shortcut) this.byShortcut.set(category.shortcut, category.key);
       this.nodes.categories.append(button);
     }
+    categoryGrid(this.nodes.categories, [...this.buttons.values()]);
     this.nodes.save.hidden = !this.config.multiLabel;
   }
 
