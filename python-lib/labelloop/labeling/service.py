@@ -27,7 +27,7 @@ from labelloop.labeling.project_state import ProjectState
 from labelloop.labeling.queue import Queue
 from labelloop.labeling.search import check_query, find, searched_columns
 from labelloop.labeling.tally import Tally
-from labelloop.params import whole_number
+from labelloop.parameters.numbers import whole_number
 from labelloop.platform.base import Platform
 from labelloop.quality.agreement import agreement
 from labelloop.store.items import FOLDER_TYPES
