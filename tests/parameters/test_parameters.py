@@ -15,13 +15,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from flask import Flask
+from paths import ROOT
 
 from labelloop.errors import LabelloopError
 from labelloop.parameters.declared import VALUE_TYPES
 from labelloop.parameters.tables import TABLES
 from labelloop.standalone.cli import main, parser
 
-ROOT = Path(__file__).resolve().parents[1]
 BOUND_KEYS = {"INT": ("minI", "maxI"), "DOUBLE": ("minD", "maxD")}  # DSS params reference (shared/reference/dss-api.md)
 
 
