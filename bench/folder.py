@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 from headline import record
 
+from labelloop.labeling.app import create_app, webapp_of
 from labelloop.standalone.project import Project, init_project
-from labelloop.standalone.server import create_app
+from labelloop.standalone.server import serve_settings
 
 BATCH = 20
 SUBFOLDERS = 100
@@ -54,11 +55,11 @@ def ours(project_dir: Path) -> tuple:
     project = Project.open(project_dir)
     count = len(project.source)
     listed = time.perf_counter() - start
-    app, writer = create_app(project, user="bench")
+    app = create_app(serve_settings(project))
     answer = app.test_client().get(f"/batch?size={BATCH}", headers={"X-Requested-With": "labelloop"})
     assert answer.status_code == 200 and len(answer.get_json()["items"]) == BATCH, answer.data[:200]
     total = time.perf_counter() - start
-    writer.close()
+    webapp_of(app).stop()
     project.close()
     return count, listed, total, len(answer.data)
 

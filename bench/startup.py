@@ -8,7 +8,7 @@ times it on fewer rows and scales up linearly (``iterrows`` is linear). The serv
 
 Then the answers: a journal holding ``--labels`` current answers (10 annotators, one item in 20
 skipped, one in 97 answered twice) read into the webapp's tally as a server starts, with the
-garbage collector paused (``builder.paused_gc``, what a server does): by columns (``Tally.load``,
+garbage collector paused (``app.paused_gc``, what a server does): by columns (``Tally.load``,
 what a server does) and answer by answer (``Tally.apply``, what it did before), in the same run.
 
     python bench/startup.py [--rows 1000000] [--baseline-rows N] [--labels 1000000]
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from headline import record
 
-from labelloop.labeling.builder import paused_gc
+from labelloop.labeling.app import paused_gc
 from labelloop.labeling.queue import Queue
 from labelloop.labeling.tally import Tally
 from labelloop.store.items import TableSource

@@ -10,7 +10,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "python-lib" / "labelloop"
-RANK = {"base": 0, "platform": 1, "store": 2, "quality": 3, "rules": 3, "labeling": 4, "learning": 4, "standalone": 5, "dss": 5}
+RANK = {"base": 0, "parameters": 1, "platform": 1, "store": 2, "quality": 3, "rules": 3, "labeling": 4, "learning": 4,
+        "standalone": 5, "dss": 5}
 
 
 def area(module: str) -> str:
@@ -41,8 +42,17 @@ def test_dependencies_flow_one_way():
     assert wrong == []
 
 
-
 def test_only_the_dss_package_imports_dataiku():
     outside = [str(path.relative_to(PACKAGE)) for path in sorted(PACKAGE.rglob("*.py"))
                if path.relative_to(PACKAGE).parts[0] != "dss" and imports(path, "dataiku")]
     assert outside == []
+
+
+TOP_LEVEL = {"__init__.py", "errors.py", "sampling.py"}
+
+
+def test_the_top_level_holds_only_the_shared_base_and_the_public_scoring_api():
+    """Every other module lives in the package of what it does (a folder ``RANK`` knows)."""
+    assert sorted(path.name for path in PACKAGE.glob("*.py")) == sorted(TOP_LEVEL)
+    assert sorted(path.name for path in PACKAGE.iterdir() if path.is_dir() and path.name != "__pycache__") == sorted(
+        name for name in RANK if name != "base")

@@ -38,7 +38,7 @@ def start(dss, kind="tabular", **extra) -> flask.Flask:
 
 def stop(app) -> None:
     """The backend ends (its datasets written), as when DSS stops or restarts it."""
-    app.extensions["labelloop"].writer.close()
+    app.extensions["labelloop"].stop()
 
 
 def test_a_backend_whose_journal_is_gone_keeps_the_reviewed_labels(flow, tmp_path):

@@ -586,7 +586,7 @@ class FakeDSS:
         self.embedding_llms[llm_id] = str(model_folder)
 
     def embed(self, llm_id: str, texts: list):
-        from labelloop.embedding_model import Encoder
+        from labelloop.learning.embedding_model import Encoder
 
         if llm_id not in self._encoders:
             self._encoders[llm_id] = Encoder(self.embedding_llms[llm_id])
@@ -695,11 +695,11 @@ class FakeDSS:
     def stop(self) -> None:
         """End a webapp's context (its backend ran inside it while serving).
 
-        The backends' dataset writers are closed first, while this instance is still current: a
-        writer left running would write its datasets into the next test's instance."""
+        The backends are stopped first (their datasets flushed), while this instance is still
+        current: a writer left running would write its datasets into the next test's instance."""
         for app in self._apps:
             if "labelloop" in app.extensions:
-                app.extensions["labelloop"].writer.close()
+                app.extensions["labelloop"].stop()
         self._apps.clear()
         if "dataiku._instance" in sys.modules:
             sys.modules["dataiku._instance"].INSTANCE = None

@@ -341,7 +341,7 @@ def test_two_annotators_disagree_and_the_reviewer_settles_the_item(tmp_path, mon
             assert annotator.get_by_role("button", name="Review").is_hidden()  # not a reviewer
             annotator.keyboard.press(key)
             annotator.wait_for_selector(".done:not([hidden])")
-        # agreement is recomputed at most once per ten times its cost (service._team_agreement): on a
+        # agreement is recomputed at most once per ten times its cost (labeling/team_agreement.py): on a
         # busy machine the answer right after bob's may still be the one before it
         assert eventually(lambda: team_stats(url, "team-token-0123456789")["agreement"]["items"] == 1)
 

@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from labelloop.labeling.app import create_app, webapp_of
 from labelloop.standalone.project import Project, init_project
-from labelloop.standalone.server import create_app
+from labelloop.standalone.server import ServeOptions, serve_settings
 
 TOKEN = "fuzz-token"
 KEY = {"X-Labelloop-Key": "fuzz-browser-key-0123456789"}
@@ -56,9 +57,9 @@ def client(tmp_path_factory):
         Image.new("RGB", (4, 4), (9, 99, 199)).save(root / "pics" / item)
     init_project(root / "proj", root / "pics", "image", CATEGORIES)
     project = Project.open(root / "proj")
-    app, writer = create_app(project, auth_token=TOKEN, reviewers=["rev"])
+    app = create_app(serve_settings(project, ServeOptions(auth_token=TOKEN, reviewers=["rev"])))
     yield app.test_client(), project.journal
-    writer.close()
+    webapp_of(app).stop()
     project.close()
 
 

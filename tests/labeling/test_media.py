@@ -11,8 +11,9 @@ from paths import ROOT
 from PIL import Image
 
 from labelloop.errors import LabelloopError
+from labelloop.labeling.app import create_app, webapp_of
 from labelloop.standalone.project import Project, init_project
-from labelloop.standalone.server import create_app
+from labelloop.standalone.server import serve_settings
 
 WEBAPPS = ROOT / "webapps"
 CATEGORIES = [{"key": "a", "caption": "A"}, {"key": "b", "caption": "B"}]
@@ -49,9 +50,9 @@ def images(tmp_path):
     os.symlink(tmp_path / "secret.png", folder / "escape.png")
     init_project(tmp_path / "proj", folder, "image", CATEGORIES)
     project = Project.open(tmp_path / "proj")
-    app, writer = create_app(project)
+    app = create_app(serve_settings(project))
     yield app.test_client()
-    writer.close()
+    webapp_of(app).stop()
     project.close()
 
 
@@ -109,9 +110,9 @@ def sounds(tmp_path):
         (folder / f"clip.{extension}").write_bytes(b"\x00" * 64)
     init_project(tmp_path / "proj", folder, "sound", CATEGORIES)
     project = Project.open(tmp_path / "proj")
-    app, writer = create_app(project)
+    app = create_app(serve_settings(project))
     yield app.test_client(), folder
-    writer.close()
+    webapp_of(app).stop()
     project.close()
 
 
@@ -134,10 +135,10 @@ def test_sounds_have_their_mime_types_and_answer_range_requests(sounds):
 def test_a_table_webapp_has_no_media(tmp_path, wine_csv):
     init_project(tmp_path / "proj", wine_csv, "tabular", CATEGORIES, id_column="wine_id")
     project = Project.open(tmp_path / "proj")
-    app, writer = create_app(project)
+    app = create_app(serve_settings(project))
     response = app.test_client().get("/media/1000")
     assert response.status_code == 404 and "no media" in response.get_json()["error"]
-    writer.close()
+    webapp_of(app).stop()
     project.close()
 
 

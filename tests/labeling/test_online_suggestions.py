@@ -46,7 +46,7 @@ def test_with_no_model_the_online_model_suggests_after_a_few_labels_and_gets_the
         right += item["suggestion"]["label"] == truth(frame, item["id"])
         client.post("/label", json={"id": item["id"], "label": truth(frame, item["id"])})
     assert right >= 32  # x decides the label: an online logistic regression learns it
-    service.online.stop()
+    service.suggestions.online.stop()
     service.journal.close()
 
 
@@ -56,22 +56,22 @@ def test_labels_from_another_process_are_learned_and_a_retrain_replaces_the_onli
     client, service = make_client(tmp_path, frame, categories=CATEGORIES, model="clf")
     for n in range(12):  # written straight to the journal, as another server would
         service.journal.record(Annotation(item_id=str(n), annotator="bob", status="LABELED", label=truth(frame, n)))
-    assert eventually(lambda: service.online.status()["labels"] == 12, timeout=10)
+    assert eventually(lambda: service.suggestions.online.status()["labels"] == 12, timeout=10)
     model = make_pipeline(make_column_transformer(("passthrough", ["x"])), LogisticRegression())
     service.platform.registry("clf").save(model.fit(frame.head(12), [truth(frame, n) for n in range(12)]), {})
-    assert eventually(lambda: service.online.status() == {"source": "online", "labels": 12, "version": "v0001"},
+    assert eventually(lambda: service.suggestions.online.status() == {"source": "online", "labels": 12, "version": "v0001"},
                       timeout=10)  # rebuilt on the version's own features, from every label so far
     client.post("/label", json={"id": "150", "label": truth(frame, 150)}, headers=as_user("ada"))
-    assert eventually(lambda: service.online.status()["labels"] == 13, timeout=10)
+    assert eventually(lambda: service.suggestions.online.status()["labels"] == 13, timeout=10)
     (item,) = client.get("/batch?size=1").get_json()["items"]
     assert item["suggestion"]["source"] == "online"
-    service.online.stop()
+    service.suggestions.online.stop()
     service.journal.close()
 
 
 def test_multi_label_projects_keep_the_version_s_suggestions(tmp_path):
     client, service = make_client(tmp_path, pool(), categories=CATEGORIES, multi_label=True)
-    assert service.online is None
+    assert service.suggestions.online is None
     assert client.get("/stats").get_json()["suggesting"]["source"] is None
     service.journal.close()
 
@@ -83,10 +83,10 @@ def test_text_rows_are_learned_from_hashed_words(tmp_path):
         {"key": "good"}, {"key": "bad"}])
     for n in range(6):
         client.post("/label", json={"id": str(n), "label": "good" if n % 2 == 0 else "bad"})
-    assert eventually(lambda: service.online.status()["labels"] == 6, timeout=10)
+    assert eventually(lambda: service.suggestions.online.status()["labels"] == 6, timeout=10)
     items = client.get("/batch?size=10").get_json()["items"]
     assert all(i["suggestion"]["label"] == ("good" if "love" in i["data"]["text"] else "bad") for i in items)
-    service.online.stop()
+    service.suggestions.online.stop()
     service.journal.close()
 
 
@@ -97,13 +97,13 @@ def test_the_fitting_worker_yields_the_cpu_to_the_server(tmp_path):
     client, service = make_client(tmp_path, frame, categories=CATEGORIES)
     for n in range(4):
         client.post("/label", json={"id": str(n), "label": truth(frame, n)})
-    assert eventually(lambda: service.online.status()["source"] == "online", timeout=20)
+    assert eventually(lambda: service.suggestions.online.status()["source"] == "online", timeout=20)
     worker = online_model._fitter().submit(os.getpid).result()  # the process that fitted it
     assert worker != os.getpid()
     assert os.sched_getscheduler(worker) == os.SCHED_IDLE and os.sched_getscheduler(0) == os.SCHED_OTHER
     pools = online_model._fitter().submit(threadpool_info).result()  # BLAS and OpenMP keep to one thread
     assert pools and {pool["num_threads"] for pool in pools} == {1}
-    service.online.stop()
+    service.suggestions.online.stop()
     service.journal.close()
 
 
@@ -133,7 +133,7 @@ def test_the_server_computes_ahead_the_features_of_the_next_batch(tmp_path):
     for item in client.get("/batch?size=10").get_json()["items"]:
         client.post("/label", json={"id": item["id"], "label": truth(frame, item["id"])})
     assert eventually(lambda: client.get("/stats").get_json()["suggesting"]["source"] == "online", timeout=10)
-    model, upcoming = service.online._model, service._upcoming()
+    model, upcoming = service.suggestions.online._model, service.upcoming()
     assert len(upcoming) == 190 and not set(upcoming) & set(service.journal.leased_to_others(""))
     assert eventually(lambda: model.computed(upcoming) == len(upcoming), timeout=10)  # by the worker, ahead
     served = client.get("/batch?size=10").get_json()["items"]
@@ -152,11 +152,11 @@ def test_a_process_forked_while_the_online_thread_holds_its_locks_still_suggests
     for item in client.get("/batch?size=10").get_json()["items"]:
         client.post("/label", json={"id": item["id"], "label": truth(frame, item["id"])})
     assert eventually(lambda: client.get("/stats").get_json()["suggesting"]["labels"] == 10, timeout=10)
-    model = service.online._model
+    model = service.suggestions.online._model
     held, release = threading.Event(), threading.Event()
 
     def hold():  # as the online thread does for a moment, at the worst moment
-        with service.online._lock, model._cache_lock, online_model._FITTER_LOCK:
+        with service.suggestions.online._lock, model._cache_lock, online_model._FITTER_LOCK:
             held.set()
             release.wait()
 
@@ -166,7 +166,7 @@ def test_a_process_forked_while_the_online_thread_holds_its_locks_still_suggests
     if child == 0:  # the forked request: it answers, or the alarm ends it with a failure
         signal.alarm(5)
         try:
-            status = service.online.status()
+            status = service.suggestions.online.status()
             model.computed([str(i) for i in range(5)])
             fresh_fitter_lock = online_model._FITTER_LOCK.acquire(timeout=1)
             os._exit(0 if status["source"] == "online" and fresh_fitter_lock else 1)
@@ -180,5 +180,5 @@ def test_a_process_forked_while_the_online_thread_holds_its_locks_still_suggests
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
     assert done[0] == child and os.waitstatus_to_exitcode(done[1]) == 0
-    service.online.stop()
+    service.suggestions.online.stop()
     service.journal.close()

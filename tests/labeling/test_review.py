@@ -96,8 +96,7 @@ def test_suspected_errors_follow_the_disagreements_with_the_models_guess(tmp_pat
     found = [{"item_id": "4", "label": "cat", "suggested": "dog", "score": 0.9},
              {"item_id": "1", "label": "cat", "suggested": "bird", "score": 0.8},  # a disagreement already
              {"item_id": "gone", "label": "cat", "suggested": "dog", "score": 0.7}]  # no longer in the data
-    client, service = make_client(tmp_path, reviewers=["rev"])
-    service._suspects = lambda: found
+    client, service = make_client(tmp_path, reviewers=["rev"], suspects=lambda: found)
     label(client, "1", "cat", "ada")
     label(client, "1", "dog", "bob")
     label(client, "4", "cat", "ada")

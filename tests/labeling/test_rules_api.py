@@ -6,9 +6,10 @@ import json
 import pandas as pd
 import pytest
 
+from labelloop.labeling.app import create_app, webapp_of
 from labelloop.standalone.names import issue_key
 from labelloop.standalone.project import Project, init_project
-from labelloop.standalone.server import create_app
+from labelloop.standalone.server import ServeOptions, serve_settings
 
 TEXTS = ["I want a refund now", "refund please", "great service, thanks", "where is my parcel", "refund refund",
          "thanks a lot", "no refund yet", "love it"]
@@ -29,7 +30,7 @@ REFUND = {"name": "refund", "label": "complaint", "column": "text", "keywords": 
 
 
 def test_a_rule_is_previewed_with_its_accuracy_then_saved(project):
-    app, writer = create_app(project, user="ada")
+    app = create_app(serve_settings(project))
     client = app.test_client()
     try:
         for item, label in (("0", "complaint"), ("6", "praise"), ("2", "praise")):  # "no refund yet" called praise
@@ -51,7 +52,7 @@ def test_a_rule_is_previewed_with_its_accuracy_then_saved(project):
         assert preview["overlap"] == pytest.approx(1 / 8) and preview["conflict"] == pytest.approx(1 / 8)
         assert client.get("/rules").get_json()["coverage"] == pytest.approx(4 / 8)
     finally:
-        writer.close()
+        webapp_of(app).stop()
 
 
 BAD_REGEX = {"name": "refund", "label": "complaint", "column": "text", "regex": "(a"}
@@ -64,7 +65,7 @@ BAD_REGEX = {"name": "refund", "label": "complaint", "column": "text", "regex": 
     ("refund", "is not a JSON object"),
 ])
 def test_bad_rules_get_one_sentence_and_change_nothing(project, rule, message):
-    app, writer = create_app(project, user="ada")
+    app = create_app(serve_settings(project))
     client = app.test_client()
     try:
         client.put("/rules", json={"rules": [REFUND]})
@@ -76,11 +77,11 @@ def test_bad_rules_get_one_sentence_and_change_nothing(project, rule, message):
             assert message in error or "must be a JSON object" in error
         assert (project.root / "rules.json").read_text() == before
     finally:
-        writer.close()
+        webapp_of(app).stop()
 
 
 def test_on_a_shared_server_only_reviewers_change_the_rules(project):
-    app, writer = create_app(project, auth_token="rules-token", reviewers=["rev"])
+    app = create_app(serve_settings(project, ServeOptions(auth_token="rules-token", reviewers=["rev"])))
     client = app.test_client()
     try:
         def as_user(name):
@@ -96,4 +97,4 @@ def test_on_a_shared_server_only_reviewers_change_the_rules(project):
         assert client.put("/rules", json={"rules": [REFUND]}, headers=other).status_code == 200
         assert json.loads((project.root / "rules.json").read_text()) == [REFUND]
     finally:
-        writer.close()
+        webapp_of(app).stop()

@@ -1,4 +1,4 @@
-"""A webapp starting on a journal that already holds answers (labeling/builder.py)."""
+"""A webapp starting on a journal that already holds answers (labeling/app.py)."""
 from __future__ import annotations
 
 import gc
@@ -6,9 +6,9 @@ import gc
 import pandas as pd
 import pytest
 
-from labelloop.labeling.builder import paused_gc
+from labelloop.labeling.app import create_app, paused_gc, webapp_of
 from labelloop.standalone.project import Project, init_project
-from labelloop.standalone.server import create_app
+from labelloop.standalone.server import serve_settings
 from labelloop.store.journal import LABELED, SKIPPED, Annotation
 
 
@@ -21,7 +21,7 @@ def test_a_server_starts_with_the_answers_already_in_its_journal_and_leaves_the_
         [Annotation(item_id=i, annotator="bob", status=SKIPPED if n % 10 == 0 else LABELED,
                     label=None if n % 10 == 0 else "ab"[n % 2]) for n, i in enumerate(ids[:200])]
         + [Annotation(item_id=ids[1], annotator="cy", status=LABELED, label="a")])
-    app, writer = create_app(project, user="ada")
+    app = create_app(serve_settings(project))
     try:
         assert gc.isenabled()
         stats = app.test_client().get("/stats").get_json()
@@ -30,7 +30,7 @@ def test_a_server_starts_with_the_answers_already_in_its_journal_and_leaves_the_
         served = {item["id"] for item in app.test_client().get("/batch?size=50").get_json()["items"]}
         assert served and not served & set(ids[:200])  # answered items are not served again
     finally:
-        writer.close()
+        webapp_of(app).stop()
         project.close()
 
 

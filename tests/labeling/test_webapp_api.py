@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import threading
 
-import flask
 import pandas as pd
 import pytest
 from sklearn.compose import make_column_transformer
@@ -12,8 +11,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 import labelloop.labeling.project_state as project_state
-from labelloop.labeling.routes import register_routes
-from labelloop.labeling.service import LabelingConfig, LabelingService
+from labelloop.labeling.app import Settings, create_app, webapp_of
+from labelloop.labeling.service import LabelingConfig
 from labelloop.platform.local import LocalPlatform
 from labelloop.store.items import TableSource
 from labelloop.store.journal import Journal
@@ -22,16 +21,16 @@ from labelloop.store.materialize import metadata_frame
 CATEGORIES = [{"key": "cat", "caption": "Cat"}, {"key": "dog", "caption": "Dog"}, {"key": "bird", "caption": "Bird"}]
 
 
-def make_client(tmp_path, frame=None, **config):
+def make_client(tmp_path, frame=None, suspects=None, **config):
+    """The webapp's API over ``frame`` with no datasets written; the annotator is named in ``X-User``."""
     frame = frame if frame is not None else pd.DataFrame({"n": range(30), "x": [i / 10 for i in range(30)],
                                                           "note": ["<img src=x onerror=alert(1)>"] + ["ok"] * 29})
     platform = LocalPlatform(tmp_path)
     journal = Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")
     options = {"type": "tabular", "categories": CATEGORIES, **config}
-    service = LabelingService(platform, journal, TableSource(frame, id_column="n"), LabelingConfig(**options))
-    app = flask.Flask("labelloop-test")
-    register_routes(app, service, lambda request: request.headers.get("X-User", "alice"))
-    return app.test_client(), service
+    app = create_app(Settings(platform, journal, TableSource(frame, id_column="n"), LabelingConfig(**options),
+                              identify=lambda request: request.headers.get("X-User", "alice"), suspects=suspects))
+    return app.test_client(), webapp_of(app).service
 
 
 @pytest.fixture
@@ -253,7 +252,7 @@ def test_unexpected_errors_and_unknown_routes_answer_json_without_traceback(api,
     assert response.status_code == 500 and "logged" in response.get_json()["error"]
     assert "ZeroDivision" not in response.get_data(as_text=True)
     assert no_traceback(client.get("/nowhere")).status_code == 404
-    assert no_traceback(client.delete("/label")).status_code == 405
+    assert no_traceback(client.delete("/label", json={})).status_code == 405  # JSON: past the protections
 
 
 def test_relabeling_from_history_keeps_the_item_s_place(api):
@@ -288,10 +287,9 @@ def test_a_queries_dataset_with_only_input_columns_and_uncertainty_is_served(tmp
     platform = LocalPlatform(tmp_path)
     journal = Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")
     config = LabelingConfig(type="tabular", categories=CATEGORIES, queries="queries")
-    service = LabelingService(platform, journal, TableSource(frame, id_column=id_column), config)
-    app = flask.Flask("labelloop-test")
-    register_routes(app, service, lambda request: "alice")
-    client = app.test_client()
+    app = create_app(Settings(platform, journal, TableSource(frame, id_column=id_column), config,
+                              identify=lambda request: "alice"))
+    service, client = webapp_of(app).service, app.test_client()
     monkeypatch.setattr(project_state, "SESSION_CHECK_SECONDS", 0)
     platform.write_dataset("queries", frame.iloc[[7, 3]].assign(uncertainty=[0.9, 0.4]))
     platform.update_variables(lambda v: v.update(LABELLOOP__queries__session=3))

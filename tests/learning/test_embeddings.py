@@ -23,8 +23,8 @@ from test_cli import run
 from test_dss_versions import as_dss
 from test_growing_pool import get, post
 
-from labelloop.embedding_model import Encoder
 from labelloop.errors import LabelloopError
+from labelloop.learning.embedding_model import Encoder
 from labelloop.platform.local import LocalPlatform
 from labelloop.standalone.demo import tweets_frame
 from labelloop.standalone.embeddings import feature_choice, pool_keys

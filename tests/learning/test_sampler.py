@@ -115,6 +115,7 @@ def test_a_page_refreshing_while_the_sampler_runs_gets_the_new_session_s_queries
     """The queries are written before the session moves: a refresh in between sees both or neither."""
     import labelloop.labeling.project_state as project_state
     import labelloop.labeling.service as labeling
+    from labelloop.labeling.app import Settings, create_app, webapp_of
     from labelloop.store.items import TableSource
     from labelloop.store.journal import Journal
 
@@ -131,8 +132,9 @@ def test_a_page_refreshing_while_the_sampler_runs_gets_the_new_session_s_queries
     monkeypatch.setattr(project_state, "SESSION_CHECK_SECONDS", 0.0)
     config = labeling.LabelingConfig(type="tabular", categories=[{"key": k} for k in ("low", "mid", "high")],
                                      queries="queries")
-    service = labeling.LabelingService(served, Journal(f"sqlite:///{tmp_path / 'j.sqlite'}"),
-                                       TableSource(served.read_dataset("pool")), config)
+    service = webapp_of(create_app(Settings(served, Journal(f"sqlite:///{tmp_path / 'j.sqlite'}"),
+                                            TableSource(served.read_dataset("pool")), config,
+                                            identify=lambda request: "ada"))).service
     served.refresh = lambda: service.batch("ada", 1)
     run_sampler(served, "clf", Pool("pool"), "queries", set(), SamplerSettings(seed=3, max_queries=10))
     served.refresh = None

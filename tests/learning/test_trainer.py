@@ -9,16 +9,17 @@ import pytest
 from paths import ROOT
 from test_cli import run
 
+from labelloop.labeling.app import create_app, webapp_of
 from labelloop.standalone.demo import tweets_frame, write_digits
 from labelloop.standalone.project import Project
-from labelloop.standalone.server import create_app
+from labelloop.standalone.server import serve_settings
 
 SPOKEN_DIGITS = ROOT / "demo" / "spoken-digits"
 
 
 def label_through_api(project_dir, truth, count):
     project = Project.open(project_dir)
-    app, writer = create_app(project, user="ada")
+    app = create_app(serve_settings(project))
     client = app.test_client()
     done = 0
     while done < count:
@@ -26,7 +27,7 @@ def label_through_api(project_dir, truth, count):
         for item in items[:count - done]:
             assert client.post("/label", json={"id": item["id"], "label": truth(item)}).status_code == 200
             done += 1
-    writer.close()
+    webapp_of(app).stop()
     project.close()
 
 

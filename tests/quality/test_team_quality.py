@@ -11,7 +11,7 @@ from test_agreement import alpha_by_hand, kappa_by_hand
 from test_cli import run
 from test_webapp_api import as_user, make_client
 
-import labelloop.labeling.service as service_module
+import labelloop.labeling.team_agreement as team_agreement
 from labelloop.standalone.project import Project
 
 CLASSES = ["a", "b", "c"]
@@ -156,7 +156,7 @@ def test_too_few_labels_for_suspects_say_why_and_agreement_is_still_reported(win
 
 def test_three_annotators_served_with_30_percent_overlap_single_out_the_one_answering_at_random(tmp_path, monkeypatch):
     """Through the API, as a team would: each asks for batches; 30% of the items go to all three."""
-    monkeypatch.setattr(service_module, "AGREEMENT_CPU_SHARE", float("inf"))  # fresh after every label
+    monkeypatch.setattr(team_agreement, "AGREEMENT_CPU_SHARE", float("inf"))  # fresh after every label
     wine = load_wine()
     truth = dict(zip(map(str, range(len(wine.target))), np.asarray(CLASSES)[wine.target]))
     frame = pd.DataFrame(wine.data, columns=wine.feature_names).assign(n=range(len(wine.target)))
@@ -213,10 +213,10 @@ def test_overlap_settings_are_checked_at_init(tmp_path, wine_csv, flag, value, m
 
 def test_agreement_is_computed_again_only_after_an_answer_on_a_shared_item(tmp_path, monkeypatch):
     """A busy team labels mostly items nobody else answers: those labels leave agreement as it was."""
-    monkeypatch.setattr(service_module, "AGREEMENT_CPU_SHARE", float("inf"))  # no pause: only the answers count
+    monkeypatch.setattr(team_agreement, "AGREEMENT_CPU_SHARE", float("inf"))  # no pause: only the answers count
     computed = []
-    real = service_module.agreement
-    monkeypatch.setattr(service_module, "agreement", lambda frame: computed.append(len(frame)) or real(frame))
+    real = team_agreement.agreement
+    monkeypatch.setattr(team_agreement, "agreement", lambda frame: computed.append(len(frame)) or real(frame))
     frame = pd.DataFrame({"x": range(40)}).assign(n=range(40))
     client, service = make_client(tmp_path, frame, categories=[{"key": "a"}, {"key": "b"}])
     items = [item["id"] for item in client.get("/batch?size=6", headers=as_user("ada")).get_json()["items"]]

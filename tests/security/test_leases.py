@@ -8,10 +8,12 @@ import pandas as pd
 import pytest
 from test_cli import run
 
-from labelloop.labeling.service import LEASE_CAP, MAX_BATCH
+from labelloop.labeling.answers import MAX_BATCH
+from labelloop.labeling.app import create_app, webapp_of
+from labelloop.labeling.leasing import LEASE_CAP
 from labelloop.standalone.new_names import BURST
 from labelloop.standalone.project import Project
-from labelloop.standalone.server import create_app
+from labelloop.standalone.server import ServeOptions, serve_settings
 from labelloop.store.journal import Journal
 
 TOKEN = "lease-test-token-0123456789"
@@ -26,9 +28,9 @@ def shared(tmp_path):
         data, index=False)
     run("init", tmp_path / "proj", "--data", data, "--type", "tabular", "--categories", "a,b", "--id-column", "row_id")
     project = Project.open(tmp_path / "proj")
-    app, writer = create_app(project, auth_token=TOKEN, online=False)
+    app = create_app(serve_settings(project, ServeOptions(auth_token=TOKEN, online=False)))
     yield app, project
-    writer.close()
+    webapp_of(app).stop()
     project.close()
 
 

@@ -14,8 +14,9 @@ import pytest
 from PIL import Image
 from servers import start_server
 
+from labelloop.labeling.app import create_app, webapp_of
 from labelloop.standalone.project import Project, init_project
-from labelloop.standalone.server import create_app
+from labelloop.standalone.server import ServeOptions, serve_settings
 
 CATEGORIES = [{"key": "a", "caption": "A"}, {"key": "b", "caption": "B"}]
 TOKEN = "media-test-token-0123456789"
@@ -53,9 +54,9 @@ def sound_project(tmp_path) -> Path:
 @pytest.fixture
 def sounds(tmp_path):
     project = Project.open(sound_project(tmp_path))
-    app, writer = create_app(project, online=False)
+    app = create_app(serve_settings(project, ServeOptions(online=False)))
     yield app.test_client()
-    writer.close()
+    webapp_of(app).stop()
     project.close()
 
 
@@ -118,7 +119,7 @@ def test_a_decompression_bomb_is_refused_in_one_sentence(tmp_path):
     (folder / "bomb.png").write_bytes(bomb_png(20_000, 20_000))  # 400 megapixels
     init_project(tmp_path / "proj", folder, "image", CATEGORIES)
     project = Project.open(tmp_path / "proj")
-    app, writer = create_app(project, online=False)
+    app = create_app(serve_settings(project, ServeOptions(online=False)))
     client = app.test_client()
     for _ in range(2):
         response = client.get("/media/bomb.png")
@@ -127,5 +128,5 @@ def test_a_decompression_bomb_is_refused_in_one_sentence(tmp_path):
         assert error == f"This image has too many pixels to decode safely (at most {Image.MAX_IMAGE_PIXELS:,})."
     original = client.get("/media/bomb.png?original=1")  # the bytes themselves are not decoded
     assert original.status_code == 200 and original.data == (folder / "bomb.png").read_bytes()
-    writer.close()
+    webapp_of(app).stop()
     project.close()

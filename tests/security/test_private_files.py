@@ -12,9 +12,9 @@ from servers import labelloop_server
 from test_cli import run
 
 from labelloop.errors import DATABASE_TROUBLE
-from labelloop.standalone.pool_watch import PoolWatcher, pool_reader
+from labelloop.labeling.app import create_app, webapp_of
 from labelloop.standalone.project import Project
-from labelloop.standalone.server import create_app
+from labelloop.standalone.server import ServeOptions, serve_settings
 
 
 def test_a_served_project_keeps_folders_0700_and_files_0600(tmp_path, wine_csv):
@@ -50,8 +50,8 @@ def test_stats_show_a_pool_database_error_without_its_user_or_host(tmp_path, pos
     run("init", root, "--data", postgres_url, "--table", "tickets", "--id-column", "ticket_id", "--type", "text",
         "--text-column", "body", "--categories", "pos,neg")
     project = Project.open(root)
-    watch = PoolWatcher(pool_reader(project), project.source, seconds=3600)
-    app, writer = create_app(project, user="ada", pool_watch=watch)
+    app = create_app(serve_settings(project, ServeOptions(watch_pool=3600)))
+    watch = webapp_of(app).settings.pool
     try:
         with engine.begin() as connection:
             connection.exec_driver_sql("DROP TABLE tickets")
@@ -61,6 +61,6 @@ def test_stats_show_a_pool_database_error_without_its_user_or_host(tmp_path, pos
         assert "postgres" not in error and "127.0.0.1" not in error and "5432" not in error
     finally:
         watch.stop()
-        writer.close()
+        webapp_of(app).stop()
         project.close()
         engine.dispose()

@@ -10,10 +10,10 @@ import pytest
 from servers import labelloop_server
 from test_cli import run
 
+from labelloop.labeling.app import create_app, webapp_of
 from labelloop.labeling.protections import BOUND_HOST, SECURITY_HEADERS
-from labelloop.standalone.loop import RetrainLoop
 from labelloop.standalone.project import Project
-from labelloop.standalone.server import create_app
+from labelloop.standalone.server import ServeOptions, serve_settings
 
 JSON = {"Content-Type": "application/json"}
 OURS = {"X-Requested-With": "labelloop"}
@@ -150,8 +150,7 @@ def test_train_needs_a_named_annotator_on_a_shared_server(tmp_path, wine_csv_mod
     run("init", tmp_path / "proj", "--data", wine_csv_module, "--type", "tabular", "--categories", "a,b,c",
         "--id-column", "wine_id")
     project = Project.open(tmp_path / "proj")
-    loop = RetrainLoop(project, every=1000)
-    app, writer = create_app(project, auth_token="s3cret-token-of-the-team", loop=loop)
+    app = create_app(serve_settings(project, ServeOptions(auth_token="s3cret-token-of-the-team", retrain_every=1000)))
     token_only = {"Authorization": "Bearer s3cret-token-of-the-team"}
     try:
         refused = app.test_client().post("/train", json={}, headers=token_only)
@@ -159,8 +158,7 @@ def test_train_needs_a_named_annotator_on_a_shared_server(tmp_path, wine_csv_mod
         named = {**token_only, "X-Labelloop-User": "ada", "X-Labelloop-Key": "key-of-adas-browser-01"}
         assert app.test_client().post("/train", json={}, headers=named).status_code == 202
     finally:
-        loop.stop()
-        writer.close()
+        webapp_of(app).stop()
         project.close()
 
 
@@ -171,7 +169,7 @@ def test_a_server_on_every_interface_or_behind_a_proxy_answers_under_its_names(t
         "--id-column", "wine_id")
     monkeypatch.setenv("LABELLOOP_ALLOWED_HOSTS", "labels.example.com, other.example.com")
     project = Project.open(tmp_path / "proj")
-    app, writer = create_app(project, user="ada")
+    app = create_app(serve_settings(project))
     app.config[BOUND_HOST] = "0.0.0.0"
     client = app.test_client()
     try:
@@ -184,5 +182,5 @@ def test_a_server_on_every_interface_or_behind_a_proxy_answers_under_its_names(t
         foreign = {"Host": "labels.example.com", "Origin": "https://other.example.com"}
         assert client.post("/label", json={"id": item, "label": "b"}, headers=foreign).status_code == 403
     finally:
-        writer.close()
+        webapp_of(app).stop()
         project.close()

@@ -14,10 +14,11 @@ from servers import labelloop_server
 from test_cli import run
 
 from labelloop.errors import LabelloopError
+from labelloop.labeling.app import create_app, webapp_of
 from labelloop.labeling.queue import Queue
 from labelloop.standalone.pool_watch import PoolWatcher, pool_reader
 from labelloop.standalone.project import Project, init_project
-from labelloop.standalone.server import create_app
+from labelloop.standalone.server import ServeOptions, serve_settings
 from labelloop.store.items import FolderSource, TableSource
 
 WORDS = ["good", "fine", "great", "bad", "awful", "poor", "nice", "sad"]
@@ -105,8 +106,8 @@ def csv_project(tmp_path):
 
 
 def test_rows_appended_to_the_file_join_the_queue_and_a_broken_file_is_reported(csv_project, tmp_path):
-    watch = PoolWatcher(pool_reader(csv_project), csv_project.source, seconds=3600)
-    app, writer = create_app(csv_project, user="ada", pool_watch=watch)
+    app = create_app(serve_settings(csv_project, ServeOptions(watch_pool=3600)))
+    watch = webapp_of(app).settings.pool
     client = app.test_client()
     try:
         before = set(csv_project.source.ids)
@@ -127,7 +128,7 @@ def test_rows_appended_to_the_file_join_the_queue_and_a_broken_file_is_reported(
         assert len(csv_project.source) == 23
     finally:
         watch.stop()
-        writer.close()
+        webapp_of(app).stop()
 
 
 def test_files_copied_into_the_folder_are_added(tmp_path):

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from test_cli import run
 
+from labelloop.labeling.app import create_app, webapp_of
 from labelloop.standalone.project import Project
-from labelloop.standalone.server import create_app
+from labelloop.standalone.server import serve_settings
 
 
 def write_text(name: str, text: str, encoding: str = "utf-8"):
@@ -73,7 +74,7 @@ def test_odd_but_usable_datasets_are_labeled_trained_and_sampled(tmp_path, case)
     data = WORKS[case](tmp_path)
     run("init", tmp_path / "proj", "--data", data, "--type", "tabular", "--categories", "a,b")
     project = Project.open(tmp_path / "proj")
-    app, writer = create_app(project)
+    app = create_app(serve_settings(project))
     client = app.test_client()
     try:
         items = client.get("/batch?size=10").get_json()["items"]
@@ -81,7 +82,7 @@ def test_odd_but_usable_datasets_are_labeled_trained_and_sampled(tmp_path, case)
             assert client.post("/label", json={"id": item["id"], "label": "ab"[n % 2]}).status_code == 200
         assert client.get("/history").status_code == 200
     finally:
-        writer.close()
+        webapp_of(app).stop()
         project.close()
     labels = pd.read_parquet(tmp_path / "proj" / "datasets" / "labels.parquet")
     assert sorted(labels["item_id"]) == sorted(item["id"] for item in items)

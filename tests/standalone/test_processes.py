@@ -9,7 +9,7 @@ import numpy  # noqa: F401 - its BLAS is loaded in the child too, as in the real
 from polling import eventually, gone
 from threadpoolctl import threadpool_info
 
-from labelloop.processes import BACKGROUND_NICENESS, killed_with_parent_thread, start_background_worker
+from labelloop.platform.processes import BACKGROUND_NICENESS, killed_with_parent_thread, start_background_worker
 
 
 def _report(idle: bool, sender) -> None:

@@ -11,8 +11,9 @@ from servers import labelloop_server
 from test_cli import run
 
 from labelloop.errors import LabelloopError
+from labelloop.labeling.app import create_app, webapp_of
 from labelloop.standalone.project import Project
-from labelloop.standalone.server import check_host, create_app
+from labelloop.standalone.server import ServeOptions, check_host, serve_settings
 
 TOKEN = "s3cret-token"
 
@@ -37,9 +38,9 @@ def test_only_loopback_without_a_token(project_dir):
 @pytest.fixture
 def shared(project_dir):
     project = Project.open(project_dir)
-    app, writer = create_app(project, auth_token=TOKEN)
+    app = create_app(serve_settings(project, ServeOptions(auth_token=TOKEN)))
     yield app.test_client()
-    writer.close()
+    webapp_of(app).stop()
     project.close()
 
 
@@ -134,10 +135,10 @@ def test_an_annotator_cannot_read_or_change_another_s_history(shared, project_di
     assert mine["labelId"] == label_id and mine["annotation"] == {"label": "a", "comment": "ada's note", "status": "LABELED"}
 
     restarted = Project.open(project_dir)  # the claim is kept in the journal
-    app, writer = create_app(restarted, auth_token=TOKEN)
+    app = create_app(serve_settings(restarted, ServeOptions(auth_token=TOKEN)))
     try:
         assert app.test_client().get("/history", headers=eve_as_ada).status_code == 403
         assert app.test_client().get("/history", headers=ada).get_json()["labelId"] == label_id
     finally:
-        writer.close()
+        webapp_of(app).stop()
         restarted.close()

@@ -27,17 +27,16 @@ from pathlib import Path
 from labelloop.dss.mesh_embedding import MeshEmbedding
 from labelloop.dss.platform import DSSPlatform
 from labelloop.errors import LabelloopError
-from labelloop.labeling.builder import Webapp, build_webapp, freeze_long_lived
-from labelloop.labeling.protections import protect
+from labelloop.labeling.app import Settings, Webapp, create_app, freeze_long_lived, webapp_of
 from labelloop.labeling.rules_book import RulesBook
 from labelloop.labeling.service import LabelingConfig
 from labelloop.parameters.tables import WEBAPPS
 from labelloop.rules.dataset import DatasetRules
 from labelloop.store.item_sources import items_for_type
 from labelloop.store.journal import Journal
-from labelloop.store.materialize import DebouncedWriter, Outputs, restore_journal
+from labelloop.store.materialize import Outputs, restore_journal
 from labelloop.store.private_folders import cache_folder, data_folder, slug
-from labelloop.text import embedded_columns
+from labelloop.store.text import embedded_columns
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +102,8 @@ class DatasetSuspects:
         return self._found
 
 
-def _close_on_sigterm(writer: DebouncedWriter) -> None:
-    """On SIGTERM, flush the datasets, then end as the signal would have."""
+def _stop_on_sigterm(webapp: Webapp) -> None:
+    """On SIGTERM, stop the webapp's features and flush the datasets, then end as the signal would have."""
     if threading.current_thread() is not threading.main_thread():
         return  # only the main thread may set signal handlers
     previous = signal.getsignal(signal.SIGTERM)
@@ -112,7 +111,7 @@ def _close_on_sigterm(writer: DebouncedWriter) -> None:
         return
 
     def terminate(signum, frame):
-        writer.close()
+        webapp.stop()
         if callable(previous):
             previous(signum, frame)
         else:
@@ -192,16 +191,15 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
             raise LabelloopError("The dataset has no free-text column (long, mostly distinct strings) to search by "
                                  "meaning: leave the embedding model empty.")
         vectors, _ = cache_folder(platform.project_key(), "embeddings", param["embedding_llm"])
-        mesh = MeshEmbedding(platform, param["embedding_llm"], source.frame, columns, folder=vectors).start()
-    protect(app, check_host=False)  # DSS's proxy stands between the browser and the backend's Host
+        mesh = MeshEmbedding(platform, param["embedding_llm"], source.frame, columns, folder=vectors)
     media_cache, media_problem = cache_folder(platform.project_key(), "media", unlabeled)
-    built = build_webapp(app, platform, journal, source, config, outputs, team.identify, unlabeled=unlabeled,
-                         media_cache=None if media_problem else media_cache, media_problem=media_problem,
-                         follow_journal=True, suspects=suspects, may_review=team.may_review, rules=rules,
-                         meaning=mesh.meaning if mesh else None, features=mesh.status if mesh else None,
-                         online_features=mesh.online_features if mesh else None)
-    app.extensions["labelloop"] = built  # Flask's place for an extension's state: whoever holds the app can close it
-    atexit.register(built.writer.close)
-    _close_on_sigterm(built.writer)
+    settings = Settings(platform, journal, source, config, identify=team.identify, outputs=outputs, unlabeled=unlabeled,
+                        check_host=False,  # DSS's proxy stands between the browser and the backend's Host
+                        follow_journal=True, may_review=team.may_review,
+                        media_cache=None if media_problem else media_cache, media_problem=media_problem,
+                        suspects=suspects, rules=rules, embeddings=mesh)
+    webapp = webapp_of(create_app(settings, app))  # in Flask's app.extensions: whoever holds the app can stop it
+    atexit.register(webapp.stop)
+    _stop_on_sigterm(webapp)
     freeze_long_lived()
-    return built
+    return webapp

@@ -14,7 +14,7 @@ import pandas as pd
 
 from labelloop.errors import LabelloopError
 from labelloop.store.embedding_cache import EmbeddingCache, text_keys
-from labelloop.text import as_text
+from labelloop.store.text import as_text
 
 
 class MeaningSearch:

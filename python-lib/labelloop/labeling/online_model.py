@@ -38,9 +38,9 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
-from labelloop.processes import start_background_worker
+from labelloop.platform.processes import start_background_worker
 from labelloop.store.embedding_cache import shared_reader, vectors_of
-from labelloop.text import as_text
+from labelloop.store.text import as_text
 
 HASHED_TEXT_FEATURES = 2 ** 16  # words and word pairs
 HASHED_TABLE_FEATURES = 2 ** 12  # a table's column=value keys are few

@@ -1,7 +1,7 @@
-"""The HTTP API of a labeling webapp (DESIGN.md section 5), the same in DSS and standalone.
+"""The HTTP API of the labeling core (DESIGN.md section 5), the same in DSS and standalone.
 
-``register_routes`` adds the routes to a Flask app: the one DSS pre-binds in ``backend.py``, or
-the one ``labelloop serve`` creates. Every error is JSON ``{"error": "<one sentence>"}``: 4xx
+``register_routes`` adds the core's routes to a Flask app (``labeling/app.py``); each optional
+feature adds its own (``labeling/extensions/``). Every error is JSON ``{"error": "<one sentence>"}``: 4xx
 for the request's own faults, 503 with ``Retry-After`` when the journal database cannot be
 reached (nothing was written; retrying is safe), and for anything unexpected a logged 500 with
 no traceback.
@@ -25,7 +25,6 @@ from labelloop.errors import (
     Unauthorized,
     Unavailable,
 )
-from labelloop.labeling.media_response import media_response
 from labelloop.labeling.service import LabelingService
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,8 @@ MAX_BODY_BYTES = 1024 * 1024  # a label with a 10,000-character comment is about
 
 
 def register_routes(app: Flask, service: LabelingService, identify) -> None:
-    """Serve ``service`` on ``app``; ``identify(request)`` names the annotator of a request."""
+    """Serve ``service`` on ``app``; ``identify(request)`` names the annotator of a request.
+    Errors of every route of ``app`` are answered here."""
     if app.config.get("MAX_CONTENT_LENGTH") is None:
         app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # a larger body is refused (413) unread
 
@@ -52,12 +52,6 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
     def batch():
         return jsonify(service.batch(identify(request), request.args.get("size", "10")))
 
-    @app.get("/search")
-    def search():
-        args = request.args
-        return jsonify(service.search(identify(request), args.get("q"), args.get("column"), args.get("match"),
-                                      args.get("size", "10"), args.get("mode", "text")))
-
     @app.post("/label")
     def label():
         return jsonify(service.label(identify(request), body()))
@@ -68,42 +62,16 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
 
     @app.post("/release")
     def release():
-        return jsonify(service.release(identify(request), body()))
+        return jsonify(service.leasing.release(identify(request), body()))
 
     @app.get("/history")
     def history():
         args = request.args
         return jsonify(service.history(identify(request), args.get("cursor"), args.get("direction", "back")))
 
-    @app.get("/review")
-    def review_batch():
-        return jsonify(service.review_batch(identify(request), request.args.get("size", "10")))
-
-    @app.post("/review")
-    def review():
-        return jsonify(service.review(identify(request), body()))
-
-    @app.get("/rules")
-    def rules():
-        return jsonify(service.rules(identify(request)))
-
-    @app.post("/rules/preview")
-    def preview_rule():
-        return jsonify(service.preview_rule(identify(request), body()))
-
-    @app.put("/rules")
-    def save_rules():
-        return jsonify(service.save_rules(identify(request), body()))
-
     @app.get("/stats")
     def stats():
         return jsonify(service.stats())
-
-    @app.get("/media/<path:item_id>", merge_slashes=False)  # "//etc/passwd" is an unknown id, not a redirect
-    def media(item_id):
-        identify(request)
-        file = service.media(item_id, original=request.args.get("original") == "1")
-        return media_response(file, request.environ)
 
     @app.errorhandler(Exception)
     def error(exception):

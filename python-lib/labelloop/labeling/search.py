@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError
-from labelloop.text import as_text
+from labelloop.store.text import as_text
 
 MATCHES = ("substring", "word", "exact")
 MAX_QUERY = 200

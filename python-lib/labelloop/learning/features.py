@@ -33,10 +33,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from labelloop import text
-from labelloop.embedding_model import Encoder
 from labelloop.errors import LabelloopError
+from labelloop.learning.embedding_model import Encoder
 from labelloop.learning.media_features import EXTRACTORS
+from labelloop.store import text
 from labelloop.store.embedding_cache import shared_reader, text_keys
 
 RARE_LEVEL = 5  # a level seen fewer times than this joins the "infrequent" group

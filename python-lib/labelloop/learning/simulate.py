@@ -50,7 +50,7 @@ from labelloop.rules.spec import parse_rules
 from labelloop.rules.weak import label_pool
 from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, STRATEGIES, scores, top
 from labelloop.store.items import FolderSource, is_media_file
-from labelloop.text import free_text_columns
+from labelloop.store.text import free_text_columns
 
 TEST_SHARE = 0.25
 

@@ -19,8 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from labelloop import __version__
-from labelloop.embedding_model import DEFAULT_MODEL, FEATURES, INSTALL_HINT, check_features, model_identity, resolve_features
 from labelloop.errors import LabelloopError
+from labelloop.learning.embedding_model import (
+    DEFAULT_MODEL,
+    FEATURES,
+    INSTALL_HINT,
+    check_features,
+    model_identity,
+    resolve_features,
+)
 from labelloop.platform.delimited import decimal_flag, delimiter_flag
 from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, STRATEGIES
 from labelloop.standalone.options import DEFAULT_RETRAIN_EVERY, DEFAULT_WATCH_SECONDS, DEMO_TYPES, EXPORT_FORMATS
@@ -382,30 +389,23 @@ def _interrupt(*_):
 
 
 def _serve_project(project: Project, args, auth_token: str | None) -> None:
-    """Serve until interrupted (Ctrl+C or SIGTERM), then flush the datasets.
+    """Serve until interrupted (Ctrl+C or SIGTERM), then stop every feature and flush the datasets.
 
     ``args.retrain_every`` > 0 runs the retrain loop (single-label projects); 0 turns it off."""
-    from labelloop.labeling.builder import freeze_long_lived
+    from labelloop.labeling.app import create_app, freeze_long_lived, webapp_of
     from labelloop.labeling.protections import BOUND_HOST
     from labelloop.standalone import http_server
-    from labelloop.standalone.embeddings import EmbeddingWorker, feature_choice
-    from labelloop.standalone.loop import RetrainLoop
-    from labelloop.standalone.pool_watch import PoolWatcher, pool_reader
     from labelloop.standalone.serve_lock import ServeLock
-    from labelloop.standalone.server import check_host, create_app
+    from labelloop.standalone.server import ServeOptions, check_host, serve_settings
 
-    host, retrain_every = args.host, args.retrain_every
+    host = args.host
     check_host(host, auth_token)
     lock = ServeLock(project.root).acquire()  # a second server on the project is refused, naming the first
-    loop = RetrainLoop(project, retrain_every, args.diversity, args.rules_bonus) \
-        if retrain_every and not project.settings.multi_label else None
     reviewers = _names(getattr(args, "reviewers", None)) or None
-    watch = PoolWatcher(pool_reader(project), project.source, args.watch_pool) if args.watch_pool > 0 else None
-    choice = feature_choice(project)
-    embedder = EmbeddingWorker(project).start() if choice.kind == "embeddings" else None
-    app, writer = create_app(project, auth_token=auth_token, loop=loop, online=args.suggestions == "online",
-                             reviewers=reviewers, pool_watch=watch, features=choice, embedder=embedder,
-                             require_keys=getattr(args, "require_keys", False))
+    options = ServeOptions(auth_token=auth_token, reviewers=reviewers, require_keys=getattr(args, "require_keys", False),
+                           online=args.suggestions == "online", retrain_every=args.retrain_every,
+                           diversity=args.diversity, rules_bonus=args.rules_bonus, watch_pool=args.watch_pool)
+    app = create_app(serve_settings(project, options))
     app.config[BOUND_HOST] = host  # a Host it answers under, besides loopback names
     freeze_long_lived()
     server = http_server.make_http_server(app, host, args.port)
@@ -418,13 +418,7 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     try:
         server.run()  # returns on KeyboardInterrupt, once the requests being handled finish (up to 5 s)
     finally:
-        if loop is not None:
-            loop.stop()
-        if watch is not None:
-            watch.stop()
-        if embedder is not None:
-            embedder.stop()
-        writer.close()
+        webapp_of(app).stop()
         project.close()
         lock.release()
         print("labelloop: stopped; labels and metadata datasets are written.", flush=True)

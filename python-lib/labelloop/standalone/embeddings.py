@@ -21,13 +21,14 @@ import queue
 from dataclasses import dataclass
 from pathlib import Path
 
-from labelloop.embedding_model import Encoder, model_identity, resolve_features
 from labelloop.errors import LabelloopError
+from labelloop.labeling.meaning_search import MeaningSearch
+from labelloop.learning.embedding_model import Encoder, model_identity, resolve_features
 from labelloop.platform.local import write_json_atomic
-from labelloop.processes import start_background_worker
+from labelloop.platform.processes import start_background_worker
 from labelloop.standalone.project import Project
 from labelloop.store.embedding_cache import EmbeddingCache, PoolTexts, fill, pool_texts
-from labelloop.text import embedded_columns
+from labelloop.store.text import embedded_columns
 
 log = logging.getLogger(__name__)
 PROGRESS_FILE = "progress.json"
@@ -137,6 +138,36 @@ class EmbeddingWorker:
         if self._process.is_alive():
             self._process.terminate()
         self._process.join(timeout=10)
+
+
+class ServedFeatures:
+    """A served project's text features, as the webapp's embeddings feature uses them
+    (``labeling/extensions/embeddings.py``): ``status()`` for ``/stats``; with sentence embeddings,
+    the search by meaning and the background process that embeds the pool as it grows."""
+
+    def __init__(self, project: Project, choice: FeatureChoice):
+        self.project, self.choice = project, choice
+        self.meaning, self._worker = None, None
+        if choice.kind == "embeddings":
+            self.meaning = MeaningSearch(EmbeddingCache(choice.cache), Encoder(choice.path), choice.columns)
+            self._worker = EmbeddingWorker(project)
+
+    def status(self) -> dict:
+        return features_status(self.project, self.choice)
+
+    def start(self) -> None:
+        """Load the model for the first search, and start embedding the pool."""
+        if self.meaning is not None:
+            self.meaning.warm_up()
+            self._worker.start()
+
+    def pool_grew(self) -> None:
+        if self._worker is not None:
+            self._worker.pool_grew()
+
+    def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
 
 
 def _embed_in_background(root: str, user: str, arrivals) -> None:

@@ -25,7 +25,7 @@ from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
 from labelloop.learning.retrain_rule import due
 from labelloop.learning.stopping import compute_metrics
 from labelloop.parameters.numbers import whole_number
-from labelloop.processes import killed_with_parent_thread, start_background_worker
+from labelloop.platform.processes import killed_with_parent_thread, start_background_worker
 from labelloop.sampling import DEFAULT_DIVERSITY
 from labelloop.standalone.labeling_rules import load_rules
 from labelloop.standalone.options import DEFAULT_RETRAIN_EVERY

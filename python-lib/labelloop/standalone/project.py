@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 
-from labelloop.embedding_model import DEFAULT_MODEL, check_features, resolve_features
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.labeling.overlap import Overlap
+from labelloop.learning.embedding_model import DEFAULT_MODEL, check_features, resolve_features
 from labelloop.platform.delimited import Dialect, detect
 from labelloop.platform.local import LocalPlatform, dataset_format, write_json_atomic
 from labelloop.platform.sql_table import SqlTable, is_database_url

@@ -1,4 +1,4 @@
-"""``labelloop serve``: the labeling webapp of a project folder on a local Flask server.
+"""``labelloop serve``: the settings of a project folder's labeling webapp on a local Flask server.
 
 The page is served at ``/``, the shared front end under ``/resource/``, and the API of
 DESIGN.md section 5 at the root, exactly as a DSS backend serves it. With an access token every
@@ -10,24 +10,24 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, jsonify, request, send_from_directory
+from flask import Flask, send_from_directory
 
-from labelloop.embedding_model import Encoder
 from labelloop.errors import LabelloopError, NameRequired
-from labelloop.labeling.builder import build_webapp
-from labelloop.labeling.meaning_search import MeaningSearch
-from labelloop.labeling.protections import protect
+from labelloop.labeling.app import Settings
 from labelloop.labeling.service import LabelingConfig
+from labelloop.sampling import DEFAULT_DIVERSITY
 from labelloop.standalone.access import TOKEN_ENV, guard
-from labelloop.standalone.embeddings import EmbeddingWorker, FeatureChoice, feature_choice, features_status
+from labelloop.standalone.embeddings import ServedFeatures, feature_choice
 from labelloop.standalone.labeling_rules import rules_book
+from labelloop.standalone.loop import RetrainLoop
 from labelloop.standalone.names import NAME, NameClaims
 from labelloop.standalone.new_names import NewNames
+from labelloop.standalone.pool_watch import PoolWatcher, pool_reader
 from labelloop.standalone.project import MODEL, UNLABELED, Project
 from labelloop.standalone.team_quality import BackgroundSuspects
-from labelloop.store.embedding_cache import EmbeddingCache
 
 log = logging.getLogger(__name__)
 USER_HEADER = "X-Labelloop-User"
@@ -71,35 +71,57 @@ def _identify(user: str | None, claims: NameClaims | None):
     return identify
 
 
-def _arrivals(service, embedder: EmbeddingWorker | None):
-    """What a growing pool's new items go to: the queue, and the background embedding."""
-    def added(item_ids: list) -> None:
-        service.items_added(item_ids)
-        if embedder is not None:
-            embedder.pool_grew()
-    return added
-
-
-def create_app(project: Project, user: str | None = None, auth_token: str | None = None, loop=None,
-               online: bool = True, reviewers: list | None = None, pool_watch=None, features: FeatureChoice | None = None,
-               embedder: EmbeddingWorker | None = None, require_keys: bool = False):
-    """The Flask app serving ``project``, and the writer that keeps its datasets current.
+@dataclass
+class ServeOptions:
+    """How ``labelloop serve`` serves a project: its command line's choices. The defaults run no
+    retrain rounds and watch no pool (what a test of the API wants).
 
     ``reviewers`` may use the Review view; without them, the one user of a server without a
     token may, and nobody on a shared server. There a reviewer's name, and with
-    ``require_keys`` every name, needs a key the operator issued (``names.py``).
+    ``require_keys`` every name, needs a key the operator issued (``names.py``)."""
 
-    With a ``RetrainLoop``, it is started on the webapp's label counts, ``/stats`` reports it under
-    ``loop`` and ``POST /train`` asks it for a round now (standalone only: in DSS a scenario
-    retrains). A ``PoolWatcher`` is started too: the items it finds join the queue, and ``/stats``
-    reports it under ``pool``. ``features``: the project's text features (default: its setting); with
-    sentence embeddings, ``/search?mode=semantic`` searches by meaning, and an ``EmbeddingWorker`` is
-    told of the items a growing pool adds."""
-    app = Flask("labelloop", static_folder=None)
-    app.json.sort_keys = False
+    auth_token: str | None = None
+    reviewers: list | None = None
+    require_keys: bool = False
+    online: bool = True  # suggestions from a model that learns from every label
+    retrain_every: int = 0  # labels in a session between retrain rounds (0: no rounds)
+    diversity: str = DEFAULT_DIVERSITY
+    rules_bonus: float = 0.0
+    watch_pool: float = 0.0  # seconds between looks for new items (0: the pool does not grow)
+
+
+def serve_settings(project: Project, options: ServeOptions | None = None) -> Settings:
+    """The settings of ``project``'s complete webapp (``labeling.app.create_app``).
+
+    The page is served at ``/`` and the shared front end under ``/resource/``; with an access
+    token every route answers 401 without it. With ``retrain_every``, the retrain loop runs on
+    the webapp's label counts (``POST /train`` asks for a round now; single-label projects);
+    with ``watch_pool``, a growing pool's new items join the queue; the project's text features
+    are reported, and with sentence embeddings ``/search?mode=semantic`` searches by meaning
+    while a background process embeds the items a growing pool adds."""
+    options = options or ServeOptions()
+    settings = project.settings
+    token = options.auth_token
+    config = LabelingConfig(type=settings.type, categories=settings.categories, multi_label=settings.multi_label,
+                            queries=settings.outputs["queries"], model=MODEL, text_column=settings.text_column,
+                            columns_first=settings.columns_first, online=options.online,
+                            overlap_share=settings.overlap_share, overlap_annotators=settings.overlap_annotators,
+                            reviewers=options.reviewers or ([] if token else None))
+    claims = NameClaims(project.journal, options.reviewers, options.require_keys) if token else None
+    loop = (RetrainLoop(project, options.retrain_every, options.diversity, options.rules_bonus)
+            if options.retrain_every and not settings.multi_label else None)
+    pool = PoolWatcher(pool_reader(project), project.source, options.watch_pool) if options.watch_pool > 0 else None
+    return Settings(project.platform, project.journal, project.source, config,
+                    identify=_identify(project.platform.user(), claims), outputs=project.outputs, unlabeled=UNLABELED,
+                    host_setup=lambda app: _page(app, token), media_cache=project.root / ".cache" / "media",
+                    suspects=BackgroundSuspects(project).current, rules=rules_book(project), loop=loop, pool=pool,
+                    embeddings=ServedFeatures(project, feature_choice(project)))
+
+
+def _page(app: Flask, auth_token: str | None) -> None:
+    """The token's guard, then the page and the front end's files."""
     if auth_token:
         guard(app, auth_token)
-    protect(app, check_host=True)
 
     @app.get("/")
     def page():
@@ -112,31 +134,3 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
     @app.get("/resource/<path:name>")
     def resource(name):
         return send_from_directory(RESOURCE_DIR, name, max_age=0)
-
-    settings = project.settings
-    config = LabelingConfig(type=settings.type, categories=settings.categories, multi_label=settings.multi_label,
-                            queries=settings.outputs["queries"], model=MODEL, text_column=settings.text_column,
-                            columns_first=settings.columns_first, online=online,
-                            overlap_share=settings.overlap_share, overlap_annotators=settings.overlap_annotators,
-                            reviewers=reviewers or ([] if auth_token else None))
-    claims = NameClaims(project.journal, reviewers, require_keys) if auth_token else None
-    features = features or feature_choice(project)
-    meaning = None
-    if features.kind == "embeddings":
-        meaning = MeaningSearch(EmbeddingCache(features.cache), Encoder(features.path), features.columns).warm_up()
-    identify = _identify(project.platform.user(), claims)
-    built = build_webapp(app, project.platform, project.journal, project.source, config, project.outputs, identify,
-                         unlabeled=UNLABELED,
-                         media_cache=project.root / ".cache" / "media", loop=loop,
-                         suspects=BackgroundSuspects(project).current, rules=rules_book(project),
-                         pool_watch=pool_watch, meaning=meaning, features=lambda: features_status(project, features))
-    if pool_watch is not None:
-        pool_watch.start(_arrivals(built.service, embedder))
-    if loop is not None:
-        loop.start(built.service.labeled_in_session)
-
-        @app.post("/train")
-        def train_now():
-            identify(request)  # a round costs the server minutes: only a named annotator may ask
-            return jsonify(loop.train_now()), 202
-    return app, built.writer

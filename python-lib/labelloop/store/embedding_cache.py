@@ -31,7 +31,7 @@ from filelock import FileLock
 
 from labelloop.errors import LabelloopError
 from labelloop.platform.local import write_json_atomic
-from labelloop.text import as_text
+from labelloop.store.text import as_text
 
 _HASH_KEY = "labelloop-texts!"  # 16 characters, as pandas' SipHash wants; fixed: keys are stored
 CHUNK = 512  # texts embedded, then committed, at a time: a kill loses at most this much work
