@@ -23,14 +23,14 @@ from labelloop.labeling.answers import (
     request_object,
     stored_label,
 )
-from labelloop.labeling.leasing import LEASE_CAP, Leasing
+from labelloop.labeling.leasing import Leasing
 from labelloop.labeling.overlap import Overlap
 from labelloop.labeling.project_state import ProjectState
 from labelloop.labeling.queue import Queue
 from labelloop.labeling.suggestions import Suggestions
 from labelloop.labeling.tally import Tally
 from labelloop.labeling.team_agreement import TeamAgreement
-from labelloop.params import whole_number
+from labelloop.parameters.numbers import whole_number
 from labelloop.store.journal import LABELED, SKIPPED, Annotation
 
 MAX_DURATION_MS = 24 * 3600 * 1000
@@ -143,13 +143,6 @@ class LabelingService:
     def skip(self, user: str, body) -> dict:
         body = request_object(body)
         return self._record(user, known_item(self.source, body), SKIPPED, None, body)
-
-    def release(self, user: str, body) -> dict:
-        """Give back ``user``'s leases on ``body["ids"]`` at once (the page left): others get them now, not when they expire."""
-        ids = request_object(body).get("ids")
-        if not isinstance(ids, list) or len(ids) > LEASE_CAP or not all(isinstance(i, str) for i in ids):
-            raise LabelloopError(f"ids must be a list of at most {LEASE_CAP} item ids.")
-        return {"released": self.journal.release(user, ids)}
 
     def history(self, user: str, cursor, direction: str) -> dict:
         entries = self.journal.history(user)
