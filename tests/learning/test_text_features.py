@@ -10,7 +10,7 @@ import json
 import pandas as pd
 import pytest
 
-from labelloop.learning.features import features_in_words
+from labelloop.learning.feature_words import features_in_words
 from labelloop.standalone.cli import main
 
 REAL_FIND_SPEC = importlib.util.find_spec

@@ -180,24 +180,6 @@ def _cached_features(path: str, extract, dim: int) -> np.ndarray:
     return vector
 
 
-MEDIA_WORDS = {"image": "the grey image at 16x16 and its gradient orientations",
-               "sound": "a 40-band log-mel spectrogram, averaged over the whole sound and each third"}
-
-
-def features_in_words(data_type: str, frame: pd.DataFrame | None = None) -> str:
-    """What ``build_pipeline`` makes the model learn from, in words, for the page and ``status``
-    (``frame``: a table's input columns, read to tell numeric, categorical and free-text ones apart)."""
-    if data_type == "text":
-        return "the text's words and characters (TF-IDF)"
-    if data_type in MEDIA_WORDS:
-        return MEDIA_WORDS[data_type]
-    numeric, categorical, free_text = text.column_kinds(frame)
-    parts = [f"{len(numeric)} numeric column(s)" if numeric else "",
-             f"{len(categorical)} categorical column(s)" if categorical else "",
-             f"the words of {', '.join(map(str, free_text))} (TF-IDF)" if free_text else ""]
-    return ", ".join(p for p in parts if p) or "no usable column"
-
-
 def build_pipeline(data_type: str, frame: pd.DataFrame, text_column: str | None = None,
                    folder: str | None = None, seed: int = 0, embeddings: TextEmbeddings | None = None) -> Pipeline:
     """An unfitted pipeline for ``frame`` (the training rows' input columns); ``embeddings``: the

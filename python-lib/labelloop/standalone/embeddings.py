@@ -24,7 +24,7 @@ from pathlib import Path
 from labelloop.errors import LabelloopError
 from labelloop.labeling.meaning_search import MeaningSearch
 from labelloop.learning.embedding_model import Encoder, model_identity, resolve_features
-from labelloop.learning.features import features_in_words
+from labelloop.learning.feature_words import features_in_words
 from labelloop.platform.local import write_json_atomic
 from labelloop.platform.processes import start_background_worker
 from labelloop.standalone.project import Project
