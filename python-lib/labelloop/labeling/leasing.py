@@ -1,7 +1,8 @@
 """Leasing items to an annotator: what a batch, a search or the online model's look-ahead share."""
 from __future__ import annotations
 
-from labelloop.labeling.answers import MAX_BATCH
+from labelloop.errors import LabelloopError
+from labelloop.labeling.answers import MAX_BATCH, request_object
 
 LEASE_CAP = 2 * MAX_BATCH  # the most items one annotator holds: a batch and the next, whatever they ask
 UPCOMING_ITEMS = 200  # items past the leased ones whose online features are computed ahead (a few seconds of batches)
@@ -40,3 +41,11 @@ class Leasing:
     def upcoming(self, held: set) -> list:
         """The items the next batches will likely serve, in order (``held``: those answered enough)."""
         return self.queue.next_items(self.journal.leased_to_others(""), held, UPCOMING_ITEMS, done=held)
+
+    def release(self, user: str, body) -> dict:
+        """Give back ``user``'s leases on ``body["ids"]`` at once (the page left): others get them
+        now, not when they expire."""
+        ids = request_object(body).get("ids")
+        if not isinstance(ids, list) or len(ids) > LEASE_CAP or not all(isinstance(i, str) for i in ids):
+            raise LabelloopError(f"ids must be a list of at most {LEASE_CAP} item ids.")
+        return {"released": self.journal.release(user, ids)}
