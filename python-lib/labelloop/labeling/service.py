@@ -20,16 +20,19 @@ import numpy as np
 import pandas as pd
 
 from labelloop.errors import Forbidden, LabelloopError, NotFound
+from labelloop.labeling.audit_slice import AuditSlice
 from labelloop.labeling.media import MediaFile, MediaStore
 from labelloop.labeling.online_suggestions import OnlineSuggestions
 from labelloop.labeling.overlap import Overlap
 from labelloop.labeling.project_state import ProjectState
 from labelloop.labeling.queue import Queue
 from labelloop.labeling.search import check_query, find, searched_columns
+from labelloop.labeling.suggestion_gate import NO_MODEL, Verdict, version_verdict
 from labelloop.labeling.tally import Tally
 from labelloop.params import whole_number
 from labelloop.platform.base import Platform
 from labelloop.quality.agreement import agreement
+from labelloop.quality.suggestion_pull import FollowedPull
 from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
 
@@ -66,12 +69,15 @@ class LabelingConfig:
     overlap_share: float = 0.0  # the share of items served to several annotators (labeling/overlap.py)
     overlap_annotators: int = 2
     reviewers: list | None = None  # who may review; None: anyone who may label (a one-person server)
+    audit_share: float = 0.0  # the share served without suggestion (labeling/audit_slice.py); callers pass the setting
     keys: list = field(init=False)
     overlap: Overlap = field(init=False)
+    audit: AuditSlice = field(init=False)
 
     def __post_init__(self):
         self.keys = [c["key"] for c in self.categories]
         self.overlap = Overlap(self.overlap_share, self.overlap_annotators, self.seed)
+        self.audit = AuditSlice(self.audit_share, self.seed)
 
     def may_review(self, user: str) -> bool:
         return self.reviewers is None or user in self.reviewers
@@ -121,6 +127,9 @@ class LabelingService:
         self._tally.load(journal.answers_since(0))
         self._agreement = None  # (last event, when, agreement)
         self._searched = {}  # item -> the search that served it, for the answer's provenance
+        self._served = {}  # item -> (in the audit slice, the suggested category) when served, for its answers
+        self._pull = FollowedPull(journal)
+        self._version_gate = None  # (what it was judged on, its Verdict)
         self._search_leases = {}  # annotator -> what their last search leased
         self.online = None
         if config.online and not config.multi_label:
@@ -338,7 +347,8 @@ class LabelingService:
         project = self.project.current(read_since=self.loop.finished_at if self.loop is not None else None)
         stats = self._sync().stats(total=len(self.source))
         stats = {**stats, "modelVersions": project.versions, "stopping": project.stopping, "learningCurve": project.curve,
-                 "suggesting": self._suggesting(), "agreement": self._team_agreement()}
+                 "suggesting": self._suggesting(), "suggestions": self._verdict().as_json(),
+                 "suggestionPull": self._pull.current(), "agreement": self._team_agreement()}
         if loop is not None:
             stats["loop"] = loop
         if self.pool_watch is not None:
@@ -361,12 +371,14 @@ class LabelingService:
         duration = body.get("durationMs")
         duration = None if duration is None else whole_number(duration, "durationMs", 0, MAX_DURATION_MS, text=True)
         query = None if item_id in self._searched else self.queue.queries.get(item_id)
+        audited, suggested = self._served.get(item_id, (None, None))
         annotation = Annotation(
             item_id=item_id, annotator=user, status=status, label=label, comment=comment,
             session=self.project.current().session, duration_ms=duration,
             strategy="search" if item_id in self._searched else query.strategy if query else None,
             uncertainty=query.uncertainty if query else None,
             query_rank=query.rank if query else None, model_version=query.model_version if query else None,
+            audited=audited, suggested=suggested,
         )
         label_id = self.journal.record(annotation)
         self._on_change()
@@ -414,10 +426,14 @@ class LabelingService:
         return position
 
     def _serve(self, taken: list, query_of) -> dict:
-        """The response to a batch or a search: the items with their data, query and suggestion."""
+        """The response to a batch or a search: the items with their data, query and suggestion
+        (none for items of the audit slice; what it would have been is kept for their answers)."""
         suggestions = self._suggestions(taken)
-        items = [{"id": i, "data": data, "query": query_of(i), "suggestion": suggestions.get(i)}
-                 for i, data in zip(taken, self._data(taken))]
+        items = []
+        for i, data in zip(taken, self._data(taken)):
+            audited, suggestion = self.config.audit.includes(i), suggestions.get(i)
+            self._served[i] = (audited, None if self.config.multi_label else (suggestion or {}).get("label"))
+            items.append({"id": i, "data": data, "query": query_of(i), "suggestion": None if audited else suggestion})
         stats = self.stats()
         return {"items": items, "stats": stats, "done": not items and stats["remaining"] == 0}
 
@@ -484,9 +500,35 @@ class LabelingService:
             return online
         return {"source": "version" if self._model_version() else None, "labels": 0, "version": self._model_version()}
 
+    def _verdict(self) -> Verdict:
+        """Whether suggestions are shown (labeling/suggestion_gate.py): the online model's verdict once it
+        has one, else the active version's."""
+        online = self.online.verdict() if self.online is not None else None
+        if online is not None:
+            return online
+        version = self._model_version()
+        if version is None or not self.config.model:
+            return NO_MODEL
+        return self._judged_version(version)
+
+    def _judged_version(self, version: str) -> Verdict:
+        """The version's verdict, judged again when its stored metrics change (after a retrain)."""
+        stopping = self.project.current().stopping or {}
+        metrics = next((m for m in stopping.get("metrics", []) if str(m.get("version")) == str(version)), None)
+        key = (version, json.dumps(metrics, sort_keys=True, default=str))
+        if self._version_gate is None or self._version_gate[0] != key:
+            answers = self.journal.current_frame()
+            labeled = answers[answers["status"] == LABELED]
+            sliced = labeled[(labeled["strategy"] == "random") & (labeled["model_version"].astype(str) == str(version))]
+            sliced = sliced.drop_duplicates("item_id", keep="last")  # an item counts once, as in the stored accuracy
+            majority = labeled["label"].value_counts().index[0] if len(labeled) else None
+            self._version_gate = (key, version_verdict(metrics, sliced["label"].tolist(), majority))
+        return self._version_gate[1]
+
     def _suggestions(self, item_ids: list) -> dict:
-        """The best guess per item: the online model's when it is ready, else the version's; never blocks labeling."""
-        if not item_ids:
+        """The best guess per item: the online model's when it is ready, else the version's; none until the
+        model that would make them has earned their place (``_verdict``); never blocks labeling."""
+        if not item_ids or not self._verdict().shown:
             return {}
         online = self._online_suggestions(item_ids)
         if online is not None:

@@ -87,10 +87,12 @@ def random_share_accuracy(platform: Platform, model: str, version: str, source, 
 
 
 def compute_metrics(platform: Platform, model: str, source, answers: pd.DataFrame,
-                    sample_size: int = DEFAULT_SAMPLE) -> dict:
+                    sample_size: int = DEFAULT_SAMPLE, measured: dict | None = None) -> dict:
     """Metrics of the latest version of ``model`` against the one before, stored and returned.
 
     ``answers`` is a metadata frame (``metadata_frame`` columns, ``label`` as the label column).
+    ``measured``: what the trainer measured of the latest version, stored with its metrics (the
+    built-in trainer's cross-validation, which labeling/suggestion_gate.py reads).
     Returns every version's metrics, oldest first, as stored.
     """
     versions = platform.model_versions(model)
@@ -99,7 +101,7 @@ def compute_metrics(platform: Platform, model: str, source, answers: pd.DataFram
     latest = versions[-1]
     labeled = answers[answers["status"] == LABELED]
     entry = {"version": latest, "labels": int(labeled["data_id"].nunique()),
-             "computedAt": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+             "computedAt": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **(measured or {})}
     if len(versions) > 1:
         answered = set(answers["data_id"].astype(str))
         sample = [i for i in fixed_sample(list(source.ids), sample_size) if i not in answered]

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from labelloop import __version__
 from labelloop.embedding_model import DEFAULT_MODEL, FEATURES, INSTALL_HINT, check_features, model_identity, resolve_features
 from labelloop.errors import LabelloopError
+from labelloop.labeling.audit_slice import DEFAULT_AUDIT_SHARE
 from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, STRATEGIES
 from labelloop.standalone.options import DEFAULT_RETRAIN_EVERY, DEFAULT_WATCH_SECONDS, DEMO_TYPES, EXPORT_FORMATS
 from labelloop.store.items import DATA_TYPES
@@ -37,7 +38,7 @@ def _init(args) -> None:
         id_column=args.id_column, text_column=args.text_column, label_column=args.label_column,
         multi_label=args.multi_label, journal=args.journal, dataset_format=args.dataset_format,
         columns_first=_names(args.columns_first), overlap_share=args.overlap_share,
-        overlap_annotators=args.overlap_annotators, table=args.table,
+        overlap_annotators=args.overlap_annotators, audit_share=args.audit_share, table=args.table,
         features=args.features or "auto", embedding_model=args.embedding_model or DEFAULT_MODEL,
     )
     print(f"Created labelloop project in {project.root} ({args.type}, {len(project.source)} items).")
@@ -556,6 +557,9 @@ def parser() -> argparse.ArgumentParser:
                       help="share of items (0 to 1) served to several annotators, to measure agreement (default 0)")
     init.add_argument("--overlap-annotators", type=int, default=2, metavar="N",
                       help="how many annotators label each overlap item (2 to 5, default 2)")
+    init.add_argument("--audit-share", type=float, default=DEFAULT_AUDIT_SHARE, metavar="SHARE",
+                      help="share of items (0 to 1) served without a suggestion, to measure how much suggestions "
+                           f"sway answers (default {DEFAULT_AUDIT_SHARE}; 0 turns it off)")
     _feature_options(init)
     init.set_defaults(run=_init)
 

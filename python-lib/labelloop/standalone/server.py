@@ -118,6 +118,7 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
                             queries=settings.outputs["queries"], model=MODEL, text_column=settings.text_column,
                             columns_first=settings.columns_first, online=online,
                             overlap_share=settings.overlap_share, overlap_annotators=settings.overlap_annotators,
+                            audit_share=settings.audit_share,
                             reviewers=reviewers or ([] if auth_token else None))
     claims = NameClaims(project.journal, reviewers, require_keys) if auth_token else None
     features = features or feature_choice(project)
