@@ -161,7 +161,19 @@ def _quality(args) -> None:
 
 def _print_quality(found: dict) -> None:
     _print_agreement(found["agreement"])
+    _print_pull(found["suggestionPull"])
     _print_suspects(found)
+
+
+def _print_pull(pull: dict) -> None:
+    """How often answers equal the model's suggestion, shown and hidden (the audit slice)."""
+    def cell(group):
+        return "-" if group["agree"] is None else f"{group['agree']:.3f} of {group['items']:,}"
+
+    print(f"\n{'agreement with the suggestion':<30}{'shown':>16}{'hidden (audit)':>18}")
+    rows = [("all", pull)] + sorted(pull["byAnnotator"].items()) + [(f"suggested {k}", v) for k, v in pull["byCategory"].items()]
+    for name, groups in rows:
+        print(f"{name:<30}{cell(groups['withSuggestion']):>16}{cell(groups['audited']):>18}")
 
 
 def _print_agreement(found: dict) -> None:
