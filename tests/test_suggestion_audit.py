@@ -156,13 +156,13 @@ def test_quality_json_reports_the_pull_with_and_without_the_suggestion(tmp_path,
 
 
 def test_a_version_is_judged_on_its_random_slice_else_on_its_cross_validation():
-    on_slice = version_verdict({"randomAccuracy": 0.7, "randomLabels": 10, "cvAccuracy": 0.99, "cvMajority": 0.5},
-                               ["cat"] * 8 + ["dog"] * 2, "cat")
-    assert not on_slice.shown and on_slice.method == "random slice" and on_slice.majority == 0.8
+    on_slice = version_verdict({"randomAccuracy": 0.7, "randomLabels": 10, "randomMajority": 0.8,
+                                "randomMajorityLabel": "cat", "cvAccuracy": 0.99, "cvMajority": 0.5})
+    assert not on_slice.shown and on_slice.method == "random slice" and on_slice.held_out == 10
     assert "no better than always answering 'cat' (80%)" in on_slice.reason
-    by_cv = version_verdict({"cvAccuracy": 0.9, "cvMajority": 0.6, "labels": 50}, [], "cat")
+    by_cv = version_verdict({"cvAccuracy": 0.9, "cvMajority": 0.6, "cvMajorityLabel": "cat", "labels": 50})
     assert by_cv.shown and by_cv.method == "cross-validation" and by_cv.held_out == 50
-    assert not version_verdict(None, [], "cat").shown
+    assert not version_verdict(None).shown and not version_verdict({"randomLabels": 0, "randomAccuracy": None}).shown
 
 
 def test_the_trainer_measures_the_majority_answer_on_its_own_folds(tmp_path, wine_csv):

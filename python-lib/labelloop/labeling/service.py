@@ -129,7 +129,6 @@ class LabelingService:
         self._searched = {}  # item -> the search that served it, for the answer's provenance
         self._served = {}  # item -> (in the audit slice, the suggested category) when served, for its answers
         self._pull = FollowedPull(journal)
-        self._version_gate = None  # (what it was judged on, its Verdict)
         self._search_leases = {}  # annotator -> what their last search leased
         self.online = None
         if config.online and not config.multi_label:
@@ -509,26 +508,18 @@ class LabelingService:
         version = self._model_version()
         if version is None or not self.config.model:
             return NO_MODEL
-        return self._judged_version(version)
-
-    def _judged_version(self, version: str) -> Verdict:
-        """The version's verdict, judged again when its stored metrics change (after a retrain)."""
         stopping = self.project.current().stopping or {}
-        metrics = next((m for m in stopping.get("metrics", []) if str(m.get("version")) == str(version)), None)
-        key = (version, json.dumps(metrics, sort_keys=True, default=str))
-        if self._version_gate is None or self._version_gate[0] != key:
-            answers = self.journal.current_frame()
-            labeled = answers[answers["status"] == LABELED]
-            sliced = labeled[(labeled["strategy"] == "random") & (labeled["model_version"].astype(str) == str(version))]
-            sliced = sliced.drop_duplicates("item_id", keep="last")  # an item counts once, as in the stored accuracy
-            majority = labeled["label"].value_counts().index[0] if len(labeled) else None
-            self._version_gate = (key, version_verdict(metrics, sliced["label"].tolist(), majority))
-        return self._version_gate[1]
+        return version_verdict(next((m for m in stopping.get("metrics", []) if str(m.get("version")) == str(version)), None))
 
     def _suggestions(self, item_ids: list) -> dict:
         """The best guess per item: the online model's when it is ready, else the version's; none until the
         model that would make them has earned their place (``_verdict``); never blocks labeling."""
-        if not item_ids or not self._verdict().shown:
+        found = self._guesses(item_ids)
+        return found if found and self._verdict().shown else {}
+
+    def _guesses(self, item_ids: list) -> dict:
+        """The suggestions, shown or not (a version that cannot score says so in ``/stats`` all the same)."""
+        if not item_ids:
             return {}
         online = self._online_suggestions(item_ids)
         if online is not None:

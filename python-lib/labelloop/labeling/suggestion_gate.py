@@ -85,16 +85,14 @@ def cross_validated(matrix, targets: np.ndarray, make_model) -> Verdict:
                  counts.most_common(1)[0][0], "cross-validation")
 
 
-def version_verdict(metrics: dict | None, slice_labels: list, majority_label) -> Verdict:
-    """The verdict on a retrained version from its stored metrics (``learning/stopping.py``).
-
-    ``slice_labels``: the labels of the items it queried at random; ``majority_label``: the most
-    frequent label of all (the slice's own labels included, which can only favour the baseline)."""
+def version_verdict(metrics: dict | None) -> Verdict:
+    """The verdict on a retrained version from its stored metrics (``learning/stopping.py``): on its
+    random slice when it has one, else on the built-in trainer's cross-validation."""
     metrics = metrics or {}
-    if slice_labels and metrics.get("randomAccuracy") is not None:
-        majority = sum(label == majority_label for label in slice_labels) / len(slice_labels)
-        return judge(metrics["randomAccuracy"], majority, len(slice_labels), majority_label, "random slice")
+    if metrics.get("randomLabels") and metrics.get("randomMajority") is not None:
+        return judge(metrics["randomAccuracy"], metrics["randomMajority"], int(metrics["randomLabels"]),
+                     metrics.get("randomMajorityLabel"), "random slice")
     if metrics.get("cvAccuracy") is not None and metrics.get("cvMajority") is not None:
         return judge(metrics["cvAccuracy"], metrics["cvMajority"], int(metrics.get("labels") or 0),
-                     metrics.get("cvMajorityLabel") or majority_label, "cross-validation")
+                     metrics.get("cvMajorityLabel"), "cross-validation")
     return UNMEASURED

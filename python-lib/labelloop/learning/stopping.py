@@ -71,7 +71,9 @@ def agreement(before: np.ndarray, after: np.ndarray) -> dict:
 
 
 def random_share_accuracy(platform: Platform, model: str, version: str, source, answers: pd.DataFrame) -> dict:
-    """``version``'s accuracy on the labeled items it had queried at random."""
+    """``version``'s accuracy on the labeled items it had queried at random, and that of always
+    answering the most frequent label (``randomMajority``, the bar labeling/suggestion_gate.py
+    sets; the frequency counts every label, the slice's own included, which can only favour it)."""
     mine = answers[(answers["status"] == LABELED) & (answers["strategy"] == "random")
                    & (answers["model_version"].astype(str) == str(version))]
     mine = mine.sort_values("label_id").drop_duplicates("data_id", keep="last")
@@ -82,8 +84,11 @@ def random_share_accuracy(platform: Platform, model: str, version: str, source, 
     scored = np.array([p is not None for p in predicted], dtype=bool)
     if not scored.any():
         return {"randomLabels": 0, "randomAccuracy": None}
-    correct = predicted[scored].astype(str) == mine["label"].astype(str).to_numpy()[scored]
-    return {"randomLabels": int(scored.sum()), "randomAccuracy": round(float(correct.mean()), 6)}
+    truth = mine["label"].astype(str).to_numpy()[scored]
+    correct = predicted[scored].astype(str) == truth
+    majority = str(answers.loc[answers["status"] == LABELED, "label"].astype(str).value_counts().index[0])
+    return {"randomLabels": int(scored.sum()), "randomAccuracy": round(float(correct.mean()), 6),
+            "randomMajority": round(float((truth == majority).mean()), 6), "randomMajorityLabel": majority}
 
 
 def compute_metrics(platform: Platform, model: str, source, answers: pd.DataFrame,
