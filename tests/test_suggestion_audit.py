@@ -3,6 +3,7 @@ section 15), through the HTTP API and the ``labelloop`` command."""
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import numpy as np
 import pandas as pd
@@ -12,8 +13,9 @@ from test_online_suggestions import CATEGORIES, pool, truth
 from test_webapp_api import as_user, make_client
 
 from labelloop.labeling.suggestion_gate import version_verdict
+from labelloop.platform.parquet_parts import PartedDataset
 from labelloop.standalone.project import Project
-from labelloop.store.journal import LABELED, Annotation
+from labelloop.store.journal import LABELED, Annotation, Journal
 from labelloop.store.materialize import metadata_frame
 
 
@@ -180,3 +182,25 @@ def test_the_trainer_measures_the_majority_answer_on_its_own_folds(tmp_path, win
     assert model["cvMajority"] < model["cvAccuracy"]
     assert model["metrics"]["cvMajority"] == model["cvMajority"]  # stored beside the version's metrics, for the gate
     assert abs(model["cvMajority"] - labels.value_counts().iloc[0] / 60) < 0.05  # stratified folds keep the shares
+
+
+def test_a_journal_and_metadata_parts_written_before_the_audit_slice_gain_its_columns(tmp_path):
+    url = f"sqlite:///{tmp_path / 'journal.sqlite'}"
+    journal = Journal(url)
+    journal.record(Annotation("1", "ada", LABELED, "cat"))
+    journal.close()
+    with sqlite3.connect(tmp_path / "journal.sqlite") as conn:  # as an older labelloop left it
+        conn.execute("ALTER TABLE events DROP COLUMN audited")
+        conn.execute("ALTER TABLE events DROP COLUMN suggested")
+    journal = Journal(url)
+    journal.record(Annotation("2", "ada", LABELED, "dog", audited=True, suggested="cat"))
+    meta = metadata_frame(journal.current_frame())
+    assert meta["audited"].tolist() == [False, True] and meta["suggested"].isna().tolist() == [True, False]
+    journal.close()
+
+    parts = PartedDataset(tmp_path / "metadata", ("data_id", "annotator"))
+    parts.write(meta.head(1).drop(columns=["audited", "suggested"]))  # parts of an older metadata dataset
+    PartedDataset(tmp_path / "metadata", ("data_id", "annotator")).write(meta.tail(1))
+    read = PartedDataset(tmp_path / "metadata", ("data_id", "annotator")).read().sort_values("label_id")
+    assert read["data_id"].tolist() == ["1", "2"] and read["suggested"].isna().tolist() == [True, False]
+    assert pd.isna(read["audited"].iloc[0]) and bool(read["audited"].iloc[1])
