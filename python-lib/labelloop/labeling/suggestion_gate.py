@@ -41,7 +41,7 @@ class Verdict:
                 "majority": self.majority, "heldOut": self.held_out}
 
 
-NO_MODEL = Verdict(False, "No suggestions yet: there is no model until two categories have labels.")
+NO_MODEL = Verdict(False, "No suggestions yet: no model has learned from labels of two categories so far.")
 UNMEASURED = Verdict(False, "No suggestions yet: the model has not been measured on labels it did not learn from "
                             "(it is, after the next retrain or a few more labels).")
 
