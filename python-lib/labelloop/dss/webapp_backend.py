@@ -28,6 +28,7 @@ from labelloop.dss.mesh_embedding import MeshEmbedding
 from labelloop.dss.platform import DSSPlatform
 from labelloop.errors import LabelloopError
 from labelloop.labeling.app import Settings, Webapp, create_app, freeze_long_lived, webapp_of
+from labelloop.labeling.audit_slice import DEFAULT_AUDIT_SHARE
 from labelloop.labeling.rules_book import RulesBook
 from labelloop.labeling.service import LabelingConfig
 from labelloop.rules.dataset import DatasetRules
@@ -123,7 +124,7 @@ def _stop_on_sigterm(webapp: Webapp) -> None:
 # The params each webapp's backend reads (webapps/<type>-labeling/webapp.json; a test compares).
 _COMMON_PARAMS = ("unlabeled", "categories", "labels_ds", "metadata_ds", "label_col_name", "queries_ds", "saved_model",
                   "multi_label", "journal", "overlap_share", "overlap_annotators", "reviewers", "suspects_ds",
-                  "rules_ds")
+                  "rules_ds", "audit_share")
 WEBAPP_PARAMS = {"image": _COMMON_PARAMS, "sound": _COMMON_PARAMS,
                  "tabular": (*_COMMON_PARAMS, "id_column", "columns_first", "embedding_llm"),
                  "text": (*_COMMON_PARAMS, "id_column", "columns_first", "text_column", "embedding_llm")}
@@ -192,6 +193,7 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
         online=True,
         overlap_share=0.0 if param["overlap_share"] is None else param["overlap_share"],
         overlap_annotators=2 if param["overlap_annotators"] is None else param["overlap_annotators"],
+        audit_share=DEFAULT_AUDIT_SHARE if param["audit_share"] is None else param["audit_share"],
     )
     team = DSSTeam(platform, param["reviewers"])
     suspects = DatasetSuspects(platform, param["suspects_ds"]).current if param["suspects_ds"] else None
