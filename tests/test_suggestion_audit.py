@@ -29,7 +29,8 @@ def label_batch(client, answer, size=10, user="alice") -> list:
 
 
 def learned(service, count: int) -> bool:
-    return eventually(lambda: service.suggestions.online.status()["labels"] == count and service.suggestions.online.verdict() is not None)
+    online = service.suggestions.online
+    return eventually(lambda: online.status()["labels"] == count and online.verdict() is not None)
 
 
 def test_ten_labels_all_of_one_category_show_no_suggestion_until_the_model_beats_the_majority(tmp_path):
