@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from paths import ROOT
 from sampler_models import pool, tabular_classifier
 from sklearn.datasets import load_wine
 
@@ -250,7 +251,7 @@ def test_labelloop_sample_before_any_model_writes_a_diverse_first_batch(tmp_path
 @pytest.mark.parametrize("recipe", ["query-sampler", "query-sampler-spark"])
 def test_the_recipes_offer_every_diversity_with_the_same_default(recipe):
     """The recipe's form is JSON, so it repeats the default: it must be the one the sampler uses."""
-    descriptor = json.loads((Path(__file__).parents[1] / "custom-recipes" / recipe / "recipe.json").read_text())
+    descriptor = json.loads((ROOT / "custom-recipes" / recipe / "recipe.json").read_text())
     param = next(p for p in descriptor["params"] if p["name"] == "diversity")
     assert param["defaultValue"] == DEFAULT_DIVERSITY
     assert [choice["value"] for choice in param["selectChoices"]] == list(DIVERSITY)

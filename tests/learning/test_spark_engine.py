@@ -28,6 +28,9 @@ from labelloop.standalone.project import Project
 from labelloop.store.items import row_ids
 from labelloop.store.journal import LABELED, SKIPPED, Annotation
 
+# Each test starts local Spark (a JVM, about 25 s before any work): `make test-slow` runs them.
+pytestmark = pytest.mark.slow
+
 LABELLOOP = str(Path(sys.executable).parent / "labelloop")
 SMALL_PARTITIONS = "--conf spark.sql.files.maxPartitionBytes=4096 --conf spark.sql.files.openCostInBytes=0 pyspark-shell"
 
