@@ -29,6 +29,7 @@ from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
 from labelloop.platform.local import LocalPlatform
 from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, scores, top
 from labelloop.standalone.project import Project
+from labelloop.store.item_sources import Rows
 from labelloop.store.journal import LABELED, Annotation
 
 LABELLOOP = str(Path(sys.executable).parent / "labelloop")
@@ -80,7 +81,7 @@ def platform(tmp_path):
 
 
 def sample(platform, **settings):
-    summary = run_sampler(platform, "clf", Pool("pool", id_column="id"), "queries", set(),
+    summary = run_sampler(platform, "clf", Pool("pool", Rows("id")), "queries", set(),
                           SamplerSettings(seed=3, random_share=0.0, **settings))
     return summary, platform.read_dataset("queries")
 
@@ -117,7 +118,7 @@ def _peak_bytes(tmp_path, rows: int, diversity: str) -> int:
     del frame
     tracemalloc.start()
     try:
-        run_sampler(platform, "clf", Pool("pool", id_column="id"), "queries", set(),
+        run_sampler(platform, "clf", Pool("pool", Rows("id")), "queries", set(),
                     SamplerSettings(max_queries=100, diversity=diversity, chunk_size=5_000, seed=0))
         return tracemalloc.get_traced_memory()[1]
     finally:

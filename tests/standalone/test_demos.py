@@ -12,7 +12,7 @@ import pandas as pd
 from servers import labelloop_server
 from test_cli import run
 
-from labelloop.embedding_model import DEFAULT_MODEL
+from labelloop.learning.embedding_model import DEFAULT_MODEL
 from labelloop.standalone.demo import tweets_frame
 
 INSTALLED_MODEL = Path(sys.prefix) / "models" / "all-MiniLM-L6-v2"  # where `make` puts it (tests/minilm_files.py)

@@ -10,20 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from labelloop.labeling.overlap import draw
-from labelloop.params import fraction
-
-DEFAULT_AUDIT_SHARE = 0.1
+from labelloop.parameters.tables import AUDIT_SHARE
 
 
 @dataclass(frozen=True)
 class AuditSlice:
     """``share`` of the items (0 to 1; 0 turns the slice off) are served without a suggestion."""
 
-    share: float = DEFAULT_AUDIT_SHARE
+    share: float = AUDIT_SHARE.default
     seed: int = 0
 
     def __post_init__(self):
-        object.__setattr__(self, "share", fraction(self.share, "audit_share"))
+        object.__setattr__(self, "share", AUDIT_SHARE.check(self.share))
 
     def includes(self, item_id: str) -> bool:
         return self.share > 0 and draw(self.seed, item_id, "audit") < self.share

@@ -43,8 +43,7 @@ class Leasing:
         return self.queue.next_items(self.journal.leased_to_others(""), held, UPCOMING_ITEMS, done=held)
 
     def release(self, user: str, body) -> dict:
-        """Give back ``user``'s leases on ``body["ids"]`` at once (the page left): others get them
-        now, not when they expire."""
+        """Give back ``user``'s leases on ``body["ids"]`` at once (the page left): others get them now, not when they expire."""
         ids = request_object(body).get("ids")
         if not isinstance(ids, list) or len(ids) > LEASE_CAP or not all(isinstance(i, str) for i in ids):
             raise LabelloopError(f"ids must be a list of at most {LEASE_CAP} item ids.")

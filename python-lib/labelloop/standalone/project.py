@@ -15,13 +15,15 @@ from functools import cached_property
 from pathlib import Path
 
 from labelloop.errors import LabelloopError, NotFound
-from labelloop.labeling.audit_slice import DEFAULT_AUDIT_SHARE, AuditSlice
+from labelloop.labeling.audit_slice import AuditSlice
 from labelloop.labeling.overlap import Overlap
 from labelloop.learning.embedding_model import DEFAULT_MODEL, check_features, resolve_features
+from labelloop.parameters.tables import AUDIT_SHARE
 from labelloop.platform.delimited import Dialect, detect
 from labelloop.platform.local import LocalPlatform, dataset_format, write_json_atomic
 from labelloop.platform.sql_table import SqlTable, is_database_url
-from labelloop.store.items import DATA_TYPES, FOLDER_TYPES, FolderSource, TableSource, row_ids
+from labelloop.store.item_sources import items_for_type
+from labelloop.store.items import DATA_TYPES, FOLDER_TYPES, FolderSource, row_ids
 from labelloop.store.journal import Journal
 from labelloop.store.materialize import Outputs, clashing_column, restore_journal
 
@@ -47,7 +49,7 @@ class Settings:
     dataset_format: str = "parquet"
     overlap_share: float = 0.0  # the share of items several annotators label (labeling/overlap.py)
     overlap_annotators: int = 2
-    audit_share: float = DEFAULT_AUDIT_SHARE  # the share served without suggestion (labeling/audit_slice.py)
+    audit_share: float = AUDIT_SHARE.default  # the share served without suggestion (labeling/audit_slice.py)
     outputs: dict = field(default_factory=lambda: {"labels": "labels", "metadata": "metadata", "queries": "queries"})
     features: str = "auto"  # text features: auto | tfidf | embeddings (standalone/embeddings.py)
     embedding_model: str = DEFAULT_MODEL  # a sentence-transformers model: a folder, or a name in the local cache
@@ -111,7 +113,12 @@ class Project:
     @property
     def media_folder(self) -> str | None:
         """The folder the media files are read from (image and sound projects)."""
-        return str(self.data_path) if self.settings.type in FOLDER_TYPES else None
+        return self.platform.folders.get(UNLABELED)
+
+    @cached_property
+    def items(self):
+        """Where the items come from (``store.item_sources``): chosen here, once, from the data type."""
+        return items_for_type(self.settings.type, self.settings.id_column)
 
     @property
     def pool_table(self) -> SqlTable | None:
@@ -135,9 +142,7 @@ class Project:
     def source(self):
         """The items to label, with their stable ids."""
         self._check_data_here()
-        if self.settings.type in FOLDER_TYPES:
-            return FolderSource(self.platform.list_folder(UNLABELED), self.settings.type)
-        return TableSource(self.platform.read_dataset(UNLABELED), self.settings.id_column)
+        return self.items.load(self.platform, UNLABELED)
 
     def _check_data_here(self) -> None:
         """A data file or folder moved since ``init``: say where its path is kept and how to change it."""
