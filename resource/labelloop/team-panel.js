@@ -1,6 +1,8 @@
-// The Team panel: how much the annotators agree (GET /stats `agreement`), each number with the
-// count of items it rests on, so 2 of 2 is not read as 100%; and the labels suspected of being wrong
-// (`suspects`), each with the item in a few words. Hidden until there is one or the other.
+// The Team panel: how much the annotators agree (GET /stats `agreement`), and how often they give
+// the model's suggestion when they see it and when the audit slice hides it (`suggestionPull`),
+// each number with the count of items it rests on, so 2 of 2 is not read as 100%. Hidden until
+// two annotators answered the same item or an answer could be compared with a suggestion; the labels
+// suspected of being wrong (`suspects`), each with the item in a few words, show too.
 import { clear, el } from "./dom.js";
 
 function share(value) {
@@ -20,18 +22,31 @@ function suspectList(suspects) {
       el("li", { title: found.itemId }, `${found.preview}: labeled ${found.label}, the model says ${found.suggested}`))));
 }
 
+function pulled(groups) {
+  const shown = groups.withSuggestion, hidden = groups.audited;
+  return `${share(shown.agree)} when shown (${shown.items}), ${share(hidden.agree)} when hidden (${hidden.items})`;
+}
+
+function pullNodes(pull) {
+  const people = Object.entries(pull.byAnnotator || {});
+  return [el("p", { className: "metrics team-pull" }, `Answers equal to the model's suggestion: ${pulled(pull)}`),
+    el("ul", { className: "team-pull-annotators" }, people.map(([name, groups]) => el("li", {}, `${name}: ${pulled(groups)}`)))];
+}
+
 export function teamPanel() {
   const node = el("section", { className: "team-panel", "aria-label": "Team agreement", hidden: true });
-  node.update = (agreement, suspects) => {
+  node.update = (agreement, pull, suspects) => {
     clear(node);
-    const agreed = Boolean(agreement && agreement.items);
-    node.hidden = !agreed && !(suspects && suspects.count);
+    const compared = pull && (pull.withSuggestion.items || pull.audited.items);
+    const suspected = suspects && suspects.count;
+    node.hidden = !(agreement && agreement.items) && !compared && !suspected;
     if (node.hidden) return;
     node.append(el("div", { className: "team-title" }, "Team"));
-    if (suspects && suspects.count) node.append(suspectList(suspects));
-    if (!agreed) return;
+    if (compared) node.append(...pullNodes(pull));
+    if (suspected) node.append(suspectList(suspects));
+    if (!agreement || !agreement.items) return;
     node.append(el("p", { className: "team-alpha" },
-      `Agreement (Krippendorff's α): ${decimal(agreement.alpha)} over ${agreement.items} item(s) labeled by two or more`));
+        `Agreement (Krippendorff's α): ${decimal(agreement.alpha)} over ${agreement.items} item(s) labeled by two or more`));
     const people = Object.entries(agreement.annotators || {});
     if (people.length) {
       node.append(el("p", { className: "metrics" }, "Each annotator with the others' majority:"),

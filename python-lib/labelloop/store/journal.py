@@ -56,6 +56,8 @@ events = sa.Table(
     sa.Column("model_version", sa.String(128)),
     sa.Column("duration_ms", sa.Integer),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("audited", sa.Boolean),  # served in the audit slice: without its suggestion (DESIGN.md section 15)
+    sa.Column("suggested", sa.Text),  # what the model suggested, or would have in the audit slice
     sa.Index("events_item", "item_id"),
     sa.Index("events_annotator", "annotator", "id"),
 )
@@ -100,7 +102,8 @@ issued_keys = sa.Table(  # keys the operator issued (``labelloop names --issue``
     sa.Column("issued_at", sa.DateTime, nullable=False),
 )
 
-_PROVENANCE = ("session", "strategy", "uncertainty", "query_rank", "model_version", "duration_ms")
+_PROVENANCE = ("session", "strategy", "uncertainty", "query_rank", "model_version", "duration_ms", "audited", "suggested")
+_ADDED_COLUMNS = ("audited", "suggested")  # added to ``events`` after journals were written: older ones gain them
 
 
 @dataclass
@@ -118,6 +121,8 @@ class Annotation:
     query_rank: int | None = None
     model_version: str | None = None
     duration_ms: int | None = None
+    audited: bool | None = None
+    suggested: str | None = None
 
 
 def utcnow() -> dt.datetime:
@@ -188,9 +193,19 @@ class Journal:
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
         try:
             metadata.create_all(self.engine)
+            self._add_columns()
         except sa.exc.OperationalError as error:
             raise LabelloopError(f"Cannot open the journal database ({first_line(error)}).") from error
         _OPEN.add(self)
+
+    def _add_columns(self) -> None:
+        """Give a journal written by an older labelloop the ``events`` columns added since (empty for its answers)."""
+        present = {c["name"] for c in sa.inspect(self.engine).get_columns("events")}
+        missing = [events.c[name] for name in _ADDED_COLUMNS if name not in present]
+        with self.engine.begin() as conn:
+            for column in missing:
+                kind = column.type.compile(dialect=self.engine.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE events ADD COLUMN {column.name} {kind}")
 
     def close(self) -> None:
         self.closed = True
