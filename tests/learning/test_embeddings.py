@@ -165,7 +165,7 @@ def test_in_the_page_search_by_meaning_finds_a_paraphrase_and_labels_it(tmp_path
         page.get_by_role("button", name="Search").click()
         page.wait_for_function("() => document.querySelector('.text-body').textContent.includes('kitchen table')")
         assert page.locator(".reason").inner_text() == f"Search result for “{CAT_QUERY}”."
-        assert "Features: sentence embeddings of" in page.locator(".model-panel").inner_text()
+        assert "(TF-IDF), and sentence embeddings of" in page.locator(".model-panel").inner_text()
         screenshot(page, "search-by-meaning")
         page.keyboard.press("2")
         page.wait_for_function("() => !document.querySelector('.text-body').textContent.includes('kitchen table')")
