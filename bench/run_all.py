@@ -2,13 +2,13 @@
 
 Each benchmark runs as its own process, one after the other, and measures the approach of the
 plugin we replace in the same run, so the ratios hold on any machine. Their headline numbers
-(``headline.record``) make the table at the top of RESULTS.md, which is also copied into the
-README between its ``bench:start`` and ``bench:end`` markers; each benchmark's full output follows.
+(``headline.record``) make the table at the top of RESULTS.md, which is also copied into
+docs/benchmarks.md between its ``bench:start`` and ``bench:end`` markers; each benchmark's full output follows.
 
     python bench/run_all.py [--only NAME ... [--update]]
 
 ``--only NAME --update`` re-measures those benchmarks and puts their sections and headline rows
-into RESULTS.md (and the README's table) in place of the old ones, noting when.
+into RESULTS.md (and the docs' table) in place of the old ones, noting when.
 """
 from __future__ import annotations
 
@@ -90,12 +90,15 @@ def run(name: str, headlines: Path) -> tuple:
     return result.returncode, output, seconds
 
 
-def update_readme(block: str) -> None:
-    readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
+def update_docs(table: str, latest: str, machine_line: str) -> None:
+    """The headline table in docs/benchmarks.md, with the date of its newest figure (the dates of
+    each benchmark's run stay in RESULTS.md)."""
+    page = ROOT / "docs" / "benchmarks.md"
+    block = f"{table}\n\nLatest figures of {latest}. {machine_line} Every benchmark's full output and date: `bench/RESULTS.md`.\n"
+    text = page.read_text(encoding="utf-8")
     pattern = re.compile(r"(<!-- bench:start -->\n).*?(<!-- bench:end -->)", re.S)
     if pattern.search(text):
-        readme.write_text(pattern.sub(lambda m: m.group(1) + block + "\n" + m.group(2), text), encoding="utf-8")
+        page.write_text(pattern.sub(lambda m: m.group(1) + block + "\n" + m.group(2), text), encoding="utf-8")
 
 
 def update_results(names: list, sections: list, rows: list) -> None:
@@ -129,9 +132,8 @@ def update_results(names: list, sections: list, rows: list) -> None:
     at = next(n for n, line in enumerate(lines) if line.startswith("Machine: "))
     lines[at:at] = [f"Re-measured on {stamp}, commit {commit()}: {', '.join(n[:-3] for n in names)}.", ""]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    about = " ".join(line for line in lines if line.startswith(("Measured on", "Re-measured on", "Machine: ")))
-    update_readme("\n".join(headline_table([]).splitlines() + table)
-                  + f"\n\n{about} Full output: [bench/RESULTS.md](bench/RESULTS.md).\n")
+    update_docs("\n".join(headline_table([]).splitlines() + table), stamp,
+                next(line for line in lines if line.startswith("Machine: ")))
 
 
 def main() -> int:
@@ -163,7 +165,7 @@ def main() -> int:
         "# Benchmark results\n\nWritten by `make bench` (`bench/run_all.py`); do not edit by hand. Every baseline is "
         "the approach of the plugin we replace (ML-assisted Labeling 4.x), measured in the same run.\n\n"
         f"{about}\n\n{table}\n\n" + "\n".join(sections), encoding="utf-8")
-    update_readme(f"{table}\n\n{about} Full output: [bench/RESULTS.md](bench/RESULTS.md).\n")
+    update_docs(table, stamp, f"Machine: {machine()}.")
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

@@ -33,3 +33,11 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def open_view(page, view: str):
+    """Open a view of the page's header ("model", "team" or "rules") beside the item, if not open."""
+    button = page.locator(f".dock-button[aria-controls='dock-{view}']")
+    if button.get_attribute("aria-expanded") != "true":
+        button.click()
+    page.locator(f"#dock-{view}").wait_for()

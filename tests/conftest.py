@@ -81,3 +81,10 @@ def api_client_header(monkeypatch):
         original(self, *args, **kwargs)
         self.environ_base["HTTP_X_REQUESTED_WITH"] = "labelloop"
     monkeypatch.setattr(FlaskClient, "__init__", init)
+
+
+@pytest.fixture(autouse=True)
+def empty_models_folder(monkeypatch, tmp_path_factory):
+    """Tests see no model by name unless they give one: ``make`` puts all-MiniLM-L6-v2 in the venv's
+    models folder, where ``--features auto`` would find it (embedding_model.models_folder)."""
+    monkeypatch.setenv("LABELLOOP_MODELS", str(tmp_path_factory.mktemp("models")))

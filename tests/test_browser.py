@@ -6,7 +6,7 @@ import subprocess
 import urllib.request
 
 import pandas as pd
-from browser import browser_page, screenshot
+from browser import browser_page, open_view, screenshot
 from polling import eventually
 from servers import LABELLOOP, labelloop_server
 
@@ -261,9 +261,10 @@ def test_a_sound_that_cannot_be_decoded_says_so_and_can_be_labeled(tmp_path):
 def test_the_page_shows_the_model_and_its_stopping_verdict_as_the_loop_retrains(tmp_path):
     demo = tmp_path / "demo-tabular"
     with labelloop_server("demo", "--type", "tabular", "--dir", demo, "--retrain-every", "6") as url, \
-            browser_page() as page:
+            browser_page(1280, 720) as page:
         page.goto(url)
         page.wait_for_selector(".row-table")
+        open_view(page, "model")
         assert page.locator(".model-title").inner_text() == "No model yet"
         assert "Retrains every 6 labels" in page.locator(".model-panel").inner_text()
         for n in range(40):
@@ -351,6 +352,7 @@ def test_two_annotators_disagree_and_the_reviewer_settles_the_item(tmp_path, mon
         assert page.locator(".reason").inner_text() == "The annotators disagree."
         answers = page.locator(".answer").all_inner_texts()
         assert [a.split(" · ")[0] for a in answers] == ["ada: Yes", "bob: No"]
+        open_view(page, "team")
         team = page.locator(".team-panel")
         assert "over 1 item(s) labeled by two or more" in team.inner_text()
         screenshot(page, "review-disagreement")
@@ -375,7 +377,7 @@ def test_a_rule_is_written_in_the_rules_panel_previewed_saved_and_gives_weak_lab
             page.keyboard.press(key)
             page.wait_for_function("(before) => { const t = document.querySelector('.text-body');"
                                    " return t && t.textContent !== before; }", arg=before, timeout=10_000)
-        page.get_by_text("Labeling rules").click()
+        open_view(page, "rules")
         page.get_by_text("No rules yet.").wait_for()
         page.get_by_role("textbox", name="Rule name").fill("refund")
         page.get_by_role("combobox", name="Rule kind").select_option("keywords")
@@ -393,6 +395,7 @@ def test_a_rule_is_written_in_the_rules_panel_previewed_saved_and_gives_weak_lab
         page.locator(".rules-list .rule").wait_for()
         assert page.locator(".rules-list .rule").inner_text().startswith("refund → complaint: votes on 4 item(s)")
         assert page.locator(".counts").inner_text().startswith("3 labeled")
+        open_view(page, "model")
         page.get_by_role("button", name="Train now").click()  # the loop offers the trainer the weak labels
         weak_line = page.locator(".weak-training")
         weak_line.wait_for(timeout=90_000)
@@ -440,7 +443,7 @@ def test_undo_after_the_done_screen_shows_the_answer_without_the_done_message(tm
 def test_search_a_word_label_two_results_then_see_the_learning_curve(tmp_path):
     demo = tmp_path / "demo-text"
     with labelloop_server("demo", "--type", "text", "--dir", demo, "--retrain-every", "6") as url, \
-            browser_page() as page:
+            browser_page(1280, 720) as page:
         page.goto(url)
         page.wait_for_selector(".text-item")
         page.get_by_role("searchbox", name="Search items").fill("car")
@@ -465,6 +468,7 @@ def test_search_a_word_label_two_results_then_see_the_learning_curve(tmp_path):
         assert page.locator("svg.learning-curve circle.curve-contradiction").count() == 1  # v0002 against v0001
         assert "Suggestions: the online model, which learns from every label" in page.locator(".model-panel").inner_text()
         assert page.locator(".suggestion").inner_text().startswith("The online model suggests: ")
+        open_view(page, "model")
         screenshot(page, "learning-curve")
     meta = Project.open(demo).platform.read_dataset("metadata")
     by_id = meta.set_index(meta["data_id"].astype(str))

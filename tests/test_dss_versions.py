@@ -97,7 +97,7 @@ def test_the_plugin_code_env_builds_on_every_supported_dss_but_not_with_python_3
     for version in DSS_VERSIONS:
         offered = code_env_pythons(desc, tuple(map(int, version.split("."))))
         assert "PYTHON39" in offered and "PYTHON312" not in offered
-    assert "PYTHON312" in desc["acceptedPythonInterpreters"]  # the README says DSS 12 and 13 cannot use it
+    assert "PYTHON312" in desc["acceptedPythonInterpreters"]  # docs/how-to/install-dss.md says DSS 12 and 13 cannot use it
 
 
 # The plugin's reads on each version

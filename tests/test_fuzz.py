@@ -21,7 +21,7 @@ TOKEN = "fuzz-token"
 KEY = {"X-Labelloop-Key": "fuzz-browser-key-0123456789"}
 CATEGORIES = [{"key": "cat", "caption": "Cat"}, {"key": "dog", "caption": "Dog"}]
 ITEMS = ["a.png", "sub/b.png", "c d.png"]
-ROUTES = ["/", "/config", "/batch", "/search", "/label", "/skip", "/history", "/stats", "/review", "/rules",
+ROUTES = ["/", "/config", "/batch", "/search", "/label", "/skip", "/release", "/history", "/stats", "/review", "/rules",
           "/rules/preview", "/train", "/favicon.ico",
           "/media/a.png", "/media/sub/b.png", "/resource/labelloop/app.js"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]

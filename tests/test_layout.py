@@ -1,4 +1,4 @@
-"""The package's folders depend on each other one way (README, Layout).
+"""The package's folders depend on each other one way (docs/explanation/architecture.md, Layout).
 
 standalone, dss -> labeling, learning -> quality, rules -> store -> platform -> the shared base
 (errors, params, the public sampling API). labeling and learning do not import each other, nor

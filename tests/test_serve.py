@@ -49,7 +49,7 @@ def key(who: str) -> dict:
     return {"X-Labelloop-Key": f"browser-of-{who}-0123456789"}
 
 
-ROUTES = [("get", "/"), ("get", "/config"), ("get", "/batch"), ("post", "/label"), ("post", "/skip"),
+ROUTES = [("get", "/"), ("get", "/config"), ("get", "/batch"), ("post", "/label"), ("post", "/skip"), ("post", "/release"),
           ("get", "/history"), ("get", "/stats"), ("get", "/resource/labelloop/app.js"), ("get", "/media/a.png"),
           ("post", "/train"), ("get", "/favicon.ico"), ("get", "/no-such-route")]
 

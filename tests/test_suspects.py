@@ -69,7 +69,7 @@ def test_known_flips_rank_higher_than_by_the_labels_probability_alone():
 
 
 def test_quality_json_lists_the_flipped_wines_in_the_contracts_shape(tmp_path):
-    """DESIGN.md section 10: ``{"agreement": {...}, "suspects": [{item_id, label, suggested, score}]}``,
+    """DESIGN.md section 10: ``{"agreement": {...}, "suspects": [{item_id, label, suggested, score, preview}]}``,
     most suspicious first."""
     wine = load_wine(as_frame=True)
     noisy, flipped = flip(np.asarray(["a", "b", "c"])[wine.target], 0.10, seed=1)
@@ -80,7 +80,10 @@ def test_quality_json_lists_the_flipped_wines_in_the_contracts_shape(tmp_path):
     run("import", tmp_path / "proj", "--labels", tmp_path / "labels.csv", "--annotator", "ada")
     found = json.loads(run("quality", tmp_path / "proj", "--json").stdout)
     assert set(found) >= {"agreement", "suspects"} and isinstance(found["agreement"], dict)
-    assert all(set(s) == {"item_id", "label", "suggested", "score"} for s in found["suspects"])
+    assert all(set(s) == {"item_id", "label", "suggested", "score", "preview"} for s in found["suspects"])
+    first = found["suspects"][0]
+    wine_row = wine.data.iloc[int(first["item_id"])]  # the item's first columns, not only its id
+    assert first["preview"] == f"alcohol {wine_row['alcohol']}, malic_acid {wine_row['malic_acid']}, ash {wine_row['ash']}"
     scores = [s["score"] for s in found["suspects"]]
     assert scores == sorted(scores, reverse=True)
     assert all(s["label"] == noisy[int(s["item_id"])] != s["suggested"] for s in found["suspects"])

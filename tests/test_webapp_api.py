@@ -319,3 +319,16 @@ def test_an_image_category_named_0_leaves_0_to_the_view_which_fits_the_image(tmp
     from labelloop.labeling.service import VIEW_KEYS, shortcuts
 
     assert shortcuts([str(d) for d in "1234567890"], VIEW_KEYS["image"]) == list("123456789a")
+
+
+def test_released_leases_go_to_the_next_annotator_at_once_and_bad_lists_are_refused(api):
+    client, _ = api
+    alice = [i["id"] for i in client.get("/batch?size=30", headers=as_user("alice")).get_json()["items"]]
+    assert client.get("/batch?size=5", headers=as_user("bob")).get_json()["items"] == []
+    answer = client.post("/release", json={"ids": alice[:5] + ["not-leased"]}, headers=as_user("bob"))
+    assert answer.get_json() == {"released": 0}  # only one's own leases are given back
+    assert client.post("/release", json={"ids": alice[:5]}, headers=as_user("alice")).get_json() == {"released": 5}
+    assert [i["id"] for i in client.get("/batch?size=5", headers=as_user("bob")).get_json()["items"]] == alice[:5]
+    for payload in ({"ids": "1"}, {"ids": [1]}, {}, [], {"ids": ["x"] * 1000}):
+        refused = no_traceback(client.post("/release", json=payload))
+        assert refused.status_code == 400 and refused.get_json()["error"].endswith(".")

@@ -43,10 +43,10 @@ const pause = (seconds) => new Promise((resolve) => setTimeout(resolve, seconds 
 
 export function makeApi(backendUrl) {
   // A 503 means the journal database was briefly unreachable and nothing was written: try again.
-  async function call(method, path, body) {
+  async function call(method, path, body, options = {}) {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await callOnce(method, path, body);
+        return await callOnce(method, path, body, options);
       } catch (error) {
         if (error.status !== 503 || attempt > RETRIES_WHEN_UNAVAILABLE) throw error;
         await pause(error.retryAfter || 1);
@@ -54,7 +54,8 @@ export function makeApi(backendUrl) {
     }
   }
 
-  async function callOnce(method, path, body) {
+  // `keepalive`: the request outlives the page (an answer sent as the annotator leaves).
+  async function callOnce(method, path, body, { keepalive = false } = {}) {
     // A header no page on another origin can send without the server's consent (a preflight it
     // never grants): the server hands out items only to requests that carry it.
     const headers = { Accept: "application/json", "X-Requested-With": "labelloop" };
@@ -67,7 +68,7 @@ export function makeApi(backendUrl) {
     let response;
     try {
       response = await fetch(backendUrl(path), {
-        method, headers, credentials: "same-origin",
+        method, headers, credentials: "same-origin", keepalive,
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
@@ -91,8 +92,10 @@ export function makeApi(backendUrl) {
     config: () => call("GET", "config"),
     batch: (size) => call("GET", `batch?size=${size}`),
     search: (q, size, mode = "text") => call("GET", `search?q=${encodeURIComponent(q)}&size=${size}&mode=${mode}`),
-    label: (body) => call("POST", "label", body),
-    skip: (body) => call("POST", "skip", body),
+    label: (body) => call("POST", "label", body, { keepalive: true }),
+    skip: (body) => call("POST", "skip", body, { keepalive: true }),
+    // Sent as the page is hidden: once, with no answer awaited (the page may be gone)
+    release: (ids) => (ids.length ? callOnce("POST", "release", { ids }, { keepalive: true }).catch(() => null) : null),
     history: (direction, cursor) =>
       call("GET", `history?direction=${direction}` + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "")),
     stats: () => call("GET", "stats"),

@@ -3,9 +3,15 @@
 // Home/End jump to its ends, Ctrl+Z reopens the latest answer, ? shows the shortcuts. A view may
 // take keys of its own first (the image view: + - 0 to zoom; the sound view: Space to play...).
 // Reviewers switch to the Review view: the same keys settle the item shown, Tab passes it by.
-import { ApiError, makeApi, storeName, storedName } from "./api.js";
+// Input is never lost: the page holds the next items before it needs them, so an answer shows the
+// next item at once while it is sent; keys pressed while a request holds the page wait their turn;
+// Tab and Enter belong to a focused button. The state logic is in page-state.js.
+import { ApiError, makeApi, storeName } from "./api.js";
+import { makeDialog } from "./dialog.js";
 import { clear, el } from "./dom.js";
+import { categoryGrid, panelDock } from "./layout.js";
 import { modelPanel } from "./model-panel.js";
+import { ActionQueue, Upcoming, checkMode, keyAction } from "./page-state.js";
 import { answersList, reviewReason } from "./review-view.js";
 import { rulesPanel } from "./rules-panel.js";
 import { teamPanel } from "./team-panel.js";
@@ -14,6 +20,17 @@ import { RENDERERS, preload } from "./views.js";
 const BATCH_SIZE = 10;
 const STATS_POLL_MS = 2000;
 const WAIT_SECONDS = 5;
+const LOW_WATER = 3; // held items that make the page ask for the next batch
+
+// How a focused element takes keys: "text" fields take them all, a "control" (button, checkbox,
+// link) takes Tab and Enter, anything else ("none": the page, the item) leaves them to the page.
+function focusKind(target) {
+  if (!(target instanceof Element)) return "none";
+  if (target.matches("input[type=checkbox], input[type=radio], input[type=button], input[type=submit]")) return "control";
+  if (target.matches("input, textarea, select, [contenteditable]")) return "text";
+  if (target.matches("button, a[href], summary, audio, video, [tabindex]:not([tabindex='-1'])")) return "control";
+  return "none";
+}
 
 function percent(value) {
   return `${Math.round(value * 100)}%`;
@@ -25,18 +42,35 @@ class LabelingPage {
     this.api = makeApi(options.backendUrl);
     this.context = { backendUrl: options.backendUrl };
     this.view = null;
-    this.queue = [];
+    this.mode = "waiting"; // page-state.js MODES
+    this.upcoming = new Upcoming(LOW_WATER); // new items leased to this annotator, the one shown first
+    this.prefetch = options.prefetch !== false; // false: each answer waits for the server (bench/key_latency.py)
+    this.reviewQueue = [];
     this.current = null; // {id, data, query, suggestion} or a history answer
     this.history = null; // null on a new item; else {labelId, position, isFirst, isLast}
     this.selected = new Set(); // multi-label selection
     this.shownAt = performance.now();
-    this.busy = false;
+    this.held = false; // a request holds the page: keys wait in `presses`
+    this.presses = new ActionQueue();
+    this.sending = Promise.resolve(); // requests go out one after another, answers before the next batch
+    this.filling = null; // the batch being fetched ahead
     this.reviewing = false; // the Review view (reviewers only) instead of labeling
   }
 
   async start() {
     document.addEventListener("keydown", (event) => this.onKey(event));
+    // Leaving gives the held items back at once, so other annotators need not wait for their leases to expire
+    window.addEventListener("pagehide", () => this.api.release(this.upcoming.ids));
+    window.addEventListener("pageshow", (event) => {
+      if (event.persisted && this.config && !this.reviewing) this.hold(() => this.refill());
+    });
     await this.open();
+  }
+
+  setMode(mode) {
+    this.mode = checkMode(mode);
+    this.root.dataset.mode = mode;
+    if (mode !== "waiting") clearTimeout(this.waitTimer);
   }
 
   // Build the page for the annotator; again after they gave their name.
@@ -46,48 +80,51 @@ class LabelingPage {
       this.config = await this.api.config();
     } catch (error) {
       if (error instanceof ApiError && error.needName) return this.askName(error.status === 403 ? error.message : "");
+      this.setMode("waiting");
       return this.showError(error);
     }
     this.buildCategories();
-    if (this.config.rules) this.nodes.aside.append(rulesPanel(this.api, this.config, (error) => this.showError(error)));
+    if (this.config.rules) {
+      const rules = rulesPanel(this.api, this.config, (error) => this.showError(error));
+      rules.open = true;
+      this.nodes.dock.add("rules", "Rules", rules);
+    }
     this.nodes.user.textContent = this.config.user || "";
     this.nodes.reviewToggle.hidden = !this.config.reviewer;
-    try {
-      await this.nextNewItem();
-    } catch (error) {
-      this.showError(error); // a failing first batch says why, not a blank page
-    }
+    await this.hold(() => this.nextNewItem()); // a failing first batch says why, not a blank page
   }
 
   // layout
   buildLayout() {
     const n = (this.nodes = {});
     n.progressBar = el("div", { className: "progress-bar" });
+    n.progress = el("div", { className: "progress", role: "progressbar", "aria-label": "Items answered",
+      "aria-valuemin": 0, "aria-valuemax": 0, "aria-valuenow": 0 }, n.progressBar);
     n.counts = el("span", { className: "counts", "aria-live": "polite" });
     n.user = el("span", { className: "user" });
     n.reviewToggle = el("button", { type: "button", className: "review-toggle", hidden: true, "aria-pressed": "false",
       onClick: () => this.toggleReview() }, "Review");
     n.answers = el("div", { className: "answers", hidden: true, "aria-label": "Answers" });
     n.team = teamPanel();
-    n.item = el("section", { className: "item", "aria-label": "Item to label" });
+    n.item = el("section", { className: "item", "aria-label": "Item to label", tabindex: -1 });
     n.position = el("div", { className: "position" });
     n.reason = el("div", { className: "reason" });
     n.suggestion = el("div", { className: "suggestion" });
     n.categories = el("div", { className: "categories", role: "group", "aria-label": "Categories" });
-    n.model = modelPanel(() => this.run(async () => {
+    n.model = modelPanel(() => this.hold(async () => {
       await this.api.train();
       this.showStats(await this.api.stats());
     }));
-    n.save = el("button", { className: "save", type: "button", hidden: true, onClick: () => this.saveSelection() },
+    n.save = el("button", { className: "save", type: "button", hidden: true, onClick: () => this.act({ type: "save" }) },
       "Save (Enter)");
     n.comment = el("textarea", { className: "comment", placeholder: "Comment (optional)", rows: 2,
       "aria-label": "Comment", maxlength: 10000 });
     n.nav = el("nav", { className: "history-nav", "aria-label": "History" },
-      el("button", { type: "button", onClick: () => this.walk("first") }, "First (Home)"),
-      el("button", { type: "button", onClick: () => this.walk("back") }, "Back (←)"),
-      el("button", { type: "button", onClick: () => this.skip() }, "Skip (Tab)"),
-      el("button", { type: "button", onClick: () => this.walk("next") }, "Next (→)"),
-      el("button", { type: "button", onClick: () => this.walk("last") }, "Latest (End)"));
+      el("button", { type: "button", onClick: () => this.act({ type: "walk", direction: "first" }) }, "First (Home)"),
+      el("button", { type: "button", onClick: () => this.act({ type: "walk", direction: "back" }) }, "Back (←)"),
+      el("button", { type: "button", onClick: () => this.act({ type: "skip" }) }, "Skip (Tab)"),
+      el("button", { type: "button", onClick: () => this.act({ type: "walk", direction: "next" }) }, "Next (→)"),
+      el("button", { type: "button", onClick: () => this.act({ type: "walk", direction: "last" }) }, "Latest (End)"));
     n.query = el("input", { type: "search", maxlength: 200, placeholder: "Search items (a word, a value)",
       "aria-label": "Search items" });
     // "By meaning" shows once the project has sentence embeddings (stats.features, see showStats)
@@ -107,7 +144,7 @@ class LabelingPage {
         el("dl", {},
           el("dt", {}, "1-9, a-z"), el("dd", {}, "Choose the category with that key (multi-label: toggle it)"),
           el("dt", {}, "Enter"), el("dd", {}, "Save the chosen categories (multi-label)"),
-          el("dt", {}, "Tab"), el("dd", {}, "Skip this item (reviewing: pass it by for now)"),
+          el("dt", {}, "Tab"), el("dd", {}, "Skip this item (reviewing: pass it by for now); on a button, go to the next one"),
           el("dt", {}, "← / →"), el("dd", {}, "Previous / next item in your history"),
           el("dt", {}, "Home / End"), el("dd", {}, "Your first answer / back to new items"),
           el("dt", {}, "Ctrl+Z"), el("dd", {}, "Reopen your latest answer to change it"),
@@ -117,16 +154,28 @@ class LabelingPage {
           el("dt", {}, "?"), el("dd", {}, "Show or hide this help"),
           el("dt", {}, "Esc"), el("dd", {}, "Close this help, leave the comment box")),
         el("button", { type: "button", onClick: () => this.toggleHelp(false) }, "Close")));
+    n.help.addEventListener("keydown", (event) => {
+      if (event.key === "?") this.toggleHelp(false);
+    });
+    this.helpDialog = makeDialog(n.help);
+    n.dock = panelDock();
+    n.dock.add("model", "Model", n.model, () => {
+      const title = n.model.querySelector(".model-title");
+      return title && title.textContent !== "No model yet" ? title.textContent : "Model";
+    });
+    n.dock.add("team", "Team", n.team);
     n.doneTitle = el("h2", {});
     n.doneText = el("p", {});
     n.done = el("div", { className: "done", hidden: true }, n.doneTitle, n.doneText);
     clear(this.root).append(
       el("header", {},
-        el("strong", {}, "labelloop"), el("div", { className: "progress" }, n.progressBar), n.counts, n.user,
-        n.reviewToggle, el("button", { type: "button", className: "help-button", onClick: () => this.toggleHelp() }, "Shortcuts (?)")),
-      el("main", {}, n.item, (n.aside = el("aside", {}, n.search, n.position, n.reason, n.suggestion, n.answers,
-        n.categories, n.save, n.comment, n.nav, n.message, n.model, n.team))),
-      n.done, n.help);
+        el("strong", {}, "labelloop"), n.progress, n.counts, n.user,
+        n.dock.buttons, n.reviewToggle,
+        el("button", { type: "button", className: "help-button", onClick: () => this.toggleHelp() }, "Shortcuts (?)")),
+      el("main", {}, el("div", { className: "stage" }, n.done, n.item),
+        el("aside", {}, n.search, n.position, n.reason, n.suggestion, n.answers, n.categories, n.save, n.comment,
+          n.nav, n.message), n.dock.column),
+      n.help);
   }
 
   buildCategories() {
@@ -135,14 +184,18 @@ class LabelingPage {
     for (const category of this.config.categories) {
       const count = el("span", { className: "count" }, "0");
       const key = category.shortcut ? el("kbd", {}, category.shortcut) : null;
+      // a click by mouse gives focus back to the item, so Tab and Enter stay the page's; by keyboard it stays
       const button = el("button", { type: "button", className: "category", "aria-label": category.caption,
-        title: category.key, onClick: () => this.choose(category.key) }, key, el("span", { className: "caption" },
-        category.caption), count);
+        "aria-keyshortcuts": category.shortcut || false, title: category.key, onClick: (event) => {
+          if (event.detail) this.nodes.item.focus({ preventScroll: true });
+          this.act({ type: "choose", category: category.key });
+        } }, key, el("span", { className: "caption" }, category.caption), count);
       button.count = count;
       this.buttons.set(category.key, button);
       if (category.shortcut) this.byShortcut.set(category.shortcut, category.key);
       this.nodes.categories.append(button);
     }
+    categoryGrid(this.nodes.categories, [...this.buttons.values()]);
     this.nodes.save.hidden = !this.config.multiLabel;
   }
 
@@ -150,9 +203,10 @@ class LabelingPage {
   show(item, history = null) {
     this.render(item);
     this.history = history;
+    this.setMode(history ? "history" : "labeling");
     this.nodes.answers.hidden = true;
     const answer = history ? item.annotation : null;
-    if (!history) preload(this.config.type, this.queue.slice(1, 4), this.context);
+    if (!history) preload(this.config.type, this.upcoming.items.slice(1, 4), this.context);
     this.nodes.comment.value = (answer && answer.comment) || "";
     const labels = answer && answer.label !== null ? [].concat(answer.label) : [];
     this.selected = new Set(this.config.multiLabel ? labels : []);
@@ -210,6 +264,9 @@ class LabelingPage {
     const total = stats.total || 0;
     const done = stats.labeled + stats.skipped;
     this.nodes.progressBar.style.width = total ? percent(done / total) : "0%";
+    this.nodes.progress.setAttribute("aria-valuemax", String(total));
+    this.nodes.progress.setAttribute("aria-valuenow", String(done));
+    this.nodes.progress.setAttribute("aria-valuetext", `${done} of ${total} answered`);
     this.nodes.counts.textContent =
       `${stats.labeled} labeled · ${stats.skipped} skipped · ${stats.remaining} remaining of ${total}`;
     for (const [key, button] of this.buttons) {
@@ -239,7 +296,9 @@ class LabelingPage {
   }
 
   toggleHelp(force) {
-    this.nodes.help.hidden = force === undefined ? !this.nodes.help.hidden : !force;
+    const show = force === undefined ? !this.helpDialog.isOpen : force;
+    if (show) this.helpDialog.open();
+    else this.helpDialog.close();
   }
 
   askName(problem) {
@@ -252,46 +311,93 @@ class LabelingPage {
       el("p", { className: "error", role: "alert", hidden: !problem }, problem || ""), input, key,
       el("button", { type: "submit" }, "Start"));
     const overlay = el("div", { className: "overlay", role: "dialog", "aria-label": "Your name" }, form);
+    const dialog = makeDialog(overlay, { closable: false }); // nothing behind it works without a name
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       if (!input.value.trim()) return;
       storeName(input.value.trim(), key.value.trim());
+      dialog.close();
       overlay.remove();
       this.open();
     });
+    this.setMode("naming");
     this.root.append(overlay);
-    input.focus();
+    dialog.open(input);
   }
 
   // moving
+  // Show the next new item: the one held, else the next batch's; when others hold the rest, wait for them.
   async nextNewItem() {
-    while (!this.queue.length) {
-      const batch = await this.api.batch(BATCH_SIZE);
-      this.showStats(batch.stats);
-      this.queue = batch.items;
-      if (this.queue.length) break;
-      if (batch.done) return this.finish("All items are labeled.", "Nothing is left to label. Thank you!");
-      this.nodes.message.textContent = "Waiting: the remaining items are being labeled by others.";
-      await new Promise((resolve) => setTimeout(resolve, WAIT_SECONDS * 1000));
+    if (!this.upcoming.current) {
+      this.setMode("waiting");
+      if (this.filling) await this.filling;
+      if (!this.upcoming.current) await this.fetchBatch();
     }
-    this.show(this.queue[0]);
+    if (this.upcoming.current) {
+      this.show(this.upcoming.current);
+      if (this.prefetch) this.fillUp();
+      return null;
+    }
+    if (this.lastBatchDone) return this.finish("All items are labeled.", "Nothing is left to label. Thank you!");
+    this.nodes.message.textContent = "Waiting: the remaining items are being labeled by others.";
+    this.waitTimer = setTimeout(() => this.askAgain(), WAIT_SECONDS * 1000);
+    return null;
   }
 
-  // Items matching a search come next, then the queue as before.
+  // Waiting: ask again (later, while another request holds the page); keys still work meanwhile.
+  askAgain() {
+    if (this.mode !== "waiting") return;
+    if (this.held) this.waitTimer = setTimeout(() => this.askAgain(), WAIT_SECONDS * 1000);
+    else this.hold(() => this.nextNewItem());
+  }
+
+  // The next batch, after the answers already sent; the items the page holds come first.
+  async fetchBatch() {
+    const mark = this.upcoming.mark();
+    const batch = await this.send(() => this.api.batch(BATCH_SIZE));
+    this.upcoming.merge(batch.items, mark);
+    this.lastBatchDone = batch.done;
+    this.showStats(batch.stats);
+  }
+
+  // Ask for the next batch ahead of need, once few items are held.
+  fillUp() {
+    if (this.filling || !this.upcoming.needsMore()) return;
+    this.filling = this.fetchBatch().catch(() => null).finally(() => {
+      this.filling = null;
+    });
+  }
+
+  // After the page came back from the browser's cache: its leases were given back on leaving.
+  refill() {
+    this.upcoming.clear();
+    return this.mode === "labeling" || this.mode === "waiting" ? this.nextNewItem() : null;
+  }
+
+  // Requests go out one at a time, in the order asked: an answer reaches the server before the
+  // batch or history read that follows it. The returned promise is the request's own.
+  send(request) {
+    const result = this.sending.then(request);
+    this.sending = result.catch(() => null);
+    return result;
+  }
+
+  // Items matching a search come next, then the held items as before; focus goes back to the item,
+  // so the next category key labels it instead of typing into the search box.
   async search(q, mode) {
     if (!q) return;
-    await this.run(async () => {
-      const found = await this.api.search(q, BATCH_SIZE, mode);
+    await this.hold(async () => {
+      const found = await this.send(() => this.api.search(q, BATCH_SIZE, mode));
       this.showStats(found.stats);
       if (!found.items.length) {
         this.nodes.message.textContent = mode === "semantic" ? `No unlabeled item is embedded yet.`
           : `No unlabeled item matches “${q}”.`;
         return;
       }
-      this.history = null;
-      const ids = new Set(found.items.map((item) => item.id));
-      this.queue = [...found.items, ...this.queue.filter((queued) => !ids.has(queued.id))];
-      this.show(this.queue[0]);
+      if (this.reviewing) return;
+      this.upcoming.putFirst(found.items);
+      this.show(this.upcoming.current);
+      this.nodes.item.focus({ preventScroll: true });
       this.nodes.message.textContent = mode === "semantic"
         ? `The ${found.items.length} unlabeled item(s) closest in meaning to “${q}”.`
         : `${found.items.length} item(s) match “${q}”.`;
@@ -300,6 +406,7 @@ class LabelingPage {
 
   finish(title, text) {
     this.current = null;
+    this.setMode("done");
     clear(this.nodes.item);
     this.nodes.doneTitle.textContent = title;
     this.nodes.doneText.textContent = text;
@@ -315,23 +422,24 @@ class LabelingPage {
     n.reviewToggle.setAttribute("aria-pressed", String(this.reviewing));
     n.nav.hidden = this.reviewing;
     n.search.hidden = this.reviewing;
-    this.queue = [];
+    this.reviewQueue = [];
     this.history = null;
-    this.run(async () => {
-      if (!this.reviewing) return this.nextNewItem();
+    this.hold(async () => {
+      if (!this.reviewing) return this.nextNewItem(); // the items held for labeling are still there
       this.showStats(await this.api.stats()); // the Team panel, current as the review starts
       return this.nextReview();
     });
   }
 
   async nextReview() {
-    if (!this.queue.length) this.queue = (await this.api.reviewBatch(BATCH_SIZE)).items;
-    if (!this.queue.length) {
+    if (!this.reviewQueue.length) this.reviewQueue = (await this.send(() => this.api.reviewBatch(BATCH_SIZE))).items;
+    if (!this.reviewQueue.length) {
       this.nodes.answers.hidden = true;
       return this.finish("Nothing to review.", "No item has answers that disagree, and no label is suspected of being wrong.");
     }
-    const item = this.queue[0];
+    const item = this.reviewQueue[0];
     this.render(item);
+    this.setMode("review");
     const n = this.nodes;
     n.position.textContent = "To review";
     n.reason.textContent = reviewReason(item, this.config.categories);
@@ -346,14 +454,14 @@ class LabelingPage {
     return null;
   }
 
-  async decide(label) {
+  decide(label) {
     const item = this.current;
     const body = { id: item.id, label };
     const comment = this.nodes.comment.value.trim();
     if (comment) body.comment = comment;
-    await this.run(async () => {
-      await this.api.review(body);
-      this.queue = this.queue.filter((queued) => queued.id !== item.id);
+    return this.hold(async () => {
+      await this.send(() => this.api.review(body));
+      this.reviewQueue = this.reviewQueue.filter((queued) => queued.id !== item.id);
       await this.nextReview();
       this.nodes.message.textContent = `Settled: ${[].concat(label).join(", ")}.`;
       this.showStats(await this.api.stats());
@@ -361,19 +469,28 @@ class LabelingPage {
   }
 
   passReview() {
-    this.queue = this.queue.slice(1).concat(this.queue.slice(0, 1));
-    this.run(() => this.nextReview());
+    this.reviewQueue = this.reviewQueue.slice(1).concat(this.reviewQueue.slice(0, 1));
+    return this.hold(() => this.nextReview());
   }
 
-  async walk(direction) {
-    if (this.reviewing) return;
-    if (!this.history && (direction === "next" || direction === "last")) return;
-    await this.run(async () => {
+  walk(direction) {
+    if (this.reviewing) return null;
+    if (!this.history && (direction === "next" || direction === "last")) return null;
+    return this.hold(async () => {
       if (direction === "last" || (direction === "next" && this.history.isLast)) return this.leaveHistory();
       const cursor = this.history && direction !== "first" ? this.history.labelId : "";
-      const answer = await this.api.history(direction, cursor);
-      this.show({ id: answer.item.id, data: answer.item.data, annotation: answer.annotation }, answer);
+      return this.showAnswer(await this.send(() => this.api.history(direction, cursor)));
     });
+  }
+
+  // Ctrl+Z: reopen the latest answer to change it.
+  undo() {
+    if (this.reviewing) return null;
+    return this.hold(async () => this.showAnswer(await this.send(() => this.api.history("last", ""))));
+  }
+
+  showAnswer(answer) {
+    this.show({ id: answer.item.id, data: answer.item.data, annotation: answer.annotation }, answer);
   }
 
   leaveHistory() {
@@ -383,102 +500,130 @@ class LabelingPage {
 
   // answering
   choose(key) {
-    if (!this.current) return;
+    if (!this.current) return null;
     if (!this.config.multiLabel) return this.reviewing ? this.decide(key) : this.answer("label", key);
     if (this.selected.has(key)) this.selected.delete(key);
     else this.selected.add(key);
     const button = this.buttons.get(key);
     button.classList.toggle("chosen", this.selected.has(key));
     button.setAttribute("aria-pressed", String(this.selected.has(key)));
+    return null;
   }
 
   saveSelection() {
-    if (!this.current || !this.selected.size) return;
+    if (!this.current || !this.selected.size) return null;
     const order = this.config.categories.map((c) => c.key).filter((k) => this.selected.has(k));
-    if (this.reviewing) this.decide(order);
-    else this.answer("label", order);
+    return this.reviewing ? this.decide(order) : this.answer("label", order);
   }
 
   skip() {
-    if (!this.current) return;
-    if (this.reviewing) this.passReview();
-    else this.answer("skip");
+    if (!this.current) return null;
+    return this.reviewing ? this.passReview() : this.answer("skip");
   }
 
-  async answer(kind, label) {
+  answer(kind, label) {
     const item = this.current;
     const body = { id: item.id, durationMs: Math.round(performance.now() - this.shownAt) };
     const comment = this.nodes.comment.value.trim();
     if (comment) body.comment = comment;
     if (kind === "label") body.label = label;
-    await this.run(async () => {
-      const result = kind === "label" ? await this.api.label(body) : await this.api.skip(body);
-      this.showStats(result.stats);
-      if (this.history) {
+    const post = () => (kind === "label" ? this.api.label(body) : this.api.skip(body));
+    if (this.history) {
+      return this.hold(async () => {
+        const result = await this.send(post);
+        this.showStats(result.stats);
         if (this.history.isLast) return this.leaveHistory();
-        const next = await this.api.history("next", String(result.labelId));
-        return this.show({ id: next.item.id, data: next.item.data, annotation: next.annotation }, next);
-      }
-      this.queue = this.queue.filter((queued) => queued.id !== item.id);
-      return this.nextNewItem();
-    });
+        return this.showAnswer(await this.send(() => this.api.history("next", String(result.labelId))));
+      });
+    }
+    this.upcoming.answer(item.id);
+    if (!this.prefetch) {
+      return this.hold(async () => {
+        this.answerSaved(item, await this.send(post));
+        return this.nextNewItem();
+      });
+    }
+    this.send(post).then((result) => this.answerSaved(item, result), (error) => this.answerFailed(item, error));
+    // the next item is held: it shows now; else the page waits for it, holding the keys pressed meanwhile
+    return this.upcoming.current ? this.nextNewItem() : this.hold(() => this.nextNewItem());
   }
 
-  async run(action) {
-    if (this.busy) return;
-    this.busy = true;
+  answerSaved(item, result) {
+    this.upcoming.saved(item.id);
+    this.showStats(result.stats);
+  }
+
+  // The answer did not reach the journal: its item comes back first, with the reason.
+  answerFailed(item, error) {
+    this.upcoming.restore(item);
+    if (this.mode === "labeling" || this.mode === "waiting") this.show(item);
+    this.showError({ message: `Your answer was not saved: ${error.message || error}` });
+  }
+
+  // Run `task` holding the page: keys pressed meanwhile wait, then replay in order.
+  async hold(task) {
+    if (this.held) return;
+    this.held = true;
     this.nodes.message.classList.remove("error");
     try {
-      await action();
+      await task();
     } catch (error) {
       this.showError(error);
     } finally {
-      this.busy = false;
+      this.held = false;
     }
+    this.replay();
+  }
+
+  replay() {
+    while (!this.held) {
+      const waiting = this.presses.shift();
+      if (!waiting) return;
+      const action = waiting.action || keyAction(waiting.press, waiting.focus, this.mode, this.byShortcut);
+      if (action) this.perform(action);
+    }
+  }
+
+  // An action from a key or a button: now, or once the request holding the page is answered.
+  act(action) {
+    if (this.held) this.presses.push({ action });
+    else this.perform(action);
+  }
+
+  perform(action) {
+    const actions = {
+      choose: () => this.choose(action.category),
+      save: () => this.saveSelection(),
+      skip: () => this.skip(),
+      walk: () => this.walk(action.direction),
+      undo: () => this.undo(),
+      help: () => this.toggleHelp(),
+    };
+    actions[action.type]();
   }
 
   // keyboard
   onKey(event) {
-    if (!this.config) return;
-    const typing = event.target instanceof Element && event.target.matches("input, textarea, select");
+    const inDialog = event.target instanceof Element && event.target.closest("[role=dialog]");
+    if (!this.config || this.mode === "naming" || this.helpDialog.isOpen || inDialog) return; // a dialog takes its keys
+    const focus = focusKind(event.target);
     if (event.key === "Escape") {
-      this.toggleHelp(false);
-      if (typing) event.target.blur();
+      if (focus === "text") this.nodes.item.focus({ preventScroll: true });
       return;
     }
-    if (typing || event.altKey || event.metaKey) return;
-    if (!event.ctrlKey && this.view && this.view.onKey && this.view.onKey(event)) {
+    if (focus !== "text" && !event.ctrlKey && !event.altKey && !event.metaKey && this.view && this.view.onKey
+        && this.view.onKey(event)) {
       event.preventDefault();
       return;
     }
-    if (event.ctrlKey) {
-      if (event.key.toLowerCase() === "z" && !this.reviewing) {
-        event.preventDefault();
-        this.run(async () => {
-          const answer = await this.api.history("last", "");
-          this.show({ id: answer.item.id, data: answer.item.data, annotation: answer.annotation }, answer);
-        });
-      }
-      return;
-    }
-    const actions = {
-      Tab: () => this.skip(),
-      ArrowLeft: () => this.walk("back"),
-      ArrowRight: () => this.walk("next"),
-      Home: () => this.walk("first"),
-      End: () => this.walk("last"),
-      Enter: () => this.saveSelection(),
-      "?": () => this.toggleHelp(),
-    };
-    const action = actions[event.key];
-    const category = this.byShortcut.get(event.key.toLowerCase());
-    if (action) {
-      event.preventDefault();
-      action();
-    } else if (category !== undefined) {
-      event.preventDefault();
-      this.choose(category);
-    }
+    const press = { key: event.key, ctrlKey: event.ctrlKey, altKey: event.altKey, metaKey: event.metaKey,
+      shiftKey: event.shiftKey };
+    // while held, take every key some mode would act on; it is read again in the mode the page is in then
+    const action = keyAction(press, focus, this.held ? "labeling" : this.mode, this.byShortcut);
+    if (!action) return;
+    event.preventDefault();
+    if (this.held) this.presses.push({ press, focus });
+    else this.perform(action);
   }
 }
 

@@ -62,6 +62,13 @@ export function renderImage(data, config, context) {
   });
   viewport.addEventListener("pointerup", () => { drag = null; });
 
+  // an unzoomed image fits again when its column changes width (a view opening beside it)
+  const resized = new ResizeObserver(() => {
+    if (image.naturalWidth && state.scale === state.fit && viewport.clientWidth) fit();
+  });
+  resized.observe(viewport);
+  view.dispose = () => resized.disconnect();
+
   image.src = context.backendUrl(data.mediaUrl);
   view.onKey = (event) => {
     const actions = { "+": () => zoom(ZOOM_STEP), "=": () => zoom(ZOOM_STEP), "-": () => zoom(1 / ZOOM_STEP), "0": fit };

@@ -50,7 +50,8 @@ def test_a_port_in_use_is_one_sentence(project_dir):
         port = taken.getsockname()[1]
         result = run("serve", project_dir, "--port", port, ok=False)
     assert result.returncode == 2
-    assert result.stderr.strip() == f"labelloop: error: Cannot listen on 127.0.0.1 port {port}: Address already in use."
+    assert result.stderr.strip() == (f"labelloop: error: Port {port} on 127.0.0.1 is in use by another program: stop it, "
+                                     "or pick another port with --port (0 picks a free one).")
 
 
 def test_400_half_open_connections_do_not_stop_a_real_request(project_dir):

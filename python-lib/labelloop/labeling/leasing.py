@@ -1,6 +1,7 @@
 """Leasing items to an annotator: what a batch, a search or the online model's look-ahead share."""
 from __future__ import annotations
 
+from labelloop.errors import LabelloopError
 from labelloop.labeling.answers import MAX_BATCH
 
 LEASE_CAP = 2 * MAX_BATCH  # the most items one annotator holds: a batch and the next, whatever they ask
@@ -40,3 +41,9 @@ class Leasing:
     def upcoming(self, held: set) -> list:
         """The items the next batches will likely serve, in order (``held``: those answered enough)."""
         return self.queue.next_items(self.journal.leased_to_others(""), held, UPCOMING_ITEMS, done=held)
+
+    def release(self, user: str, ids) -> int:
+        """Give back ``user``'s leases on ``ids`` (the page left); returns how many were released."""
+        if not isinstance(ids, list) or len(ids) > LEASE_CAP or not all(isinstance(i, str) for i in ids):
+            raise LabelloopError(f"ids must be a list of at most {LEASE_CAP} item ids.")
+        return self.journal.release(user, ids)

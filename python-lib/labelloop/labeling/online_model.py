@@ -8,7 +8,7 @@ new rows' features, are computed in a worker process (one per server process, sp
 use): in a thread they held the GIL for milliseconds (a pipeline's transform costs about 5 ms
 whatever the rows) and slowed the requests that came meanwhile (bench/online_load.py). Plain
 ``SGDClassifier.partial_fit`` steps were measured first and suggested worse than the retrained
-version alone (bench/suggestions.py, README); the warm-started refit is the same model as a
+version alone (bench/suggestions.py, docs/benchmarks.md); the warm-started refit is the same model as a
 version's, kept current.
 
 Its features are the latest version's own (the built-in model's transform), or, before the first

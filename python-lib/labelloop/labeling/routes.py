@@ -60,6 +60,10 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
     def skip():
         return jsonify(service.skip(identify(request), body()))
 
+    @app.post("/release")
+    def release():
+        return jsonify(service.release(identify(request), body()))
+
     @app.get("/history")
     def history():
         args = request.args

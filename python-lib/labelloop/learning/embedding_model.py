@@ -3,7 +3,9 @@
 Text features can come from a sentence-transformers model (DESIGN.md section 12). It is an
 optional extra (``pip install labelloop[embeddings]``): nothing here imports torch or
 sentence-transformers until a model is asked to encode, and a model is only ever loaded from this
-machine (a folder, or the Hugging Face cache), never downloaded by labelloop.
+machine, never downloaded by labelloop: a folder given by path, a folder of the same name in the
+models folder (``$LABELLOOP_MODELS``, else ``models/`` in the Python environment labelloop runs in,
+where ``make`` installs all-MiniLM-L6-v2), or the Hugging Face cache.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import hashlib
 import importlib.util
 import os
 import re
+import sys
 import threading
 from pathlib import Path
 
@@ -35,11 +38,24 @@ def extra_installed() -> bool:
     return importlib.util.find_spec("sentence_transformers") is not None
 
 
+def models_folder() -> Path:
+    """Where models are looked up by name before the Hugging Face cache."""
+    return Path(os.environ.get("LABELLOOP_MODELS") or Path(sys.prefix) / "models").expanduser()
+
+
+def _is_model(folder: Path) -> bool:
+    return (folder / "config.json").is_file() or (folder / "modules.json").is_file()
+
+
 def find_model(name: str) -> str | None:
-    """The local folder of model ``name`` (a folder path, or a hub name already in the cache), else None."""
+    """The local folder of model ``name`` (a folder path, a name in the models folder or already in the
+    Hugging Face cache), else None."""
     folder = Path(name).expanduser()
     if folder.is_dir():
-        return str(folder.resolve()) if (folder / "config.json").is_file() or (folder / "modules.json").is_file() else None
+        return str(folder.resolve()) if _is_model(folder) else None
+    kept = models_folder() / name.rstrip("/").split("/")[-1]
+    if _is_model(kept):
+        return str(kept.resolve())
     if not extra_installed() or not _in_hub_cache(name):
         return None
     from huggingface_hub import snapshot_download  # resolves the cached revision (about 0.5 s to import)
@@ -63,8 +79,9 @@ def require_model(name: str) -> str:
         raise LabelloopError(f"Embedding features need the embeddings extra: {INSTALL_HINT}.")
     path = find_model(name)
     if path is None:
-        raise LabelloopError(f"The embedding model '{name}' is not on this machine: give --embedding-model the folder "
-                             "of a sentence-transformers model (labelloop never downloads one).")
+        raise LabelloopError(f"The embedding model '{name}' is not on this machine: put its folder in {models_folder()} "
+                             "or give --embedding-model the folder of a sentence-transformers model (labelloop never "
+                             "downloads one).")
     return path
 
 

@@ -19,6 +19,7 @@ from filelock import FileLock
 
 from labelloop.errors import LabelloopError, NotFound, first_line
 from labelloop.platform.base import Platform, estimator_probabilities
+from labelloop.platform.delimited import Dialect, detect
 from labelloop.platform.parquet_parts import (
     PartedDataset,
     iter_parquet,
@@ -42,11 +43,12 @@ def dataset_format(path) -> str:
     return FORMATS[suffix]
 
 
-def read_table(path, columns: list | None = None) -> pd.DataFrame:
+def read_table(path, columns: list | None = None, dialect: Dialect | None = None) -> pd.DataFrame:
     """Read a CSV, Parquet or JSONL file; a file that cannot be read raises a one-line error.
 
-    CSV floats are parsed exactly: pandas 2's default parser can be one unit in the last place
-    off, which would change the ids of hashed rows.
+    A CSV file is read with ``dialect``, else with the delimiter and decimal mark its first lines
+    use (platform/delimited.py). CSV floats are parsed exactly: pandas 2's default parser can be
+    one unit in the last place off, which would change the ids of hashed rows.
     """
     kind = dataset_format(path)
     if kind == "parquet" and Path(path).is_dir():
@@ -57,7 +59,7 @@ def read_table(path, columns: list | None = None) -> pd.DataFrame:
         if kind == "parquet":
             return pd.read_parquet(path, columns=columns)
         if kind == "csv":
-            return pd.read_csv(path, usecols=columns, **_EXACT_FLOATS)
+            return pd.read_csv(path, usecols=columns, **_csv_options(path, dialect))
         chunks = list(_jsonl_chunks(path, 100_000, columns))
         return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns or [])
     except UnicodeDecodeError as error:
@@ -90,7 +92,11 @@ def _jsonl_chunks(path, chunksize: int, columns: list | None) -> Iterator[pd.Dat
         yield pd.DataFrame.from_records(batch, columns=columns)
 
 
-def iter_table(path, chunksize: int, columns: list | None = None) -> Iterator[pd.DataFrame]:
+def _csv_options(path, dialect: Dialect | None) -> dict:
+    return {**(dialect or detect(path)).read_options(), **_EXACT_FLOATS}
+
+
+def iter_table(path, chunksize: int, columns: list | None = None, dialect: Dialect | None = None) -> Iterator[pd.DataFrame]:
     """Read a file in chunks of at most ``chunksize`` rows."""
     kind = dataset_format(path)
     if kind == "parquet" and Path(path).is_dir():
@@ -101,7 +107,7 @@ def iter_table(path, chunksize: int, columns: list | None = None) -> Iterator[pd
     if kind == "parquet":
         yield from iter_parquet(path, chunksize, columns)
     elif kind == "csv":
-        yield from pd.read_csv(path, usecols=columns, chunksize=chunksize, **_EXACT_FLOATS)
+        yield from pd.read_csv(path, usecols=columns, chunksize=chunksize, **_csv_options(path, dialect))
     else:
         yield from _jsonl_chunks(path, chunksize, columns)
 
@@ -163,13 +169,16 @@ class LocalPlatform(Platform):
 
     ``datasets`` and ``folders`` map names to paths elsewhere (the user's own data files);
     ``tables`` map names to database tables (``SqlTable``), which are only read; other names
-    resolve to ``datasets/<name>.<ext>`` and ``folders/<name>`` inside the root.
+    resolve to ``datasets/<name>.<ext>`` and ``folders/<name>`` inside the root. ``dialects``
+    give the delimiter and decimal mark of CSV datasets (others' are detected at each read).
     """
 
     def __init__(self, root, datasets: dict | None = None, folders: dict | None = None,
-                 write_format: str = "parquet", user: str | None = None, tables: dict | None = None):
+                 write_format: str = "parquet", user: str | None = None, tables: dict | None = None,
+                 dialects: dict | None = None):
         self.root = Path(root)
         self.datasets = dict(datasets or {})
+        self.dialects = dict(dialects or {})
         self.folders = dict(folders or {})
         self.tables = dict(tables or {})
         if write_format not in ("parquet", "csv"):
@@ -191,12 +200,12 @@ class LocalPlatform(Platform):
     def read_dataset(self, name, columns=None):
         if name in self.tables:
             return self.tables[name].read(columns)
-        return read_table(self.dataset_path(name), columns)
+        return read_table(self.dataset_path(name), columns, self.dialects.get(name))
 
     def iter_dataset(self, name, chunksize, columns=None):
         if name in self.tables:
             return self.tables[name].iter(chunksize, columns)
-        return iter_table(self.dataset_path(name), chunksize, columns)
+        return iter_table(self.dataset_path(name), chunksize, columns, self.dialects.get(name))
 
     def write_dataset(self, name, frame):
         if name in self.tables:

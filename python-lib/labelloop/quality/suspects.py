@@ -22,7 +22,7 @@ From out-of-fold probabilities (each item scored by a model that did not learn f
 Suspects come most suspicious first: the least likely given label first (``score`` = 1 - its
 probability). The counts decide how many items are suspected; the ranking decides which come
 first to a reviewer. Measured against the former threshold filter and against ranking every item
-by its label's probability in bench/suspects.py (README, "Suspected label errors").
+by its label's probability in bench/suspects.py (docs/how-to/team-quality.md, "Suspected label errors").
 """
 from __future__ import annotations
 

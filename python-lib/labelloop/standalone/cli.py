@@ -28,6 +28,7 @@ from labelloop.learning.embedding_model import (
     model_identity,
     resolve_features,
 )
+from labelloop.platform.delimited import decimal_flag, delimiter_flag
 from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, STRATEGIES
 from labelloop.standalone.options import DEFAULT_RETRAIN_EVERY, DEFAULT_WATCH_SECONDS, DEMO_TYPES, EXPORT_FORMATS
 from labelloop.store.items import DATA_TYPES
@@ -46,6 +47,7 @@ def _init(args) -> None:
         columns_first=_names(args.columns_first), overlap_share=args.overlap_share,
         overlap_annotators=args.overlap_annotators, table=args.table,
         features=args.features or "auto", embedding_model=args.embedding_model or DEFAULT_MODEL,
+        delimiter=args.delimiter, decimal=args.decimal,
     )
     print(f"Created labelloop project in {project.root} ({args.type}, {len(project.source)} items).")
 
@@ -196,10 +198,10 @@ def _print_suspects(found: dict, shown: int = 20) -> None:
         return
     print(f"\nSuspected label errors: {len(found['suspects']):,} (the model, cross-validated, finds their label "
           f"unlikely; the {min(shown, len(found['suspects']))} most suspicious)")
-    print(f"{'item':<24}{'label':<16}{'suggested':<16}{'score':>7}")
+    print(f"{'item':<22}{'label':<16}{'suggested':<16}{'score':>7}  what it is")
     for suspect in found["suspects"][:shown]:
-        print(f"{suspect['item_id'][:23]:<24}{suspect['label'][:15]:<16}{suspect['suggested'][:15]:<16}"
-              f"{suspect['score']:>7.3f}")
+        print(f"{suspect['item_id'][:21]:<22}{suspect['label'][:15]:<16}{suspect['suggested'][:15]:<16}"
+              f"{suspect['score']:>7.3f}  {suspect['preview']}")
 
 
 def _rules(args) -> None:
@@ -393,10 +395,12 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     from labelloop.labeling.app import create_app, freeze_long_lived, webapp_of
     from labelloop.labeling.protections import BOUND_HOST
     from labelloop.standalone import http_server
+    from labelloop.standalone.serve_lock import ServeLock
     from labelloop.standalone.server import ServeOptions, check_host, serve_settings
 
     host = args.host
     check_host(host, auth_token)
+    lock = ServeLock(project.root).acquire()  # a second server on the project is refused, naming the first
     reviewers = _names(getattr(args, "reviewers", None)) or None
     options = ServeOptions(auth_token=auth_token, reviewers=reviewers, require_keys=getattr(args, "require_keys", False),
                            online=args.suggestions == "online", retrain_every=args.retrain_every,
@@ -407,6 +411,7 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     server = http_server.make_http_server(app, host, args.port)
     signal.signal(signal.SIGTERM, _interrupt)
     url = f"http://{host}:{server.effective_port}/"
+    lock.announce(url)
     print(f"labelloop: serving {project.root} at {url}", flush=True)
     if auth_token:
         _print_access(project, url, reviewers or [])
@@ -415,6 +420,7 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     finally:
         webapp_of(app).stop()
         project.close()
+        lock.release()
         print("labelloop: stopped; labels and metadata datasets are written.", flush=True)
 
 
@@ -489,11 +495,17 @@ def _feature_options(command) -> None:
                          help=f"the sentence-transformers model (default {DEFAULT_MODEL}); never downloaded")
 
 
-def check_features_flag(text: str) -> str:
-    try:
-        return check_features(text)
-    except LabelloopError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
+def _flag_type(check):
+    """An argparse type from a check that raises one sentence."""
+    def checked(text: str) -> str:
+        try:
+            return check(text)
+        except LabelloopError as error:
+            raise argparse.ArgumentTypeError(str(error)) from error
+    return checked
+
+
+check_features_flag = _flag_type(check_features)
 
 
 def _loop_options(command) -> None:
@@ -550,6 +562,10 @@ def parser() -> argparse.ArgumentParser:
                       help="share of items (0 to 1) served to several annotators, to measure agreement (default 0)")
     init.add_argument("--overlap-annotators", type=int, default=2, metavar="N",
                       help="how many annotators label each overlap item (2 to 5, default 2)")
+    init.add_argument("--delimiter", type=_flag_type(delimiter_flag), metavar="CHAR",
+                      help="a CSV file's delimiter: comma, semicolon, tab or pipe (default: detected)")
+    init.add_argument("--decimal", type=_flag_type(decimal_flag), metavar="CHAR",
+                      help="a CSV file's decimal mark: point or comma (default: detected)")
     _feature_options(init)
     init.set_defaults(run=_init)
 
@@ -577,7 +593,7 @@ def parser() -> argparse.ArgumentParser:
 
     rules = commands.add_parser("rules", help="check a file of labeling rules and make them the project's")
     rules.add_argument("dir")
-    rules.add_argument("--file", required=True, help="a JSON list of rules (see the README, Labeling rules)")
+    rules.add_argument("--file", required=True, help="a JSON list of rules (see docs/reference/rules.md)")
     rules.add_argument("--json", action="store_true")
     rules.set_defaults(run=_rules)
 
@@ -676,10 +692,21 @@ def main(argv=None) -> int:
     os.umask(0o077)  # projects hold annotators' answers: what labelloop writes is its user's alone
     try:
         args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not as an error at the interpreter's exit
     except LabelloopError as error:
         print(f"labelloop: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return _output_closed()
     return 0
+
+
+def _output_closed() -> int:
+    """The reader of the output left (``labelloop status | head``): stop quietly, as ``cat`` would.
+
+    The output is pointed at /dev/null so that Python's final flush of it does not fail again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 128 + signal.SIGPIPE if hasattr(signal, "SIGPIPE") else 1
 
 
 if __name__ == "__main__":

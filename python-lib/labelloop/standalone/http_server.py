@@ -7,10 +7,11 @@ thread), hands whole requests to a small pool of threads, closes connections idl
 ``IDLE_SECONDS`` and stops accepting at a cap kept below the process's descriptor limit, so the
 journal and the datasets can always be opened. It runs in this process, so a stop (Ctrl+C or
 SIGTERM) lets the requests being handled finish (up to 5 s) before the datasets are flushed. Anything beyond one
-machine belongs behind a TLS reverse proxy (docs/team.md), which also bounds slow clients.
+machine belongs behind a TLS reverse proxy (docs/how-to/team.md), which also bounds slow clients.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import socket
@@ -50,6 +51,9 @@ def make_http_server(app, host: str, port: int):
     try:
         listening = socket.create_server((host, port), family=family, backlog=1024)
     except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise LabelloopError(f"Port {port} on {host} is in use by another program: stop it, or pick another "
+                                 "port with --port (0 picks a free one).") from error
         reason = os.strerror(error.errno) if error.errno else str(error)
         raise LabelloopError(f"Cannot listen on {host} port {port}: {reason}.") from error
     return create_server(app, sockets=[listening], threads=THREADS, channel_timeout=IDLE_SECONDS,

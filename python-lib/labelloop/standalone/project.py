@@ -17,7 +17,8 @@ from pathlib import Path
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.labeling.overlap import Overlap
 from labelloop.learning.embedding_model import DEFAULT_MODEL, check_features, resolve_features
-from labelloop.platform.local import LocalPlatform, write_json_atomic
+from labelloop.platform.delimited import Dialect, detect
+from labelloop.platform.local import LocalPlatform, dataset_format, write_json_atomic
 from labelloop.platform.sql_table import SqlTable, is_database_url
 from labelloop.store.items import DATA_TYPES, FOLDER_TYPES, FolderSource, TableSource, row_ids
 from labelloop.store.journal import Journal
@@ -48,6 +49,8 @@ class Settings:
     outputs: dict = field(default_factory=lambda: {"labels": "labels", "metadata": "metadata", "queries": "queries"})
     features: str = "auto"  # text features: auto | tfidf | embeddings (standalone/embeddings.py)
     embedding_model: str = DEFAULT_MODEL  # a sentence-transformers model: a folder, or a name in the local cache
+    delimiter: str | None = None  # a CSV pool's delimiter and decimal mark (platform/delimited.py), set by init
+    decimal: str | None = None
 
     @classmethod
     def from_dict(cls, values: dict) -> Settings:
@@ -129,9 +132,16 @@ class Project:
     @cached_property
     def source(self):
         """The items to label, with their stable ids."""
+        self._check_data_here()
         if self.settings.type in FOLDER_TYPES:
             return FolderSource(self.platform.list_folder(UNLABELED), self.settings.type)
         return TableSource(self.platform.read_dataset(UNLABELED), self.settings.id_column)
+
+    def _check_data_here(self) -> None:
+        """A data file or folder moved since ``init``: say where its path is kept and how to change it."""
+        if not is_database_url(self.settings.data) and not self.data_path.exists():
+            raise NotFound(f"The data {self.data_path} is gone (moved or deleted?): put it back, or give its new path "
+                           f"as \"data\" in {self.root / CONFIG_FILE}.")
 
     def update_settings(self, **changes) -> None:
         """Change settings given as flags of a later command (None: unchanged), and record them."""
@@ -167,7 +177,10 @@ def _pool(settings: Settings, root: Path) -> dict:
     if is_database_url(settings.data):
         return {"tables": {UNLABELED: SqlTable(settings.data, settings.table or "", settings.id_column or "")}}
     data = str((root / settings.data).resolve())
-    return {"folders": {UNLABELED: data}} if settings.type in FOLDER_TYPES else {"datasets": {UNLABELED: data}}
+    if settings.type in FOLDER_TYPES:
+        return {"folders": {UNLABELED: data}}
+    dialect = Dialect(settings.delimiter, settings.decimal) if settings.delimiter and settings.decimal else None
+    return {"datasets": {UNLABELED: data}, "dialects": {UNLABELED: dialect} if dialect else {}}
 
 
 def init_project(root, data, data_type: str, categories: list, **options) -> Project:
@@ -211,6 +224,7 @@ def _check_data(settings: Settings, data: Path) -> None:
         raise LabelloopError("--table goes with a database URL in --data, not with a file.")
     if not data.exists():
         raise NotFound(f"{data}: no such file or folder.")
+    _record_dialect(settings, data)
     if settings.type in FOLDER_TYPES:
         if not data.is_dir():
             raise LabelloopError(f"{data}: {settings.type} data must be a folder of files.")
@@ -220,7 +234,17 @@ def _check_data(settings: Settings, data: Path) -> None:
         return
     if data.is_dir():
         raise LabelloopError(f"{data}: {settings.type} data must be a CSV, Parquet or JSONL file.")
-    _check_frame(settings, LocalPlatform(data.parent, datasets={UNLABELED: str(data)}).read_dataset(UNLABELED), data.name)
+    platform = LocalPlatform(data.parent, **_pool(settings, data.parent))
+    _check_frame(settings, platform.read_dataset(UNLABELED), data.name)
+
+
+def _record_dialect(settings: Settings, data: Path) -> None:
+    """A CSV pool's delimiter and decimal mark, as given or detected, so every later read agrees."""
+    is_csv = data.is_file() and settings.type not in FOLDER_TYPES and dataset_format(data) == "csv"
+    if is_csv:
+        settings.delimiter, settings.decimal = detect(data, settings.delimiter, settings.decimal)
+    elif settings.delimiter or settings.decimal:
+        raise LabelloopError("--delimiter and --decimal go with a CSV file.")
 
 
 def _check_frame(settings: Settings, frame, name: str) -> None:

@@ -11,8 +11,11 @@ from labelloop.learning.suspected_errors import find_suspects
 from labelloop.quality.agreement import team_agreement
 from labelloop.standalone.project import Project
 from labelloop.standalone.training import training_data, training_embeddings
+from labelloop.store.items import FOLDER_TYPES
 
 log = logging.getLogger(__name__)
+PREVIEW_COLUMNS = 3  # a table row's first columns, as the page shows them first
+PREVIEW_CHARS = 80
 
 
 def quality_report(project: Project) -> dict:
@@ -27,11 +30,34 @@ def quality_report(project: Project) -> dict:
 
 
 def suspected_errors(project: Project) -> list:
-    """The labeled items whose label the built-in model, cross-validated, finds least likely."""
+    """The labeled items whose label the built-in model, cross-validated, finds least likely, each with
+    a ``preview`` of the item (an id alone, often a hash, says nothing to whoever checks it)."""
     item_ids, rows, labels = training_data(project)
     settings = project.settings
-    return find_suspects(settings.type, item_ids, rows, labels, text_column=settings.text_column,
-                         folder=project.media_folder, embeddings=training_embeddings(project))
+    found = find_suspects(settings.type, item_ids, rows, labels, text_column=settings.text_column,
+                          folder=project.media_folder, embeddings=training_embeddings(project))
+    position = {item: n for n, item in enumerate(item_ids)}
+    return [{**suspect, "preview": item_preview(project, rows.iloc[position[suspect["item_id"]]])} for suspect in found]
+
+
+def item_preview(project: Project, row) -> str:
+    """The item in one short line: a text's words, a file's path, or a table row's first columns."""
+    settings = project.settings
+    if settings.type in FOLDER_TYPES:
+        return str(row["path"])
+    if settings.type == "text":
+        shown = " ".join(str(row[settings.text_column]).split())
+    else:
+        first = [c for c in settings.columns_first if c in row.index]
+        columns = first + [c for c in row.index if c not in first]
+        shown = ", ".join(f"{c} {_cell(row[c])}" for c in columns[:PREVIEW_COLUMNS])
+    return shown if len(shown) <= PREVIEW_CHARS else shown[:PREVIEW_CHARS - 1] + "\u2026"
+
+
+def _cell(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "-" if value is None or value != value else str(value)
 
 
 class BackgroundSuspects:
