@@ -89,7 +89,7 @@ def test_many_answers_are_recorded_at_once_and_later_answers_follow_them(journal
     assert current[["item_id", "annotator", "label"]].values.tolist() == [
         ["a", "ann", "cat"], ["a", "old", "dog"], ["b", "old", "cat"], ["z", "old", "cat"], ["c", "ann", "cat"]]
     assert current["id"].is_monotonic_increasing and later == current["id"].max()
-    assert journal.answers_since(0)[-1][-1] == later  # followers see the import, then what came next
+    assert journal.changes(0)[-1].event_id == later  # followers see the import, then what came next
     assert journal.leased_to_others("old") == {"z"}
     journal.record(Annotation("b", "bob", SKIPPED))  # a skip is not a second label
     shared = journal.shared_labels().sort_values("annotator").values.tolist()
@@ -173,9 +173,9 @@ def test_a_reader_following_by_id_misses_no_answer_of_concurrent_writers(journal
     for thread in writers:
         thread.start()
     while any(thread.is_alive() for thread in writers) or last < 600:
-        for item, _, _, _, _, event_id in journal.answers_since(last):
-            seen.add(item)
-            last = max(last, event_id)
+        for change in journal.changes(last):
+            seen.add(change.item_id)
+            last = max(last, change.event_id)
     assert len(seen) == 600
 
 

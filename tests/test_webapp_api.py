@@ -31,6 +31,9 @@ def make_client(tmp_path, frame=None, **config):
     service = LabelingService(platform, journal, TableSource(frame, id_column="n"), LabelingConfig(**options))
     app = flask.Flask("labelloop-test")
     register_routes(app, service, lambda request: request.headers.get("X-User", "alice"))
+    service.feed.start()  # as ``build_webapp`` does: changes other processes write are followed
+    if service.online is not None:
+        service.online.start()
     return app.test_client(), service
 
 
@@ -248,7 +251,7 @@ def test_done_only_when_nothing_is_left(tmp_path):
 
 def test_unexpected_errors_and_unknown_routes_answer_json_without_traceback(api, monkeypatch):
     client, service = api
-    monkeypatch.setattr(service.journal, "answers_since", lambda after=0: 1 / 0)
+    monkeypatch.setattr(service.journal, "changes", lambda after=0: 1 / 0)
     response = no_traceback(client.get("/stats"))
     assert response.status_code == 500 and "logged" in response.get_json()["error"]
     assert "ZeroDivision" not in response.get_data(as_text=True)

@@ -13,15 +13,30 @@ from labelloop.labeling.service import LabelingConfig, LabelingService
 from labelloop.platform.base import Platform
 from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.journal import Journal
+from labelloop.store.journal_feed import JournalFeed
 from labelloop.store.materialize import DebouncedWriter, Materializer, Outputs, PartedMaterializer
 
 
 @dataclass
 class Webapp:
-    """What was built: the service behind the routes, and the datasets' writer (close it to flush)."""
+    """What was built: the service behind the routes, the datasets' writer (close it to flush) and
+    the journal's feed that keeps them current (started by ``build_webapp``; ``stop`` it before
+    closing the writer)."""
 
     service: LabelingService
     writer: DebouncedWriter
+    feed: JournalFeed
+
+    def start(self) -> None:
+        """Follow the journal, and learn from it when the webapp has online suggestions."""
+        self.feed.start()
+        if self.service.online is not None:
+            self.service.online.start()
+
+    def stop(self) -> None:
+        if self.service.online is not None:
+            self.service.online.stop()
+        self.feed.stop()
 
 
 def build_webapp(app, platform: Platform, journal: Journal, source, config: LabelingConfig, outputs: Outputs,
@@ -31,7 +46,7 @@ def build_webapp(app, platform: Platform, journal: Journal, source, config: Labe
     """Serve ``source`` (the items of ``unlabeled``) on the Flask ``app``.
 
     ``identify(request)`` names the annotator. ``follow_journal``: the writer also notices answers
-    other processes record (a DSS backend forking per request). ``media_cache`` holds downscaled
+    other processes record (a DSS backend forking per request), from the journal's feed. ``media_cache`` holds downscaled
     images of a folder (None: not kept, and ``media_problem`` says why). ``suspects()`` gives the
     suspected label errors the Review view serves; ``may_review(user)`` says who may review
     (default: the config's reviewers); ``rules`` are the project's labeling rules and
@@ -41,14 +56,28 @@ def build_webapp(app, platform: Platform, journal: Journal, source, config: Labe
     """
     materializer = (PartedMaterializer.of(platform, journal, source, outputs)
                     or Materializer(platform, journal, source, outputs))
-    writer = DebouncedWriter(materializer.write, behind=materializer.behind if follow_journal else None)
+    writer = DebouncedWriter(materializer.write)
+    feed = JournalFeed(journal)
+    if follow_journal:
+        feed.subscribe(_rewrite_when_behind(materializer, writer))
     media = MediaStore(platform, unlabeled, source, media_cache, media_problem) if config.type in FOLDER_TYPES else None
     with paused_gc():
         service = LabelingService(platform, journal, source, config, on_change=writer.changed, media=media, loop=loop,
                                   suspects=suspects, may_review=may_review, rules=rules, pool_watch=pool_watch,
-                                  meaning=meaning, features=features, online_features=online_features)
+                                  meaning=meaning, features=features, online_features=online_features,
+                                  feed=feed)
     register_routes(app, service, identify)
-    return Webapp(service, writer)
+    built = Webapp(service, writer, feed)
+    built.start()
+    return built
+
+
+def _rewrite_when_behind(materializer, writer):
+    """A subscriber of the feed that has the writer write when the datasets lag the journal."""
+    def receive(changes: list) -> None:
+        if materializer.behind(changes[-1].event_id):
+            writer.changed()
+    return receive
 
 
 @contextlib.contextmanager

@@ -32,6 +32,7 @@ from labelloop.platform.base import Platform
 from labelloop.quality.agreement import agreement
 from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
+from labelloop.store.journal_feed import JournalFeed
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class LabelingService:
 
     def __init__(self, platform: Platform, journal: Journal, source, config: LabelingConfig, on_change=None,
                  media: MediaStore | None = None, loop=None, suspects=None, may_review=None, rules=None,
-                 pool_watch=None, meaning=None, features=None, online_features=None):
+                 pool_watch=None, meaning=None, features=None, online_features=None, feed=None):
         """``loop``: the standalone retrain loop, when the server runs one (``/stats`` reports it).
         ``suspects()``: the suspected label errors found so far (``quality/suspects.py``), or None.
         ``may_review(user)``: who may review and change rules (default ``config.may_review``; DSS: logins
@@ -104,7 +105,10 @@ class LabelingService:
         reports it), calling ``items_added``. ``meaning``: search by meaning (``MeaningSearch``), when the
         project has sentence embeddings. ``features()``: the text features, for ``/stats``.
         ``online_features()``: the online model's sentence-embedding features once every text has
-        its vector (``OnlineSuggestions``'s ``embedded``), else None."""
+        its vector (``OnlineSuggestions``'s ``embedded``), else None. ``feed``: the journal's one
+        follower (``JournalFeed``; default: one of this service's own, read on each request), to
+        which the tally, the online model and the rules subscribe. Nothing here starts a thread:
+        whoever builds the webapp starts the feed and ``online``."""
         self.platform, self.journal, self.source, self.config = platform, journal, source, config
         self.may_review = may_review or config.may_review
         self._rules = rules
@@ -118,14 +122,18 @@ class LabelingService:
         self.project = ProjectState(platform, config, source, self.queue)
         self._lock = threading.Lock()
         self._tally = Tally(config.multi_label, *journal.skip_counts(), needed=config.overlap.needed)
-        self._tally.load(journal.answers_since(0))
+        self.feed = feed or JournalFeed(journal)
+        self.feed.subscribe(self._tally.receive)
         self._agreement = None  # (last event, when, agreement)
         self._searched = {}  # item -> the search that served it, for the answer's provenance
         self._search_leases = {}  # annotator -> what their last search leased
         self.online = None
         if config.online and not config.multi_label:
             self.online = OnlineSuggestions(platform, journal, source, config, self._model_version,
-                                            upcoming=self._upcoming, embedded=online_features).start()
+                                            upcoming=self._upcoming, embedded=online_features)
+            self.feed.subscribe(self.online.receive)
+        if rules is not None:
+            self.feed.subscribe(rules.receive)
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -136,10 +144,10 @@ class LabelingService:
         self._data(list(self.source.ids[:1]))
 
     def _sync(self) -> Tally:
-        """Bring the tally up to date with the journal (answers from any process)."""
-        with self._lock:
-            self._tally.apply(self.journal.answers_since(self._tally.last_event))
-            return self._tally
+        """Bring the tally (and every other follower of the feed) up to date with the journal:
+        answers from any process."""
+        self.feed.poll()
+        return self._tally
 
     def labeled_in_session(self, session: int) -> int:
         """LABELED answers stamped with ``session`` (what the retrain rule counts)."""
@@ -325,6 +333,7 @@ class LabelingService:
     def _rules_book(self):
         if self._rules is None:
             raise NotFound("This webapp has no labeling rules (in DSS they live in a rules dataset).")
+        self._sync()  # the rules' final labels follow the feed
         return self._rules
 
     def media(self, item_id: str, original: bool = False) -> MediaFile:
@@ -370,8 +379,6 @@ class LabelingService:
         )
         label_id = self.journal.record(annotation)
         self._on_change()
-        if self.online is not None and status == LABELED:
-            self.online.nudge()
         return {"labelId": label_id, "stats": self.stats()}
 
     def _known_item(self, body: dict) -> str:

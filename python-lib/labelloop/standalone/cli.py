@@ -419,6 +419,7 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
             watch.stop()
         if embedder is not None:
             embedder.stop()
+        app.extensions["labelloop"].stop()
         writer.close()
         project.close()
         print("labelloop: stopped; labels and metadata datasets are written.", flush=True)

@@ -130,6 +130,7 @@ def create_app(project: Project, user: str | None = None, auth_token: str | None
                          media_cache=project.root / ".cache" / "media", loop=loop,
                          suspects=BackgroundSuspects(project).current, rules=rules_book(project),
                          pool_watch=pool_watch, meaning=meaning, features=lambda: features_status(project, features))
+    app.extensions["labelloop"] = built  # Flask's place for an extension's state: the CLI stops it
     if pool_watch is not None:
         pool_watch.start(_arrivals(built.service, embedder))
     if loop is not None:

@@ -22,6 +22,7 @@ import threading
 import weakref
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import pandas as pd
 import sqlalchemy as sa
@@ -33,6 +34,7 @@ from labelloop.store.skips import unavailable
 
 log = logging.getLogger(__name__)
 LABELED, SKIPPED = "LABELED", "SKIPPED"
+REVIEWED = "REVIEWED"  # the status of a reviewer's decision among the journal's changes
 _KIND_OF_STATUS = {LABELED: "label", SKIPPED: "skip"}
 _STATUS_OF_KIND = {v: k for k, v in _KIND_OF_STATUS.items()}
 DEFAULT_LEASE_SECONDS = 600
@@ -118,6 +120,18 @@ class Annotation:
     query_rank: int | None = None
     model_version: str | None = None
     duration_ms: int | None = None
+
+
+class Change(NamedTuple):
+    """One answer, or one reviewer's decision (``status`` REVIEWED, ``annotator`` the reviewer),
+    as ``Journal.changes`` gives it: the latest of its (item, annotator), or of its item for a decision."""
+
+    item_id: str
+    annotator: str
+    status: str
+    label: str | None
+    session: int
+    event_id: int
 
 
 def utcnow() -> dt.datetime:
@@ -209,10 +223,10 @@ class Journal:
 
 
     @contextlib.contextmanager
-    def _writing(self):
+    def writing(self):
         """A write transaction; write transactions run one at a time, so events commit in id order.
 
-        Readers follow the journal by id (``answers_since``, ``current_frame(after=)``): if event
+        Readers follow the journal by id (``changes``, ``current_frame(after=)``): if event
         11 could commit before event 10, a reader between the two would skip 10 for good. SQLite
         runs one writer at a time (BEGIN IMMEDIATE, and a lock between this process's threads);
         PostgreSQL takes a transaction-scoped advisory lock, released only once the commit is
@@ -225,7 +239,7 @@ class Journal:
             yield conn
 
     @contextlib.contextmanager
-    def _reading(self):
+    def reading(self):
         """A connection for reads."""
         with _reachable(self._dbapi), self.engine.connect() as conn:
             yield conn
@@ -236,7 +250,7 @@ class Journal:
         if annotation.status not in _KIND_OF_STATUS:
             raise LabelloopError(f"Unknown status '{annotation.status}'.")
         now = now or utcnow()
-        with self._writing() as conn:
+        with self.writing() as conn:
             holder = conn.execute(
                 sa.select(leases.c.annotator).where(
                     leases.c.item_id == annotation.item_id,
@@ -266,7 +280,7 @@ class Journal:
         if not annotations:
             return 0
         now = now or utcnow()
-        with self._writing() as conn:  # writes are serialised: the next ids are ours
+        with self.writing() as conn:  # writes are serialised: the next ids are ours
             first = int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0) + 1
             rows = []
             for n, annotation in enumerate(annotations):
@@ -276,7 +290,7 @@ class Journal:
             conn.execute(self._upsert_current, [
                 {"item_id": a.item_id, "annotator": a.annotator, "event_id": first + n, "first_event_id": first + n,
                  "status": a.status, "label": a.label, "session": a.session} for n, a in enumerate(annotations)])
-            self._advance_event_ids(conn)
+            self.advance_event_ids(conn)
         return len(annotations)
 
     def review(self, reviewer: str, item_id: str, label: str, comment: str | None = None,
@@ -287,7 +301,7 @@ class Journal:
         the reviewer's if they labeled the item too, stay as they were.
         """
         now = now or utcnow()
-        with self._writing() as conn:
+        with self.writing() as conn:
             event_id = conn.execute(events.insert().values(
                 kind="review", item_id=item_id, annotator=reviewer, label=label, comment=comment, session=0,
                 created_at=now)).inserted_primary_key[0]
@@ -331,7 +345,7 @@ class Journal:
         candidates = list(dict.fromkeys(item_ids))
         if not candidates or limit <= 0:
             return []
-        with self._writing() as conn:
+        with self.writing() as conn:
             labels, mine = {}, set()
             for item, who in conn.execute(sa.select(current.c.item_id, current.c.annotator).where(
                     current.c.item_id.in_(candidates), current.c.status == LABELED)):
@@ -361,7 +375,7 @@ class Journal:
         """Give back leases early (the annotator left); returns how many were released."""
         item_ids = list(item_ids)
         now = now or utcnow()
-        with self._writing() as conn:
+        with self.writing() as conn:
             return self._release_in(conn, annotator, item_ids, now)
 
     @staticmethod
@@ -393,7 +407,7 @@ class Journal:
         """Bind ``name`` to a browser's ``key_hash`` if nothing holds it yet; returns ``name_key(name)``
         afterwards, or None when the name is free of keys but has a history (answers, leases,
         reviews): a new browser may not inherit it, only a key the operator issues."""
-        with self._writing() as conn:
+        with self.writing() as conn:
             bound = self._name_key(conn, name)
             if bound is not None:
                 return bound
@@ -404,14 +418,14 @@ class Journal:
 
     def issue_key(self, name: str, key_hash: str) -> None:
         """Bind ``name`` to a key the operator issued, in place of any key it had."""
-        with self._writing() as conn:
+        with self.writing() as conn:
             conn.execute(annotators.delete().where(annotators.c.name == name))
             conn.execute(issued_keys.delete().where(issued_keys.c.name == name))
             conn.execute(issued_keys.insert().values(name=name, key_hash=key_hash, issued_at=utcnow()))
 
     def release_name(self, name: str) -> bool:
         """Forget the key ``name`` belongs to (issued or a browser's); returns whether it had one."""
-        with self._writing() as conn:
+        with self.writing() as conn:
             found = sum(conn.execute(table.delete().where(table.c.name == name)).rowcount
                         for table in (annotators, issued_keys))
         return found > 0
@@ -427,14 +441,14 @@ class Journal:
     # reads
     def name_key(self, name: str) -> tuple | None:
         """``(key hash, issued)`` that ``name`` belongs to (an issued key first), or None."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             return self._name_key(conn, name)
 
     def names(self) -> list:
         """Every annotator name known to the journal, by name: ``{name, key, answers, lastSeen}``,
         ``key`` being ``issued``, ``browser`` or None."""
         found = {}
-        with self._reading() as conn:
+        with self.reading() as conn:
             for name, last in conn.execute(sa.select(events.c.annotator, sa.func.max(events.c.created_at))
                                            .group_by(events.c.annotator)):
                 found[name] = {"name": name, "key": None, "answers": 0, "lastSeen": last}
@@ -449,26 +463,39 @@ class Journal:
         """``{item: label}`` of the items ``annotator`` labeled (their current answers)."""
         query = sa.select(current.c.item_id, current.c.label).where(current.c.annotator == annotator,
                                                                     current.c.status == LABELED)
-        with self._reading() as conn:
+        with self.reading() as conn:
             return dict(conn.execute(query).all())
 
     def leased_to_others(self, annotator: str, now: dt.datetime | None = None) -> set:
         """Items someone else holds right now: the queue leaves them out."""
         now = now or utcnow()
-        with self._reading() as conn:
+        with self.reading() as conn:
             return set(conn.execute(sa.select(leases.c.item_id).where(
                 leases.c.annotator != annotator, leases.c.expires_at > now)).scalars())
 
-    def answers_since(self, after: int = 0) -> list:
-        """``(item_id, annotator, status, label, session, event_id)`` of answers newer than ``after``.
+    def changes(self, after: int = 0) -> list:
+        """The answers and reviewers' decisions newer than event ``after``, as ``Change``s by event id.
 
-        A light way to follow the journal: current rows only move to newer events.
+        Current rows only ever move to newer events and events commit in id order (``writing``),
+        so a follower that asks again after the last id it saw misses nothing: only the latest
+        state of each (item, annotator) or reviewed item is given.
         """
-        query = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
-                           current.c.session, current.c.event_id)
-                 .where(current.c.event_id > int(after)).order_by(current.c.event_id))
-        with self._reading() as conn:
-            return [tuple(row) for row in conn.execute(query)]
+        with self.reading() as conn:
+            # Both tables are read up to one event: on PostgreSQL each statement sees what was
+            # committed when it began, and a decision newer than an answer committed between the
+            # two reads would otherwise carry the follower past that answer.
+            newest = int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0)
+            answers = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
+                                 current.c.session, current.c.event_id)
+                       .where(current.c.event_id > int(after), current.c.event_id <= newest)
+                       .order_by(current.c.event_id))
+            decisions = (sa.select(reviews.c.item_id, reviews.c.reviewer, reviews.c.label, reviews.c.event_id)
+                         .where(reviews.c.event_id > int(after), reviews.c.event_id <= newest))
+            found = list(map(Change._make, conn.execute(answers)))
+            decided = [Change(item, who, REVIEWED, label, 0, event) for item, who, label, event in conn.execute(decisions)]
+        if decided:  # few: a reviewer settles items one by one
+            found = sorted(found + decided, key=lambda change: change.event_id)
+        return found
 
     def shared_labels(self) -> pd.DataFrame:
         """``item_id, annotator, label`` of the current labels on items two annotators or more
@@ -478,12 +505,12 @@ class Journal:
                   .having(sa.func.count() >= 2))
         query = (sa.select(current.c.item_id, current.c.annotator, current.c.label)
                  .where(labeled, current.c.item_id.in_(shared)))
-        with self._reading() as conn:
+        with self.reading() as conn:
             return pd.DataFrame([tuple(row) for row in conn.execute(query)], columns=["item_id", "annotator", "label"])
 
     def last_change_id(self) -> int:
         """The event id of the newest current answer or review (0 when none): two index lookups."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             return max(int(conn.execute(sa.select(sa.func.max(table.c.event_id))).scalar() or 0)
                        for table in (current, reviews))
 
@@ -491,7 +518,7 @@ class Journal:
         """``item_id, label, reviewer, event_id`` of the latest decision per reviewed item, oldest first."""
         query = sa.select(reviews.c.item_id, reviews.c.label, reviews.c.reviewer, reviews.c.event_id).order_by(
             reviews.c.event_id)
-        with self._reading() as conn:
+        with self.reading() as conn:
             return pd.DataFrame([tuple(row) for row in conn.execute(query)],
                                 columns=["item_id", "label", "reviewer", "event_id"])
 
@@ -501,12 +528,12 @@ class Journal:
                            events.c.comment, events.c.created_at)
                  .join(events, events.c.id == current.c.event_id)
                  .where(current.c.item_id.in_(list(item_ids))).order_by(current.c.event_id))
-        with self._reading() as conn:
+        with self.reading() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     def skip_counts(self) -> tuple:
         """``({(item, annotator): skips over the whole history}, the newest event counted)``."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             newest = int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0)
             query = (sa.select(events.c.item_id, events.c.annotator, sa.func.count())
                      .where(events.c.kind == _KIND_OF_STATUS[SKIPPED], events.c.id <= newest)
@@ -516,7 +543,7 @@ class Journal:
     def unavailable_items(self, session: int) -> set:
         """Items not to rank or serve in ``session``: labeled by anyone, or skipped and held back
         (store/skips.py: a skip returns after a cool-down; skipped twice by everyone, never)."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             answers = conn.execute(sa.select(current.c.item_id, current.c.annotator, current.c.status,
                                              current.c.session)).all()
         return unavailable(answers, self.skip_counts()[0], session)
@@ -533,7 +560,7 @@ class Journal:
             .where(current.c.annotator == annotator)
             .order_by(current.c.first_event_id)
         )
-        with self._reading() as conn:
+        with self.reading() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     def events_frame(self, kinds: Iterable[str] | None = None) -> pd.DataFrame:
@@ -541,7 +568,7 @@ class Journal:
         query = sa.select(events).order_by(events.c.id)
         if kinds is not None:
             query = query.where(events.c.kind.in_(list(kinds)))
-        with self._reading() as conn:
+        with self.reading() as conn:
             return pd.DataFrame(conn.execute(query).mappings().all(), columns=[c.name for c in events.columns])
 
     def current_frame(self, after: int = 0, item_ids: Iterable[str] | None = None) -> pd.DataFrame:
@@ -569,7 +596,7 @@ class Journal:
         if item_ids is not None:
             query = query.where(current.c.item_id.in_(item_ids))
         sql = str(query.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
-        with self._reading() as conn:
+        with self.reading() as conn:
             cursor = conn.connection.cursor()
             try:
                 cursor.execute(sql)
@@ -580,7 +607,7 @@ class Journal:
         return frame
 
     def event_count(self) -> int:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
 
     def stats(self, total: int | None = None) -> dict:
@@ -588,7 +615,7 @@ class Journal:
 
         An item counts as labeled when anyone labeled it, as skipped when it was only skipped.
         """
-        with self._reading() as conn:
+        with self.reading() as conn:
             per_status = dict(conn.execute(
                 sa.select(current.c.status, sa.func.count(sa.distinct(current.c.item_id))).group_by(current.c.status)
             ).all())
@@ -645,7 +672,7 @@ class Journal:
             })
             rows[-1]["session"] = int(rows[-1]["session"] or 0)
         decided = _decisions(decisions, utcnow())
-        with self._writing() as conn:
+        with self.writing() as conn:
             if rows:
                 conn.execute(events.insert(), rows)
                 conn.execute(current.insert(), [
@@ -657,10 +684,10 @@ class Journal:
                 conn.execute(events.insert(), decided)
                 conn.execute(reviews.insert(), [{"item_id": r["item_id"], "event_id": r["id"], "reviewer": r["annotator"],
                                                  "label": r["label"]} for r in decided])
-            self._advance_event_ids(conn)
+            self.advance_event_ids(conn)
         return len(rows) + len(decided)
 
-    def _advance_event_ids(self, conn) -> None:
+    def advance_event_ids(self, conn) -> None:
         """After rows written with explicit ids, PostgreSQL's sequence must move past them."""
         if self.engine.dialect.name == "postgresql":
             conn.exec_driver_sql(

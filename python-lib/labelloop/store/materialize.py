@@ -172,9 +172,10 @@ class Materializer:
     def _seen(self) -> int:
         return int(self._answers["id"].max()) if len(self._answers) else 0
 
-    def behind(self) -> bool:
-        """Whether the journal holds answers or reviews the datasets do not (written by another process)."""
-        return self.journal.last_change_id() > max(self._seen(), self._reviewed)
+    def behind(self, newest: int) -> bool:
+        """Whether the journal's change ``newest`` (an answer or review, perhaps written by another
+        process) is newer than what the datasets hold."""
+        return newest > max(self._seen(), self._reviewed)
 
     def answers(self) -> pd.DataFrame:
         """All current answers, refreshed from the journal."""
@@ -219,8 +220,8 @@ class PartedMaterializer:
         marks = [d.marks for d in (self.metadata, self.labels)]
         return min((max(m["seen"], m["reviewed"]) for m in marks if m), default=0) if all(marks) else -1
 
-    def behind(self) -> bool:
-        return self.journal.last_change_id() > self._seen()
+    def behind(self, newest: int) -> bool:
+        return newest > self._seen()
 
     def write(self) -> None:
         reviews = self.journal.reviews_frame()  # few (people settle items one by one): read whole
@@ -309,11 +310,11 @@ class DebouncedWriter:
     failed write is logged and retried on the next change or at close. It writes once on start:
     a previous server killed before its last write leaves datasets behind the journal.
 
-    With ``behind`` (a check that the journal holds answers not written yet), it also follows
-    changes other processes make, within about ``FOLLOW_SECONDS``. A DSS backend that forks a
-    process per request answers each label in a child that exits right after: the children
-    only append to the journal, and the process that started the writer writes the datasets.
-    Calls from any other process than that one do nothing (a forked child has no writer thread).
+    Changes other processes make reach it through the journal's feed (``follow`` in
+    labeling/builder.py). A DSS backend that forks a process per request answers each label in
+    a child that exits right after: the children only append to the journal, and the process
+    that started the writer writes the datasets. Calls from any other process than that one do
+    nothing (a forked child has no writer thread).
 
     A rewrite costs what the datasets hold (2 s at a million labels, mostly holding the GIL), so
     the writer waits at least ``COST_SHARE`` times its last write's cost before the next one:
@@ -322,13 +323,11 @@ class DebouncedWriter:
     are kept in, so nothing waits on them but readers of the datasets.
     """
 
-    FOLLOW_SECONDS = 1.0
     COST_SHARE = 10
 
-    def __init__(self, write, delay: float = 0.5, behind=None):
+    def __init__(self, write, delay: float = 0.5):
         self._write = write
         self._delay = delay
-        self._behind = behind
         self._owner = os.getpid()
         self._dirty = threading.Event()
         self._dirty.set()
@@ -347,23 +346,12 @@ class DebouncedWriter:
             self._dirty.set()
 
     def _run(self) -> None:
-        followed = time.monotonic()
         while not self._stopping.is_set():
-            if self._behind is not None and time.monotonic() - followed >= self.FOLLOW_SECONDS:
-                followed = time.monotonic()
-                self._follow()
             # After a change, wait out the delay (so a burst is one write) unless closing; after
             # a costly write, wait out its share too.
             if self._dirty.wait(timeout=0.2) and not self._stopping.wait(self._delay):
                 self.flush()
                 self._stopping.wait(max(0.0, self.COST_SHARE * self.last_cost - self._delay))
-
-    def _follow(self) -> None:
-        try:
-            if self._behind():
-                self._dirty.set()
-        except Exception:  # noqa: BLE001 - an unreachable journal: try again at the next check
-            log.warning("Could not check the journal for new answers; will retry.", exc_info=True)
 
     def flush(self) -> None:
         """Write now if anything changed since the last write."""
