@@ -5,9 +5,9 @@ tables are kept beside it in the same transaction so that reads stay cheap:
 
 - ``current``: the latest label or skip per (item, annotator), pointing at its event;
 - ``reviews``: the latest reviewer decision per item, pointing at its event;
-- ``leases``: which annotator holds which item, until when;
-- ``annotators`` and ``issued_keys``: on a shared server, the key each annotator name belongs to
-  (a browser's own, or one the operator issued), kept as SHA-256 digests.
+- ``leases``: which annotator holds which item, until when.
+
+The keys annotator names belong to on a shared server live beside these tables (store/name_keys.py).
 
 A write touches a handful of indexed rows, so its cost does not grow with the pool or with the
 number of labels. SQLite (WAL) is the default; PostgreSQL serves teams sharing one journal.
@@ -86,20 +86,6 @@ reviews = sa.Table(  # the latest reviewer decision per item (DESIGN.md section 
     sa.Column("event_id", sa.Integer, sa.ForeignKey("events.id"), nullable=False),
     sa.Column("reviewer", sa.String(256), nullable=False),
     sa.Column("label", sa.Text, nullable=False),
-)
-
-annotators = sa.Table(  # shared servers: each name belongs to the first key that used it
-    "annotators", metadata,
-    sa.Column("name", sa.String(256), primary_key=True),
-    sa.Column("key_hash", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-)
-
-issued_keys = sa.Table(  # keys the operator issued (``labelloop names --issue``): they outrank a browser's claim
-    "issued_keys", metadata,
-    sa.Column("name", sa.String(256), primary_key=True),
-    sa.Column("key_hash", sa.String(64), nullable=False),
-    sa.Column("issued_at", sa.DateTime, nullable=False),
 )
 
 _PROVENANCE = ("session", "strategy", "uncertainty", "query_rank", "model_version", "duration_ms")
@@ -403,62 +389,7 @@ class Journal:
         if excess > 0:
             self._release_in(conn, annotator, others[:excess], now)
 
-    def claim_name(self, name: str, key_hash: str) -> tuple | None:
-        """Bind ``name`` to a browser's ``key_hash`` if nothing holds it yet; returns ``name_key(name)``
-        afterwards, or None when the name is free of keys but has a history (answers, leases,
-        reviews): a new browser may not inherit it, only a key the operator issues."""
-        with self.writing() as conn:
-            bound = self._name_key(conn, name)
-            if bound is not None:
-                return bound
-            if conn.execute(sa.select(events.c.id).where(events.c.annotator == name).limit(1)).first() is not None:
-                return None
-            conn.execute(annotators.insert().values(name=name, key_hash=key_hash, created_at=utcnow()))
-            return key_hash, False
-
-    def issue_key(self, name: str, key_hash: str) -> None:
-        """Bind ``name`` to a key the operator issued, in place of any key it had."""
-        with self.writing() as conn:
-            conn.execute(annotators.delete().where(annotators.c.name == name))
-            conn.execute(issued_keys.delete().where(issued_keys.c.name == name))
-            conn.execute(issued_keys.insert().values(name=name, key_hash=key_hash, issued_at=utcnow()))
-
-    def release_name(self, name: str) -> bool:
-        """Forget the key ``name`` belongs to (issued or a browser's); returns whether it had one."""
-        with self.writing() as conn:
-            found = sum(conn.execute(table.delete().where(table.c.name == name)).rowcount
-                        for table in (annotators, issued_keys))
-        return found > 0
-
-    @staticmethod
-    def _name_key(conn, name: str) -> tuple | None:
-        issued = conn.execute(sa.select(issued_keys.c.key_hash).where(issued_keys.c.name == name)).scalar()
-        if issued is not None:
-            return issued, True
-        claimed = conn.execute(sa.select(annotators.c.key_hash).where(annotators.c.name == name)).scalar()
-        return None if claimed is None else (claimed, False)
-
     # reads
-    def name_key(self, name: str) -> tuple | None:
-        """``(key hash, issued)`` that ``name`` belongs to (an issued key first), or None."""
-        with self.reading() as conn:
-            return self._name_key(conn, name)
-
-    def names(self) -> list:
-        """Every annotator name known to the journal, by name: ``{name, key, answers, lastSeen}``,
-        ``key`` being ``issued``, ``browser`` or None."""
-        found = {}
-        with self.reading() as conn:
-            for name, last in conn.execute(sa.select(events.c.annotator, sa.func.max(events.c.created_at))
-                                           .group_by(events.c.annotator)):
-                found[name] = {"name": name, "key": None, "answers": 0, "lastSeen": last}
-            for name, count in conn.execute(sa.select(current.c.annotator, sa.func.count()).group_by(current.c.annotator)):
-                found[name]["answers"] = int(count)
-            for table, kind in ((annotators, "browser"), (issued_keys, "issued")):
-                for (name,) in conn.execute(sa.select(table.c.name)):
-                    found.setdefault(name, {"name": name, "key": None, "answers": 0, "lastSeen": None})["key"] = kind
-        return [found[name] for name in sorted(found)]
-
     def labels_of(self, annotator: str) -> dict:
         """``{item: label}`` of the items ``annotator`` labeled (their current answers)."""
         query = sa.select(current.c.item_id, current.c.label).where(current.c.annotator == annotator,
