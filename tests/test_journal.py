@@ -11,7 +11,8 @@ from labelloop.errors import LabelloopError, LeaseConflict
 from labelloop.platform.local import LocalPlatform
 from labelloop.store.items import TableSource
 from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal, utcnow
-from labelloop.store.materialize import Outputs, metadata_frame, restore_journal, write_outputs
+from labelloop.store.materialize import Outputs, metadata_frame, write_outputs
+from labelloop.store.restore import rebuild, restore_journal
 
 
 @pytest.fixture
@@ -110,13 +111,13 @@ def test_rebuild_from_metadata_keeps_label_ids_and_new_ids_continue(journal, tmp
             for table in ("leases", "current", "events"):
                 conn.exec_driver_sql(f"DELETE FROM {table}")
         fresh = journal
-    assert fresh.rebuild(before) == 2
+    assert rebuild(fresh, before) == 2
     after = metadata_frame(fresh.current_frame())
     pd.testing.assert_frame_equal(before.drop(columns="date"), after.drop(columns="date"))
     assert (before["date"] - after["date"]).abs().max() < pd.Timedelta(milliseconds=1)
     assert fresh.record(label("c")) > before["label_id"].max()
     with pytest.raises(LabelloopError):
-        fresh.rebuild(before)
+        rebuild(fresh, before)
 
 
 def test_a_missing_journal_is_restored_from_the_metadata_dataset(tmp_path):

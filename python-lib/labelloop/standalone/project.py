@@ -21,7 +21,8 @@ from labelloop.platform.local import LocalPlatform, write_json_atomic
 from labelloop.platform.sql_table import SqlTable, is_database_url
 from labelloop.store.items import DATA_TYPES, FOLDER_TYPES, FolderSource, TableSource, row_ids
 from labelloop.store.journal import Journal
-from labelloop.store.materialize import Outputs, clashing_column, restore_journal
+from labelloop.store.materialize import Outputs, clashing_column
+from labelloop.store.restore import restore_journal
 
 CONFIG_FILE = "labelloop.json"
 UNLABELED = "unlabeled"

@@ -35,8 +35,8 @@ from labelloop.store.skips import unavailable
 log = logging.getLogger(__name__)
 LABELED, SKIPPED = "LABELED", "SKIPPED"
 REVIEWED = "REVIEWED"  # the status of a reviewer's decision among the journal's changes
-_KIND_OF_STATUS = {LABELED: "label", SKIPPED: "skip"}
-_STATUS_OF_KIND = {v: k for k, v in _KIND_OF_STATUS.items()}
+KIND_OF_STATUS = {LABELED: "label", SKIPPED: "skip"}
+STATUS_OF_KIND = {v: k for k, v in KIND_OF_STATUS.items()}
 DEFAULT_LEASE_SECONDS = 600
 _WRITE = "labelloop_write"  # execution option of the connections that write
 WRITE_LOCK_KEY = 0x6C61_6265_6C6C  # PostgreSQL advisory lock serialising journal writes ("label")
@@ -87,9 +87,6 @@ reviews = sa.Table(  # the latest reviewer decision per item (DESIGN.md section 
     sa.Column("reviewer", sa.String(256), nullable=False),
     sa.Column("label", sa.Text, nullable=False),
 )
-
-_PROVENANCE = ("session", "strategy", "uncertainty", "query_rank", "model_version", "duration_ms")
-
 
 @dataclass
 class Annotation:
@@ -233,7 +230,7 @@ class Journal:
     # writes
     def record(self, annotation: Annotation, now: dt.datetime | None = None) -> int:
         """Append a label or skip and return its label id; refuses an item leased to another."""
-        if annotation.status not in _KIND_OF_STATUS:
+        if annotation.status not in KIND_OF_STATUS:
             raise LabelloopError(f"Unknown status '{annotation.status}'.")
         now = now or utcnow()
         with self.writing() as conn:
@@ -249,7 +246,7 @@ class Journal:
             values = asdict(annotation)
             status = values.pop("status")
             # statements built once, values as parameters: building one costs more than running it
-            event_id = conn.execute(_INSERT_EVENT, {"kind": _KIND_OF_STATUS[status], "created_at": now, **values}
+            event_id = conn.execute(_INSERT_EVENT, {"kind": KIND_OF_STATUS[status], "created_at": now, **values}
                                     ).inserted_primary_key[0]
             self._set_current(conn, annotation, status, event_id)
             conn.execute(leases.delete().where(leases.c.item_id == annotation.item_id))
@@ -261,7 +258,7 @@ class Journal:
         annotator's, not a claim on the item."""
         if len({(a.item_id, a.annotator) for a in annotations}) != len(annotations):
             raise LabelloopError("Each item can have only one imported answer per annotator.")
-        if any(a.status not in _KIND_OF_STATUS for a in annotations):
+        if any(a.status not in KIND_OF_STATUS for a in annotations):
             raise LabelloopError("Unknown status in the imported answers.")
         if not annotations:
             return 0
@@ -271,7 +268,7 @@ class Journal:
             rows = []
             for n, annotation in enumerate(annotations):
                 values = asdict(annotation)
-                rows.append({"id": first + n, "kind": _KIND_OF_STATUS[values.pop("status")], "created_at": now, **values})
+                rows.append({"id": first + n, "kind": KIND_OF_STATUS[values.pop("status")], "created_at": now, **values})
             conn.execute(_INSERT_EVENT, rows)
             conn.execute(self._upsert_current, [
                 {"item_id": a.item_id, "annotator": a.annotator, "event_id": first + n, "first_event_id": first + n,
@@ -467,7 +464,7 @@ class Journal:
         with self.reading() as conn:
             newest = int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0)
             query = (sa.select(events.c.item_id, events.c.annotator, sa.func.count())
-                     .where(events.c.kind == _KIND_OF_STATUS[SKIPPED], events.c.id <= newest)
+                     .where(events.c.kind == KIND_OF_STATUS[SKIPPED], events.c.id <= newest)
                      .group_by(events.c.item_id, events.c.annotator))
             return {(item, who): int(n) for item, who, n in conn.execute(query)}, newest
 
@@ -574,49 +571,8 @@ class Journal:
             stats.update(total=total, remaining=max(total - labeled - skipped, 0))
         return stats
 
-    # recovery
     def is_empty(self) -> bool:
         return self.event_count() == 0
-
-    def rebuild(self, annotations: pd.DataFrame, decisions: pd.DataFrame | None = None) -> int:
-        """Refill an empty journal from a metadata dataset's rows, keeping their label ids.
-
-        ``annotations`` has the metadata columns with ``label`` as the label column.
-        ``decisions``: the reviewers' decisions as the labels dataset keeps them (``item_id,
-        label, reviewer, event_id``), restored as review events with their ids; their time is
-        not kept there, so it is the rebuild's. All of it is written in one transaction: a
-        reader never sees the answers without the decisions. Returns the number of rows restored.
-        """
-        if not self.is_empty():
-            raise LabelloopError("The journal is not empty: refusing to rebuild it over existing events.")
-        rows = []
-        for record in annotations.to_dict("records"):
-            status = str(record["status"])
-            if status not in _KIND_OF_STATUS:
-                raise LabelloopError(f"The metadata dataset has an unknown status '{status}'.")
-            rows.append({
-                "id": int(record["label_id"]), "kind": _KIND_OF_STATUS[status],
-                "item_id": str(record["data_id"]), "annotator": str(record["annotator"]),
-                "label": _text_or_none(record.get("label")), "comment": _text_or_none(record.get("comment")),
-                "created_at": pd.Timestamp(record["date"]).to_pydatetime().replace(tzinfo=None),
-                **{k: _none_if_missing(record.get(k)) for k in _PROVENANCE},
-            })
-            rows[-1]["session"] = int(rows[-1]["session"] or 0)
-        decided = _decisions(decisions, utcnow())
-        with self.writing() as conn:
-            if rows:
-                conn.execute(events.insert(), rows)
-                conn.execute(current.insert(), [
-                    {"item_id": r["item_id"], "annotator": r["annotator"], "event_id": r["id"], "first_event_id": r["id"],
-                     "status": _STATUS_OF_KIND[r["kind"]], "label": r["label"], "session": r["session"]}
-                    for r in rows
-                ])
-            if decided:
-                conn.execute(events.insert(), decided)
-                conn.execute(reviews.insert(), [{"item_id": r["item_id"], "event_id": r["id"], "reviewer": r["annotator"],
-                                                 "label": r["label"]} for r in decided])
-            self.advance_event_ids(conn)
-        return len(rows) + len(decided)
 
     def advance_event_ids(self, conn) -> None:
         """After rows written with explicit ids, PostgreSQL's sequence must move past them."""
@@ -624,26 +580,6 @@ class Journal:
             conn.exec_driver_sql(
                 "SELECT setval(pg_get_serial_sequence('events', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM events"
             )
-
-
-def _decisions(frame: pd.DataFrame | None, now: dt.datetime) -> list:
-    """Review events from ``item_id, label, reviewer, event_id`` rows (``rebuild``)."""
-    if frame is None or frame.empty:
-        return []
-    return [{"id": int(r["event_id"]), "kind": "review", "item_id": str(r["item_id"]),
-             "annotator": _text_or_none(r.get("reviewer")) or "", "label": str(r["label"]), "comment": None,
-             "session": 0, "created_at": now} for r in frame.to_dict("records")]
-
-
-def _none_if_missing(value):
-    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
-
-
-def _text_or_none(value):
-    value = _none_if_missing(value)
-    return None if value is None else str(value)
 
 
 _OPEN = weakref.WeakSet()  # journals of this process, renewed in forked children

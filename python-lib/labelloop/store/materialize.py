@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from labelloop.errors import LabelloopError, first_line
 from labelloop.platform.base import Platform
 from labelloop.store.journal import LABELED, Journal
 
@@ -250,57 +249,6 @@ class PartedMaterializer:
         answers = self.journal.current_frame(item_ids=sorted(touched))
         rows = labels_frame(answers, self.source, label, reviews[reviews["item_id"].isin(touched)])
         self.labels.write(rows, removed=sorted(touched - set(rows["item_id"])), marks=marks)
-
-
-def restore_journal(platform: Platform, journal: Journal, outputs: Outputs) -> int:
-    """Rebuild an empty journal from the datasets it wrote; returns the rows restored.
-
-    The answers come from the metadata dataset, the reviewers' decisions from the labels
-    dataset's reviewed rows (``reviewed``, ``reviewer``, the decision's event as ``label_id``).
-    It runs before anything is written, so the first write after a start on a fresh working
-    directory rewrites the datasets as they were, reviews included.
-    """
-    if not journal.is_empty():
-        return 0
-    answers = _built(platform, outputs.metadata)
-    answers = answers.rename(columns={outputs.label_column: "label"}) if answers is not None else pd.DataFrame(
-        columns=list(METADATA_COLUMNS))
-    restored = journal.rebuild(answers, _decisions(platform, outputs))
-    if restored:
-        log.warning("The journal was missing: restored %d answers and decisions from datasets '%s' and '%s'.",
-                    restored, outputs.metadata, outputs.labels)
-    return restored
-
-
-def _built(platform: Platform, name: str) -> pd.DataFrame | None:
-    """A dataset's rows, or None when it is not built or empty."""
-    if not name or not platform.dataset_exists(name):
-        return None
-    frame = platform.read_dataset(name)
-    return None if frame.empty else frame
-
-
-def _decisions(platform: Platform, outputs: Outputs) -> pd.DataFrame | None:
-    """``item_id, label, reviewer, event_id`` of the labels dataset's reviewed rows (None without any).
-
-    Only the columns the decisions need are read: the rest are the pool's, whatever their types.
-    A labels dataset written before ``reviewer`` existed gives the decisions without their
-    reviewer. One that cannot be read stops the start: writing over it would drop its decisions.
-    """
-    if not outputs.labels or not platform.dataset_exists(outputs.labels):
-        return None
-    wanted = ["item_id", outputs.label_column, "label_id", "reviewed"]
-    try:
-        try:
-            labels = platform.read_dataset(outputs.labels, columns=[*wanted, "reviewer"])
-        except Exception:  # noqa: BLE001 - no reviewer column (an older labelloop): the decisions alone
-            labels = platform.read_dataset(outputs.labels, columns=wanted).assign(reviewer="")
-    except Exception as error:  # noqa: BLE001 - the platform's own error for a dataset it cannot read
-        raise LabelloopError(f"The labels dataset '{outputs.labels}' cannot be read to restore the reviewers' "
-                             f"decisions, so the webapp will not write over it: {first_line(error)}") from error
-    reviewed = labels[labels["reviewed"].astype(str).str.lower().isin(["true", "1"])]
-    return pd.DataFrame({"item_id": reviewed["item_id"].astype(str), "label": reviewed[outputs.label_column].astype(str),
-                         "reviewer": reviewed["reviewer"].fillna(""), "event_id": reviewed["label_id"].astype("int64")})
 
 
 class DebouncedWriter:
