@@ -39,19 +39,6 @@ def test_every_answer_is_an_event_and_the_latest_one_is_current(journal):
     assert [h["event_id"] for h in history] == [second, skipped]
 
 
-def test_stats_count_items_labels_annotators_and_sessions(journal):
-    journal.record(label("a", "ann", "cat", session=1))
-    journal.record(label("b", "ann", "dog", session=1))
-    journal.record(label("c", "bob", "cat", session=2))
-    journal.record(Annotation("d", "bob", SKIPPED, session=2))
-    journal.record(Annotation("c", "ann", SKIPPED))  # skipped by ann, labeled by bob: labeled
-    stats = journal.stats(total=10)
-    assert stats["labeled"] == 3 and stats["skipped"] == 1 and stats["remaining"] == 6
-    assert stats["perLabel"] == {"cat": 2, "dog": 1}
-    assert stats["perAnnotator"] == {"ann": {"labeled": 2, "skipped": 1}, "bob": {"labeled": 1, "skipped": 1}}
-    assert stats["sessions"] == {"1": 2, "2": 1}
-
-
 def test_a_leased_item_is_not_handed_to_another_annotator_until_the_lease_expires(journal):
     now = utcnow()
     assert journal.lease("ann", ["a", "b", "c"], limit=2, seconds=60, now=now) == ["a", "b"]

@@ -188,6 +188,13 @@ class Tally:
                 "total": total, "remaining": max(total - self.labeled - self.skipped, 0)}
 
 
+def tally_of(journal, multi_label: bool) -> Tally:
+    """A tally of all the journal's current answers at once (``labelloop status``)."""
+    tally = Tally(multi_label)
+    tally.receive(journal.changes())
+    return tally
+
+
 @dataclass(frozen=True)
 class _Held:
     tally: Tally

@@ -61,11 +61,12 @@ def _names(text: str | None) -> list:
 
 def project_status(project: Project) -> dict:
     """Everything ``labelloop status`` reports, as one JSON-ready dict."""
+    from labelloop.labeling.tally import tally_of
     from labelloop.standalone.embeddings import features_status
     from labelloop.standalone.project import MODEL
     from labelloop.store.metrics import learning_curve, load_metrics
 
-    stats = project.journal.stats(total=len(project.source))
+    stats = tally_of(project.journal, project.settings.multi_label).stats(total=len(project.source))
     registry = project.platform.registry(MODEL)
     return {
         "project": str(project.root),

@@ -538,39 +538,6 @@ class Journal:
         with self.reading() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
 
-    def stats(self, total: int | None = None) -> dict:
-        """Counts per status, label, annotator and session; ``remaining`` when ``total`` is given.
-
-        An item counts as labeled when anyone labeled it, as skipped when it was only skipped.
-        """
-        with self.reading() as conn:
-            per_status = dict(conn.execute(
-                sa.select(current.c.status, sa.func.count(sa.distinct(current.c.item_id))).group_by(current.c.status)
-            ).all())
-            both = conn.execute(sa.select(sa.func.count()).select_from(
-                sa.select(current.c.item_id).group_by(current.c.item_id)
-                .having(sa.func.count(sa.distinct(current.c.status)) > 1).subquery()
-            )).scalar_one()
-            per_label = dict(conn.execute(
-                sa.select(current.c.label, sa.func.count()).where(current.c.status == LABELED).group_by(current.c.label)
-            ).all())
-            per_annotator = {}
-            for annotator, status, count in conn.execute(
-                sa.select(current.c.annotator, current.c.status, sa.func.count()).group_by(current.c.annotator, current.c.status)
-            ):
-                per_annotator.setdefault(annotator, {"labeled": 0, "skipped": 0})[status.lower()] = count
-            sessions = {str(s): n for s, n in conn.execute(
-                sa.select(current.c.session, sa.func.count()).where(current.c.status == LABELED)
-                .group_by(current.c.session).order_by(current.c.session)
-            ).all()}
-        labeled = per_status.get(LABELED, 0)
-        skipped = per_status.get(SKIPPED, 0) - both
-        stats = {"labeled": labeled, "skipped": skipped, "perLabel": per_label,
-                 "perAnnotator": per_annotator, "sessions": sessions}
-        if total is not None:
-            stats.update(total=total, remaining=max(total - labeled - skipped, 0))
-        return stats
-
     def is_empty(self) -> bool:
         return self.event_count() == 0
 
