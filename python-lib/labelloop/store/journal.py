@@ -408,22 +408,15 @@ class Journal:
         so a follower that asks again after the last id it saw misses nothing: only the latest
         state of each (item, annotator) or reviewed item is given.
         """
+        answers = sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
+                            current.c.session, current.c.event_id).where(current.c.event_id > int(after))
+        decisions = sa.select(reviews.c.item_id, reviews.c.reviewer, sa.literal(REVIEWED), reviews.c.label,
+                              sa.literal(0), reviews.c.event_id).where(reviews.c.event_id > int(after))
+        # one statement: on PostgreSQL it sees one moment of both tables, where two statements
+        # could see a decision newer than an answer committed between them, and skip that answer
+        query = sa.union_all(answers, decisions).order_by(sa.text("event_id"))
         with self.reading() as conn:
-            # Both tables are read up to one event: on PostgreSQL each statement sees what was
-            # committed when it began, and a decision newer than an answer committed between the
-            # two reads would otherwise carry the follower past that answer.
-            newest = int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0)
-            answers = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
-                                 current.c.session, current.c.event_id)
-                       .where(current.c.event_id > int(after), current.c.event_id <= newest)
-                       .order_by(current.c.event_id))
-            decisions = (sa.select(reviews.c.item_id, reviews.c.reviewer, reviews.c.label, reviews.c.event_id)
-                         .where(reviews.c.event_id > int(after), reviews.c.event_id <= newest))
-            found = list(map(Change._make, conn.execute(answers)))
-            decided = [Change(item, who, REVIEWED, label, 0, event) for item, who, label, event in conn.execute(decisions)]
-        if decided:  # few: a reviewer settles items one by one
-            found = sorted(found + decided, key=lambda change: change.event_id)
-        return found
+            return list(map(Change._make, conn.execute(query)))
 
     def shared_labels(self) -> pd.DataFrame:
         """``item_id, annotator, label`` of the current labels on items two annotators or more
