@@ -258,7 +258,7 @@ class DebouncedWriter:
     failed write is logged and retried on the next change or at close. It writes once on start:
     a previous server killed before its last write leaves datasets behind the journal.
 
-    Changes other processes make reach it through the journal's feed (``follow`` in
+    Changes other processes make reach it through the journal's feed (``_rewrite_when_behind`` in
     labeling/builder.py). A DSS backend that forks a process per request answers each label in
     a child that exits right after: the children only append to the journal, and the process
     that started the writer writes the datasets. Calls from any other process than that one do
