@@ -33,8 +33,9 @@ from labelloop.labeling.service import LabelingConfig
 from labelloop.rules.dataset import DatasetRules
 from labelloop.store.items import FOLDER_TYPES, FolderSource, TableSource
 from labelloop.store.journal import Journal
-from labelloop.store.materialize import Outputs, clashing_column, restore_journal
+from labelloop.store.materialize import Outputs, clashing_column
 from labelloop.store.private_folders import cache_folder, data_folder, slug
+from labelloop.store.restore import restore_journal
 from labelloop.store.text import embedded_columns
 
 log = logging.getLogger(__name__)

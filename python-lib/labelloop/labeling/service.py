@@ -32,6 +32,7 @@ from labelloop.labeling.tally import Tally
 from labelloop.labeling.team_agreement import TeamAgreement
 from labelloop.params import whole_number
 from labelloop.store.journal import LABELED, SKIPPED, Annotation
+from labelloop.store.journal_feed import JournalFeed
 
 MAX_DURATION_MS = 24 * 3600 * 1000
 SHORTCUTS = list("123456789") + list(string.ascii_lowercase)
@@ -72,8 +73,11 @@ class LabelingService:
     annotator's own history, and ``/stats``. The optional features (``labeling/extensions/``) add
     their routes and their parts of ``/stats`` around it."""
 
-    def __init__(self, settings):
-        """``settings``: the webapp's ``labeling.app.Settings``. Nothing is read yet: ``start`` does."""
+    def __init__(self, settings, feed: JournalFeed):
+        """``settings``: the webapp's ``labeling.app.Settings``; ``feed``: the journal's one follower,
+        to which the tally subscribes (the features subscribe their own followers). Nothing is read
+        yet: ``start`` does."""
+        self.feed = feed
         self.platform, self.journal, self.source = settings.platform, settings.journal, settings.source
         self.config = settings.config
         self.may_review = settings.may_review or self.config.may_review
@@ -83,7 +87,7 @@ class LabelingService:
         self.leasing = Leasing(self.journal, self.config, self.queue)
         self.suggestions = Suggestions(self.platform, self.config, self.source, lambda: self.project.current().active)
         self.lock = threading.Lock()  # held while the tally changes
-        self._tally = None  # read by start()
+        self._tally = None  # made by start()
         self._agreement = TeamAgreement()
         self.searched = {}  # item -> the search that served it, for the answer's provenance
         self.extensions = []  # the features on (``labeling/app.py``): their parts of /stats
@@ -92,19 +96,23 @@ class LabelingService:
     def start(self) -> None:
         """Read the answers so far, then run every read path once, so the first annotators pay
         neither for caches nor for SQL compiling."""
-        with self.lock:
-            self._tally = Tally(self.config.multi_label, *self.journal.skip_counts(), needed=self.config.overlap.needed)
-            self._tally.load(self.journal.answers_since(0))
-        self.tally()
+        tally = self._tally = Tally(self.config.multi_label, *self.journal.skip_counts(),
+                                    needed=self.config.overlap.needed)
+
+        def receive(changes: list) -> None:
+            with self.lock:
+                tally.receive(changes)
+        self.feed.subscribe(receive)
+        self.tally()  # the first read: every answer so far, at once
         self.project.current()
         self.journal.leased_to_others("")
         self.data(list(self.source.ids[:1]))
 
     def tally(self) -> Tally:
-        """The tally, brought up to date with the journal (answers from any process)."""
-        with self.lock:
-            self._tally.apply(self.journal.answers_since(self._tally.last_event))
-            return self._tally
+        """The tally, brought up to date with the journal (answers from any process): the feed
+        reads the changes since its last read and hands them to every follower, this one first."""
+        self.feed.poll()
+        return self._tally
 
     def upcoming(self) -> list:
         """The items the next batches will likely serve, in order (the online model's features are computed ahead for them)."""
@@ -209,8 +217,6 @@ class LabelingService:
         )
         label_id = self.journal.record(annotation)
         self.on_change()
-        if status == LABELED:
-            self.suggestions.labeled()
         return {"labelId": label_id, "stats": self.stats()}
 
 

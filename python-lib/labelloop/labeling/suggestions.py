@@ -53,11 +53,6 @@ class Suggestions:
         version = self.active_version()
         return {"source": "version" if version else None, "labels": 0, "version": version}
 
-    def labeled(self) -> None:
-        """A label was just written here: the online model learns it now rather than at its next poll."""
-        if self.online is not None:
-            self.online.nudge()
-
     def _online(self, item_ids: list) -> dict | None:
         if self.online is None:
             return None

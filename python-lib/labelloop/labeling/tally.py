@@ -11,7 +11,7 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-from labelloop.store.journal import LABELED, SKIPPED
+from labelloop.store.journal import LABELED, REVIEWED, SKIPPED
 from labelloop.store.skips import held_back
 
 
@@ -20,7 +20,7 @@ class Tally:
 
     Each answer is remembered per (item, annotator) so a changed answer moves its counts instead
     of adding to them; an item counts as labeled when anyone labeled it, as skipped when it was
-    only skipped (the rules of ``Journal.stats``, which recomputes them with SQL).
+    only skipped.
     """
 
     def __init__(self, multi_label: bool, skip_counts: dict | None = None, counted_until: int = 0, needed=None):
@@ -41,6 +41,15 @@ class Tally:
         self.per_annotator = {}
         self._loaded = pd.Index([], dtype=object)  # items only one annotator answered before ``load``
         self._loaded_answers = None  # and their answers, by position in ``_loaded``
+
+    def receive(self, changes: list) -> None:
+        """Follow the journal's changes (``JournalFeed``): all of them at once into an empty
+        tally, then as they come; reviewers' decisions change no count here."""
+        answers = [change for change in changes if change.status != REVIEWED]
+        if self.last_event or self.items or len(self._loaded):
+            self.apply(answers)
+        else:
+            self.load(answers)
 
     def load(self, rows) -> None:
         """Start an empty tally from the journal's current answers all at once (a server's start-up).
@@ -177,6 +186,13 @@ class Tally:
                 "perAnnotator": {a: dict(c) for a, c in self.per_annotator.items() if any(c.values())},
                 "sessions": dict(sorted((+self.sessions).items(), key=lambda kv: int(kv[0]))),
                 "total": total, "remaining": max(total - self.labeled - self.skipped, 0)}
+
+
+def tally_of(journal, multi_label: bool) -> Tally:
+    """A tally of all the journal's current answers at once (``labelloop status``)."""
+    tally = Tally(multi_label)
+    tally.receive(journal.changes())
+    return tally
 
 
 @dataclass(frozen=True)

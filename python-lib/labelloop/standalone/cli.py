@@ -70,11 +70,12 @@ def _names(text: str | None) -> list:
 
 def project_status(project: Project) -> dict:
     """Everything ``labelloop status`` reports, as one JSON-ready dict."""
+    from labelloop.labeling.tally import tally_of
     from labelloop.standalone.embeddings import features_status
     from labelloop.standalone.project import MODEL
     from labelloop.store.metrics import learning_curve, load_metrics
 
-    stats = project.journal.stats(total=len(project.source))
+    stats = tally_of(project.journal, project.settings.multi_label).stats(total=len(project.source))
     registry = project.platform.registry(MODEL)
     return {
         "project": str(project.root),
@@ -427,8 +428,11 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
 def _print_access(project: Project, url: str, reviewers: list) -> None:
     """How to open a shared server (the token itself is never printed), and the reviewers still without a key."""
     print(f"labelloop: open {url}?token=TOKEN once in each browser, TOKEN being the access token you set", flush=True)
+    from labelloop.store.name_keys import NameKeys
+
+    keys = NameKeys(project.journal)
     for name in reviewers:
-        bound = project.journal.name_key(name)
+        bound = keys.key_of(name)
         if bound is None or not bound[1]:
             print(f"labelloop: reviewer '{name}' has no key yet: labelloop names {project.root} --issue '{name}'",
                   flush=True)
@@ -449,6 +453,7 @@ def _serve(args) -> None:
 def _names_command(args) -> None:
     from labelloop.standalone.names import issue_key, release_name
     from labelloop.standalone.project import Project
+    from labelloop.store.name_keys import NameKeys
 
     journal = Project.open(args.dir).journal
     if args.issue:
@@ -462,7 +467,7 @@ def _names_command(args) -> None:
                 lambda f: print(f"Released '{f['released']}': its key no longer works."))
     else:
         _report(args, [{**n, "lastSeen": n["lastSeen"] and n["lastSeen"].isoformat(timespec="seconds") + "Z"}
-                       for n in journal.names()], _print_names)
+                       for n in NameKeys(journal).names()], _print_names)
 
 
 def _print_names(names: list) -> None:

@@ -22,7 +22,8 @@ from labelloop.platform.local import LocalPlatform, dataset_format, write_json_a
 from labelloop.platform.sql_table import SqlTable, is_database_url
 from labelloop.store.items import DATA_TYPES, FOLDER_TYPES, FolderSource, TableSource, row_ids
 from labelloop.store.journal import Journal
-from labelloop.store.materialize import Outputs, clashing_column, restore_journal
+from labelloop.store.materialize import Outputs, clashing_column
+from labelloop.store.restore import restore_journal
 
 CONFIG_FILE = "labelloop.json"
 UNLABELED = "unlabeled"
