@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import threading
 
-import flask
 import pandas as pd
 from polling import eventually
 
-from labelloop.labeling.builder import build_webapp
+from labelloop.labeling.app import Settings, create_app, webapp_of
+from labelloop.labeling.extensions.datasets import Datasets
+from labelloop.labeling.extensions.online import Online
 from labelloop.labeling.rules_book import RulesBook
 from labelloop.labeling.service import LabelingConfig
 from labelloop.platform.local import LocalPlatform
@@ -39,13 +40,15 @@ def test_one_read_of_the_journal_feeds_the_tally_the_writer_the_online_model_and
     source = TableSource(pd.DataFrame({"n": range(20), "x": [i / 10 for i in range(20)]}), id_column="n")
     platform = LocalPlatform(tmp_path)
     book = RulesBook(SavedRules(), journal, source, ["cat", "dog"])
-    app = flask.Flask("labelloop-test")
-    built = build_webapp(app, platform, journal, source, LabelingConfig(type="tabular", categories=CATEGORIES),
-                         Outputs(), lambda request: "ann", unlabeled="pool", media_cache=None, follow_journal=True,
-                         rules=book)
+    app = create_app(Settings(platform, journal, source, LabelingConfig(type="tabular", categories=CATEGORIES),
+                              identify=lambda request: "ann", outputs=Outputs(), unlabeled="pool",
+                              follow_journal=True, rules=book))
+    built = webapp_of(app)
+    writer = next(e for e in built.extensions if isinstance(e, Datasets)).writer
+    online = next(e for e in built.extensions if isinstance(e, Online)).online
     built.feed.stop()  # from here the journal is read only when a request asks
     assert book.gold_codes(["0", "1"]).tolist() == [0, -1]
-    assert eventually(lambda: built.writer.writes >= 1)  # the writer's first write, of the answers so far
+    assert eventually(lambda: writer.writes >= 1)  # the writer's first write, of the answers so far
     polling, read, reads = threading.local(), journal.changes, []
     poll = built.feed.poll
 
@@ -67,9 +70,8 @@ def test_one_read_of_the_journal_feeds_the_tally_the_writer_the_online_model_and
 
     assert (stats["labeled"], stats["perAnnotator"]["bob"]) == (2, {"labeled": 1, "skipped": 0})  # the tally
     assert book.gold_codes(["0", "1"]).tolist() == [1, 1]  # the rules' final labels: the review, bob's label
-    assert eventually(lambda: built.service.online.status()["labels"] == 2, timeout=60)  # the online model learned bob's
-    built.stop()
-    built.writer.close()  # it writes what the feed told it of
+    assert eventually(lambda: online.status()["labels"] == 2, timeout=60)  # the online model learned bob's
+    built.stop()  # the feed, then every feature; the writer last: it writes what the feed told it of
     assert "bob" in set(platform.read_dataset("metadata")["annotator"])
     # every read of the changes was a poll of the feed (the online model reads them whole, after=0, once per model)
     assert reads and all(inside for after, inside in reads if after > 0)
