@@ -29,13 +29,12 @@ apt-deps:
 test: $(STAMP) apt-deps
 	$(BIN)/python -m pytest
 
-# The inner loop (under 2 minutes): the tests that need no server process, browser or long run.
-QUICK_TESTS := $(filter-out $(addprefix tests/test_,$(addsuffix .py,browser cli crash database_faults fuzz loop serve \
-	simulate trainer odd_datasets dss_backend_processes spark_engine spark_recipe saved_model_check)),$(wildcard tests/test_*.py))
+# The inner loop: no test that starts a server, drives the browser, kills a process, runs the labelloop command or runs long;
+# tests/conftest.py marks each test by what it uses.
 quick: $(STAMP)
-	$(BIN)/python -m pytest -q $(QUICK_TESTS)
+	$(BIN)/python -m pytest -q -m "not server and not browser and not kill and not command and not slow"
 
-# The long fault tests (a server killed mid-training, 10,000-column data); CI runs them too.
+# The long tests (a server killed mid-training, 10,000-column data, local Spark, simulations); CI runs them too.
 test-slow: $(STAMP) apt-deps
 	$(BIN)/python -m pytest -m slow
 

@@ -31,12 +31,13 @@ import pandas as pd
 from sklearn.datasets import load_breast_cancer, load_wine
 
 from labelloop.rules.label_model import fit_label_model, majority_vote, vote_counts
-from labelloop.rules.model_choice import choose_method
+from labelloop.rules.model_choice import choose_method, tie_breaker
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.votes import ABSTAIN, rule_votes
 from labelloop.standalone.demo import tweets_frame
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+sys.path[:0] = [str(TESTS / "rules"), str(TESTS / "standalone")]  # the weak-label tests and the CLI tests they import
 from test_weak_labels import TWEET_RULES as TEST_TWEET_RULES  # noqa: E402
 
 # The tweet rules the weak-label tests use, those enabled (the tests also carry a disabled one).
@@ -113,11 +114,11 @@ def census(path):
 
 
 def ours(votes, codes, categories):
-    choice = choose_method(votes, codes, categories, np.full(len(votes), -1))
-    posterior = fit_label_model(votes, codes, categories)[0]
-    if choice["method"] == "label model":
-        return posterior.argmax(axis=1), "label model"
-    return majority_vote(votes, categories, posterior), "majority vote, model breaks ties"
+    gold = np.full(len(votes), -1)
+    if choose_method(votes, codes, categories, gold)["method"] == "label model":
+        return fit_label_model(votes, codes, categories)[0].argmax(axis=1), "label model"
+    ties = tie_breaker(votes, codes, categories, gold)
+    return majority_vote(votes, categories, ties), "majority vote" + ("" if ties is None else ", model breaks ties")
 
 
 def snorkel(votes, categories):

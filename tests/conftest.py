@@ -1,13 +1,70 @@
-"""Shared fixtures: journal databases (SQLite and the PostgreSQL server) and the fake DSS."""
+"""Shared fixtures: journal databases (SQLite and the PostgreSQL server) and the fake DSS; and the
+markers that sort tests by kind."""
 from __future__ import annotations
 
+import inspect
 import secrets
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from fake_dataiku.harness import DSS_VERSIONS, FakeDSS
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TESTS = Path(__file__).resolve().parent
+
+# What makes a test of a kind: a fixture or helper it uses, or a name its code refers to. `make quick`
+# leaves out the server, browser, kill, command and slow tests (the markers are registered in pyproject.toml).
+KIND_OF_NAME = {
+    "postgres_url": "postgres",
+    "labelloop_server": "server", "start_server": "server", "BackendProcess": "server",
+    "browser_page": "browser", "sync_playwright": "browser",
+    "SIGKILL": "kill", "kill": "kill",
+    "LABELLOOP": "command",
+}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark each test with the kinds of what it uses (see ``KIND_OF_NAME``)."""
+    for item in items:
+        for kind in sorted(_kinds(item)):
+            item.add_marker(kind)
+
+
+def _kinds(item) -> set:
+    """The kinds of the names a test uses: its fixtures, and the names in its code and in the code
+    of the test-suite functions and fixtures it calls, followed down to the helpers."""
+    function = getattr(item, "function", None)
+    if function is None:
+        return set()
+    kinds, seen = set(), set()
+    names = [(name, function.__globals__) for name in [*item.fixturenames, *_names_in(function.__code__)]]
+    while names:
+        name, namespace = names.pop()
+        if (name, id(namespace)) in seen:
+            continue
+        seen.add((name, id(namespace)))
+        if name in KIND_OF_NAME:
+            kinds.add(KIND_OF_NAME[name])
+        elif _in_the_suite(namespace.get(name)):
+            helper = inspect.unwrap(namespace[name])
+            names.extend((inner, helper.__globals__) for inner in _names_in(helper.__code__))
+    return kinds
+
+
+def _in_the_suite(value) -> bool:
+    """A function or fixture written in this folder (not the package's or a library's)."""
+    code = getattr(inspect.unwrap(value), "__code__", None) if callable(value) else None
+    return code is not None and Path(code.co_filename).resolve().is_relative_to(TESTS)
+
+
+def _names_in(code) -> set:
+    """The global and attribute names a function's code refers to, its nested functions' included."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if inspect.iscode(constant):
+            names |= _names_in(constant)
+    return names
 
 
 @pytest.fixture
@@ -29,7 +86,7 @@ def postgres_url():
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def journal_url(request, tmp_path):
     """Each journal test runs against SQLite and against PostgreSQL."""
     if request.param == "sqlite":

@@ -1,7 +1,7 @@
 """The package's folders depend on each other one way (docs/explanation/architecture.md, Layout).
 
 standalone, dss -> labeling, learning -> quality, rules -> store -> platform -> the shared base
-(errors, params, the public sampling API). labeling and learning do not import each other, nor
+(errors, parameters, the public sampling API). labeling and learning do not import each other, nor
 standalone and dss. Imports inside functions count too. Only the DSS package imports ``dataiku``.
 """
 from __future__ import annotations

@@ -183,11 +183,3 @@ def test_building_the_archive_twice_gives_the_same_files(tmp_path):
 def test_the_core_imports_without_dss(module, tmp_path):
     code = f"import sys, {module}; assert 'dataiku' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
-
-
-@pytest.mark.parametrize("data_type", ["tabular", "text", "image", "sound"])
-def test_each_webapp_backend_reads_exactly_the_params_its_descriptor_declares(data_type):
-    from labelloop.dss.webapp_backend import WEBAPP_PARAMS
-
-    descriptor = json.loads((ROOT / "webapps" / f"{data_type}-labeling" / "webapp.json").read_text())
-    assert sorted(WEBAPP_PARAMS[data_type]) == sorted(p["name"] for p in descriptor["params"])

@@ -34,7 +34,7 @@ fi
 echo "test-compat: Python $("$venv/bin/python" -c 'import platform; print(platform.python_version())'), $("$venv/bin/python" -c 'import sklearn, scipy, pandas, numpy; print(f"scikit-learn {sklearn.__version__}, scipy {scipy.__version__}, pandas {pandas.__version__}, numpy {numpy.__version__}")')"
 # The browser tests need Playwright and Chromium, which a code env has no use for; the Spark engine's tests need pyspark, which a DSS code env does not have (DSS brings its own Spark);
 # the embedding tests need torch and sentence-transformers, which the plugin's code env leaves out (DESIGN 12).
-"$venv/bin/python" -m pytest -q -m "not slow" --ignore=tests/test_browser.py --ignore=tests/test_spark_engine.py \
+"$venv/bin/python" -m pytest -q -m "not slow" --ignore=tests/labeling/test_browser.py --ignore=tests/learning/test_spark_engine.py \
   --ignore=tests/security/test_cross_site_browser.py --ignore=tests/security/test_media_browser.py \
-  --ignore=tests/test_spark_recipe.py   --ignore=tests/test_embeddings.py \
+  --ignore=tests/dss/test_spark_recipe.py --ignore=tests/learning/test_embeddings.py \
   -p no:cacheprovider

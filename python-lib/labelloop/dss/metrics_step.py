@@ -18,10 +18,10 @@ from labelloop.errors import LabelloopError
 from labelloop.learning.stopping import DEFAULT_SAMPLE, compute_metrics, read_answers
 from labelloop.learning.suspected_errors import find_suspects
 from labelloop.learning.trainer import NotEnoughLabels
-from labelloop.params import whole_number
+from labelloop.parameters.tables import LABELING_METRICS
 from labelloop.platform.base import Platform
 from labelloop.quality.agreement import agreement
-from labelloop.store.items import FolderSource, TableSource
+from labelloop.store.item_sources import MediaFiles, Rows
 from labelloop.store.journal import LABELED
 from labelloop.store.materialize import OUTPUT_COLUMNS
 from labelloop.store.metrics import stopping_status
@@ -34,19 +34,18 @@ def run_step() -> dict:
     """What the step's ``step.py`` does: the stopping metrics, then the team's quality; returns both."""
     from dataiku.customstep import get_step_config
 
-    config = get_step_config()
+    config = LABELING_METRICS.read(get_step_config())
     platform = DSSPlatform()
-    label_column = config.get("label_col_name") or "label"
+    label_column = config["label_col_name"] or "label"
     status = metrics_step(
-        platform, config["saved_model"], unlabeled=config.get("unlabeled"),
-        unlabeled_folder=config.get("unlabeled_folder"), metadata=config["metadata_ds"],
-        label_column=label_column, id_column=config.get("id_column") or None,
-        sample_size=config.get("sample_size", DEFAULT_SAMPLE),
+        platform, config["saved_model"], unlabeled=config["unlabeled"],
+        unlabeled_folder=config["unlabeled_folder"], metadata=config["metadata_ds"],
+        label_column=label_column, id_column=config["id_column"] or None, sample_size=config["sample_size"],
     )
     quality = quality_step(
-        platform, config["metadata_ds"], label_column, labels=config.get("labels_ds") or None,
-        suspects=config.get("suspects_ds") or None, text_column=config.get("text_column") or None,
-        id_column=config.get("id_column") or None,
+        platform, config["metadata_ds"], label_column, labels=config["labels_ds"] or None,
+        suspects=config["suspects_ds"] or None, text_column=config["text_column"] or None,
+        id_column=config["id_column"] or None,
     )
     return {"stopping": status, "quality": quality}
 
@@ -55,13 +54,11 @@ def metrics_step(platform: Platform, model: str, unlabeled: str | None, unlabele
                  metadata: str, label_column: str = "label", id_column: str | None = None,
                  sample_size: int = DEFAULT_SAMPLE) -> dict:
     """The items and answers from datasets, then ``compute_metrics``; returns the stopping status."""
-    sample_size = whole_number(sample_size, "sample_size")
+    sample_size = LABELING_METRICS["sample_size"].check(sample_size)
     if bool(unlabeled) == bool(unlabeled_folder):
         raise LabelloopError("Give either the unlabeled dataset or the unlabeled folder (one of them).")
-    if unlabeled_folder:
-        source = FolderSource(platform.list_folder(unlabeled_folder), "media")
-    else:
-        source = TableSource(platform.read_dataset(unlabeled), id_column)
+    items, pool = (MediaFiles(), unlabeled_folder) if unlabeled_folder else (Rows(id_column), unlabeled)
+    source = items.load(platform, pool)
     compute_metrics(platform, model, source, read_answers(platform, metadata, label_column), sample_size)
     return stopping_status(platform, model)
 

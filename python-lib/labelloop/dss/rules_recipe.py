@@ -12,11 +12,12 @@ import pandas as pd
 
 from labelloop.dss.platform import DSSPlatform
 from labelloop.errors import LabelloopError
+from labelloop.parameters.tables import APPLY_RULES
 from labelloop.platform.base import Platform
 from labelloop.rules.dataset import rules_from_dataset
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.weak import label_pool, weak_frame
-from labelloop.store.items import FolderSource, TableSource
+from labelloop.store.item_sources import items_at
 
 STATISTICS_COLUMNS = ("name", "label", "enabled", "coverage", "overlap", "conflict", "votes", "accuracy", "gold")
 
@@ -25,25 +26,23 @@ def run_recipe() -> dict:
     """What the recipe's ``recipe.py`` does: read its roles and params, apply the rules; returns the report."""
     from dataiku.customrecipe import get_input_names_for_role, get_output_names_for_role, get_recipe_config
 
-    config = get_recipe_config()
+    config = APPLY_RULES.read(get_recipe_config())
     platform = DSSPlatform()
     pool = get_input_names_for_role("data")[0]
     labels = get_input_names_for_role("labels")
     return apply_rules_recipe(
-        platform, pool, is_folder=platform.is_folder(pool), rules=get_input_names_for_role("rules")[0],
+        platform, pool, items_at(platform, pool, config["id_column"] or None), rules=get_input_names_for_role("rules")[0],
         weak_labels=get_output_names_for_role("weak_labels")[0],
         statistics=get_output_names_for_role("rule_statistics")[0],
-        labels=labels[0] if labels else None, id_column=config.get("id_column") or None,
-        label_column=config.get("label_col_name") or "label",
+        labels=labels[0] if labels else None, label_column=config["label_col_name"] or "label",
     )
 
 
-def apply_rules_recipe(platform: Platform, pool: str, is_folder: bool, rules: str, weak_labels: str, statistics: str,
-                       labels: str | None = None, id_column: str | None = None, label_column: str = "label") -> dict:
-    """Write ``weak_labels`` and ``statistics`` (one row per rule); returns the report."""
-    source = FolderSource(platform.list_folder(pool), "media") if is_folder else TableSource(platform.read_dataset(pool),
-                                                                                              id_column)
-    frame = pd.DataFrame({"path": list(source.ids)}) if is_folder else source.frame
+def apply_rules_recipe(platform: Platform, pool: str, items, rules: str, weak_labels: str, statistics: str,
+                       labels: str | None = None, label_column: str = "label") -> dict:
+    """Write ``weak_labels`` and ``statistics`` (one row per rule) for the ``items`` of ``pool``; returns the report."""
+    source = items.load(platform, pool)
+    _, frame = source.snapshot()
     given = rules_from_dataset(platform.read_dataset(rules))
     human = _human_labels(platform, labels, label_column) if labels else {}
     categories = sorted({str(r["label"]) for r in given if isinstance(r.get("label"), str)} | set(human.values()))

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from labelloop.dss.platform import DSSPlatform
 from labelloop.learning.query_sampler import Pool, SamplerSettings, answered_in_metadata, rules_in_dataset, run_sampler
+from labelloop.parameters.tables import QUERY_SAMPLER
 from labelloop.platform.base import Platform
-from labelloop.sampling import DEFAULT_DIVERSITY
+from labelloop.store.item_sources import items_at
 
 
-def recipe_settings(platform: Platform, config: dict, pool: Pool, rules: str | None) -> SamplerSettings:
-    """The settings a Query sampler recipe's params give (both engines' recipes); a param the user
-    never set is absent from the config, hence the defaults."""
+def recipe_settings(platform: Platform, params: dict, pool: Pool, rules: str | None) -> SamplerSettings:
+    """The settings a Query sampler recipe's checked params give (both engines' recipes)."""
     return SamplerSettings(
-        strategy=config.get("strategy", "margin"),
-        max_queries=config.get("max_queries"),
-        diversity=config.get("diversity", DEFAULT_DIVERSITY),
-        random_share=config.get("random_share", 0.1),
-        chunk_size=config.get("chunk_size", 10000),
+        strategy=params["strategy"], max_queries=params["max_queries"], diversity=params["diversity"],
+        random_share=params["random_share"], chunk_size=params["chunk_size"], rules_bonus=params["rules_bonus"],
         rules=rules_in_dataset(platform, rules, pool) if rules else (),
-        rules_bonus=config.get("rules_bonus", 0.0),
     )
 
 
@@ -26,13 +22,13 @@ def run_recipe() -> dict:
     """What the recipe's ``recipe.py`` does; returns the sampler's summary."""
     from dataiku.customrecipe import get_input_names_for_role, get_output_names_for_role, get_recipe_config
 
-    config = get_recipe_config()
+    config = QUERY_SAMPLER.read(get_recipe_config())
     platform = DSSPlatform()
     unlabeled = get_input_names_for_role("unlabeled_samples")[0]
     metadata = get_input_names_for_role("labeling_metadata")
     rules = get_input_names_for_role("labeling_rules")
     model = get_input_names_for_role("saved_model")  # none: the unlabeled dataset is a Score recipe's output
-    pool = Pool(unlabeled, is_folder=platform.is_folder(unlabeled), id_column=config.get("id_column") or None,
+    pool = Pool(unlabeled, items_at(platform, unlabeled, config["id_column"] or None),
                 scored=not model)
     queries = get_output_names_for_role("queries")[0]
     return run_sampler(

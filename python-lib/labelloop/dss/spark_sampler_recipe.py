@@ -8,6 +8,8 @@ from labelloop.dss.sampler_recipe import recipe_settings
 from labelloop.errors import LabelloopError
 from labelloop.learning.query_sampler import Pool, answered_in_metadata
 from labelloop.learning.spark_sampler import ordered_pool, run_spark_sampler
+from labelloop.parameters.tables import SPARK_QUERY_SAMPLER
+from labelloop.store.item_sources import Rows
 
 
 def scored_dataset_pool(name: str, id_column: str | None) -> Pool:
@@ -18,7 +20,7 @@ def scored_dataset_pool(name: str, id_column: str | None) -> Pool:
     """
     if not id_column:
         raise LabelloopError("The Query sampler (Spark) needs an id column: set the labeling webapp's id column.")
-    return Pool(name, id_column=id_column, scored=True)
+    return Pool(name, Rows(id_column), scored=True)
 
 
 def run_recipe() -> dict:
@@ -27,14 +29,14 @@ def run_recipe() -> dict:
     from pyspark import SparkContext
     from pyspark.sql import SQLContext
 
-    config = get_recipe_config()
+    config = SPARK_QUERY_SAMPLER.read(get_recipe_config())
     platform = DSSPlatform()
     sql_context = SQLContext(SparkContext.getOrCreate())  # as dataiku.spark's sample use (DSS 9.0.5 source)
     unlabeled = get_input_names_for_role("unlabeled_samples")[0]
     metadata = get_input_names_for_role("labeling_metadata")
     rules = get_input_names_for_role("labeling_rules")
     queries = get_output_names_for_role("queries")[0]
-    pool = scored_dataset_pool(unlabeled, config.get("id_column"))
+    pool = scored_dataset_pool(unlabeled, config["id_column"])
     return run_spark_sampler(
         sql_context.sparkSession,
         platform,

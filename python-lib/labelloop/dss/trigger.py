@@ -11,6 +11,7 @@ from labelloop.learning.retrain_rule import (
     labeled_in_session,
     should_fire,
 )
+from labelloop.parameters.tables import EVERY_N_LABELINGS
 from labelloop.platform.base import Platform
 from labelloop.store.sessions import current_session
 
@@ -18,7 +19,7 @@ from labelloop.store.sessions import current_session
 def check_metadata(platform: Platform, metadata: str, queries: str, n: int,
                    refire_after_minutes: float = DEFAULT_REFIRE_MINUTES, now: dt.datetime | None = None) -> bool:
     """The trigger's whole job: count in the metadata dataset, apply the rule."""
-    n = check_params(n, refire_after_minutes)
+    n, refire_after_minutes = check_params(n, refire_after_minutes)
     labeled = labeled_in_session(platform, metadata, current_session(platform, queries))
     return should_fire(platform, queries, labeled, n, refire_after_minutes, now)
 
@@ -28,9 +29,9 @@ def run_trigger() -> bool:
     from dataiku.customtrigger import get_trigger_config
     from dataiku.scenario import Trigger
 
-    config = get_trigger_config()
-    fire = check_metadata(DSSPlatform(), config["metadata_ds"], config["queries_ds"], config.get("n", 20),
-                          config.get("refire_after_minutes", DEFAULT_REFIRE_MINUTES))
+    config = EVERY_N_LABELINGS.read(get_trigger_config())
+    fire = check_metadata(DSSPlatform(), config["metadata_ds"], config["queries_ds"], config["n"],
+                          config["refire_after_minutes"])
     if fire:
         Trigger().fire()
     return fire

@@ -30,10 +30,11 @@ from labelloop.errors import LabelloopError
 from labelloop.labeling.app import Settings, Webapp, create_app, freeze_long_lived, webapp_of
 from labelloop.labeling.rules_book import RulesBook
 from labelloop.labeling.service import LabelingConfig
+from labelloop.parameters.tables import WEBAPPS
 from labelloop.rules.dataset import DatasetRules
-from labelloop.store.items import FOLDER_TYPES, FolderSource, TableSource
+from labelloop.store.item_sources import items_for_type
 from labelloop.store.journal import Journal
-from labelloop.store.materialize import Outputs, clashing_column
+from labelloop.store.materialize import Outputs
 from labelloop.store.private_folders import cache_folder, data_folder, slug
 from labelloop.store.restore import restore_journal
 from labelloop.store.text import embedded_columns
@@ -121,15 +122,6 @@ def _stop_on_sigterm(webapp: Webapp) -> None:
     signal.signal(signal.SIGTERM, terminate)
 
 
-# The params each webapp's backend reads (webapps/<type>-labeling/webapp.json; a test compares).
-_COMMON_PARAMS = ("unlabeled", "categories", "labels_ds", "metadata_ds", "label_col_name", "queries_ds", "saved_model",
-                  "multi_label", "journal", "overlap_share", "overlap_annotators", "reviewers", "suspects_ds",
-                  "rules_ds")
-WEBAPP_PARAMS = {"image": _COMMON_PARAMS, "sound": _COMMON_PARAMS,
-                 "tabular": (*_COMMON_PARAMS, "id_column", "columns_first", "embedding_llm"),
-                 "text": (*_COMMON_PARAMS, "id_column", "columns_first", "text_column", "embedding_llm")}
-
-
 def journal_url(platform, given: str | None, outputs: Outputs) -> str:
     """The journal's URL: the shared one given, else a SQLite file where the next start finds it again.
 
@@ -160,23 +152,16 @@ def journal_url(platform, given: str | None, outputs: Outputs) -> str:
 def serve_webapp(app, data_type: str, params: dict) -> Webapp:
     """What a webapp's ``backend.py`` does: add the labeling API to DSS's ``app`` from its params.
 
-    Unset params are absent (DSS), so each is read with ``get``.
+    The params are read through the webapp's table (``labelloop.parameters.tables``): unset ones get their default.
     """
+    param = WEBAPPS[data_type].read(params)
     platform = DSSPlatform()
-    param = {name: params.get(name) for name in WEBAPP_PARAMS[data_type]}
     if data_type == "text" and not param["text_column"]:
         raise LabelloopError("Choose the text column in the webapp settings.")
     unlabeled = param["unlabeled"]
-    if data_type in FOLDER_TYPES:
-        source = FolderSource(platform.list_folder(unlabeled), data_type)
-        if not len(source):
-            raise LabelloopError(f"The folder has no {data_type} files to label.")
-    else:
-        source = TableSource(platform.read_dataset(unlabeled), param.get("id_column") or None)
-        clash = clashing_column(source.frame.columns, param["label_col_name"] or "label")
-        if clash:
-            raise LabelloopError(f"The dataset to label already has a column '{clash}', which the labels dataset adds: "
-                                 "rename it, or choose another label column name.")
+    items = items_for_type(data_type, param.get("id_column") or None)
+    source = items.load(platform, unlabeled)
+    items.check_loaded(source, param["label_col_name"] or "label")
     outputs = Outputs(param["labels_ds"], param["metadata_ds"], param["label_col_name"] or "label")
     journal = Journal(journal_url(platform, (param["journal"] or {}).get("url"), outputs))
     restore_journal(platform, journal, outputs)
@@ -191,8 +176,7 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
         # its closed Java code, inferred to be `python -m`): the child starts nothing of the webapp,
         # and the worker's functions live in python-lib, on the sys.path spawn hands the child.
         online=True,
-        overlap_share=0.0 if param["overlap_share"] is None else param["overlap_share"],
-        overlap_annotators=2 if param["overlap_annotators"] is None else param["overlap_annotators"],
+        overlap_share=param["overlap_share"], overlap_annotators=param["overlap_annotators"],
     )
     team = DSSTeam(platform, param["reviewers"])
     suspects = DatasetSuspects(platform, param["suspects_ds"]).current if param["suspects_ds"] else None

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError, NotFound
-from labelloop.params import whole_number
+from labelloop.parameters.numbers import whole_number
 from labelloop.store.items import FOLDER_TYPES
 
 MAX_COMMENT = 10_000

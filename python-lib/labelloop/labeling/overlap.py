@@ -11,9 +11,8 @@ import hashlib
 from dataclasses import dataclass
 
 from labelloop.errors import LabelloopError
-from labelloop.params import fraction, whole_number
+from labelloop.parameters.tables import OVERLAP_ANNOTATORS, OVERLAP_SHARE
 
-MAX_ANNOTATORS = 5
 _SCALE = 2.0 ** 64
 
 
@@ -21,13 +20,13 @@ _SCALE = 2.0 ** 64
 class Overlap:
     """``share`` of the items (0 to 1) are each served to ``annotators`` (2 to 5) people."""
 
-    share: float = 0.0
-    annotators: int = 2
+    share: float = OVERLAP_SHARE.default
+    annotators: int = OVERLAP_ANNOTATORS.default
     seed: int = 0
 
     def __post_init__(self):
-        object.__setattr__(self, "share", fraction(self.share, "overlap_share"))
-        object.__setattr__(self, "annotators", whole_number(self.annotators, "overlap_annotators", 2, MAX_ANNOTATORS))
+        object.__setattr__(self, "share", OVERLAP_SHARE.check(self.share))
+        object.__setattr__(self, "annotators", OVERLAP_ANNOTATORS.check(self.annotators))
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise LabelloopError("The overlap seed must be a whole number.")
 

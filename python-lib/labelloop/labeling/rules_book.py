@@ -19,16 +19,7 @@ from labelloop.errors import LabelloopError
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.statistics import rule_statistics
 from labelloop.rules.votes import ABSTAIN, rule_votes
-from labelloop.store.items import FolderSource
 from labelloop.store.materialize import final_labels
-
-
-def pool_rows(source) -> tuple:
-    """``(ids, frame)``: the pool at one moment, with the columns rules read (a folder's: ``path``)."""
-    if isinstance(source, FolderSource):
-        ids = source.ids
-        return ids, pd.DataFrame({"path": list(ids)})
-    return source.snapshot()
 
 
 class RulesBook:
@@ -49,13 +40,13 @@ class RulesBook:
 
     def load(self, frame: pd.DataFrame | None = None) -> list:
         """The saved rules, checked again: the data may have changed since they were written."""
-        frame = pool_rows(self.source)[1] if frame is None else frame
+        frame = self.source.snapshot()[1] if frame is None else frame
         return parse_rules(self.store.read(), frame.dtypes, self.categories)
 
     def summary(self, annotator: str | None = None) -> dict:
         """``{rules, statistics, coverage, columns, measuredOn}``: the saved rules as written, each
         one's statistics (against ``annotator``'s own labels when given), and the columns a rule may read."""
-        ids, frame = pool_rows(self.source)
+        ids, frame = self.source.snapshot()
         rules = self.load(frame)
         found = rule_statistics(rules, rule_votes(rules, frame, self.categories), self.categories,
                                 self.gold_codes(ids, annotator))
@@ -66,7 +57,7 @@ class RulesBook:
         """How ``given`` would do among the other enabled rules (it replaces a saved one of its
         name): its statistics (against ``annotator``'s own labels when given), and the ids of a
         few items it votes on. A rule testing more than ``MAX_PREVIEW_TESTS`` items x conditions is refused."""
-        ids, frame = pool_rows(self.source)
+        ids, frame = self.source.snapshot()
         candidate = parse_rules([given], frame.dtypes, self.categories)[0]
         if len(ids) * candidate.passes > self.MAX_PREVIEW_TESTS:
             most = max(self.MAX_PREVIEW_TESTS // max(len(ids), 1), 1)
@@ -82,7 +73,7 @@ class RulesBook:
         """Check every rule, then replace the saved ones; nothing changes when one is refused."""
         if not isinstance(rules, list):
             raise LabelloopError("rules must be a JSON list of rule objects.")
-        self.store.write(parse_rules(rules, pool_rows(self.source)[1].dtypes, self.categories))
+        self.store.write(parse_rules(rules, self.source.snapshot()[1].dtypes, self.categories))
         return self.summary()
 
     def gold_codes(self, ids: list, annotator: str | None = None) -> np.ndarray:

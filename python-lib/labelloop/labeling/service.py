@@ -30,7 +30,7 @@ from labelloop.labeling.queue import Queue
 from labelloop.labeling.suggestions import Suggestions
 from labelloop.labeling.tally import Tally
 from labelloop.labeling.team_agreement import TeamAgreement
-from labelloop.params import whole_number
+from labelloop.parameters.numbers import whole_number
 from labelloop.store.journal import LABELED, SKIPPED, Annotation
 from labelloop.store.journal_feed import JournalFeed
 

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -31,13 +30,14 @@ import pandas as pd
 from labelloop.errors import LabelloopError, first_line
 from labelloop.learning.diversity import pick_batch, pool_wanted
 from labelloop.learning.features import tabular_features
-from labelloop.params import fraction, whole_number
+from labelloop.parameters.tables import CHUNK_SIZE, MAX_QUERIES, RANDOM_SHARE, RULES_BONUS, SAMPLE_DIVERSITY, STRATEGY
 from labelloop.platform.base import Platform, Probabilities
 from labelloop.rules.dataset import rules_from_dataset
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.votes import ABSTAIN, rule_votes
-from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, STRATEGIES, UNSCORED, check_probabilities, scores, top
-from labelloop.store.items import FolderSource, row_hashes, row_ids
+from labelloop.sampling import UNSCORED, check_probabilities, scores, top
+from labelloop.store.item_sources import MediaFiles, Rows
+from labelloop.store.items import row_hashes
 from labelloop.store.sessions import current_session, next_session
 from labelloop.store.skips import unavailable
 
@@ -52,28 +52,23 @@ RANK_COLUMNS = (RANK_SCORE, RANK_KEY, RANK_POSITION, RANK_ID, RANK_RULES)
 class SamplerSettings:
     """How to rank, and how much to keep."""
 
-    strategy: str = "margin"
-    max_queries: int | None = None
-    random_share: float = 0.1
-    chunk_size: int = 10_000
+    strategy: str = STRATEGY.default
+    max_queries: int | None = MAX_QUERIES.default
+    random_share: float = RANDOM_SHARE.default
+    chunk_size: int = CHUNK_SIZE.default
     seed: int | None = None
-    diversity: str = DEFAULT_DIVERSITY
+    diversity: str = SAMPLE_DIVERSITY.default
     rules: tuple = ()  # checked labeling rules (rules/spec.py); their enabled ones can favour items
-    rules_bonus: float = 0.0  # added to the score where no enabled rule votes, or they disagree
+    rules_bonus: float = RULES_BONUS.default  # added to the score where no enabled rule votes, or they disagree
 
     def __post_init__(self):
-        if self.strategy not in STRATEGIES:
-            raise LabelloopError(f"Unknown strategy '{self.strategy}' (use {', '.join(STRATEGIES)}).")
-        if self.diversity not in DIVERSITY:
-            raise LabelloopError(f"Unknown diversity '{self.diversity}' (use {', '.join(DIVERSITY)}).")
-        if self.max_queries is not None:
-            self.max_queries = whole_number(self.max_queries, "max_queries (leave it empty to keep every row)")
-        self.random_share = fraction(self.random_share, "random_share")
-        if isinstance(self.rules_bonus, bool) or not isinstance(self.rules_bonus, (int, float)) \
-                or not 0 <= self.rules_bonus <= 10:
-            raise LabelloopError("rules_bonus must be a number from 0 to 10.")
+        self.strategy = STRATEGY.check(self.strategy)
+        self.diversity = SAMPLE_DIVERSITY.check(self.diversity)
+        self.max_queries = MAX_QUERIES.check(self.max_queries)
+        self.random_share = RANDOM_SHARE.check(self.random_share)
+        self.rules_bonus = RULES_BONUS.check(self.rules_bonus)
         self.rules = tuple(rule for rule in self.rules if rule.enabled)
-        self.chunk_size = whole_number(self.chunk_size, "chunk_size")
+        self.chunk_size = CHUNK_SIZE.check(self.chunk_size)
 
     @property
     def diverse(self) -> bool:
@@ -83,7 +78,7 @@ class SamplerSettings:
 
 @dataclass
 class Pool:
-    """The unlabeled items: a dataset (rows, identified by ``id_column`` or by hash) or a folder.
+    """The unlabeled items: the rows of a dataset (identified by an id column or by hash) or the files of a folder.
 
     ``scored``: the dataset is already scored (the output of DSS's Score recipe, which DSS can
     run on Spark, in the database or on Kubernetes): its ``proba_<class>`` columns are the
@@ -92,10 +87,12 @@ class Pool:
     """
 
     name: str
-    is_folder: bool = False
-    id_column: str | None = None
-    media: str = "media"
+    items: MediaFiles | Rows = field(default_factory=Rows)
     scored: bool = False
+
+    @property
+    def id_column(self) -> str | None:
+        return self.items.id_column
 
 
 PROBA_PREFIX = "proba_"  # DSS's predictor and Score recipe name a class's probability so (fake_dataiku's Predictor)
@@ -146,22 +143,11 @@ def rules_in_dataset(platform: Platform, rules: str, pool: Pool) -> tuple:
     the rules' own (the bonus only asks whether the rules vote and agree).
     """
     given = rules_from_dataset(platform.read_dataset(rules))
-    first = next(_chunks(platform, pool, 1_000), None)
+    first = next(pool.items.chunks(platform, pool.name, 1_000), None)
     if first is None:
         raise LabelloopError(f"The dataset '{pool.name}' has no rows to score.")
     categories = sorted({str(rule.get("label")) for rule in given})
     return tuple(parse_rules(given, first.dtypes, categories))
-
-
-def _chunks(platform: Platform, pool: Pool, chunk_size: int) -> Iterator[pd.DataFrame]:
-    if not pool.is_folder:
-        yield from platform.iter_dataset(pool.name, chunk_size)
-        return
-    paths = FolderSource(platform.list_folder(pool.name), pool.media).ids
-    if not paths:
-        raise LabelloopError(f"The folder '{pool.name}' has no media files to score.")
-    for start in range(0, len(paths), chunk_size):
-        yield pd.DataFrame({"path": paths[start:start + chunk_size]}, dtype=object)
 
 
 class _HashIds:
@@ -258,7 +244,7 @@ def _chunk_ids(chunk: pd.DataFrame, pool: Pool, hashes: _HashIds | None, answere
         raise LabelloopError(f"The input already has a column '{clash[0]}', which the queries dataset adds.")
     if hashes is not None:
         return hashes.chunk(chunk)
-    ids = chunk["path"].tolist() if pool.is_folder else row_ids(chunk, pool.id_column)
+    ids = pool.items.ids(chunk)
     return ids, np.array([i not in answered for i in ids], dtype=bool)
 
 
@@ -340,9 +326,9 @@ class Ranking:
 def run_sampler(platform: Platform, model: str, pool: Pool, queries: str, answered: set,
                 settings: SamplerSettings) -> dict:
     """Score the pool, write the queries dataset, move to the next session; returns a summary."""
-    hashes = None if (pool.is_folder or pool.id_column) else _HashIds(answered)
+    hashes = _HashIds(answered) if pool.items.hashed else None
     ranking, position = Ranking(settings, Salts(settings.seed)), 0
-    for chunk in _chunks(platform, pool, settings.chunk_size):
+    for chunk in pool.items.chunks(platform, pool.name, settings.chunk_size):
         chunk = chunk.reset_index(drop=True)
         chunk, given = split_scores(chunk, pool.name) if pool.scored else (chunk, None)
         ids, fresh = _chunk_ids(chunk, pool, hashes, answered)
@@ -391,7 +377,7 @@ def _cluster_features(platform: Platform, model: str, inputs: pd.DataFrame, vers
         return features
     if pool.scored:  # no model to ask: the rows' own columns
         return tabular_features(inputs).fit_transform(inputs)
-    if not pool.is_folder:
+    if pool.items.has_columns:
         try:
             return tabular_features(inputs).fit_transform(inputs)
         except (LabelloopError, ValueError):  # no usable column: fall back on the probabilities
@@ -418,8 +404,7 @@ def _output(candidates, unscored, settings, hashes, session, version, pool, mode
     if unscored is not None:
         parts.append(unscored.assign(**{RANK_SCORE: np.nan, "strategy": UNSCORED}))
     if not parts:
-        columns = ["path"] if pool.is_folder else []
-        return pd.DataFrame(columns=columns + list(QUERY_COLUMNS))
+        return pd.DataFrame(columns=[*pool.items.columns, *QUERY_COLUMNS])
     chosen = pd.concat(parts, ignore_index=True)
     if hashes is not None:
         chosen[RANK_ID] = hashes.final_ids(chosen[RANK_ID], chosen[RANK_POSITION].to_numpy())

@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from labelloop.errors import LabelloopError
-from labelloop.params import whole_number
+from labelloop.parameters.tables import EVERY_N_LABELINGS
 from labelloop.platform.base import Platform
 from labelloop.store.journal import LABELED
 from labelloop.store.sessions import current_session
 from labelloop.store.variables import variable_name
 
-DEFAULT_REFIRE_MINUTES = 30.0
+DEFAULT_REFIRE_MINUTES = EVERY_N_LABELINGS["refire_after_minutes"].default
 
 
-def check_params(n, refire_after_minutes) -> int:
-    """``n`` as an int (DSS gives INT params as floats); a bad value is one sentence."""
-    n = whole_number(n, "n (labels between retrainings)")
-    if isinstance(refire_after_minutes, bool) or not isinstance(refire_after_minutes, (int, float)) \
-            or refire_after_minutes < 0:
-        raise LabelloopError("refire_after_minutes must be a number of minutes, 0 or more.")
-    return n
+def check_params(n, refire_after_minutes) -> tuple:
+    """``(n, refire_after_minutes)`` checked by the trigger's table (DSS gives INT params as floats)."""
+    return EVERY_N_LABELINGS["n"].check(n), EVERY_N_LABELINGS["refire_after_minutes"].check(refire_after_minutes)
 
 
 def due(labeled_in_session: int, n: int, session: int, last_fired: dict | None, now: dt.datetime,
@@ -51,7 +46,7 @@ def labeled_in_session(platform: Platform, metadata: str, session: int) -> int:
 def should_fire(platform: Platform, queries: str, labeled: int, n: int,
                 refire_after_minutes: float = DEFAULT_REFIRE_MINUTES, now: dt.datetime | None = None) -> bool:
     """Apply the rule for ``queries``'s current session; when it fires, remember it."""
-    n = check_params(n, refire_after_minutes)
+    n, refire_after_minutes = check_params(n, refire_after_minutes)
     now = now or dt.datetime.now(dt.timezone.utc)
     session = current_session(platform, queries)
     key = variable_name(queries, "fired")

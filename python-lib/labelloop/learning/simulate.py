@@ -44,7 +44,7 @@ from labelloop.learning.features import TextEmbeddings, build_pipeline, classifi
 from labelloop.learning.query_sampler import SamplerSettings
 from labelloop.learning.trainer import fit_afresh
 from labelloop.learning.weak_training import WeakLabels
-from labelloop.params import whole_number
+from labelloop.parameters.numbers import whole_number
 from labelloop.platform.local import LocalPlatform
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.weak import label_pool

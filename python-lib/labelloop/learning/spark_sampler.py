@@ -82,7 +82,7 @@ def run_spark_sampler(spark, platform: Platform, pool: Pool, frame, queries: str
     if settings.max_queries is None:
         raise LabelloopError("The Spark engine needs max_queries: keeping every row would bring the whole pool to "
                              "the driver.")
-    if pool.is_folder:
+    if not pool.items.has_columns:
         raise LabelloopError("The Spark engine ranks datasets; a folder of media is ranked by the pandas engine.")
     if (scorer is None) != pool.scored:
         raise LabelloopError("Give the Spark engine a model, or a scored pool, not both.")

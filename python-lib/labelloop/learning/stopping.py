@@ -24,11 +24,12 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
 from labelloop.errors import LabelloopError
+from labelloop.parameters.tables import LABELING_METRICS
 from labelloop.platform.base import Platform
 from labelloop.store.journal import LABELED
 from labelloop.store.metrics import load_metrics, metrics_variable
 
-DEFAULT_SAMPLE = 1000
+DEFAULT_SAMPLE = LABELING_METRICS["sample_size"].default  # the labeling-metrics step's default
 SAMPLE_SEED = 20240917
 
 

@@ -17,6 +17,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_va
 from labelloop.errors import LabelloopError
 from labelloop.learning.features import TextEmbeddings, build_pipeline
 from labelloop.learning.weak_training import choose_training
+from labelloop.store.item_sources import items_for_type
 
 MAX_FOLDS = 5
 
@@ -57,7 +58,7 @@ def features_used(data_type: str, embeddings: TextEmbeddings | None) -> dict:
     """What a version learned from: ``{kind, model}``, kind ``embeddings``, ``tfidf`` or ``media``."""
     if embeddings is not None:
         return {"kind": "embeddings", "model": embeddings.model}
-    return {"kind": "tfidf" if data_type in ("tabular", "text") else "media", "model": None}
+    return {"kind": items_for_type(data_type).features, "model": None}
 
 
 def fit(data_type: str, rows: pd.DataFrame, labels: pd.Series, text_column: str | None = None,

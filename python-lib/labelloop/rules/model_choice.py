@@ -14,7 +14,15 @@ there does better than taking the first. Two checks, in this order:
   for another reason (two thresholds on related columns, a keyword inside another) break that,
   and then their fitted weights are not to be trusted. The model is chosen when, for every pair
   of rules, the co-firings observed are within ``MISFIT`` of the predicted ones (beyond what
-  chance explains: three standard deviations of a Poisson count); majority vote otherwise.
+  chance explains: three standard deviations of a Poisson count); majority vote otherwise. The
+  check needs more counts than the model has rates: with few rules (four rules and three
+  categories: four firing and six co-firing counts against two balance and eight rule rates) any
+  votes fit, the check says nothing, and majority vote labels.
+
+Majority vote's ties go to the category the model rates highest (``tie_breaker``), fitted with each
+group of same-category rules that fire together beyond the fit counted as one rule (a rule and its
+near copy are one piece of evidence, not two), and to the first category when the votes alone cannot
+pin the model's rates down (no human labels and no spare counts).
 """
 from __future__ import annotations
 
@@ -39,13 +47,41 @@ def choose_method(votes: np.ndarray, codes: np.ndarray, categories: int, gold: n
             method = "label model" if model > majority else "majority vote"
             return {**report, "method": method, "decided_by": "human labels"}
     misfit = pair_misfit(votes, codes, categories, gold)
-    return {**report, "method": "label model" if misfit <= MISFIT else "majority vote", "decided_by": "fit",
-            "misfit": misfit}
+    trusted = misfit <= MISFIT and checkable(votes.shape[1], categories)
+    return {**report, "method": "label model" if trusted else "majority vote", "decided_by": "fit", "misfit": misfit}
+
+
+def checkable(rules: int, categories: int) -> bool:
+    """Whether the co-firing check can fail: more firing and co-firing counts than the model's rates."""
+    return rules * (rules - 1) // 2 + rules > categories - 1 + 2 * rules
+
+
+def tie_breaker(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray):
+    """Items x categories, the posterior that breaks majority vote's ties: the model fitted with the
+    same-category rules that fire together beyond the fit merged; None (the first category) when
+    neither human labels nor the co-firings can pin its rates down."""
+    if not (gold[(votes != ABSTAIN).any(axis=1)] >= 0).any() and not checkable(votes.shape[1], categories):
+        return None
+    gaps = pair_gaps(votes, codes, categories, gold)
+    group = np.arange(len(codes))
+    for i, j in zip(*np.nonzero(np.triu(gaps > MISFIT))):
+        if codes[i] == codes[j]:
+            group[group == group[j]] = group[i]
+    merged = np.unique(group)
+    fires = [(votes[:, group == g] != ABSTAIN).any(axis=1) for g in merged]
+    merged_votes = np.stack([np.where(f, codes[g], ABSTAIN) for f, g in zip(fires, merged)], axis=1)
+    return fit_label_model(merged_votes, codes[merged], categories, gold)[0]
 
 
 def pair_misfit(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray | None = None) -> float:
     """The worst relative gap, over pairs of rules, between how many items both fire on and how
     many the fitted model predicts, less three standard deviations of chance (0: a perfect fit)."""
+    gaps = pair_gaps(votes, codes, categories, gold)
+    return float(gaps.max()) if gaps.size else 0.0
+
+
+def pair_gaps(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray | None = None) -> np.ndarray:
+    """Rules x rules: ``pair_misfit``'s gap for each pair (0 on the diagonal)."""
     patterns, _ = vote_patterns(votes != ABSTAIN, categories, gold)
     fitted = fit_patterns(patterns, codes, categories)[1]
     rates = np.where(np.arange(categories)[:, None] == codes[None, :], fitted.alpha, fitted.beta)  # K x m
@@ -54,12 +90,13 @@ def pair_misfit(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.
     observed = patterns.fires.T @ (patterns.fires * items[:, None])
     gap = np.maximum(np.abs(observed - expected) - 3 * np.sqrt(expected), 0) / np.maximum(expected, 1)
     np.fill_diagonal(gap, 0)
-    return float(gap.max()) if gap.size else 0.0
+    return gap
 
 
 def _cross_validated(votes, codes, categories: int, gold: np.ndarray, checked: np.ndarray) -> tuple:
     """How many of the ``checked`` items each method gets right: the model fitted each time
-    without the held-out fold's human labels, majority vote with that model breaking its ties."""
+    without the held-out fold's human labels, majority vote with its ties broken as ``tie_breaker``
+    does with the same labels."""
     folds = np.array_split(np.random.default_rng(0).permutation(checked), min(FOLDS, len(checked)))
     model = majority = 0
     for fold in folds:
@@ -67,5 +104,6 @@ def _cross_validated(votes, codes, categories: int, gold: np.ndarray, checked: n
         taught[fold] = -1
         posterior = fit_label_model(votes, codes, categories, taught)[0][fold]
         model += int((posterior.argmax(axis=1) == gold[fold]).sum())
-        majority += int((majority_vote(votes[fold], categories, posterior) == gold[fold]).sum())
+        ties = tie_breaker(votes, codes, categories, taught)
+        majority += int((majority_vote(votes[fold], categories, None if ties is None else ties[fold]) == gold[fold]).sum())
     return model, majority

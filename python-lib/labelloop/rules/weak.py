@@ -15,7 +15,7 @@ import pandas as pd
 
 from labelloop.errors import LabelloopError
 from labelloop.rules.label_model import fit_label_model, majority_vote, vote_counts
-from labelloop.rules.model_choice import choose_method
+from labelloop.rules.model_choice import choose_method, tie_breaker
 from labelloop.rules.statistics import rule_statistics
 from labelloop.rules.votes import ABSTAIN, rule_votes
 
@@ -66,10 +66,11 @@ def weak_frame(frame: pd.DataFrame, item_ids, weak: Weak) -> pd.DataFrame:
 def _weak_posterior(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray, method: str) -> tuple:
     """``(posterior, chosen)``: per item, how likely each category is, and its category: the label
     model's posterior (taught by the human labels) and its most likely category, or with majority
-    vote the share of the votes each category got and the most voted (ties broken by the model)."""
-    model = fit_label_model(votes, codes, categories, gold)[0]
+    vote the share of the votes each category got and the most voted (ties broken by ``tie_breaker``)."""
     if method == "label model":
+        model = fit_label_model(votes, codes, categories, gold)[0]
         return model, model.argmax(axis=1)
     counts = vote_counts(votes, categories).astype(float)
-    return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1), majority_vote(votes, categories, model)
+    chosen = majority_vote(votes, categories, tie_breaker(votes, codes, categories, gold))
+    return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1), chosen
 

@@ -247,13 +247,13 @@ def _sample(args) -> None:
     from labelloop.standalone.loop import sample, sample_on_spark
     from labelloop.standalone.project import MODEL, Project
 
+    settings = SamplerSettings(strategy=args.strategy, max_queries=args.max_queries, random_share=args.random_share,
+                               chunk_size=args.chunk_size, seed=args.seed, diversity=args.diversity,
+                               rules_bonus=args.rules_bonus)  # refused before anything is read or written
     project = Project.open(args.dir)
     if project.platform.registry(MODEL).latest() is None:
         _first_batch(project, args)
         return
-    settings = SamplerSettings(strategy=args.strategy, max_queries=args.max_queries, random_share=args.random_share,
-                               chunk_size=args.chunk_size, seed=args.seed, diversity=args.diversity,
-                               rules_bonus=args.rules_bonus)
     summary = sample(project, settings) if args.engine == "pandas" else sample_on_spark(project, settings, args.spark_master)
     if args.json:
         print(json.dumps(summary, indent=2))

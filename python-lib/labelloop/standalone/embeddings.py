@@ -28,7 +28,6 @@ from labelloop.platform.local import write_json_atomic
 from labelloop.platform.processes import start_background_worker
 from labelloop.standalone.project import Project
 from labelloop.store.embedding_cache import EmbeddingCache, PoolTexts, fill, pool_texts
-from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.text import embedded_columns
 
 log = logging.getLogger(__name__)
@@ -55,7 +54,7 @@ class FeatureChoice:
 
 def feature_choice(project: Project) -> FeatureChoice:
     """The project's features; ``embeddings`` asked for but impossible raises one sentence."""
-    if project.settings.type in FOLDER_TYPES:
+    if not project.items.has_columns:
         return FeatureChoice("tfidf")
     name = project.settings.embedding_model
     kind, path = resolve_features(project.settings.features, name)
@@ -86,8 +85,7 @@ def features_status(project: Project, choice: FeatureChoice | None = None) -> di
     chosen, and how many items the background embedding has done (as it last reported)."""
     choice = choice or feature_choice(project)
     if choice.kind != "embeddings":
-        kind = "media" if project.settings.type in FOLDER_TYPES else "tfidf"
-        return {"kind": kind, "model": None, "ready": True, "items": len(project.source)}
+        return {"kind": project.items.features, "model": None, "ready": True, "items": len(project.source)}
     try:
         progress = json.loads((choice.cache / PROGRESS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -18,7 +18,8 @@ import pandas as pd
 from labelloop.errors import LabelloopError
 from labelloop.platform.local import read_table
 from labelloop.standalone.project import Project
-from labelloop.store.items import FOLDER_TYPES, canonical_value, folder_item_id, row_ids
+from labelloop.store.item_sources import MediaFiles, Rows
+from labelloop.store.items import canonical_value, folder_item_id, row_ids
 from labelloop.store.journal import LABELED, Annotation
 from labelloop.store.materialize import write_journal_outputs
 
@@ -67,10 +68,18 @@ def import_labels(project: Project, path, annotator: str, id_column: str | None 
 
 def _item_ids(project: Project, inputs: pd.DataFrame, id_column: str | None) -> list:
     """The item id of each row, found the way the project makes its ids."""
-    if project.settings.type in FOLDER_TYPES:
-        column = id_column or "path"
-        _require(inputs, column)
-        return [folder_item_id(str(p)) for p in inputs[column].tolist()]
+    return {MediaFiles: _file_ids, Rows: _row_ids}[type(project.items)](project, inputs, id_column)
+
+
+def _file_ids(project: Project, inputs: pd.DataFrame, id_column: str | None) -> list:
+    """A media file's id is its path in the folder: the ``path`` column, or ``id_column``."""
+    column = id_column or "path"
+    _require(inputs, column)
+    return [folder_item_id(str(p)) for p in inputs[column].tolist()]
+
+
+def _row_ids(project: Project, inputs: pd.DataFrame, id_column: str | None) -> list:
+    """A row's id is its id column's value, or the hash of its values (every data column given)."""
     column = id_column or project.settings.id_column
     if column:
         _require(inputs, column)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from labelloop.errors import LabelloopError, NotFound
-from labelloop.labeling.rules_book import RulesBook, pool_rows
+from labelloop.labeling.rules_book import RulesBook
 from labelloop.platform.local import write_json_atomic
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.weak import Weak, label_pool, weak_frame
@@ -48,7 +48,7 @@ def replace_rules(project: Project, text: str) -> list:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_RULES_BYTES:
         raise LabelloopError(f"The rules file is larger than {MAX_RULES_BYTES // 1024:,} KB.")
     book = rules_book(project)
-    rules = parse_rules(text, pool_rows(project.source)[1].dtypes, book.categories)
+    rules = parse_rules(text, project.source.snapshot()[1].dtypes, book.categories)
     book.store.write(rules)
     return rules
 
@@ -70,7 +70,7 @@ def apply_rules(project: Project) -> Weak:
     if project.settings.multi_label:
         raise LabelloopError("Labeling rules work on single-label projects: each rule votes for one category.")
     book = rules_book(project)
-    ids, frame = pool_rows(project.source)
+    ids, frame = project.source.snapshot()
     rules = book.load(frame)
     if not rules:
         raise LabelloopError(f"The project has no rules yet: write them in a JSON file and run 'labelloop rules "
@@ -85,6 +85,6 @@ def has_enabled_rules(project: Project) -> bool:
 def weak_labels(project: Project) -> dict:
     """``labelloop weak``: apply the rules and write the ``weak_labels`` dataset; returns the report."""
     weak = apply_rules(project)  # a CLI command: its pool does not grow meanwhile
-    ids, frame = pool_rows(project.source)
+    ids, frame = project.source.snapshot()
     project.platform.write_dataset(WEAK_LABELS, weak_frame(frame, ids, weak))
     return weak.report

@@ -24,14 +24,13 @@ from labelloop.errors import LabelloopError, shown_to_annotators
 from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
 from labelloop.learning.retrain_rule import due
 from labelloop.learning.stopping import compute_metrics
-from labelloop.params import whole_number
+from labelloop.parameters.numbers import whole_number
 from labelloop.platform.processes import killed_with_parent_thread, start_background_worker
 from labelloop.sampling import DEFAULT_DIVERSITY
 from labelloop.standalone.labeling_rules import load_rules
 from labelloop.standalone.options import DEFAULT_RETRAIN_EVERY
 from labelloop.standalone.project import MODEL, UNLABELED, Project
 from labelloop.standalone.training import train
-from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.materialize import metadata_frame
 from labelloop.store.sessions import current_session
 
@@ -65,8 +64,7 @@ def sample_on_spark(project: Project, settings: SamplerSettings, master: str) ->
 
 def _sampling(project: Project, settings: SamplerSettings | None) -> tuple:
     """``(pool, queries dataset, items held back, settings)`` of the project's next session."""
-    is_folder = project.settings.type in FOLDER_TYPES
-    pool = Pool(UNLABELED, is_folder=is_folder, id_column=project.settings.id_column, media=project.settings.type)
+    pool = Pool(UNLABELED, project.items)
     queries = project.settings.outputs["queries"]
     held = project.journal.unavailable_items(current_session(project.platform, queries) + 1)  # the next session's
     settings = settings or SamplerSettings()

@@ -25,7 +25,8 @@ from labelloop.errors import first_line, shown_to_annotators
 from labelloop.platform.sql_table import SqlTable
 from labelloop.standalone.options import DEFAULT_WATCH_SECONDS
 from labelloop.standalone.project import UNLABELED, Project
-from labelloop.store.items import FOLDER_TYPES, row_ids
+from labelloop.store.item_sources import MediaFiles, Rows
+from labelloop.store.items import row_ids
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +84,10 @@ class FolderFiles:
 
 
 def pool_reader(project: Project):
+    """How the pool is read again: a database table, a file of rows or a media folder."""
     if project.pool_table is not None:
         return TableRows(project.pool_table)
-    return FolderFiles(project) if project.settings.type in FOLDER_TYPES else FileRows(project)
+    return {MediaFiles: FolderFiles, Rows: FileRows}[type(project.items)](project)
 
 
 class PoolWatcher:

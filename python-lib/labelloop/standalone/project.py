@@ -20,7 +20,8 @@ from labelloop.learning.embedding_model import DEFAULT_MODEL, check_features, re
 from labelloop.platform.delimited import Dialect, detect
 from labelloop.platform.local import LocalPlatform, dataset_format, write_json_atomic
 from labelloop.platform.sql_table import SqlTable, is_database_url
-from labelloop.store.items import DATA_TYPES, FOLDER_TYPES, FolderSource, TableSource, row_ids
+from labelloop.store.item_sources import items_for_type
+from labelloop.store.items import DATA_TYPES, FOLDER_TYPES, FolderSource, row_ids
 from labelloop.store.journal import Journal
 from labelloop.store.materialize import Outputs, clashing_column
 from labelloop.store.restore import restore_journal
@@ -110,7 +111,12 @@ class Project:
     @property
     def media_folder(self) -> str | None:
         """The folder the media files are read from (image and sound projects)."""
-        return str(self.data_path) if self.settings.type in FOLDER_TYPES else None
+        return self.platform.folders.get(UNLABELED)
+
+    @cached_property
+    def items(self):
+        """Where the items come from (``store.item_sources``): chosen here, once, from the data type."""
+        return items_for_type(self.settings.type, self.settings.id_column)
 
     @property
     def pool_table(self) -> SqlTable | None:
@@ -134,9 +140,7 @@ class Project:
     def source(self):
         """The items to label, with their stable ids."""
         self._check_data_here()
-        if self.settings.type in FOLDER_TYPES:
-            return FolderSource(self.platform.list_folder(UNLABELED), self.settings.type)
-        return TableSource(self.platform.read_dataset(UNLABELED), self.settings.id_column)
+        return self.items.load(self.platform, UNLABELED)
 
     def _check_data_here(self) -> None:
         """A data file or folder moved since ``init``: say where its path is kept and how to change it."""

@@ -213,6 +213,11 @@ class FolderSource:
     def ids(self) -> list:
         return self._state[0]
 
+    def snapshot(self) -> tuple:
+        """``(ids, frame)`` of one moment, as a table source gives: the frame's one column is ``path``."""
+        ids = self._state[0]
+        return ids, pd.DataFrame({"path": list(ids)})
+
     def __len__(self) -> int:
         return len(self._state[0])
 

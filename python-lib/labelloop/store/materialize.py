@@ -259,7 +259,7 @@ class DebouncedWriter:
     a previous server killed before its last write leaves datasets behind the journal.
 
     Changes other processes make reach it through the journal's feed (``_rewrite_when_behind`` in
-    labeling/builder.py). A DSS backend that forks a process per request answers each label in
+    labeling/extensions/datasets.py). A DSS backend that forks a process per request answers each label in
     a child that exits right after: the children only append to the journal, and the process
     that started the writer writes the datasets. Calls from any other process than that one do
     nothing (a forked child has no writer thread).

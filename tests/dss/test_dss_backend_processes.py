@@ -9,15 +9,14 @@ a SIGKILL must lose nothing.
 from __future__ import annotations
 
 import signal
-from pathlib import Path
 
 import pytest
 from annotators import call
 from fake_dataiku.backend_process import BackendProcess
+from paths import ROOT
 from polling import eventually
 from sampler_models import pool
 
-ROOT = Path(__file__).resolve().parents[1]
 TABULAR = ROOT / "webapps" / "tabular-labeling"
 TRIGGER = ROOT / "python-triggers" / "every-n-labelings"
 LABELS = ("low", "mid", "high")

@@ -1,4 +1,4 @@
-"""Numbers given at the edges (DSS params, HTTP bodies, CLI flags), checked once.
+"""Whole numbers given at the edges (DSS params, HTTP query strings, CLI flags), checked once.
 
 DSS hands a plugin's INT param to Python as a float: a ``chunk_size`` of 10000 arrives as
 ``10000.0`` (DSS docs, "Parameters" of plugin components). A whole float is therefore a whole
@@ -26,9 +26,3 @@ def whole_number(value, name: str, low: int = 1, high: int | None = None, text: 
         raise LabelloopError(f"{name} must be a whole number {bound}.")
     return value
 
-
-def fraction(value, name: str) -> float:
-    """``value`` as a ``float`` from 0 to 1 (a share), or one sentence saying what is wrong."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and 0 <= value <= 1):
-        raise LabelloopError(f"{name} must be a number from 0 to 1.")
-    return float(value)

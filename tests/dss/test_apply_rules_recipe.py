@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from fake_dataiku.harness import config_as_created
+from paths import ROOT
 
 from labelloop.errors import LabelloopError
 from labelloop.store.items import row_ids
 
-RECIPE = Path(__file__).resolve().parents[1] / "custom-recipes" / "apply-rules"
+RECIPE = ROOT / "custom-recipes" / "apply-rules"
 TICKETS = pd.DataFrame({"ticket": [f"t{i}" for i in range(6)],
                         "text": ["refund now", "I want my money back", "thanks!", "great, thanks", "hello", None],
                         "amount": [10.0, 900.0, 5.0, 20.0, 700.0, 1.0]})

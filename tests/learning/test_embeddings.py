@@ -9,7 +9,6 @@ import signal
 import subprocess
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import flask
 import numpy as np
@@ -17,6 +16,7 @@ import pandas as pd
 import pytest
 from browser import browser_page, screenshot
 from minilm_files import install
+from paths import ROOT
 from polling import eventually
 from servers import LABELLOOP, labelloop_server
 from test_cli import run
@@ -31,7 +31,7 @@ from labelloop.standalone.embeddings import feature_choice, pool_keys
 from labelloop.standalone.project import Project
 from labelloop.store.embedding_cache import EmbeddingCache, text_keys
 
-WEBAPPS = Path(__file__).resolve().parents[1] / "webapps"
+WEBAPPS = ROOT / "webapps"
 CAT = "My cat knocked the vase off the kitchen table."
 CAT_QUERY = "kitten broke a pot at home"
 PARCEL = "My parcel never arrived and nobody answers my emails."

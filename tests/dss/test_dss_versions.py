@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import inspect
 import json
-from pathlib import Path
 
 import flask
 import numpy as np
 import pandas as pd
 import pytest
 from fake_dataiku.harness import DSS_VERSIONS, FakeDSS, code_env_pythons, load_fake_dataiku
+from paths import ROOT
 from polling import eventually
 from sampler_models import pool, tabular_classifier, three_classes
 
 from labelloop.dss.platform import DSSPlatform
 from labelloop.store.items import row_ids
 
-ROOT = Path(__file__).resolve().parents[1]
 SAMPLER = ROOT / "custom-recipes" / "query-sampler"
 STEP = ROOT / "python-steps" / "labeling-metrics"
 OLDEST, NEWEST = DSS_VERSIONS

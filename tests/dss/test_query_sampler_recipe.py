@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from fake_dataiku.harness import DescriptorError, config_as_created
+from paths import ROOT
 from sampler_models import path_classifier, pool, tabular_classifier, tabular_regressor
 
 from labelloop.errors import LabelloopError
 from labelloop.store.items import row_ids
 from labelloop.store.sessions import current_session
 
-RECIPE = Path(__file__).resolve().parents[1] / "custom-recipes" / "query-sampler"
+RECIPE = ROOT / "custom-recipes" / "query-sampler"
 
 
 @pytest.fixture

@@ -25,8 +25,12 @@ from labelloop.learning.spark_sampler import ModelScorer, local_session, parquet
 from labelloop.platform.local import LocalPlatform
 from labelloop.sampling import DEFAULT_DIVERSITY
 from labelloop.standalone.project import Project
+from labelloop.store.item_sources import Rows
 from labelloop.store.items import row_ids
 from labelloop.store.journal import LABELED, SKIPPED, Annotation
+
+# Each test starts local Spark (a JVM, about 25 s before any work): `make test-slow` runs them.
+pytestmark = pytest.mark.slow
 
 LABELLOOP = str(Path(sys.executable).parent / "labelloop")
 SMALL_PARTITIONS = "--conf spark.sql.files.maxPartitionBytes=4096 --conf spark.sql.files.openCostInBytes=0 pyspark-shell"
@@ -128,7 +132,7 @@ def test_the_engines_agree_for_every_strategy_with_ids_or_hashes(spark, tmp_path
     answered = {ids[n] for n in range(0, len(ids), 4)}
     settings = SamplerSettings(strategy=strategy, max_queries=25, seed=5, chunk_size=9, diversity=diversity)
     by_spark, by_pandas, spark_summary, pandas_summary = _both_engines(
-        spark, platform, Pool("pool", id_column=id_column), scorer, answered, settings)
+        spark, platform, Pool("pool", Rows(id_column)), scorer, answered, settings)
     pd.testing.assert_frame_equal(by_spark, by_pandas)
     assert spark_summary == pandas_summary
     assert len(by_spark) == 25 and (by_spark["strategy"] == "random").sum() == 2 + 23 * (strategy == "random")

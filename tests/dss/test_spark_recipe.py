@@ -11,11 +11,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from fake_dataiku.harness import executor_python, load_fake_dataiku
+from paths import ROOT
 from sampler_models import pool, tabular_classifier
 
 from labelloop.errors import LabelloopError
 
-ROOT = Path(__file__).resolve().parents[1]
+# Local Spark (a JVM, about 25 s before any work) runs these recipes: `make test-slow` runs them.
+pytestmark = pytest.mark.slow
+
 RECIPES = ROOT / "custom-recipes"
 QUERIES = {"queries": ["queries"]}
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
+from paths import ROOT
 from PIL import Image
 from sklearn.datasets import load_digits, load_wine
 from sklearn.linear_model import LogisticRegression
@@ -14,7 +15,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from test_cli import LABELLOOP, run
 
-SPOKEN_DIGITS = Path(__file__).resolve().parents[1] / "demo" / "spoken-digits"
+# Each simulation trains dozens of models in a labelloop process: `make test-slow` runs them.
+pytestmark = pytest.mark.slow
+
+SPOKEN_DIGITS = ROOT / "demo" / "spoken-digits"
 
 
 def test_on_digits_margin_needs_at_most_half_the_labels_of_random(tmp_path):

@@ -74,6 +74,20 @@ def test_dependent_rules_fall_back_to_majority_vote():
     assert judged["decided_by"] == "fit" and judged["method"] == "majority vote" and judged["misfit"] > 0.25
 
 
+def test_with_too_few_rules_to_check_the_fit_majority_vote_labels():
+    """Four rules, three categories: ten firing and co-firing counts against ten rates, so any
+    votes fit; rules that differ in accuracy do not make the model trusted, and with no human
+    labels ties go to the first category, as majority vote's own."""
+    rates = [(0, 0.6, 0.02), (1, 0.6, 0.03), (2, 0.6, 0.02), (0, 0.5, 0.35)]
+    frame, rules, categories, truth = pool([0.5, 0.3, 0.2], rates)
+    weak = label_pool(rules, frame, categories, np.full(len(frame), -1))
+    judged = weak.report["label_model"]
+    assert judged["decided_by"] == "fit" and judged["method"] == "majority vote" and judged["misfit"] < 0.25
+    votes = np.where(frame.to_numpy() == 1, np.array([c for c, _, _ in rates]), ABSTAIN)
+    first = majority_vote(votes, 3)[weak.rows]
+    assert [categories[k] for k in first] == weak.labels
+
+
 def test_an_item_gets_only_a_category_some_rule_voted_for():
     """Rules for the majority category that fire rarely: their silence is no vote for the minority."""
     rates = [(0, 0.1, 0.01), (0, 0.1, 0.02), (1, 0.6, 0.3), (1, 0.5, 0.2), (2, 0.4, 0.05)]
@@ -106,19 +120,39 @@ def test_the_class_balance_does_not_collapse():
     assert shares == pytest.approx(true_shares, abs=0.1) and shares.argmax() == 0
 
 
-def test_majority_vote_lets_the_model_break_its_ties():
-    """Two rules for c0 that never fire together make the fit untrusted, so majority vote labels;
-    where it ties (a noisy rule for c0 against a precise one for c1), the model decides: right far
-    more often than taking the first category, c0."""
+def exclusive_pool():
+    """Two rules for c0 that never fire together (the fit is untrusted), a noisy one for c0 and a
+    precise one for c1; the table, rules, categories, truth and votes."""
     frame, rules, categories, truth = pool([0.7, 0.3], [(0, 0.5, 0.3), (1, 0.6, 0.05), (0, 0.4, 0.05)])
     frame["f3"] = ((truth == 0) & (frame["f2"] == 0) & (np.random.default_rng(1).random(len(frame)) < 0.5)).astype(int)
     rules = parse_rules(json.dumps([{"name": f"r{j}", "label": "c1" if j == 1 else "c0", "column": f"f{j}",
                                      "op": "==", "value": 1} for j in range(4)]), frame.dtypes, categories)
+    return frame, rules, categories, truth, np.where(frame.to_numpy() == 1, np.array([0, 1, 0, 0]), ABSTAIN)
+
+
+def test_majority_vote_lets_the_model_break_its_ties():
+    """Majority vote labels; where it ties (a noisy rule for c0 against a precise one for c1), the
+    model decides: right far more often than taking the first category, c0."""
+    frame, rules, categories, truth, votes = exclusive_pool()
     weak = label_pool(rules, frame, categories, np.full(len(frame), -1))
     assert weak.report["label_model"]["method"] == "majority vote"
-    votes = np.where(frame.to_numpy() == 1, np.array([0, 1, 0, 0]), ABSTAIN)[weak.rows]
+    votes = votes[weak.rows]
     counts = np.stack([(votes == k).sum(axis=1) for k in range(2)], axis=1)
     chosen, right = np.array([categories.index(label) for label in weak.labels]), truth[weak.rows]
     tied = counts[:, 0] == counts[:, 1]
     assert tied.sum() > 500 and (chosen[~tied] == counts[~tied].argmax(axis=1)).all()  # majority vote's own
     assert (chosen[tied] == right[tied]).mean() > (right[tied] == 0).mean() + 0.3
+
+
+def test_dependent_rules_of_one_category_break_ties_as_one_rule():
+    """The two c0 rules that never fire together are the pair the fit misses: fitted as one rule
+    (fires when either does), the model breaks ties better than fitted with both."""
+    frame, rules, categories, truth, votes = exclusive_pool()
+    weak = label_pool(rules, frame, categories, np.full(len(frame), -1))
+    both = majority_vote(votes, 2, fit_label_model(votes, np.array([0, 1, 0, 0]), 2)[0])[weak.rows]
+    counts = np.stack([(votes[weak.rows] == k).sum(axis=1) for k in range(2)], axis=1)
+    tied, right = counts[:, 0] == counts[:, 1], truth[weak.rows]
+    chosen = np.array([categories.index(label) for label in weak.labels])
+    assert (chosen[tied] == right[tied]).mean() > (both[tied] == right[tied]).mean() + 0.05
+
+

@@ -7,20 +7,18 @@ version that is not the newest, download streams that are HTTP responses, other 
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import flask
 import numpy as np
 import pandas as pd
 import pytest
 from fake_dataiku.harness import DescriptorError
+from paths import ROOT
 from polling import eventually
 from sampler_models import pool, tabular_classifier
 
 from labelloop.sampling import scores
 from labelloop.store.items import row_ids
 
-ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "custom-recipes" / "query-sampler"
 TABULAR = ROOT / "webapps" / "tabular-labeling"
 CATEGORIES = [{"from": "low"}, {"from": "mid"}, {"from": "high"}]

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from paths import ROOT
 from test_cli import run
 
 from labelloop.labeling.app import create_app, webapp_of
@@ -14,7 +14,7 @@ from labelloop.standalone.demo import tweets_frame, write_digits
 from labelloop.standalone.project import Project
 from labelloop.standalone.server import serve_settings
 
-SPOKEN_DIGITS = Path(__file__).resolve().parents[1] / "demo" / "spoken-digits"
+SPOKEN_DIGITS = ROOT / "demo" / "spoken-digits"
 
 
 def label_through_api(project_dir, truth, count):

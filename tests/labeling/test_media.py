@@ -4,10 +4,10 @@ from __future__ import annotations
 import io
 import os
 import wave
-from pathlib import Path
 
 import flask
 import pytest
+from paths import ROOT
 from PIL import Image
 
 from labelloop.errors import LabelloopError
@@ -15,7 +15,7 @@ from labelloop.labeling.app import create_app, webapp_of
 from labelloop.standalone.project import Project, init_project
 from labelloop.standalone.server import serve_settings
 
-WEBAPPS = Path(__file__).resolve().parents[1] / "webapps"
+WEBAPPS = ROOT / "webapps"
 CATEGORIES = [{"key": "a", "caption": "A"}, {"key": "b", "caption": "B"}]
 IMAGE_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP", "bmp": "BMP"}
 

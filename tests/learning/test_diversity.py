@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from paths import ROOT
 from sampler_models import pool, tabular_classifier
 from sklearn.datasets import load_wine
 
@@ -28,6 +29,7 @@ from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
 from labelloop.platform.local import LocalPlatform
 from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, scores, top
 from labelloop.standalone.project import Project
+from labelloop.store.item_sources import Rows
 from labelloop.store.journal import LABELED, Annotation
 
 LABELLOOP = str(Path(sys.executable).parent / "labelloop")
@@ -79,7 +81,7 @@ def platform(tmp_path):
 
 
 def sample(platform, **settings):
-    summary = run_sampler(platform, "clf", Pool("pool", id_column="id"), "queries", set(),
+    summary = run_sampler(platform, "clf", Pool("pool", Rows("id")), "queries", set(),
                           SamplerSettings(seed=3, random_share=0.0, **settings))
     return summary, platform.read_dataset("queries")
 
@@ -116,7 +118,7 @@ def _peak_bytes(tmp_path, rows: int, diversity: str) -> int:
     del frame
     tracemalloc.start()
     try:
-        run_sampler(platform, "clf", Pool("pool", id_column="id"), "queries", set(),
+        run_sampler(platform, "clf", Pool("pool", Rows("id")), "queries", set(),
                     SamplerSettings(max_queries=100, diversity=diversity, chunk_size=5_000, seed=0))
         return tracemalloc.get_traced_memory()[1]
     finally:
@@ -250,7 +252,7 @@ def test_labelloop_sample_before_any_model_writes_a_diverse_first_batch(tmp_path
 @pytest.mark.parametrize("recipe", ["query-sampler", "query-sampler-spark"])
 def test_the_recipes_offer_every_diversity_with_the_same_default(recipe):
     """The recipe's form is JSON, so it repeats the default: it must be the one the sampler uses."""
-    descriptor = json.loads((Path(__file__).parents[1] / "custom-recipes" / recipe / "recipe.json").read_text())
+    descriptor = json.loads((ROOT / "custom-recipes" / recipe / "recipe.json").read_text())
     param = next(p for p in descriptor["params"] if p["name"] == "diversity")
     assert param["defaultValue"] == DEFAULT_DIVERSITY
     assert [choice["value"] for choice in param["selectChoices"]] == list(DIVERSITY)

@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from fake_dataiku.harness import config_as_created
+from paths import ROOT
 from sampler_models import pool, tabular_classifier, three_classes
 from sklearn.metrics import cohen_kappa_score
 
 from labelloop.errors import LabelloopError
 from labelloop.store.items import row_ids
 
-ROOT = Path(__file__).resolve().parents[1]
 TRIGGER = ROOT / "python-triggers" / "every-n-labelings"
 STEP = ROOT / "python-steps" / "labeling-metrics"
 SESSION = "LABELLOOP__queries__session"

@@ -1,18 +1,17 @@
 """The webapps' real backend.py files, run in the fake DSS and labeled through."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import flask
 import pandas as pd
 import pytest
 from fake_dataiku.harness import DescriptorError
+from paths import ROOT
 from polling import eventually
 from sampler_models import pool, tabular_classifier
 
 from labelloop.errors import LabelloopError
 
-WEBAPPS = Path(__file__).resolve().parents[1] / "webapps"
+WEBAPPS = ROOT / "webapps"
 CATEGORIES = [{"from": "low", "to": "Low"}, {"from": "mid", "to": "Middle"}, {"from": "high"}]
 
 

@@ -32,13 +32,20 @@ def old_sklearn_python() -> str:
     python = OLD_VENV / "bin" / "python"
     if not python.exists():
         interpreter = next((p for p in ("python3.9", os.path.expanduser("~/.pyenv/versions/3.9.18/bin/python"))
-                            if subprocess.run(["sh", "-c", f"command -v {p}"], capture_output=True).returncode == 0),
-                           None)
+                            if _runs(p)), None)
         assert interpreter, "No Python 3.9 on this machine to build the scikit-learn 1.0.2 venv."
         subprocess.run([interpreter, "-m", "venv", str(OLD_VENV)], check=True)
         subprocess.run([str(OLD_VENV / "bin" / "pip"), "install", "-q", f"scikit-learn=={OLD_SKLEARN}", "numpy<1.24",
                         "scipy<1.10"], check=True)
     return str(python)
+
+
+def _runs(python: str) -> bool:
+    """Whether ``python`` starts: a pyenv shim exists on the path even where its version is not the active one."""
+    try:
+        return subprocess.run([python, "-c", "pass"], capture_output=True).returncode == 0
+    except OSError:
+        return False
 
 
 def pickled_in(python: str) -> bytes:
