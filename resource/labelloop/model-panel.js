@@ -56,7 +56,10 @@ export function modelPanel(onTrain) {
       }
     }
     const suggesting = stats.suggesting || {};
-    if (suggesting.source === "online") {
+    const held = stats.suggestions && !stats.suggestions.shown;
+    if (held) {
+      node.append(el("p", { className: "metrics suggestions-held" }, stats.suggestions.reason));
+    } else if (suggesting.source === "online") {
       node.append(el("p", { className: "metrics suggesting" }, `Suggestions: the online model, which learns from every `
         + `label (${suggesting.labels} so far${suggesting.version ? `, on ${suggesting.version}'s features` : ""})`));
     } else if (suggesting.source === "version") {

@@ -1,5 +1,7 @@
-// The Team panel: how much the annotators agree (GET /stats `agreement`), each number with the
-// count of items it rests on, so 2 of 2 is not read as 100%. Hidden until two annotators answered the same item.
+// The Team panel: how much the annotators agree (GET /stats `agreement`), and how often they give
+// the model's suggestion when they see it and when the audit slice hides it (`suggestionPull`),
+// each number with the count of items it rests on, so 2 of 2 is not read as 100%. Hidden until
+// two annotators answered the same item or an answer could be compared with a suggestion.
 import { clear, el } from "./dom.js";
 
 function share(value) {
@@ -10,14 +12,28 @@ function decimal(value) {
   return value === null || value === undefined ? "–" : value.toFixed(2);
 }
 
+function pulled(groups) {
+  const shown = groups.withSuggestion, hidden = groups.audited;
+  return `${share(shown.agree)} when shown (${shown.items}), ${share(hidden.agree)} when hidden (${hidden.items})`;
+}
+
+function pullNodes(pull) {
+  const people = Object.entries(pull.byAnnotator || {});
+  return [el("p", { className: "metrics team-pull" }, `Answers equal to the model's suggestion: ${pulled(pull)}`),
+    el("ul", { className: "team-pull-annotators" }, people.map(([name, groups]) => el("li", {}, `${name}: ${pulled(groups)}`)))];
+}
+
 export function teamPanel() {
   const node = el("section", { className: "team-panel", "aria-label": "Team agreement", hidden: true });
-  node.update = (agreement) => {
+  node.update = (agreement, pull) => {
     clear(node);
-    node.hidden = !agreement || !agreement.items;
+    const compared = pull && (pull.withSuggestion.items || pull.audited.items);
+    node.hidden = !(agreement && agreement.items) && !compared;
     if (node.hidden) return;
-    node.append(el("div", { className: "team-title" }, "Team"),
-      el("p", { className: "team-alpha" },
+    node.append(el("div", { className: "team-title" }, "Team"));
+    if (compared) node.append(...pullNodes(pull));
+    if (!agreement || !agreement.items) return;
+    node.append(el("p", { className: "team-alpha" },
         `Agreement (Krippendorff's α): ${decimal(agreement.alpha)} over ${agreement.items} item(s) labeled by two or more`));
     const people = Object.entries(agreement.annotators || {});
     if (people.length) {

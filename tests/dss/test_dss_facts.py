@@ -18,6 +18,7 @@ from sampler_models import pool, tabular_classifier
 
 from labelloop.sampling import scores
 from labelloop.store.items import row_ids
+from labelloop.store.metrics import metrics_variable
 
 RECIPE = ROOT / "custom-recipes" / "query-sampler"
 TABULAR = ROOT / "webapps" / "tabular-labeling"
@@ -35,6 +36,14 @@ def run_recipe(dss, config=None, unlabeled="unlabeled"):
     dss.add_dataset("queries")
     return dss.run(RECIPE, config or {}, inputs={"saved_model": ["clf"], "unlabeled_samples": [unlabeled]},
                    outputs={"queries": ["queries"]})
+
+
+def measured(dss, model: str, version: str) -> None:
+    """Store what the metrics step (dss/metrics_step.py) stores once a version's random slice is
+    labeled: here, better than always answering the majority, so the version's suggestions show."""
+    dss.platform.update_variables(lambda v: v.update({metrics_variable(model): {version: {
+        "version": version, "randomLabels": 20, "randomAccuracy": 0.9, "randomMajority": 0.4,
+        "randomMajorityLabel": "low"}}}))
 
 
 def start_webapp(dss, tmp_path, **extra):
@@ -71,8 +80,8 @@ def test_suggestions_follow_their_own_rows_when_the_model_drops_some(dss, tmp_pa
     frame = with_gaps(40, 4)
     estimator = tabular_classifier(frame.dropna())
     dss.add_dataset("rows", frame)
-    dss.add_model("clf", estimator)
-    client = start_webapp(dss, tmp_path, saved_model="clf")
+    measured(dss, "clf", dss.add_model("clf", estimator))
+    client = start_webapp(dss, tmp_path, saved_model="clf", audit_share=0.0)  # every item shows its suggestion
     items = client.get("/batch?size=40", headers=dss.login("ada")).get_json()["items"]
     by_id = dict(zip(row_ids(dss.read_as_dss("rows")), range(len(frame))))
     for item in items:
@@ -104,6 +113,7 @@ def test_the_active_version_suggests_and_versions_are_ordered_by_training_date(d
     first = dss.add_model("clf", tabular_classifier(frame))
     flipped = tabular_classifier(frame.assign(f1=-frame["f1"]))  # predicts the opposite of the first
     second = dss.add_model("clf", flipped, activate=False)
+    measured(dss, "clf", first)
     assert sorted([first, second]) != [first, second]  # ids are not ordered names
     client = start_webapp(dss, tmp_path, saved_model="clf")
     ada = dss.login("ada")

@@ -8,6 +8,7 @@ from fake_dataiku.harness import DescriptorError
 from paths import ROOT
 from polling import eventually
 from sampler_models import pool, tabular_classifier
+from test_dss_facts import measured
 
 from labelloop.errors import LabelloopError
 
@@ -57,6 +58,7 @@ def test_a_dss_user_labels_through_the_real_backend(flow, tmp_path, kind, extra)
 def test_a_saved_model_gives_suggestions_and_queries_come_first(flow, tmp_path):
     frame = flow.platform.read_dataset("rows")
     version = flow.add_model("clf", tabular_classifier(frame))
+    measured(flow, "clf", version)
     flow.add_dataset("queries", pd.DataFrame({"item_id": ["x"], "uncertainty": [0.5], "strategy": ["margin"],
                                               "session": [1], "model_version": [version]}))
     client = start(flow, tmp_path, "tabular", saved_model="clf", queries_ds="queries", label_col_name="level")

@@ -17,6 +17,7 @@ from labelloop.platform.local import LocalPlatform
 from labelloop.store.items import TableSource
 from labelloop.store.journal import Journal
 from labelloop.store.materialize import metadata_frame
+from labelloop.store.metrics import metrics_variable
 
 CATEGORIES = [{"key": "cat", "caption": "Cat"}, {"key": "dog", "caption": "Dog"}, {"key": "bird", "caption": "Bird"}]
 
@@ -226,6 +227,11 @@ def test_text_items_carry_their_text_and_a_model_gives_suggestions(tmp_path, mon
     service.platform.registry("classifier").save(model.fit(frame, ["cat", "dog", "cat", "dog", "cat", "dog"]), {})
     item = client.get("/batch?size=6").get_json()["items"][0]
     assert item["data"]["text"] == item["data"]["body"] and set(item["data"]) == {"text", "n", "body", "x"}
+    assert item["suggestion"] is None  # a version no one measured on labels it did not learn from suggests nothing
+    assert "not been measured" in client.get("/stats").get_json()["suggestions"]["reason"]
+    service.platform.update_variables(lambda v: v.update({metrics_variable("classifier"): {"v0001": {
+        "version": "v0001", "labels": 6, "cvAccuracy": 0.9, "cvMajority": 0.5}}}))  # as the trainer measures it
+    item = client.get("/batch?size=6").get_json()["items"][0]
     assert item["suggestion"]["label"] in ("cat", "dog")
     assert abs(sum(item["suggestion"]["probabilities"].values()) - 1) < 1e-9
     assert client.get("/stats").get_json()["modelVersions"] == ["v0001"]

@@ -177,6 +177,7 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
         # and the worker's functions live in python-lib, on the sys.path spawn hands the child.
         online=True,
         overlap_share=param["overlap_share"], overlap_annotators=param["overlap_annotators"],
+        audit_share=param["audit_share"],
     )
     team = DSSTeam(platform, param["reviewers"])
     suspects = DatasetSuspects(platform, param["suspects_ds"]).current if param["suspects_ds"] else None

@@ -38,6 +38,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
+from labelloop.labeling.suggestion_gate import cross_validated, due
 from labelloop.platform.processes import start_background_worker
 from labelloop.store.embedding_cache import shared_reader, vectors_of
 from labelloop.store.text import as_text
@@ -127,20 +128,28 @@ def _start_fitter() -> None:
     start_background_worker(idle=True)
 
 
-def featurize_and_fit(features, rows: pd.DataFrame, remembered, targets: np.ndarray, previous, seed: int):
+def _classifier(seed: int) -> LogisticRegression:
+    return LogisticRegression(max_iter=200, warm_start=True, random_state=seed)
+
+
+def featurize_and_fit(features, rows: pd.DataFrame, remembered, targets: np.ndarray, previous, seed: int,
+                      check: bool = False):
     """In the worker: the new rows' features after the remembered ones (the newest ``len(targets)``),
-    and a logistic regression fitted on them (from ``previous``'s weights when given), or None
-    while they hold one category only. Both come back: the server keeps no feature work of its own."""
+    a logistic regression fitted on them (from ``previous``'s weights when given), or None while
+    they hold one category only, and, when ``check``, whether its suggestions have earned their
+    place (``suggestion_gate.cross_validated``, else None). All come back: the server keeps no
+    feature work of its own."""
     matrix = features.transform(rows)
     if remembered is not None:
         matrix = sp.vstack([remembered, matrix], format="csr") if sp.issparse(matrix) else np.vstack([remembered, matrix])
     matrix = matrix[-len(targets):]
-    if len(set(targets.tolist())) < 2:
-        return matrix, None
-    model = previous if previous is not None else LogisticRegression(max_iter=200, warm_start=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return matrix, model.fit(matrix, targets)
+        verdict = cross_validated(matrix, targets, lambda: _classifier(seed)) if check else None
+        if len(set(targets.tolist())) < 2:
+            return matrix, None, verdict
+        model = previous if previous is not None else _classifier(seed)
+        return matrix, model.fit(matrix, targets), verdict
 
 
 class OnlineModel:
@@ -153,6 +162,7 @@ class OnlineModel:
         self._seed = seed
         self._rows, self._targets = None, np.empty(0, dtype=object)
         self._model = None
+        self.verdict, self._checked_at = None, 0  # whether its suggestions are shown, and at how many labels
         self._cache, self._cache_lock = {}, threading.Lock()  # item -> its features (one row), oldest first
         _MODELS.add(self)
 
@@ -168,11 +178,14 @@ class OnlineModel:
         same_classes = self._model is not None and list(self._model.classes_) == sorted(set(targets.tolist()))
         previous = self._model if same_classes else None  # warm weights fit one set of classes
         # a copy comes back: suggestions go on reading the current model meanwhile
-        self._rows, model = _fitter().submit(featurize_and_fit, self.features, rows, self._rows, targets,
-                                             previous, self._seed).result()
+        check = due(self._checked_at, self.labels + len(labels))
+        self._rows, model, verdict = _fitter().submit(featurize_and_fit, self.features, rows, self._rows, targets,
+                                                      previous, self._seed, check).result()
         self._targets = targets
         if model is not None:
             self._model = model
+        if verdict is not None:
+            self.verdict, self._checked_at = verdict, self.labels + len(labels)
         # counted once the model that learned them suggests, so ``labels`` never runs ahead of it
         self.labels += len(labels)
 

@@ -77,6 +77,11 @@ class OnlineSuggestions:
             return None
         return model.categories, model.probabilities(item_ids, self.source.rows)
 
+    def verdict(self):
+        """Whether the online model's suggestions are shown (``suggestion_gate.Verdict``), None before it is checked."""
+        with self._lock:
+            return self._model.verdict if self._model is not None else None
+
     def status(self) -> dict:
         with self._lock:
             ready = self._model is not None and self._model.ready

@@ -34,5 +34,13 @@ class Overlap:
         """How many different annotators should label ``item_id``."""
         if self.share <= 0:
             return 1
-        digest = hashlib.blake2b(f"{self.seed}\0{item_id}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
-        return self.annotators if int.from_bytes(digest, "big") / _SCALE < self.share else 1
+        return self.annotators if draw(self.seed, item_id) < self.share else 1
+
+
+def draw(seed: int, item_id: str, salt: str = "") -> float:
+    """A number in [0, 1) fixed by the seed, the item and ``salt`` (one per kind of slice), so that
+    a share of the pool is the same in every process and restart, and slices of different salts
+    are drawn independently."""
+    key = f"{seed}\0{item_id}" if not salt else f"{seed}\0{salt}\0{item_id}"
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / _SCALE

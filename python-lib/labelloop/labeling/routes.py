@@ -62,7 +62,7 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
 
     @app.post("/release")
     def release():
-        return jsonify(service.release(identify(request), body()))
+        return jsonify(service.leasing.release(identify(request), body()))
 
     @app.get("/history")
     def history():

@@ -23,6 +23,7 @@ from labelloop.labeling.answers import (
     request_object,
     stored_label,
 )
+from labelloop.labeling.audit_slice import AuditSlice
 from labelloop.labeling.leasing import Leasing
 from labelloop.labeling.overlap import Overlap
 from labelloop.labeling.project_state import ProjectState
@@ -57,12 +58,15 @@ class LabelingConfig:
     overlap_share: float = 0.0  # the share of items served to several annotators (labeling/overlap.py)
     overlap_annotators: int = 2
     reviewers: list | None = None  # who may review; None: anyone who may label (a one-person server)
+    audit_share: float = 0.0  # the share served without suggestion (labeling/audit_slice.py); callers pass the setting
     keys: list = field(init=False)
     overlap: Overlap = field(init=False)
+    audit: AuditSlice = field(init=False)
 
     def __post_init__(self):
         self.keys = [c["key"] for c in self.categories]
         self.overlap = Overlap(self.overlap_share, self.overlap_annotators, self.seed)
+        self.audit = AuditSlice(self.audit_share, self.seed)
 
     def may_review(self, user: str) -> bool:
         return self.reviewers is None or user in self.reviewers
@@ -85,7 +89,7 @@ class LabelingService:
         self.queue = Queue(list(self.source.ids), seed=self.config.seed)
         self.project = ProjectState(self.platform, self.config, self.source, self.queue)
         self.leasing = Leasing(self.journal, self.config, self.queue)
-        self.suggestions = Suggestions(self.platform, self.config, self.source, lambda: self.project.current().active)
+        self.suggestions = Suggestions(self.platform, self.config, self.source, self.project.current)
         self.lock = threading.Lock()  # held while the tally changes
         self._tally = None  # made by start()
         self._agreement = TeamAgreement()
@@ -103,6 +107,7 @@ class LabelingService:
             with self.lock:
                 tally.receive(changes)
         self.feed.subscribe(receive)
+        self.feed.subscribe(self.suggestions.pull.receive)
         self.tally()  # the first read: every answer so far, at once
         self.project.current()
         self.journal.leased_to_others("")
@@ -178,13 +183,10 @@ class LabelingService:
         since = [t for t in (extension.fresh_since() for extension in self.extensions) if t is not None]
         project = self.project.current(read_since=max(since) if since else None)
         stats = {**self.tally().stats(total=len(self.source)), "modelVersions": project.versions,
-                 "stopping": project.stopping, "learningCurve": project.curve,
-                 "suggesting": self.suggestions.suggesting(),
+                 "stopping": project.stopping, "learningCurve": project.curve, **self.suggestions.stats(),
                  "agreement": self._agreement.current(self._tally, self.lock)}
         for part in parts:
             stats.update(part)
-        if self.suggestions.problem:
-            stats["modelProblem"] = self.suggestions.problem
         return stats
 
     def items_added(self, item_ids: list) -> None:
@@ -192,8 +194,8 @@ class LabelingService:
         self.queue.add(item_ids)
 
     def serve(self, taken: list, query_of) -> dict:
-        """The response to a batch or a search: the items with their data, query and suggestion."""
-        suggestions = self.suggestions.of(taken)
+        """The response to a batch or a search: the items with their data, query and suggestion (when shown)."""
+        suggestions = self.suggestions.served(taken)
         items = [{"id": i, "data": data, "query": query_of(i), "suggestion": suggestions.get(i)}
                  for i, data in zip(taken, self.data(taken))]
         stats = self.stats()
@@ -208,12 +210,14 @@ class LabelingService:
         duration = None if duration is None else whole_number(duration, "durationMs", 0, MAX_DURATION_MS, text=True)
         searched = item_id in self.searched
         query = None if searched else self.queue.queries.get(item_id)
+        audited, suggested = self.suggestions.provenance(item_id)
         annotation = Annotation(
             item_id=item_id, annotator=user, status=status, label=label, comment=comment,
             session=self.project.current().session, duration_ms=duration,
             strategy="search" if searched else query.strategy if query else None,
             uncertainty=query.uncertainty if query else None,
             query_rank=query.rank if query else None, model_version=query.model_version if query else None,
+            audited=audited, suggested=suggested,
         )
         label_id = self.journal.record(annotation)
         self.on_change()

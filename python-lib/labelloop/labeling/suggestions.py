@@ -1,5 +1,10 @@
 """The suggestion served with each item: the online model's once it is ready, else the active
-version's, else none. A model that fails never stops labeling; ``/stats`` says why under ``modelProblem``."""
+version's, else none. A model that fails never stops labeling; ``/stats`` says why under ``modelProblem``.
+
+No suggestion is shown until the model that would make it has earned its place
+(``suggestion_gate.py``), and none for the items of the audit slice (``audit_slice.py``); each
+answer records what was suggested and whether it was hidden, which the suggestion's pull
+measures (``quality/suggestion_pull.py``, DESIGN.md section 15)."""
 from __future__ import annotations
 
 import logging
@@ -7,6 +12,8 @@ import logging
 import numpy as np
 
 from labelloop.errors import LabelloopError
+from labelloop.labeling.suggestion_gate import NO_MODEL, Verdict, version_verdict
+from labelloop.quality.suggestion_pull import FollowedPull
 
 log = logging.getLogger(__name__)
 
@@ -17,15 +24,62 @@ UNSCORED = {"label": None, "probabilities": {}, "unscored": True}
 class Suggestions:
     """The best guess per item; ``online`` is the online suggestions, when that feature is on."""
 
-    def __init__(self, platform, config, source, active_version):
-        """``active_version()``: the model version that suggests now (None before the first)."""
+    def __init__(self, platform, config, source, project):
+        """``project()``: the project's current state (its active version, which suggests now, and
+        the versions' stored metrics). ``pull`` follows the journal's feed (the core subscribes it)."""
         self.platform, self.config, self.source = platform, config, source
-        self.active_version = active_version
+        self.project = project
         self.online = None
         self.problem = None  # why the saved model gives no suggestions (one sentence)
+        self._served = {}  # item -> (in the audit slice, the suggested category) when served, for its answers
+        self.pull = FollowedPull()
+
+    def active_version(self):
+        return self.project().active
+
+    def served(self, item_ids: list) -> dict:
+        """``{item: suggestion}`` to show with ``item_ids``: none until the model has earned its
+        place, none for the audit slice; what it would have been is kept for the items' answers."""
+        shown = self.shown(item_ids)
+        guesses = shown or self.of(item_ids)
+        for i in item_ids:
+            audited = self.config.audit.includes(i)
+            label = None if self.config.multi_label else (guesses.get(i) or {}).get("label")
+            self._served[i] = (audited, label)
+            if audited:
+                shown.pop(i, None)
+        return shown
+
+    def shown(self, item_ids: list) -> dict:
+        """``of(item_ids)`` once the model that makes them has earned their place, else none."""
+        return self.of(item_ids) if self.verdict().shown else {}
+
+    def provenance(self, item_id: str) -> tuple:
+        """``(audited, suggested)`` of an answer on ``item_id``, as it was last served (None, None: never here)."""
+        return self._served.get(item_id, (None, None))
+
+    def verdict(self) -> Verdict:
+        """Whether suggestions are shown: the online model's verdict once it has one, else the active version's."""
+        online = self.online.verdict() if self.online is not None else None
+        if online is not None:
+            return online
+        version = self.active_version()
+        if version is None or not self.config.model:
+            return NO_MODEL
+        stopping = self.project().stopping or {}
+        return version_verdict(next((m for m in stopping.get("metrics", []) if str(m.get("version")) == str(version)), None))
+
+    def stats(self) -> dict:
+        """Suggestions' part of ``/stats``: which model suggests, whether it is shown and why, its pull."""
+        stats = {"suggesting": self.suggesting(), "suggestions": self.verdict().as_json(),
+                 "suggestionPull": self.pull.current()}
+        if self.problem:
+            stats["modelProblem"] = self.problem
+        return stats
 
     def of(self, item_ids: list) -> dict:
-        """``{item: suggestion}``: the online model's when it is ready, else the version's."""
+        """``{item: suggestion}``: the online model's when it is ready, else the version's, shown or
+        not (a version that cannot score says so in ``/stats`` all the same)."""
         if not item_ids:
             return {}
         online = self._online(item_ids)

@@ -72,7 +72,9 @@ def agreement(before: np.ndarray, after: np.ndarray) -> dict:
 
 
 def random_share_accuracy(platform: Platform, model: str, version: str, source, answers: pd.DataFrame) -> dict:
-    """``version``'s accuracy on the labeled items it had queried at random."""
+    """``version``'s accuracy on the labeled items it had queried at random, and that of always
+    answering the most frequent label (``randomMajority``, the bar labeling/suggestion_gate.py
+    sets; the frequency counts every label, the slice's own included, which can only favour it)."""
     mine = answers[(answers["status"] == LABELED) & (answers["strategy"] == "random")
                    & (answers["model_version"].astype(str) == str(version))]
     mine = mine.sort_values("label_id").drop_duplicates("data_id", keep="last")
@@ -83,15 +85,20 @@ def random_share_accuracy(platform: Platform, model: str, version: str, source, 
     scored = np.array([p is not None for p in predicted], dtype=bool)
     if not scored.any():
         return {"randomLabels": 0, "randomAccuracy": None}
-    correct = predicted[scored].astype(str) == mine["label"].astype(str).to_numpy()[scored]
-    return {"randomLabels": int(scored.sum()), "randomAccuracy": round(float(correct.mean()), 6)}
+    truth = mine["label"].astype(str).to_numpy()[scored]
+    correct = predicted[scored].astype(str) == truth
+    majority = str(answers.loc[answers["status"] == LABELED, "label"].astype(str).value_counts().index[0])
+    return {"randomLabels": int(scored.sum()), "randomAccuracy": round(float(correct.mean()), 6),
+            "randomMajority": round(float((truth == majority).mean()), 6), "randomMajorityLabel": majority}
 
 
 def compute_metrics(platform: Platform, model: str, source, answers: pd.DataFrame,
-                    sample_size: int = DEFAULT_SAMPLE) -> dict:
+                    sample_size: int = DEFAULT_SAMPLE, measured: dict | None = None) -> dict:
     """Metrics of the latest version of ``model`` against the one before, stored and returned.
 
     ``answers`` is a metadata frame (``metadata_frame`` columns, ``label`` as the label column).
+    ``measured``: what the trainer measured of the latest version, stored with its metrics (the
+    built-in trainer's cross-validation, which labeling/suggestion_gate.py reads).
     Returns every version's metrics, oldest first, as stored.
     """
     versions = platform.model_versions(model)
@@ -100,7 +107,7 @@ def compute_metrics(platform: Platform, model: str, source, answers: pd.DataFram
     latest = versions[-1]
     labeled = answers[answers["status"] == LABELED]
     entry = {"version": latest, "labels": int(labeled["data_id"].nunique()),
-             "computedAt": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+             "computedAt": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **(measured or {})}
     if len(versions) > 1:
         answered = set(answers["data_id"].astype(str))
         sample = [i for i in fixed_sample(list(source.ids), sample_size) if i not in answered]

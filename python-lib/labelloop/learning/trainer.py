@@ -27,11 +27,17 @@ class NotEnoughLabels(LabelloopError):
 
 
 def cross_validated_accuracy(pipeline, rows: pd.DataFrame, labels: pd.Series) -> tuple:
+    """``(accuracy, folds, majority)``: the pipeline's cross-validated accuracy, and on the same folds
+    that of always answering the training folds' most frequent label (the bar its suggestions
+    must clear, labeling/suggestion_gate.py); None, 0, None when a class has a single label."""
     folds = min(MAX_FOLDS, int(labels.value_counts().min()))
     if folds < 2:
-        return None, 0
+        return None, 0, None
     split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
-    return round(float(cross_val_score(pipeline, rows, labels, cv=split).mean()), 6), folds
+    majority = [float((labels.iloc[test] == labels.iloc[train].value_counts().index[0]).mean())
+                for train, test in split.split(rows, labels)]
+    score = cross_val_score(pipeline, rows, labels, cv=split).mean()
+    return round(float(score), 6), folds, round(sum(majority) / len(majority), 6)
 
 
 def out_of_fold_probabilities(data_type: str, rows: pd.DataFrame, labels: pd.Series, text_column: str | None = None,
@@ -77,7 +83,7 @@ def fit(data_type: str, rows: pd.DataFrame, labels: pd.Series, text_column: str 
     pipeline = build_pipeline(data_type, rows, text_column=text_column, folder=folder, embeddings=embeddings)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        score, folds = cross_validated_accuracy(pipeline, rows, labels)
+        score, folds, majority = cross_validated_accuracy(pipeline, rows, labels)
     report, seconds = fit_afresh(pipeline, rows, labels, weak)
     meta = {
         "classes": [str(c) for c in pipeline.classes_],
@@ -86,6 +92,8 @@ def fit(data_type: str, rows: pd.DataFrame, labels: pd.Series, text_column: str 
         "trainingSeconds": seconds,
         "cvAccuracy": score,
         "cvFolds": folds,
+        "cvMajority": majority,
+        "cvMajorityLabel": str(counts.index[0]),
         "features": features_used(data_type, embeddings),
     }
     if report is not None:

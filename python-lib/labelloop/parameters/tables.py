@@ -61,6 +61,7 @@ EVERY_N_LABELINGS = Table(
 
 OVERLAP_SHARE = Param("overlap_share", "DOUBLE", 0.0, low=0, high=1, cli=("init", "--overlap-share"))
 OVERLAP_ANNOTATORS = Param("overlap_annotators", "INT", 2, low=2, high=MAX_ANNOTATORS, cli=("init", "--overlap-annotators"))
+AUDIT_SHARE = Param("audit_share", "DOUBLE", 0.1, low=0, high=1, cli=("init", "--audit-share"))
 
 
 def _webapp(data_type: str, unlabeled: str, *own: Param) -> Table:
@@ -78,6 +79,7 @@ def _webapp(data_type: str, unlabeled: str, *own: Param) -> Table:
         Param("journal", "PRESET"),
         OVERLAP_SHARE,
         OVERLAP_ANNOTATORS,
+        AUDIT_SHARE,
         Param("reviewers", "STRING", cli=("serve", "--reviewers")),
         Param("suspects_ds", "DATASET"),
         Param("rules_ds", "DATASET"),

@@ -238,6 +238,9 @@ class PartedDataset:
         if self._schema is None:
             self._schema = table.schema
             return table
+        added = table.schema.names[len(self._schema.names):]
+        if added and table.schema.names[:len(self._schema.names)] == self._schema.names:
+            self._add_columns(added)
         if table.schema.names != self._schema.names:
             raise ValueError(f"The dataset's columns changed: {self._schema.names} -> {table.schema.names}.")
         if table.schema.equals(self._schema):
@@ -246,6 +249,15 @@ class PartedDataset:
         if not wider.equals(self._schema):
             self._widen(wider)
         return table.cast(wider)
+
+    def _add_columns(self, names: list) -> None:
+        """Give every part the columns a newer labelloop writes (empty there), e.g. the metadata's ``audited``."""
+        for number in sorted(self._rows):
+            table = pq.read_table(self._path(number))
+            for name in names:
+                table = table.append_column(pa.field(name, pa.null()), pa.nulls(table.num_rows))
+            self._write_file(number, table)
+        self._schema = pa.schema(list(self._schema) + [pa.field(name, pa.null()) for name in names])
 
     def _widen(self, schema: pa.Schema) -> None:
         """Rewrite every part with the wider ``schema``: once per column that changes type (rare)."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from labelloop import __version__
 from labelloop.errors import LabelloopError
+from labelloop.labeling.audit_slice import DEFAULT_AUDIT_SHARE
 from labelloop.learning.embedding_model import (
     DEFAULT_MODEL,
     FEATURES,
@@ -45,7 +46,7 @@ def _init(args) -> None:
         id_column=args.id_column, text_column=args.text_column, label_column=args.label_column,
         multi_label=args.multi_label, journal=args.journal, dataset_format=args.dataset_format,
         columns_first=_names(args.columns_first), overlap_share=args.overlap_share,
-        overlap_annotators=args.overlap_annotators, table=args.table,
+        overlap_annotators=args.overlap_annotators, audit_share=args.audit_share, table=args.table,
         features=args.features or "auto", embedding_model=args.embedding_model or DEFAULT_MODEL,
         delimiter=args.delimiter, decimal=args.decimal,
     )
@@ -170,7 +171,19 @@ def _quality(args) -> None:
 
 def _print_quality(found: dict) -> None:
     _print_agreement(found["agreement"])
+    _print_pull(found["suggestionPull"])
     _print_suspects(found)
+
+
+def _print_pull(pull: dict) -> None:
+    """How often answers equal the model's suggestion, shown and hidden (the audit slice)."""
+    def cell(group):
+        return "-" if group["agree"] is None else f"{group['agree']:.3f} of {group['items']:,}"
+
+    print(f"\n{'agreement with the suggestion':<30}{'shown':>16}{'hidden (audit)':>18}")
+    rows = [("all", pull)] + sorted(pull["byAnnotator"].items()) + [(f"suggested {k}", v) for k, v in pull["byCategory"].items()]
+    for name, groups in rows:
+        print(f"{name:<30}{cell(groups['withSuggestion']):>16}{cell(groups['audited']):>18}")
 
 
 def _print_agreement(found: dict) -> None:
@@ -567,6 +580,9 @@ def parser() -> argparse.ArgumentParser:
                       help="share of items (0 to 1) served to several annotators, to measure agreement (default 0)")
     init.add_argument("--overlap-annotators", type=int, default=2, metavar="N",
                       help="how many annotators label each overlap item (2 to 5, default 2)")
+    init.add_argument("--audit-share", type=float, default=DEFAULT_AUDIT_SHARE, metavar="SHARE",
+                      help="share of items (0 to 1) served without a suggestion, to measure how much suggestions "
+                           f"sway answers (default {DEFAULT_AUDIT_SHARE}; 0 turns it off)")
     init.add_argument("--delimiter", type=_flag_type(delimiter_flag), metavar="CHAR",
                       help="a CSV file's delimiter: comma, semicolon, tab or pipe (default: detected)")
     init.add_argument("--decimal", type=_flag_type(decimal_flag), metavar="CHAR",

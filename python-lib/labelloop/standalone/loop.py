@@ -78,7 +78,9 @@ def train_and_measure(project: Project, weak: bool | None = None) -> tuple:
 
     ``weak``: offer the rules' weak labels to the trainer; None (the loop): when the project has enabled rules."""
     model = train(project, weak=weak)
-    metrics = compute_metrics(project.platform, MODEL, project.source, metadata_frame(project.journal.current_frame()))
+    measured = {k: model.get(k) for k in ("cvAccuracy", "cvMajority", "cvMajorityLabel")}
+    metrics = compute_metrics(project.platform, MODEL, project.source, metadata_frame(project.journal.current_frame()),
+                              measured=measured)
     return model, metrics
 
 

@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 
 from labelloop.errors import LabelloopError, NotFound
+from labelloop.labeling.audit_slice import DEFAULT_AUDIT_SHARE, AuditSlice
 from labelloop.labeling.overlap import Overlap
 from labelloop.learning.embedding_model import DEFAULT_MODEL, check_features, resolve_features
 from labelloop.platform.delimited import Dialect, detect
@@ -48,6 +49,7 @@ class Settings:
     dataset_format: str = "parquet"
     overlap_share: float = 0.0  # the share of items several annotators label (labeling/overlap.py)
     overlap_annotators: int = 2
+    audit_share: float = DEFAULT_AUDIT_SHARE  # the share served without suggestion (labeling/audit_slice.py)
     outputs: dict = field(default_factory=lambda: {"labels": "labels", "metadata": "metadata", "queries": "queries"})
     features: str = "auto"  # text features: auto | tfidf | embeddings (standalone/embeddings.py)
     embedding_model: str = DEFAULT_MODEL  # a sentence-transformers model: a folder, or a name in the local cache
@@ -198,6 +200,7 @@ def init_project(root, data, data_type: str, categories: list, **options) -> Pro
     data = str(data) if is_database_url(data) else str(Path(data).resolve())
     settings = Settings(type=data_type, data=data, categories=categories, **options)
     Overlap(settings.overlap_share, settings.overlap_annotators)  # refused here, not at the first serve
+    AuditSlice(settings.audit_share)
     resolve_features(settings.features, settings.embedding_model)  # embeddings asked for but impossible: one sentence
     if is_database_url(data):
         _check_table(settings)

@@ -106,6 +106,7 @@ def serve_settings(project: Project, options: ServeOptions | None = None) -> Set
                             queries=settings.outputs["queries"], model=MODEL, text_column=settings.text_column,
                             columns_first=settings.columns_first, online=options.online,
                             overlap_share=settings.overlap_share, overlap_annotators=settings.overlap_annotators,
+                            audit_share=settings.audit_share,
                             reviewers=options.reviewers or ([] if token else None))
     claims = NameClaims(project.journal, options.reviewers, options.require_keys) if token else None
     loop = (RetrainLoop(project, options.retrain_every, options.diversity, options.rules_bonus)

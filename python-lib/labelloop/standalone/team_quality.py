@@ -9,6 +9,7 @@ import time
 from labelloop.errors import LabelloopError
 from labelloop.learning.suspected_errors import find_suspects
 from labelloop.quality.agreement import team_agreement
+from labelloop.quality.suggestion_pull import suggestion_pull
 from labelloop.standalone.project import Project
 from labelloop.standalone.training import training_data, training_embeddings
 from labelloop.store.items import FOLDER_TYPES
@@ -19,9 +20,10 @@ PREVIEW_CHARS = 80
 
 
 def quality_report(project: Project) -> dict:
-    """``{agreement, suspects}``; ``suspects`` is None, with ``suspectsUnavailable`` saying why,
-    when they cannot be computed (multi-label, or too few labels)."""
-    report = {"agreement": team_agreement(project.journal)}
+    """``{agreement, suggestionPull, suspects}``; ``suspects`` is None, with ``suspectsUnavailable``
+    saying why, when they cannot be computed (multi-label, or too few labels)."""
+    report = {"agreement": team_agreement(project.journal),
+              "suggestionPull": suggestion_pull(project.journal.current_frame())}
     try:
         report["suspects"] = suspected_errors(project)
     except LabelloopError as error:

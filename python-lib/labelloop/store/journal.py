@@ -58,6 +58,8 @@ events = sa.Table(
     sa.Column("model_version", sa.String(128)),
     sa.Column("duration_ms", sa.Integer),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("audited", sa.Boolean),  # served in the audit slice: without its suggestion (DESIGN.md section 15)
+    sa.Column("suggested", sa.Text),  # what the model suggested, or would have in the audit slice
     sa.Index("events_item", "item_id"),
     sa.Index("events_annotator", "annotator", "id"),
 )
@@ -88,6 +90,9 @@ reviews = sa.Table(  # the latest reviewer decision per item (DESIGN.md section 
     sa.Column("label", sa.Text, nullable=False),
 )
 
+_ADDED_COLUMNS = ("audited", "suggested")  # added to ``events`` after journals were written: older ones gain them
+
+
 @dataclass
 class Annotation:
     """One answer of one annotator about one item."""
@@ -103,6 +108,8 @@ class Annotation:
     query_rank: int | None = None
     model_version: str | None = None
     duration_ms: int | None = None
+    audited: bool | None = None
+    suggested: str | None = None
 
 
 class Change(NamedTuple):
@@ -115,6 +122,8 @@ class Change(NamedTuple):
     label: str | None
     session: int
     event_id: int
+    audited: bool | None = None  # served in the audit slice, without its suggestion (None: a decision, or older)
+    suggested: str | None = None  # what the model suggested when the item was served
 
 
 def utcnow() -> dt.datetime:
@@ -185,9 +194,19 @@ class Journal:
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
         try:
             metadata.create_all(self.engine)
+            self._add_columns()
         except sa.exc.OperationalError as error:
             raise LabelloopError(f"Cannot open the journal database ({first_line(error)}).") from error
         _OPEN.add(self)
+
+    def _add_columns(self) -> None:
+        """Give a journal written by an older labelloop the ``events`` columns added since (empty for its answers)."""
+        present = {c["name"] for c in sa.inspect(self.engine).get_columns("events")}
+        missing = [events.c[name] for name in _ADDED_COLUMNS if name not in present]
+        with self.engine.begin() as conn:
+            for column in missing:
+                kind = column.type.compile(dialect=self.engine.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE events ADD COLUMN {column.name} {kind}")
 
     def close(self) -> None:
         self.closed = True
@@ -408,10 +427,12 @@ class Journal:
         so a follower that asks again after the last id it saw misses nothing: only the latest
         state of each (item, annotator) or reviewed item is given.
         """
-        answers = sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
-                            current.c.session, current.c.event_id).where(current.c.event_id > int(after))
+        answers = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
+                             current.c.session, current.c.event_id, events.c.audited, events.c.suggested)
+                   .join(events, events.c.id == current.c.event_id).where(current.c.event_id > int(after)))
         decisions = sa.select(reviews.c.item_id, reviews.c.reviewer, sa.literal(REVIEWED), reviews.c.label,
-                              sa.literal(0), reviews.c.event_id).where(reviews.c.event_id > int(after))
+                              sa.literal(0), reviews.c.event_id, sa.null().cast(sa.Boolean),
+                              sa.null().cast(sa.Text)).where(reviews.c.event_id > int(after))
         # one statement: on PostgreSQL it sees one moment of both tables, where two statements
         # could see a decision newer than an answer committed between them, and skip that answer
         query = sa.union_all(answers, decisions).order_by(sa.text("event_id"))

@@ -22,7 +22,8 @@ from labelloop.store.journal import LABELED, Journal
 log = logging.getLogger(__name__)
 
 METADATA_COLUMNS = ("date", "data_id", "comment", "session", "status", "annotator", "label", "label_id",
-                    "strategy", "uncertainty", "query_rank", "model_version", "duration_ms")
+                    "strategy", "uncertainty", "query_rank", "model_version", "duration_ms",
+                    "audited", "suggested")
 # beside the label column; ``reviewer`` (empty unless reviewed) lets a rebuild restore the decisions
 OUTPUT_COLUMNS = ("label_id", "item_id", "annotators", "agreement", "reviewed", "reviewer")
 
@@ -48,6 +49,9 @@ def metadata_frame(answers: pd.DataFrame, label_column: str = "label") -> pd.Dat
         "query_rank": answers["query_rank"].astype("Int64"),
         "model_version": answers["model_version"].astype(object),
         "duration_ms": answers["duration_ms"].astype("Int64"),
+        # never missing: DSS cannot read a boolean column with a gap; answers older than the audit slice were not in it
+        "audited": answers["audited"].astype("boolean").fillna(False).astype(bool),
+        "suggested": answers["suggested"].astype(object),
     }).reset_index(drop=True)
 
 

@@ -36,7 +36,7 @@ class Review(Extension):
                 "annotator": answer["annotator"], "status": answer["status"],
                 "label": stored_label(service.config, answer["label"]), "comment": answer["comment"],
                 "date": answer["created_at"].isoformat(timespec="seconds") + "Z"})
-        suggestions = service.suggestions.of(ids)
+        suggestions = service.suggestions.shown(ids)
         items = [{"id": item, "data": data, "reason": reason, "answers": answers.get(item, []),
                   "suggestion": suspect or suggestions.get(item)}
                  for (item, reason, suspect), data in zip(chosen, service.data(ids))]
