@@ -59,8 +59,9 @@ class Webapp:
     one start and one stop for them all.
 
     The feed (``store/journal_feed.py``) is the one reader of the journal's changes: the core's
-    tally and each feature's follower (online model, rules, datasets writer) subscribe to it
-    where they are built, and it follows the journal in a thread from ``start`` to ``stop``."""
+    tally and suggestion's pull and each feature's follower (online model, rules, datasets writer)
+    subscribe to it where they are built, and it follows the journal in a thread from ``start``
+    to ``stop``."""
 
     def __init__(self, settings: Settings):
         self.settings = settings

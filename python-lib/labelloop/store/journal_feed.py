@@ -1,8 +1,8 @@
 """One follower of the journal: it reads each change once and hands it to every subscriber.
 
 A labeling webapp keeps several things current with the journal: the tally behind ``/stats``
-and the queue, the datasets' writer, the online model and the rules' final labels. Each used to
-poll the journal with its own cursor; here one ``JournalFeed`` reads ``Journal.changes`` after
+and the queue, the suggestion's pull, the datasets' writer, the online model and the rules'
+final labels. Each used to poll the journal with its own cursor; here one ``JournalFeed`` reads ``Journal.changes`` after
 the last event it saw and calls every subscriber with the same list, in event order. It reads
 on demand (``poll``, from a request that needs the tally current) and, once started, in a
 thread every ``POLL_SECONDS``, so changes other processes write reach the subscribers without a
