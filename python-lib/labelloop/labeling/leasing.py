@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from labelloop.errors import LabelloopError
-from labelloop.labeling.answers import MAX_BATCH
+from labelloop.labeling.answers import MAX_BATCH, request_object
 
 LEASE_CAP = 2 * MAX_BATCH  # the most items one annotator holds: a batch and the next, whatever they ask
 UPCOMING_ITEMS = 200  # items past the leased ones whose online features are computed ahead (a few seconds of batches)
@@ -42,8 +42,9 @@ class Leasing:
         """The items the next batches will likely serve, in order (``held``: those answered enough)."""
         return self.queue.next_items(self.journal.leased_to_others(""), held, UPCOMING_ITEMS, done=held)
 
-    def release(self, user: str, ids) -> int:
-        """Give back ``user``'s leases on ``ids`` (the page left); returns how many were released."""
+    def release(self, user: str, body) -> dict:
+        """Give back ``user``'s leases on ``body["ids"]`` at once (the page left): others get them now, not when they expire."""
+        ids = request_object(body).get("ids")
         if not isinstance(ids, list) or len(ids) > LEASE_CAP or not all(isinstance(i, str) for i in ids):
             raise LabelloopError(f"ids must be a list of at most {LEASE_CAP} item ids.")
-        return self.journal.release(user, ids)
+        return {"released": self.journal.release(user, ids)}

@@ -158,10 +158,6 @@ class LabelingService:
         body = request_object(body)
         return self._record(user, known_item(self.source, body), SKIPPED, None, body)
 
-    def release(self, user: str, body) -> dict:
-        """Give back ``user``'s leases on ``body["ids"]`` at once (the page left): others get them now, not when they expire."""
-        return {"released": self.leasing.release(user, request_object(body).get("ids"))}
-
     def history(self, user: str, cursor, direction: str) -> dict:
         entries = self.journal.history(user)
         if direction not in HISTORY_DIRECTIONS:
