@@ -12,7 +12,7 @@ from test_cli import run
 from test_online_suggestions import CATEGORIES, pool, truth
 from test_webapp_api import as_user, make_client
 
-from labelloop.labeling.suggestion_gate import version_verdict
+from labelloop.labeling.suggestion_gate import RECHECK_GROWTH, version_verdict
 from labelloop.platform.parquet_parts import PartedDataset
 from labelloop.standalone.project import Project
 from labelloop.store.journal import LABELED, Annotation, Journal
@@ -49,7 +49,8 @@ def test_ten_labels_all_of_one_category_show_no_suggestion_until_the_model_beats
     assert learned(service, 40)
     shown = client.get("/stats").get_json()["suggestions"]
     assert shown["shown"] is True and shown["reason"] is None and shown["method"] == "cross-validation"
-    assert shown["accuracy"] > shown["majority"] and shown["heldOut"] == 40
+    # checked again each time it learned a tenth more labels: the last check saw nearly all 40, however they came in
+    assert shown["accuracy"] > shown["majority"] and 40 / RECHECK_GROWTH <= shown["heldOut"] <= 40
     items = client.get("/batch?size=5").get_json()["items"]
     assert all(item["suggestion"]["source"] == "online" for item in items)
     service.suggestions.online.stop()

@@ -12,14 +12,12 @@ from dataclasses import dataclass
 from labelloop.labeling.overlap import draw
 from labelloop.parameters.tables import AUDIT_SHARE
 
-DEFAULT_AUDIT_SHARE = AUDIT_SHARE.default
-
 
 @dataclass(frozen=True)
 class AuditSlice:
     """``share`` of the items (0 to 1; 0 turns the slice off) are served without a suggestion."""
 
-    share: float = DEFAULT_AUDIT_SHARE
+    share: float = AUDIT_SHARE.default
     seed: int = 0
 
     def __post_init__(self):

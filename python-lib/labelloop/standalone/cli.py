@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from labelloop import __version__
 from labelloop.errors import LabelloopError
-from labelloop.labeling.audit_slice import DEFAULT_AUDIT_SHARE
 from labelloop.learning.embedding_model import (
     DEFAULT_MODEL,
     FEATURES,
@@ -29,6 +28,7 @@ from labelloop.learning.embedding_model import (
     model_identity,
     resolve_features,
 )
+from labelloop.parameters.tables import AUDIT_SHARE
 from labelloop.platform.delimited import decimal_flag, delimiter_flag
 from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, STRATEGIES
 from labelloop.standalone.options import DEFAULT_RETRAIN_EVERY, DEFAULT_WATCH_SECONDS, DEMO_TYPES, EXPORT_FORMATS
@@ -580,9 +580,9 @@ def parser() -> argparse.ArgumentParser:
                       help="share of items (0 to 1) served to several annotators, to measure agreement (default 0)")
     init.add_argument("--overlap-annotators", type=int, default=2, metavar="N",
                       help="how many annotators label each overlap item (2 to 5, default 2)")
-    init.add_argument("--audit-share", type=float, default=DEFAULT_AUDIT_SHARE, metavar="SHARE",
+    init.add_argument("--audit-share", type=float, default=AUDIT_SHARE.default, metavar="SHARE",
                       help="share of items (0 to 1) served without a suggestion, to measure how much suggestions "
-                           f"sway answers (default {DEFAULT_AUDIT_SHARE}; 0 turns it off)")
+                           f"sway answers (default {AUDIT_SHARE.default}; 0 turns it off)")
     init.add_argument("--delimiter", type=_flag_type(delimiter_flag), metavar="CHAR",
                       help="a CSV file's delimiter: comma, semicolon, tab or pipe (default: detected)")
     init.add_argument("--decimal", type=_flag_type(decimal_flag), metavar="CHAR",

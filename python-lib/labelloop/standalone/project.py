@@ -15,9 +15,10 @@ from functools import cached_property
 from pathlib import Path
 
 from labelloop.errors import LabelloopError, NotFound
-from labelloop.labeling.audit_slice import DEFAULT_AUDIT_SHARE, AuditSlice
+from labelloop.labeling.audit_slice import AuditSlice
 from labelloop.labeling.overlap import Overlap
 from labelloop.learning.embedding_model import DEFAULT_MODEL, check_features, resolve_features
+from labelloop.parameters.tables import AUDIT_SHARE
 from labelloop.platform.delimited import Dialect, detect
 from labelloop.platform.local import LocalPlatform, dataset_format, write_json_atomic
 from labelloop.platform.sql_table import SqlTable, is_database_url
@@ -49,7 +50,7 @@ class Settings:
     dataset_format: str = "parquet"
     overlap_share: float = 0.0  # the share of items several annotators label (labeling/overlap.py)
     overlap_annotators: int = 2
-    audit_share: float = DEFAULT_AUDIT_SHARE  # the share served without suggestion (labeling/audit_slice.py)
+    audit_share: float = AUDIT_SHARE.default  # the share served without suggestion (labeling/audit_slice.py)
     outputs: dict = field(default_factory=lambda: {"labels": "labels", "metadata": "metadata", "queries": "queries"})
     features: str = "auto"  # text features: auto | tfidf | embeddings (standalone/embeddings.py)
     embedding_model: str = DEFAULT_MODEL  # a sentence-transformers model: a folder, or a name in the local cache
