@@ -132,7 +132,10 @@ def test_the_server_computes_ahead_the_features_of_the_next_batch(tmp_path):
     client, service = make_client(tmp_path, frame, categories=CATEGORIES)
     for item in client.get("/batch?size=10").get_json()["items"]:
         client.post("/label", json={"id": item["id"], "label": truth(frame, item["id"])})
-    assert eventually(lambda: client.get("/stats").get_json()["suggesting"]["source"] == "online", timeout=10)
+    # the model learned all ten and beat the majority answer on them: its suggestions are shown (DESIGN.md section 15)
+    assert eventually(lambda: client.get("/stats").get_json()["suggesting"] == {"source": "online", "labels": 10,
+                                                                              "version": None}, timeout=10)
+    assert eventually(lambda: client.get("/stats").get_json()["suggestions"]["shown"], timeout=10)
     model, upcoming = service.suggestions.online._model, service.upcoming()
     assert len(upcoming) == 190 and not set(upcoming) & set(service.journal.leased_to_others(""))
     assert eventually(lambda: model.computed(upcoming) == len(upcoming), timeout=10)  # by the worker, ahead
