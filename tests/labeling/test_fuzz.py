@@ -17,6 +17,8 @@ from labelloop.labeling.app import create_app, webapp_of
 from labelloop.standalone.project import Project, init_project
 from labelloop.standalone.server import ServeOptions, serve_settings
 
+pytestmark = pytest.mark.slow  # hypothesis runs every route many times: a long run, in make test-slow
+
 TOKEN = "fuzz-token"
 KEY = {"X-Labelloop-Key": "fuzz-browser-key-0123456789"}
 CATEGORIES = [{"key": "cat", "caption": "Cat"}, {"key": "dog", "caption": "Dog"}]

@@ -125,6 +125,7 @@ def _peak_bytes(tmp_path, rows: int, diversity: str) -> int:
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("diversity", ["cluster", "clue", "badge"])
 def test_diverse_sampling_memory_does_not_grow_with_the_pool(tmp_path, diversity):
     small, large = _peak_bytes(tmp_path, 20_000, diversity), _peak_bytes(tmp_path, 200_000, diversity)
@@ -179,6 +180,7 @@ def test_the_first_batch_before_any_model_covers_every_group():
         assert np.linalg.norm(features[item] - members.mean(axis=0)) <= np.quantile(distance, 0.25)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["clue", "badge"])
 def test_clue_and_badge_never_hold_a_copy_of_a_large_pool(how):
     rng = np.random.default_rng(4)

@@ -296,6 +296,7 @@ def test_a_tabular_project_embeds_its_free_text_column_and_samples_with_it(tmp_p
     assert sampled["queries"] == 20 and sampled["scored"] == 110
 
 
+@pytest.mark.slow
 def test_llm_mesh_embeddings_work_with_and_without_text_overflow_mode(dss_any, model):
     """DSS 12.6's ``new_embeddings()`` takes no argument, 13's takes ``text_overflow_mode``."""
     dss_any.add_embedding_llm("custom:local:minilm", model)

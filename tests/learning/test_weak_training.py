@@ -96,6 +96,7 @@ def test_the_guard_keeps_human_only_training_when_rules_do_not_help(wine_project
     assert "so the model left them out" in text
 
 
+@pytest.mark.slow
 def test_the_loop_offers_weak_labels_once_rules_are_enabled(wine_project):
     assert "weak" not in train_and_measure(wine_project)[0]  # no rules yet
     replace_rules(wine_project, json.dumps(MISLEADING))

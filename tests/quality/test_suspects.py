@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.datasets import load_digits, load_wine
 from test_cli import run
 
@@ -50,6 +51,7 @@ def test_the_confident_joint_counts_the_flips_between_each_pair_of_categories():
     assert confident_joint(given, probabilities).tolist() == [[3, 1], [1, 3]]
 
 
+@pytest.mark.slow
 def test_known_flips_rank_higher_than_by_the_labels_probability_alone():
     """5% of the digits' labels flipped: in the top 10% of the items, confident learning's suspects
     hold more flips than every item ranked by its label's probability (that top holds at most half)."""
