@@ -159,9 +159,14 @@ class LabelingPage {
     });
     this.helpDialog = makeDialog(n.help);
     n.dock = panelDock();
+    // the Model button carries the stopping verdict, so it shows without opening the view
     n.dock.add("model", "Model", n.model, () => {
       const title = n.model.querySelector(".model-title");
-      return title && title.textContent !== "No model yet" ? title.textContent : "Model";
+      const verdict = n.model.querySelector(".verdict");
+      const name = title && title.textContent !== "No model yet" ? title.textContent : "Model";
+      if (!verdict) return { text: name, title: "" };
+      const stop = verdict.classList.contains("stop");
+      return { text: `${name} · ${stop ? "can stop" : "keep labeling"}`, title: verdict.textContent };
     });
     n.dock.add("team", "Team", n.team);
     n.doneTitle = el("h2", {});
@@ -267,16 +272,19 @@ class LabelingPage {
     this.nodes.progress.setAttribute("aria-valuemax", String(total));
     this.nodes.progress.setAttribute("aria-valuenow", String(done));
     this.nodes.progress.setAttribute("aria-valuetext", `${done} of ${total} answered`);
+    // items (labeled when anyone labeled them), and with a team the answers too: the category counts add answers
+    const team = stats.labelAnswers !== stats.labeledItems ? ` · ${stats.labelAnswers} labels given` : "";
     this.nodes.counts.textContent =
-      `${stats.labeled} labeled · ${stats.skipped} skipped · ${stats.remaining} remaining of ${total}`;
+      `${stats.labeledItems} labeled · ${stats.skippedItems} skipped · ${stats.remaining} remaining of ${total}${team}`;
     for (const [key, button] of this.buttons) {
       const count = (stats.perLabel && stats.perLabel[key]) || 0;
       button.count.textContent = String(count);
-      button.title = `${key}: ${count} label(s), ${total ? percent(count / total) : "0%"} of all items`;
+      const share = stats.labelAnswers ? percent(count / stats.labelAnswers) : "0%";
+      button.title = `${key}: ${count} label(s) given, ${share} of all labels given`;
     }
     this.nodes.model.update(stats);
     this.nodes.meaning.hidden = !(stats.features && stats.features.kind === "embeddings");
-    this.nodes.team.update(stats.agreement, stats.suggestionPull);
+    this.nodes.team.update(stats.agreement, stats.suggestionPull, stats.suspects);
     // while the loop trains or the texts are being embedded, keep the panel current without waiting for the next label
     clearTimeout(this.statsTimer);
     const embedding = stats.features && !stats.features.ready;
@@ -398,9 +406,11 @@ class LabelingPage {
       this.upcoming.putFirst(found.items);
       this.show(this.upcoming.current);
       this.nodes.item.focus({ preventScroll: true });
+      // how many in all (the count stops at a cap: "more than"), beside how many are served now
+      const all = found.matched ? `${found.matched.complete ? "" : "more than "}${found.matched.count}` : "";
       this.nodes.message.textContent = mode === "semantic"
-        ? `The ${found.items.length} unlabeled item(s) closest in meaning to “${q}”.`
-        : `${found.items.length} item(s) match “${q}”.`;
+        ? `The ${found.items.length} unlabeled item(s) closest in meaning to “${q}”, of ${all} embedded.`
+        : `${all} unlabeled item(s) match “${q}”: here are the first ${found.items.length}.`;
     });
   }
 

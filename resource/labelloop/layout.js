@@ -12,7 +12,7 @@ function gridColumns(count) {
 }
 
 // The dock: `add(id, title, node, summary)` gives a panel a header button; `summary()`, when
-// given, is the button's text, recomputed whenever the panel changes. A panel that hides itself
+// given, is the button's `{ text, title }`, recomputed whenever the panel changes. A panel that hides itself
 // (the Team panel before two annotators answered the same item) hides its button too. Escape
 // inside the open view closes it and gives the focus back to its button.
 export function panelDock() {
@@ -53,7 +53,10 @@ export function panelDock() {
     const follow = () => {
       button.hidden = node.hidden;
       if (node.hidden && !section.hidden) show(null);
-      if (summary) button.textContent = summary() || title;
+      if (!summary) return;
+      const found = summary();
+      button.textContent = found.text || title;
+      button.title = found.title || "";
     };
     new MutationObserver(follow).observe(node, { attributes: true, attributeFilter: ["hidden"], childList: true,
       subtree: true });

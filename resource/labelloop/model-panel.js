@@ -8,8 +8,9 @@ function percent(value) {
   return value === null || value === undefined ? "–" : `${(value * 100).toFixed(1)}%`;
 }
 
-function metricsLine(latest) {
-  const parts = [`${latest.labels} labels`];
+// The version's numbers; its labels are labeled items when it was trained (the header counts them now).
+function metricsLine(latest, labeledItems) {
+  const parts = [`trained on ${latest.labels} labeled items (${labeledItems} now)`];
   if (latest.contradictionRate !== undefined && latest.contradictionRate !== null) {
     parts.push(`${percent(latest.contradictionRate)} of predictions changed since ${latest.previous}`);
   }
@@ -27,13 +28,15 @@ function weakLine(weak) {
     + `without them, ${percent(best)} at best with them, so the model ${weak.used ? "learned from them too" : "left them out"}`;
 }
 
-// The text features in words; a version keeps TF-IDF until every item is embedded (DESIGN section 12).
+// What the model learns from, as the server says it (`uses`: per data type and, for a table, per
+// kind of column); a version keeps TF-IDF until every item is embedded (DESIGN section 12).
 function featuresLine(features) {
-  if (!features || features.kind === "media") return null;
-  if (features.kind !== "embeddings") return "Features: words and characters (TF-IDF)";
+  if (!features) return null;
+  const uses = features.uses ? [features.uses] : [];
+  if (features.kind !== "embeddings") return uses.length ? `Features: ${uses[0]}` : null;
   const progress = features.ready ? "every item embedded" : `${features.items} items embedded so far; `
     + "the model keeps TF-IDF until all are";
-  return `Features: sentence embeddings of ${features.model} (${progress})`;
+  return `Features: ${uses.concat(`sentence embeddings of ${features.model} (${progress})`).join(", and ")}`;
 }
 
 export function modelPanel(onTrain) {
@@ -47,7 +50,7 @@ export function modelPanel(onTrain) {
     if (stopping) {
       node.append(el("p", { className: stopping.canStop ? "verdict stop" : "verdict" }, stopping.message));
       const latest = stopping.metrics[stopping.metrics.length - 1];
-      node.append(el("p", { className: "metrics" }, metricsLine(latest)));
+      node.append(el("p", { className: "metrics" }, metricsLine(latest, stats.labeledItems)));
       const scored = stopping.metrics.filter((m) => m.randomAccuracy !== undefined && m.randomAccuracy !== null);
       if (scored.length) {
         const last = scored[scored.length - 1];
@@ -61,7 +64,7 @@ export function modelPanel(onTrain) {
       node.append(el("p", { className: "metrics suggestions-held" }, stats.suggestions.reason));
     } else if (suggesting.source === "online") {
       node.append(el("p", { className: "metrics suggesting" }, `Suggestions: the online model, which learns from every `
-        + `label (${suggesting.labels} so far${suggesting.version ? `, on ${suggesting.version}'s features` : ""})`));
+        + `label as it comes (${suggesting.labels} learned so far${suggesting.version ? `, on ${suggesting.version}'s features` : ""})`));
     } else if (suggesting.source === "version") {
       node.append(el("p", { className: "metrics suggesting" }, `Suggestions: model ${suggesting.version}`));
     }

@@ -1,7 +1,8 @@
 // The Team panel: how much the annotators agree (GET /stats `agreement`), and how often they give
 // the model's suggestion when they see it and when the audit slice hides it (`suggestionPull`),
 // each number with the count of items it rests on, so 2 of 2 is not read as 100%. Hidden until
-// two annotators answered the same item or an answer could be compared with a suggestion.
+// two annotators answered the same item or an answer could be compared with a suggestion; the labels
+// suspected of being wrong (`suspects`), each with the item in a few words, show too.
 import { clear, el } from "./dom.js";
 
 function share(value) {
@@ -10,6 +11,15 @@ function share(value) {
 
 function decimal(value) {
   return value === null || value === undefined ? "–" : value.toFixed(2);
+}
+
+// The suspected label errors: the item, its label, and what the cross-validated model says instead.
+function suspectList(suspects) {
+  const more = suspects.count > suspects.items.length ? ` (the first ${suspects.items.length}; Review has them all)` : "";
+  return el("div", { className: "team-suspects" },
+    el("p", { className: "metrics" }, `Labels suspected of being wrong: ${suspects.count}${more}`),
+    el("ul", {}, suspects.items.map((found) =>
+      el("li", { title: found.itemId }, `${found.preview}: labeled ${found.label}, the model says ${found.suggested}`))));
 }
 
 function pulled(groups) {
@@ -25,13 +35,15 @@ function pullNodes(pull) {
 
 export function teamPanel() {
   const node = el("section", { className: "team-panel", "aria-label": "Team agreement", hidden: true });
-  node.update = (agreement, pull) => {
+  node.update = (agreement, pull, suspects) => {
     clear(node);
     const compared = pull && (pull.withSuggestion.items || pull.audited.items);
-    node.hidden = !(agreement && agreement.items) && !compared;
+    const suspected = suspects && suspects.count;
+    node.hidden = !(agreement && agreement.items) && !compared && !suspected;
     if (node.hidden) return;
     node.append(el("div", { className: "team-title" }, "Team"));
     if (compared) node.append(...pullNodes(pull));
+    if (suspected) node.append(suspectList(suspects));
     if (!agreement || !agreement.items) return;
     node.append(el("p", { className: "team-alpha" },
         `Agreement (Krippendorff's α): ${decimal(agreement.alpha)} over ${agreement.items} item(s) labeled by two or more`));

@@ -34,6 +34,14 @@ def test_a_substring_search_is_a_batch_of_matches_in_pool_order(texts):
                        ("REFUND NOW", "search", "refund"), ("no refundable items", "search", "refund")]
 
 
+def test_a_search_says_how_many_items_match_in_all_beside_those_it_serves(texts):
+    client, _ = texts
+    alice = client.get("/search?q=refund&size=4").get_json()
+    assert len(alice["items"]) == 4 and alice["matched"] == {"count": 15, "complete": True}  # 5 texts, 3 times
+    bob = client.get("/search?q=refund&size=4", headers=as_user("bob")).get_json()
+    assert len(bob["items"]) == 4 and bob["matched"] == {"count": 11, "complete": True}  # alice holds 4
+
+
 def test_a_word_search_skips_longer_words_and_an_exact_search_a_column_value(texts):
     client, _ = texts
     words = [t for t, _, _ in found(client.get("/search?q=refund&match=word&size=20"))]
@@ -69,7 +77,10 @@ def test_a_large_pool_stops_scanning_at_the_first_chunk_with_enough_matches(tmp_
     monkeypatch.setattr(search_module, "_matcher", counting)
     items = client.get("/search?q=needle&size=5").get_json()["items"]
     assert [i["data"]["n"] for i in items] == [0, 7, 14, 21, 28]
-    assert sum(scanned) <= 2 * search_module.CHUNK_ROWS  # two columns of one chunk, not the pool
+    # the first chunk's two columns, once for the items and once for the count (which stops at COUNT_CAP)
+    assert scanned == [search_module.CHUNK_ROWS] * 4
+    assert client.get("/search?q=needle&size=5").get_json()["matched"] == {  # 14,286 match: the count stops
+        "count": search_module.COUNT_CAP, "complete": False}
     service.journal.close()
 
 

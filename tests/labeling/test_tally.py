@@ -7,7 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labelloop.labeling.tally import Tally, tally_of
+from labelloop.labeling.tally import Tally
 from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
 
 ITEMS, ANNOTATORS, SESSIONS = [str(n) for n in range(6)], ["ada", "bob", "cy"], range(1, 5)
@@ -72,7 +72,7 @@ def test_a_journal_s_tally_counts_items_labels_annotators_and_sessions(journal_u
     journal.review("rev", "a", "dog")  # a decision changes no count
     journal.record(Annotation("d", "bob", SKIPPED, session=2))
     journal.record(Annotation("c", "ann", SKIPPED))  # skipped by ann, labeled by bob: labeled
-    stats = tally_of(journal, multi_label=False).stats(total=10)
+    stats = Tally.of_journal(journal, multi_label=False).stats(total=10)
     assert stats["labeled"] == 3 and stats["skipped"] == 1 and stats["remaining"] == 6
     assert stats["perLabel"] == {"cat": 2, "dog": 1}
     assert stats["perAnnotator"] == {"ann": {"labeled": 2, "skipped": 1}, "bob": {"labeled": 1, "skipped": 1}}

@@ -88,11 +88,13 @@ def test_a_served_project_embeds_in_the_background_trains_on_it_and_searches_by_
     run("import", root, "--labels", tmp_path / "gold.csv", "--annotator", "ada")
     assert not words(CAT) & words(CAT_QUERY) and not words(PARCEL) & words(PARCEL_QUERY)
     trained = json.loads(run("train", root, "--json").stdout)["features"]
-    assert trained == {"kind": "tfidf", "model": None, "ready": False, "items": 0}  # until every item is embedded
+    assert trained == {"kind": "tfidf", "model": None, "ready": False, "items": 0,  # until every item is embedded
+                       "uses": "the text's words and characters (TF-IDF)"}
 
     with labelloop_server("serve", root, "--retrain-every", "1000", "--watch-pool", "0.2") as url:
         assert eventually(lambda: get(url + "stats")["features"]["ready"], timeout=180)
-        assert get(url + "stats")["features"] == {"kind": "embeddings", "model": model, "ready": True, "items": 121}
+        assert get(url + "stats")["features"] == {"kind": "embeddings", "model": model, "ready": True, "items": 121,
+                                                  "uses": "the text's words and characters (TF-IDF)"}
 
         found = get(url + "search?" + urllib.parse.urlencode({"q": CAT_QUERY, "mode": "semantic", "size": 3}))
         assert found["items"][0]["id"] == "9001" and found["items"][0]["query"]["strategy"] == "search"
@@ -196,6 +198,7 @@ def test_a_dss_text_webapp_searches_by_meaning_with_an_llm_mesh_embedding_model(
         "kind": "embeddings", "model": "custom:local:minilm", "ready": True, "items": 81}
     found = client.get("/search", query_string={"q": CAT_QUERY, "mode": "semantic", "size": 3}, headers=alice).get_json()
     assert found["items"][0]["id"] == "9001"
+    assert len(found["items"]) == 3 and found["matched"] == {"count": 81, "complete": True}  # every item ranked
     assert client.post("/label", json={"id": "9001", "label": "positive"}, headers=alice).status_code == 200
 
 
@@ -291,7 +294,8 @@ def test_a_tabular_project_embeds_its_free_text_column_and_samples_with_it(tmp_p
     run("import", root, "--labels", tmp_path / "gold.csv", "--annotator", "ada")
     assert json.loads(run("embed", root, "--json").stdout)["items"] == 150
     trained = json.loads(run("train", root, "--json").stdout)["features"]
-    assert trained == {"kind": "embeddings", "model": model, "ready": True, "items": 150}
+    assert trained == {"kind": "embeddings", "model": model, "ready": True, "items": 150,
+                       "uses": "2 numeric column(s), the words of text (TF-IDF)"}
     sampled = json.loads(run("sample", root, "--json", "--max-queries", "20").stdout)
     assert sampled["queries"] == 20 and sampled["scored"] == 110
 

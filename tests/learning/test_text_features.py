@@ -7,8 +7,10 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import pandas as pd
 import pytest
 
+from labelloop.learning.feature_words import features_in_words
 from labelloop.standalone.cli import main
 
 REAL_FIND_SPEC = importlib.util.find_spec
@@ -35,7 +37,8 @@ def test_without_the_extra_embeddings_are_refused_and_tfidf_does_the_work(tmp_pa
 
     assert main(["status", str(tmp_path / "proj"), "--json"]) == 0
     features = json.loads(capsys.readouterr().out)["features"]
-    assert features == {"kind": "tfidf", "model": None, "ready": True, "items": 178}
+    assert features == {"kind": "tfidf", "model": None, "ready": True, "items": 178,
+                        "uses": "13 numeric column(s)"}  # the wine's measures: no text to weigh words in
 
 
 def test_an_unknown_features_value_is_refused_by_the_parser(tmp_path, wine_csv, capsys):
@@ -44,3 +47,15 @@ def test_an_unknown_features_value_is_refused_by_the_parser(tmp_path, wine_csv, 
               "--features", "bert"])
     assert stop.value.code == 2
     assert "Unknown features 'bert' (use auto, tfidf, embeddings)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("data_type, columns, uses", [
+    ("tabular", {"n": [1, 2], "city": ["a", "b"]}, "1 numeric column(s), 1 categorical column(s)"),
+    ("tabular", {"review": ["a long text that says what it thinks " * 3 + str(i) for i in range(2)]},
+     "the words of review (TF-IDF)"),
+    ("text", None, "the text's words and characters (TF-IDF)"),
+    ("sound", None, "a 40-band log-mel spectrogram, averaged over the whole sound and each third"),
+])
+def test_the_features_line_says_what_the_model_learns_from_for_each_data_type(data_type, columns, uses):
+    frame = pd.DataFrame(columns) if columns else None
+    assert features_in_words(data_type, frame) == uses

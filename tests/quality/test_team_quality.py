@@ -6,13 +6,16 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from polling import eventually
 from sklearn.datasets import load_digits, load_wine
 from test_agreement import alpha_by_hand, kappa_by_hand
 from test_cli import run
 from test_webapp_api import as_user, make_client
 
 import labelloop.labeling.team_agreement as team_agreement
+from labelloop.labeling.app import create_app, webapp_of
 from labelloop.standalone.project import Project
+from labelloop.standalone.server import serve_settings
 
 CLASSES = ["a", "b", "c"]
 
@@ -232,3 +235,28 @@ def test_agreement_is_computed_again_only_after_an_answer_on_a_shared_item(tmp_p
     found = client.get("/stats").get_json()["agreement"]
     assert len(computed) == calls + 2 and found["items"] == 1
     service.journal.close()
+
+
+def test_stats_list_the_suspected_errors_with_the_item_in_a_few_words(wine_project):
+    """What ``labelloop quality`` finds, a served project's ``/stats`` shows too (the Team panel's list)."""
+    truth = np.array(CLASSES)[load_wine().target]
+    labels = truth.copy()
+    labels[[0, 60, 140]] = ["b", "c", "a"]  # three wrong labels
+    pd.DataFrame({"wine_id": range(1000, 1000 + len(labels)), "label": labels}).to_csv(
+        wine_project / "old.csv", index=False)
+    run("import", wine_project, "--labels", wine_project / "old.csv", "--annotator", "old")
+    listed = json.loads(run("quality", wine_project, "--json").stdout)["suspects"]
+    project = Project.open(wine_project)
+    app = create_app(serve_settings(project))
+    try:
+        client = app.test_client()
+        assert eventually(lambda: client.get("/stats").get_json()["suspects"] is not None, timeout=60)
+        shown = client.get("/stats").get_json()["suspects"]
+    finally:
+        webapp_of(app).stop()
+        project.close()
+    assert shown["count"] == len(listed) >= 3
+    assert shown["items"] == [{"itemId": s["item_id"], "preview": s["preview"], "label": s["label"],
+                               "suggested": s["suggested"]} for s in listed[:10]]
+    assert {"1000", "1060", "1140"} <= {s["itemId"] for s in shown["items"]}
+    assert all(s["preview"].startswith("alcohol ") for s in shown["items"])  # the row's first columns, not the id

@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_wine
 
+from labelloop.labeling.app import create_app, webapp_of
 from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY
 from labelloop.standalone.project import Project
+from labelloop.standalone.server import serve_settings
 from labelloop.store.journal import LABELED, SKIPPED, Annotation
 
 LABELLOOP = str(Path(sys.executable).parent / "labelloop")
@@ -49,7 +51,23 @@ def test_init_records_the_settings_and_status_reports_progress(project):
     assert status["perAnnotator"] == {"alice": {"labeled": 2, "skipped": 0}, "bob": {"labeled": 0, "skipped": 1}}
     assert status["sessions"] == {"1": 1, "2": 1} and status["modelVersions"] == []
     text = run("status", project.root).stdout
-    assert "Labeled   2   Skipped 1   Remaining 175" in text and "alice 2 labeled/0 skipped" in text
+    assert "Items     2 labeled   1 skipped   175 remaining" in text and "alice 2 labeled/0 skipped" in text
+
+
+def test_status_and_stats_count_a_team_s_items_and_answers_the_same_way(project):
+    """Two annotators on one item: one labeled item, two answers, in ``status`` and in ``/stats``."""
+    project.journal.record(Annotation("1000", "bob", LABELED, "b", session=2))
+    status = json.loads(run("status", project.root, "--json").stdout)
+    keys = ["labeled", "labeledItems", "skippedItems", "labelAnswers", "skipAnswers", "perLabel", "perAnnotator"]
+    assert [status[k] for k in keys[:5]] == [2, 2, 1, 3, 1]
+    assert status["perLabel"] == {"a": 1, "b": 1, "c": 1}  # answers: item 1000 has a and b
+    assert "Answers   3 labels   1 skips" in run("status", project.root).stdout
+    app = create_app(serve_settings(project))
+    try:
+        served = app.test_client().get("/stats").get_json()
+    finally:
+        webapp_of(app).stop()
+    assert {k: served[k] for k in keys} == {k: status[k] for k in keys}
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
@@ -142,7 +160,10 @@ def test_init_accepts_an_image_folder(tmp_path):
         (pics / name).write_bytes(b"x")
     out = run("init", tmp_path / "proj", "--data", pics, "--type", "image", "--categories", "cat,dog").stdout
     assert "(image, 3 items)" in out
-    assert json.loads(run("status", tmp_path / "proj", "--json").stdout)["total"] == 3
+    status = json.loads(run("status", tmp_path / "proj", "--json").stdout)
+    assert status["total"] == 3 and status["features"]["kind"] == "media"
+    uses = "the grey image at 16x16 and its gradient orientations"  # learning/media_features.py, not TF-IDF
+    assert status["features"]["uses"] == uses and f"Features  {uses}" in run("status", tmp_path / "proj").stdout
 
 
 def test_a_lost_journal_is_rebuilt_from_the_metadata_dataset(project):

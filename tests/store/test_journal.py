@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from labelloop.errors import LabelloopError, LeaseConflict
-from labelloop.labeling.tally import tally_of
+from labelloop.labeling.tally import Tally
 from labelloop.platform.local import LocalPlatform
 from labelloop.store.items import TableSource
 from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal, utcnow
@@ -38,6 +38,20 @@ def test_every_answer_is_an_event_and_the_latest_one_is_current(journal):
     assert [(h["item_id"], h["status"], h["label"], h["comment"]) for h in history] == [
         ("a", LABELED, "dog", "looked again"), ("b", SKIPPED, None, "blurry")]
     assert [h["event_id"] for h in history] == [second, skipped]
+
+
+def test_the_tally_of_a_journal_counts_items_answers_annotators_and_sessions(journal):
+    journal.record(label("a", "ann", "cat", session=1))
+    journal.record(label("b", "ann", "dog", session=1))
+    journal.record(label("c", "bob", "cat", session=2))
+    journal.record(Annotation("d", "bob", SKIPPED, session=2))
+    journal.record(Annotation("c", "ann", SKIPPED))  # skipped by ann, labeled by bob: labeled
+    stats = Tally.of_journal(journal, multi_label=False).stats(total=10)
+    assert stats["labeled"] == stats["labeledItems"] == 3 and stats["skipped"] == stats["skippedItems"] == 1
+    assert stats["labelAnswers"] == 3 and stats["skipAnswers"] == 2 and stats["remaining"] == 6
+    assert stats["perLabel"] == {"cat": 2, "dog": 1}
+    assert stats["perAnnotator"] == {"ann": {"labeled": 2, "skipped": 1}, "bob": {"labeled": 1, "skipped": 1}}
+    assert stats["sessions"] == {"1": 2, "2": 1}
 
 
 def test_a_leased_item_is_not_handed_to_another_annotator_until_the_lease_expires(journal):
@@ -121,7 +135,7 @@ def test_a_missing_journal_is_restored_from_the_metadata_dataset(tmp_path):
     restored = Journal(f"sqlite:///{tmp_path / 'j.sqlite'}")
     assert restore_journal(platform, restored, outputs) == 2
     assert restore_journal(platform, restored, outputs) == 0  # not empty any more: nothing to do
-    assert tally_of(restored, multi_label=False).stats(total=2)["perLabel"] == {"cat": 1, "dog": 1}
+    assert Tally.of_journal(restored, multi_label=False).stats(total=2)["perLabel"] == {"cat": 1, "dog": 1}
 
 
 def test_a_missing_journal_gets_the_reviewers_decisions_back_from_the_labels_dataset(tmp_path):

@@ -8,11 +8,13 @@ embedded yet are left out. It needs no label and no trained model.
 from __future__ import annotations
 
 import threading
+from itertools import islice
 
 import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError
+from labelloop.labeling.search import COUNT_CAP
 from labelloop.store.embedding_cache import EmbeddingCache, text_keys
 from labelloop.store.text import as_text
 
@@ -49,13 +51,21 @@ class MeaningSearch:
         similarity = np.r_[self.cache.dot(self.encoder.encode([q])[0]), -np.inf]  # the last: not embedded
         return similarity[np.where(positions >= 0, positions, -1)].max(axis=1)
 
-    def find(self, ids: list, frame: pd.DataFrame, q: str, wanted, limit: int) -> list:
-        """Up to ``limit`` ids that ``wanted`` accepts, most similar first."""
-        scores = self.scores(frame, q)
-        found = []
-        for position in np.argsort(-scores, kind="stable"):
-            if scores[position] == -np.inf or len(found) >= limit:
-                break
-            if wanted(ids[position]):
-                found.append(ids[position])
-        return found
+
+def best(ids: list, scores: np.ndarray, wanted, limit: int) -> list:
+    """Up to ``limit`` ids that ``wanted`` accepts, highest ``scores`` first (none not embedded)."""
+    found = []
+    for position in np.argsort(-scores, kind="stable"):
+        if scores[position] == -np.inf or len(found) >= limit:
+            break
+        if wanted(ids[position]):
+            found.append(ids[position])
+    return found
+
+
+def ranked(ids: list, scores: np.ndarray, wanted) -> dict:
+    """``{count, complete}``: how many embedded ids ``wanted`` accepts, the items a search by
+    meaning ranks (as ``search.count``, up to ``COUNT_CAP``)."""
+    accepted = (ids[p] for p in np.flatnonzero(scores > -np.inf) if wanted(ids[p]))
+    found = sum(1 for _ in islice(accepted, COUNT_CAP + 1))
+    return {"count": min(found, COUNT_CAP), "complete": found <= COUNT_CAP}

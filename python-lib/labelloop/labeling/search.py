@@ -8,13 +8,14 @@ class; a search for a word that class uses finds them at once. A search matches,
 - ``exact``: the whole value (``column=value`` lookups; numbers compare as numbers).
 
 Rows: every column of tabular data, the text columns of text data, or one ``column``; folders:
-the file's path. The pool is scanned in chunks and the scan stops as soon as enough matches are
-found, so the first results of a large pool come at once.
+the file's path. The pool is scanned in chunks and the scan for items stops as soon as enough
+matches are found; the count of all matches, which the page shows beside them, stops at ``COUNT_CAP``.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from itertools import islice
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from labelloop.store.text import as_text
 MATCHES = ("substring", "word", "exact")
 MAX_QUERY = 200
 CHUNK_ROWS = 20_000
+COUNT_CAP = 1_000  # matches counted at most (a frequent word stops the scan early): past it the page says "more than"
 
 
 def check_query(q, match) -> tuple:
@@ -89,11 +91,18 @@ def find(ids: list, frame: pd.DataFrame | None, columns: list, q: str, match: st
 
     ``frame`` is None for a folder: its ids (the paths) are what is searched.
     """
+    return list(islice(_found(ids, frame, columns, q, match, wanted), limit))
+
+
+def count(ids: list, frame: pd.DataFrame | None, columns: list, q: str, match: str, wanted: Callable[[str], bool]) -> dict:
+    """``{count, complete}``: how many ids ``find`` would give without a limit, so the page says
+    how many match in all; past ``COUNT_CAP`` the count stops (``complete`` False)."""
+    found = sum(1 for _ in islice(_found(ids, frame, columns, q, match, wanted), COUNT_CAP + 1))
+    return {"count": min(found, COUNT_CAP), "complete": found <= COUNT_CAP}
+
+
+def _found(ids: list, frame: pd.DataFrame | None, columns: list, q: str, match: str, wanted) -> Iterator[str]:
     if frame is None:
         frame, columns = pd.DataFrame({"path": ids}), ["path"]
-    found = []
     for positions in matching_rows(frame, columns, q, match):
-        found.extend(i for i in (ids[p] for p in positions) if wanted(i))
-        if len(found) >= limit:
-            break
-    return found[:limit]
+        yield from (i for i in (ids[p] for p in positions) if wanted(i))

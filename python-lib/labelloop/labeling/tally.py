@@ -19,8 +19,10 @@ class Tally:
     """Statistics of the current answers, updated from the journal's changes only.
 
     Each answer is remembered per (item, annotator) so a changed answer moves its counts instead
-    of adding to them; an item counts as labeled when anyone labeled it, as skipped when it was
-    only skipped.
+    of adding to them. This is the one definition of the project's numbers, for the page, ``/stats``
+    and ``labelloop status``: an *item* counts as labeled when anyone labeled it, as skipped when it
+    was only skipped; an *answer* is one annotator's current answer on one item, so with a team the
+    answers outnumber the items (``perLabel`` and ``perAnnotator`` count answers).
     """
 
     def __init__(self, multi_label: bool, skip_counts: dict | None = None, counted_until: int = 0, needed=None):
@@ -181,18 +183,23 @@ class Tally:
             return False
         return mine[0] == LABELED or held_back([(mine[2], self.skips.get((item_id, user), 1))], session)
 
+    @classmethod
+    def of_journal(cls, journal, multi_label: bool, needed=None) -> Tally:
+        """The tally of a journal's current answers at once (``labelloop status``; a webapp's tally follows its feed)."""
+        tally = cls(multi_label, *journal.skip_counts(), needed=needed)
+        tally.receive(journal.changes())
+        return tally
+
     def stats(self, total: int) -> dict:
-        return {"labeled": self.labeled, "skipped": self.skipped, "perLabel": +self.per_label,
+        """The counts: ``labeledItems``/``skippedItems`` count items (``labeled``/``skipped`` are
+        the same numbers under their first names), ``labelAnswers``/``skipAnswers`` count answers."""
+        answers = [sum(c[kind] for c in self.per_annotator.values()) for kind in ("labeled", "skipped")]
+        return {"labeled": self.labeled, "skipped": self.skipped, "labeledItems": self.labeled,
+                "skippedItems": self.skipped, "labelAnswers": answers[0], "skipAnswers": answers[1],
+                "perLabel": +self.per_label,
                 "perAnnotator": {a: dict(c) for a, c in self.per_annotator.items() if any(c.values())},
                 "sessions": dict(sorted((+self.sessions).items(), key=lambda kv: int(kv[0]))),
                 "total": total, "remaining": max(total - self.labeled - self.skipped, 0)}
-
-
-def tally_of(journal, multi_label: bool) -> Tally:
-    """A tally of all the journal's current answers at once (``labelloop status``)."""
-    tally = Tally(multi_label)
-    tally.receive(journal.changes())
-    return tally
 
 
 @dataclass(frozen=True)

@@ -71,12 +71,12 @@ def _names(text: str | None) -> list:
 
 def project_status(project: Project) -> dict:
     """Everything ``labelloop status`` reports, as one JSON-ready dict."""
-    from labelloop.labeling.tally import tally_of
+    from labelloop.labeling.tally import Tally
     from labelloop.standalone.embeddings import features_status
     from labelloop.standalone.project import MODEL
     from labelloop.store.metrics import learning_curve, load_metrics
 
-    stats = tally_of(project.journal, project.settings.multi_label).stats(total=len(project.source))
+    stats = Tally.of_journal(project.journal, project.settings.multi_label).stats(total=len(project.source))
     registry = project.platform.registry(MODEL)
     return {
         "project": str(project.root),
@@ -90,11 +90,11 @@ def project_status(project: Project) -> dict:
 
 
 def _features_line(features: dict) -> str:
-    """The features in words: which, and for embeddings how far the cache is."""
+    """The features in words: what the model learns from, and with embeddings how far the cache is."""
     if features["kind"] != "embeddings":
-        return features["kind"] if features["kind"] == "media" else "TF-IDF (words and characters)"
+        return features["uses"]
     done = "all items embedded" if features["ready"] else f"{features['items']:,} items embedded so far"
-    return f"sentence embeddings of {features['model']} ({done})"
+    return f"{features['uses']}, and sentence embeddings of {features['model']} ({done})"
 
 
 def _print_status(status: dict) -> None:
@@ -102,8 +102,9 @@ def _print_status(status: dict) -> None:
         return ", ".join(f"{k} {v}" for k, v in mapping.items()) or "none"
 
     print(f"Project   {status['project']} ({status['type']}, {status['total']} items)")
-    print(f"Labeled   {status['labeled']}   Skipped {status['skipped']}   Remaining {status['remaining']}")
-    print(f"Per label {counts(status['perLabel'])}")
+    print(f"Items     {status['labeledItems']} labeled   {status['skippedItems']} skipped   {status['remaining']} remaining")
+    print(f"Answers   {status['labelAnswers']} labels   {status['skipAnswers']} skips (one per annotator and item)")
+    print(f"Per label {counts(status['perLabel'])} (answers)")
     annotators = {a: f"{c['labeled']} labeled/{c['skipped']} skipped" for a, c in status["perAnnotator"].items()}
     print(f"Annotators {counts(annotators)}")
     print(f"Sessions  {counts(status['sessions'])}")
@@ -300,7 +301,7 @@ def _train(args) -> None:
     project = _with_features(Project.open(args.dir), args)
     model, metrics = train_and_measure(project, weak=args.weak)
     cache = features_status(project)  # the version's features, and how far the project's embedding is
-    features = {**model["features"], "ready": cache["ready"], "items": cache["items"]}
+    features = {**model["features"], "ready": cache["ready"], "items": cache["items"], "uses": cache["uses"]}
     _report(args, {**model, "features": features, "metrics": metrics[-1] if metrics else None,
                    "stopping": recommendation(metrics)}, _print_model)
 

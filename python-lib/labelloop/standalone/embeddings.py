@@ -24,6 +24,7 @@ from pathlib import Path
 from labelloop.errors import LabelloopError
 from labelloop.labeling.meaning_search import MeaningSearch
 from labelloop.learning.embedding_model import Encoder, model_identity, resolve_features
+from labelloop.learning.feature_words import features_in_words
 from labelloop.platform.local import write_json_atomic
 from labelloop.platform.processes import start_background_worker
 from labelloop.standalone.project import Project
@@ -32,6 +33,7 @@ from labelloop.store.text import embedded_columns
 
 log = logging.getLogger(__name__)
 PROGRESS_FILE = "progress.json"
+DESCRIBED_ROWS = 10_000  # rows of a table read to say which kinds of columns the model learns from
 
 
 @dataclass(frozen=True)
@@ -80,18 +82,31 @@ def ready_for_training(project: Project, choice: FeatureChoice) -> bool:
     return bool((EmbeddingCache(choice.cache).positions(pool_keys(project, choice.columns).keys) >= 0).all())
 
 
-def features_status(project: Project, choice: FeatureChoice | None = None) -> dict:
-    """``{kind, model, ready, items}`` for ``/stats``, ``status`` and ``train --json``: the features
-    chosen, and how many items the background embedding has done (as it last reported)."""
+def features_status(project: Project, choice: FeatureChoice | None = None, uses: str | None = None) -> dict:
+    """``{kind, model, ready, items, uses}`` for ``/stats``, ``status`` and ``train --json``: the
+    features chosen, how many items the background embedding has done (as it last reported), and
+    ``uses``: what the built-in model learns from besides the embeddings (``features_used``)."""
     choice = choice or feature_choice(project)
+    uses = uses if uses is not None else features_used(project)
     if choice.kind != "embeddings":
-        return {"kind": project.items.features, "model": None, "ready": True, "items": len(project.source)}
+        return {"kind": project.items.features, "model": None, "ready": True, "items": len(project.source), "uses": uses}
     try:
         progress = json.loads((choice.cache / PROGRESS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         progress = {"items": 0, "total": len(project.source)}
     items = min(int(progress["items"]), len(project.source))
-    return {"kind": "embeddings", "model": choice.model, "ready": items >= len(project.source), "items": items}
+    return {"kind": "embeddings", "model": choice.model, "ready": items >= len(project.source), "items": items,
+            "uses": uses}
+
+
+def features_used(project: Project) -> str:
+    """What the built-in model learns from, in words; a table's columns are told apart on its
+    first ``DESCRIBED_ROWS`` rows (the trainer decides on the labeled ones: the same kinds, nearly always)."""
+    frame = None
+    if project.settings.type == "tabular":
+        frame = project.source.frame.head(DESCRIBED_ROWS)
+        frame = frame.drop(columns=[c for c in [project.settings.id_column] if c in frame.columns])
+    return features_in_words(project.settings.type, frame)
 
 
 def embed_pool(project: Project, choice: FeatureChoice, progress=None, encoder: Encoder | None = None) -> dict:
@@ -147,13 +162,15 @@ class ServedFeatures:
 
     def __init__(self, project: Project, choice: FeatureChoice):
         self.project, self.choice = project, choice
-        self.meaning, self._worker = None, None
+        self.meaning, self._worker, self._uses = None, None, None
         if choice.kind == "embeddings":
             self.meaning = MeaningSearch(EmbeddingCache(choice.cache), Encoder(choice.path), choice.columns)
             self._worker = EmbeddingWorker(project)
 
     def status(self) -> dict:
-        return features_status(self.project, self.choice)
+        if self._uses is None:
+            self._uses = features_used(self.project)  # once: the table's column kinds do not change
+        return features_status(self.project, self.choice, self._uses)
 
     def start(self) -> None:
         """Load the model for the first search, and start embedding the pool."""

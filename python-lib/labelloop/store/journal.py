@@ -552,6 +552,7 @@ class Journal:
         with self.reading() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
 
+    # recovery
     def is_empty(self) -> bool:
         return self.event_count() == 0
 

@@ -7,10 +7,13 @@ from labelloop.errors import Forbidden, LabelloopError
 from labelloop.labeling.answers import batch_size, comment_of, known_item, label_value, request_object, stored_label
 from labelloop.labeling.extensions.base import Extension
 
+SUSPECTS_SHOWN = 10  # the suspected errors ``/stats`` lists, most suspicious first (the Review view has them all)
+
 
 class Review(Extension):
-    """``GET /review`` and ``POST /review``. ``settings.suspects()`` gives the suspected label
-    errors found so far (standalone: cross-validation in a thread; DSS: a dataset), or None."""
+    """``GET /review`` and ``POST /review``, and the suspected errors in ``/stats``.
+    ``settings.suspects()`` gives the suspected label errors found so far (standalone:
+    cross-validation in a thread; DSS: a dataset), or None."""
 
     def init_app(self, app) -> None:
         identify = self.webapp.identify
@@ -22,6 +25,18 @@ class Review(Extension):
         @app.post("/review")
         def review():
             return jsonify(self.decide(identify(request), request.get_json(silent=True)))
+
+    def stats(self) -> dict:
+        """``suspects``: how many labels are suspected, and the first with the item in a few words
+        (``preview``, the item's id when the list has none), its label and the model's; None before
+        the first search for them ends."""
+        suspects = self.webapp.settings.suspects
+        found = suspects() if suspects else None
+        if found is None:
+            return {"suspects": None}
+        shown = [{"itemId": f["item_id"], "preview": f.get("preview", f["item_id"]), "label": f["label"],
+                  "suggested": f["suggested"]} for f in found[:SUSPECTS_SHOWN]]
+        return {"suspects": {"count": len(found), "items": shown}}
 
     def batch(self, user: str, size) -> dict:
         """Items for a reviewer to settle, each with every current answer."""

@@ -1,5 +1,5 @@
 """``GET /search``: a batch of the items matching a text (labeling/search.py) or, with sentence
-embeddings, closest to it in meaning; leased as any batch."""
+embeddings, closest to it in meaning; leased as any batch, with ``matched``: how many there are in all."""
 from __future__ import annotations
 
 import threading
@@ -9,7 +9,8 @@ from flask import jsonify, request
 from labelloop.errors import LabelloopError
 from labelloop.labeling.answers import batch_size
 from labelloop.labeling.extensions.base import Extension
-from labelloop.labeling.search import check_query, find, searched_columns
+from labelloop.labeling.meaning_search import best, ranked
+from labelloop.labeling.search import check_query, count, find, searched_columns
 from labelloop.store.items import FOLDER_TYPES
 
 SEARCH_MODES = ("text", "semantic")
@@ -45,8 +46,9 @@ class Search(Extension):
         else:
             ids, frame = service.source.snapshot()  # one moment of a pool that grows
             columns = searched_columns(frame, service.config.type, column or None)
-        return self._serve_found(user, size, q, lambda proposed, count: find(
-            ids, frame, columns, q, match, self._open_to(user, proposed), count))
+        found = self._serve_found(user, size, q, lambda proposed, limit: find(
+            ids, frame, columns, q, match, self._open_to(user, proposed), limit))
+        return {**found, "matched": count(ids, frame, columns, q, match, self._open_to(user, set()))}
 
     def _by_meaning(self, user: str, q: str, size: int) -> dict:
         meaning = getattr(self.webapp.settings.embeddings, "meaning", None)
@@ -54,8 +56,10 @@ class Search(Extension):
             raise LabelloopError("Search by meaning needs sentence embeddings, which this webapp does not have "
                                  "(standalone: --features embeddings, with pip install labelloop[embeddings]).")
         ids, frame = self.webapp.service.source.snapshot()
-        return self._serve_found(user, size, q, lambda proposed, count: meaning.find(
-            ids, frame, q, self._open_to(user, proposed), count))
+        scores = meaning.scores(frame, q)
+        found = self._serve_found(user, size, q, lambda proposed, limit: best(
+            ids, scores, self._open_to(user, proposed), limit))
+        return {**found, "matched": ranked(ids, scores, self._open_to(user, set()))}
 
     def _open_to(self, user: str, proposed: set):
         service = self.webapp.service
