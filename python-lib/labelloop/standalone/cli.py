@@ -724,10 +724,12 @@ def main(argv=None) -> int:
 
 
 def _output_closed() -> int:
-    """The reader of the output left (``labelloop status | head``): stop quietly, as ``cat`` would.
+    """The reader of the output left (``labelloop status | head``): say so in one line, no traceback.
 
     The output is pointed at /dev/null so that Python's final flush of it does not fail again."""
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    print("labelloop: the output was closed before the command finished (a pipe such as | head); the rest was "
+          "not printed.", file=sys.stderr)
     return 128 + signal.SIGPIPE if hasattr(signal, "SIGPIPE") else 1
 
 
