@@ -25,6 +25,7 @@ from labelloop.platform.local import LocalPlatform
 from labelloop.store.items import TableSource
 from labelloop.store.journal import LABELED, Annotation, Journal, utcnow
 from labelloop.store.materialize import Materializer, Outputs, PartedMaterializer
+from labelloop.store.restore import rebuild
 
 BATCH, CHANGED, RECENT = 100, 5, 200
 
@@ -37,7 +38,7 @@ def make_source(rows: int) -> TableSource:
 
 
 def seed(journal: Journal, source: TableSource, labels: int) -> None:
-    journal.rebuild(pd.DataFrame({
+    rebuild(journal, pd.DataFrame({
         "date": utcnow(), "data_id": source.ids[:labels], "comment": None, "session": 1, "status": LABELED,
         "annotator": "annotator-0", "label": [("a", "b", "c")[i % 3] for i in range(labels)],
         "label_id": np.arange(1, labels + 1)}))

@@ -30,6 +30,7 @@ from labelloop.platform.local import LocalPlatform
 from labelloop.store.items import TableSource
 from labelloop.store.journal import LABELED, Annotation, Journal, utcnow
 from labelloop.store.materialize import DebouncedWriter, Outputs, PartedMaterializer, labels_frame, metadata_frame
+from labelloop.store.restore import rebuild
 
 EXISTING = 100_000
 ANNOTATORS = [f"annotator-{n}" for n in range(10)]
@@ -50,7 +51,7 @@ def seed_journal(journal: Journal, source: TableSource) -> None:
     items = [source.ids[i % len(source)] for i in range(EXISTING)]
     who = [ANNOTATORS[i // len(source)] for i in range(EXISTING)] if per_annotator > 1 else ["annotator-0"] * EXISTING
     now = utcnow()
-    journal.rebuild(pd.DataFrame({
+    rebuild(journal, pd.DataFrame({
         "date": now, "data_id": items, "comment": None, "session": 1, "status": LABELED,
         "annotator": who, "label": [("a", "b", "c")[i % 3] for i in range(EXISTING)],
         "label_id": np.arange(1, EXISTING + 1),

@@ -77,7 +77,7 @@ def read_tally(journal: Journal, by_columns: bool) -> tuple:
     with paused_gc():
         start = time.perf_counter()
         tally = Tally(False, *journal.skip_counts())
-        rows = journal.answers_since(0)
+        rows = journal.changes(0)
         if by_columns:
             tally.load(rows)
         else:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labelloop.labeling.tally import Tally
-from labelloop.store.journal import LABELED, SKIPPED
+from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
 
 ITEMS, ANNOTATORS, SESSIONS = [str(n) for n in range(6)], ["ada", "bob", "cy"], range(1, 5)
 
@@ -61,3 +61,20 @@ def test_a_tally_loaded_at_start_up_answers_as_one_that_applied_every_answer(eve
         loaded.apply(later)
         applied.apply(later)
     assert _view(loaded) == _view(applied)
+
+
+def test_a_journal_s_tally_counts_items_labels_annotators_and_sessions(journal_url):
+    """What ``labelloop status`` reports, on SQLite and PostgreSQL."""
+    journal = Journal(journal_url)
+    journal.record(Annotation("a", "ann", LABELED, "cat", session=1))
+    journal.record(Annotation("b", "ann", LABELED, "dog", session=1))
+    journal.record(Annotation("c", "bob", LABELED, "cat", session=2))
+    journal.review("rev", "a", "dog")  # a decision changes no count
+    journal.record(Annotation("d", "bob", SKIPPED, session=2))
+    journal.record(Annotation("c", "ann", SKIPPED))  # skipped by ann, labeled by bob: labeled
+    stats = Tally.of_journal(journal, multi_label=False).stats(total=10)
+    assert stats["labeled"] == 3 and stats["skipped"] == 1 and stats["remaining"] == 6
+    assert stats["perLabel"] == {"cat": 2, "dog": 1}
+    assert stats["perAnnotator"] == {"ann": {"labeled": 2, "skipped": 1}, "bob": {"labeled": 1, "skipped": 1}}
+    assert stats["sessions"] == {"1": 2, "2": 1}
+    journal.close()

@@ -254,7 +254,7 @@ def test_done_only_when_nothing_is_left(tmp_path):
 
 def test_unexpected_errors_and_unknown_routes_answer_json_without_traceback(api, monkeypatch):
     client, service = api
-    monkeypatch.setattr(service.journal, "answers_since", lambda after=0: 1 / 0)
+    monkeypatch.setattr(service.journal, "changes", lambda after=0: 1 / 0)
     response = no_traceback(client.get("/stats"))
     assert response.status_code == 500 and "logged" in response.get_json()["error"]
     assert "ZeroDivision" not in response.get_data(as_text=True)

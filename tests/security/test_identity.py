@@ -16,6 +16,7 @@ from servers import labelloop_server, page_request
 from test_cli import run
 
 from labelloop.store.journal import LABELED, Annotation, Journal
+from labelloop.store.name_keys import NameKeys
 
 TOKEN = "identity-token-0123456789"
 RULE = {"name": "dry", "label": "a", "column": "alcohol", "op": ">", "value": 13}
@@ -129,18 +130,19 @@ def test_with_require_keys_every_name_needs_an_issued_key(project, monkeypatch):
         "labelloop: error: --require-keys is for a shared server: set LABELLOOP_AUTH_TOKEN or use --auth-token-file.")
 
 
-def test_the_journal_keeps_names_and_keys(journal_url):
+def test_the_journal_s_database_keeps_names_and_keys(journal_url):
     journal = Journal(journal_url)
+    keys = NameKeys(journal)
     try:
-        assert journal.claim_name("ann", "a" * 64) == ("a" * 64, False)
-        assert journal.claim_name("ann", "b" * 64) == ("a" * 64, False)  # the first key keeps it
+        assert keys.claim("ann", "a" * 64) == ("a" * 64, False)
+        assert keys.claim("ann", "b" * 64) == ("a" * 64, False)  # the first key keeps it
         journal.record(Annotation("7", "old", LABELED, "x"))
-        assert journal.claim_name("old", "c" * 64) is None and journal.name_key("old") is None  # a history
-        journal.issue_key("ann", "d" * 64)
-        assert journal.name_key("ann") == ("d" * 64, True)
-        assert journal.claim_name("ann", "e" * 64) == ("d" * 64, True)
-        assert [(n["name"], n["key"], n["answers"]) for n in journal.names()] == [("ann", "issued", 0), ("old", None, 1)]
-        assert journal.release_name("ann") is True and journal.release_name("ann") is False
-        assert journal.name_key("ann") is None
+        assert keys.claim("old", "c" * 64) is None and keys.key_of("old") is None  # a history
+        keys.issue("ann", "d" * 64)
+        assert keys.key_of("ann") == ("d" * 64, True)
+        assert keys.claim("ann", "e" * 64) == ("d" * 64, True)
+        assert [(n["name"], n["key"], n["answers"]) for n in keys.names()] == [("ann", "issued", 0), ("old", None, 1)]
+        assert keys.release("ann") is True and keys.release("ann") is False
+        assert NameKeys(journal).key_of("ann") is None  # opening them again changes nothing
     finally:
         journal.close()

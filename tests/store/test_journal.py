@@ -12,7 +12,8 @@ from labelloop.labeling.tally import Tally
 from labelloop.platform.local import LocalPlatform
 from labelloop.store.items import TableSource
 from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal, utcnow
-from labelloop.store.materialize import Outputs, metadata_frame, restore_journal, write_outputs
+from labelloop.store.materialize import Outputs, metadata_frame, write_outputs
+from labelloop.store.restore import rebuild, restore_journal
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def test_many_answers_are_recorded_at_once_and_later_answers_follow_them(journal
     assert current[["item_id", "annotator", "label"]].values.tolist() == [
         ["a", "ann", "cat"], ["a", "old", "dog"], ["b", "old", "cat"], ["z", "old", "cat"], ["c", "ann", "cat"]]
     assert current["id"].is_monotonic_increasing and later == current["id"].max()
-    assert journal.answers_since(0)[-1][-1] == later  # followers see the import, then what came next
+    assert journal.changes(0)[-1].event_id == later  # followers see the import, then what came next
     assert journal.leased_to_others("old") == {"z"}
     journal.record(Annotation("b", "bob", SKIPPED))  # a skip is not a second label
     shared = journal.shared_labels().sort_values("annotator").values.tolist()
@@ -112,13 +113,13 @@ def test_rebuild_from_metadata_keeps_label_ids_and_new_ids_continue(journal, tmp
             for table in ("leases", "current", "events"):
                 conn.exec_driver_sql(f"DELETE FROM {table}")
         fresh = journal
-    assert fresh.rebuild(before) == 2
+    assert rebuild(fresh, before) == 2
     after = metadata_frame(fresh.current_frame())
     pd.testing.assert_frame_equal(before.drop(columns="date"), after.drop(columns="date"))
     assert (before["date"] - after["date"]).abs().max() < pd.Timedelta(milliseconds=1)
     assert fresh.record(label("c")) > before["label_id"].max()
     with pytest.raises(LabelloopError):
-        fresh.rebuild(before)
+        rebuild(fresh, before)
 
 
 def test_a_missing_journal_is_restored_from_the_metadata_dataset(tmp_path):
@@ -175,9 +176,9 @@ def test_a_reader_following_by_id_misses_no_answer_of_concurrent_writers(journal
     for thread in writers:
         thread.start()
     while any(thread.is_alive() for thread in writers) or last < 600:
-        for item, _, _, _, _, event_id in journal.answers_since(last):
-            seen.add(item)
-            last = max(last, event_id)
+        for change in journal.changes(last):
+            seen.add(change.item_id)
+            last = max(last, change.event_id)
     assert len(seen) == 600
 
 

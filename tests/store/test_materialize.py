@@ -81,12 +81,12 @@ def test_the_writer_follows_reviews_made_by_another_process(journal, tmp_path):
     journal.record(Annotation("r1", "ann", LABELED, "cat"))
     materializer = Materializer(platform, journal, source, Outputs())
     materializer.write()
-    assert not materializer.behind()
-    journal.review("rev", "r1", "dog")
-    assert materializer.behind()
+    assert not materializer.behind(journal.changes()[-1].event_id)
+    review = journal.review("rev", "r1", "dog")
+    assert journal.changes()[-1].event_id == review and materializer.behind(review)
     materializer.write()
     assert platform.read_dataset("labels")[["label", "reviewed"]].values.tolist() == [["dog", True]]
-    assert not materializer.behind()
+    assert not materializer.behind(review)
 
 
 def test_folder_labels_carry_the_path(journal):

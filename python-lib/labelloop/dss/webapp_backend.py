@@ -34,8 +34,9 @@ from labelloop.parameters.tables import WEBAPPS
 from labelloop.rules.dataset import DatasetRules
 from labelloop.store.item_sources import items_for_type
 from labelloop.store.journal import Journal
-from labelloop.store.materialize import Outputs, restore_journal
+from labelloop.store.materialize import Outputs
 from labelloop.store.private_folders import cache_folder, data_folder, slug
+from labelloop.store.restore import restore_journal
 from labelloop.store.text import embedded_columns
 
 log = logging.getLogger(__name__)

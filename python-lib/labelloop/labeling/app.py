@@ -22,6 +22,7 @@ from labelloop.labeling.routes import register_routes
 from labelloop.labeling.service import LabelingConfig, LabelingService
 from labelloop.platform.base import Platform
 from labelloop.store.journal import Journal
+from labelloop.store.journal_feed import JournalFeed
 from labelloop.store.materialize import Outputs
 
 log = logging.getLogger(__name__)
@@ -54,13 +55,19 @@ class Settings:
 
 
 class Webapp:
-    """A built webapp: its settings, its labeling core and the features on; one start and one
-    stop for them all."""
+    """A built webapp: its settings, the journal's feed, its labeling core and the features on;
+    one start and one stop for them all.
+
+    The feed (``store/journal_feed.py``) is the one reader of the journal's changes: the core's
+    tally and suggestion's pull and each feature's follower (online model, rules, datasets writer)
+    subscribe to it where they are built, and it follows the journal in a thread from ``start``
+    to ``stop``."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.identify = settings.identify
-        self.service = LabelingService(settings)
+        self.feed = JournalFeed(settings.journal)
+        self.service = LabelingService(settings, self.feed)
         self.extensions = [kind(self) for kind in EXTENSIONS if kind.enabled(settings)]
         self.service.extensions = self.extensions
         self.service.on_change = self.changed
@@ -71,12 +78,14 @@ class Webapp:
             self.service.start()
         for extension in self.extensions:
             extension.start()
+        self.feed.start()
 
     def stop(self) -> None:
-        """Stop every feature, the datasets' writer last (it flushes); again, it does nothing."""
+        """Stop the feed, then every feature, the datasets' writer last (it flushes); again, it does nothing."""
         if self._stopped:
             return
         self._stopped = True
+        self.feed.stop()
         for extension in reversed(self.extensions):
             try:
                 extension.stop()

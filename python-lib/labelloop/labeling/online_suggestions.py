@@ -1,8 +1,9 @@
 """Suggestions that learn from every label: the webapp's online model, kept beside the requests.
 
-A thread follows the journal (labels from every process of the webapp, and from other servers
-on a shared database) and updates an ``OnlineModel`` with each new label a moment after it is
-written: never in the request path, so ``/label`` costs what it did. When a retrain makes a new
+The journal's feed (store/journal_feed.py) hands it the changes (labels from every process of the
+webapp, and from other servers on a shared database), and a thread updates an ``OnlineModel``
+with each new label a moment after it is written: never in the request path, so ``/label``
+costs what it did. When a retrain makes a new
 model version active, or a DSS webapp's LLM Mesh embeddings become complete, a new online model
 on the new features replaces the old one, trained first on the labels so far; until it is ready
 the version's own suggestions stand.
@@ -41,13 +42,14 @@ class OnlineSuggestions:
         self._hashed = hashed_features(config.type, config.text_column, getattr(source, "id_column", None))
         self._model, self._basis, self._last_event = None, None, 0
         self._lock = threading.Lock()
+        self._received, self._received_lock = [], threading.Lock()  # changes the feed handed over, not learned yet
         self._wake, self._stopping = threading.Event(), threading.Event()
         self._fitted_at = self._prefetched_at = 0.0
         self._failure = None
         _FOLLOWED.add(self)
 
     def start(self) -> OnlineSuggestions:
-        """Follow the journal in a thread, which ends with this object, its journal's ``close`` or ``stop``."""
+        """Learn in a thread, which ends with this object, its journal's ``close`` or ``stop``."""
         threading.Thread(target=_follow, args=(weakref.ref(self), self._wake, self._stopping),
                          name="labelloop-online", daemon=True).start()
         return self
@@ -56,9 +58,16 @@ class OnlineSuggestions:
         self._stopping.set()
         self._wake.set()
 
-    def nudge(self) -> None:
-        """A label was just written here: learn it now rather than at the next poll."""
+    def receive(self, changes: list) -> None:
+        """Note the journal's changes (``JournalFeed``) and wake the thread to learn them."""
+        with self._received_lock:
+            self._received.extend(changes)
         self._wake.set()
+
+    def _take_received(self) -> list:
+        with self._received_lock:
+            taken, self._received = self._received, []
+        return [change for change in taken if change.event_id > self._last_event]
 
     def probabilities(self, item_ids: list):
         """``(categories, matrix)`` from the online model for these items, or None while it is not ready."""
@@ -86,9 +95,9 @@ class OnlineSuggestions:
         if self._model is None or basis != self._basis:
             self._replace(basis)
         elif time.monotonic() - self._fitted_at >= REFIT_SECONDS:
-            rows = self.journal.answers_since(self._last_event)
+            rows = self._take_received()
             if rows:
-                self._last_event = rows[-1][-1]
+                self._last_event = rows[-1].event_id
                 self._learn(self._model, rows)
                 self._fitted_at = time.monotonic()
         self._prefetch()
@@ -106,13 +115,13 @@ class OnlineSuggestions:
         features = self._features(*basis)
         if features is None:
             return
-        rows = self.journal.answers_since(0)
+        rows = self.journal.changes(0)  # a new model learns every label so far: read whole, once per model
         model = OnlineModel(self.config.keys, features, seed=self.config.seed)
         self._learn(model, rows)
         with self._lock:
             self._model, self._basis = model, basis
             self._prefetched_at = 0.0  # a new model: its features are all to compute
-            self._last_event = rows[-1][-1] if rows else 0
+            self._last_event = rows[-1].event_id if rows else 0
 
     def _features(self, version, embedded):
         """The version's own featurizer when the platform has one, else the sentence embeddings when
@@ -124,8 +133,8 @@ class OnlineSuggestions:
         return dataclasses.replace(embedded, beside=self._hashed) if embedded else self._hashed
 
     def _learn(self, model: OnlineModel, rows: list) -> None:
-        labeled = [(item, label) for item, _, status, label, _, _ in rows
-                   if status == LABELED and label is not None and item in self.source][-REPLAY:]
+        labeled = [(change.item_id, change.label) for change in rows
+                   if change.status == LABELED and change.label is not None and change.item_id in self.source][-REPLAY:]
         if not labeled:
             return
         # one thread learns; requests read the model's fitted state, which a refit replaces whole
@@ -145,11 +154,11 @@ _FOLLOWED = weakref.WeakSet()  # this process's online suggestions, whose lock a
 
 
 def _renew_after_fork() -> None:
-    """A child forked while the online thread held the lock (DSS forks a process per request with
-    ``nbProcesses`` > 1) would wait on it forever: it gets a fresh one. The child has no online
-    thread; it suggests with the model as it was at the fork."""
+    """A child forked while the online thread or the feed held a lock (DSS forks a process per
+    request with ``nbProcesses`` > 1) would wait on it forever: it gets fresh ones. The child has
+    no online thread; it suggests with the model as it was at the fork."""
     for suggestions in list(_FOLLOWED):
-        suggestions._lock = threading.Lock()
+        suggestions._lock, suggestions._received_lock = threading.Lock(), threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

@@ -3,7 +3,8 @@ it is saved, and saving (DESIGN.md section 9).
 
 The rules are kept by a store: ``rules.json`` in a standalone project, a rules dataset in DSS
 (``rules/dataset.py``). Statistics are measured on the pool as it is now (it may grow) against the
-final human labels, which are read from the journal again only when it changed; or, for an
+final human labels, which are read from the journal again only after the journal's feed
+(store/journal_feed.py) handed the book a change; or, for an
 annotator who is not a reviewer, against their own labels only: a rule such as ``id == N`` would
 otherwise tell them the final label of any item, others' answers and reviews included.
 """
@@ -30,7 +31,12 @@ class RulesBook:
     def __init__(self, store, journal, source, categories: list):
         self.store, self.journal, self.source, self.categories = store, journal, source, categories
         self._gold = (None, {})  # (the journal's last change, item -> final label)
+        self._newest = 0  # the newest change the feed handed over
         self._lock = threading.Lock()
+
+    def receive(self, changes: list) -> None:
+        """Follow the journal's changes (``JournalFeed``): the final labels are read again when next needed."""
+        self._newest = changes[-1].event_id
 
     def load(self, frame: pd.DataFrame | None = None) -> list:
         """The saved rules, checked again: the data may have changed since they were written."""
@@ -78,7 +84,7 @@ class RulesBook:
 
     def _final_labels(self) -> dict:
         with self._lock:
-            changed = self.journal.last_change_id()
+            changed = self._newest
             if self._gold[0] != changed:
                 final = final_labels(self.journal.current_frame(), self.journal.reviews_frame())
                 self._gold = (changed, dict(zip(final["item_id"].astype(str), final["label"].astype(str))))

@@ -33,6 +33,7 @@ from labelloop.labeling.tally import Tally
 from labelloop.labeling.team_agreement import TeamAgreement
 from labelloop.parameters.numbers import whole_number
 from labelloop.store.journal import LABELED, SKIPPED, Annotation
+from labelloop.store.journal_feed import JournalFeed
 
 MAX_DURATION_MS = 24 * 3600 * 1000
 SHORTCUTS = list("123456789") + list(string.ascii_lowercase)
@@ -76,8 +77,11 @@ class LabelingService:
     annotator's own history, and ``/stats``. The optional features (``labeling/extensions/``) add
     their routes and their parts of ``/stats`` around it."""
 
-    def __init__(self, settings):
-        """``settings``: the webapp's ``labeling.app.Settings``. Nothing is read yet: ``start`` does."""
+    def __init__(self, settings, feed: JournalFeed):
+        """``settings``: the webapp's ``labeling.app.Settings``; ``feed``: the journal's one follower,
+        to which the tally subscribes (the features subscribe their own followers). Nothing is read
+        yet: ``start`` does."""
+        self.feed = feed
         self.platform, self.journal, self.source = settings.platform, settings.journal, settings.source
         self.config = settings.config
         self.may_review = settings.may_review or self.config.may_review
@@ -85,9 +89,9 @@ class LabelingService:
         self.queue = Queue(list(self.source.ids), seed=self.config.seed)
         self.project = ProjectState(self.platform, self.config, self.source, self.queue)
         self.leasing = Leasing(self.journal, self.config, self.queue)
-        self.suggestions = Suggestions(self.platform, self.config, self.source, self.journal, self.project.current)
+        self.suggestions = Suggestions(self.platform, self.config, self.source, self.project.current)
         self.lock = threading.Lock()  # held while the tally changes
-        self._tally = None  # read by start()
+        self._tally = None  # made by start()
         self._agreement = TeamAgreement()
         self.searched = {}  # item -> the search that served it, for the answer's provenance
         self.extensions = []  # the features on (``labeling/app.py``): their parts of /stats
@@ -96,18 +100,24 @@ class LabelingService:
     def start(self) -> None:
         """Read the answers so far, then run every read path once, so the first annotators pay
         neither for caches nor for SQL compiling."""
-        with self.lock:
-            self._tally = Tally.of_journal(self.journal, self.config.multi_label, needed=self.config.overlap.needed)
-        self.tally()
+        tally = self._tally = Tally(self.config.multi_label, *self.journal.skip_counts(),
+                                    needed=self.config.overlap.needed)
+
+        def receive(changes: list) -> None:
+            with self.lock:
+                tally.receive(changes)
+        self.feed.subscribe(receive)
+        self.feed.subscribe(self.suggestions.pull.receive)
+        self.tally()  # the first read: every answer so far, at once
         self.project.current()
         self.journal.leased_to_others("")
         self.data(list(self.source.ids[:1]))
 
     def tally(self) -> Tally:
-        """The tally, brought up to date with the journal (answers from any process)."""
-        with self.lock:
-            self._tally.apply(self.journal.answers_since(self._tally.last_event))
-            return self._tally
+        """The tally, brought up to date with the journal (answers from any process): the feed
+        reads the changes since its last read and hands them to every follower, this one first."""
+        self.feed.poll()
+        return self._tally
 
     def upcoming(self) -> list:
         """The items the next batches will likely serve, in order (the online model's features are computed ahead for them)."""
@@ -207,8 +217,6 @@ class LabelingService:
         )
         label_id = self.journal.record(annotation)
         self.on_change()
-        if status == LABELED:
-            self.suggestions.labeled()
         return {"labelId": label_id, "stats": self.stats()}
 
 

@@ -24,15 +24,15 @@ UNSCORED = {"label": None, "probabilities": {}, "unscored": True}
 class Suggestions:
     """The best guess per item; ``online`` is the online suggestions, when that feature is on."""
 
-    def __init__(self, platform, config, source, journal, project):
+    def __init__(self, platform, config, source, project):
         """``project()``: the project's current state (its active version, which suggests now, and
-        the versions' stored metrics)."""
+        the versions' stored metrics). ``pull`` follows the journal's feed (the core subscribes it)."""
         self.platform, self.config, self.source = platform, config, source
         self.project = project
         self.online = None
         self.problem = None  # why the saved model gives no suggestions (one sentence)
         self._served = {}  # item -> (in the audit slice, the suggested category) when served, for its answers
-        self._pull = FollowedPull(journal)
+        self.pull = FollowedPull()
 
     def active_version(self):
         return self.project().active
@@ -72,7 +72,7 @@ class Suggestions:
     def stats(self) -> dict:
         """Suggestions' part of ``/stats``: which model suggests, whether it is shown and why, its pull."""
         stats = {"suggesting": self.suggesting(), "suggestions": self.verdict().as_json(),
-                 "suggestionPull": self._pull.current()}
+                 "suggestionPull": self.pull.current()}
         if self.problem:
             stats["modelProblem"] = self.problem
         return stats
@@ -106,11 +106,6 @@ class Suggestions:
             return online
         version = self.active_version()
         return {"source": "version" if version else None, "labels": 0, "version": version}
-
-    def labeled(self) -> None:
-        """A label was just written here: the online model learns it now rather than at its next poll."""
-        if self.online is not None:
-            self.online.nudge()
 
     def _online(self, item_ids: list) -> dict | None:
         if self.online is None:

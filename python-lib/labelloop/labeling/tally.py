@@ -11,7 +11,7 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-from labelloop.store.journal import LABELED, SKIPPED
+from labelloop.store.journal import LABELED, REVIEWED, SKIPPED
 from labelloop.store.skips import held_back
 
 
@@ -43,6 +43,15 @@ class Tally:
         self.per_annotator = {}
         self._loaded = pd.Index([], dtype=object)  # items only one annotator answered before ``load``
         self._loaded_answers = None  # and their answers, by position in ``_loaded``
+
+    def receive(self, changes: list) -> None:
+        """Follow the journal's changes (``JournalFeed``): all of them at once into an empty
+        tally, then as they come; reviewers' decisions change no count here."""
+        answers = [change[:6] for change in changes if change.status != REVIEWED]  # up to event_id: what counts
+        if self.last_event or self.items or len(self._loaded):
+            self.apply(answers)
+        else:
+            self.load(answers)
 
     def load(self, rows) -> None:
         """Start an empty tally from the journal's current answers all at once (a server's start-up).
@@ -176,9 +185,9 @@ class Tally:
 
     @classmethod
     def of_journal(cls, journal, multi_label: bool, needed=None) -> Tally:
-        """The tally of a journal's current answers: a server's start, and ``labelloop status``."""
+        """The tally of a journal's current answers at once (``labelloop status``; a webapp's tally follows its feed)."""
         tally = cls(multi_label, *journal.skip_counts(), needed=needed)
-        tally.load(journal.answers_since(0))
+        tally.receive(journal.changes())
         return tally
 
     def stats(self, total: int) -> dict:

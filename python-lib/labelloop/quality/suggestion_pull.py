@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import pandas as pd
 
-from labelloop.store.journal import LABELED
+from labelloop.store.journal import LABELED, REVIEWED
 
 SHOWN, AUDITED = "withSuggestion", "audited"
 
@@ -81,17 +81,21 @@ def suggestion_pull(answers: pd.DataFrame) -> dict:
 
 
 class FollowedPull:
-    """The pull of a journal, following its new current answers at each ``current()``."""
+    """The pull of a journal's current answers, kept up to date by the journal's feed
+    (``store/journal_feed.py``): ``receive`` takes its changes, ``current`` sums them up."""
 
-    def __init__(self, journal):
-        self.journal, self._counts, self._last = journal, PullCounts(), 0
+    def __init__(self):
+        self._counts = PullCounts()
         self._lock = threading.Lock()
+
+    def receive(self, changes: list) -> None:
+        """Each answer's latest state replaces its previous one; reviewers' decisions are no answers."""
+        with self._lock:
+            for change in changes:
+                if change.status != REVIEWED:
+                    self._counts.set(change.item_id, change.annotator, change.status, change.label,
+                                     change.suggested, change.audited)
 
     def current(self) -> dict:
         with self._lock:
-            changed = self.journal.current_frame(after=self._last)
-            columns = ["item_id", "annotator", "status", "label", "suggested", "audited", "id"]
-            for row in changed[columns].itertuples(index=False):
-                self._counts.set(*row[:-1])
-                self._last = max(self._last, int(row[-1]))
             return self._counts.summary()

@@ -442,8 +442,11 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
 def _print_access(project: Project, url: str, reviewers: list) -> None:
     """How to open a shared server (the token itself is never printed), and the reviewers still without a key."""
     print(f"labelloop: open {url}?token=TOKEN once in each browser, TOKEN being the access token you set", flush=True)
+    from labelloop.store.name_keys import NameKeys
+
+    keys = NameKeys(project.journal)
     for name in reviewers:
-        bound = project.journal.name_key(name)
+        bound = keys.key_of(name)
         if bound is None or not bound[1]:
             print(f"labelloop: reviewer '{name}' has no key yet: labelloop names {project.root} --issue '{name}'",
                   flush=True)
@@ -464,6 +467,7 @@ def _serve(args) -> None:
 def _names_command(args) -> None:
     from labelloop.standalone.names import issue_key, release_name
     from labelloop.standalone.project import Project
+    from labelloop.store.name_keys import NameKeys
 
     journal = Project.open(args.dir).journal
     if args.issue:
@@ -477,7 +481,7 @@ def _names_command(args) -> None:
                 lambda f: print(f"Released '{f['released']}': its key no longer works."))
     else:
         _report(args, [{**n, "lastSeen": n["lastSeen"] and n["lastSeen"].isoformat(timespec="seconds") + "Z"}
-                       for n in journal.names()], _print_names)
+                       for n in NameKeys(journal).names()], _print_names)
 
 
 def _print_names(names: list) -> None:

@@ -2,7 +2,8 @@
 
 Everyone holds the server's token, so a name alone would let anyone act as anyone. Each name
 belongs to a key: the random key a browser makes for itself, or a key the operator issues with
-``labelloop names DIR --issue NAME``. The journal keeps the keys' SHA-256 digests. A browser's key
+``labelloop names DIR --issue NAME``. The journal's database keeps the keys' SHA-256 digests
+(store/name_keys.py). A browser's key
 may claim only a new name: a reviewer's name, a name with a history (answers imported, or from a
 session without a token) or, with ``--require-keys``, any name needs an issued key. An issued
 key replaces the name's previous key; ``--release`` frees a name.
@@ -18,6 +19,7 @@ import time
 
 from labelloop.errors import LabelloopError, NameTaken
 from labelloop.store.journal import Journal
+from labelloop.store.name_keys import NameKeys
 
 NAME = re.compile(r"[\w .@'-]{1,64}", re.UNICODE)
 CLAIM_SECONDS = 2.0  # how long a name's key is cached: a key issued or released applies within this time
@@ -34,7 +36,7 @@ class NameClaims:
     ``reviewers`` and, with ``require_keys``, every name need a key the operator issued."""
 
     def __init__(self, journal: Journal, reviewers=(), require_keys: bool = False):
-        self.journal, self.reviewers, self.require_keys = journal, set(reviewers or ()), require_keys
+        self.keys, self.reviewers, self.require_keys = NameKeys(journal), set(reviewers or ()), require_keys
         self._bound = {}  # name -> (key digest, issued, when read)
         self._lock = threading.Lock()
 
@@ -54,9 +56,9 @@ class NameClaims:
             cached = self._bound.get(name)
         if cached is not None and time.monotonic() - cached[2] < CLAIM_SECONDS:
             return cached[:2]
-        bound = self.journal.name_key(name)
+        bound = self.keys.key_of(name)
         if bound is None and may_claim:
-            bound = self.journal.claim_name(name, digest)
+            bound = self.keys.claim(name, digest)
         if bound is not None:
             with self._lock:
                 self._bound[name] = (*bound, time.monotonic())
@@ -73,10 +75,10 @@ def check_name(name: str) -> str:
 def issue_key(journal: Journal, name: str) -> str:
     """A new key for ``name`` (any previous one stops working); only its digest is kept."""
     key = secrets.token_urlsafe(ISSUED_KEY_BYTES)
-    journal.issue_key(check_name(name), key_digest(key))
+    NameKeys(journal).issue(check_name(name), key_digest(key))
     return key
 
 
 def release_name(journal: Journal, name: str) -> None:
-    if not journal.release_name(check_name(name)):
+    if not NameKeys(journal).release(check_name(name)):
         raise LabelloopError(f"The name '{name}' has no key to release.")

@@ -25,7 +25,8 @@ from labelloop.platform.sql_table import SqlTable, is_database_url
 from labelloop.store.item_sources import items_for_type
 from labelloop.store.items import DATA_TYPES, FOLDER_TYPES, FolderSource, row_ids
 from labelloop.store.journal import Journal
-from labelloop.store.materialize import Outputs, clashing_column, restore_journal
+from labelloop.store.materialize import Outputs, clashing_column
+from labelloop.store.restore import restore_journal
 
 CONFIG_FILE = "labelloop.json"
 UNLABELED = "unlabeled"

@@ -5,9 +5,9 @@ tables are kept beside it in the same transaction so that reads stay cheap:
 
 - ``current``: the latest label or skip per (item, annotator), pointing at its event;
 - ``reviews``: the latest reviewer decision per item, pointing at its event;
-- ``leases``: which annotator holds which item, until when;
-- ``annotators`` and ``issued_keys``: on a shared server, the key each annotator name belongs to
-  (a browser's own, or one the operator issued), kept as SHA-256 digests.
+- ``leases``: which annotator holds which item, until when.
+
+The keys annotator names belong to on a shared server live beside these tables (store/name_keys.py).
 
 A write touches a handful of indexed rows, so its cost does not grow with the pool or with the
 number of labels. SQLite (WAL) is the default; PostgreSQL serves teams sharing one journal.
@@ -22,6 +22,7 @@ import threading
 import weakref
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import pandas as pd
 import sqlalchemy as sa
@@ -33,8 +34,9 @@ from labelloop.store.skips import unavailable
 
 log = logging.getLogger(__name__)
 LABELED, SKIPPED = "LABELED", "SKIPPED"
-_KIND_OF_STATUS = {LABELED: "label", SKIPPED: "skip"}
-_STATUS_OF_KIND = {v: k for k, v in _KIND_OF_STATUS.items()}
+REVIEWED = "REVIEWED"  # the status of a reviewer's decision among the journal's changes
+KIND_OF_STATUS = {LABELED: "label", SKIPPED: "skip"}
+STATUS_OF_KIND = {v: k for k, v in KIND_OF_STATUS.items()}
 DEFAULT_LEASE_SECONDS = 600
 _WRITE = "labelloop_write"  # execution option of the connections that write
 WRITE_LOCK_KEY = 0x6C61_6265_6C6C  # PostgreSQL advisory lock serialising journal writes ("label")
@@ -88,21 +90,6 @@ reviews = sa.Table(  # the latest reviewer decision per item (DESIGN.md section 
     sa.Column("label", sa.Text, nullable=False),
 )
 
-annotators = sa.Table(  # shared servers: each name belongs to the first key that used it
-    "annotators", metadata,
-    sa.Column("name", sa.String(256), primary_key=True),
-    sa.Column("key_hash", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-)
-
-issued_keys = sa.Table(  # keys the operator issued (``labelloop names --issue``): they outrank a browser's claim
-    "issued_keys", metadata,
-    sa.Column("name", sa.String(256), primary_key=True),
-    sa.Column("key_hash", sa.String(64), nullable=False),
-    sa.Column("issued_at", sa.DateTime, nullable=False),
-)
-
-_PROVENANCE = ("session", "strategy", "uncertainty", "query_rank", "model_version", "duration_ms", "audited", "suggested")
 _ADDED_COLUMNS = ("audited", "suggested")  # added to ``events`` after journals were written: older ones gain them
 
 
@@ -123,6 +110,20 @@ class Annotation:
     duration_ms: int | None = None
     audited: bool | None = None
     suggested: str | None = None
+
+
+class Change(NamedTuple):
+    """One answer, or one reviewer's decision (``status`` REVIEWED, ``annotator`` the reviewer),
+    as ``Journal.changes`` gives it: the latest of its (item, annotator), or of its item for a decision."""
+
+    item_id: str
+    annotator: str
+    status: str
+    label: str | None
+    session: int
+    event_id: int
+    audited: bool | None = None  # served in the audit slice, without its suggestion (None: a decision, or older)
+    suggested: str | None = None  # what the model suggested when the item was served
 
 
 def utcnow() -> dt.datetime:
@@ -224,10 +225,10 @@ class Journal:
 
 
     @contextlib.contextmanager
-    def _writing(self):
+    def writing(self):
         """A write transaction; write transactions run one at a time, so events commit in id order.
 
-        Readers follow the journal by id (``answers_since``, ``current_frame(after=)``): if event
+        Readers follow the journal by id (``changes``, ``current_frame(after=)``): if event
         11 could commit before event 10, a reader between the two would skip 10 for good. SQLite
         runs one writer at a time (BEGIN IMMEDIATE, and a lock between this process's threads);
         PostgreSQL takes a transaction-scoped advisory lock, released only once the commit is
@@ -240,7 +241,7 @@ class Journal:
             yield conn
 
     @contextlib.contextmanager
-    def _reading(self):
+    def reading(self):
         """A connection for reads."""
         with _reachable(self._dbapi), self.engine.connect() as conn:
             yield conn
@@ -248,10 +249,10 @@ class Journal:
     # writes
     def record(self, annotation: Annotation, now: dt.datetime | None = None) -> int:
         """Append a label or skip and return its label id; refuses an item leased to another."""
-        if annotation.status not in _KIND_OF_STATUS:
+        if annotation.status not in KIND_OF_STATUS:
             raise LabelloopError(f"Unknown status '{annotation.status}'.")
         now = now or utcnow()
-        with self._writing() as conn:
+        with self.writing() as conn:
             holder = conn.execute(
                 sa.select(leases.c.annotator).where(
                     leases.c.item_id == annotation.item_id,
@@ -264,7 +265,7 @@ class Journal:
             values = asdict(annotation)
             status = values.pop("status")
             # statements built once, values as parameters: building one costs more than running it
-            event_id = conn.execute(_INSERT_EVENT, {"kind": _KIND_OF_STATUS[status], "created_at": now, **values}
+            event_id = conn.execute(_INSERT_EVENT, {"kind": KIND_OF_STATUS[status], "created_at": now, **values}
                                     ).inserted_primary_key[0]
             self._set_current(conn, annotation, status, event_id)
             conn.execute(leases.delete().where(leases.c.item_id == annotation.item_id))
@@ -276,22 +277,22 @@ class Journal:
         annotator's, not a claim on the item."""
         if len({(a.item_id, a.annotator) for a in annotations}) != len(annotations):
             raise LabelloopError("Each item can have only one imported answer per annotator.")
-        if any(a.status not in _KIND_OF_STATUS for a in annotations):
+        if any(a.status not in KIND_OF_STATUS for a in annotations):
             raise LabelloopError("Unknown status in the imported answers.")
         if not annotations:
             return 0
         now = now or utcnow()
-        with self._writing() as conn:  # writes are serialised: the next ids are ours
+        with self.writing() as conn:  # writes are serialised: the next ids are ours
             first = int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0) + 1
             rows = []
             for n, annotation in enumerate(annotations):
                 values = asdict(annotation)
-                rows.append({"id": first + n, "kind": _KIND_OF_STATUS[values.pop("status")], "created_at": now, **values})
+                rows.append({"id": first + n, "kind": KIND_OF_STATUS[values.pop("status")], "created_at": now, **values})
             conn.execute(_INSERT_EVENT, rows)
             conn.execute(self._upsert_current, [
                 {"item_id": a.item_id, "annotator": a.annotator, "event_id": first + n, "first_event_id": first + n,
                  "status": a.status, "label": a.label, "session": a.session} for n, a in enumerate(annotations)])
-            self._advance_event_ids(conn)
+            self.advance_event_ids(conn)
         return len(annotations)
 
     def review(self, reviewer: str, item_id: str, label: str, comment: str | None = None,
@@ -302,7 +303,7 @@ class Journal:
         the reviewer's if they labeled the item too, stay as they were.
         """
         now = now or utcnow()
-        with self._writing() as conn:
+        with self.writing() as conn:
             event_id = conn.execute(events.insert().values(
                 kind="review", item_id=item_id, annotator=reviewer, label=label, comment=comment, session=0,
                 created_at=now)).inserted_primary_key[0]
@@ -346,7 +347,7 @@ class Journal:
         candidates = list(dict.fromkeys(item_ids))
         if not candidates or limit <= 0:
             return []
-        with self._writing() as conn:
+        with self.writing() as conn:
             labels, mine = {}, set()
             for item, who in conn.execute(sa.select(current.c.item_id, current.c.annotator).where(
                     current.c.item_id.in_(candidates), current.c.status == LABELED)):
@@ -376,7 +377,7 @@ class Journal:
         """Give back leases early (the annotator left); returns how many were released."""
         item_ids = list(item_ids)
         now = now or utcnow()
-        with self._writing() as conn:
+        with self.writing() as conn:
             return self._release_in(conn, annotator, item_ids, now)
 
     @staticmethod
@@ -404,86 +405,39 @@ class Journal:
         if excess > 0:
             self._release_in(conn, annotator, others[:excess], now)
 
-    def claim_name(self, name: str, key_hash: str) -> tuple | None:
-        """Bind ``name`` to a browser's ``key_hash`` if nothing holds it yet; returns ``name_key(name)``
-        afterwards, or None when the name is free of keys but has a history (answers, leases,
-        reviews): a new browser may not inherit it, only a key the operator issues."""
-        with self._writing() as conn:
-            bound = self._name_key(conn, name)
-            if bound is not None:
-                return bound
-            if conn.execute(sa.select(events.c.id).where(events.c.annotator == name).limit(1)).first() is not None:
-                return None
-            conn.execute(annotators.insert().values(name=name, key_hash=key_hash, created_at=utcnow()))
-            return key_hash, False
-
-    def issue_key(self, name: str, key_hash: str) -> None:
-        """Bind ``name`` to a key the operator issued, in place of any key it had."""
-        with self._writing() as conn:
-            conn.execute(annotators.delete().where(annotators.c.name == name))
-            conn.execute(issued_keys.delete().where(issued_keys.c.name == name))
-            conn.execute(issued_keys.insert().values(name=name, key_hash=key_hash, issued_at=utcnow()))
-
-    def release_name(self, name: str) -> bool:
-        """Forget the key ``name`` belongs to (issued or a browser's); returns whether it had one."""
-        with self._writing() as conn:
-            found = sum(conn.execute(table.delete().where(table.c.name == name)).rowcount
-                        for table in (annotators, issued_keys))
-        return found > 0
-
-    @staticmethod
-    def _name_key(conn, name: str) -> tuple | None:
-        issued = conn.execute(sa.select(issued_keys.c.key_hash).where(issued_keys.c.name == name)).scalar()
-        if issued is not None:
-            return issued, True
-        claimed = conn.execute(sa.select(annotators.c.key_hash).where(annotators.c.name == name)).scalar()
-        return None if claimed is None else (claimed, False)
-
     # reads
-    def name_key(self, name: str) -> tuple | None:
-        """``(key hash, issued)`` that ``name`` belongs to (an issued key first), or None."""
-        with self._reading() as conn:
-            return self._name_key(conn, name)
-
-    def names(self) -> list:
-        """Every annotator name known to the journal, by name: ``{name, key, answers, lastSeen}``,
-        ``key`` being ``issued``, ``browser`` or None."""
-        found = {}
-        with self._reading() as conn:
-            for name, last in conn.execute(sa.select(events.c.annotator, sa.func.max(events.c.created_at))
-                                           .group_by(events.c.annotator)):
-                found[name] = {"name": name, "key": None, "answers": 0, "lastSeen": last}
-            for name, count in conn.execute(sa.select(current.c.annotator, sa.func.count()).group_by(current.c.annotator)):
-                found[name]["answers"] = int(count)
-            for table, kind in ((annotators, "browser"), (issued_keys, "issued")):
-                for (name,) in conn.execute(sa.select(table.c.name)):
-                    found.setdefault(name, {"name": name, "key": None, "answers": 0, "lastSeen": None})["key"] = kind
-        return [found[name] for name in sorted(found)]
-
     def labels_of(self, annotator: str) -> dict:
         """``{item: label}`` of the items ``annotator`` labeled (their current answers)."""
         query = sa.select(current.c.item_id, current.c.label).where(current.c.annotator == annotator,
                                                                     current.c.status == LABELED)
-        with self._reading() as conn:
+        with self.reading() as conn:
             return dict(conn.execute(query).all())
 
     def leased_to_others(self, annotator: str, now: dt.datetime | None = None) -> set:
         """Items someone else holds right now: the queue leaves them out."""
         now = now or utcnow()
-        with self._reading() as conn:
+        with self.reading() as conn:
             return set(conn.execute(sa.select(leases.c.item_id).where(
                 leases.c.annotator != annotator, leases.c.expires_at > now)).scalars())
 
-    def answers_since(self, after: int = 0) -> list:
-        """``(item_id, annotator, status, label, session, event_id)`` of answers newer than ``after``.
+    def changes(self, after: int = 0) -> list:
+        """The answers and reviewers' decisions newer than event ``after``, as ``Change``s by event id.
 
-        A light way to follow the journal: current rows only move to newer events.
+        Current rows only ever move to newer events and events commit in id order (``writing``),
+        so a follower that asks again after the last id it saw misses nothing: only the latest
+        state of each (item, annotator) or reviewed item is given.
         """
-        query = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
-                           current.c.session, current.c.event_id)
-                 .where(current.c.event_id > int(after)).order_by(current.c.event_id))
-        with self._reading() as conn:
-            return [tuple(row) for row in conn.execute(query)]
+        answers = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
+                             current.c.session, current.c.event_id, events.c.audited, events.c.suggested)
+                   .join(events, events.c.id == current.c.event_id).where(current.c.event_id > int(after)))
+        decisions = sa.select(reviews.c.item_id, reviews.c.reviewer, sa.literal(REVIEWED), reviews.c.label,
+                              sa.literal(0), reviews.c.event_id, sa.null().cast(sa.Boolean),
+                              sa.null().cast(sa.Text)).where(reviews.c.event_id > int(after))
+        # one statement: on PostgreSQL it sees one moment of both tables, where two statements
+        # could see a decision newer than an answer committed between them, and skip that answer
+        query = sa.union_all(answers, decisions).order_by(sa.text("event_id"))
+        with self.reading() as conn:
+            return list(map(Change._make, conn.execute(query)))
 
     def shared_labels(self) -> pd.DataFrame:
         """``item_id, annotator, label`` of the current labels on items two annotators or more
@@ -493,12 +447,12 @@ class Journal:
                   .having(sa.func.count() >= 2))
         query = (sa.select(current.c.item_id, current.c.annotator, current.c.label)
                  .where(labeled, current.c.item_id.in_(shared)))
-        with self._reading() as conn:
+        with self.reading() as conn:
             return pd.DataFrame([tuple(row) for row in conn.execute(query)], columns=["item_id", "annotator", "label"])
 
     def last_change_id(self) -> int:
         """The event id of the newest current answer or review (0 when none): two index lookups."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             return max(int(conn.execute(sa.select(sa.func.max(table.c.event_id))).scalar() or 0)
                        for table in (current, reviews))
 
@@ -506,7 +460,7 @@ class Journal:
         """``item_id, label, reviewer, event_id`` of the latest decision per reviewed item, oldest first."""
         query = sa.select(reviews.c.item_id, reviews.c.label, reviews.c.reviewer, reviews.c.event_id).order_by(
             reviews.c.event_id)
-        with self._reading() as conn:
+        with self.reading() as conn:
             return pd.DataFrame([tuple(row) for row in conn.execute(query)],
                                 columns=["item_id", "label", "reviewer", "event_id"])
 
@@ -516,22 +470,22 @@ class Journal:
                            events.c.comment, events.c.created_at)
                  .join(events, events.c.id == current.c.event_id)
                  .where(current.c.item_id.in_(list(item_ids))).order_by(current.c.event_id))
-        with self._reading() as conn:
+        with self.reading() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     def skip_counts(self) -> tuple:
         """``({(item, annotator): skips over the whole history}, the newest event counted)``."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             newest = int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0)
             query = (sa.select(events.c.item_id, events.c.annotator, sa.func.count())
-                     .where(events.c.kind == _KIND_OF_STATUS[SKIPPED], events.c.id <= newest)
+                     .where(events.c.kind == KIND_OF_STATUS[SKIPPED], events.c.id <= newest)
                      .group_by(events.c.item_id, events.c.annotator))
             return {(item, who): int(n) for item, who, n in conn.execute(query)}, newest
 
     def unavailable_items(self, session: int) -> set:
         """Items not to rank or serve in ``session``: labeled by anyone, or skipped and held back
         (store/skips.py: a skip returns after a cool-down; skipped twice by everyone, never)."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             answers = conn.execute(sa.select(current.c.item_id, current.c.annotator, current.c.status,
                                              current.c.session)).all()
         return unavailable(answers, self.skip_counts()[0], session)
@@ -548,7 +502,7 @@ class Journal:
             .where(current.c.annotator == annotator)
             .order_by(current.c.first_event_id)
         )
-        with self._reading() as conn:
+        with self.reading() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     def events_frame(self, kinds: Iterable[str] | None = None) -> pd.DataFrame:
@@ -556,7 +510,7 @@ class Journal:
         query = sa.select(events).order_by(events.c.id)
         if kinds is not None:
             query = query.where(events.c.kind.in_(list(kinds)))
-        with self._reading() as conn:
+        with self.reading() as conn:
             return pd.DataFrame(conn.execute(query).mappings().all(), columns=[c.name for c in events.columns])
 
     def current_frame(self, after: int = 0, item_ids: Iterable[str] | None = None) -> pd.DataFrame:
@@ -584,7 +538,7 @@ class Journal:
         if item_ids is not None:
             query = query.where(current.c.item_id.in_(item_ids))
         sql = str(query.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
-        with self._reading() as conn:
+        with self.reading() as conn:
             cursor = conn.connection.cursor()
             try:
                 cursor.execute(sql)
@@ -595,79 +549,19 @@ class Journal:
         return frame
 
     def event_count(self) -> int:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
 
     # recovery
     def is_empty(self) -> bool:
         return self.event_count() == 0
 
-    def rebuild(self, annotations: pd.DataFrame, decisions: pd.DataFrame | None = None) -> int:
-        """Refill an empty journal from a metadata dataset's rows, keeping their label ids.
-
-        ``annotations`` has the metadata columns with ``label`` as the label column.
-        ``decisions``: the reviewers' decisions as the labels dataset keeps them (``item_id,
-        label, reviewer, event_id``), restored as review events with their ids; their time is
-        not kept there, so it is the rebuild's. All of it is written in one transaction: a
-        reader never sees the answers without the decisions. Returns the number of rows restored.
-        """
-        if not self.is_empty():
-            raise LabelloopError("The journal is not empty: refusing to rebuild it over existing events.")
-        rows = []
-        for record in annotations.to_dict("records"):
-            status = str(record["status"])
-            if status not in _KIND_OF_STATUS:
-                raise LabelloopError(f"The metadata dataset has an unknown status '{status}'.")
-            rows.append({
-                "id": int(record["label_id"]), "kind": _KIND_OF_STATUS[status],
-                "item_id": str(record["data_id"]), "annotator": str(record["annotator"]),
-                "label": _text_or_none(record.get("label")), "comment": _text_or_none(record.get("comment")),
-                "created_at": pd.Timestamp(record["date"]).to_pydatetime().replace(tzinfo=None),
-                **{k: _none_if_missing(record.get(k)) for k in _PROVENANCE},
-            })
-            rows[-1]["session"] = int(rows[-1]["session"] or 0)
-        decided = _decisions(decisions, utcnow())
-        with self._writing() as conn:
-            if rows:
-                conn.execute(events.insert(), rows)
-                conn.execute(current.insert(), [
-                    {"item_id": r["item_id"], "annotator": r["annotator"], "event_id": r["id"], "first_event_id": r["id"],
-                     "status": _STATUS_OF_KIND[r["kind"]], "label": r["label"], "session": r["session"]}
-                    for r in rows
-                ])
-            if decided:
-                conn.execute(events.insert(), decided)
-                conn.execute(reviews.insert(), [{"item_id": r["item_id"], "event_id": r["id"], "reviewer": r["annotator"],
-                                                 "label": r["label"]} for r in decided])
-            self._advance_event_ids(conn)
-        return len(rows) + len(decided)
-
-    def _advance_event_ids(self, conn) -> None:
+    def advance_event_ids(self, conn) -> None:
         """After rows written with explicit ids, PostgreSQL's sequence must move past them."""
         if self.engine.dialect.name == "postgresql":
             conn.exec_driver_sql(
                 "SELECT setval(pg_get_serial_sequence('events', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM events"
             )
-
-
-def _decisions(frame: pd.DataFrame | None, now: dt.datetime) -> list:
-    """Review events from ``item_id, label, reviewer, event_id`` rows (``rebuild``)."""
-    if frame is None or frame.empty:
-        return []
-    return [{"id": int(r["event_id"]), "kind": "review", "item_id": str(r["item_id"]),
-             "annotator": _text_or_none(r.get("reviewer")) or "", "label": str(r["label"]), "comment": None,
-             "session": 0, "created_at": now} for r in frame.to_dict("records")]
-
-
-def _none_if_missing(value):
-    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
-
-
-def _text_or_none(value):
-    value = _none_if_missing(value)
-    return None if value is None else str(value)
 
 
 _OPEN = weakref.WeakSet()  # journals of this process, renewed in forked children

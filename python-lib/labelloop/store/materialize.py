@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from labelloop.errors import LabelloopError, first_line
 from labelloop.platform.base import Platform
 from labelloop.store.journal import LABELED, Journal
 
@@ -176,9 +175,10 @@ class Materializer:
     def _seen(self) -> int:
         return int(self._answers["id"].max()) if len(self._answers) else 0
 
-    def behind(self) -> bool:
-        """Whether the journal holds answers or reviews the datasets do not (written by another process)."""
-        return self.journal.last_change_id() > max(self._seen(), self._reviewed)
+    def behind(self, newest: int) -> bool:
+        """Whether the journal's change ``newest`` (an answer or review, perhaps written by another
+        process) is newer than what the datasets hold."""
+        return newest > max(self._seen(), self._reviewed)
 
     def answers(self) -> pd.DataFrame:
         """All current answers, refreshed from the journal."""
@@ -223,8 +223,8 @@ class PartedMaterializer:
         marks = [d.marks for d in (self.metadata, self.labels)]
         return min((max(m["seen"], m["reviewed"]) for m in marks if m), default=0) if all(marks) else -1
 
-    def behind(self) -> bool:
-        return self.journal.last_change_id() > self._seen()
+    def behind(self, newest: int) -> bool:
+        return newest > self._seen()
 
     def write(self) -> None:
         reviews = self.journal.reviews_frame()  # few (people settle items one by one): read whole
@@ -255,57 +255,6 @@ class PartedMaterializer:
         self.labels.write(rows, removed=sorted(touched - set(rows["item_id"])), marks=marks)
 
 
-def restore_journal(platform: Platform, journal: Journal, outputs: Outputs) -> int:
-    """Rebuild an empty journal from the datasets it wrote; returns the rows restored.
-
-    The answers come from the metadata dataset, the reviewers' decisions from the labels
-    dataset's reviewed rows (``reviewed``, ``reviewer``, the decision's event as ``label_id``).
-    It runs before anything is written, so the first write after a start on a fresh working
-    directory rewrites the datasets as they were, reviews included.
-    """
-    if not journal.is_empty():
-        return 0
-    answers = _built(platform, outputs.metadata)
-    answers = answers.rename(columns={outputs.label_column: "label"}) if answers is not None else pd.DataFrame(
-        columns=list(METADATA_COLUMNS))
-    restored = journal.rebuild(answers, _decisions(platform, outputs))
-    if restored:
-        log.warning("The journal was missing: restored %d answers and decisions from datasets '%s' and '%s'.",
-                    restored, outputs.metadata, outputs.labels)
-    return restored
-
-
-def _built(platform: Platform, name: str) -> pd.DataFrame | None:
-    """A dataset's rows, or None when it is not built or empty."""
-    if not name or not platform.dataset_exists(name):
-        return None
-    frame = platform.read_dataset(name)
-    return None if frame.empty else frame
-
-
-def _decisions(platform: Platform, outputs: Outputs) -> pd.DataFrame | None:
-    """``item_id, label, reviewer, event_id`` of the labels dataset's reviewed rows (None without any).
-
-    Only the columns the decisions need are read: the rest are the pool's, whatever their types.
-    A labels dataset written before ``reviewer`` existed gives the decisions without their
-    reviewer. One that cannot be read stops the start: writing over it would drop its decisions.
-    """
-    if not outputs.labels or not platform.dataset_exists(outputs.labels):
-        return None
-    wanted = ["item_id", outputs.label_column, "label_id", "reviewed"]
-    try:
-        try:
-            labels = platform.read_dataset(outputs.labels, columns=[*wanted, "reviewer"])
-        except Exception:  # noqa: BLE001 - no reviewer column (an older labelloop): the decisions alone
-            labels = platform.read_dataset(outputs.labels, columns=wanted).assign(reviewer="")
-    except Exception as error:  # noqa: BLE001 - the platform's own error for a dataset it cannot read
-        raise LabelloopError(f"The labels dataset '{outputs.labels}' cannot be read to restore the reviewers' "
-                             f"decisions, so the webapp will not write over it: {first_line(error)}") from error
-    reviewed = labels[labels["reviewed"].astype(str).str.lower().isin(["true", "1"])]
-    return pd.DataFrame({"item_id": reviewed["item_id"].astype(str), "label": reviewed[outputs.label_column].astype(str),
-                         "reviewer": reviewed["reviewer"].fillna(""), "event_id": reviewed["label_id"].astype("int64")})
-
-
 class DebouncedWriter:
     """Runs ``write`` in a background thread after changes, at most once per ``delay`` seconds.
 
@@ -313,11 +262,11 @@ class DebouncedWriter:
     failed write is logged and retried on the next change or at close. It writes once on start:
     a previous server killed before its last write leaves datasets behind the journal.
 
-    With ``behind`` (a check that the journal holds answers not written yet), it also follows
-    changes other processes make, within about ``FOLLOW_SECONDS``. A DSS backend that forks a
-    process per request answers each label in a child that exits right after: the children
-    only append to the journal, and the process that started the writer writes the datasets.
-    Calls from any other process than that one do nothing (a forked child has no writer thread).
+    Changes other processes make reach it through the journal's feed (``_rewrite_when_behind`` in
+    labeling/extensions/datasets.py). A DSS backend that forks a process per request answers each label in
+    a child that exits right after: the children only append to the journal, and the process
+    that started the writer writes the datasets. Calls from any other process than that one do
+    nothing (a forked child has no writer thread).
 
     A rewrite costs what the datasets hold (2 s at a million labels, mostly holding the GIL), so
     the writer waits at least ``COST_SHARE`` times its last write's cost before the next one:
@@ -326,13 +275,11 @@ class DebouncedWriter:
     are kept in, so nothing waits on them but readers of the datasets.
     """
 
-    FOLLOW_SECONDS = 1.0
     COST_SHARE = 10
 
-    def __init__(self, write, delay: float = 0.5, behind=None):
+    def __init__(self, write, delay: float = 0.5):
         self._write = write
         self._delay = delay
-        self._behind = behind
         self._owner = os.getpid()
         self._dirty = threading.Event()
         self._dirty.set()
@@ -351,23 +298,12 @@ class DebouncedWriter:
             self._dirty.set()
 
     def _run(self) -> None:
-        followed = time.monotonic()
         while not self._stopping.is_set():
-            if self._behind is not None and time.monotonic() - followed >= self.FOLLOW_SECONDS:
-                followed = time.monotonic()
-                self._follow()
             # After a change, wait out the delay (so a burst is one write) unless closing; after
             # a costly write, wait out its share too.
             if self._dirty.wait(timeout=0.2) and not self._stopping.wait(self._delay):
                 self.flush()
                 self._stopping.wait(max(0.0, self.COST_SHARE * self.last_cost - self._delay))
-
-    def _follow(self) -> None:
-        try:
-            if self._behind():
-                self._dirty.set()
-        except Exception:  # noqa: BLE001 - an unreachable journal: try again at the next check
-            log.warning("Could not check the journal for new answers; will retry.", exc_info=True)
 
     def flush(self) -> None:
         """Write now if anything changed since the last write."""

@@ -9,7 +9,8 @@ class Datasets(Extension):
     """Keeps the webapp's output datasets current; ``stop`` flushes them.
 
     With ``settings.follow_journal`` the writer also notices answers other processes record (a
-    DSS backend forking per request)."""
+    DSS backend forking per request): the journal's feed hands it every change, and it writes
+    when the datasets lag behind."""
 
     writer = None
 
@@ -21,7 +22,12 @@ class Datasets(Extension):
         settings = self.webapp.settings
         materializer = (PartedMaterializer.of(settings.platform, settings.journal, settings.source, settings.outputs)
                         or Materializer(settings.platform, settings.journal, settings.source, settings.outputs))
-        self.writer = DebouncedWriter(materializer.write, behind=materializer.behind if settings.follow_journal else None)
+        self.writer = writer = DebouncedWriter(materializer.write)
+        if settings.follow_journal:
+            def receive(changes: list) -> None:
+                if materializer.behind(changes[-1].event_id):
+                    writer.changed()
+            self.webapp.feed.subscribe(receive)
 
     def stop(self) -> None:
         if self.writer is not None:

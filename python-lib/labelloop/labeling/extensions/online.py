@@ -21,6 +21,8 @@ class Online(Extension):
         return settings.config.online and not settings.config.multi_label
 
     def start(self) -> None:
+        """Learn from the journal's changes, in the online model's own thread (the feed only hands them over)."""
+        self.webapp.feed.subscribe(self.online.receive)
         self.online.start()
 
     def stop(self) -> None:

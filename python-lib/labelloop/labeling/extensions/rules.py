@@ -44,7 +44,13 @@ class Rules(Extension):
         reviewer, else only ``user``'s own, so that rules reveal nothing of others' answers."""
         return None if self._may_edit(user) else user
 
+    def start(self) -> None:
+        """The rules' final labels are read again after the journal's feed hands the book a change."""
+        if self.webapp.settings.rules is not None:
+            self.webapp.feed.subscribe(self.webapp.settings.rules.receive)
+
     def _book(self):
         if self.webapp.settings.rules is None:
             raise NotFound("This webapp has no labeling rules (in DSS they live in a rules dataset).")
+        self.webapp.feed.poll()  # the final labels as the journal has them now, other processes' answers included
         return self.webapp.settings.rules
