@@ -103,7 +103,7 @@ class LabelingPage {
     n.counts = el("span", { className: "counts", "aria-live": "polite" });
     n.user = el("span", { className: "user" });
     n.reviewToggle = el("button", { type: "button", className: "review-toggle", hidden: true, "aria-pressed": "false",
-      onClick: () => this.toggleReview() }, "Review");
+      onClick: () => this.act({ type: "review" }) }, "Review");
     n.answers = el("div", { className: "answers", hidden: true, "aria-label": "Answers" });
     n.team = teamPanel();
     n.item = el("section", { className: "item", "aria-label": "Item to label", tabindex: -1 });
@@ -135,7 +135,7 @@ class LabelingPage {
       n.meaning);
     n.search.addEventListener("submit", (event) => {
       event.preventDefault();
-      this.search(n.query.value.trim(), !n.meaning.hidden && n.byMeaning.checked ? "semantic" : "text");
+      this.act({ type: "search", q: n.query.value.trim(), mode: !n.meaning.hidden && n.byMeaning.checked ? "semantic" : "text" });
     });
     n.message = el("div", { className: "message", role: "status" });
     n.help = el("div", { className: "overlay", hidden: true, role: "dialog", "aria-label": "Keyboard shortcuts" },
@@ -594,7 +594,8 @@ class LabelingPage {
     }
   }
 
-  // An action from a key or a button: now, or once the request holding the page is answered.
+  // An action from a key or a button (the Review toggle and Search too): now, or once the request holding the
+  // page is answered, so none is dropped while a batch or an answer is on its way.
   act(action) {
     if (this.held) this.presses.push({ action });
     else this.perform(action);
@@ -608,6 +609,8 @@ class LabelingPage {
       walk: () => this.walk(action.direction),
       undo: () => this.undo(),
       help: () => this.toggleHelp(),
+      review: () => this.toggleReview(),
+      search: () => this.search(action.q, action.mode),
     };
     actions[action.type]();
   }

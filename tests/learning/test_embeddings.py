@@ -182,6 +182,7 @@ def dss_webapp(dss, tmp_path, pool: pd.DataFrame, llm_id: str, data_type: str = 
     config = {"unlabeled": "tweets", "id_column": "tweet_id", "labels_ds": "labels", "metadata_ds": "metadata",
               "categories": [{"from": "negative"}, {"from": "positive"}],
               "journal": dss.shared_journal(f"sqlite:///{tmp_path / 'journal.sqlite'}"), "embedding_llm": llm_id,
+              "audit_share": 0.0,  # every item shows its suggestion: these tests read what the embeddings teach
               **({"text_column": "text"} if data_type == "text" else {})}
     app = flask.Flask("backend")
     dss.run(WEBAPPS / f"{data_type}-labeling", config, init_globals={"app": app})
@@ -270,6 +271,7 @@ def test_a_dss_tabular_webapp_s_online_model_still_learns_from_the_columns_besid
     for item in client.get("/batch?size=40", headers=alice).get_json()["items"]:
         client.post("/label", json={"id": item["id"], "label": truth[item["id"]]}, headers=alice)
     assert eventually(lambda: client.get("/stats", headers=alice).get_json()["suggesting"]["labels"] == 40, timeout=60)
+    assert eventually(lambda: client.get("/stats", headers=alice).get_json()["suggestions"]["shown"], timeout=60)
     # the label follows the airline, not the text: the online model must keep the row's other columns
     rest = client.get("/batch?size=40", headers=alice).get_json()["items"]
     assert len(rest) == 40 and all(item["suggestion"]["source"] == "online" for item in rest)
