@@ -35,6 +35,8 @@ class ServeLock:
         except Timeout:
             raise LabelloopError(f"{self.root} is already being served {self._holder()}: stop that server first, "
                                  "or open it in the browser.") from None
+        # filelock 3.x creates the file 0644 whatever the umask: the project's files stay the user's alone
+        os.chmod(self.root / LOCK_FILE, 0o600)
         self._write({"pid": os.getpid(), "url": None})
         return self
 
