@@ -25,6 +25,7 @@ from test_growing_pool import get, post
 
 from labelloop.errors import LabelloopError
 from labelloop.learning.embedding_model import Encoder
+from labelloop.learning.simulate import PoolEmbeddings, group_space
 from labelloop.platform.local import LocalPlatform
 from labelloop.standalone.demo import tweets_frame
 from labelloop.standalone.embeddings import feature_choice, pool_keys
@@ -151,6 +152,24 @@ def test_simulate_compares_tfidf_and_embeddings_on_the_same_runs(tmp_path, model
     assert sorted(found["full_accuracy_by_features"]) == ["embeddings", "tfidf"]
     assert found["full_accuracy"] == max(found["full_accuracy_by_features"].values())
     assert list((tmp_path / "out" / "embeddings").iterdir())  # the pool's vectors, kept for the next simulation
+
+
+def test_simulate_groups_draw_look_alikes_from_the_sentence_vectors(tmp_path, model):
+    """With embeddings, a group is the queried tweet's nearest in meaning, as /similar's: the
+    space is the sentence vectors alone (384 numbers), not the model's TF-IDF beside them."""
+    frame = tweets_frame(300)
+    frame["sentiment"] = np.where(frame["text"].str.contains("thank|great|love", case=False), "positive", "other")
+    frame.to_csv(tmp_path / "tweets.csv", index=False)
+    found = json.loads(run("simulate", "--data", tmp_path / "tweets.csv", "--label-column", "sentiment",
+                           "--text-column", "text", "--strategy", "margin", "--seeds", "1", "--max-labels", "100",
+                           "--features", "embeddings", "--embedding-model", model, "--groups", "--out", tmp_path / "out",
+                           "--json").stdout)
+    grouped = next(r for r in found["runs"] if r["strategy"] == "margin+clue+groups")
+    assert grouped["curve"][-1][0] == 100 and grouped["actions"][-1] < 100  # several labels per action
+    embeddings = PoolEmbeddings(model, model, str(tmp_path / "cache"), "text")
+    space = group_space(frame.drop(columns="sentiment"), None, embeddings)
+    assert space.shape == (300, 384)
+    np.testing.assert_allclose(space[:5], Encoder(model).encode(frame["text"][:5].tolist()), atol=2e-3)
 
 
 def test_in_the_page_search_by_meaning_finds_a_paraphrase_and_labels_it(tmp_path, model):
