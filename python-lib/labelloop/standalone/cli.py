@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ from labelloop.learning.embedding_model import (
     model_identity,
     resolve_features,
 )
+from labelloop.llm.client import DEFAULT_KEY_ENV, DEFAULT_TIMEOUT
 from labelloop.parameters.tables import AUDIT_SHARE
 from labelloop.platform.delimited import decimal_flag, delimiter_flag
 from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, STRATEGIES
@@ -48,9 +50,46 @@ def _init(args) -> None:
         columns_first=_names(args.columns_first), overlap_share=args.overlap_share,
         overlap_annotators=args.overlap_annotators, audit_share=args.audit_share, table=args.table,
         features=args.features or "auto", embedding_model=args.embedding_model or DEFAULT_MODEL,
-        delimiter=args.delimiter, decimal=args.decimal,
+        delimiter=args.delimiter, decimal=args.decimal, **_llm_settings(args),
     )
     print(f"Created labelloop project in {project.root} ({args.type}, {len(project.source)} items).")
+
+
+def _llm_settings(args) -> dict:
+    """The LLM flags given (the key's variable name, never the key), as project settings."""
+    given = {"llm_url": args.llm_url, "llm_model": args.llm_model, "llm_task": args.llm_task,
+             "llm_key_env": args.llm_key_env}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _llm(args) -> None:
+    from labelloop.llm.prelabel import Pace
+    from labelloop.standalone.llm_prelabel import prelabel_project
+    from labelloop.standalone.project import Project
+
+    project = Project.open(args.dir)
+    project.update_settings(**_llm_settings(args))
+    pace = Pace(concurrency=args.concurrency, rate=args.rate)
+    bar = _progress_bar("items") if sys.stderr.isatty() and not args.json and not args.dry_run else None
+    found = prelabel_project(project, args.sample, args.dry_run, pace, args.timeout, bar)
+    _report(args, found, _print_estimate if args.dry_run else _print_llm)
+
+
+def _print_estimate(found: dict) -> None:
+    print(f"{found['items']:,} items to send to {found['model']} (prompt {found['prompt_version']}): about "
+          f"{found['tokens']:,} tokens ({found['prompt_tokens']:,} in prompts, {found['answer_tokens']:,} in answers).")
+
+
+def _print_llm(found: dict) -> None:
+    def share(value):
+        return "-" if value is None else f"{value:.1%}"
+
+    print(f"Prompt {found['prompt_version']}: {found['answered']:,} answers, {found['abstained']:,} abstentions "
+          f"(unparseable or off the list), {found['errors']:,} items without an answer in this run.")
+    print(f"Accuracy on {found['gold']:,} items people labeled: {share(found['accuracy'])}")
+    print(f"{'human label':<24}{'accuracy':>10}{'coverage':>10}{'items':>8}")
+    for name, value in found["categories"].items():
+        print(f"{name[:23]:<24}{share(value['accuracy']):>10}{share(value['coverage']):>10}{value['gold']:>8}")
 
 
 def _seconds(text: str) -> float:
@@ -62,6 +101,13 @@ def _seconds(text: str) -> float:
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds (0 or more)")
     return value
+
+
+def _count(text: str) -> int:
+    """A flag counting things: a whole number, 1 or more."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of 1 or more")
+    return int(text)
 
 
 def _names(text: str | None) -> list:
@@ -461,7 +507,9 @@ def _serve(args) -> None:
     token = read_token(args.auth_token_file)
     if args.require_keys and not token:
         raise LabelloopError("--require-keys is for a shared server: set LABELLOOP_AUTH_TOKEN or use --auth-token-file.")
-    _serve_project(_with_features(Project.open(args.dir, user=args.user), args), args, token)
+    project = _with_features(Project.open(args.dir, user=args.user), args)
+    project.update_settings(**_llm_settings(args))
+    _serve_project(project, args, token)
 
 
 def _names_command(args) -> None:
@@ -512,6 +560,24 @@ def _feature_options(command) -> None:
                               f"'{INSTALL_HINT}' is done and the model is on this machine (recorded in the project)")
     command.add_argument("--embedding-model", metavar="NAME_OR_FOLDER",
                          help=f"the sentence-transformers model (default {DEFAULT_MODEL}); never downloaded")
+
+
+def _llm_options(command) -> None:
+    command.add_argument("--llm-url", metavar="URL", help="an OpenAI-compatible endpoint's base URL, such as "
+                         "http://127.0.0.1:11434/v1 (Ollama); the project POSTs to URL/chat/completions")
+    command.add_argument("--llm-model", metavar="NAME", help="the model the endpoint serves")
+    command.add_argument("--llm-key-env", type=_flag_type(_variable_name), metavar="VAR",
+                         help=f"the environment variable holding the endpoint's key (default {DEFAULT_KEY_ENV}); "
+                              "the key itself is never written anywhere")
+    command.add_argument("--llm-task", metavar="SENTENCE", help="what the labels are for, in a sentence the LLM reads")
+
+
+def _variable_name(text: str) -> str:
+    """An environment variable's name: a key given here by mistake would be written to the project."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", text):
+        raise LabelloopError("--llm-key-env takes the name of an environment variable (such as "
+                             f"{DEFAULT_KEY_ENV}), not the key.")
+    return text
 
 
 def _flag_type(check):
@@ -589,6 +655,7 @@ def parser() -> argparse.ArgumentParser:
     init.add_argument("--decimal", type=_flag_type(decimal_flag), metavar="CHAR",
                       help="a CSV file's decimal mark: point or comma (default: detected)")
     _feature_options(init)
+    _llm_options(init)
     init.set_defaults(run=_init)
 
     _report_command(commands, "status", "progress of a project", _status)
@@ -652,7 +719,23 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--require-keys", action="store_true",
                        help="on a shared server, every annotator needs a key from 'labelloop names --issue'")
     _loop_options(serve)
+    _llm_options(serve)
     serve.set_defaults(run=_serve)
+
+    llm = commands.add_parser("llm", help="pre-label items with an LLM and measure it against the human labels")
+    llm.add_argument("dir")
+    _llm_options(llm)
+    llm.add_argument("--sample", type=_count, metavar="N", help="only N items of the pool, the same N on every run "
+                                                             "(default: every item)")
+    llm.add_argument("--dry-run", action="store_true", help="count the items and estimate the tokens; send nothing")
+    llm.add_argument("--concurrency", type=int, default=4, choices=range(1, 65), metavar="N",
+                     help="requests in flight (1 to 64, default 4)")
+    llm.add_argument("--rate", type=float, default=0.0, metavar="PER_SECOND",
+                     help="at most this many requests per second (default 0: no limit)")
+    llm.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                     help=f"give up on a request after this long, then retry (default {DEFAULT_TIMEOUT:g})")
+    llm.add_argument("--json", action="store_true")
+    llm.set_defaults(run=_llm)
 
     demo = commands.add_parser("demo", help="build a demo project and serve it")
     demo.add_argument("--type", choices=DEMO_TYPES, default="tabular")
