@@ -90,9 +90,11 @@ def test_off_list_and_unparseable_answers_abstain_and_are_counted(tmp_path, llm)
 
 
 def test_a_failing_endpoint_ends_the_run_in_one_sentence_and_a_rerun_resumes(tmp_path, llm):
-    """429s are waited out; an HTML page then a hang end the run; its answers stay; a rerun asks only the rest."""
+    """429s and truncated replies are retried; an HTML page then a hang end the run; its answers stay;
+    a rerun asks only for the rest."""
     project, truth = tweets_project(tmp_path, 150, 40)
-    failing = llm(truth, phases=[("ok", 30), ("429", 3), ("ok", 20), ("html", 4), ("hang", None)])
+    failing = llm(truth, phases=[("ok", 30), ("429", 3), ("ok", 10), ("truncated", 2), ("ok", 10), ("html", 4),
+                                 ("hang", None)])
     result = run("llm", project, *llm_flags(failing), "--timeout", "1", "--concurrency", "2", ok=False)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "did not answer within 1 s" in result.stderr

@@ -80,7 +80,7 @@ class ChatClient:
             raise EndpointError(f"The LLM endpoint did not answer within {self.timeout:g} s.", retry=True) from None
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
-            raise EndpointError(f"The LLM endpoint {self.endpoint} cannot be reached ({reason}).", retry=True) from None
+            raise EndpointError(f"The LLM endpoint cannot be reached ({reason}).", retry=True) from None
         return _json_reply(raw)
 
     def _headers(self) -> dict:

@@ -24,7 +24,7 @@ def prelabel_project(project: Project, sample: int | None = None, dry_run: bool 
                      timeout: float = DEFAULT_TIMEOUT, progress=None) -> dict:
     """Pre-label the pool (or the first ``sample`` items of a fixed shuffle of it) and report;
     with ``dry_run``, only the items and tokens it would cost."""
-    client = _client(project, timeout)
+    client = llm_client(project, timeout)
     labeled = _labeled(project)
     prompt = project_prompt(project, labeled)
     store = LlmAnswers(project.journal)
@@ -44,7 +44,8 @@ def prelabel_project(project: Project, sample: int | None = None, dry_run: bool 
             "prompt_version": prompt.version, **found}
 
 
-def _client(project: Project, timeout: float) -> ChatClient:
+def llm_client(project: Project, timeout: float = DEFAULT_TIMEOUT) -> ChatClient:
+    """The project's LLM, refused in one sentence when it has none or cannot use one."""
     settings = project.settings
     if not settings.llm_url or not settings.llm_model:
         raise LabelloopError(f"{project.root} has no LLM yet: give --llm-url and --llm-model (they are kept in "
@@ -68,7 +69,7 @@ def _labeled(project: Project) -> list:
     """``[(item_id, text, final human label)]`` of the pool's labeled items, in the order they were labeled."""
     final = final_labels(project.journal.current_frame(), project.journal.reviews_frame())
     gold = [(str(i), str(label)) for i, label in zip(final["item_id"], final["label"]) if str(i) in project.source]
-    texts = _texts(project, [i for i, _ in gold])
+    texts = texts_of(project, [i for i, _ in gold])
     return [(i, text, label) for (i, label), text in zip(gold, texts)]
 
 
@@ -78,10 +79,10 @@ def _scope(project: Project, sample: int | None) -> list:
     ids = list(project.source.ids)
     if sample is not None:
         ids = [ids[n] for n in np.random.default_rng(0).permutation(len(ids))[:sample]]
-    return list(zip(ids, _texts(project, ids)))
+    return list(zip(ids, texts_of(project, ids)))
 
 
-def _texts(project: Project, item_ids: list) -> list:
+def texts_of(project: Project, item_ids: list) -> list:
     """What the LLM reads of each item: its text, or a table row as ``column: value`` lines."""
     rows = project.source.rows(item_ids)
     if project.settings.type == "text":

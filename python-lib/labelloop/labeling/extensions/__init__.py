@@ -7,6 +7,7 @@ them, registers their routes, merges their parts of ``/stats`` and starts and st
 from labelloop.labeling.extensions.datasets import Datasets
 from labelloop.labeling.extensions.embeddings import Embeddings
 from labelloop.labeling.extensions.growing_pool import GrowingPool
+from labelloop.labeling.extensions.llm import Llm
 from labelloop.labeling.extensions.media import Media
 from labelloop.labeling.extensions.online import Online
 from labelloop.labeling.extensions.retrain_loop import RetrainLoop
@@ -25,4 +26,5 @@ EXTENSIONS = (
     Embeddings,
     Media,
     Online,
+    Llm,
 )
