@@ -132,6 +132,7 @@ def test_mistakes_are_refused_in_one_sentence_and_nothing_is_recorded(tmp_path, 
         (["--json"], "has no LLM yet"),
         (["--llm-url", "ftp://example.org", "--llm-model", "m"], "is not an http(s) URL"),
         (["--llm-url", "http://user:sk-1@127.0.0.1/v1", "--llm-model", "m"], "must not hold credentials"),
+        (["--llm-url", "http://127.0.0.1/v1?api-key=sk-1", "--llm-model", "m"], "must not hold credentials or a query"),
         (["--llm-key-env", "sk-abc-123"], "not the key"),
         (["--llm-url", "http://127.0.0.1:9/v1", "--llm-model", "m", "--sample", "0"], "is not a whole number of 1"),
     ]

@@ -11,6 +11,7 @@ tells whether trying again later may help (429, a timeout, a 5xx, an HTML page f
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
@@ -35,12 +36,12 @@ class EndpointError(LabelloopError):
 
 
 def check_url(url: str) -> str:
-    """An endpoint's base URL: http(s), and no credentials in it (they would be written to the project)."""
+    """An endpoint's base URL: http(s), with no credentials or query in it (they would be written to the project)."""
     parsed = urllib.parse.urlsplit(url.strip())
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise LabelloopError(f"--llm-url '{url}' is not an http(s) URL such as http://127.0.0.1:11434/v1.")
-    if parsed.username or parsed.password:
-        raise LabelloopError("--llm-url must not hold credentials: put the key in an environment variable "
+    if parsed.username or parsed.password or parsed.query:
+        raise LabelloopError("--llm-url must not hold credentials or a query: put the key in an environment variable "
                              f"({DEFAULT_KEY_ENV}, or the one --llm-key-env names).")
     return url.strip().rstrip("/")
 
@@ -78,7 +79,7 @@ class ChatClient:
             raise _http_error(error) from None
         except (socket.timeout, TimeoutError):
             raise EndpointError(f"The LLM endpoint did not answer within {self.timeout:g} s.", retry=True) from None
-        except (urllib.error.URLError, OSError) as error:
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
             reason = getattr(error, "reason", error)
             raise EndpointError(f"The LLM endpoint cannot be reached ({reason}).", retry=True) from None
         return _json_reply(raw)
