@@ -23,6 +23,7 @@ def test_the_latest_answer_per_item_is_read_per_prompt_version_or_across_them(jo
     assert answers.latest("v2") == {"a": "dog"}
     assert answers.latest() == {"a": "dog", "b": None, "c": "dog"}
     assert answers.latest("v3") == {}
+    assert (answers.count("v1"), answers.count("v2"), answers.count("v3")) == (3, 1, 0)
 
 
 def test_answers_survive_reopening_and_keep_their_model_and_date(journal):

@@ -83,14 +83,14 @@ class Prelabeler:
         self.keys = [c["key"] for c in prompt.categories]
         self._rate = _RateLimit(self.pace.rate)
         self._stop = threading.Event()  # set when the run gives up: requests in flight are not retried
+        self._failures_in_a_row = 0
 
     def run(self, items: list, progress=None) -> RunResult:
         """Answer ``[(item_id, text)]``; ``progress(done, total)`` after each item."""
-        result, failures_in_a_row = RunResult(), 0
-        pending, todo = set(), iter(items)
+        result, pending, todo = RunResult(), set(), iter(items)
         with ThreadPoolExecutor(self.pace.concurrency, thread_name_prefix="labelloop-llm") as pool:
             while True:
-                while result.stopped is None and len(pending) < 2 * self.pace.concurrency:
+                while result.stopped is None and len(pending) < 2 * self.pace.concurrency:  # a short backlog
                     item = next(todo, None)
                     if item is None:
                         break
@@ -99,22 +99,25 @@ class Prelabeler:
                     return result
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    item_id, answer, error = future.result()
-                    if error is None:
-                        self.store.record(item_id, answer, self.prompt.version, self.client.model)
-                        result.answered += answer is not None
-                        result.abstained += answer is None
-                        failures_in_a_row = 0
-                    else:
-                        result.errors += 1
-                        failures_in_a_row += 1
-                        if result.stopped is None and (not error.retry or failures_in_a_row >= self.pace.give_up_after):
-                            result.stopped = str(error)
-                            self._stop.set()
+                    self._take(result, *future.result())
                     if progress:
                         progress(result.answered + result.abstained + result.errors, len(items))
                 if result.stopped is not None:  # items not started yet stay unanswered: a rerun takes them
                     pending = {future for future in pending if not future.cancel()}
+
+    def _take(self, result: RunResult, item_id: str, answer: str | None, error: EndpointError | None) -> None:
+        """Record an answer, or count a failure and stop the run when the endpoint seems down."""
+        if error is None:
+            self.store.record(item_id, answer, self.prompt.version, self.client.model)
+            result.answered += answer is not None
+            result.abstained += answer is None
+            self._failures_in_a_row = 0
+            return
+        result.errors += 1
+        self._failures_in_a_row += 1
+        if result.stopped is None and (not error.retry or self._failures_in_a_row >= self.pace.give_up_after):
+            result.stopped = str(error)
+            self._stop.set()
 
     def _ask(self, item_id: str, text: str) -> tuple:
         """``(item_id, category or None, None)``, or ``(item_id, None, error)`` once the retries are spent."""
@@ -127,5 +130,5 @@ class Prelabeler:
                 if not error.retry or attempt >= self.pace.retries or self._stop.is_set():
                     return item_id, None, error
                 pause = self.pace.backoff * 2 ** attempt
-                time.sleep(min(error.retry_after, 60.0) if error.retry_after is not None else pause)
+                self._stop.wait(min(error.retry_after, 60.0) if error.retry_after is not None else pause)
                 attempt += 1

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 AHEAD = 20  # items of the queue answered ahead of the annotators
 PAUSE = 5.0  # seconds between looks at the queue
 PAUSE_AFTER_FAILURE = 30.0
+TIMEOUT = 20.0  # seconds per request: an answer slower than that is of no use ahead of the annotators
+STOP_WAIT = 5.0  # seconds the server's stop waits for a round to end
 PACE = Pace(concurrency=2, give_up_after=1)  # beside a server: gentle, and quick to say it fails
 
 
@@ -28,7 +30,7 @@ class ServedLlm:
 
     def __init__(self, project: Project):
         self.project = project
-        self.client = llm_client(project)
+        self.client = llm_client(project, TIMEOUT)
         self.store = LlmAnswers(project.journal)
         self.problem = None  # the last round's failure, in one sentence
         self.version = None
@@ -40,14 +42,15 @@ class ServedLlm:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop asking; a request still waiting on the endpoint is left to end with the process (its answer
+        is not recorded: the next run asks again)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=PACE.concurrency * self.client.timeout)
+            self._thread.join(timeout=STOP_WAIT)
 
     def status(self) -> dict:
-        answers = self.store.latest(self.version) if self.version else {}
-        return {"model": self.client.model, "promptVersion": self.version, "answers": len(answers),
-                "problem": self.problem}
+        answers = self.store.count(self.version) if self.version else 0
+        return {"model": self.client.model, "promptVersion": self.version, "answers": answers, "problem": self.problem}
 
     def _run(self, upcoming) -> None:
         while not self._stop.is_set():

@@ -61,6 +61,13 @@ class LlmAnswers:
         with self.journal.reading() as conn:
             return {item: answer for item, answer in conn.execute(query)}
 
+    def count(self, prompt_version: str) -> int:
+        """How many items have an answer for ``prompt_version`` (an index read, for ``/stats``)."""
+        query = (sa.select(sa.func.count(sa.distinct(llm_answers.c.item_id)))
+                 .where(llm_answers.c.prompt_version == prompt_version))
+        with self.journal.reading() as conn:
+            return int(conn.execute(query).scalar())
+
     def frame(self) -> pd.DataFrame:
         """Every answer recorded, oldest first: item_id, answer, prompt_version, model, answered_at."""
         query = sa.select(*[c for c in llm_answers.c if c.name != "id"]).order_by(llm_answers.c.id)
