@@ -146,3 +146,7 @@ def test_mistakes_are_refused_in_one_sentence_and_nothing_is_recorded(tmp_path, 
     assert result.returncode == 2 and "HTTP 401" in result.stderr
     assert len(refused.requests) <= 8  # at most the items already handed to the 4 threads: nothing more is sent
     assert answers_in(project) == []
+    refused = run("init", tmp_path / "multi", "--data", tmp_path / "tweets.csv", "--type", "text", "--text-column",
+                  "text", "--categories", "a,b", "--multi-label", "--llm-url", "http://127.0.0.1/v1", ok=False)
+    assert refused.returncode == 2 and "single-label projects" in refused.stderr
+    assert not (tmp_path / "multi" / "labelloop.json").exists()

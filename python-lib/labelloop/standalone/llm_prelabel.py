@@ -45,15 +45,11 @@ def prelabel_project(project: Project, sample: int | None = None, dry_run: bool 
 
 
 def llm_client(project: Project, timeout: float = DEFAULT_TIMEOUT) -> ChatClient:
-    """The project's LLM, refused in one sentence when it has none or cannot use one."""
+    """The project's LLM, refused in one sentence when it has none (``Settings`` refuses one it cannot use)."""
     settings = project.settings
     if not settings.llm_url or not settings.llm_model:
         raise LabelloopError(f"{project.root} has no LLM yet: give --llm-url and --llm-model (they are kept in "
                              "the project; the key stays in an environment variable).")
-    if settings.multi_label:
-        raise LabelloopError("The LLM pre-labels single-label projects: it answers one category per item.")
-    if settings.type not in ("text", "tabular"):
-        raise LabelloopError(f"The LLM reads texts and table rows; {settings.type} items are not sent to it.")
     return ChatClient(settings.llm_url, settings.llm_model, settings.llm_key_env or DEFAULT_KEY_ENV, timeout)
 
 

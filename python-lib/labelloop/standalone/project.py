@@ -74,6 +74,10 @@ class Settings:
         check_features(self.features)
         if self.llm_url:
             self.llm_url = check_url(self.llm_url)
+            if self.multi_label:
+                raise LabelloopError("The LLM pre-labels single-label projects: it answers one category per item.")
+            if self.type not in ("text", "tabular"):
+                raise LabelloopError(f"The LLM reads texts and table rows; {self.type} items are not sent to it.")
 
 
 def parse_categories(text: str) -> list:
