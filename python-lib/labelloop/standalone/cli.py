@@ -245,10 +245,14 @@ def _print_weak(found: dict) -> None:
     print(f"{'rule':<24}{'label':<14}{'coverage':>9}{'overlap':>9}{'conflict':>9}{'accuracy':>9}{'of gold':>8}")
     for rule in found["rules"]:
         off = "" if rule["enabled"] else "  (disabled)"
-        print(f"{rule['name'][:23]:<24}{rule['label'][:13]:<14}{share(rule['coverage']):>9}{share(rule['overlap']):>9}"
-              f"{share(rule['conflict']):>9}{share(rule['accuracy']):>9}{rule['gold']:>8}{off}")
+        print(f"{rule['name'][:23]:<24}{(rule['label'] or 'its answer')[:13]:<14}{share(rule['coverage']):>9}"
+              f"{share(rule['overlap']):>9}{share(rule['conflict']):>9}{share(rule['accuracy']):>9}{rule['gold']:>8}{off}")
+        for category, measured in rule.get("categories", {}).items():  # an LLM's answers, per category
+            print(f"{'':<24}{category[:13]:<14}{share(measured['coverage']):>9}{'':>18}{share(measured['accuracy']):>9}"
+                  f"{measured['gold']:>8}")
     model = found["label_model"]
-    print(f"\n{found['weak_labels']:,} weak labels: the enabled rules cover {share(found['coverage'])} of the items.")
+    voters = "rules and the LLM" if any("categories" in rule for rule in found["rules"]) else "rules"
+    print(f"\n{found['weak_labels']:,} weak labels: the enabled {voters} cover {share(found['coverage'])} of the items.")
     if model["gold"]:
         print(f"On the {model['gold']:,} labeled items they cover: label model {share(model['gold_accuracy'])}, "
               f"majority vote {share(model['majority_gold_accuracy'])}.")
