@@ -265,9 +265,10 @@ def _sample(args) -> None:
     from labelloop.standalone.loop import sample, sample_on_spark
     from labelloop.standalone.project import MODEL, Project
 
+    # refused before anything is read or written
     settings = SamplerSettings(strategy=args.strategy, max_queries=args.max_queries, random_share=args.random_share,
                                chunk_size=args.chunk_size, seed=args.seed, diversity=args.diversity,
-                               rules_bonus=args.rules_bonus)  # refused before anything is read or written
+                               rules_bonus=args.rules_bonus, llm_disagreement=args.llm_disagreement)
     project = Project.open(args.dir)
     if project.platform.registry(MODEL).latest() is None:
         _first_batch(project, args)
@@ -633,6 +634,9 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--chunk-size", type=int, default=10_000, help="rows scored at a time")
     sample.add_argument("--seed", type=int, help="seed of the random share, for repeatable runs")
     _sampling_options(sample)
+    sample.add_argument("--llm-disagreement", type=float, default=0.0, metavar="X",
+                        help="added to the uncertainty of items where the LLM's latest answer is not the model's "
+                             "prediction, or it abstained (0 to 10; default 0: the LLM does not change the ranking)")
     sample.add_argument("--engine", choices=("pandas", "spark"), default="pandas",
                         help="spark: score and rank as a Spark job (a Parquet pool; pip install labelloop[spark]); "
                              "the same queries as pandas for the same seed")

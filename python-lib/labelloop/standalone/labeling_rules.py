@@ -83,15 +83,22 @@ def apply_rules(project: Project) -> Weak:
 
 
 def project_llm_votes(project: Project, ids, categories: list) -> LlmVotes | None:
-    """The votes of the LLM answers last recorded (the latest model and prompt version: another
-    prompt is another voter); None when the LLM has not answered yet."""
+    """The votes of the LLM's latest answers (``latest_llm_answers``); None when it has not answered yet."""
     answers = LlmAnswers(project.journal).frame()
     if answers.empty:
         return None
+    return llm_votes(str(answers["model"].iloc[-1]), latest_llm_answers(project, answers), ids, categories)
+
+
+def latest_llm_answers(project: Project, answers=None) -> dict:
+    """``{item_id: answer or None}`` of the model and prompt version that answered last (another
+    prompt is another voter, measured afresh); empty when the LLM has not answered yet."""
+    answers = LlmAnswers(project.journal).frame() if answers is None else answers
+    if answers.empty:
+        return {}
     last = answers.iloc[-1]
     mine = answers[(answers["model"] == last["model"]) & (answers["prompt_version"] == last["prompt_version"])]
-    mine = mine.drop_duplicates("item_id", keep="last")
-    return llm_votes(str(last["model"]), dict(zip(mine["item_id"], mine["answer"])), ids, categories)
+    return dict(zip(mine["item_id"], mine["answer"]))  # a later answer of an item replaces an earlier one
 
 
 def has_enabled_rules(project: Project) -> bool:
