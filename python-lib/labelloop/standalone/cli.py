@@ -358,7 +358,7 @@ def _print_model(model: dict) -> None:
 
 
 def _simulate(args) -> None:
-    from labelloop.learning.simulate import SimulationSettings, print_table, simulate, write_curves
+    from labelloop.learning.simulate import SimulationSettings, print_table, read_llm_answers, simulate, write_curves
     from labelloop.standalone.labeling_rules import read_rules_file
 
     out_dir = Path(args.out or f"simulation-{Path(args.data).stem}")
@@ -367,10 +367,11 @@ def _simulate(args) -> None:
         seed_labels=args.seed_labels, batch=args.batch, max_labels=args.max_labels, jobs=args.jobs,
         diversity=tuple(d.strip() for d in args.diversity.split(",") if d.strip()),
         **({"random_share": args.random_share} if args.random_share is not None else {}),
-        rules=read_rules_file(args.rules) if args.rules else None, **_simulation_features(args, out_dir))
+        rules=read_rules_file(args.rules) if args.rules else None,
+        llm_answers=read_llm_answers(args.llm_answers) if args.llm_answers else None, **_simulation_features(args, out_dir))
     progress = _progress_bar("runs") if sys.stderr.isatty() and not args.json else None
     result = simulate(args.data, args.label_column, settings, labels_csv=args.labels, data_type=args.type,
-                      text_column=args.text_column, progress=progress)
+                      text_column=args.text_column, progress=progress, id_column=args.id_column)
     csv_path, png_path = write_curves(result, out_dir)
     if args.json:
         print(json.dumps(result))
@@ -690,6 +691,12 @@ def parser() -> argparse.ArgumentParser:
                             help="share of each batch picked at random, as in serve's queries (default 0.1)")
     simulation.add_argument("--jobs", type=int, default=2, help="runs in parallel (default 2)")
     simulation.add_argument("--rules", help="a JSON file of labeling rules: adds a <strategy>+rules run per strategy")
+    simulation.add_argument("--llm-answers", metavar="FILE",
+                            help="an LLM's recorded answers, a CSV item_id,answer (empty: it abstained): adds a "
+                                 "<strategy>+llm run per strategy, favouring the items where the LLM's answer is not "
+                                 "the model's prediction (and with --rules, the LLM votes beside them)")
+    simulation.add_argument("--id-column", help="the column whose values are the --llm-answers' item ids (default: "
+                                                "the ids a project gives the rows)")
     simulation.add_argument("--features", default="auto", help="comma-separated: auto, tfidf, embeddings (several: "
                                                              "every run on each, named <run>@<features>)")
     simulation.add_argument("--embedding-model", metavar="NAME_OR_FOLDER",
