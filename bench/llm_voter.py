@@ -101,7 +101,7 @@ def print_weak_labels(table: list, rows: int, seeds: int) -> None:
     print(f"### Weak labels on {rows:,} tweets: rules, a simulated LLM, both ({HUMAN_LABELS} human labels, "
           f"{seeds} seeds of LLM answers; measured on the other {rows - HUMAN_LABELS:,})\n")
     print("| LLM | voters | coverage | accuracy on covered (min-max over seeds) | labeled right, share of all | "
-          "right / LLM alone's | accuracy where the LLM answers |")
+          "right / LLM alone's | right where the LLM answers (uncovered: wrong) |")
     print("|---|---|---|---|---|---|---|")
     for profile_name, found in table:
         alone = found["LLM alone"][:, 2].mean()

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from test_cli import run
 from test_weak_labels import TWEET_RULES
 
+from labelloop.rules.llm_voter import llm_votes
+from labelloop.rules.spec import parse_rules
+from labelloop.rules.votes import rule_fires
+from labelloop.rules.weak import label_pool
 from labelloop.standalone.demo import tweets_frame
 from labelloop.standalone.project import Project
 from labelloop.store.llm_answers import LlmAnswers
@@ -83,3 +88,23 @@ def test_without_llm_answers_the_report_has_only_the_rules(tmp_path):
     run("rules", tmp_path / "proj", "--file", tmp_path / "rules.json")
     found = json.loads(run("weak", tmp_path / "proj", "--json").stdout)
     assert [r["name"] for r in found["rules"]] == [r["name"] for r in TWEET_RULES]
+
+
+def test_an_accurate_llm_outweighs_a_sloppy_rule_and_the_labels_cover_both():
+    """A rule that votes positive on every tweet with "a" and an LLM right on all but its
+    abstentions: taught by 60 human labels, the label model follows the LLM where they disagree."""
+    frame = tweets_frame(300)
+    truth = [CATEGORIES[n % 3] for n in range(300)]
+    rules = parse_rules([{"name": "sloppy", "label": "positive", "column": "text", "keywords": ["a"]}],
+                        frame.dtypes, CATEGORIES)
+    ids = frame["tweet_id"].astype(str)
+    answers = {i: (None if n % 10 == 0 else t) for n, (i, t) in enumerate(zip(ids, truth))}
+    gold = np.array([CATEGORIES.index(t) if n < 60 else -1 for n, t in enumerate(truth)])
+    weak = label_pool(rules, frame, CATEGORIES, gold, llm_votes("exact", answers, ids, CATEGORIES))
+    labels = dict(zip(weak.rows, weak.labels))
+    answered = [n for n, i in enumerate(ids) if answers[i] is not None]
+    assert all(labels[n] == truth[n] for n in answered)
+    sloppy = set(np.flatnonzero(rule_fires(rules[0], frame)))
+    assert set(weak.rows) == set(answered) | sloppy
+    measured = {r["name"]: r for r in weak.report["rules"]}
+    assert measured["llm:exact"]["accuracy"] == 1.0 and measured["sloppy"]["accuracy"] < 0.5
