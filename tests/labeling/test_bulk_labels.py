@@ -129,6 +129,7 @@ def test_an_undo_appends_events_and_the_items_are_unanswered_and_served_again(se
     assert project.journal.event_count() == events + 6  # one undo event and a withdrawal per answer: nothing deleted
     assert metadata_frame(project.journal.current_frame())["data_id"].tolist() == [ids[0]]
     assert [e["item_id"] for e in project.journal.history("ada")] == [ids[0]]
+    assert next(n for n in NameKeys(project.journal).names() if n["name"] == "ada")["answers"] == 1  # labelloop names
     again = leased(client, "ada", 5)
     assert sorted(again) == sorted(ids[1:])  # back in the queue, in their places
     refused = client.post("/label/bulk/undo", json={"group": group}, headers=headers("ada"))
