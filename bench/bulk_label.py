@@ -7,9 +7,9 @@ labeling core (Flask test client, ``labeling/app.py``; no datasets writer), each
 provenance and the ``/stats`` the response carries. The 200 leases each group needs are taken
 before the clock starts (the page holds them already: they came with ``/similar`` or a batch).
 
-Each round labels 200 fresh items of a 20,000-item pool that already holds ``--existing`` labels.
+Each round labels 200 fresh items of a 40,000-item pool that already holds ``--existing`` labels.
 
-    python bench/bulk_label.py [--rounds 30] [--existing 10000] [--postgres URL]
+    python bench/bulk_label.py [--rounds 20] [--existing 10000] [--postgres URL]
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from labelloop.store.journal import LABELED, Journal
 from labelloop.store.restore import rebuild
 
 GROUP = 200
-POOL = 20_000
+POOL = 40_000
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CATEGORIES = [{"key": k} for k in "abc"]
 
@@ -100,7 +100,7 @@ def postgres_database(admin_url: str):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=30, help="groups of 200 timed per approach and journal")
+    parser.add_argument("--rounds", type=int, default=20, help="groups of 200 timed per approach and journal")
     parser.add_argument("--existing", type=int, default=10_000, help="labels in the journal before the first round")
     parser.add_argument("--postgres", default=POSTGRES, help="a PostgreSQL server's URL (a database is made there)")
     args = parser.parse_args()
