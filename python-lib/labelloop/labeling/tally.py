@@ -146,7 +146,7 @@ class Tally:
         """``apply`` of an answer a group's undo withdrew (its counts are taken back already): no answer now."""
         self.answers.pop((item, annotator), None)
         who = self.answerers.get(item, set())
-        if item in self.shared:
+        if annotator in who and item in self.shared:  # a shared item's labels changed (never seen: nothing did)
             self.shared_changes += 1
         who.discard(annotator)
         if len(who) < 2:
