@@ -14,6 +14,7 @@ FEATURES = (
     "datasets:Datasets",
     "search:Search",
     "review:Review",
+    "groups:Groups",
     "rules:Rules",
     "retrain_loop:RetrainLoop",
     "growing_pool:GrowingPool",
