@@ -9,6 +9,7 @@ import signal
 import subprocess
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import flask
 import numpy as np
@@ -338,3 +339,16 @@ def test_llm_mesh_embeddings_are_part_of_the_port_and_refused_in_one_sentence_ou
     with pytest.raises(LabelloopError, match=r"^The embedding model 'custom:local:minilm' is an LLM Mesh model, "
                                              r"which only DSS has: .*--embedding-model`\.$"):
         LocalPlatform(tmp_path).embed_texts("custom:local:minilm", ["the flight was late"])
+
+
+def test_simulate_on_a_table_without_text_keeps_its_columns_when_auto_finds_the_model(tmp_path, model, monkeypatch):
+    """``--features auto`` takes embeddings because the model is here; data with no text to embed
+    is simulated on its own columns instead of stopping with 'Embeddings are text features'."""
+    from sklearn.datasets import load_wine
+
+    load_wine(as_frame=True).frame.to_csv(tmp_path / "wine.csv", index=False)
+    monkeypatch.setenv("LABELLOOP_MODELS", str(Path(model).parent))
+    found = json.loads(run("simulate", "--data", tmp_path / "wine.csv", "--label-column", "target", "--strategy",
+                           "margin", "--seeds", "1", "--max-labels", "60", "--out", tmp_path / "out", "--json").stdout)
+    assert {run_["strategy"] for run_ in found["runs"]} == {"margin+clue"}
+    assert found["runs"][0]["curve"][-1][0] == 60

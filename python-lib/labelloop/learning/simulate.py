@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +134,13 @@ class PoolEmbeddings:
     path: str
     cache: str
     text_column: str | None = None
+    chosen_by_auto: bool = False  # ``--features auto`` took them because the model is here, not because the data asked
+
+    def apply_to(self, frame: pd.DataFrame, data_type: str) -> bool:
+        """Whether the data has text to embed; only ``auto``'s choice may find it has none."""
+        if not self.chosen_by_auto:
+            return True
+        return data_type not in ("image", "sound") and bool(self.text_column or free_text_columns(frame))
 
     def __call__(self, frame: pd.DataFrame) -> TextEmbeddings:
         columns = (self.text_column,) if self.text_column else free_text_columns(frame)
@@ -412,6 +419,9 @@ def simulate(data, label_column: str, settings: SimulationSettings, labels_csv=N
     if len(counts) < 2 or counts.min() < 2:
         raise LabelloopError("Simulation needs at least two labels, each on at least two items.")
     folder = data if data.is_dir() else None
+    if settings.embeddings is not None and not settings.embeddings.apply_to(frame, data_type):
+        settings = replace(settings, features=tuple(dict.fromkeys(
+            "tfidf" if kind == "embeddings" else kind for kind in settings.features)), embeddings=None)
     matrices = {kind: feature_matrix(frame, data_type, folder, text_column,
                                      settings.embeddings(frame) if kind == "embeddings" else None)
                 for kind in settings.features}

@@ -433,13 +433,15 @@ def _simulation_features(args, out_dir: Path) -> dict:
     from labelloop.learning.simulate import PoolEmbeddings
 
     name = args.embedding_model or DEFAULT_MODEL
-    resolved = [resolve_features(kind.strip(), name) for kind in args.features.split(",") if kind.strip()]
+    asked = [kind.strip() for kind in args.features.split(",") if kind.strip()]
+    resolved = [resolve_features(kind, name) for kind in asked]
     kinds = tuple(dict.fromkeys(kind for kind, _ in resolved))
     path = next((path for _, path in resolved if path), None)
     if path is None:
         return {"features": kinds}
     cache = out_dir / "embeddings" / model_identity(name, path)
-    return {"features": kinds, "embeddings": PoolEmbeddings(name, path, str(cache), args.text_column)}
+    return {"features": kinds, "embeddings": PoolEmbeddings(name, path, str(cache), args.text_column,
+                                                            chosen_by_auto="embeddings" not in asked)}
 
 
 def _progress_bar(unit: str):
