@@ -278,3 +278,20 @@ def test_on_a_pool_in_cells_the_search_widens_when_the_nearest_are_leased_to_oth
         assert len(set().union(*served.values())) == 800  # nobody was served another's items
     finally:
         webapp_of(app).stop()
+
+
+def test_an_index_that_cannot_be_built_is_one_sentence_and_labeling_goes_on(tmp_path, monkeypatch):
+    def no_space(settings, frame):
+        raise ValueError("no column to measure closeness in")
+    monkeypatch.setattr(similar_module, "space_for", no_space)
+    app = text_app(tmp_path)
+    client = app.test_client()
+    try:
+        def refused():
+            response = no_traceback(client.get("/similar?id=0", headers=PAGE))
+            return response.status_code == 503 and response.get_json()["error"] == (
+                "Similar items are not available: building their index failed (no column to measure closeness in).")
+        assert eventually(refused)
+        assert len(client.get("/batch?size=3", headers=PAGE).get_json()["items"]) == 3
+    finally:
+        webapp_of(app).stop()

@@ -23,7 +23,7 @@ import weakref
 import numpy as np
 from flask import jsonify, request
 
-from labelloop.errors import LabelloopError, NotFound, Unavailable
+from labelloop.errors import LabelloopError, NotFound, Unavailable, first_line
 from labelloop.labeling.extensions.base import Extension
 from labelloop.labeling.leasing import LEASE_CAP
 from labelloop.labeling.similar_space import space_for
@@ -123,7 +123,7 @@ class Similar(Extension):
             self._build()
         except Exception as error:  # noqa: BLE001 - labeling goes on without similar items; /similar and the log say why
             log.exception("Building the similar items' index failed")
-            self._error = f"Similar items are not available: building their index failed ({error})."
+            self._error = f"Similar items are not available: building their index failed ({first_line(error)})."
             return
         while not self._stopping.is_set():
             self._wake.wait(RECHECK_SECONDS)
@@ -131,7 +131,10 @@ class Similar(Extension):
             with self._lock:
                 waiting, self._waiting = self._waiting, []
             if waiting and not self._stopping.is_set():
-                self._add(self._index, waiting)
+                try:
+                    self._add(self._index, waiting)
+                except Exception:  # noqa: BLE001 - the items already in stay served; the next arrivals are tried again
+                    log.exception("Adding %d items to the similar items' index failed", len(waiting))
 
     def _build(self) -> None:
         """Wait for the sentence embeddings when the space reads them, learn the space on a sample, index the pool."""
