@@ -12,7 +12,8 @@ Part 2, the route: ``GET /similar?size=20`` through the Flask test client on a w
 ``--route-rows`` table rows (eight numeric columns, one categorical), p95 over ``--queries``
 requests, beside ``GET /batch?size=20`` on the same webapp.
 
-    python bench/similar.py [--rows 1000000 5000000] [--queries 200] [--route-rows 1000000] [--faiss-path DIR]
+    python bench/similar.py [--rows 1000000 2000000] [--variants exact cells faiss] [--queries 200]
+                            [--route-rows 1000000] [--faiss-path DIR]
 """
 from __future__ import annotations
 
@@ -164,7 +165,8 @@ def main() -> None:
     from headline import record
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 2_000_000],
+                        help="pool sizes (5M takes about 20 minutes on a busy 2-core machine)")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--route-rows", type=int, default=1_000_000, help="0: no route part")
     parser.add_argument("--variants", nargs="+", default=["exact", "cells", "faiss"])
