@@ -1,6 +1,6 @@
 """The package's folders depend on each other one way (docs/explanation/architecture.md, Layout).
 
-standalone, dss -> labeling, learning -> quality, rules -> store -> platform -> the shared base
+standalone, dss -> labeling, learning -> quality, rules, llm -> store -> platform -> the shared base
 (errors, parameters, the public sampling API). labeling and learning do not import each other, nor
 standalone and dss. Imports inside functions count too. Only the DSS package imports ``dataiku``.
 """
@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "python-lib" / "labelloop"
-RANK = {"base": 0, "parameters": 1, "platform": 1, "store": 2, "quality": 3, "rules": 3, "labeling": 4, "learning": 4,
+RANK = {"base": 0, "parameters": 1, "platform": 1, "store": 2, "quality": 3, "rules": 3, "llm": 3, "labeling": 4, "learning": 4,
         "standalone": 5, "dss": 5}
 
 

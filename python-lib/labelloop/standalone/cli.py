@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ from labelloop.learning.embedding_model import (
     model_identity,
     resolve_features,
 )
+from labelloop.llm.client import DEFAULT_KEY_ENV, DEFAULT_TIMEOUT
 from labelloop.parameters.tables import AUDIT_SHARE
 from labelloop.platform.delimited import decimal_flag, delimiter_flag
 from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, STRATEGIES
@@ -48,9 +50,46 @@ def _init(args) -> None:
         columns_first=_names(args.columns_first), overlap_share=args.overlap_share,
         overlap_annotators=args.overlap_annotators, audit_share=args.audit_share, table=args.table,
         features=args.features or "auto", embedding_model=args.embedding_model or DEFAULT_MODEL,
-        delimiter=args.delimiter, decimal=args.decimal,
+        delimiter=args.delimiter, decimal=args.decimal, **_llm_settings(args),
     )
     print(f"Created labelloop project in {project.root} ({args.type}, {len(project.source)} items).")
+
+
+def _llm_settings(args) -> dict:
+    """The LLM flags given (the key's variable name, never the key), as project settings."""
+    given = {"llm_url": args.llm_url, "llm_model": args.llm_model, "llm_task": args.llm_task,
+             "llm_key_env": args.llm_key_env}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _llm(args) -> None:
+    from labelloop.llm.prelabel import Pace
+    from labelloop.standalone.llm_prelabel import prelabel_project
+    from labelloop.standalone.project import Project
+
+    project = Project.open(args.dir)
+    project.update_settings(**_llm_settings(args))
+    pace = Pace(concurrency=args.concurrency, rate=args.rate)
+    bar = _progress_bar("items") if sys.stderr.isatty() and not args.json and not args.dry_run else None
+    found = prelabel_project(project, args.sample, args.dry_run, pace, args.timeout, bar)
+    _report(args, found, _print_estimate if args.dry_run else _print_llm)
+
+
+def _print_estimate(found: dict) -> None:
+    print(f"{found['items']:,} items to send to {found['model']} (prompt {found['prompt_version']}): about "
+          f"{found['tokens']:,} tokens ({found['prompt_tokens']:,} in prompts, {found['answer_tokens']:,} in answers).")
+
+
+def _print_llm(found: dict) -> None:
+    def share(value):
+        return "-" if value is None else f"{value:.1%}"
+
+    print(f"Prompt {found['prompt_version']}: {found['answered']:,} answers, {found['abstained']:,} abstentions "
+          f"(unparseable or off the list), {found['errors']:,} items without an answer in this run.")
+    print(f"Accuracy on {found['gold']:,} items people labeled: {share(found['accuracy'])}")
+    print(f"{'human label':<24}{'accuracy':>10}{'coverage':>10}{'items':>8}")
+    for name, value in found["categories"].items():
+        print(f"{name[:23]:<24}{share(value['accuracy']):>10}{share(value['coverage']):>10}{value['gold']:>8}")
 
 
 def _seconds(text: str) -> float:
@@ -62,6 +101,13 @@ def _seconds(text: str) -> float:
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds (0 or more)")
     return value
+
+
+def _count(text: str) -> int:
+    """A flag counting things: a whole number, 1 or more."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of 1 or more")
+    return int(text)
 
 
 def _names(text: str | None) -> list:
@@ -245,10 +291,14 @@ def _print_weak(found: dict) -> None:
     print(f"{'rule':<24}{'label':<14}{'coverage':>9}{'overlap':>9}{'conflict':>9}{'accuracy':>9}{'of gold':>8}")
     for rule in found["rules"]:
         off = "" if rule["enabled"] else "  (disabled)"
-        print(f"{rule['name'][:23]:<24}{rule['label'][:13]:<14}{share(rule['coverage']):>9}{share(rule['overlap']):>9}"
-              f"{share(rule['conflict']):>9}{share(rule['accuracy']):>9}{rule['gold']:>8}{off}")
+        print(f"{rule['name'][:23]:<24}{(rule['label'] or 'its answer')[:13]:<14}{share(rule['coverage']):>9}"
+              f"{share(rule['overlap']):>9}{share(rule['conflict']):>9}{share(rule['accuracy']):>9}{rule['gold']:>8}{off}")
+        for category, measured in rule.get("categories", {}).items():  # an LLM's answers, per category
+            print(f"{'':<24}{category[:13]:<14}{share(measured['coverage']):>9}{'':>18}{share(measured['accuracy']):>9}"
+                  f"{measured['gold']:>8}")
     model = found["label_model"]
-    print(f"\n{found['weak_labels']:,} weak labels: the enabled rules cover {share(found['coverage'])} of the items.")
+    voters = "rules and the LLM" if any("categories" in rule for rule in found["rules"]) else "rules"
+    print(f"\n{found['weak_labels']:,} weak labels: the enabled {voters} cover {share(found['coverage'])} of the items.")
     if model["gold"]:
         print(f"On the {model['gold']:,} labeled items they cover: label model {share(model['gold_accuracy'])}, "
               f"majority vote {share(model['majority_gold_accuracy'])}.")
@@ -261,9 +311,10 @@ def _sample(args) -> None:
     from labelloop.standalone.loop import sample, sample_on_spark
     from labelloop.standalone.project import MODEL, Project
 
+    # refused before anything is read or written
     settings = SamplerSettings(strategy=args.strategy, max_queries=args.max_queries, random_share=args.random_share,
                                chunk_size=args.chunk_size, seed=args.seed, diversity=args.diversity,
-                               rules_bonus=args.rules_bonus)  # refused before anything is read or written
+                               rules_bonus=args.rules_bonus, llm_disagreement=args.llm_disagreement)
     project = Project.open(args.dir)
     if project.platform.registry(MODEL).latest() is None:
         _first_batch(project, args)
@@ -353,7 +404,7 @@ def _print_model(model: dict) -> None:
 
 
 def _simulate(args) -> None:
-    from labelloop.learning.simulate import SimulationSettings, print_table, simulate, write_curves
+    from labelloop.learning.simulate import SimulationSettings, print_table, read_llm_answers, simulate, write_curves
     from labelloop.standalone.labeling_rules import read_rules_file
 
     out_dir = Path(args.out or f"simulation-{Path(args.data).stem}")
@@ -362,10 +413,11 @@ def _simulate(args) -> None:
         seed_labels=args.seed_labels, batch=args.batch, max_labels=args.max_labels, jobs=args.jobs,
         diversity=tuple(d.strip() for d in args.diversity.split(",") if d.strip()),
         **({"random_share": args.random_share} if args.random_share is not None else {}),
-        rules=read_rules_file(args.rules) if args.rules else None, **_simulation_features(args, out_dir))
+        rules=read_rules_file(args.rules) if args.rules else None,
+        llm_answers=read_llm_answers(args.llm_answers) if args.llm_answers else None, **_simulation_features(args, out_dir))
     progress = _progress_bar("runs") if sys.stderr.isatty() and not args.json else None
     result = simulate(args.data, args.label_column, settings, labels_csv=args.labels, data_type=args.type,
-                      text_column=args.text_column, progress=progress)
+                      text_column=args.text_column, progress=progress, id_column=args.id_column)
     csv_path, png_path = write_curves(result, out_dir)
     if args.json:
         print(json.dumps(result))
@@ -461,7 +513,9 @@ def _serve(args) -> None:
     token = read_token(args.auth_token_file)
     if args.require_keys and not token:
         raise LabelloopError("--require-keys is for a shared server: set LABELLOOP_AUTH_TOKEN or use --auth-token-file.")
-    _serve_project(_with_features(Project.open(args.dir, user=args.user), args), args, token)
+    project = _with_features(Project.open(args.dir, user=args.user), args)
+    project.update_settings(**_llm_settings(args))
+    _serve_project(project, args, token)
 
 
 def _names_command(args) -> None:
@@ -512,6 +566,24 @@ def _feature_options(command) -> None:
                               f"'{INSTALL_HINT}' is done and the model is on this machine (recorded in the project)")
     command.add_argument("--embedding-model", metavar="NAME_OR_FOLDER",
                          help=f"the sentence-transformers model (default {DEFAULT_MODEL}); never downloaded")
+
+
+def _llm_options(command) -> None:
+    command.add_argument("--llm-url", metavar="URL", help="an OpenAI-compatible endpoint's base URL, such as "
+                         "http://127.0.0.1:11434/v1 (Ollama); the project POSTs to URL/chat/completions")
+    command.add_argument("--llm-model", metavar="NAME", help="the model the endpoint serves")
+    command.add_argument("--llm-key-env", type=_flag_type(_variable_name), metavar="VAR",
+                         help=f"the environment variable holding the endpoint's key (default {DEFAULT_KEY_ENV}); "
+                              "the key itself is never written anywhere")
+    command.add_argument("--llm-task", metavar="SENTENCE", help="what the labels are for, in a sentence the LLM reads")
+
+
+def _variable_name(text: str) -> str:
+    """An environment variable's name: a key given here by mistake would be written to the project."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", text):
+        raise LabelloopError("--llm-key-env takes the name of an environment variable (such as "
+                             f"{DEFAULT_KEY_ENV}), not the key.")
+    return text
 
 
 def _flag_type(check):
@@ -589,6 +661,7 @@ def parser() -> argparse.ArgumentParser:
     init.add_argument("--decimal", type=_flag_type(decimal_flag), metavar="CHAR",
                       help="a CSV file's decimal mark: point or comma (default: detected)")
     _feature_options(init)
+    _llm_options(init)
     init.set_defaults(run=_init)
 
     _report_command(commands, "status", "progress of a project", _status)
@@ -629,6 +702,9 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--chunk-size", type=int, default=10_000, help="rows scored at a time")
     sample.add_argument("--seed", type=int, help="seed of the random share, for repeatable runs")
     _sampling_options(sample)
+    sample.add_argument("--llm-disagreement", type=float, default=0.0, metavar="X",
+                        help="added to the uncertainty of items where the LLM's latest answer is not the model's "
+                             "prediction, or it abstained (0 to 10; default 0: the LLM does not change the ranking)")
     sample.add_argument("--engine", choices=("pandas", "spark"), default="pandas",
                         help="spark: score and rank as a Spark job (a Parquet pool; pip install labelloop[spark]); "
                              "the same queries as pandas for the same seed")
@@ -652,7 +728,23 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--require-keys", action="store_true",
                        help="on a shared server, every annotator needs a key from 'labelloop names --issue'")
     _loop_options(serve)
+    _llm_options(serve)
     serve.set_defaults(run=_serve)
+
+    llm = commands.add_parser("llm", help="pre-label items with an LLM and measure it against the human labels")
+    llm.add_argument("dir")
+    _llm_options(llm)
+    llm.add_argument("--sample", type=_count, metavar="N", help="only N items of the pool, the same N on every run "
+                                                             "(default: every item)")
+    llm.add_argument("--dry-run", action="store_true", help="count the items and estimate the tokens; send nothing")
+    llm.add_argument("--concurrency", type=int, default=4, choices=range(1, 65), metavar="N",
+                     help="requests in flight (1 to 64, default 4)")
+    llm.add_argument("--rate", type=float, default=0.0, metavar="PER_SECOND",
+                     help="at most this many requests per second (default 0: no limit)")
+    llm.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                     help=f"give up on a request after this long, then retry (default {DEFAULT_TIMEOUT:g})")
+    llm.add_argument("--json", action="store_true")
+    llm.set_defaults(run=_llm)
 
     demo = commands.add_parser("demo", help="build a demo project and serve it")
     demo.add_argument("--type", choices=DEMO_TYPES, default="tabular")
@@ -682,6 +774,12 @@ def parser() -> argparse.ArgumentParser:
                             help="share of each batch picked at random, as in serve's queries (default 0.1)")
     simulation.add_argument("--jobs", type=int, default=2, help="runs in parallel (default 2)")
     simulation.add_argument("--rules", help="a JSON file of labeling rules: adds a <strategy>+rules run per strategy")
+    simulation.add_argument("--llm-answers", metavar="FILE",
+                            help="an LLM's recorded answers, a CSV item_id,answer (empty: it abstained): adds a "
+                                 "<strategy>+llm run per strategy, favouring the items where the LLM's answer is not "
+                                 "the model's prediction (and with --rules, the LLM votes beside them)")
+    simulation.add_argument("--id-column", help="the column whose values are the --llm-answers' item ids (default: "
+                                                "the ids a project gives the rows)")
     simulation.add_argument("--features", default="auto", help="comma-separated: auto, tfidf, embeddings (several: "
                                                              "every run on each, named <run>@<features>)")
     simulation.add_argument("--embedding-model", metavar="NAME_OR_FOLDER",

@@ -18,6 +18,7 @@ from labelloop.errors import LabelloopError, NotFound
 from labelloop.labeling.audit_slice import AuditSlice
 from labelloop.labeling.overlap import Overlap
 from labelloop.learning.embedding_model import DEFAULT_MODEL, check_features, resolve_features
+from labelloop.llm.client import check_url
 from labelloop.parameters.tables import AUDIT_SHARE
 from labelloop.platform.delimited import Dialect, detect
 from labelloop.platform.local import LocalPlatform, dataset_format, write_json_atomic
@@ -56,6 +57,10 @@ class Settings:
     embedding_model: str = DEFAULT_MODEL  # a sentence-transformers model: a folder, or a name in the local cache
     delimiter: str | None = None  # a CSV pool's delimiter and decimal mark (platform/delimited.py), set by init
     decimal: str | None = None
+    llm_url: str | None = None  # an OpenAI-compatible endpoint's base URL (llm/client.py); never its key
+    llm_model: str | None = None
+    llm_task: str | None = None  # the sentence that tells the LLM what the labels are for
+    llm_key_env: str | None = None  # the environment variable holding the key (default LABELLOOP_LLM_API_KEY)
 
     @classmethod
     def from_dict(cls, values: dict) -> Settings:
@@ -67,6 +72,12 @@ class Settings:
 
     def __post_init__(self):
         check_features(self.features)
+        if self.llm_url:
+            self.llm_url = check_url(self.llm_url)
+            if self.multi_label:
+                raise LabelloopError("The LLM pre-labels single-label projects: it answers one category per item.")
+            if self.type not in ("text", "tabular"):
+                raise LabelloopError(f"The LLM reads texts and table rows; {self.type} items are not sent to it.")
 
 
 def parse_categories(text: str) -> list:

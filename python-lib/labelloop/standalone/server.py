@@ -28,6 +28,7 @@ from labelloop.standalone.names import NAME, NameClaims
 from labelloop.standalone.new_names import NewNames
 from labelloop.standalone.pool_watch import PoolWatcher, pool_reader
 from labelloop.standalone.project import MODEL, UNLABELED, Project
+from labelloop.standalone.served_llm import ServedLlm
 from labelloop.standalone.team_quality import BackgroundSuspects
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,8 @@ def serve_settings(project: Project, options: ServeOptions | None = None) -> Set
     the webapp's label counts (``POST /train`` asks for a round now; single-label projects);
     with ``watch_pool``, a growing pool's new items join the queue; the project's text features
     are reported, and with sentence embeddings ``/search?mode=semantic`` searches by meaning
-    while a background process embeds the items a growing pool adds."""
+    while a background process embeds the items a growing pool adds. With an LLM (``--llm-url``), a
+    thread pre-labels the items about to be served (``served_llm.py``)."""
     options = options or ServeOptions()
     settings = project.settings
     token = options.auth_token
@@ -119,7 +121,8 @@ def serve_settings(project: Project, options: ServeOptions | None = None) -> Set
                     suspects=BackgroundSuspects(project).current, rules=rules_book(project), loop=loop, pool=pool,
                     embeddings=ServedFeatures(project, feature_choice(project)),
                     features_of=folder_features(project.platform, UNLABELED, settings.type)
-                    if settings.type in EXTRACTORS else None)
+                    if settings.type in EXTRACTORS else None,
+                    llm=ServedLlm(project) if settings.llm_url else None)
 
 
 def _page(app: Flask, auth_token: str | None) -> None:
