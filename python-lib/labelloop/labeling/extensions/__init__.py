@@ -13,6 +13,7 @@ from importlib import import_module
 FEATURES = (
     "datasets:Datasets",
     "search:Search",
+    "similar:Similar",
     "review:Review",
     "groups:Groups",
     "rules:Rules",
