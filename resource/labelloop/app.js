@@ -78,6 +78,7 @@ class LabelingPage {
   setMode(mode) {
     this.mode = checkMode(mode);
     this.root.dataset.mode = mode;
+    this.nodes.groupButton.hidden = mode !== "labeling";
     if (mode !== "waiting") clearTimeout(this.waitTimer);
   }
 
@@ -119,6 +120,9 @@ class LabelingPage {
     n.team = teamPanel();
     n.item = el("section", { className: "item", "aria-label": "Item to label", tabindex: -1 });
     n.position = el("div", { className: "position" });
+    n.groupButton = el("button", { type: "button", className: "group-button", hidden: true,
+      title: "Open the items like this one as a group, to label them at once", onClick: () => this.act({ type: "group" }) },
+    "Items like this (⇧G)");
     n.reason = el("div", { className: "reason" });
     n.suggestion = el("div", { className: "suggestion" });
     n.categories = el("div", { className: "categories", role: "group", "aria-label": "Categories" });
@@ -135,9 +139,7 @@ class LabelingPage {
       el("button", { type: "button", onClick: () => this.act({ type: "walk", direction: "back" }) }, "Back (←)"),
       el("button", { type: "button", onClick: () => this.act({ type: "skip" }) }, "Skip (Tab)"),
       el("button", { type: "button", onClick: () => this.act({ type: "walk", direction: "next" }) }, "Next (→)"),
-      el("button", { type: "button", onClick: () => this.act({ type: "walk", direction: "last" }) }, "Latest (End)"),
-      el("button", { type: "button", title: "Label the items like this one as a group",
-        onClick: () => this.act({ type: "group" }) }, "Group (⇧G)"));
+      el("button", { type: "button", onClick: () => this.act({ type: "walk", direction: "last" }) }, "Latest (End)"));
     n.query = el("input", { type: "search", maxlength: 200, placeholder: "Search items (a word, a value)",
       "aria-label": "Search items" });
     // "By meaning" shows once the project has sentence embeddings (stats.features, see showStats)
@@ -197,7 +199,7 @@ class LabelingPage {
         n.dock.buttons, n.reviewToggle,
         el("button", { type: "button", className: "help-button", onClick: () => this.toggleHelp() }, "Shortcuts (?)")),
       el("main", {}, el("div", { className: "stage" }, n.done, n.item),
-        el("aside", {}, n.search, n.position, n.reason, n.suggestion, n.answers, n.categories, n.save, n.comment,
+        el("aside", {}, n.search, el("div", { className: "item-bar" }, n.position, n.groupButton), n.reason, n.suggestion, n.answers, n.categories, n.save, n.comment,
           n.nav, n.message), n.dock.column),
       n.help);
   }
