@@ -18,6 +18,7 @@ from flask import Flask, send_from_directory
 from labelloop.errors import LabelloopError, NameRequired
 from labelloop.labeling.app import Settings
 from labelloop.labeling.service import LabelingConfig
+from labelloop.learning.media_features import EXTRACTORS, folder_features
 from labelloop.sampling import DEFAULT_DIVERSITY
 from labelloop.standalone.access import TOKEN_ENV, guard
 from labelloop.standalone.embeddings import ServedFeatures, feature_choice
@@ -116,7 +117,9 @@ def serve_settings(project: Project, options: ServeOptions | None = None) -> Set
                     identify=_identify(project.platform.user(), claims), outputs=project.outputs, unlabeled=UNLABELED,
                     host_setup=lambda app: _page(app, token), media_cache=project.root / ".cache" / "media",
                     suspects=BackgroundSuspects(project).current, rules=rules_book(project), loop=loop, pool=pool,
-                    embeddings=ServedFeatures(project, feature_choice(project)))
+                    embeddings=ServedFeatures(project, feature_choice(project)),
+                    features_of=folder_features(project.platform, UNLABELED, settings.type)
+                    if settings.type in EXTRACTORS else None)
 
 
 def _page(app: Flask, auth_token: str | None) -> None:

@@ -13,11 +13,13 @@ from labelloop.labeling.extensions.retrain_loop import RetrainLoop
 from labelloop.labeling.extensions.review import Review
 from labelloop.labeling.extensions.rules import Rules
 from labelloop.labeling.extensions.search import Search
+from labelloop.labeling.extensions.similar import Similar
 
 # In the order of /stats's parts, and of starting (stopping runs backwards: the datasets are flushed last).
 EXTENSIONS = (
     Datasets,
     Search,
+    Similar,
     Review,
     Rules,
     RetrainLoop,
