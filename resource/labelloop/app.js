@@ -31,7 +31,7 @@ const LOW_WATER = 3; // held items that make the page ask for the next batch
 // How a focused element takes keys: "text" fields take them all, a "control" (button, checkbox,
 // link) takes Tab and Enter, anything else ("none": the page, the item) leaves them to the page.
 function focusKind(target) {
-  if (!(target instanceof Element)) return "none";
+  if (!(target instanceof Element) || target.matches(".group-grid")) return "none"; // the group's grid leaves keys to the page
   if (target.matches("input[type=checkbox], input[type=radio], input[type=button], input[type=submit]")) return "control";
   if (target.matches("input, textarea, select, [contenteditable]")) return "text";
   if (target.matches("button, a[href], summary, audio, video, [tabindex]:not([tabindex='-1'])")) return "control";

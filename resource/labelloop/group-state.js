@@ -105,7 +105,8 @@ export class GroupSelection {
 }
 
 // The items of a group opened from `anchor` (the item shown) with the similar items found: the
-// anchor first, then the others nearest first, each once.
+// anchor first (as found, with its similarity, when it is among them), then the others nearest first.
 export function groupItems(anchor, similar) {
-  return [anchor].concat(similar.filter((item) => item.id !== anchor.id)).slice(0, MAX_GROUP);
+  const first = similar.find((item) => item.id === anchor.id) || anchor;
+  return [first].concat(similar.filter((item) => item.id !== anchor.id)).slice(0, MAX_GROUP);
 }

@@ -18,7 +18,7 @@ function rowSummary(data, config) {
   const names = Object.keys(data);
   const first = (config.columnsFirst || []).filter((name) => names.includes(name));
   const columns = first.concat(names.filter((name) => !first.includes(name))).slice(0, ROW_COLUMNS);
-  return el("dl", { className: "tile-row" }, columns.map((name) => [el("dt", {}, name),
+  return el("dl", { className: "tile-row" }, columns.flatMap((name) => [el("dt", {}, name),
     el("dd", {}, data[name] === null || data[name] === undefined ? "—" : String(data[name]))]));
 }
 

@@ -78,7 +78,10 @@ test("a group with nothing ticked or no label says why in one sentence instead o
 
 test("a group from an item has that item first, then the similar ones, each once", () => {
   const similar = [{ id: "b", similarity: 0.9 }, { id: "a", similarity: 1 }, { id: "c", similarity: 0.5 }];
-  assert.deepEqual(groupItems({ id: "a" }, similar).map((found) => found.id), ["a", "b", "c"]);
+  const items = groupItems({ id: "a" }, similar);
+  assert.deepEqual(items.map((found) => found.id), ["a", "b", "c"]);
+  assert.equal(items[0].similarity, 1); // as found, when the item is among the similar ones
+  assert.deepEqual(groupItems({ id: "z" }, similar).map((found) => found.id), ["z", "b", "a", "c"]);
 });
 
 test("Shift+G opens a group from a new item, and leaves g to its category", () => {
