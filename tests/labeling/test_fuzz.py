@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from polling import eventually
 
 from labelloop.labeling.app import create_app, webapp_of
 from labelloop.standalone.project import Project, init_project
@@ -24,7 +25,7 @@ KEY = {"X-Labelloop-Key": "fuzz-browser-key-0123456789"}
 CATEGORIES = [{"key": "cat", "caption": "Cat"}, {"key": "dog", "caption": "Dog"}]
 ITEMS = ["a.png", "sub/b.png", "c d.png"]
 ROUTES = ["/", "/config", "/batch", "/search", "/label", "/skip", "/release", "/history", "/stats", "/review", "/rules",
-          "/rules/preview", "/train", "/favicon.ico",
+          "/rules/preview", "/train", "/favicon.ico", "/similar",
           "/media/a.png", "/media/sub/b.png", "/resource/labelloop/app.js"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -60,6 +61,7 @@ def client(tmp_path_factory):
     init_project(root / "proj", root / "pics", "image", CATEGORIES)
     project = Project.open(root / "proj")
     app = create_app(serve_settings(project, ServeOptions(auth_token=TOKEN, reviewers=["rev"])))
+    assert eventually(lambda: webapp_of(app).service.stats()["similar"]["ready"])  # /similar's 503 is not the fuzz's
     yield app.test_client(), project.journal
     webapp_of(app).stop()
     project.close()
@@ -93,9 +95,9 @@ def test_any_method_and_body_on_any_route(client, method, route, body, content_t
 
 
 @FUZZ
-@given(route=st.sampled_from(["/batch", "/search", "/history", "/config", "/stats", "/review", "/media/a.png", "/"]),
+@given(route=st.sampled_from(["/batch", "/search", "/similar", "/history", "/config", "/stats", "/review", "/media/a.png", "/"]),
        query=st.dictionaries(st.sampled_from(["size", "cursor", "direction", "original", "token", "q", "column", "match",
-                                              "x"]), odd_text,
+                                              "id", "x"]), odd_text,
                              max_size=3))
 def test_any_query_string(client, route, query):
     app, journal = client

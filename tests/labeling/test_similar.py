@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import threading
 
+import flask
 import numpy as np
 import pandas as pd
 import pytest
+from paths import ROOT
 from polling import eventually
 from test_webapp_api import as_user, no_traceback
 
@@ -173,5 +175,83 @@ def test_with_sentence_embeddings_texts_alike_in_meaning_are_nearest_though_no_w
         ready(client)
         assert [item["id"] for item in similar(client, "0", size=2)] == ["0", "1"]
         assert [item["id"] for item in similar(client, "2", size=2)] == ["2", "3"]
+    finally:
+        webapp_of(app).stop()
+
+
+def media_app(tmp_path, kind: str, files: dict):
+    folder = tmp_path / "media"
+    folder.mkdir()
+    for name, write in files.items():
+        write(folder / name)
+    init_project(tmp_path / "proj", folder, kind, [{"key": "a"}, {"key": "b"}])
+    project = Project.open(tmp_path / "proj")
+    return create_app(serve_settings(project, ServeOptions(online=False))), project
+
+
+def digit_images() -> dict:
+    """Eight handwritten digits as PNG writers, and digit 3 again with a little noise."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits().images
+    rng = np.random.default_rng(0)
+
+    def image(pixels):
+        return lambda path: Image.fromarray((np.clip(pixels, 0, 16) * 15).astype(np.uint8)).resize((32, 32)).save(path)
+    files = {f"d{n}.png": image(digits[n]) for n in range(8)}
+    files["d3 again.png"] = image(digits[3] + rng.normal(0, 0.5, digits[3].shape))
+    return files
+
+
+def test_images_nearest_are_those_that_look_alike(tmp_path):
+    app, project = media_app(tmp_path, "image", digit_images())
+    client = app.test_client()
+    try:
+        ready(client)
+        assert [item["id"] for item in similar(client, "d3.png", size=2)] == ["d3.png", "d3 again.png"]
+        assert similar(client, "d3.png", size=1)[0]["data"]["mediaUrl"] == "media/d3.png"
+    finally:
+        webapp_of(app).stop()
+        project.close()
+
+
+def test_sounds_nearest_are_those_that_sound_alike(tmp_path):
+    import soundfile
+
+    rate, rng = 16_000, np.random.default_rng(0)
+    time = np.arange(rate // 2) / rate
+
+    def tone(hertz, loudness=0.5):
+        return lambda path: soundfile.write(path, np.sin(2 * np.pi * hertz * time) * loudness
+                                            + rng.normal(0, 0.01, len(time)), rate)
+    files = {f"{hertz}.wav": tone(hertz) for hertz in (200, 450, 900, 1800, 3600)}
+    files["930 softer.wav"] = tone(930, loudness=0.3)  # a near note, played more softly
+    app, project = media_app(tmp_path, "sound", files)
+    client = app.test_client()
+    try:
+        ready(client)
+        assert [item["id"] for item in similar(client, "900.wav", size=2)] == ["900.wav", "930 softer.wav"]
+    finally:
+        webapp_of(app).stop()
+        project.close()
+
+
+def test_in_dss_the_image_webapp_reads_its_managed_folders_files_for_similar_items(dss, tmp_path):
+    """The DSS backend hands the same factory the files' descriptors, read through the DSS folder API."""
+    folder = dss.add_folder("media")
+    for name, write in digit_images().items():
+        write(folder / name)
+    dss.add_dataset("labels")
+    dss.add_dataset("metadata")
+    config = {"unlabeled": "media", "categories": [{"from": "a"}, {"from": "b"}], "labels_ds": "labels",
+              "metadata_ds": "metadata", "journal": dss.shared_journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")}
+    app = flask.Flask("backend")
+    dss.run(ROOT / "webapps" / "image-labeling", config, init_globals={"app": app})
+    client, ada = app.test_client(use_cookies=False), dss.login("ada")
+    try:
+        assert eventually(lambda: client.get("/stats", headers=ada).get_json()["similar"]["ready"], timeout=60)
+        found = client.get("/similar?id=d3.png&size=2", headers={**ada, **PAGE}).get_json()["items"]
+        assert [item["id"] for item in found] == ["d3.png", "d3 again.png"]
     finally:
         webapp_of(app).stop()

@@ -9,7 +9,7 @@ It is the space the model learns in, without its labels, so it exists from the f
   ``column=value`` keys, hashed and projected; free-text columns as their embeddings when there
   are some, else as hashed words;
 - image and sound: the built-in model's descriptors of each file (``learning/media_features.py``,
-  handed over by the host as ``settings.features_of``), scaled.
+  handed over by the host as ``settings.features_of``), centred.
 
 Each part of an item's vector is scaled to unit length before they are put side by side, so the
 cosine similarity of two items is the mean of their parts' similarities: a table's many one-hot
@@ -36,16 +36,20 @@ PROJECTED = 128  # dimensions hashed features are projected to
 
 
 class Scaled:
-    """Numbers scaled to mean 0 and deviation 1 (learned on a sample); missing values 0."""
+    """Numbers centred (mean 0) and, ``per_column``, scaled to deviation 1 (learned on a sample); missing values 0.
 
-    def __init__(self, matrix_of: Callable):
-        self.matrix_of = matrix_of  # frame -> float matrix (NaN for missing)
+    A table's columns are in different units, so each is scaled; a file's descriptors are in one
+    (pixels, log energies), and scaling each would let the nearly constant ones (silent bands of a
+    sound) weigh as much as those that tell the files apart, so they are only centred."""
+
+    def __init__(self, matrix_of: Callable, per_column: bool = True):
+        self.matrix_of, self.per_column = matrix_of, per_column  # matrix_of: frame -> float matrix (NaN for missing)
         self.mean = self.deviation = None
 
     def fit(self, frame: pd.DataFrame) -> int:
         matrix = self.matrix_of(frame)
         self.mean = np.nan_to_num(np.nanmean(matrix, axis=0)) if len(matrix) else np.zeros(matrix.shape[1])
-        deviation = np.nan_to_num(np.nanstd(matrix, axis=0)) if len(matrix) else np.ones(matrix.shape[1])
+        deviation = np.nan_to_num(np.nanstd(matrix, axis=0)) if len(matrix) and self.per_column else 1.0
         self.deviation = np.where(deviation > 0, deviation, 1.0)
         return matrix.shape[1]
 
@@ -136,7 +140,7 @@ def space_for(settings, frame: pd.DataFrame) -> Space:
     embedded = tuple(meaning.columns) if meaning is not None else ()
     if config.type in FOLDER_TYPES:
         features_of = settings.features_of
-        return Space([Scaled(lambda rows: np.asarray(features_of(list(rows["path"])), dtype=float))])
+        return Space([Scaled(lambda rows: np.asarray(features_of(list(rows["path"])), dtype=float), per_column=False)])
     if config.type == "text":
         if embedded:
             return Space([Embedded(meaning.cache, embedded)])

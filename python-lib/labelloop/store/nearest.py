@@ -118,17 +118,23 @@ class NearestIndex:
         rows, vectors, cells = self._rows, self._map, self._cells
         if cells is None:
             candidates = None
-            scores = np.concatenate([np.asarray(vectors[s:min(s + BLOCK, rows)], dtype=np.float32) @ query
+            scores = np.concatenate([_dot(vectors[s:min(s + BLOCK, rows)], query)
                                      for s in range(0, rows, BLOCK)]) if rows else np.zeros(0, dtype=np.float32)
         else:
-            nearest = np.argsort(-(cells.centres @ query), kind="stable")[:probe]
+            nearest = np.argsort(-_dot(cells.centres, query), kind="stable")[:probe]
             candidates = np.sort(np.concatenate([cells.members[c] for c in nearest]))
-            scores = np.asarray(vectors[candidates], dtype=np.float32) @ query
+            scores = _dot(vectors[candidates], query)
         limit = min(int(limit), len(scores))
         best = np.argpartition(-scores, limit - 1)[:limit] if 0 < limit < len(scores) else np.arange(limit)
         best = best[np.argsort(-scores[best], kind="stable")]
         positions = best if candidates is None else candidates[best]
         return Found(positions.astype(np.int64), scores[best])
+
+
+def _dot(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Each row's dot product with ``query``, in this thread: BLAS's threads, woken for one product
+    per request, cost more than they save on a busy machine (4x on 60k rows here)."""
+    return np.einsum("ij,j->i", np.asarray(rows, dtype=np.float32), query)
 
 
 def _nearest_centre(centres: np.ndarray, vectors: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ import logging
 import shutil
 import tempfile
 import threading
+import weakref
 
 import numpy as np
 from flask import jsonify, request
@@ -65,6 +66,7 @@ class Similar(Extension):
 
     def start(self) -> None:
         self._folder = tempfile.mkdtemp(prefix="labelloop-similar-")  # owner-only: the vectors describe the items
+        self._remove_folder = weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)  # at exit too
         self._thread.start()
 
     def stop(self) -> None:
@@ -72,7 +74,7 @@ class Similar(Extension):
         self._wake.set()
         self._thread.join(timeout=10)
         if self._folder:
-            shutil.rmtree(self._folder, ignore_errors=True)
+            self._remove_folder()
 
     def stats(self) -> dict:
         return {"similar": {"ready": self._index is not None, "items": len(self._ids)}}
