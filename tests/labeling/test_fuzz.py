@@ -25,6 +25,7 @@ KEY = {"X-Labelloop-Key": "fuzz-browser-key-0123456789"}
 CATEGORIES = [{"key": "cat", "caption": "Cat"}, {"key": "dog", "caption": "Dog"}]
 ITEMS = ["a.png", "sub/b.png", "c d.png"]
 ROUTES = ["/", "/config", "/batch", "/search", "/label", "/skip", "/release", "/history", "/stats", "/review", "/rules",
+          "/label/bulk", "/label/bulk/undo", "/groups",
           "/rules/preview", "/train", "/favicon.ico", "/similar",
           "/media/a.png", "/media/sub/b.png", "/resource/labelloop/app.js"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
@@ -120,6 +121,27 @@ def test_reviews_with_any_fields(client, body, user):
     headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": user, **KEY}
     app.post("/label", json={"id": "a.png", "label": "cat"}, headers={**headers, "X-Labelloop-User": "bob"})
     check(app, journal, "POST", "/review", json=body, headers=headers)
+
+
+bulk_ids = st.one_of(
+    st.lists(st.sampled_from(ITEMS + ["not-an-item.png"]), max_size=5),  # leased or not, known or not, repeated
+    st.just([f"{n}.png" for n in range(10_000)]),
+    json_values,
+)
+bulk_bodies = st.fixed_dictionaries({"ids": bulk_ids, "label": st.one_of(st.sampled_from(["cat", "dog"]), json_values)},
+                                    optional={"comment": json_values})
+undo_bodies = st.fixed_dictionaries({"group": st.one_of(st.sampled_from(["g1", "g2", "g999"]), json_values)})
+
+
+@FUZZ
+@given(body=bulk_bodies, undo=undo_bodies, user=st.sampled_from(["ada", "bob", "rev"]), lease=st.booleans())
+def test_groups_and_their_undo_with_any_fields(client, body, undo, user, lease):
+    app, journal = client
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": user, **KEY}
+    if lease:
+        app.get("/batch?size=3", headers=headers)
+    check(app, journal, "POST", "/label/bulk", json=body, headers=headers)
+    check(app, journal, "POST", "/label/bulk/undo", json=undo, headers=headers)
 
 
 rule_bodies = st.fixed_dictionaries({

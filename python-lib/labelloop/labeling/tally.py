@@ -11,7 +11,7 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-from labelloop.store.journal import LABELED, REVIEWED, SKIPPED
+from labelloop.store.journal import LABELED, REVIEWED, SKIPPED, WITHDRAWN
 from labelloop.store.skips import held_back
 
 
@@ -46,12 +46,13 @@ class Tally:
 
     def receive(self, changes: list) -> None:
         """Follow the journal's changes (``JournalFeed``): all of them at once into an empty
-        tally, then as they come; reviewers' decisions change no count here."""
+        tally, then as they come; reviewers' decisions change no count here, and an answer a
+        group's undo withdrew is no answer (``apply`` takes it back)."""
         answers = [change[:6] for change in changes if change.status != REVIEWED]  # up to event_id: what counts
         if self.last_event or self.items or len(self._loaded):
             self.apply(answers)
         else:
-            self.load(answers)
+            self.load([answer for answer in answers if answer[2] != WITHDRAWN])
 
     def load(self, rows) -> None:
         """Start an empty tally from the journal's current answers all at once (a server's start-up).
@@ -116,20 +117,37 @@ class Tally:
             old = self.answers.get((item, annotator))
             if old is not None:
                 self._count(item, annotator, *old, -1)
-            self.answers[item, annotator] = (status, label, session)
-            who = self.answerers.setdefault(item, set())
-            who.add(annotator)
-            if len(who) == 2:
-                self.shared.add(item)
-            if len(who) >= 2:
-                self.shared_changes += 1
-            if status == SKIPPED and event_id > self._counted_until:
-                self.skips[item, annotator] = self.skips.get((item, annotator), 0) + 1
-            self._count(item, annotator, status, label, session, 1)
+            if status == WITHDRAWN:
+                self._forget(item, annotator)
+            else:
+                self._remember(item, annotator, status, label, session, event_id)
             after = self._item_state(item)
             self.labeled += (after == LABELED) - (before == LABELED)
             self.skipped += (after == SKIPPED) - (before == SKIPPED)
             self.last_event = max(self.last_event, event_id)
+
+    def _remember(self, item, annotator, status, label, session, event_id) -> None:
+        """``apply`` of an answer: the (item, annotator)'s answer now, counted."""
+        self.answers[item, annotator] = (status, label, session)
+        who = self.answerers.setdefault(item, set())
+        who.add(annotator)
+        if len(who) == 2:
+            self.shared.add(item)
+        if len(who) >= 2:
+            self.shared_changes += 1
+        if status == SKIPPED and event_id > self._counted_until:
+            self.skips[item, annotator] = self.skips.get((item, annotator), 0) + 1
+        self._count(item, annotator, status, label, session, 1)
+
+    def _forget(self, item, annotator) -> None:
+        """``apply`` of an answer a group's undo withdrew (its counts are taken back already): no answer now."""
+        self.answers.pop((item, annotator), None)
+        who = self.answerers.get(item, set())
+        if item in self.shared:
+            self.shared_changes += 1
+        who.discard(annotator)
+        if len(who) < 2:
+            self.shared.discard(item)
 
     def _item_state(self, item):
         self._touch(item)

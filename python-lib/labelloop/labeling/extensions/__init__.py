@@ -6,6 +6,7 @@ them, registers their routes, merges their parts of ``/stats`` and starts and st
 """
 from labelloop.labeling.extensions.datasets import Datasets
 from labelloop.labeling.extensions.embeddings import Embeddings
+from labelloop.labeling.extensions.groups import Groups
 from labelloop.labeling.extensions.growing_pool import GrowingPool
 from labelloop.labeling.extensions.media import Media
 from labelloop.labeling.extensions.online import Online
@@ -21,6 +22,7 @@ EXTENSIONS = (
     Search,
     Similar,
     Review,
+    Groups,
     Rules,
     RetrainLoop,
     GrowingPool,
