@@ -655,6 +655,7 @@ class LabelingPage {
         this.upcoming.answer(id);
         this.upcoming.saved(id);
       }
+      this.showStats(result.stats);
       await this.leaveGroup(true);
       this.nodes.message.textContent = `Labeled ${result.recorded} item(s) as ${labelCaption(this.config.categories,
         group.label)} at once; the Groups view can undo it.`;
@@ -662,7 +663,7 @@ class LabelingPage {
   }
 
   // Back to labeling one by one: the group's items not labeled go back to the queue (those the
-  // page holds stay held), and the counts and the Groups view follow.
+  // page holds stay held); once confirmed, the Groups view lists the new group.
   async leaveGroup(confirmed) {
     const released = this.group.toRelease(confirmed, this.upcoming.ids);
     this.group = null;
@@ -671,17 +672,16 @@ class LabelingPage {
     this.nodes.nav.hidden = this.nodes.search.hidden = false;
     this.nodes.comment.value = "";
     if (released.length) await this.send(() => this.api.release(released));
-    this.showStats(await this.api.stats());
-    this.refreshGroups();
+    if (confirmed) this.refreshGroups();
     return this.nextNewItem();
   }
 
   undoGroup(group) {
     return this.hold(async () => {
-      await this.send(() => this.api.undoGroup(group));
-      this.showStats(await this.api.stats());
+      const result = await this.send(() => this.api.undoGroup(group));
+      this.showStats(result.stats);
       await this.refreshGroups();
-      this.nodes.message.textContent = "The group is undone: its items go back to the queue.";
+      this.nodes.message.textContent = `The group is undone: its ${result.withdrawn} item(s) go back to the queue.`;
     });
   }
 
