@@ -9,6 +9,7 @@ import pytest
 from browser import browser_page, open_view, screenshot
 from polling import eventually
 from servers import labelloop_server, page_request
+from test_browser import current_id
 from test_page_layout import box_in_view
 
 ITEM = {"tabular": ".row-table", "text": ".text-body", "image": ".image-viewport", "sound": ".sound-item .wave"}
@@ -145,3 +146,19 @@ def test_a_search_opens_its_results_as_a_group(tmp_path):
         assert page.locator(".group-view strong").first.inner_text() == "Found for “apple”"
         screenshot(page, "group-search-1280x720")
         leave_group(page, "text")
+
+
+def test_keys_typed_before_the_group_shows_act_on_it_in_order(tmp_path):
+    """Shift+G, Space, 1, Enter typed at once: the keys wait while the group loads, then untick the
+    item shown, set the label and confirm; the item left out is the one shown next."""
+    with labelloop_server("demo", "--type", "tabular", "--dir", tmp_path / "demo", "--retrain-every", "0") as url, \
+            browser_page(1280, 720) as page:
+        assert eventually(lambda: similar_ready(url), timeout=60), "the similar items' index was not built"
+        page.goto(url)
+        page.wait_for_selector(ITEM["tabular"])
+        anchor = current_id(page, "wine_id")
+        for key in ["Shift+G", " ", "1", "Enter"]:
+            page.keyboard.press(key)
+        wait_for_labeled(page, 19)
+        page.wait_for_selector(ITEM["tabular"])
+        assert current_id(page, "wine_id") == anchor
