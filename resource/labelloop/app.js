@@ -166,9 +166,9 @@ class LabelingPage {
           el("dt", {}, "← / →"), el("dd", {}, "Previous / next item in your history"),
           el("dt", {}, "Home / End"), el("dd", {}, "Your first answer / back to new items"),
           el("dt", {}, "Ctrl+Z"), el("dd", {}, "Reopen your latest answer to change it"),
-          el("dt", {}, "Shift+G"), el("dd", {}, "Open the items like this one as a group, all ticked with the suggestion"),
-          el("dt", {}, "In a group"), el("dd", {}, "Arrows move, Space unticks or ticks, a category key sets the label, "
-            + "Enter labels the ticked items, Esc leaves (⌫ plays a sound)"),
+          el("dt", {}, "Shift+G"), el("dd", {}, "Label the items like this one as a group"),
+          el("dt", {}, "In a group"), el("dd", {}, "Arrows and Space untick, a category key sets the label, Enter labels, "
+            + "Esc leaves"),
           el("dt", {}, "+ / - / 0"), el("dd", {}, "Images: zoom in, zoom out, fit (or the mouse wheel; drag to pan)"),
           el("dt", {}, "Space / ⌫"), el("dd", {}, "Sounds: play or pause / play from the start"),
           el("dt", {}, ", / . and [ / ]"), el("dd", {}, "Sounds: back or forward one second / slower or faster"),
