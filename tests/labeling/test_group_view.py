@@ -12,6 +12,8 @@ from servers import labelloop_server, page_request
 from test_browser import current_id
 from test_page_layout import box_in_view
 
+from labelloop.standalone.project import Project
+
 ITEM = {"tabular": ".row-table", "text": ".text-body", "image": ".image-viewport", "sound": ".sound-item .wave"}
 
 
@@ -162,3 +164,46 @@ def test_keys_typed_before_the_group_shows_act_on_it_in_order(tmp_path):
         wait_for_labeled(page, 19)
         page.wait_for_selector(ITEM["tabular"])
         assert current_id(page, "wine_id") == anchor
+
+
+def leased(demo) -> set:
+    """The items anyone holds a lease on now, read from the project's journal."""
+    project = Project.open(demo)
+    try:
+        return project.journal.leased_to_others("")
+    finally:
+        project.close()
+
+
+def test_the_items_left_out_go_back_to_the_queue_and_leaving_gives_the_whole_group_back(tmp_path):
+    """Unticked items, and every item of a group left with Esc, are leased to nobody once the page
+    moves on, except the ones the page already held to label one by one."""
+    demo = tmp_path / "demo"
+    with labelloop_server("demo", "--type", "tabular", "--dir", demo, "--retrain-every", "0") as url, \
+            browser_page(1280, 720) as page:
+        batches = []
+        page.on("response", lambda response: batches.append(response) if "/batch?" in response.url else None)
+        assert eventually(lambda: similar_ready(url), timeout=60), "the similar items' index was not built"
+        page.goto(url)
+        page.wait_for_selector(ITEM["tabular"])
+        page.keyboard.press("Shift+G")
+        page.wait_for_selector(".group-tile")
+        held = {item["id"] for response in batches for item in response.json()["items"]}
+        ids = page.locator(".group-tile").evaluate_all("ts => ts.map((t) => t.title)")
+        out = [n for n, item_id in enumerate(ids) if n and item_id not in held][:2]
+        for n in out:
+            page.locator(".group-tile").nth(n).click()
+        page.keyboard.press("1")
+        page.keyboard.press("Enter")
+        wait_for_labeled(page, len(ids) - 2)
+        page.wait_for_selector(ITEM["tabular"])  # the page shows an item once it gave the others back
+        assert not {ids[n] for n in out} & leased(demo)
+        page.keyboard.press("Shift+G")
+        page.wait_for_selector(".group-tile")
+        held = {item["id"] for response in batches for item in response.json()["items"]}
+        group = set(page.locator(".group-tile").evaluate_all("ts => ts.map((t) => t.title)"))
+        assert group - held <= leased(demo)  # leased to the page while the group is open
+        page.keyboard.press("Escape")
+        page.wait_for_selector(ITEM["tabular"])
+        assert not (group - held) & leased(demo)
+        assert labeled(page) == len(ids) - 2
