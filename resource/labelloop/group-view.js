@@ -37,6 +37,8 @@ function tileBody(item, config, context) {
         event.stopPropagation();
         playOnly(audio);
       } }, "▶ Play");
+    audio.addEventListener("play", () => { play.textContent = "❚❚ Pause"; });
+    audio.addEventListener("pause", () => { play.textContent = "▶ Play"; });
     return [audio, play, el("span", { className: "tile-name" }, data.path)];
   }
   if (config.type === "text") return [el("p", { className: "tile-text", lang: "und" }, String(data.text ?? "") || "(empty text)")];

@@ -125,6 +125,7 @@ def test_sound_tiles_play_by_click_and_by_backspace(tmp_path):
         open_group(page, url, "sound")
         page.locator(".group-tile .tile-play").nth(1).click()
         page.wait_for_function("() => !document.querySelectorAll('.group-tile audio')[1].paused")
+        page.locator(".group-tile .tile-play").nth(1).get_by_text("❚❚ Pause").wait_for()
         assert page.locator(".group-tile[aria-checked='false']").count() == 0, "playing does not untick"
         page.locator(".group-grid").focus()
         page.keyboard.press("Home")
