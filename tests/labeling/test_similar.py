@@ -17,6 +17,7 @@ from labelloop.labeling.service import LabelingConfig
 from labelloop.platform.local import LocalPlatform
 from labelloop.standalone.project import Project, init_project
 from labelloop.standalone.server import ServeOptions, serve_settings
+from labelloop.store import nearest
 from labelloop.store.embedding_cache import EmbeddingCache, text_keys
 from labelloop.store.items import TableSource
 from labelloop.store.journal import Journal
@@ -253,5 +254,27 @@ def test_in_dss_the_image_webapp_reads_its_managed_folders_files_for_similar_ite
         assert eventually(lambda: client.get("/stats", headers=ada).get_json()["similar"]["ready"], timeout=60)
         found = client.get("/similar?id=d3.png&size=2", headers={**ada, **PAGE}).get_json()["items"]
         assert [item["id"] for item in found] == ["d3.png", "d3 again.png"]
+    finally:
+        webapp_of(app).stop()
+
+
+def test_on_a_pool_in_cells_the_search_widens_when_the_nearest_are_leased_to_others(tmp_path, monkeypatch):
+    monkeypatch.setattr(nearest, "CELLS_FROM", 300)  # 3,000 rows: about 54 cells of 55, 12 of them scanned first
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"n": range(3_000), **{f"x{c}": rng.normal(size=3_000) for c in range(4)}})
+    app = create_app(Settings(LocalPlatform(tmp_path), Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}"),
+                              TableSource(frame, id_column="n"),
+                              LabelingConfig(type="tabular", categories=[{"key": "a"}, {"key": "b"}], online=False),
+                              identify=lambda request: request.headers.get("X-User", "alice")))
+    client = app.test_client()
+    try:
+        ready(client)
+        served = {}
+        for user in ("alice", "bob", "carol", "dan"):
+            items = similar(client, "0", size=200, user=user)
+            assert len(items) == 200
+            assert all(a["similarity"] >= b["similarity"] for a, b in zip(items, items[1:]))
+            served[user] = {item["id"] for item in items}
+        assert len(set().union(*served.values())) == 800  # nobody was served another's items
     finally:
         webapp_of(app).stop()

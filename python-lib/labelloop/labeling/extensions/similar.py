@@ -190,7 +190,7 @@ class _Ranked:
 
     def _widen(self, count: int) -> bool:
         """Search more widely; False when nothing more can be found."""
-        if self._limit >= self.index.rows or (self._limit and self._probe >= WIDEST):
+        if self._limit >= self.index.rows or (self._limit and 2 * self._probe > WIDEST):
             return False
         if self._limit:
             self._probe *= 2
