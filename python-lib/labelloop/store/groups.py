@@ -9,7 +9,6 @@ the answer's current row then points with status UNDONE (``WITHDRAWN``). Followe
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
 
 import sqlalchemy as sa
 
@@ -39,7 +38,7 @@ def record_group(journal: Journal, annotator: str, annotations: list, now: dt.da
         group = f"g{first}"  # text that no reader of the datasets takes for a number
         rows = []
         for n, annotation in enumerate(annotations):
-            values = {**asdict(annotation), "group_id": group, "group_size": len(annotations)}
+            values = {**vars(annotation), "group_id": group, "group_size": len(annotations)}  # asdict copies deeply: 10x slower
             rows.append({"id": first + n, "kind": KIND_OF_STATUS[values.pop("status")], "created_at": now, **values})
         conn.execute(events.insert(), rows)
         conn.execute(journal.upsert_current, [
