@@ -199,8 +199,8 @@ class LabelingPage {
         n.dock.buttons, n.reviewToggle,
         el("button", { type: "button", className: "help-button", onClick: () => this.toggleHelp() }, "Shortcuts (?)")),
       el("main", {}, el("div", { className: "stage" }, n.done, n.item),
-        el("aside", {}, n.search, el("div", { className: "item-bar" }, n.position, n.groupButton), n.reason, n.suggestion, n.answers, n.categories, n.save, n.comment,
-          n.nav, n.message), n.dock.column),
+        el("aside", {}, n.search, el("div", { className: "item-bar" }, n.position, n.groupButton), n.reason,
+          n.suggestion, n.answers, n.categories, n.save, n.comment, n.nav, n.message), n.dock.column),
       n.help);
   }
 
@@ -749,7 +749,7 @@ class LabelingPage {
     if (!this.config || this.mode === "naming" || this.helpDialog.isOpen || inDialog) return; // a dialog takes its keys
     const focus = focusKind(event.target);
     if (event.key === "Escape") {
-      if (focus === "text") this.nodes.item.focus({ preventScroll: true });
+      if (focus === "text") (this.groupView || this.nodes.item).focus({ preventScroll: true });
       else if (this.group) this.act({ type: "groupLeave" });
       return;
     }

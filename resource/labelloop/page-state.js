@@ -66,6 +66,7 @@ function groupKeyAction(press, focus, shortcuts) {
   if (press.key === "Backspace") return { type: "groupPlay" };
   if (GROUP_MOVES[press.key]) return { type: "groupMove", direction: GROUP_MOVES[press.key] };
   if (press.key === "?") return { type: "help" };
+  if (press.key === "G" && press.shiftKey) return null; // the group is open already
   const category = shortcuts.get(press.key.toLowerCase());
   return category ? { type: "choose", category } : null;
 }

@@ -103,6 +103,7 @@ test("in a group, arrows move, Space ticks, Enter confirms, category keys set th
   assert.deepEqual(at("2"), { type: "choose", category: "dog" });
   assert.deepEqual(at("?"), { type: "help" });
   assert.equal(at("Tab"), null);
+  assert.equal(at("G", "none", { shiftKey: true }), null); // Shift+G again does not choose g's category
   assert.equal(at("z", "none", { ctrlKey: true }), null); // no undo of single answers inside a group
   assert.equal(at("Enter", "control"), null); // a focused button takes Enter and Space
   assert.equal(at(" ", "control"), null);
