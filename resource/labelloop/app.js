@@ -461,7 +461,8 @@ class LabelingPage {
     this.history = null;
     this.hold(async () => {
       if (!this.reviewing) return this.nextNewItem(); // the items held for labeling are still there
-      this.showStats(await this.api.stats()); // the Team panel, current as the review starts
+      this.showStats(await this.api.stats()); // the Team and Groups views, current as the review starts
+      await this.refreshGroups();
       return this.nextReview();
     });
   }

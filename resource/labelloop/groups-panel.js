@@ -20,7 +20,7 @@ export function groupsPanel(categories, undo) {
       className: group.undone ? "group-entry undone" : "group-entry" },
     el("strong", {}, `${group.size} × ${labelCaption(categories, group.label)}`),
     ` by ${group.annotator} · ${when(group.date)}`,
-    group.undone ? el("span", { className: "group-undone" }, " · undone")
+    group.undone ? el("span", { className: "group-undone" }, ` · undone by ${group.undoneBy}`)
       : el("button", { type: "button", className: "group-undo", "aria-label": `Undo the group of ${group.size}`,
         onClick: () => undo(group.group) }, "Undo")))));
   };

@@ -3,13 +3,15 @@ items like the one shown as a group, untick what does not belong, label the rest
 see the count move, undo the group from the Groups view and see it move back (issue 32)."""
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 
 import pytest
 from browser import browser_page, open_view, screenshot
 from polling import eventually
-from servers import labelloop_server, page_request
-from test_browser import current_id
+from servers import LABELLOOP, labelloop_server, page_request
+from test_browser import current_id, sign_in, small_project
 from test_page_layout import box_in_view
 
 from labelloop.standalone.project import Project
@@ -208,3 +210,27 @@ def test_the_items_left_out_go_back_to_the_queue_and_leaving_gives_the_whole_gro
         page.wait_for_selector(ITEM["tabular"])
         assert not (group - held) & leased(demo)
         assert labeled(page) == len(ids) - 2
+
+
+def test_a_reviewer_sees_an_annotators_group_and_undoes_it(tmp_path, monkeypatch):
+    project = small_project(tmp_path, [{"key": "yes", "caption": "Yes"}, {"key": "no", "caption": "No"}], rows=40)
+    issued = subprocess.run([LABELLOOP, "names", str(project), "--issue", "rev", "--json"], capture_output=True, text=True)
+    token = "group-token-0123456789"
+    monkeypatch.setenv("LABELLOOP_AUTH_TOKEN", token)
+    ada = {"Authorization": f"Bearer {token}", "X-Labelloop-User": "ada", "X-Labelloop-Key": "a" * 32}
+    with labelloop_server("serve", project, "--reviewers", "rev", "--retrain-every", "0") as url, \
+            browser_page(1280, 720) as page:
+        ids = [item["id"] for item in page_request(url, "GET", "/batch?size=5", ada)[1]["items"]]
+        status, given = page_request(url, "POST", "/label/bulk", ada, {"ids": ids, "label": "yes"})
+        assert status == 200 and given["recorded"] == 5
+        page.goto(url + "?token=" + token)
+        sign_in(page, "rev", json.loads(issued.stdout)["key"])
+        page.wait_for_selector(".row-table")
+        wait_for_labeled(page, 5)
+        open_view(page, "groups")
+        assert page.locator(".group-entry").inner_text().startswith("5 × Yes by ada")
+        page.get_by_role("button", name="Undo the group of 5").click()
+        wait_for_labeled(page, 0)
+        page.locator(".group-entry.undone").wait_for()
+        assert page.locator(".group-entry").inner_text().endswith("undone by rev")
+        screenshot(page, "group-undone-by-a-reviewer")
