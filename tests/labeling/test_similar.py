@@ -259,7 +259,7 @@ def test_in_dss_the_image_webapp_reads_its_managed_folders_files_for_similar_ite
 
 
 def test_on_a_pool_in_cells_the_search_widens_when_the_nearest_are_leased_to_others(tmp_path, monkeypatch):
-    monkeypatch.setattr(nearest, "CELLS_FROM", 300)  # 3,000 rows: about 54 cells of 55, 12 of them scanned first
+    monkeypatch.setattr(nearest, "CELLS_FROM", 300)  # 3,000 rows: about 109 cells of 27, 12 of them scanned first
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"n": range(3_000), **{f"x{c}": rng.normal(size=3_000) for c in range(4)}})
     app = create_app(Settings(LocalPlatform(tmp_path), Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}"),

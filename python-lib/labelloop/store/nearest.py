@@ -20,12 +20,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 
 CELLS_FROM = 50_000  # below this many rows a search scans them all (a few milliseconds)
 BLOCK = 65_536  # rows converted to float32 at a time
+FILING_BLOCK = 8_192  # rows filed in their cells at a time: their products with 2,000 centres take 64 MB
 KMEANS_ROUNDS = 8
 SAMPLE_PER_CELL = 40  # rows per centre the k-means learns from
 PROBE = 12  # cells scanned by default
+CELLS_PER_ROOT = 2  # cells per square root of the rows: 2,000 of 500 rows at 1M, so a search scans 6,000
 
 
 class Found(NamedTuple):
@@ -88,14 +91,13 @@ class NearestIndex:
         return self._rows >= CELLS_FROM and (cells is None or self._rows >= 2 * cells.organised_rows)
 
     def organise(self) -> None:
-        """Learn about sqrt(rows) centres on a sample, then file every row in its nearest cell."""
+        """Learn ``CELLS_PER_ROOT`` x sqrt(rows) centres on a sample, then file every row in its nearest cell."""
         rows, vectors = self._rows, self._map
-        count = max(1, int(np.sqrt(rows)))
+        count = max(1, int(CELLS_PER_ROOT * np.sqrt(rows)))
         rng = np.random.default_rng(self.seed)
         sample = np.sort(rng.choice(rows, size=min(rows, count * SAMPLE_PER_CELL), replace=False))
         centres = _spherical_kmeans(np.asarray(vectors[sample], dtype=np.float32), count, rng)
-        assigned = np.concatenate([_nearest_centre(centres, np.asarray(vectors[s:s + BLOCK], dtype=np.float32))
-                                   for s in range(0, rows, BLOCK)])
+        assigned = _nearest_centre(centres, vectors[:rows])
         order = np.argsort(assigned, kind="stable")
         members = tuple(np.split(order, np.searchsorted(assigned[order], np.arange(1, count))))
         with self._write:  # rows added meanwhile join their cells
@@ -138,7 +140,9 @@ def _dot(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
 
 
 def _nearest_centre(centres: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-    return np.argmax(vectors @ centres.T, axis=1) if len(vectors) else np.zeros(0, dtype=np.int64)
+    """Each row's nearest centre, ``FILING_BLOCK`` rows at a time (their products with the centres stay small)."""
+    return np.concatenate([np.argmax(np.asarray(vectors[s:s + FILING_BLOCK], dtype=np.float32) @ centres.T, axis=1)
+                           for s in range(0, len(vectors), FILING_BLOCK)] or [np.zeros(0, dtype=np.int64)])
 
 
 def _spherical_kmeans(sample: np.ndarray, count: int, rng) -> np.ndarray:
@@ -146,8 +150,9 @@ def _spherical_kmeans(sample: np.ndarray, count: int, rng) -> np.ndarray:
     centres = sample[rng.choice(len(sample), size=count, replace=False)]
     for _ in range(KMEANS_ROUNDS):
         assigned = _nearest_centre(centres, sample)
-        sums = np.zeros_like(centres)
-        np.add.at(sums, assigned, sample)
+        members = sp.csr_matrix((np.ones(len(sample), dtype=np.float32), (assigned, np.arange(len(sample)))),
+                                shape=(count, len(sample)))
+        sums = np.asarray(members @ sample)
         empty = np.flatnonzero(~sums.any(axis=1))
         sums[empty] = sample[rng.choice(len(sample), size=len(empty))]
         norms = np.linalg.norm(sums, axis=1, keepdims=True)

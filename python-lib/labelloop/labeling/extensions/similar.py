@@ -189,12 +189,12 @@ class _Ranked:
                 return found
 
     def _widen(self, count: int) -> bool:
-        """Search more widely; False when nothing more can be found."""
-        if self._limit >= self.index.rows or (self._limit and 2 * self._probe > WIDEST):
+        """Search more widely (twice the cells, four times the items); False when nothing more can be found."""
+        if self._limit and (len(self._order) >= self.index.rows or 2 * self._probe > WIDEST):
             return False
         if self._limit:
             self._probe *= 2
-        self._limit = min(self.index.rows, max(4 * count + 50, 4 * self._limit))
+        self._limit = max(4 * count + 50, 4 * self._limit)
         found = self.index.search(self.vector, self._limit, probe=self._probe)
         self._order = [self.ids[p] for p in found.positions]
         self.similarity = {i: round(float(np.clip(s, 0, 1)), 4) for i, s in zip(self._order, found.similarities)}
