@@ -121,6 +121,7 @@ def test_an_undo_appends_events_and_the_items_are_unanswered_and_served_again(se
     ids = leased(client, "ada", 6)
     group = client.post("/label/bulk", json={"ids": ids, "label": "b"}, headers=headers("ada")).get_json()["group"]
     client.post("/label", json={"id": ids[0], "label": "c"}, headers=headers("ada"))  # changed since, by hand: kept
+    assert not set(leased(client, "bob", 5)) & set(ids)  # the queue's cursors move past the group
     events = project.journal.event_count()
     assert client.post("/label/bulk/undo", json={"group": group}, headers=headers("bob")).status_code == 403
     response = client.post("/label/bulk/undo", json={"group": group}, headers=headers("ada"))
@@ -129,6 +130,7 @@ def test_an_undo_appends_events_and_the_items_are_unanswered_and_served_again(se
     assert project.journal.event_count() == events + 6  # one undo event and a withdrawal per answer: nothing deleted
     assert metadata_frame(project.journal.current_frame())["data_id"].tolist() == [ids[0]]
     assert [e["item_id"] for e in project.journal.history("ada")] == [ids[0]]
+    assert next(n for n in NameKeys(project.journal).names() if n["name"] == "ada")["answers"] == 1  # labelloop names
     again = leased(client, "ada", 5)
     assert sorted(again) == sorted(ids[1:])  # back in the queue, in their places
     refused = client.post("/label/bulk/undo", json={"group": group}, headers=headers("ada"))

@@ -52,7 +52,7 @@ class Tally:
         if self.last_event or self.items or len(self._loaded):
             self.apply(answers)
         else:
-            self.load([answer for answer in answers if answer[2] != WITHDRAWN])
+            self.load(answers)
 
     def load(self, rows) -> None:
         """Start an empty tally from the journal's current answers all at once (a server's start-up).
@@ -65,8 +65,11 @@ class Tally:
             raise ValueError("Tally.load starts an empty tally.")
         if not rows:
             return
+        self.last_event = int(max(row[5] for row in rows))
+        rows = [row for row in rows if row[2] != WITHDRAWN]  # a label a group's undo took back: no answer
+        if not rows:
+            return
         items, annotators, statuses, labels, sessions, events = (np.array(c, dtype=object) for c in zip(*rows))
-        self.last_event = int(max(events))
         labeled = statuses == LABELED
         codes, _ = pd.factorize(items)
         answerers = np.bincount(codes)[codes]  # per answer: how many annotators answered its item

@@ -90,10 +90,11 @@ def groups(journal: Journal, annotator: str | None = None, group: str | None = N
     if group is not None:
         made = made.where(events.c.group_id == group)
     made = made.group_by(events.c.group_id).subquery()
-    undone = sa.select(events.c.group_id, events.c.annotator, events.c.created_at).where(events.c.kind == UNDO).subquery()
+    undo = events.alias("undo")  # each group's undo event, looked up by the groups' index
     query = (sa.select(made.c.group, made.c.annotator, made.c.label, made.c.comment, made.c.size, made.c.date,
-                       undone.c.annotator.label("undone_by"), undone.c.created_at.label("undone_at"))
-             .outerjoin(undone, undone.c.group_id == made.c.group).order_by(made.c.first.desc()))
+                       undo.c.annotator.label("undone_by"), undo.c.created_at.label("undone_at"))
+             .outerjoin(undo, sa.and_(undo.c.group_id == made.c.group, undo.c.kind == UNDO))
+             .order_by(made.c.first.desc()))
     with journal.reading() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
 
