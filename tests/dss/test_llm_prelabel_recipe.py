@@ -1,0 +1,105 @@
+"""The Pre-label with an LLM recipe: the real recipe.py run through the fake DSS, whose LLM Mesh
+completion model answers with a known accuracy per category."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from paths import ROOT
+
+from labelloop.errors import LabelloopError
+
+RECIPE = ROOT / "custom-recipes" / "llm-prelabel"
+CATEGORIES = [{"from": "complaint", "to": "the customer is unhappy"}, {"from": "praise", "to": "the customer is happy"}]
+ACCURACY = {"complaint": 0.9, "praise": 0.6}
+
+
+def tickets(count: int = 120) -> pd.DataFrame:
+    kinds = ["complaint", "praise"]
+    return pd.DataFrame({"ticket": [f"t{i}" for i in range(count)],
+                         "text": [f"ticket {i}: {'refund' if i % 2 == 0 else 'thanks'} {i * 7 % 13}" for i in range(count)],
+                         "truth": [kinds[i % 2] for i in range(count)]})
+
+
+@pytest.fixture
+def flow(dss_any):
+    data = tickets()
+    dss_any.add_dataset("tickets", data[["ticket", "text"]])
+    dss_any.add_dataset("labels", pd.DataFrame({"item_id": data["ticket"][:40], "label": data["truth"][:40]}))
+    dss_any.add_dataset("answers")
+    dss_any.llm = dss_any.add_completion_llm("openai:gpt", dict(zip(data["text"], data["truth"])), ACCURACY)
+    return dss_any
+
+
+def run(flow, labels: bool = True, **config):
+    settings = {"llm": "openai:gpt", "task": "Sort support tickets.", "categories": CATEGORIES, "text_column": "text",
+                "id_column": "ticket", **config}
+    return flow.run(RECIPE, settings, inputs={"data": ["tickets"], **({"labels": ["labels"]} if labels else {})},
+                    outputs={"answers": ["answers"]})
+
+
+def written(flow) -> pd.DataFrame:
+    return flow.platform.read_dataset("answers")
+
+
+def test_every_item_gets_an_answer_measured_against_the_labels_and_examples_come_from_them(flow):
+    run(flow)
+    answers = written(flow)
+    assert answers.columns.tolist() == ["item_id", "answer", "prompt_version", "model", "answered_at"]
+    assert sorted(answers["item_id"]) == sorted(tickets()["ticket"]) and set(answers["model"]) == {"openai:gpt"}
+    assert answers["prompt_version"].nunique() == 1 and set(answers["answer"]) <= {"complaint", "praise"}
+    truth = dict(zip(tickets()["ticket"], tickets()["truth"]))
+    for key, accuracy in ACCURACY.items():
+        of_key = answers[answers["item_id"].map(truth) == key]
+        assert abs((of_key["answer"] == key).mean() - accuracy) < 0.15, key
+    first = flow.llm.requests[0]
+    roles = [m["role"] for m in first["messages"]]
+    assert roles[0] == "system" and roles.count("assistant") == 4 and roles[-1] == "user"  # 2 examples a category
+    system = first["messages"][0]["content"]
+    assert "Sort support tickets." in system and "the customer is happy" in system
+    # the JSON output mode where dataikuapi has it (13.2 and later), the prompt alone before
+    assert ("responseFormat" in first["settings"]) == (flow.version >= (13, 2, 0))
+    assert first["settings"]["temperature"] == 0
+
+
+def test_a_rerun_asks_only_about_items_without_an_answer_for_the_prompt(flow):
+    run(flow, sample=30)
+    assert len(written(flow)) == 30 and flow.llm.calls == 30
+    run(flow)
+    assert len(written(flow)) == 120 and flow.llm.calls == 120  # the 30 first answers were kept, not asked again
+    run(flow, task="Sort the tickets of a shop.")  # a new prompt: a new version, every item asked again
+    answers = written(flow)
+    assert len(answers) == 120 and answers["prompt_version"].nunique() == 1 and flow.llm.calls == 240
+
+
+def test_an_llm_failing_half_way_stops_the_run_in_one_sentence_and_the_next_run_goes_on(flow):
+    flow.llm.fail_after = 50
+    with pytest.raises(LabelloopError) as stopped:
+        run(flow, concurrency=1)
+    message = str(stopped.value)
+    assert message.startswith("Stopped: The LLM Mesh model 'openai:gpt' failed to answer; the 50 answers so far")
+    assert message.endswith("run the recipe again to go on.") and "\n" not in message
+    assert len(written(flow)) == 50
+    flow.llm.fail_after = 0
+    run(flow)
+    assert sorted(written(flow)["item_id"]) == sorted(tickets()["ticket"])
+
+
+def test_answers_that_are_not_json_or_a_failure_now_and_then_are_abstentions_and_retries(flow):
+    flow.llm.garbled, flow.llm.fail_every = 0.2, 7
+    run(flow, labels=False)
+    answers = written(flow)
+    assert len(answers) == 120
+    abstained = answers["answer"].isna().mean()
+    assert 0.1 < abstained < 0.3  # an unreadable reply abstains; a failed completion was asked again
+
+
+@pytest.mark.parametrize("config, sentence", [
+    ({"llm": ""}, "Choose the LLM (a completion model of the LLM Mesh) in the recipe settings."),
+    ({"llm": "nope"}, "Stopped: The LLM Mesh refused the completion request for 'nope' (LLM not found: nope); the 0 "
+                      "answers so far are written: run the recipe again to go on."),
+    ({"categories": CATEGORIES[:1]}, "Give at least two categories in the settings."),
+])
+def test_bad_settings_are_refused_in_one_sentence(flow, config, sentence):
+    with pytest.raises(LabelloopError) as refused:
+        run(flow, **config)
+    assert str(refused.value) == sentence
