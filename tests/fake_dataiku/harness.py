@@ -424,6 +424,8 @@ class FakeCompletionQueryBefore13_2:
         return self._settings
 
     def with_message(self, message, role="user"):
+        # the docstring's roles: "Use system to set the LLM behavior, assistant to store predefined
+        # responses, user to provide requests" (another is refused here: the stricter reading)
         if role not in ("system", "user", "assistant"):
             raise ValueError(f"Unknown message role {role!r}.")
         if not isinstance(message, str):
