@@ -64,7 +64,7 @@ def test_the_datasets_follow_the_labels_while_the_backend_runs(flow, tmp_path, p
     try:
         done = set(label(backend, ada, 6)) | set(label(backend, bob, 6))
         assert len(done) == 12
-        assert eventually(lambda: labeled_ids(flow, "metadata") == done and labeled_ids(flow, "labels") == done)
+        assert eventually(lambda: labeled_ids(flow, "metadata") == done and labeled_ids(flow, "labels") == done, timeout=60)
         status, stats = call(backend.url, "stats", headers=ada)
         assert status == 200 and stats["labeled"] == 12
         # the online model's worker, spawned from a backend run as DSS runs one, learns the labels
@@ -93,7 +93,7 @@ def test_after_a_sigkill_the_next_backend_writes_what_was_missing(flow, tmp_path
         flow.platform.write_dataset(name, flow.platform.read_dataset(name).head(0))
     restarted = serve(flow, tmp_path, 1)
     try:
-        assert eventually(lambda: labeled_ids(flow, "metadata") == done and labeled_ids(flow, "labels") == done)
+        assert eventually(lambda: labeled_ids(flow, "metadata") == done and labeled_ids(flow, "labels") == done, timeout=60)
         assert call(restarted.url, "stats", headers=ada)[1]["labeled"] == 5
     finally:
         restarted.stop()

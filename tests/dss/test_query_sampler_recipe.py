@@ -25,12 +25,14 @@ def flow(dss):
     return dss
 
 
-def run(flow, config=None, metadata=None, model="classifier", unlabeled="unlabeled", rules=None):
+def run(flow, config=None, metadata=None, model="classifier", unlabeled="unlabeled", rules=None, llm_answers=None):
     inputs = {"saved_model": [model], "unlabeled_samples": [unlabeled]}
     if metadata:
         inputs["labeling_metadata"] = [metadata]
     if rules:
         inputs["labeling_rules"] = [rules]
+    if llm_answers:
+        inputs["llm_answers"] = [llm_answers]
     return flow.run(RECIPE, config or {}, inputs=inputs, outputs={"queries": ["queries"]})
 
 
@@ -129,6 +131,24 @@ def test_a_rules_bonus_ranks_first_the_rows_no_rule_helps_with(flow):
     flow.add_dataset("rules", pd.DataFrame([{**rules[0], "rule": json.dumps({"column": "nope", "op": ">", "value": 1})}]))
     with pytest.raises(LabelloopError, match="nope"):
         run(flow, {"rules_bonus": 5.0}, rules="rules")
+
+
+def test_an_llm_disagreement_bonus_ranks_first_the_rows_the_llm_answers_otherwise(flow):
+    frame = flow.read_as_dss("unlabeled")
+    ids = row_ids(frame)
+    answers = ["low"] * 290 + [""] * 10  # the last ten: the LLM abstained
+    flow.add_dataset("answers", pd.DataFrame({"item_id": ids, "answer": answers, "model": "tiny"}))
+    run(flow, {"max_queries": 30, "random_share": 0.0, "diversity": "none", "llm_disagreement": 5.0},
+        llm_answers="answers")
+    queries = flow.platform.read_dataset("queries")
+    predicted = dict(zip(ids, tabular_classifier(pool(300)).predict(frame)))
+    apart = {i for i, a in zip(ids, answers) if a != predicted[i]}
+    assert len(apart) > 30 and set(queries["item_id"]) <= apart and (queries["uncertainty"] >= 5).all()
+    run(flow, config_as_created(RECIPE, max_queries=30), llm_answers="answers")  # no bonus: answers unused
+    assert (flow.platform.read_dataset("queries")["uncertainty"] <= 1).all()
+    flow.add_dataset("answers", pd.DataFrame({"item_id": ids}))
+    with pytest.raises(LabelloopError, match="has no 'answer' column"):
+        run(flow, {"llm_disagreement": 5.0}, llm_answers="answers")
 
 
 def test_a_dataset_scored_by_dss_is_only_ranked_and_gives_the_model_s_queries(flow):

@@ -106,3 +106,15 @@ def test_a_feature_is_its_module_and_one_line_in_the_list(project, monkeypatch):
     webapp_of(app).stop()
     webapp_of(app).stop()  # a second stop (atexit after SIGTERM in DSS) does nothing
     assert Echo.events == ["start", "stop"]
+
+
+def test_every_extension_module_is_listed_once_and_each_line_names_an_extension():
+    """A feature is its module plus its line in FEATURES: a module left out of the list would never run."""
+    import pkgutil
+
+    import labelloop.labeling.extensions as package
+
+    modules = {info.name for info in pkgutil.iter_modules(package.__path__)} - {"base"}
+    listed = [feature.split(":")[0] for feature in package.FEATURES]
+    assert sorted(listed) == sorted(modules)
+    assert all(issubclass(kind, Extension) and kind is not Extension for kind in EXTENSIONS)

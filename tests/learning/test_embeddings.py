@@ -113,6 +113,7 @@ def test_a_served_project_embeds_in_the_background_trains_on_it_and_searches_by_
         assert found["items"][0]["id"] == "9002"
 
 
+@pytest.mark.slow  # embeds thousands of texts twice around a SIGKILL: minutes on 2 cores
 def test_sigkill_while_embedding_then_the_next_run_resumes_and_the_cache_is_sound(tmp_path, model):
     root, _ = text_project(tmp_path, model, 700)
     choice = feature_choice(Project.open(root))
@@ -139,6 +140,7 @@ def test_sigkill_while_embedding_then_the_next_run_resumes_and_the_cache_is_soun
     assert json.loads(run("status", root, "--json").stdout)["features"]["ready"] is True
 
 
+@pytest.mark.slow  # a simulation: two feature sets over several rounds
 def test_simulate_compares_tfidf_and_embeddings_on_the_same_runs(tmp_path, model):
     frame = tweets_frame(300)
     frame["sentiment"] = np.where(frame["text"].str.contains("thank|great|love", case=False), "positive", "other")

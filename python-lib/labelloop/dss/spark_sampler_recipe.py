@@ -35,6 +35,7 @@ def run_recipe() -> dict:
     unlabeled = get_input_names_for_role("unlabeled_samples")[0]
     metadata = get_input_names_for_role("labeling_metadata")
     rules = get_input_names_for_role("labeling_rules")
+    answers = get_input_names_for_role("llm_answers")
     queries = get_output_names_for_role("queries")[0]
     pool = scored_dataset_pool(unlabeled, config["id_column"])
     return run_spark_sampler(
@@ -44,6 +45,6 @@ def run_recipe() -> dict:
         ordered_pool(platform.spark_dataframe(sql_context, unlabeled)),
         queries,
         answered=answered_in_metadata(platform, metadata[0] if metadata else None, queries),
-        settings=recipe_settings(platform, config, pool, rules[0] if rules else None),
+        settings=recipe_settings(platform, config, pool, rules[0] if rules else None, answers[0] if answers else None),
         scorer=None,
     )

@@ -30,7 +30,16 @@ import pandas as pd
 from labelloop.errors import LabelloopError, first_line
 from labelloop.learning.diversity import pick_batch, pool_wanted
 from labelloop.learning.features import tabular_features
-from labelloop.parameters.tables import CHUNK_SIZE, MAX_QUERIES, RANDOM_SHARE, RULES_BONUS, SAMPLE_DIVERSITY, STRATEGY
+from labelloop.learning.llm_disagreement import disagreeing, predictions
+from labelloop.parameters.tables import (
+    CHUNK_SIZE,
+    LLM_DISAGREEMENT,
+    MAX_QUERIES,
+    RANDOM_SHARE,
+    RULES_BONUS,
+    SAMPLE_DIVERSITY,
+    STRATEGY,
+)
 from labelloop.platform.base import Platform, Probabilities
 from labelloop.rules.dataset import rules_from_dataset
 from labelloop.rules.spec import parse_rules
@@ -60,6 +69,8 @@ class SamplerSettings:
     diversity: str = SAMPLE_DIVERSITY.default
     rules: tuple = ()  # checked labeling rules (rules/spec.py); their enabled ones can favour items
     rules_bonus: float = RULES_BONUS.default  # added to the score where no enabled rule votes, or they disagree
+    llm_answers: dict = field(default_factory=dict)  # item id -> the LLM's answer, or None where it abstained
+    llm_disagreement: float = LLM_DISAGREEMENT.default  # added where the LLM's answer is not the model's prediction
 
     def __post_init__(self):
         self.strategy = STRATEGY.check(self.strategy)
@@ -67,6 +78,7 @@ class SamplerSettings:
         self.max_queries = MAX_QUERIES.check(self.max_queries)
         self.random_share = RANDOM_SHARE.check(self.random_share)
         self.rules_bonus = RULES_BONUS.check(self.rules_bonus)
+        self.llm_disagreement = LLM_DISAGREEMENT.check(self.llm_disagreement)
         self.rules = tuple(rule for rule in self.rules if rule.enabled)
         self.chunk_size = CHUNK_SIZE.check(self.chunk_size)
 
@@ -134,6 +146,19 @@ def answered_in_metadata(platform: Platform, metadata: str | None, queries: str 
     answers = zip(frame["data_id"].astype(str), frame["annotator"].astype(str), frame["status"].astype(str),
                   pd.to_numeric(frame["session"], errors="coerce").fillna(0).astype(int))
     return unavailable(answers, {}, current_session(platform, queries) + 1)
+
+
+def llm_answers_in_dataset(platform: Platform, answers: str) -> dict:
+    """``{item_id: answer or None}`` of an LLM answers dataset (DSS), for ``llm_disagreement``:
+    its ``item_id`` and ``answer`` columns; an empty answer is an abstention; a later row of an
+    item replaces an earlier one."""
+    frame = platform.read_dataset(answers)
+    missing = [c for c in ("item_id", "answer") if c not in frame.columns]
+    if missing:
+        raise LabelloopError(f"The LLM answers dataset '{answers}' has no '{missing[0]}' column (it needs item_id "
+                             "and answer).")
+    given = frame["answer"].astype(object).where(frame["answer"].notna() & (frame["answer"].astype(str) != ""), None)
+    return dict(zip(frame["item_id"].astype(str), given))
 
 
 def rules_in_dataset(platform: Platform, rules: str, pool: Pool) -> tuple:
@@ -295,6 +320,9 @@ class Ranking:
         else:
             uncertainty = scores(matrix, self.settings.strategy)
         uncertainty, unhelped = _with_rules_bonus(uncertainty, chunk, self.settings)
+        if self.settings.llm_disagreement > 0:
+            apart = disagreeing(predictions(probabilities.classes, matrix), ids, self.settings.llm_answers)
+            uncertainty = uncertainty + self.settings.llm_disagreement * apart
         added = pd.DataFrame({RANK_SCORE: uncertainty, RANK_RULES: unhelped, RANK_KEY: Salts.uniform(ids, self.salts.key),
                               RANK_POSITION: positions, RANK_ID: ids}, index=chunk.index)
         chunk = pd.concat([chunk, added], axis=1)  # at once: each insert into a wide chunk would copy it

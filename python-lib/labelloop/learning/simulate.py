@@ -14,7 +14,10 @@ random share spread among them (``SamplerSettings.random_share``). ``diversity``
 ranking. With labeling rules, each run also runs as ``<run>+rules``: every round refits the label
 model on the rules' votes over the pool and the labels so far (as a project's training does) and
 offers the trainer the weak labels of the unlabeled items they cover; the trainer's
-cross-validated guard (learning/weak_training.py) decides whether to learn from them.
+cross-validated guard (learning/weak_training.py) decides whether to learn from them. With an
+LLM's recorded answers, each run but random also runs as ``<run>+llm``: the sampler's
+``llm_disagreement`` bonus (``LLM_BONUS``) favours the items where the LLM's answer is not the
+model's prediction, or it abstained, and with rules the LLM votes beside them.
 
 Features are computed once with the built-in trainer's pipeline for the data type (fitted on the
 pool without its labels, as a real project could, instead of on the labeled rows each round); the
@@ -38,21 +41,24 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-from labelloop.errors import LabelloopError
+from labelloop.errors import LabelloopError, first_line
 from labelloop.learning.diversity import pick_batch, pool_wanted
 from labelloop.learning.features import TextEmbeddings, build_pipeline, classifier
+from labelloop.learning.llm_disagreement import disagreeing, predictions
 from labelloop.learning.query_sampler import SamplerSettings
 from labelloop.learning.trainer import fit_afresh
 from labelloop.learning.weak_training import WeakLabels
 from labelloop.parameters.numbers import whole_number
 from labelloop.platform.local import LocalPlatform
+from labelloop.rules.llm_voter import llm_votes
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.weak import label_pool
 from labelloop.sampling import DEFAULT_DIVERSITY, DIVERSITY, STRATEGIES, scores, top
-from labelloop.store.items import FolderSource, is_media_file
+from labelloop.store.items import FolderSource, folder_item_id, is_media_file, row_ids
 from labelloop.store.text import free_text_columns
 
 TEST_SHARE = 0.25
+LLM_BONUS = 1.0  # the +llm runs' llm_disagreement: an item the LLM disputes outranks any it does not
 
 
 @dataclass
@@ -66,6 +72,7 @@ class SimulationSettings:
     diversity: tuple = (DEFAULT_DIVERSITY,)
     random_share: float = SamplerSettings.random_share  # of each batch, as in serve's queries
     rules: object = None  # labeling rules as written, JSON text or list (checked with the data): adds <strategy>+rules
+    llm_answers: dict | None = None  # item id -> the LLM's recorded answer, or None: adds <strategy>+llm
     features: tuple = ("tfidf",)  # tfidf and/or embeddings: several give <run>@<features> entries
     embeddings: PoolEmbeddings | None = None  # needed with "embeddings"
 
@@ -87,14 +94,17 @@ class SimulationSettings:
             raise LabelloopError("--max-labels must be at least --seed-labels.")
 
     def runs(self) -> list:
-        """The (strategy, diversity, with rules) runs; random batches are not made diverse."""
-        plain = [(strategy, diversity if strategy != "random" else "none", False)
+        """The (strategy, diversity, with rules, with the LLM) runs; random batches are not made
+        diverse, and are not ranked, so the LLM's disagreement has nothing to favour in them."""
+        plain = [(strategy, diversity if strategy != "random" else "none", False, False)
                  for strategy in self.strategies for diversity in self.diversity]
         plain = list(dict.fromkeys(plain))
-        return plain + ([(strategy, diversity, True) for strategy, diversity, _ in plain] if self.rules else [])
+        runs = plain + ([(strategy, diversity, True, False) for strategy, diversity, _, _ in plain] if self.rules else [])
+        with_llm = [(strategy, diversity, ruled, True) for strategy, diversity, ruled, _ in runs if strategy != "random"]
+        return runs + (with_llm if self.llm_answers is not None else [])
 
     def named_runs(self) -> list:
-        """``(name, strategy, diversity, with rules, features)`` of every run, features last."""
+        """``(name, strategy, diversity, with rules, with the LLM, features)`` of every run, features last."""
         several = len(self.features) > 1
         return [(run_name(*run) + (f"@{kind}" if several else ""), *run, kind)
                 for kind in self.features for run in self.runs()]
@@ -120,8 +130,9 @@ class PoolEmbeddings:
         return TextEmbeddings(self.cache, self.model, self.path, columns)
 
 
-def run_name(strategy: str, diversity: str, with_rules: bool = False) -> str:
-    return (strategy if diversity == "none" else f"{strategy}+{diversity}") + ("+rules" if with_rules else "")
+def run_name(strategy: str, diversity: str, with_rules: bool = False, with_llm: bool = False) -> str:
+    return ((strategy if diversity == "none" else f"{strategy}+{diversity}") + ("+rules" if with_rules else "")
+            + ("+llm" if with_llm else ""))
 
 
 class _Shared:
@@ -165,14 +176,59 @@ class PoolRules:
     frame: pd.DataFrame
     categories: list
 
-    def weak_labels(self, pool: np.ndarray, labeled: np.ndarray, labels: np.ndarray) -> WeakLabels:
+    def weak_labels(self, pool: np.ndarray, labeled: np.ndarray, labels: np.ndarray, llm: PoolLlm | None = None) -> WeakLabels:
+        """With ``llm``, the LLM's answers vote beside the rules."""
         gold = np.full(len(pool), -1)
         gold[labeled] = [self.categories.index(label) for label in labels[pool[labeled]]]
-        weak = label_pool(list(self.rules), self.frame.iloc[pool].reset_index(drop=True), self.categories, gold)
+        votes = llm_votes("recorded", llm.answers, llm.ids[pool], self.categories) if llm else None
+        weak = label_pool(list(self.rules), self.frame.iloc[pool].reset_index(drop=True), self.categories, gold, votes)
         unlabeled = gold[weak.rows] < 0  # a human label wins over a weak one
         return WeakLabels(_rows(pool[weak.rows[unlabeled]]),
                           pd.Series(np.asarray(weak.labels, dtype=object)[unlabeled], dtype=object),
                           np.asarray(weak.confidence, dtype=float)[unlabeled])
+
+
+@dataclass
+class PoolLlm:
+    """An LLM's recorded answers over the data: ``ids[row]`` is the item id of each row."""
+
+    ids: np.ndarray
+    answers: dict
+
+    def bonus(self, rows: np.ndarray, probabilities: np.ndarray, classes) -> np.ndarray:
+        """``LLM_BONUS`` where the LLM's answer on a row is not the model's prediction, or it abstained."""
+        return LLM_BONUS * disagreeing(predictions(classes, probabilities), self.ids[rows], self.answers)
+
+
+def read_llm_answers(path) -> dict:
+    """``{item_id: answer or None}`` of a CSV of recorded answers (``item_id,answer``; an empty
+    answer: the LLM abstained)."""
+    path = Path(path)
+    if not path.is_file():
+        raise LabelloopError(f"{path}: no such file.")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)  # as text: the answer "1" is not the number 1.0
+    except (ValueError, UnicodeDecodeError) as error:
+        raise LabelloopError(f"{path.name} is not a readable CSV file ({first_line(error)}).") from error
+    missing = [c for c in ("item_id", "answer") if c not in frame.columns]
+    if missing:
+        raise LabelloopError(f"{path.name} has no '{missing[0]}' column: give the LLM's answers as item_id,answer.")
+    return dict(zip(frame["item_id"], frame["answer"].where(frame["answer"] != "", None)))
+
+
+def pool_llm(frame: pd.DataFrame, answers: dict, id_column: str | None, folder: bool) -> PoolLlm:
+    """The answers over the data's rows, whose ids are those a project over the data gives its
+    items: a folder's paths, the id column's values, or the rows' hashes (the label column left out)."""
+    if folder:
+        ids = [folder_item_id(p) for p in frame["path"]]
+    elif id_column and id_column not in frame.columns:
+        raise LabelloopError(f"The data has no column '{id_column}' (--id-column).")
+    else:
+        ids = row_ids(frame, id_column)
+    if not answers.keys() & set(ids):
+        raise LabelloopError("None of the LLM answers' item ids is an item of the data (tables: the --id-column's "
+                             "values, else the ids a project gives the rows; folders: the files' paths).")
+    return PoolLlm(np.array(ids, dtype=object), answers)
 
 
 def load_table(data: Path, label_column: str) -> tuple:
@@ -210,31 +266,37 @@ def feature_matrix(frame: pd.DataFrame, data_type: str, folder: Path | None, tex
     return pipeline.named_steps["features"].fit_transform(frame)
 
 
-def _pick(model, features, candidates: np.ndarray, strategy: str, diversity: str, take: int, seed: int) -> np.ndarray:
+def _pick(model, features, candidates: np.ndarray, strategy: str, diversity: str, take: int, seed: int,
+          llm: PoolLlm | None = None) -> np.ndarray:
     """The ``take`` of ``candidates`` (row numbers of ``features``) that the strategy labels next,
-    chosen among the most uncertain as the sampler chooses (``learning/diversity.pick_batch``)."""
+    chosen among the most uncertain as the sampler chooses (``learning/diversity.pick_batch``),
+    with ``llm`` its disagreement bonus added as the sampler adds it."""
     probabilities = model.predict_proba(_rows(candidates))
     uncertain = scores(probabilities, strategy)
+    if llm is not None:
+        uncertain = uncertain + llm.bonus(candidates, probabilities, model.classes_)
     best = top(uncertain, pool_wanted(take, diversity))
     return best[pick_batch(diversity, features[candidates[best]], uncertain[best], take, seed, probabilities[best])]
 
 
 def _batch(model, features, pool: np.ndarray, labeled: np.ndarray, strategy: str, diversity: str, take: int,
-           settings: SimulationSettings, rng, seed: int) -> np.ndarray:
+           settings: SimulationSettings, rng, seed: int, llm: PoolLlm | None = None) -> np.ndarray:
     """Positions in ``pool`` of the next batch: the strategy's picks and the random share among them."""
     unlabeled = np.flatnonzero(~labeled)
     if model is None or strategy == "random":
         return rng.choice(unlabeled, size=take, replace=False)
     lucky = int(round(settings.random_share * take))
-    picked = unlabeled[_pick(model, features, pool[unlabeled], strategy, diversity, take - lucky, seed)]
+    picked = unlabeled[_pick(model, features, pool[unlabeled], strategy, diversity, take - lucky, seed, llm)]
     rest = np.setdiff1d(unlabeled, picked)
     return np.concatenate([picked, rng.choice(rest, size=min(lucky, len(rest)), replace=False)])
 
 
 def one_run(features, labels: np.ndarray, strategy: str, seed: int, settings: SimulationSettings,
-            diversity: str = "none", rules: PoolRules | None = None, name: str | None = None) -> dict:
+            diversity: str = "none", rules: PoolRules | None = None, name: str | None = None,
+            llm: PoolLlm | None = None) -> dict:
     """One strategy and seed: the learning curve [(labels, test accuracy), ...]. Each round fits
-    a new model as the trainer does; with ``rules``, offering it the rules' weak labels."""
+    a new model as the trainer does; with ``rules``, offering it the rules' weak labels; with
+    ``llm``, its disagreement favoured and, with rules, its answers voting beside them."""
     rng = np.random.default_rng(seed)
     pool, test = train_test_split(np.arange(len(labels)), test_size=TEST_SHARE, random_state=seed, stratify=labels)
     limit = min(settings.max_labels or len(pool), len(pool))
@@ -247,7 +309,7 @@ def one_run(features, labels: np.ndarray, strategy: str, seed: int, settings: Si
         model = None
         if len(np.unique(labels[rows])) > 1:
             model = _model(shared)
-            weak = rules.weak_labels(pool, labeled, labels) if rules else None
+            weak = rules.weak_labels(pool, labeled, labels, llm) if rules else None
             fit_afresh(model, _rows(rows), pd.Series(labels[rows], dtype=object), weak)
             curve.append((int(labeled.sum()), float(model.score(_rows(test), labels[test]))))
         else:
@@ -256,8 +318,9 @@ def one_run(features, labels: np.ndarray, strategy: str, seed: int, settings: Si
         if room <= 0:
             break
         labeled[_batch(model, features, pool, labeled, strategy, diversity, min(settings.batch, room), settings,
-                       rng, seed)] = True
-    return {"strategy": name or run_name(strategy, diversity, rules is not None), "seed": seed, "curve": curve}
+                       rng, seed, llm)] = True
+    return {"strategy": name or run_name(strategy, diversity, rules is not None, llm is not None), "seed": seed,
+            "curve": curve}
 
 
 def full_accuracy(features, labels: np.ndarray, seeds: int) -> float:
@@ -297,8 +360,9 @@ def summarise(runs: list, full: float, strategies) -> dict:
 
 
 def simulate(data, label_column: str, settings: SimulationSettings, labels_csv=None, data_type=None,
-             text_column=None, progress=None) -> dict:
-    """Run every strategy and seed; return the DESIGN.md section 8 JSON object (plus runs)."""
+             text_column=None, progress=None, id_column=None) -> dict:
+    """Run every strategy and seed; return the DESIGN.md section 8 JSON object (plus runs).
+    ``id_column``: the column whose values are the ids of ``settings.llm_answers``."""
     if not Path(data).exists():
         raise LabelloopError(f"{data}: no such file or folder.")
     data = Path(data).resolve()  # a relative path is read once, from the working directory
@@ -320,11 +384,13 @@ def simulate(data, label_column: str, settings: SimulationSettings, labels_csv=N
     if settings.rules:
         categories = sorted(set(labels))
         rules = PoolRules(tuple(parse_rules(settings.rules, frame.dtypes, categories)), frame, categories)
+    llm = pool_llm(frame, settings.llm_answers, id_column, data.is_dir()) if settings.llm_answers is not None else None
     jobs = [(*run, seed) for run in settings.named_runs() for seed in range(settings.seeds)]
     runs = []
     for run in Parallel(n_jobs=settings.jobs, return_as="generator")(
-            delayed(one_run)(matrices[kind], y, strategy, seed, settings, diversity, rules if ruled else None, name)
-            for name, strategy, diversity, ruled, kind, seed in jobs):
+            delayed(one_run)(matrices[kind], y, strategy, seed, settings, diversity, rules if ruled else None, name,
+                             llm if with_llm else None)
+            for name, strategy, diversity, ruled, with_llm, kind, seed in jobs):
         runs.append(run)
         if progress:
             progress(len(runs), len(jobs))

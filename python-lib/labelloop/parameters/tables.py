@@ -20,17 +20,18 @@ MAX_QUERIES = Param("max_queries", "INT", None, low=1, cli=("sample", "--max-que
 SAMPLE_DIVERSITY = Param("diversity", "SELECT", DEFAULT_DIVERSITY, choices=tuple(DIVERSITY), cli=("sample", "--diversity"))
 RANDOM_SHARE = Param("random_share", "DOUBLE", 0.1, low=0, high=1, cli=("sample", "--random-share"))
 RULES_BONUS = Param("rules_bonus", "DOUBLE", 0.0, low=0, high=10, cli=("sample", "--rules-bonus"))
+LLM_DISAGREEMENT = Param("llm_disagreement", "DOUBLE", 0.0, low=0, high=10, cli=("sample", "--llm-disagreement"))
 CHUNK_SIZE = Param("chunk_size", "INT", 10_000, low=1, cli=("sample", "--chunk-size"))
 
 QUERY_SAMPLER = Table(
     "custom-recipes/query-sampler/recipe.json",
-    STRATEGY, MAX_QUERIES, SAMPLE_DIVERSITY, RANDOM_SHARE, RULES_BONUS, CHUNK_SIZE,
+    STRATEGY, MAX_QUERIES, SAMPLE_DIVERSITY, RANDOM_SHARE, RULES_BONUS, LLM_DISAGREEMENT, CHUNK_SIZE,
     Param("id_column", "COLUMN"),
 )
 SPARK_QUERY_SAMPLER = Table(
     "custom-recipes/query-sampler-spark/recipe.json",
     STRATEGY, replace(MAX_QUERIES, default=1000, mandatory=True, cli=(), hint=""), SAMPLE_DIVERSITY,
-    RANDOM_SHARE, RULES_BONUS, CHUNK_SIZE,
+    RANDOM_SHARE, RULES_BONUS, LLM_DISAGREEMENT, CHUNK_SIZE,
     Param("id_column", "COLUMN", mandatory=True),
 )
 APPLY_RULES = Table(

@@ -35,9 +35,11 @@ FOLDS = 5
 MISFIT = 0.25  # largest relative gap in co-firings at which the fit is trusted
 
 
-def choose_method(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray) -> dict:
+def choose_method(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray,
+                  voters: np.ndarray | None = None) -> dict:
     """``{method, decided_by, gold_accuracy, majority_gold_accuracy, gold[, misfit]}``;
-    ``method`` is "label model" or "majority vote"; accuracies are None without checked items."""
+    ``method`` is "label model" or "majority vote"; accuracies are None without checked items.
+    ``voters[j]``: which voter column ``j`` is (an LLM's columns share one); default, one each."""
     checked = (votes != ABSTAIN).any(axis=1) & (gold >= 0)
     report = {"gold_accuracy": None, "majority_gold_accuracy": None, "gold": int(checked.sum())}
     if checked.any():
@@ -46,7 +48,7 @@ def choose_method(votes: np.ndarray, codes: np.ndarray, categories: int, gold: n
         if model != majority:
             method = "label model" if model > majority else "majority vote"
             return {**report, "method": method, "decided_by": "human labels"}
-    misfit = pair_misfit(votes, codes, categories, gold)
+    misfit = pair_misfit(votes, codes, categories, gold, voters)
     trusted = misfit <= MISFIT and checkable(votes.shape[1], categories)
     return {**report, "method": "label model" if trusted else "majority vote", "decided_by": "fit", "misfit": misfit}
 
@@ -73,10 +75,14 @@ def tie_breaker(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.
     return fit_label_model(merged_votes, codes[merged], categories, gold)[0]
 
 
-def pair_misfit(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray | None = None) -> float:
+def pair_misfit(votes: np.ndarray, codes: np.ndarray, categories: int, gold: np.ndarray | None = None,
+                voters: np.ndarray | None = None) -> float:
     """The worst relative gap, over pairs of rules, between how many items both fire on and how
-    many the fitted model predicts, less three standard deviations of chance (0: a perfect fit)."""
+    many the fitted model predicts, less three standard deviations of chance (0: a perfect fit).
+    Columns of one voter (``voters``) never fire together by construction: their pairs are left out."""
     gaps = pair_gaps(votes, codes, categories, gold)
+    if voters is not None:
+        gaps[voters[:, None] == voters[None, :]] = 0
     return float(gaps.max()) if gaps.size else 0.0
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from labelloop.errors import LabelloopError
 from labelloop.rules.label_model import fit_label_model, majority_vote, vote_counts
+from labelloop.rules.llm_voter import LlmVotes, llm_statistics
 from labelloop.rules.model_choice import choose_method, tie_breaker
 from labelloop.rules.statistics import rule_statistics
 from labelloop.rules.votes import ABSTAIN, rule_votes
@@ -32,22 +33,29 @@ class Weak:
     gold: np.ndarray  # per pool item, its human label's code or -1
 
 
-def label_pool(rules: list, frame: pd.DataFrame, categories: list, gold: np.ndarray) -> Weak:
+def label_pool(rules: list, frame: pd.DataFrame, categories: list, gold: np.ndarray, llm: LlmVotes | None = None) -> Weak:
     """Apply ``rules`` to ``frame`` (the pool's rows), measure every rule against ``gold`` (each
-    row's human label code, or -1), and label the items the enabled rules cover."""
+    row's human label code, or -1), and label the items the enabled rules cover; with ``llm``,
+    the LLM votes beside them (rules/llm_voter.py) and is measured as they are."""
     votes = rule_votes(rules, frame, categories)
     report = rule_statistics(rules, votes, categories, gold)
     enabled = np.array([rule.enabled for rule in rules], dtype=bool)
     votes, codes = votes[:, enabled], np.array([categories.index(r.label) for r in rules], dtype=int)[enabled]
-    covered = (votes != ABSTAIN).any(axis=1)
-    judged = choose_method(votes, codes, len(categories), gold)
-    posterior, chosen = _weak_posterior(votes, codes, len(categories), gold, judged["method"])
     names = np.array([rule.name for rule in rules], dtype=object)[enabled]
+    voters = np.arange(len(codes))
+    if llm is not None:
+        report["rules"].append(llm_statistics(llm, votes, categories, gold))
+        columns, answered = llm.columns()
+        votes, codes = np.hstack([votes, columns]), np.r_[codes, answered]
+        names, voters = np.r_[names, [llm.name] * len(answered)], np.r_[voters, [len(voters)] * len(answered)]
+    covered = (votes != ABSTAIN).any(axis=1)
+    judged = choose_method(votes, codes, len(categories), gold, voters)
+    posterior, chosen = _weak_posterior(votes, codes, len(categories), gold, judged["method"])
     rows = np.flatnonzero(covered)
     report = {"rules": report["rules"], "coverage": float(covered.mean()) if len(covered) else 0.0,
               "weak_labels": int(len(rows)), "votesPerCategory": report["votesPerCategory"], "label_model": judged}
     return Weak(report, rows, [categories[k] for k in chosen[rows]], posterior[rows, chosen[rows]],
-                [names[votes[i] != ABSTAIN].tolist() for i in rows], gold)
+                [list(dict.fromkeys(names[votes[i] != ABSTAIN])) for i in rows], gold)
 
 
 def weak_frame(frame: pd.DataFrame, item_ids, weak: Weak) -> pd.DataFrame:

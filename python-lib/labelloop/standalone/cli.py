@@ -291,10 +291,14 @@ def _print_weak(found: dict) -> None:
     print(f"{'rule':<24}{'label':<14}{'coverage':>9}{'overlap':>9}{'conflict':>9}{'accuracy':>9}{'of gold':>8}")
     for rule in found["rules"]:
         off = "" if rule["enabled"] else "  (disabled)"
-        print(f"{rule['name'][:23]:<24}{rule['label'][:13]:<14}{share(rule['coverage']):>9}{share(rule['overlap']):>9}"
-              f"{share(rule['conflict']):>9}{share(rule['accuracy']):>9}{rule['gold']:>8}{off}")
+        print(f"{rule['name'][:23]:<24}{(rule['label'] or 'its answer')[:13]:<14}{share(rule['coverage']):>9}"
+              f"{share(rule['overlap']):>9}{share(rule['conflict']):>9}{share(rule['accuracy']):>9}{rule['gold']:>8}{off}")
+        for category, measured in rule.get("categories", {}).items():  # an LLM's answers, per category
+            print(f"{'':<24}{category[:13]:<14}{share(measured['coverage']):>9}{'':>18}{share(measured['accuracy']):>9}"
+                  f"{measured['gold']:>8}")
     model = found["label_model"]
-    print(f"\n{found['weak_labels']:,} weak labels: the enabled rules cover {share(found['coverage'])} of the items.")
+    voters = "rules and the LLM" if any("categories" in rule for rule in found["rules"]) else "rules"
+    print(f"\n{found['weak_labels']:,} weak labels: the enabled {voters} cover {share(found['coverage'])} of the items.")
     if model["gold"]:
         print(f"On the {model['gold']:,} labeled items they cover: label model {share(model['gold_accuracy'])}, "
               f"majority vote {share(model['majority_gold_accuracy'])}.")
@@ -307,9 +311,10 @@ def _sample(args) -> None:
     from labelloop.standalone.loop import sample, sample_on_spark
     from labelloop.standalone.project import MODEL, Project
 
+    # refused before anything is read or written
     settings = SamplerSettings(strategy=args.strategy, max_queries=args.max_queries, random_share=args.random_share,
                                chunk_size=args.chunk_size, seed=args.seed, diversity=args.diversity,
-                               rules_bonus=args.rules_bonus)  # refused before anything is read or written
+                               rules_bonus=args.rules_bonus, llm_disagreement=args.llm_disagreement)
     project = Project.open(args.dir)
     if project.platform.registry(MODEL).latest() is None:
         _first_batch(project, args)
@@ -399,7 +404,7 @@ def _print_model(model: dict) -> None:
 
 
 def _simulate(args) -> None:
-    from labelloop.learning.simulate import SimulationSettings, print_table, simulate, write_curves
+    from labelloop.learning.simulate import SimulationSettings, print_table, read_llm_answers, simulate, write_curves
     from labelloop.standalone.labeling_rules import read_rules_file
 
     out_dir = Path(args.out or f"simulation-{Path(args.data).stem}")
@@ -408,10 +413,11 @@ def _simulate(args) -> None:
         seed_labels=args.seed_labels, batch=args.batch, max_labels=args.max_labels, jobs=args.jobs,
         diversity=tuple(d.strip() for d in args.diversity.split(",") if d.strip()),
         **({"random_share": args.random_share} if args.random_share is not None else {}),
-        rules=read_rules_file(args.rules) if args.rules else None, **_simulation_features(args, out_dir))
+        rules=read_rules_file(args.rules) if args.rules else None,
+        llm_answers=read_llm_answers(args.llm_answers) if args.llm_answers else None, **_simulation_features(args, out_dir))
     progress = _progress_bar("runs") if sys.stderr.isatty() and not args.json else None
     result = simulate(args.data, args.label_column, settings, labels_csv=args.labels, data_type=args.type,
-                      text_column=args.text_column, progress=progress)
+                      text_column=args.text_column, progress=progress, id_column=args.id_column)
     csv_path, png_path = write_curves(result, out_dir)
     if args.json:
         print(json.dumps(result))
@@ -696,6 +702,9 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--chunk-size", type=int, default=10_000, help="rows scored at a time")
     sample.add_argument("--seed", type=int, help="seed of the random share, for repeatable runs")
     _sampling_options(sample)
+    sample.add_argument("--llm-disagreement", type=float, default=0.0, metavar="X",
+                        help="added to the uncertainty of items where the LLM's latest answer is not the model's "
+                             "prediction, or it abstained (0 to 10; default 0: the LLM does not change the ranking)")
     sample.add_argument("--engine", choices=("pandas", "spark"), default="pandas",
                         help="spark: score and rank as a Spark job (a Parquet pool; pip install labelloop[spark]); "
                              "the same queries as pandas for the same seed")
@@ -765,6 +774,12 @@ def parser() -> argparse.ArgumentParser:
                             help="share of each batch picked at random, as in serve's queries (default 0.1)")
     simulation.add_argument("--jobs", type=int, default=2, help="runs in parallel (default 2)")
     simulation.add_argument("--rules", help="a JSON file of labeling rules: adds a <strategy>+rules run per strategy")
+    simulation.add_argument("--llm-answers", metavar="FILE",
+                            help="an LLM's recorded answers, a CSV item_id,answer (empty: it abstained): adds a "
+                                 "<strategy>+llm run per strategy, favouring the items where the LLM's answer is not "
+                                 "the model's prediction (and with --rules, the LLM votes beside them)")
+    simulation.add_argument("--id-column", help="the column whose values are the --llm-answers' item ids (default: "
+                                                "the ids a project gives the rows)")
     simulation.add_argument("--features", default="auto", help="comma-separated: auto, tfidf, embeddings (several: "
                                                              "every run on each, named <run>@<features>)")
     simulation.add_argument("--embedding-model", metavar="NAME_OR_FOLDER",

@@ -11,9 +11,11 @@ from pathlib import Path
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.labeling.rules_book import RulesBook
 from labelloop.platform.local import write_json_atomic
+from labelloop.rules.llm_voter import LlmVotes, llm_votes
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.weak import Weak, label_pool, weak_frame
 from labelloop.standalone.project import Project
+from labelloop.store.llm_answers import LlmAnswers
 
 RULES_FILE = "rules.json"
 WEAK_LABELS = "weak_labels"
@@ -66,16 +68,37 @@ def read_rules_file(path) -> str:
 
 
 def apply_rules(project: Project) -> Weak:
-    """Apply the project's rules to its pool, against its human labels (``rules.weak.label_pool``)."""
+    """Apply the project's rules to its pool, against its human labels (``rules.weak.label_pool``);
+    the LLM's latest answers, if any, vote beside them."""
     if project.settings.multi_label:
         raise LabelloopError("Labeling rules work on single-label projects: each rule votes for one category.")
     book = rules_book(project)
     ids, frame = project.source.snapshot()
     rules = book.load(frame)
-    if not rules:
+    llm = project_llm_votes(project, ids, book.categories)
+    if not rules and llm is None:
         raise LabelloopError(f"The project has no rules yet: write them in a JSON file and run 'labelloop rules "
                              f"{project.root} --file FILE'.")
-    return label_pool(rules, frame, book.categories, book.gold_codes(ids))
+    return label_pool(rules, frame, book.categories, book.gold_codes(ids), llm)
+
+
+def project_llm_votes(project: Project, ids, categories: list) -> LlmVotes | None:
+    """The votes of the LLM's latest answers (``latest_llm_answers``); None when it has not answered yet."""
+    answers = LlmAnswers(project.journal).frame()
+    if answers.empty:
+        return None
+    return llm_votes(str(answers["model"].iloc[-1]), latest_llm_answers(project, answers), ids, categories)
+
+
+def latest_llm_answers(project: Project, answers=None) -> dict:
+    """``{item_id: answer or None}`` of the model and prompt version that answered last (another
+    prompt is another voter, measured afresh); empty when the LLM has not answered yet."""
+    answers = LlmAnswers(project.journal).frame() if answers is None else answers
+    if answers.empty:
+        return {}
+    last = answers.iloc[-1]
+    mine = answers[(answers["model"] == last["model"]) & (answers["prompt_version"] == last["prompt_version"])]
+    return dict(zip(mine["item_id"], mine["answer"]))  # a later answer of an item replaces an earlier one
 
 
 def has_enabled_rules(project: Project) -> bool:

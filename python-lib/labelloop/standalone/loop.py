@@ -27,7 +27,7 @@ from labelloop.learning.stopping import compute_metrics
 from labelloop.parameters.numbers import whole_number
 from labelloop.platform.processes import killed_with_parent_thread, start_background_worker
 from labelloop.sampling import DEFAULT_DIVERSITY
-from labelloop.standalone.labeling_rules import load_rules
+from labelloop.standalone.labeling_rules import latest_llm_answers, load_rules
 from labelloop.standalone.options import DEFAULT_RETRAIN_EVERY
 from labelloop.standalone.project import MODEL, UNLABELED, Project
 from labelloop.standalone.training import train
@@ -70,6 +70,8 @@ def _sampling(project: Project, settings: SamplerSettings | None) -> tuple:
     settings = settings or SamplerSettings()
     if settings.rules_bonus > 0 and not settings.rules:
         settings = replace(settings, rules=tuple(load_rules(project)))  # the project's enabled rules
+    if settings.llm_disagreement > 0 and not settings.llm_answers:
+        settings = replace(settings, llm_answers=latest_llm_answers(project))
     return pool, queries, held, settings
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+import pandas as pd
 import sqlalchemy as sa
 
 from labelloop.store.journal import Journal, utcnow
@@ -66,3 +67,9 @@ class LlmAnswers:
                  .where(llm_answers.c.prompt_version == prompt_version))
         with self.journal.reading() as conn:
             return int(conn.execute(query).scalar())
+
+    def frame(self) -> pd.DataFrame:
+        """Every answer recorded, oldest first: item_id, answer, prompt_version, model, answered_at."""
+        query = sa.select(*[c for c in llm_answers.c if c.name != "id"]).order_by(llm_answers.c.id)
+        with self.journal.reading() as conn:
+            return pd.DataFrame(conn.execute(query).fetchall(), columns=[c.name for c in query.selected_columns])

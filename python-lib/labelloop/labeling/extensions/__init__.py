@@ -2,29 +2,31 @@
 
 ``EXTENSIONS`` is the one list of them: ``labeling/app.py`` builds those whose settings ask for
 them, registers their routes, merges their parts of ``/stats`` and starts and stops them, in
-``labelloop serve`` and in DSS alike. A new feature is a module here and a line below.
+``labelloop serve`` and in DSS alike. A new feature is a module here and its line in ``FEATURES``
+("module:Class", as entry points name an object).
 """
-from labelloop.labeling.extensions.datasets import Datasets
-from labelloop.labeling.extensions.embeddings import Embeddings
-from labelloop.labeling.extensions.growing_pool import GrowingPool
-from labelloop.labeling.extensions.llm import Llm
-from labelloop.labeling.extensions.media import Media
-from labelloop.labeling.extensions.online import Online
-from labelloop.labeling.extensions.retrain_loop import RetrainLoop
-from labelloop.labeling.extensions.review import Review
-from labelloop.labeling.extensions.rules import Rules
-from labelloop.labeling.extensions.search import Search
+from __future__ import annotations
+
+from importlib import import_module
 
 # In the order of /stats's parts, and of starting (stopping runs backwards: the datasets are flushed last).
-EXTENSIONS = (
-    Datasets,
-    Search,
-    Review,
-    Rules,
-    RetrainLoop,
-    GrowingPool,
-    Embeddings,
-    Media,
-    Online,
-    Llm,
+FEATURES = (
+    "datasets:Datasets",
+    "search:Search",
+    "review:Review",
+    "rules:Rules",
+    "retrain_loop:RetrainLoop",
+    "growing_pool:GrowingPool",
+    "embeddings:Embeddings",
+    "media:Media",
+    "online:Online",
+    "llm:Llm",
 )
+
+
+def _load(feature: str):
+    module, name = feature.split(":")
+    return getattr(import_module(f"{__name__}.{module}"), name)
+
+
+EXTENSIONS = tuple(_load(feature) for feature in FEATURES)
