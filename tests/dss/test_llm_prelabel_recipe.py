@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from paths import ROOT
+from sampler_models import pool, tabular_classifier
 
 from labelloop.errors import LabelloopError
 
@@ -103,3 +104,27 @@ def test_bad_settings_are_refused_in_one_sentence(flow, config, sentence):
     with pytest.raises(LabelloopError) as refused:
         run(flow, **config)
     assert str(refused.value) == sentence
+
+
+def test_the_answers_feed_the_query_sampler_s_llm_disagreement_bonus(dss):
+    """The recipe's output is the Query sampler's ``llm_answers`` input: the rows where the LLM does
+    not answer what the model predicts come first."""
+    frame = pool(300)
+    dss.add_dataset("rows", frame)
+    dss.add_dataset("answers")
+    dss.add_dataset("queries")
+    dss.add_model("classifier", tabular_classifier(frame))
+    predicted = tabular_classifier(frame).predict(frame)
+    other = {"low": "high", "mid": "low", "high": "mid"}
+    truth = {name: label if n < 150 else other[label] for n, (name, label) in enumerate(zip(frame["name"], predicted))}
+    dss.add_completion_llm("openai:gpt", truth, {"low": 1.0, "mid": 1.0, "high": 1.0})
+    categories = [{"from": key} for key in ("low", "mid", "high")]
+    dss.run(RECIPE, {"llm": "openai:gpt", "categories": categories, "text_column": "name"}, inputs={"data": ["rows"]},
+            outputs={"answers": ["answers"]})
+    dss.run(ROOT / "custom-recipes" / "query-sampler",
+            {"max_queries": 30, "random_share": 0.0, "diversity": "none", "llm_disagreement": 5.0},
+            inputs={"saved_model": ["classifier"], "unlabeled_samples": ["rows"], "llm_answers": ["answers"]},
+            outputs={"queries": ["queries"]})
+    queries = dss.platform.read_dataset("queries")
+    names = set(frame["name"][150:])
+    assert len(queries) == 30 and set(queries["name"]) <= names
