@@ -2,9 +2,19 @@
 completion model answers with a known accuracy per category."""
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from paths import ROOT
+from polling import eventually
 from sampler_models import pool, tabular_classifier
 
 from labelloop.errors import LabelloopError
@@ -31,10 +41,13 @@ def flow(dss_any):
     return dss_any
 
 
+def settings(**config) -> dict:
+    return {"llm": "openai:gpt", "task": "Sort support tickets.", "categories": CATEGORIES, "text_column": "text",
+            "id_column": "ticket", **config}
+
+
 def run(flow, labels: bool = True, **config):
-    settings = {"llm": "openai:gpt", "task": "Sort support tickets.", "categories": CATEGORIES, "text_column": "text",
-                "id_column": "ticket", **config}
-    return flow.run(RECIPE, settings, inputs={"data": ["tickets"], **({"labels": ["labels"]} if labels else {})},
+    return flow.run(RECIPE, settings(**config), inputs={"data": ["tickets"], **({"labels": ["labels"]} if labels else {})},
                     outputs={"answers": ["answers"]})
 
 
@@ -128,3 +141,46 @@ def test_the_answers_feed_the_query_sampler_s_llm_disagreement_bonus(dss):
     queries = dss.platform.read_dataset("queries")
     names = set(frame["name"][150:])
     assert len(queries) == 30 and set(queries["name"]) <= names
+
+
+CHILD = """
+import json, sys
+from pathlib import Path
+from fake_dataiku.harness import FakeDSS
+
+spec = json.loads(Path(sys.argv[1]).read_text())
+FakeDSS.restore(spec["state"]).run(Path(spec["recipe"]), spec["config"], inputs=spec["inputs"], outputs=spec["outputs"])
+"""
+
+
+def test_a_run_killed_with_sigkill_keeps_its_answers_and_the_next_run_asks_for_the_rest(flow, tmp_path):
+    flow.llm.latency = 0.05
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"state": flow.snapshot(), "recipe": str(RECIPE), "inputs": {"data": ["tickets"]},
+                                "outputs": {"answers": ["answers"]},
+                                "config": settings(concurrency=1)}))
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(spec)], cwd=tmp_path, env=environment)
+    cache = Path(os.environ["XDG_DATA_HOME"]) / "labelloop" / "PROJ" / "llm-answers"
+    try:
+        assert eventually(lambda: cached(cache) >= 20, timeout=60)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    kept = cached(cache)
+    assert 20 <= kept < 120 and not flow.platform.dataset_exists("answers")  # killed before it wrote the output
+    flow.llm.latency = 0.0
+    run(flow, labels=False)
+    assert sorted(written(flow)["item_id"]) == sorted(tickets()["ticket"]) and flow.llm.calls == 120 - kept
+
+
+def cached(folder: Path) -> int:
+    """The answers the recipe's SQLite file (the one of its output, in ``folder``) holds so far."""
+    files = list(folder.glob("*answers*.sqlite")) if folder.is_dir() else []
+    if not files:
+        return 0
+    with contextlib.closing(sqlite3.connect(files[0])) as connection:
+        try:
+            return connection.execute("SELECT COUNT(*) FROM llm_answers").fetchone()[0]
+        except sqlite3.OperationalError:  # the table is not made yet
+            return 0
