@@ -26,12 +26,13 @@ def flow(dss_any):
     return dss_any
 
 
-def start(dss, tmp_path, **extra):
+def start(dss, tmp_path, kind="text", **extra):
     config = {"unlabeled": "tickets", "categories": CATEGORIES, "labels_ds": "labels", "metadata_ds": "metadata",
-              "text_column": "text", "id_column": "ticket", "llm": "openai:gpt", "llm_task": "Sort support tickets.",
-              "journal": dss.shared_journal(f"sqlite:///{tmp_path / 'journal.sqlite'}"), **extra}
+              "id_column": "ticket", "llm": "openai:gpt", "llm_task": "Sort support tickets.",
+              "journal": dss.shared_journal(f"sqlite:///{tmp_path / 'journal.sqlite'}"),
+              **({"text_column": "text"} if kind == "text" else {}), **extra}
     app = flask.Flask("backend")
-    dss.run(WEBAPPS / "text-labeling", config, init_globals={"app": app})
+    dss.run(WEBAPPS / f"{kind}-labeling", config, init_globals={"app": app})
     return app.test_client(use_cookies=False)
 
 
@@ -39,9 +40,11 @@ def llm_stats(client, headers) -> dict:
     return client.get("/stats", headers=headers).get_json()["llm"]
 
 
-def test_the_mesh_model_answers_the_next_items_with_examples_from_the_labels(flow, tmp_path):
-    llm = flow.add_completion_llm("openai:gpt", TRUTH, {"complaint": 1.0, "praise": 1.0})
-    client = start(flow, tmp_path)
+@pytest.mark.parametrize("kind, read", [("text", "{}"), ("tabular", "text: {}")])  # a row: its columns but the id
+def test_the_mesh_model_answers_the_next_items_with_examples_from_the_labels(flow, tmp_path, kind, read):
+    truth = {read.format(text): label for text, label in TRUTH.items()}  # what the model reads of each item
+    llm = flow.add_completion_llm("openai:gpt", truth, {"complaint": 1.0, "praise": 1.0})
+    client = start(flow, tmp_path, kind)
     alice = flow.login("alice")
     items = client.get("/batch?size=4", headers=alice).get_json()["items"]
     for item in items:
