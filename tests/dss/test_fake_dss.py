@@ -246,3 +246,28 @@ def test_outside_an_entry_point_the_fake_refuses_to_work(dss):
     dataiku = load_fake_dataiku()
     with pytest.raises(Exception, match="No DSS instance"):
         dataiku.Dataset("rows")
+
+
+def test_mesh_completions_follow_dataikuapi_of_each_version(dss_any):
+    dss_any.add_completion_llm("openai:gpt", {"refund now": "complaint"}, {"complaint": 1.0, "praise": 1.0}, fail_every=2)
+    project = dss_any.client.get_default_project()
+
+    def ask(llm_id="openai:gpt"):
+        return project.get_llm(llm_id).new_completion().with_message("Sort it.", role="system").with_message("refund now")
+
+    query = ask()
+    assert hasattr(query, "with_json_output") == (dss_any.version >= (13, 2, 0))  # dataikuapi 13.2.0
+    answered = query.execute()
+    assert answered.success and json.loads(answered.text) == {"category": "complaint"}
+    failed = ask().execute()  # the second completion fails
+    assert not failed.success
+    if dss_any.version >= (13, 3, 1):  # a failed reply's text raises its errorMessage
+        with pytest.raises(Exception, match="rate limit"):
+            failed.text  # noqa: B018 - reading the property is the call
+    else:
+        with pytest.raises(KeyError):
+            failed.text  # noqa: B018
+    with pytest.raises(Exception, match="LLM not found: nope"):
+        ask("nope").execute()
+    with pytest.raises(ValueError):
+        ask().with_message("x", role="tool")

@@ -18,8 +18,13 @@ import secrets
 import sys
 import sysconfig
 import tempfile
+import threading
+import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 FAKE_PATH = str(Path(__file__).resolve().parent)
 DESCRIPTORS = {"recipe": "recipe.json", "webapp": "webapp.json", "trigger": "trigger.json", "step": "step.json"}
@@ -344,10 +349,15 @@ class FakeProject:
 
 
 class FakeLLM:
-    """An LLM Mesh model's handle, for embeddings (dataikuapi/dss/llm.py, DSSLLM.new_embeddings)."""
+    """An LLM Mesh model's handle, for embeddings (dataikuapi/dss/llm.py, DSSLLM.new_embeddings) and
+    completions (DSSLLM.new_completion, there since dataikuapi 12.3.2, commit defda98 "Prepare 12.3.2")."""
 
     def __init__(self, dss: FakeDSS, llm_id: str):
         self._dss, self.llm_id = dss, llm_id
+
+    def new_completion(self):
+        return (FakeCompletionQuery if self._dss.version >= (13, 2, 0) else FakeCompletionQueryBefore13_2)(
+            self._dss, self.llm_id)
 
     def new_embeddings(self, text_overflow_mode="FAIL"):
         # "text_overflow_mode: How to handle longer texts than what the model supports. Either
@@ -390,6 +400,117 @@ class FakeEmbeddingsResponse:
         # "A list of lists containing all embedding vectors", one per text added, in order
         # (dataikuapi/dss/llm.py, DSSLLMEmbeddingsResponse.get_embeddings): plain floats, not arrays
         return [[float(x) for x in vector] for vector in self._vectors]
+
+
+# Completion settings dataikuapi names: "maxOutputTokens, temperature, topK, topP, frequencyPenalty,
+# presencePenalty, logitBias, logProbs and topLogProbs" (13.5.6, dataikuapi/dss/langchain/llm.py,
+# DKUChatModel.completion_settings), plus "responseFormat" (with_json_output). 12.x documents no key:
+# the same list is taken there, and any other key is refused (the stricter reading).
+_COMPLETION_SETTINGS = {"maxOutputTokens", "temperature", "topK", "topP", "frequencyPenalty", "presencePenalty",
+                        "logitBias", "logProbs", "topLogProbs", "responseFormat"}
+
+
+class FakeCompletionQueryBefore13_2:
+    """dataikuapi 12.3.2 to 13.1 (dataikuapi/dss/llm.py, DSSLLMCompletionQuery): ``with_message(message,
+    role="user")`` appends ``{content, role}``, ``settings`` is a dict sent as is, ``execute()`` POSTs the
+    one query and answers ``DSSLLMCompletionResponse(ret["responses"][0])``. No ``with_json_output``."""
+
+    def __init__(self, dss: FakeDSS, llm_id: str):
+        self._dss, self._llm_id = dss, llm_id
+        self._messages, self._settings = [], {}
+
+    @property
+    def settings(self):
+        return self._settings
+
+    def with_message(self, message, role="user"):
+        # the docstring's roles: "Use system to set the LLM behavior, assistant to store predefined
+        # responses, user to provide requests" (another is refused here: the stricter reading)
+        if role not in ("system", "user", "assistant"):
+            raise ValueError(f"Unknown message role {role!r}.")
+        if not isinstance(message, str):
+            raise TypeError("with_message takes the message's text.")
+        self._messages.append({"content": message, "role": role})
+        return self
+
+    def execute(self):
+        unknown = set(self._settings) - _COMPLETION_SETTINGS
+        if unknown:
+            raise Exception(f"Unknown completion settings: {sorted(unknown)}")
+        # an unknown LLM id fails the request itself (DSSClient._perform_json raises on the HTTP error)
+        if self._llm_id not in self._dss.completion_llms:
+            raise Exception(f"LLM not found: {self._llm_id}")
+        return self._response(self._dss.complete(self._llm_id, self._messages, self._settings))
+
+    def _response(self, raw: dict):
+        return FakeCompletionResponseBefore13_3(raw)
+
+
+class FakeCompletionQuery(FakeCompletionQueryBefore13_2):
+    """dataikuapi 13.2 and later: ``with_json_output`` sets ``settings["responseFormat"]`` (13.2.0, commit
+    6fc3831 "Prepare 13.2.0 release", no argument; ``schema``, ``strict``, ``compatible`` from 13.3.1,
+    commit a18a106, which the fake takes from 13.2 on: its versions are 12.6.4 and 13.5.6)."""
+
+    def with_json_output(self, schema=None, strict=None, compatible=None):
+        self._settings["responseFormat"] = {"type": "json", "schema": schema, "strict": strict, "compatible": compatible}
+        return self
+
+    def _response(self, raw: dict):
+        return FakeCompletionResponse(raw) if self._dss.version >= (13, 3, 1) else FakeCompletionResponseBefore13_3(raw)
+
+
+class FakeCompletionResponseBefore13_3:
+    """``success`` is ``raw["ok"]``; ``text`` is ``raw["text"]`` (dataikuapi 12.3.2 to 13.2). A failed
+    completion carries ``errorMessage`` and, here, no text: reading ``text`` then fails with a KeyError
+    (nothing public shows a failed reply's keys before 13.3: the stricter reading)."""
+
+    def __init__(self, raw: dict):
+        self._raw = raw
+
+    @property
+    def success(self):
+        return self._raw["ok"]
+
+    @property
+    def text(self):
+        return self._raw["text"]
+
+
+class FakeCompletionResponse(FakeCompletionResponseBefore13_3):
+    """dataikuapi 13.3.1 and later (commit a18a106): ``text`` and ``json`` of a failed completion raise
+    ``Exception(errorMessage)`` ("An unknown error occurred" without one); ``json`` is ``json.loads(text)``."""
+
+    @property
+    def text(self):
+        self._fail_unless_success()
+        return self._raw.get("text")
+
+    @property
+    def json(self):
+        self._fail_unless_success()
+        return json.loads(self.text) if self.text is not None else None
+
+    def _fail_unless_success(self):
+        if not self.success:
+            raise Exception(self._raw.get("errorMessage", "An unknown error occurred"))
+
+
+@dataclass
+class CompletionLLM:
+    """A completion model of the fake Mesh: it knows each item's true category (``truth``, text ->
+    key) and names it with the probability ``accuracy[key]`` (else another category, or non-JSON text
+    when ``garbled``), deterministically per text. ``fail_first`` completions fail (``ok: false``),
+    then every ``fail_every``-th one, and every one after the ``fail_after``-th; each takes ``latency`` seconds."""
+
+    truth: dict
+    accuracy: dict
+    latency: float = 0.0
+    fail_first: int = 0
+    fail_every: int = 0
+    fail_after: int = 0
+    garbled: float = 0.0
+    calls: int = 0
+    requests: list = field(default_factory=list)  # {messages, settings} of each call, for the tests
 
 
 @dataclass
@@ -514,6 +635,8 @@ class FakeDSS:
         self.context = None
         self.client = FakeClient(self)
         self.embedding_llms = {}  # LLM Mesh embedding models: id -> a sentence-transformers model folder
+        self.completion_llms = {}  # LLM Mesh completion models: id -> CompletionLLM
+        self._completing = threading.Lock()
         self.presets = {}  # parameter set id -> {preset name -> values}, set by an admin in the plugin's settings
         self._encoders = {}
         self._apps = []  # the Flask apps of the webapp backends run here (closed by ``stop``)
@@ -585,6 +708,30 @@ class FakeDSS:
         """An LLM Mesh embedding model, answered by a local sentence-transformers model."""
         self.embedding_llms[llm_id] = str(model_folder)
 
+    def add_completion_llm(self, llm_id: str, truth: dict, accuracy: dict, **behaviour) -> CompletionLLM:
+        """An LLM Mesh completion model answering with a known accuracy per category (``CompletionLLM``)."""
+        self.completion_llms[llm_id] = CompletionLLM(dict(truth), dict(accuracy), **behaviour)
+        return self.completion_llms[llm_id]
+
+    def complete(self, llm_id: str, messages: list, settings: dict) -> dict:
+        """The raw reply DSS sends for one completion: ``{ok, text}`` or ``{ok: false, errorMessage}``."""
+        llm = self.completion_llms[llm_id]
+        with self._completing:
+            llm.calls += 1
+            llm.requests.append({"messages": [dict(m) for m in messages], "settings": copy.deepcopy(settings)})
+            call = llm.calls
+        time.sleep(llm.latency)
+        if call <= llm.fail_first or (llm.fail_every and call % llm.fail_every == 0) or 0 < llm.fail_after < call:
+            return {"ok": False, "errorMessage": "The LLM provider answered: rate limit reached, retry later"}
+        text = messages[-1]["content"]
+        truth = llm.truth.get(text)
+        draw = np.random.default_rng(zlib.crc32(text.encode("utf-8"))).random(2)
+        if truth is None or draw[0] < llm.garbled:
+            return {"ok": True, "text": "I think it is probably the first one."}
+        others = [key for key in llm.accuracy if key != truth]
+        answer = truth if draw[1] < llm.accuracy.get(truth, 0.0) or not others else others[int(draw[0] * len(others))]
+        return {"ok": True, "text": json.dumps({"category": answer})}
+
     def embed(self, llm_id: str, texts: list):
         from labelloop.learning.embedding_model import Encoder
 
@@ -597,6 +744,7 @@ class FakeDSS:
         return {"root": str(self.root), "version": ".".join(map(str, self.version)),
                 "datasets": sorted(self.datasets), "folders": sorted(self.folders),
                 "models": sorted(self.models), "sessions": self.sessions, "embedding_llms": self.embedding_llms,
+                "completion_llms": {name: {**vars(llm), "requests": []} for name, llm in self.completion_llms.items()},
                 "presets": self.presets,
                 "saved_models": {name: {"active": saved.active, "versions": [vars(v) for v in saved.versions]}
                                  for name, saved in self.saved_models.items()}}
@@ -607,6 +755,7 @@ class FakeDSS:
         dss.datasets, dss.folders, dss.models = set(state["datasets"]), set(state["folders"]), set(state["models"])
         dss.sessions = dict(state["sessions"])
         dss.embedding_llms = dict(state.get("embedding_llms", {}))
+        dss.completion_llms = {name: CompletionLLM(**llm) for name, llm in state.get("completion_llms", {}).items()}
         dss.presets = dict(state.get("presets", {}))
         dss.saved_models = {name: SavedModel([ModelVersion(**v) for v in saved["versions"]], saved["active"])
                             for name, saved in state["saved_models"].items()}

@@ -144,6 +144,9 @@ def entry_run(dss, table, config: dict):
     """Run the table's component in the fake DSS with ``config`` over a minimal valid one."""
     folder = ROOT / Path(table.descriptor).parent
     kind = Path(table.descriptor).stem
+    if kind == "recipe" and folder.name == "llm-prelabel":
+        return dss.run(folder, {"llm": "x", "categories": [{"from": "a"}, {"from": "b"}], **config},
+                       inputs={"data": ["pool"]}, outputs={"answers": ["answers"]})
     if kind == "recipe":
         base = {"id_column": "id"} if "spark" in folder.name else {}
         return dss.run(folder, {**base, **config}, inputs={"unlabeled_samples": ["pool"]},

@@ -109,6 +109,10 @@ class DSSPlatform(Platform):
             return False
         return bool(remoterun._is_running_remotely())
 
+    def llm(self, llm_id: str):
+        """The LLM Mesh model ``llm_id`` of the project (dataikuapi's DSSLLM: a handle, checked when used)."""
+        return self._project().get_llm(llm_id)
+
     def embed_texts(self, llm_id: str, texts: list) -> np.ndarray:
         """The texts' embeddings from an LLM Mesh embedding model, unit length, a row per text.
 
@@ -120,7 +124,7 @@ class DSSPlatform(Platform):
         Too long a text is truncated rather than failing the batch where DSS can (``text_overflow_mode``,
         dataikuapi 13.0.0 and later; 12.x's ``new_embeddings(self)`` takes no argument).
         """
-        llm = self._project().get_llm(llm_id)
+        llm = self.llm(llm_id)
         overflow = _accepts(llm.new_embeddings, "text_overflow_mode", "TRUNCATE")
         found = []
         for start in range(0, len(texts), MESH_BATCH):

@@ -44,7 +44,7 @@ def apply_rules_recipe(platform: Platform, pool: str, items, rules: str, weak_la
     source = items.load(platform, pool)
     _, frame = source.snapshot()
     given = rules_from_dataset(platform.read_dataset(rules))
-    human = _human_labels(platform, labels, label_column) if labels else {}
+    human = human_labels(platform, labels, label_column) if labels else {}
     categories = sorted({str(r["label"]) for r in given if isinstance(r.get("label"), str)} | set(human.values()))
     checked = parse_rules(given, frame.dtypes, categories)
     code = {c: n for n, c in enumerate(categories)}
@@ -55,7 +55,7 @@ def apply_rules_recipe(platform: Platform, pool: str, items, rules: str, weak_la
     return weak.report
 
 
-def _human_labels(platform: Platform, labels: str, label_column: str) -> dict:
+def human_labels(platform: Platform, labels: str, label_column: str) -> dict:
     """``{item_id: label}`` of the labeling webapp's labels dataset."""
     frame = platform.read_dataset(labels)
     if "item_id" not in frame.columns or label_column not in frame.columns:

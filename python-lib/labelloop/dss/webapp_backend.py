@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from labelloop.dss.mesh_embedding import MeshEmbedding
+from labelloop.dss.mesh_prelabel import MeshServedLlm
 from labelloop.dss.platform import DSSPlatform
 from labelloop.errors import LabelloopError
 from labelloop.labeling.app import Settings, Webapp, create_app, freeze_long_lived, webapp_of
@@ -53,7 +54,7 @@ def categories_from_dss(pairs) -> list:
         seen.add(key)
         categories.append({"key": key, "caption": str(pair.get("to") or key)})
     if len(categories) < 2:
-        raise LabelloopError("Give at least two categories in the webapp settings.")
+        raise LabelloopError("Give at least two categories in the settings.")
     return categories
 
 
@@ -150,6 +151,17 @@ def journal_url(platform, given: str | None, outputs: Outputs) -> str:
     return f"sqlite:///{data_folder(platform.project_key(), 'journals') / (slug(outputs.metadata) + '.sqlite')}"
 
 
+def _served_llm(platform, param: dict, config: LabelingConfig, journal: Journal, source):
+    """The LLM Mesh model of the ``llm`` param pre-labeling the next items, or None without one."""
+    if not param.get("llm"):
+        return None
+    if config.multi_label:
+        raise LabelloopError("LLM pre-labeling works on single-label webapps: leave the LLM empty.")
+    return MeshServedLlm(platform, param["llm"], param.get("llm_task") or "", config.categories, journal, source,
+                         text_column=param.get("text_column"), columns_first=config.columns_first,
+                         left_out=(param.get("id_column"),))
+
+
 def serve_webapp(app, data_type: str, params: dict) -> Webapp:
     """What a webapp's ``backend.py`` does: add the labeling API to DSS's ``app`` from its params.
 
@@ -195,12 +207,13 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
                                  "meaning: leave the embedding model empty.")
         vectors, _ = cache_folder(platform.project_key(), "embeddings", param["embedding_llm"])
         mesh = MeshEmbedding(platform, param["embedding_llm"], source.frame, columns, folder=vectors)
+    llm = _served_llm(platform, param, config, journal, source)
     media_cache, media_problem = cache_folder(platform.project_key(), "media", unlabeled)
     settings = Settings(platform, journal, source, config, identify=team.identify, outputs=outputs, unlabeled=unlabeled,
                         check_host=False,  # DSS's proxy stands between the browser and the backend's Host
                         follow_journal=True, may_review=team.may_review,
                         media_cache=None if media_problem else media_cache, media_problem=media_problem,
-                        suspects=suspects, rules=rules, embeddings=mesh,
+                        suspects=suspects, rules=rules, embeddings=mesh, llm=llm,
                         features_of=folder_features(platform, unlabeled, data_type) if data_type in EXTRACTORS else None)
     webapp = webapp_of(create_app(settings, app))  # in Flask's app.extensions: whoever holds the app can stop it
     atexit.register(webapp.stop)

@@ -39,6 +39,18 @@ APPLY_RULES = Table(
     Param("id_column", "COLUMN"),
     Param("label_col_name", "STRING", "label"),
 )
+LLM_PRELABEL = Table(
+    "custom-recipes/llm-prelabel/recipe.json",
+    Param("llm", "LLM", mandatory=True),
+    Param("task", "STRING"),
+    Param("categories", "KEY_VALUE_LIST", mandatory=True),
+    Param("text_column", "COLUMN"),
+    Param("id_column", "COLUMN"),
+    Param("label_col_name", "STRING", "label"),
+    Param("sample", "INT", None, low=1, hint="leave it empty to ask about every item"),
+    Param("concurrency", "INT", 4, low=1, high=64, hint="requests in flight"),
+    Param("rate", "DOUBLE", 0.0, low=0, hint="requests per second, 0 for no limit"),
+)
 LABELING_METRICS = Table(
     "python-steps/labeling-metrics/step.json",
     Param("saved_model", "SAVED_MODEL", mandatory=True),
@@ -90,7 +102,9 @@ def _webapp(data_type: str, unlabeled: str, *own: Param) -> Table:
 
 _ROWS = (Param("id_column", "DATASET_COLUMN", cli=("init", "--id-column")),
          Param("columns_first", "STRING", cli=("init", "--columns-first")),
-         Param("embedding_llm", "LLM"))
+         Param("embedding_llm", "LLM"),
+         Param("llm", "LLM"),
+         Param("llm_task", "STRING"))
 WEBAPPS = {
     "image": _webapp("image", "MANAGED_FOLDER"),
     "sound": _webapp("sound", "MANAGED_FOLDER"),
@@ -99,4 +113,4 @@ WEBAPPS = {
                     Param("text_column", "DATASET_COLUMN", mandatory=True, cli=("init", "--text-column"))),
 }
 
-TABLES = (QUERY_SAMPLER, SPARK_QUERY_SAMPLER, APPLY_RULES, LABELING_METRICS, EVERY_N_LABELINGS, *WEBAPPS.values())
+TABLES = (QUERY_SAMPLER, SPARK_QUERY_SAMPLER, APPLY_RULES, LLM_PRELABEL, LABELING_METRICS, EVERY_N_LABELINGS, *WEBAPPS.values())

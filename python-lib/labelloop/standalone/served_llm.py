@@ -12,6 +12,7 @@ import threading
 
 from labelloop.errors import LabelloopError, shown_to_annotators
 from labelloop.llm.prelabel import Pace, Prelabeler
+from labelloop.llm.prompt import Prompt
 from labelloop.standalone.llm_prelabel import llm_client, project_prompt, texts_of
 from labelloop.standalone.project import Project
 from labelloop.store.llm_answers import LlmAnswers
@@ -30,8 +31,12 @@ class ServedLlm:
 
     def __init__(self, project: Project):
         self.project = project
-        self.client = llm_client(project, TIMEOUT)
-        self.store = LlmAnswers(project.journal)
+        self._begin(llm_client(project, TIMEOUT), LlmAnswers(project.journal))
+
+    def _begin(self, client, store: LlmAnswers) -> None:
+        """The state of a thread asking ``client`` (anything with ``model`` and ``complete``) and keeping answers in ``store``."""
+        self.client = client
+        self.store = store
         self.problem = None  # the last round's failure, in one sentence
         self.version = None
         self._stop = threading.Event()
@@ -64,9 +69,17 @@ class ServedLlm:
             self._stop.wait(PAUSE_AFTER_FAILURE if self.problem else PAUSE)
 
     def _round(self, upcoming) -> None:
-        prompt = project_prompt(self.project)
+        prompt = self.prompt()
         self.version = prompt.version
         done = self.store.latest(prompt.version)
         ids = [i for i in upcoming(AHEAD) if i not in done]
-        result = Prelabeler(self.client, prompt, self.store, PACE).run(list(zip(ids, texts_of(self.project, ids))))
+        result = Prelabeler(self.client, prompt, self.store, PACE).run(list(zip(ids, self.texts(ids))))
         self.problem = result.stopped
+
+    def prompt(self) -> Prompt:
+        """The prompt of this round (the human labels' examples change as labels come)."""
+        return project_prompt(self.project)
+
+    def texts(self, item_ids: list) -> list:
+        """What the LLM reads of each item."""
+        return texts_of(self.project, item_ids)
