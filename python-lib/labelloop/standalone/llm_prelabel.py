@@ -4,7 +4,7 @@ The prompt is built from the project (its task sentence, categories and a few hu
 llm/prompt.py); the items still without an answer for that prompt's version are sent
 (llm/prelabel.py) and the answers kept in the journal's database (store/llm_answers.py). The
 report says how often the LLM agrees with the final human labels, per category, leaving out
-the items shown to it as examples.
+the items the prompt may have shown to it as examples (``shown_as_examples``).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pandas as pd
 from labelloop.errors import LabelloopError
 from labelloop.llm.client import DEFAULT_KEY_ENV, DEFAULT_TIMEOUT, ChatClient
 from labelloop.llm.prelabel import Pace, Prelabeler, estimate
-from labelloop.llm.prompt import Prompt, choose_examples
+from labelloop.llm.prompt import Prompt, choose_examples, example_candidates
 from labelloop.standalone.project import Project
 from labelloop.store.llm_answers import LlmAnswers
 from labelloop.store.materialize import final_labels
@@ -37,10 +37,11 @@ def prelabel_project(project: Project, sample: int | None = None, dry_run: bool 
         kept = result.answered + result.abstained
         said = f"the {kept:,} answers of this run are kept" if kept else "no answer came back"
         raise LabelloopError(f"Stopped: {result.stopped.rstrip('.')}; {said}: run 'labelloop llm' again to go on.")
-    examples = {text for text, _ in prompt.examples}
-    gold = {i: label for i, text, label in labeled if text not in examples}
-    found = measure(store.latest(prompt.version), gold, [c["key"] for c in project.settings.categories])
-    return {"answered": found.pop("answered"), "abstained": found.pop("abstained"), "errors": result.errors,
+    answers, categories = store.latest(prompt.version), [c["key"] for c in project.settings.categories]
+    shown = shown_as_examples([(i, label) for i, _, label in labeled], categories)
+    found = measure(answers, {i: label for i, _, label in labeled if i not in shown}, categories)
+    answered = sum(a is not None for a in answers.values())
+    return {"answered": answered, "abstained": len(answers) - answered, "errors": result.errors,
             "prompt_version": prompt.version, **found}
 
 
@@ -61,10 +62,22 @@ def project_prompt(project: Project, labeled: list | None = None) -> Prompt:
     return Prompt(project.settings.llm_task or "", tuple(project.settings.categories), examples)
 
 
+def shown_as_examples(labeled: list, categories: list) -> set:
+    """The items the prompt may have shown to the LLM as examples (``example_candidates`` of
+    ``labeled``, ``[(item_id, final label)]`` in labeling order): the one rule keeping them out of the
+    LLM's measured accuracy, in this report and in the voter's statistics (it was told their labels)."""
+    return {i for ids in example_candidates(labeled, categories).values() for i in ids}
+
+
+def human_labels(project: Project) -> list:
+    """``[(item_id, final human label)]`` of the pool's labeled items, in the order they were labeled."""
+    final = final_labels(project.journal.current_frame(), project.journal.reviews_frame())
+    return [(str(i), str(label)) for i, label in zip(final["item_id"], final["label"]) if str(i) in project.source]
+
+
 def _labeled(project: Project) -> list:
     """``[(item_id, text, final human label)]`` of the pool's labeled items, in the order they were labeled."""
-    final = final_labels(project.journal.current_frame(), project.journal.reviews_frame())
-    gold = [(str(i), str(label)) for i, label in zip(final["item_id"], final["label"]) if str(i) in project.source]
+    gold = human_labels(project)
     texts = texts_of(project, [i for i, _ in gold])
     return [(i, text, label) for (i, label), text in zip(gold, texts)]
 
