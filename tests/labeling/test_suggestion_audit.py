@@ -194,6 +194,7 @@ def test_a_journal_and_metadata_parts_written_before_the_audit_slice_gain_its_co
     with sqlite3.connect(tmp_path / "journal.sqlite") as conn:  # as an older labelloop left it
         conn.execute("ALTER TABLE events DROP COLUMN audited")
         conn.execute("ALTER TABLE events DROP COLUMN suggested")
+        conn.execute("ALTER TABLE events DROP COLUMN suggested_by")
     journal = Journal(url)
     journal.record(Annotation("2", "ada", LABELED, "dog", audited=True, suggested="cat"))
     meta = metadata_frame(journal.current_frame())
@@ -201,7 +202,7 @@ def test_a_journal_and_metadata_parts_written_before_the_audit_slice_gain_its_co
     journal.close()
 
     parts = PartedDataset(tmp_path / "metadata", ("data_id", "annotator"))
-    parts.write(meta.head(1).drop(columns=["audited", "suggested"]))  # parts of an older metadata dataset
+    parts.write(meta.head(1).drop(columns=["audited", "suggested", "suggested_by"]))  # parts of an older metadata dataset
     PartedDataset(tmp_path / "metadata", ("data_id", "annotator")).write(meta.tail(1))
     read = PartedDataset(tmp_path / "metadata", ("data_id", "annotator")).read().sort_values("label_id")
     assert read["data_id"].tolist() == ["1", "2"] and read["suggested"].isna().tolist() == [True, False]

@@ -206,14 +206,14 @@ class LabelingService:
         duration = None if duration is None else whole_number(duration, "durationMs", 0, MAX_DURATION_MS, text=True)
         searched = item_id in self.searched
         query = None if searched else self.queue.queries.get(item_id)
-        audited, suggested = self.suggestions.provenance(item_id)
+        audited, suggested, suggested_by = self.suggestions.provenance(item_id)
         annotation = Annotation(
             item_id=item_id, annotator=user, status=status, label=label, comment=comment,
             session=self.project.current().session, duration_ms=duration,
             strategy="search" if searched else query.strategy if query else None,
             uncertainty=query.uncertainty if query else None,
             query_rank=query.rank if query else None, model_version=query.model_version if query else None,
-            audited=audited, suggested=suggested,
+            audited=audited, suggested=suggested, suggested_by=suggested_by,
         )
         label_id = self.journal.record(annotation)
         self.on_change()

@@ -4,15 +4,21 @@ Labeling never waits for it: a thread asks the LLM about the next items of the q
 no answer for the current prompt version, a few at a time, and records the answers as
 ``labelloop llm`` does. When the endpoint fails, ``/stats`` says why in one sentence and the
 thread tries again a while later.
+
+Its answers are suggestions (``suggestions``) once they beat always answering the most frequent
+category on the items people labeled, its examples aside: the same rule as the model's
+(DESIGN.md section 15); until then ``/stats``'s ``llm.suggestions`` says why.
 """
 from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 
 from labelloop.errors import LabelloopError, shown_to_annotators
+from labelloop.labeling.suggestion_gate import Verdict, judge
 from labelloop.llm.prelabel import Pace, Prelabeler
-from labelloop.standalone.llm_prelabel import llm_client, project_prompt, texts_of
+from labelloop.standalone.llm_prelabel import human_labels, llm_client, project_prompt, shown_as_examples, texts_of
 from labelloop.standalone.project import Project
 from labelloop.store.llm_answers import LlmAnswers
 
@@ -34,6 +40,7 @@ class ServedLlm:
         self.store = LlmAnswers(project.journal)
         self.problem = None  # the last round's failure, in one sentence
         self.version = None
+        self.verdict = UNMEASURED
         self._stop = threading.Event()
         self._thread = None
 
@@ -50,7 +57,14 @@ class ServedLlm:
 
     def status(self) -> dict:
         answers = self.store.count(self.version) if self.version else 0
-        return {"model": self.client.model, "promptVersion": self.version, "answers": answers, "problem": self.problem}
+        return {"model": self.client.model, "promptVersion": self.version, "answers": answers, "problem": self.problem,
+                "suggestions": self.verdict.as_json()}
+
+    def suggestions(self, item_ids: list) -> dict:
+        """``{item: category}``: the LLM's answers on ``item_ids`` for the current prompt, once it has earned its place."""
+        if self.version is None or not self.verdict.shown:
+            return {}
+        return {i: answer for i, answer in self.store.of(item_ids, self.version).items() if answer is not None}
 
     def _run(self, upcoming) -> None:
         while not self._stop.is_set():
@@ -65,8 +79,25 @@ class ServedLlm:
 
     def _round(self, upcoming) -> None:
         prompt = project_prompt(self.project)
-        self.version = prompt.version
         done = self.store.latest(prompt.version)
+        self.verdict = measured(done, human_labels(self.project), [c["key"] for c in prompt.categories])
+        self.version = prompt.version
         ids = [i for i in upcoming(AHEAD) if i not in done]
         result = Prelabeler(self.client, prompt, self.store, PACE).run(list(zip(ids, texts_of(self.project, ids))))
         self.problem = result.stopped
+
+
+UNMEASURED = Verdict(False, "No LLM suggestions yet: its answers have not been compared with human labels.")
+
+
+def measured(answers: dict, labeled: list, categories: list) -> Verdict:
+    """Whether the LLM's ``answers`` beat always answering the most frequent category on the
+    items people labeled (``[(item_id, label)]``), leaving out those it may have seen as examples."""
+    shown = shown_as_examples(labeled, categories)
+    gold = [(answers[i], label) for i, label in labeled if i not in shown and answers.get(i) is not None]
+    if not gold:
+        return Verdict(False, "No LLM suggestions yet: it has answered none of the items people labeled "
+                              "(but its examples).")
+    majority, count = Counter(label for _, label in gold).most_common(1)[0]
+    return judge(sum(a == label for a, label in gold) / len(gold), count / len(gold), len(gold), majority,
+                 "human labels", "the LLM")

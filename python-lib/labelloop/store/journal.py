@@ -60,6 +60,7 @@ events = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("audited", sa.Boolean),  # served in the audit slice: without its suggestion (DESIGN.md section 15)
     sa.Column("suggested", sa.Text),  # what the model suggested, or would have in the audit slice
+    sa.Column("suggested_by", sa.String(16)),  # who suggested it: "model" or "llm"
     sa.Index("events_item", "item_id"),
     sa.Index("events_annotator", "annotator", "id"),
 )
@@ -90,7 +91,7 @@ reviews = sa.Table(  # the latest reviewer decision per item (DESIGN.md section 
     sa.Column("label", sa.Text, nullable=False),
 )
 
-_ADDED_COLUMNS = ("audited", "suggested")  # added to ``events`` after journals were written: older ones gain them
+_ADDED_COLUMNS = ("audited", "suggested", "suggested_by")  # added to ``events`` after journals were written: older ones gain them
 
 
 @dataclass
@@ -110,6 +111,7 @@ class Annotation:
     duration_ms: int | None = None
     audited: bool | None = None
     suggested: str | None = None
+    suggested_by: str | None = None
 
 
 class Change(NamedTuple):
@@ -124,6 +126,7 @@ class Change(NamedTuple):
     event_id: int
     audited: bool | None = None  # served in the audit slice, without its suggestion (None: a decision, or older)
     suggested: str | None = None  # what the model suggested when the item was served
+    suggested_by: str | None = None  # "model" or "llm"
 
 
 def utcnow() -> dt.datetime:
@@ -428,11 +431,12 @@ class Journal:
         state of each (item, annotator) or reviewed item is given.
         """
         answers = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
-                             current.c.session, current.c.event_id, events.c.audited, events.c.suggested)
+                             current.c.session, current.c.event_id, events.c.audited, events.c.suggested,
+                             events.c.suggested_by)
                    .join(events, events.c.id == current.c.event_id).where(current.c.event_id > int(after)))
         decisions = sa.select(reviews.c.item_id, reviews.c.reviewer, sa.literal(REVIEWED), reviews.c.label,
                               sa.literal(0), reviews.c.event_id, sa.null().cast(sa.Boolean),
-                              sa.null().cast(sa.Text)).where(reviews.c.event_id > int(after))
+                              sa.null().cast(sa.Text), sa.null().cast(sa.String(16))).where(reviews.c.event_id > int(after))
         # one statement: on PostgreSQL it sees one moment of both tables, where two statements
         # could see a decision newer than an answer committed between them, and skip that answer
         query = sa.union_all(answers, decisions).order_by(sa.text("event_id"))

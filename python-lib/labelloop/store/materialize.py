@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 METADATA_COLUMNS = ("date", "data_id", "comment", "session", "status", "annotator", "label", "label_id",
                     "strategy", "uncertainty", "query_rank", "model_version", "duration_ms",
-                    "audited", "suggested")
+                    "audited", "suggested", "suggested_by")
 # beside the label column; ``reviewer`` (empty unless reviewed) lets a rebuild restore the decisions
 OUTPUT_COLUMNS = ("label_id", "item_id", "annotators", "agreement", "reviewed", "reviewer")
 
@@ -52,6 +52,7 @@ def metadata_frame(answers: pd.DataFrame, label_column: str = "label") -> pd.Dat
         # never missing: DSS cannot read a boolean column with a gap; answers older than the audit slice were not in it
         "audited": answers["audited"].astype("boolean").fillna(False).astype(bool),
         "suggested": answers["suggested"].astype(object),
+        "suggested_by": answers["suggested_by"].astype(object),
     }).reset_index(drop=True)
 
 
