@@ -286,7 +286,7 @@ class LabelingPage {
     }
     this.nodes.model.update(stats);
     this.nodes.meaning.hidden = !(stats.features && stats.features.kind === "embeddings");
-    this.nodes.team.update(stats.agreement, stats.suggestionPull, stats.suspects);
+    this.nodes.team.update(stats.agreement, stats.suggestionPull, stats.suspects, stats.llm);
     // while the loop trains or the texts are being embedded, keep the panel current without waiting for the next label
     clearTimeout(this.statsTimer);
     const embedding = stats.features && !stats.features.ready;

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
 from annotators import call
-from browser import browser_page, screenshot
+from browser import browser_page, open_view, screenshot
 from llm_projects import CATEGORIES, tweets_project
 from llm_server import LlmServer
 from servers import labelloop_server
+from sklearn.metrics import cohen_kappa_score
 from test_cli import run
 from test_llm_serve import stats_when
 
@@ -33,16 +35,40 @@ def llm_project(tmp_path, server: LlmServer):
     return project, answers
 
 
+def measured_gold(project) -> dict:
+    """``{item: final label}`` of the labeled items the LLM is measured on: each category's first ten
+    labels are left out (the prompt takes its examples among them)."""
+    opened = Project.open(project)
+    frame = opened.journal.current_frame()
+    opened.close()
+    seen, gold = Counter(), {}
+    for item, label in zip(frame["item_id"], frame["label"]):
+        seen[label] += 1
+        if seen[label] > 10:
+            gold[item] = label
+    return gold
+
+
 def test_served_items_carry_the_llm_s_answer_but_in_the_audit_slice_and_its_pull_is_measured(tmp_path):
     server = LlmServer({}, accuracy=ACCURACY).start()
     try:
         project, answers = llm_project(tmp_path, server)
         with labelloop_server("serve", project, *SERVE) as url:
             verdict = stats_when(url, lambda s: s["llm"]["suggestions"]["shown"])["llm"]["suggestions"]
-            labeled = Project.open(project).journal.current_frame()["label"].tolist()
-            examples = sum(min(10, n) for n in Counter(labeled).values())  # the prompt may have shown them
-            assert verdict["method"] == "human labels" and verdict["heldOut"] == 60 - examples
+            gold = measured_gold(project)
+            assert verdict["method"] == "human labels" and verdict["heldOut"] == len(gold) == 60 - 30
             assert verdict["accuracy"] > verdict["majority"]
+            expected = {"items": len(gold), "accuracy": round(sum(answers[i] == t for i, t in gold.items()) / len(gold), 6),
+                        "kappa": round(cohen_kappa_score([answers[i] for i in gold], list(gold.values())), 6)}
+            agreement = call(url, "/stats")[1]["llm"]["agreement"]
+            assert {k: agreement[k] for k in expected} == pytest.approx(expected)
+            voter = call(url, "/rules")[1]["llm"]  # the Rules panel lists the LLM, measured as a rule
+            assert voter["name"] == "llm:tiny" and voter["gold"] == len(gold) and voter["coverage"] == 1.0
+            for category in CATEGORIES:
+                said = [i for i in gold if answers[i] == category]
+                found = voter["categories"][category]
+                assert found["gold"] == len(said)
+                assert found["accuracy"] == pytest.approx(sum(gold[i] == category for i in said) / len(said))
             items = call(url, "/batch?size=40")[1]["items"]
             shown = [item for item in items if item["suggestion"] is not None]
             audited = [item for item in items if item["suggestion"] is None]
@@ -59,7 +85,9 @@ def test_served_items_carry_the_llm_s_answer_but_in_the_audit_slice_and_its_pull
     by_llm = {"withSuggestion": {"agree": 1.0, "items": len(shown)},
               "audited": {"agree": round(hidden_agree, 6), "items": len(audited)}}
     assert pull["bySource"] == {"llm": by_llm}
-    assert json.loads(run("quality", project, "--json").stdout)["suggestionPull"]["bySource"] == {"llm": by_llm}
+    quality = json.loads(run("quality", project, "--json").stdout)
+    assert quality["suggestionPull"]["bySource"] == {"llm": by_llm}
+    assert quality["llm"]["model"] == "tiny" and quality["llm"]["agreement"]["items"] == 30 + len(items)  # now labeled too
     metadata = Project.open(project).platform.read_dataset("metadata").set_index("data_id")
     served = metadata.loc[[item["id"] for item in items]]
     assert set(served["suggested_by"]) == {"llm"} and served["audited"].sum() == len(audited)
@@ -98,5 +126,14 @@ def test_the_page_shows_the_llm_s_suggestion_marked_as_the_llm_s(tmp_path):
             text = page.locator(".text-body").inner_text()
             item = next(i for i, t in texts.items() if t.strip() == text.strip())
             assert shown.inner_text() == f"The LLM suggests: {answers[item]}"
+            open_view(page, "team")  # its agreement with people, beside the annotators'
+            team = page.locator(".team-llm")
+            team.wait_for()
+            assert team.inner_text().startswith("The LLM (tiny) with the final labels: ") and "(30 item(s))" in team.inner_text()
+            open_view(page, "rules")  # listed with the rules, per category
+            page.locator(".llm-voter").wait_for()
+            assert page.locator(".llm-voter strong").inner_text() == "llm:tiny"
+            assert page.locator(".llm-categories li").count() == len(CATEGORIES)
+            screenshot(page, "llm-panels")
     finally:
         server.stop()

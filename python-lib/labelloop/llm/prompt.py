@@ -112,6 +112,14 @@ def example_candidates(labeled: list, categories: list) -> dict:
     return found
 
 
+def shown_as_examples(labeled: list, categories: list) -> set:
+    """The items the prompt may have shown to the LLM as examples (``example_candidates`` of
+    ``labeled``, ``[(item_id, final label)]`` in labeling order): the one rule keeping them out of the
+    LLM's measured accuracy (it was told their labels): in ``labelloop llm``'s report, the voter's
+    statistics and the LLM's agreement with people (``quality/llm_agreement.py``)."""
+    return {i for ids in example_candidates(labeled, categories).values() for i in ids}
+
+
 def _overlap(a: str, b: str) -> float:
     """Jaccard similarity of two texts' lower-case words."""
     wa, wb = set(re.findall(r"\w+", a.lower())), set(re.findall(r"\w+", b.lower()))

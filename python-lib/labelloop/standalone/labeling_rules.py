@@ -10,11 +10,12 @@ from pathlib import Path
 
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.labeling.rules_book import RulesBook
+from labelloop.llm.prompt import shown_as_examples
 from labelloop.platform.local import write_json_atomic
 from labelloop.rules.llm_voter import LlmVotes, llm_votes
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.weak import Weak, label_pool, weak_frame
-from labelloop.standalone.llm_prelabel import human_labels, shown_as_examples
+from labelloop.standalone.llm_prelabel import human_labels
 from labelloop.standalone.project import Project
 from labelloop.store.llm_answers import LlmAnswers
 
@@ -38,7 +39,8 @@ class FileRules:
 
 def rules_book(project: Project) -> RulesBook:
     """The project's rules over its pool and journal: the Rules panel's, the commands'."""
-    return RulesBook(FileRules(project), project.journal, project.source, [c["key"] for c in project.settings.categories])
+    return RulesBook(FileRules(project), project.journal, project.source, [c["key"] for c in project.settings.categories],
+                     lambda ids, categories: project_llm_votes(project, ids, categories))
 
 
 def load_rules(project: Project) -> list:

@@ -14,7 +14,7 @@ import pandas as pd
 from labelloop.errors import LabelloopError
 from labelloop.llm.client import DEFAULT_KEY_ENV, DEFAULT_TIMEOUT, ChatClient
 from labelloop.llm.prelabel import Pace, Prelabeler, estimate
-from labelloop.llm.prompt import Prompt, choose_examples, example_candidates
+from labelloop.llm.prompt import Prompt, choose_examples, shown_as_examples
 from labelloop.standalone.project import Project
 from labelloop.store.llm_answers import LlmAnswers
 from labelloop.store.materialize import final_labels
@@ -60,13 +60,6 @@ def project_prompt(project: Project, labeled: list | None = None) -> Prompt:
     examples = choose_examples([(text, label) for _, text, label in labeled],
                                [c["key"] for c in project.settings.categories])
     return Prompt(project.settings.llm_task or "", tuple(project.settings.categories), examples)
-
-
-def shown_as_examples(labeled: list, categories: list) -> set:
-    """The items the prompt may have shown to the LLM as examples (``example_candidates`` of
-    ``labeled``, ``[(item_id, final label)]`` in labeling order): the one rule keeping them out of the
-    LLM's measured accuracy, in this report and in the voter's statistics (it was told their labels)."""
-    return {i for ids in example_candidates(labeled, categories).values() for i in ids}
 
 
 def human_labels(project: Project) -> list:

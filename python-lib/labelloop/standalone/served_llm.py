@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
 
 from labelloop.errors import LabelloopError, shown_to_annotators
 from labelloop.labeling.suggestion_gate import Verdict, judge
 from labelloop.llm.prelabel import Pace, Prelabeler
-from labelloop.standalone.llm_prelabel import human_labels, llm_client, project_prompt, shown_as_examples, texts_of
+from labelloop.quality.llm_agreement import llm_agreement
+from labelloop.standalone.llm_prelabel import human_labels, llm_client, project_prompt, texts_of
 from labelloop.standalone.project import Project
 from labelloop.store.llm_answers import LlmAnswers
 
@@ -41,6 +41,7 @@ class ServedLlm:
         self.problem = None  # the last round's failure, in one sentence
         self.version = None
         self.verdict = UNMEASURED
+        self.agreement = None  # with people, ``quality/llm_agreement.py``
         self._stop = threading.Event()
         self._thread = None
 
@@ -58,7 +59,7 @@ class ServedLlm:
     def status(self) -> dict:
         answers = self.store.count(self.version) if self.version else 0
         return {"model": self.client.model, "promptVersion": self.version, "answers": answers, "problem": self.problem,
-                "suggestions": self.verdict.as_json()}
+                "suggestions": self.verdict.as_json(), "agreement": self.agreement}
 
     def suggestions(self, item_ids: list) -> dict:
         """``{item: category}``: the LLM's answers on ``item_ids`` for the current prompt, once it has earned its place."""
@@ -80,7 +81,8 @@ class ServedLlm:
     def _round(self, upcoming) -> None:
         prompt = project_prompt(self.project)
         done = self.store.latest(prompt.version)
-        self.verdict = measured(done, human_labels(self.project), [c["key"] for c in prompt.categories])
+        self.agreement = llm_agreement(done, human_labels(self.project), [c["key"] for c in prompt.categories])
+        self.verdict = verdict(self.agreement)
         self.version = prompt.version
         ids = [i for i in upcoming(AHEAD) if i not in done]
         result = Prelabeler(self.client, prompt, self.store, PACE).run(list(zip(ids, texts_of(self.project, ids))))
@@ -88,16 +90,13 @@ class ServedLlm:
 
 
 UNMEASURED = Verdict(False, "No LLM suggestions yet: its answers have not been compared with human labels.")
+NO_GOLD = Verdict(False, "No LLM suggestions yet: it has answered none of the items people labeled (but its examples).")
 
 
-def measured(answers: dict, labeled: list, categories: list) -> Verdict:
-    """Whether the LLM's ``answers`` beat always answering the most frequent category on the
-    items people labeled (``[(item_id, label)]``), leaving out those it may have seen as examples."""
-    shown = shown_as_examples(labeled, categories)
-    gold = [(answers[i], label) for i, label in labeled if i not in shown and answers.get(i) is not None]
-    if not gold:
-        return Verdict(False, "No LLM suggestions yet: it has answered none of the items people labeled "
-                              "(but its examples).")
-    majority, count = Counter(label for _, label in gold).most_common(1)[0]
-    return judge(sum(a == label for a, label in gold) / len(gold), count / len(gold), len(gold), majority,
+def verdict(agreement: dict) -> Verdict:
+    """Whether the LLM's suggestions are shown: once it beats always answering the most frequent
+    label on the items people labeled (``llm_agreement``), as the model must (DESIGN.md section 15)."""
+    if not agreement["items"]:
+        return NO_GOLD
+    return judge(agreement["accuracy"], agreement["majority"], agreement["items"], agreement["majorityLabel"],
                  "human labels", "the LLM")
