@@ -88,6 +88,8 @@ def test_served_items_carry_the_llm_s_answer_but_in_the_audit_slice_and_its_pull
     quality = json.loads(run("quality", project, "--json").stdout)
     assert quality["suggestionPull"]["bySource"] == {"llm": by_llm}
     assert quality["llm"]["model"] == "tiny" and quality["llm"]["agreement"]["items"] == 30 + len(items)  # now labeled too
+    text = run("quality", project).stdout
+    assert "suggested by the llm" in text and "The LLM (tiny) with the final labels: accuracy" in text
     metadata = Project.open(project).platform.read_dataset("metadata").set_index("data_id")
     served = metadata.loc[[item["id"] for item in items]]
     assert set(served["suggested_by"]) == {"llm"} and served["audited"].sum() == len(audited)
