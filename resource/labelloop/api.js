@@ -104,6 +104,10 @@ export function makeApi(backendUrl) {
     previewRule: (rule) => call("POST", "rules/preview", { rule }),
     saveRules: (rules) => call("PUT", "rules", { rules }),
     review: (body) => call("POST", "review", body),
+    similar: (id, size) => call("GET", `similar?id=${encodeURIComponent(id)}&size=${size}`),
+    labelBulk: (body) => call("POST", "label/bulk", body),
+    undoGroup: (group) => call("POST", "label/bulk/undo", { group }),
+    groups: () => call("GET", "groups"),
     train: () => call("POST", "train", {}),
   };
 }

@@ -6,9 +6,14 @@
 // Input is never lost: the page holds the next items before it needs them, so an answer shows the
 // next item at once while it is sent; keys pressed while a request holds the page wait their turn;
 // Tab and Enter belong to a focused button. The state logic is in page-state.js.
+// Shift+G opens the items like the one shown as a group (a search can open its results as one):
+// the annotator unticks what does not belong and Enter labels the rest at once (group-state.js).
 import { ApiError, makeApi, storeName } from "./api.js";
 import { makeDialog } from "./dialog.js";
 import { clear, el } from "./dom.js";
+import { GroupSelection, groupItems } from "./group-state.js";
+import { groupView, labelCaption } from "./group-view.js";
+import { groupsPanel } from "./groups-panel.js";
 import { categoryGrid, panelDock } from "./layout.js";
 import { modelPanel } from "./model-panel.js";
 import { ActionQueue, Upcoming, checkMode, keyAction } from "./page-state.js";
@@ -18,6 +23,7 @@ import { teamPanel } from "./team-panel.js";
 import { RENDERERS, preload } from "./views.js";
 
 const BATCH_SIZE = 10;
+const GROUP_SIZE = 20; // items a group from the item shown asks for (GET /similar)
 const STATS_POLL_MS = 2000;
 const WAIT_SECONDS = 5;
 const LOW_WATER = 3; // held items that make the page ask for the next batch
@@ -25,7 +31,7 @@ const LOW_WATER = 3; // held items that make the page ask for the next batch
 // How a focused element takes keys: "text" fields take them all, a "control" (button, checkbox,
 // link) takes Tab and Enter, anything else ("none": the page, the item) leaves them to the page.
 function focusKind(target) {
-  if (!(target instanceof Element)) return "none";
+  if (!(target instanceof Element) || target.matches(".group-grid")) return "none"; // the group's grid leaves keys to the page
   if (target.matches("input[type=checkbox], input[type=radio], input[type=button], input[type=submit]")) return "control";
   if (target.matches("input, textarea, select, [contenteditable]")) return "text";
   if (target.matches("button, a[href], summary, audio, video, [tabindex]:not([tabindex='-1'])")) return "control";
@@ -55,12 +61,14 @@ class LabelingPage {
     this.sending = Promise.resolve(); // requests go out one after another, answers before the next batch
     this.filling = null; // the batch being fetched ahead
     this.reviewing = false; // the Review view (reviewers only) instead of labeling
+    this.group = null; // the GroupSelection shown in the group view, and its view in `groupView`
   }
 
   async start() {
     document.addEventListener("keydown", (event) => this.onKey(event));
     // Leaving gives the held items back at once, so other annotators need not wait for their leases to expire
-    window.addEventListener("pagehide", () => this.api.release(this.upcoming.ids));
+    window.addEventListener("pagehide", () => this.api.release(this.upcoming.ids.concat(
+      this.group ? this.group.toRelease(false, this.upcoming.ids) : [])));
     window.addEventListener("pageshow", (event) => {
       if (event.persisted && this.config && !this.reviewing) this.hold(() => this.refill());
     });
@@ -70,6 +78,7 @@ class LabelingPage {
   setMode(mode) {
     this.mode = checkMode(mode);
     this.root.dataset.mode = mode;
+    this.nodes.groupButton.hidden = mode !== "labeling";
     if (mode !== "waiting") clearTimeout(this.waitTimer);
   }
 
@@ -89,6 +98,9 @@ class LabelingPage {
       rules.open = true;
       this.nodes.dock.add("rules", "Rules", rules);
     }
+    this.nodes.groups = groupsPanel(this.config.categories, (group) => this.act({ type: "undoGroup", group }));
+    this.nodes.dock.add("groups", "Groups", this.nodes.groups);
+    this.refreshGroups();
     this.nodes.user.textContent = this.config.user || "";
     this.nodes.reviewToggle.hidden = !this.config.reviewer;
     await this.hold(() => this.nextNewItem()); // a failing first batch says why, not a blank page
@@ -108,6 +120,9 @@ class LabelingPage {
     n.team = teamPanel();
     n.item = el("section", { className: "item", "aria-label": "Item to label", tabindex: -1 });
     n.position = el("div", { className: "position" });
+    n.groupButton = el("button", { type: "button", className: "group-button", hidden: true,
+      title: "Open the items like this one as a group, to label them at once", onClick: () => this.act({ type: "group" }) },
+    "Items like this (⇧G)");
     n.reason = el("div", { className: "reason" });
     n.suggestion = el("div", { className: "suggestion" });
     n.categories = el("div", { className: "categories", role: "group", "aria-label": "Categories" });
@@ -131,11 +146,14 @@ class LabelingPage {
     n.byMeaning = el("input", { type: "checkbox", className: "by-meaning" });
     n.meaning = el("label", { className: "meaning", hidden: true,
       title: "Rank items by how close their text is in meaning, even with no word in common" }, n.byMeaning, " By meaning");
+    const searchFor = (asGroup) => this.act({ type: "search", q: n.query.value.trim(), asGroup,
+      mode: !n.meaning.hidden && n.byMeaning.checked ? "semantic" : "text" });
     n.search = el("form", { className: "search", role: "search" }, n.query, el("button", { type: "submit" }, "Search"),
-      n.meaning);
+      el("button", { type: "button", title: "Open the items found as a group, to label them at once",
+        onClick: () => searchFor(true) }, "As a group"), n.meaning);
     n.search.addEventListener("submit", (event) => {
       event.preventDefault();
-      this.act({ type: "search", q: n.query.value.trim(), mode: !n.meaning.hidden && n.byMeaning.checked ? "semantic" : "text" });
+      searchFor(false);
     });
     n.message = el("div", { className: "message", role: "status" });
     n.help = el("div", { className: "overlay", hidden: true, role: "dialog", "aria-label": "Keyboard shortcuts" },
@@ -148,6 +166,9 @@ class LabelingPage {
           el("dt", {}, "← / →"), el("dd", {}, "Previous / next item in your history"),
           el("dt", {}, "Home / End"), el("dd", {}, "Your first answer / back to new items"),
           el("dt", {}, "Ctrl+Z"), el("dd", {}, "Reopen your latest answer to change it"),
+          el("dt", {}, "Shift+G"), el("dd", {}, "Label the items like this one as a group"),
+          el("dt", {}, "In a group"), el("dd", {}, "Arrows and Space untick, a category key sets the label, Enter labels, "
+            + "Esc leaves"),
           el("dt", {}, "+ / - / 0"), el("dd", {}, "Images: zoom in, zoom out, fit (or the mouse wheel; drag to pan)"),
           el("dt", {}, "Space / ⌫"), el("dd", {}, "Sounds: play or pause / play from the start"),
           el("dt", {}, ", / . and [ / ]"), el("dd", {}, "Sounds: back or forward one second / slower or faster"),
@@ -178,8 +199,8 @@ class LabelingPage {
         n.dock.buttons, n.reviewToggle,
         el("button", { type: "button", className: "help-button", onClick: () => this.toggleHelp() }, "Shortcuts (?)")),
       el("main", {}, el("div", { className: "stage" }, n.done, n.item),
-        el("aside", {}, n.search, n.position, n.reason, n.suggestion, n.answers, n.categories, n.save, n.comment,
-          n.nav, n.message), n.dock.column),
+        el("aside", {}, n.search, el("div", { className: "item-bar" }, n.position, n.groupButton), n.reason,
+          n.suggestion, n.answers, n.categories, n.save, n.comment, n.nav, n.message), n.dock.column),
       n.help);
   }
 
@@ -394,10 +415,10 @@ class LabelingPage {
 
   // Items matching a search come next, then the held items as before; focus goes back to the item,
   // so the next category key labels it instead of typing into the search box.
-  async search(q, mode) {
+  async search(q, mode, asGroup) {
     if (!q) return;
     await this.hold(async () => {
-      const found = await this.send(() => this.api.search(q, BATCH_SIZE, mode));
+      const found = await this.send(() => this.api.search(q, asGroup ? GROUP_SIZE : BATCH_SIZE, mode));
       this.showStats(found.stats);
       if (!found.items.length) {
         this.nodes.message.textContent = mode === "semantic" ? `No unlabeled item is embedded yet.`
@@ -405,6 +426,10 @@ class LabelingPage {
         return;
       }
       if (this.reviewing) return;
+      if (asGroup) {
+        this.showGroup(found.items, `Found for “${q}”`);
+        return;
+      }
       this.upcoming.putFirst(found.items);
       this.show(this.upcoming.current);
       this.nodes.item.focus({ preventScroll: true });
@@ -438,7 +463,8 @@ class LabelingPage {
     this.history = null;
     this.hold(async () => {
       if (!this.reviewing) return this.nextNewItem(); // the items held for labeling are still there
-      this.showStats(await this.api.stats()); // the Team panel, current as the review starts
+      this.showStats(await this.api.stats()); // the Team and Groups views, current as the review starts
+      await this.refreshGroups();
       return this.nextReview();
     });
   }
@@ -512,6 +538,7 @@ class LabelingPage {
 
   // answering
   choose(key) {
+    if (this.group) return this.inGroup(() => this.group.choose(key));
     if (!this.current) return null;
     if (!this.config.multiLabel) return this.reviewing ? this.decide(key) : this.answer("label", key);
     if (this.selected.has(key)) this.selected.delete(key);
@@ -572,6 +599,100 @@ class LabelingPage {
     this.showError({ message: `Your answer was not saved: ${error.message || error}` });
   }
 
+  // groups
+  // The item shown and the items like it (GET /similar, leased like a batch), as a group.
+  openGroup() {
+    const anchor = this.current;
+    if (!anchor || this.history || this.reviewing) return null;
+    return this.hold(async () => {
+      const found = await this.send(() => this.api.similar(anchor.id, GROUP_SIZE));
+      if (found.stats) this.showStats(found.stats);
+      this.showGroup(groupItems(anchor, found.items), "Items like this one");
+    });
+  }
+
+  showGroup(items, title) {
+    if (this.view && this.view.dispose) this.view.dispose();
+    this.view = null;
+    this.group = new GroupSelection(items, { categories: this.config.categories, multiLabel: this.config.multiLabel });
+    this.groupView = groupView(this.group, this.config, this.context, {
+      toggle: (index) => this.act({ type: "groupToggle", index }),
+      confirm: () => this.act({ type: "groupConfirm" }),
+      setAll: (ticked) => this.act({ type: "groupAll", ticked }),
+      cancel: () => this.act({ type: "groupLeave" }),
+    }, title);
+    const n = this.nodes;
+    clear(n.item).append(this.groupView);
+    this.setMode("group");
+    n.nav.hidden = n.search.hidden = true;
+    n.answers.hidden = true;
+    n.position.textContent = `A group of ${items.length}`;
+    n.reason.textContent = "Untick what does not belong (click, or the arrows and Space), choose the category "
+      + "if the one proposed is wrong, then Enter labels the ticked items at once. Esc leaves the group.";
+    clear(n.suggestion);
+    n.message.textContent = "";
+    this.inGroup(() => null);
+    this.groupView.focus();
+  }
+
+  // Change the group shown with `change`, then draw it and its label on the category buttons.
+  inGroup(change) {
+    if (!this.group) return null;
+    change();
+    for (const [key, button] of this.buttons) {
+      button.classList.toggle("chosen", this.group.chosen.has(key));
+      button.setAttribute("aria-pressed", String(this.group.chosen.has(key)));
+    }
+    this.groupView.update();
+    return null;
+  }
+
+  // Enter: the ticked items are labeled in one request (POST /label/bulk); a refusal leaves the group as it was.
+  confirmGroup() {
+    const group = this.group;
+    const problem = group.problem();
+    if (problem) return this.showError({ message: problem });
+    return this.hold(async () => {
+      const result = await this.send(() => this.api.labelBulk(group.request(this.nodes.comment.value.trim())));
+      for (const id of group.ticked) {
+        this.upcoming.answer(id);
+        this.upcoming.saved(id);
+      }
+      this.showStats(result.stats);
+      await this.leaveGroup(true);
+      this.nodes.message.textContent = `Labeled ${result.recorded} item(s) as ${labelCaption(this.config.categories,
+        group.label)} at once; the Groups view can undo it.`;
+    });
+  }
+
+  // Back to labeling one by one: the group's items not labeled go back to the queue (those the
+  // page holds stay held); once confirmed, the Groups view lists the new group.
+  async leaveGroup(confirmed) {
+    const released = this.group.toRelease(confirmed, this.upcoming.ids);
+    this.group = null;
+    this.groupView.dispose();
+    this.groupView = null;
+    this.nodes.nav.hidden = this.nodes.search.hidden = false;
+    this.nodes.comment.value = "";
+    if (released.length) await this.send(() => this.api.release(released));
+    if (confirmed) this.refreshGroups();
+    return this.nextNewItem();
+  }
+
+  undoGroup(group) {
+    return this.hold(async () => {
+      const result = await this.send(() => this.api.undoGroup(group));
+      this.showStats(result.stats);
+      await this.refreshGroups();
+      this.nodes.message.textContent = `The group is undone: its ${result.withdrawn} item(s) go back to the queue.`;
+    });
+  }
+
+  // The Groups view, current; a server without groups leaves it hidden.
+  refreshGroups() {
+    return this.api.groups().then((found) => this.nodes.groups.update(found.groups), () => null);
+  }
+
   // Run `task` holding the page: keys pressed meanwhile wait, then replay in order.
   async hold(task) {
     if (this.held) return;
@@ -606,13 +727,21 @@ class LabelingPage {
   perform(action) {
     const actions = {
       choose: () => this.choose(action.category),
-      save: () => this.saveSelection(),
+      save: () => (this.group ? this.confirmGroup() : this.saveSelection()),
       skip: () => this.skip(),
       walk: () => this.walk(action.direction),
       undo: () => this.undo(),
       help: () => this.toggleHelp(),
-      review: () => this.toggleReview(),
-      search: () => this.search(action.q, action.mode),
+      review: () => (this.group ? null : this.toggleReview()),
+      search: () => this.search(action.q, action.mode, action.asGroup),
+      group: () => this.openGroup(),
+      groupToggle: () => this.inGroup(() => this.group.toggle(action.index)),
+      groupMove: () => this.inGroup(() => this.group.move(action.direction, this.groupView.columns())),
+      groupAll: () => this.inGroup(() => this.group.setAll(action.ticked)),
+      groupPlay: () => this.inGroup(() => this.groupView.play()),
+      groupConfirm: () => (this.group ? this.confirmGroup() : null),
+      groupLeave: () => (this.group ? this.hold(() => this.leaveGroup(false)) : null),
+      undoGroup: () => this.undoGroup(action.group),
     };
     actions[action.type]();
   }
@@ -623,7 +752,8 @@ class LabelingPage {
     if (!this.config || this.mode === "naming" || this.helpDialog.isOpen || inDialog) return; // a dialog takes its keys
     const focus = focusKind(event.target);
     if (event.key === "Escape") {
-      if (focus === "text") this.nodes.item.focus({ preventScroll: true });
+      if (focus === "text") (this.groupView || this.nodes.item).focus({ preventScroll: true });
+      else if (this.group) this.act({ type: "groupLeave" });
       return;
     }
     if (focus !== "text" && !event.ctrlKey && !event.altKey && !event.metaKey && this.view && this.view.onKey
@@ -634,7 +764,8 @@ class LabelingPage {
     const press = { key: event.key, ctrlKey: event.ctrlKey, altKey: event.altKey, metaKey: event.metaKey,
       shiftKey: event.shiftKey };
     // while held, take every key some mode would act on; it is read again in the mode the page is in then
-    const action = keyAction(press, focus, this.held ? "labeling" : this.mode, this.byShortcut);
+    const modes = this.held ? ["labeling", "group"] : [this.mode];
+    const action = modes.map((mode) => keyAction(press, focus, mode, this.byShortcut)).find(Boolean);
     if (!action) return;
     event.preventDefault();
     if (this.held) this.presses.push({ press, focus });

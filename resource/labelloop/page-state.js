@@ -4,12 +4,13 @@
 
 // labeling: a new item; history: one of the annotator's answers; review: an item to settle;
 // waiting: no item to show yet (loading, or the rest is leased to others); naming: the page asks
-// who is labeling; done: nothing left to label or review.
-export const MODES = Object.freeze(["labeling", "history", "review", "waiting", "naming", "done"]);
+// who is labeling; done: nothing left to label or review; group: a grid of items to label at once.
+export const MODES = Object.freeze(["labeling", "history", "review", "waiting", "naming", "done", "group"]);
 
-// What each mode lets a key do. Naming takes no shortcut: every key belongs to the name form.
+// What each mode lets a key do. Naming takes no shortcut: every key belongs to the name form. The
+// group view has keys of its own (groupKeyAction).
 const ALLOWED = {
-  labeling: new Set(["choose", "save", "skip", "walk", "undo", "help"]),
+  labeling: new Set(["choose", "save", "skip", "walk", "undo", "help", "group"]),
   history: new Set(["choose", "save", "skip", "walk", "undo", "help"]),
   review: new Set(["choose", "save", "skip", "help"]),
   waiting: new Set(["walk", "undo", "help"]), // no item shown: a category key labels nothing unseen
@@ -20,6 +21,7 @@ const ALLOWED = {
 export const ITEM_ACTIONS = new Set(["choose", "save", "skip"]); // those that answer the item shown
 
 const NAVIGATION = { ArrowLeft: "back", ArrowRight: "next", Home: "first", End: "last" };
+const GROUP_MOVES = { ArrowLeft: "left", ArrowRight: "right", ArrowUp: "up", ArrowDown: "down", Home: "first", End: "last" };
 
 export function checkMode(mode) {
   if (!MODES.includes(mode)) throw new Error(`Unknown page mode: ${mode}.`);
@@ -33,6 +35,7 @@ export function checkMode(mode) {
 // browser's: it is how a keyboard user goes back to the controls.
 export function keyAction(press, focus, mode, shortcuts) {
   if (focus === "text" || press.altKey || press.metaKey) return null;
+  if (checkMode(mode) === "group") return groupKeyAction(press, focus, shortcuts);
   let action = null;
   if (press.ctrlKey) {
     if (press.key.toLowerCase() === "z") action = { type: "undo" };
@@ -44,10 +47,28 @@ export function keyAction(press, focus, mode, shortcuts) {
     action = { type: "walk", direction: NAVIGATION[press.key] };
   } else if (press.key === "?") {
     action = { type: "help" };
+  } else if (press.key === "G" && press.shiftKey) {
+    action = { type: "group" }; // Shift, so every letter stays a category's
   } else if (shortcuts.has(press.key.toLowerCase())) {
     action = { type: "choose", category: shortcuts.get(press.key.toLowerCase()) };
   }
   return action && ALLOWED[checkMode(mode)].has(action.type) ? action : null;
+}
+
+// In the group view: arrows, Home and End move over the tiles, Space ticks or unticks the one the
+// keyboard is on, Backspace plays it (sounds), a category key sets the group's label and Enter
+// labels the ticked items. Tab is the browser's (to the group's buttons); a focused button takes Space and Enter.
+function groupKeyAction(press, focus, shortcuts) {
+  if (press.ctrlKey) return null;
+  const onControl = focus === "control";
+  if (press.key === "Enter") return onControl ? null : { type: "groupConfirm" };
+  if (press.key === " ") return onControl ? null : { type: "groupToggle" };
+  if (press.key === "Backspace") return { type: "groupPlay" };
+  if (GROUP_MOVES[press.key]) return { type: "groupMove", direction: GROUP_MOVES[press.key] };
+  if (press.key === "?") return { type: "help" };
+  if (press.key === "G" && press.shiftKey) return null; // the group is open already
+  const category = shortcuts.get(press.key.toLowerCase());
+  return category ? { type: "choose", category } : null;
 }
 
 // Key presses made while a request holds the page, replayed in order once it lets go (each read

@@ -177,3 +177,33 @@ def test_a_restarted_webapp_restores_its_answers_from_metadata_with_empty_query_
     served = {i["id"] for i in client.get("/batch?size=40", headers=alice).get_json()["items"]}
     assert len(served) == 37 and not served & {i["id"] for i in items}
 
+
+
+def test_a_restarted_webapp_restores_its_groups_from_metadata_with_empty_group_sizes(dss_any, tmp_path):
+    dss_any.add_dataset("rows", gappy(40))
+    dss_any.add_dataset("labels")
+    dss_any.add_dataset("metadata")
+    base = {"unlabeled": "rows", "categories": [{"from": "low"}, {"from": "high"}], "labels_ds": "labels",
+            "metadata_ds": "metadata"}
+
+    def start(journal: str):
+        app = flask.Flask("backend")
+        journal_param = dss_any.shared_journal(f"sqlite:///{tmp_path / journal}")
+        dss_any.run(ROOT / "webapps" / "tabular-labeling", {**base, "journal": journal_param}, init_globals={"app": app})
+        return app.test_client(use_cookies=False)
+
+    client, alice = start("first.sqlite"), dss_any.login("alice")
+    items = [i["id"] for i in client.get("/batch?size=4", headers=alice).get_json()["items"]]
+    assert client.post("/label", json={"id": items[0], "label": "low"}, headers=alice).status_code == 200
+    group = client.post("/label/bulk", json={"ids": items[1:], "label": "high"}, headers=alice).get_json()["group"]
+    assert eventually(lambda: dss_any.platform.dataset_exists("metadata")
+                      and len(dss_any.platform.read_dataset("metadata")) == 4)
+    assert dss_any.platform.read_dataset("metadata")["group_size"].isna().sum() == 1  # the single answer: no group
+    dss_any.stop()
+
+    client = start("second.sqlite")  # a new backend whose journal is gone
+    assert client.get("/stats", headers=alice).get_json()["perLabel"] == {"low": 1, "high": 3}
+    listed = client.get("/groups", headers=alice).get_json()["groups"]
+    assert [(g["group"], g["size"], g["label"]) for g in listed] == [(group, 3, "high")]
+    undone = client.post("/label/bulk/undo", json={"group": group}, headers=alice).get_json()
+    assert undone["withdrawn"] == 3 and undone["stats"]["perLabel"] == {"low": 1}

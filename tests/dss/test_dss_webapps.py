@@ -50,7 +50,7 @@ def test_a_dss_user_labels_through_the_real_backend(flow, tmp_path, kind, extra)
     assert eventually(lambda: flow.platform.dataset_exists("labels") and len(flow.platform.read_dataset("labels")) == 3)
     labels = flow.platform.read_dataset("labels")
     assert {"f1", "f2", "name", "comment", "label", "label_id", "item_id", "annotators", "agreement",
-            "reviewed", "reviewer"} == set(labels.columns)
+            "reviewed", "reviewer", "group"} == set(labels.columns)
     forged = client.get("/config", headers={"Cookie": "dss_session=forged"})
     assert forged.status_code == 401 and "Sign in to DSS" in forged.get_json()["error"]
 

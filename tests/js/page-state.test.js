@@ -55,7 +55,7 @@ test("walking history and undo are not offered while reviewing", () => {
 });
 
 test("an unknown mode is a programming error, named", () => {
-  assert.equal(MODES.length, 6);
+  assert.equal(MODES.length, 7);
   assert.throws(() => checkMode("busy"), /Unknown page mode: busy/);
   assert.throws(() => keyAction(press("1"), "none", "busy", SHORTCUTS), /busy/);
 });

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from polling import eventually
 
 from labelloop.labeling.app import create_app, webapp_of
 from labelloop.standalone.project import Project, init_project
@@ -24,7 +25,8 @@ KEY = {"X-Labelloop-Key": "fuzz-browser-key-0123456789"}
 CATEGORIES = [{"key": "cat", "caption": "Cat"}, {"key": "dog", "caption": "Dog"}]
 ITEMS = ["a.png", "sub/b.png", "c d.png"]
 ROUTES = ["/", "/config", "/batch", "/search", "/label", "/skip", "/release", "/history", "/stats", "/review", "/rules",
-          "/rules/preview", "/train", "/favicon.ico",
+          "/label/bulk", "/label/bulk/undo", "/groups",
+          "/rules/preview", "/train", "/favicon.ico", "/similar",
           "/media/a.png", "/media/sub/b.png", "/resource/labelloop/app.js"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -60,6 +62,7 @@ def client(tmp_path_factory):
     init_project(root / "proj", root / "pics", "image", CATEGORIES)
     project = Project.open(root / "proj")
     app = create_app(serve_settings(project, ServeOptions(auth_token=TOKEN, reviewers=["rev"])))
+    assert eventually(lambda: webapp_of(app).service.stats()["similar"]["ready"])  # /similar's 503 is not the fuzz's
     yield app.test_client(), project.journal
     webapp_of(app).stop()
     project.close()
@@ -93,9 +96,9 @@ def test_any_method_and_body_on_any_route(client, method, route, body, content_t
 
 
 @FUZZ
-@given(route=st.sampled_from(["/batch", "/search", "/history", "/config", "/stats", "/review", "/media/a.png", "/"]),
+@given(route=st.sampled_from(["/batch", "/search", "/similar", "/history", "/config", "/stats", "/review", "/media/a.png", "/"]),
        query=st.dictionaries(st.sampled_from(["size", "cursor", "direction", "original", "token", "q", "column", "match",
-                                              "x"]), odd_text,
+                                              "id", "x"]), odd_text,
                              max_size=3))
 def test_any_query_string(client, route, query):
     app, journal = client
@@ -118,6 +121,27 @@ def test_reviews_with_any_fields(client, body, user):
     headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": user, **KEY}
     app.post("/label", json={"id": "a.png", "label": "cat"}, headers={**headers, "X-Labelloop-User": "bob"})
     check(app, journal, "POST", "/review", json=body, headers=headers)
+
+
+bulk_ids = st.one_of(
+    st.lists(st.sampled_from(ITEMS + ["not-an-item.png"]), max_size=5),  # leased or not, known or not, repeated
+    st.just([f"{n}.png" for n in range(10_000)]),
+    json_values,
+)
+bulk_bodies = st.fixed_dictionaries({"ids": bulk_ids, "label": st.one_of(st.sampled_from(["cat", "dog"]), json_values)},
+                                    optional={"comment": json_values})
+undo_bodies = st.fixed_dictionaries({"group": st.one_of(st.sampled_from(["g1", "g2", "g999"]), json_values)})
+
+
+@FUZZ
+@given(body=bulk_bodies, undo=undo_bodies, user=st.sampled_from(["ada", "bob", "rev"]), lease=st.booleans())
+def test_groups_and_their_undo_with_any_fields(client, body, undo, user, lease):
+    app, journal = client
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": user, **KEY}
+    if lease:
+        app.get("/batch?size=3", headers=headers)
+    check(app, journal, "POST", "/label/bulk", json=body, headers=headers)
+    check(app, journal, "POST", "/label/bulk/undo", json=undo, headers=headers)
 
 
 rule_bodies = st.fixed_dictionaries({

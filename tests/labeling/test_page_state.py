@@ -1,4 +1,4 @@
-"""The labeling page's state logic (resource/labelloop/page-state.js) under node's own test runner."""
+"""The labeling page's state logic (resource/labelloop/page-state.js, group-state.js) under node's own test runner."""
 from __future__ import annotations
 
 import shutil

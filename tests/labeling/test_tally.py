@@ -8,11 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labelloop.labeling.tally import Tally
-from labelloop.store.journal import LABELED, SKIPPED, Annotation, Journal
+from labelloop.store.journal import LABELED, SKIPPED, WITHDRAWN, Annotation, Journal
 
 ITEMS, ANNOTATORS, SESSIONS = [str(n) for n in range(6)], ["ada", "bob", "cy"], range(1, 5)
 
-answer = st.tuples(st.sampled_from(ITEMS), st.sampled_from(ANNOTATORS), st.sampled_from([LABELED, SKIPPED]),
+# WITHDRAWN: a label a group's undo took back (store/groups.py)
+answer = st.tuples(st.sampled_from(ITEMS), st.sampled_from(ANNOTATORS), st.sampled_from([LABELED, SKIPPED, WITHDRAWN]),
                    st.sampled_from(["x", "y"]), st.sampled_from(list(SESSIONS)))
 
 

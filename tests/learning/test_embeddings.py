@@ -9,6 +9,7 @@ import signal
 import subprocess
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import flask
 import numpy as np
@@ -25,6 +26,7 @@ from test_growing_pool import get, post
 
 from labelloop.errors import LabelloopError
 from labelloop.learning.embedding_model import Encoder
+from labelloop.learning.simulate import PoolEmbeddings, group_space
 from labelloop.platform.local import LocalPlatform
 from labelloop.standalone.demo import tweets_frame
 from labelloop.standalone.embeddings import feature_choice, pool_keys
@@ -153,6 +155,24 @@ def test_simulate_compares_tfidf_and_embeddings_on_the_same_runs(tmp_path, model
     assert sorted(found["full_accuracy_by_features"]) == ["embeddings", "tfidf"]
     assert found["full_accuracy"] == max(found["full_accuracy_by_features"].values())
     assert list((tmp_path / "out" / "embeddings").iterdir())  # the pool's vectors, kept for the next simulation
+
+
+def test_simulate_groups_draw_look_alikes_from_the_sentence_vectors(tmp_path, model):
+    """With embeddings, a group is the queried tweet's nearest in meaning, as /similar's: the
+    space is the sentence vectors alone (384 numbers), not the model's TF-IDF beside them."""
+    frame = tweets_frame(300)
+    frame["sentiment"] = np.where(frame["text"].str.contains("thank|great|love", case=False), "positive", "other")
+    frame.to_csv(tmp_path / "tweets.csv", index=False)
+    found = json.loads(run("simulate", "--data", tmp_path / "tweets.csv", "--label-column", "sentiment",
+                           "--text-column", "text", "--strategy", "margin", "--seeds", "1", "--max-labels", "100",
+                           "--features", "embeddings", "--embedding-model", model, "--groups", "--out", tmp_path / "out",
+                           "--json").stdout)
+    grouped = next(r for r in found["runs"] if r["strategy"] == "margin+clue+groups")
+    assert grouped["curve"][-1][0] == 100 and grouped["actions"][-1] < 100  # several labels per action
+    embeddings = PoolEmbeddings(model, model, str(tmp_path / "cache"), "text")
+    space = group_space(frame.drop(columns="sentiment"), None, embeddings)
+    assert space.shape == (300, 384)
+    np.testing.assert_allclose(space[:5], Encoder(model).encode(frame["text"][:5].tolist()), atol=2e-3)
 
 
 def test_in_the_page_search_by_meaning_finds_a_paraphrase_and_labels_it(tmp_path, model):
@@ -319,3 +339,16 @@ def test_llm_mesh_embeddings_are_part_of_the_port_and_refused_in_one_sentence_ou
     with pytest.raises(LabelloopError, match=r"^The embedding model 'custom:local:minilm' is an LLM Mesh model, "
                                              r"which only DSS has: .*--embedding-model`\.$"):
         LocalPlatform(tmp_path).embed_texts("custom:local:minilm", ["the flight was late"])
+
+
+def test_simulate_on_a_table_without_text_keeps_its_columns_when_auto_finds_the_model(tmp_path, model, monkeypatch):
+    """``--features auto`` takes embeddings because the model is here; data with no text to embed
+    is simulated on its own columns instead of stopping with 'Embeddings are text features'."""
+    from sklearn.datasets import load_wine
+
+    load_wine(as_frame=True).frame.to_csv(tmp_path / "wine.csv", index=False)
+    monkeypatch.setenv("LABELLOOP_MODELS", str(Path(model).parent))
+    found = json.loads(run("simulate", "--data", tmp_path / "wine.csv", "--label-column", "target", "--strategy",
+                           "margin", "--seeds", "1", "--max-labels", "60", "--out", tmp_path / "out", "--json").stdout)
+    assert {run_["strategy"] for run_ in found["runs"]} == {"margin+clue"}
+    assert found["runs"][0]["curve"][-1][0] == 60

@@ -31,7 +31,7 @@ def test_labels_hold_input_columns_and_the_final_label_per_item(journal):
     journal.record(Annotation("gone", "ann", LABELED, "cat"))  # no longer in the data
     labels = labels_frame(journal.current_frame(), source, "species")
     assert labels.columns.tolist() == ["id", "x", "species", "label_id", "item_id", "annotators", "agreement", "reviewed",
-                                       "reviewer"]
+                                       "reviewer", "group"]
     assert labels[["id", "x", "species", "annotators", "agreement"]].values.tolist() == [
         ["r1", 1.5, "dog", 2, 0.5], ["r3", 3.5, '["cat", "dog"]', 1, 1.0]]
     meta = metadata_frame(journal.current_frame(), "species")
@@ -93,15 +93,15 @@ def test_folder_labels_carry_the_path(journal):
     source = FolderSource(["/a.png", "/b/c.png"], "image")
     journal.record(Annotation("b/c.png", "ann", LABELED, "cat"))
     assert labels_frame(journal.current_frame(), source).values.tolist() == [
-        ["b/c.png", "cat", 1, "b/c.png", 1, 1.0, False, None]]
+        ["b/c.png", "cat", 1, "b/c.png", 1, 1.0, False, None, None]]
 
 
 def test_an_empty_journal_writes_datasets_with_their_columns(journal, tmp_path):
     platform = LocalPlatform(tmp_path)
     write_outputs(platform, journal.current_frame(), TableSource(pd.DataFrame({"x": [1]})), Outputs())
     assert platform.read_dataset("labels").columns.tolist() == ["x", "label", "label_id", "item_id", "annotators",
-                                                                "agreement", "reviewed", "reviewer"]
-    assert len(platform.read_dataset("metadata").columns) == 16
+                                                                "agreement", "reviewed", "reviewer", "group"]
+    assert len(platform.read_dataset("metadata").columns) == 18
 
 
 def test_a_burst_of_labels_is_written_once_shortly_after(journal, tmp_path):

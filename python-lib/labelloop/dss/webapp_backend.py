@@ -30,6 +30,7 @@ from labelloop.errors import LabelloopError
 from labelloop.labeling.app import Settings, Webapp, create_app, freeze_long_lived, webapp_of
 from labelloop.labeling.rules_book import RulesBook
 from labelloop.labeling.service import LabelingConfig
+from labelloop.learning.media_features import EXTRACTORS, folder_features
 from labelloop.parameters.tables import WEBAPPS
 from labelloop.rules.dataset import DatasetRules
 from labelloop.store.item_sources import items_for_type
@@ -199,7 +200,8 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
                         check_host=False,  # DSS's proxy stands between the browser and the backend's Host
                         follow_journal=True, may_review=team.may_review,
                         media_cache=None if media_problem else media_cache, media_problem=media_problem,
-                        suspects=suspects, rules=rules, embeddings=mesh)
+                        suspects=suspects, rules=rules, embeddings=mesh,
+                        features_of=folder_features(platform, unlabeled, data_type) if data_type in EXTRACTORS else None)
     webapp = webapp_of(create_app(settings, app))  # in Flask's app.extensions: whoever holds the app can stop it
     atexit.register(webapp.stop)
     _stop_on_sigterm(webapp)

@@ -52,6 +52,7 @@ class Settings:
     loop: Any = None  # the standalone RetrainLoop
     pool: Any = None  # the standalone PoolWatcher of a growing pool
     embeddings: Any = None  # text features: standalone ServedFeatures, DSS MeshEmbedding
+    features_of: Callable | None = None  # features_of(paths): a folder's files' features, for similar items (image, sound)
     llm: Any = None  # an LLM pre-labeling the next items: standalone ServedLlm
 
 

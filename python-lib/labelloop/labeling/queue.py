@@ -117,6 +117,12 @@ class Queue:
         # Cursors start over: a new session may serve again what the last one held (skips come back).
         self.queries, self._order, self._starts = found, order, (0, 0)
 
+    def rewind(self) -> None:
+        """Walk from the start again: answers were withdrawn (a group's undo), so items the cursors
+        passed as answered wait to be served again, in their places."""
+        with self._changing:
+            self._starts = (0, 0)
+
     def next_items(self, excluded, answered, limit: int, done=None) -> list:
         """Up to ``limit`` ids in serving order that are neither answered nor excluded.
 

@@ -201,13 +201,19 @@ class LabelingService:
         return item_data(self.config, self.source, item_ids)
 
     def _record(self, user: str, item_id: str, status: str, label, body: dict) -> dict:
-        comment = comment_of(body)
         duration = body.get("durationMs")
         duration = None if duration is None else whole_number(duration, "durationMs", 0, MAX_DURATION_MS, text=True)
+        label_id = self.journal.record(self.annotation(user, item_id, status, label, comment_of(body), duration))
+        self.on_change()
+        return {"labelId": label_id, "stats": self.stats()}
+
+    def annotation(self, user: str, item_id: str, status: str, label, comment, duration=None) -> Annotation:
+        """``user``'s answer on ``item_id`` with its provenance: the query or search that served
+        it, its session, and whether it was served in the audit slice and with which suggestion."""
         searched = item_id in self.searched
         query = None if searched else self.queue.queries.get(item_id)
         audited, suggested, suggested_by = self.suggestions.provenance(item_id)
-        annotation = Annotation(
+        return Annotation(
             item_id=item_id, annotator=user, status=status, label=label, comment=comment,
             session=self.project.current().session, duration_ms=duration,
             strategy="search" if searched else query.strategy if query else None,
@@ -215,9 +221,6 @@ class LabelingService:
             query_rank=query.rank if query else None, model_version=query.model_version if query else None,
             audited=audited, suggested=suggested, suggested_by=suggested_by,
         )
-        label_id = self.journal.record(annotation)
-        self.on_change()
-        return {"labelId": label_id, "stats": self.stats()}
 
 
 def shortcuts(keys: list, reserved=frozenset()) -> list:

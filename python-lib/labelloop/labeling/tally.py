@@ -11,7 +11,7 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-from labelloop.store.journal import LABELED, REVIEWED, SKIPPED
+from labelloop.store.journal import LABELED, REVIEWED, SKIPPED, WITHDRAWN
 from labelloop.store.skips import held_back
 
 
@@ -46,7 +46,8 @@ class Tally:
 
     def receive(self, changes: list) -> None:
         """Follow the journal's changes (``JournalFeed``): all of them at once into an empty
-        tally, then as they come; reviewers' decisions change no count here."""
+        tally, then as they come; reviewers' decisions change no count here, and an answer a
+        group's undo withdrew is no answer (``apply`` takes it back)."""
         answers = [change[:6] for change in changes if change.status != REVIEWED]  # up to event_id: what counts
         if self.last_event or self.items or len(self._loaded):
             self.apply(answers)
@@ -64,8 +65,11 @@ class Tally:
             raise ValueError("Tally.load starts an empty tally.")
         if not rows:
             return
+        self.last_event = int(max(row[5] for row in rows))
+        rows = [row for row in rows if row[2] != WITHDRAWN]  # a label a group's undo took back: no answer
+        if not rows:
+            return
         items, annotators, statuses, labels, sessions, events = (np.array(c, dtype=object) for c in zip(*rows))
-        self.last_event = int(max(events))
         labeled = statuses == LABELED
         codes, _ = pd.factorize(items)
         answerers = np.bincount(codes)[codes]  # per answer: how many annotators answered its item
@@ -116,20 +120,37 @@ class Tally:
             old = self.answers.get((item, annotator))
             if old is not None:
                 self._count(item, annotator, *old, -1)
-            self.answers[item, annotator] = (status, label, session)
-            who = self.answerers.setdefault(item, set())
-            who.add(annotator)
-            if len(who) == 2:
-                self.shared.add(item)
-            if len(who) >= 2:
-                self.shared_changes += 1
-            if status == SKIPPED and event_id > self._counted_until:
-                self.skips[item, annotator] = self.skips.get((item, annotator), 0) + 1
-            self._count(item, annotator, status, label, session, 1)
+            if status == WITHDRAWN:
+                self._forget(item, annotator)
+            else:
+                self._remember(item, annotator, status, label, session, event_id)
             after = self._item_state(item)
             self.labeled += (after == LABELED) - (before == LABELED)
             self.skipped += (after == SKIPPED) - (before == SKIPPED)
             self.last_event = max(self.last_event, event_id)
+
+    def _remember(self, item, annotator, status, label, session, event_id) -> None:
+        """``apply`` of an answer: the (item, annotator)'s answer now, counted."""
+        self.answers[item, annotator] = (status, label, session)
+        who = self.answerers.setdefault(item, set())
+        who.add(annotator)
+        if len(who) == 2:
+            self.shared.add(item)
+        if len(who) >= 2:
+            self.shared_changes += 1
+        if status == SKIPPED and event_id > self._counted_until:
+            self.skips[item, annotator] = self.skips.get((item, annotator), 0) + 1
+        self._count(item, annotator, status, label, session, 1)
+
+    def _forget(self, item, annotator) -> None:
+        """``apply`` of an answer a group's undo withdrew (its counts are taken back already): no answer now."""
+        self.answers.pop((item, annotator), None)
+        who = self.answerers.get(item, set())
+        if annotator in who and item in self.shared:  # a shared item's labels changed (never seen: nothing did)
+            self.shared_changes += 1
+        who.discard(annotator)
+        if len(who) < 2:
+            self.shared.discard(item)
 
     def _item_state(self, item):
         self._touch(item)

@@ -19,6 +19,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from labelloop.errors import LabelloopError
+
 log = logging.getLogger(__name__)
 
 PIXELS = 16
@@ -116,3 +118,20 @@ def _log_mel_summary(samples: np.ndarray) -> np.ndarray:
 
 
 EXTRACTORS = {"image": (image_features, IMAGE_DIM), "sound": (sound_features, SOUND_DIM)}
+
+
+def folder_features(platform, folder: str, kind: str):
+    """``features(paths)``: the descriptors of files of a platform's folder, one row each (zeros for
+    a file that cannot be read), for the hosts to hand the labeling webapp (similar items)."""
+    extract, dim = EXTRACTORS[kind]
+
+    def features(paths: list) -> np.ndarray:
+        rows = np.zeros((len(paths), dim), dtype=np.float32)
+        for n, path in enumerate(paths):
+            try:
+                with platform.open_folder_file(folder, "/" + path) as stream:
+                    rows[n] = extract(stream.read())
+            except (OSError, LabelloopError) as error:
+                log.info("unreadable file %s: %s", path, error)
+        return rows
+    return features

@@ -18,6 +18,10 @@ cross-validated guard (learning/weak_training.py) decides whether to learn from 
 LLM's recorded answers, each run but random also runs as ``<run>+llm``: the sampler's
 ``llm_disagreement`` bonus (``LLM_BONUS``) favours the items where the LLM's answer is not the
 model's prediction, or it abstained, and with rules the LLM votes beside them.
+With ``groups``, each run without rules or the LLM also runs as ``<run>+groups``: the annotator of
+``learning/group_annotator.py`` opens a group for each queried item and confirms its look-alikes in
+one action, and every run reports ``actions_to_95`` beside ``labels_to_95`` (a label given alone is
+one action, so they are equal without groups).
 
 Features are computed once with the built-in trainer's pipeline for the data type (fitted on the
 pool without its labels, as a real project could, instead of on the labeled rows each round); the
@@ -30,7 +34,7 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +48,7 @@ from sklearn.pipeline import Pipeline
 from labelloop.errors import LabelloopError, first_line
 from labelloop.learning.diversity import pick_batch, pool_wanted
 from labelloop.learning.features import TextEmbeddings, build_pipeline, classifier
+from labelloop.learning.group_annotator import GROUP_SIZE, GroupAnnotator
 from labelloop.learning.llm_disagreement import disagreeing, predictions
 from labelloop.learning.query_sampler import SamplerSettings
 from labelloop.learning.trainer import fit_afresh
@@ -75,6 +80,8 @@ class SimulationSettings:
     llm_answers: dict | None = None  # item id -> the LLM's recorded answer, or None: adds <strategy>+llm
     features: tuple = ("tfidf",)  # tfidf and/or embeddings: several give <run>@<features> entries
     embeddings: PoolEmbeddings | None = None  # needed with "embeddings"
+    groups: bool = False  # adds <strategy>+groups: the group annotator (learning/group_annotator.py)
+    group_size: int = GROUP_SIZE
 
     def __post_init__(self):
         unknown = [s for s in self.strategies if s not in STRATEGIES]
@@ -88,23 +95,28 @@ class SimulationSettings:
             raise LabelloopError(f"Unknown features '{(unknown or [''])[0]}' (use {', '.join(FEATURE_KINDS)}).")
         for name in ("seeds", "seed_labels", "batch", "jobs"):
             setattr(self, name, whole_number(getattr(self, name), f"--{name.replace('_', '-')}"))
+        self.group_size = whole_number(self.group_size, "--group-size", high=200)
         if not 0 <= self.random_share <= 1:
             raise LabelloopError("--random-share must be from 0 to 1.")
         if self.max_labels is not None and self.max_labels < self.seed_labels:
             raise LabelloopError("--max-labels must be at least --seed-labels.")
 
     def runs(self) -> list:
-        """The (strategy, diversity, with rules, with the LLM) runs; random batches are not made
-        diverse, and are not ranked, so the LLM's disagreement has nothing to favour in them."""
-        plain = [(strategy, diversity if strategy != "random" else "none", False, False)
+        """The (strategy, diversity, with rules, with the LLM, with groups) runs; random batches are not
+        made diverse, and are not ranked, so the LLM's disagreement has nothing to favour in them."""
+        plain = [(strategy, diversity if strategy != "random" else "none", False, False, False)
                  for strategy in self.strategies for diversity in self.diversity]
         plain = list(dict.fromkeys(plain))
-        runs = plain + ([(strategy, diversity, True, False) for strategy, diversity, _, _ in plain] if self.rules else [])
-        with_llm = [(strategy, diversity, ruled, True) for strategy, diversity, ruled, _ in runs if strategy != "random"]
-        return runs + (with_llm if self.llm_answers is not None else [])
+        runs = plain + ([(strategy, diversity, True, False, False) for strategy, diversity, *_ in plain]
+                        if self.rules else [])
+        with_llm = [(strategy, diversity, ruled, True, False) for strategy, diversity, ruled, *_ in runs
+                    if strategy != "random"]
+        grouped = [(strategy, diversity, False, False, True) for strategy, diversity, *_ in plain] if self.groups else []
+        return runs + (with_llm if self.llm_answers is not None else []) + grouped
 
     def named_runs(self) -> list:
-        """``(name, strategy, diversity, with rules, with the LLM, features)`` of every run, features last."""
+        """``(name, strategy, diversity, with rules, with the LLM, with groups, features)`` of every run,
+        features last."""
         several = len(self.features) > 1
         return [(run_name(*run) + (f"@{kind}" if several else ""), *run, kind)
                 for kind in self.features for run in self.runs()]
@@ -122,6 +134,13 @@ class PoolEmbeddings:
     path: str
     cache: str
     text_column: str | None = None
+    chosen_by_auto: bool = False  # ``--features auto`` took them because the model is here, not because the data asked
+
+    def apply_to(self, frame: pd.DataFrame, data_type: str) -> bool:
+        """Whether the data has text to embed; only ``auto``'s choice may find it has none."""
+        if not self.chosen_by_auto:
+            return True
+        return data_type not in ("image", "sound") and bool(self.text_column or free_text_columns(frame))
 
     def __call__(self, frame: pd.DataFrame) -> TextEmbeddings:
         columns = (self.text_column,) if self.text_column else free_text_columns(frame)
@@ -130,9 +149,10 @@ class PoolEmbeddings:
         return TextEmbeddings(self.cache, self.model, self.path, columns)
 
 
-def run_name(strategy: str, diversity: str, with_rules: bool = False, with_llm: bool = False) -> str:
+def run_name(strategy: str, diversity: str, with_rules: bool = False, with_llm: bool = False,
+             with_groups: bool = False) -> str:
     return ((strategy if diversity == "none" else f"{strategy}+{diversity}") + ("+rules" if with_rules else "")
-            + ("+llm" if with_llm else ""))
+            + ("+llm" if with_llm else "") + ("+groups" if with_groups else ""))
 
 
 class _Shared:
@@ -293,17 +313,19 @@ def _batch(model, features, pool: np.ndarray, labeled: np.ndarray, strategy: str
 
 def one_run(features, labels: np.ndarray, strategy: str, seed: int, settings: SimulationSettings,
             diversity: str = "none", rules: PoolRules | None = None, name: str | None = None,
-            llm: PoolLlm | None = None) -> dict:
-    """One strategy and seed: the learning curve [(labels, test accuracy), ...]. Each round fits
-    a new model as the trainer does; with ``rules``, offering it the rules' weak labels; with
-    ``llm``, its disagreement favoured and, with rules, its answers voting beside them."""
+            llm: PoolLlm | None = None, groups: GroupAnnotator | None = None) -> dict:
+    """One strategy and seed: the learning curve [(labels, test accuracy), ...] and the actions
+    spent at each of its points. Each round fits a new model as the trainer does; with ``rules``,
+    offering it the rules' weak labels; with ``llm``, its disagreement favoured and, with rules, its
+    answers voting beside them; with ``groups``, the group annotator labels the batch."""
     rng = np.random.default_rng(seed)
     pool, test = train_test_split(np.arange(len(labels)), test_size=TEST_SHARE, random_state=seed, stratify=labels)
     limit = min(settings.max_labels or len(pool), len(pool))
     chosen = rng.choice(len(pool), size=min(settings.seed_labels, limit), replace=False)
     labeled = np.zeros(len(pool), dtype=bool)
     labeled[chosen] = True
-    shared, curve = _Shared(features), []
+    shared, curve, actions = _Shared(features), [], []
+    spent = float(labeled.sum())
     while True:
         rows = pool[labeled]
         model = None
@@ -314,13 +336,20 @@ def one_run(features, labels: np.ndarray, strategy: str, seed: int, settings: Si
             curve.append((int(labeled.sum()), float(model.score(_rows(test), labels[test]))))
         else:
             curve.append((int(labeled.sum()), float((labels[test] == labels[rows][0]).mean())))
+        actions.append(round(spent, 1))
         room = limit - int(labeled.sum())
         if room <= 0:
             break
-        labeled[_batch(model, features, pool, labeled, strategy, diversity, min(settings.batch, room), settings,
-                       rng, seed, llm)] = True
-    return {"strategy": name or run_name(strategy, diversity, rules is not None, llm is not None), "seed": seed,
-            "curve": curve}
+        queries = _batch(model, features, pool, labeled, strategy, diversity, min(settings.batch, room), settings,
+                         rng, seed, llm)
+        if groups is None:
+            labeled[queries] = True
+            spent += len(queries)
+        else:
+            guesses = model.predict(_rows(pool[queries])) if model is not None else [None] * len(queries)
+            spent += groups.label_round(queries, guesses, pool, labeled, labels, settings.batch, room)
+    return {"strategy": name or run_name(strategy, diversity, rules is not None, llm is not None, groups is not None),
+            "seed": seed, "curve": curve, "actions": actions}
 
 
 def full_accuracy(features, labels: np.ndarray, seeds: int) -> float:
@@ -337,24 +366,38 @@ def labels_to(curve: list, target: float) -> int | None:
     return next((n for n, accuracy in curve if accuracy >= target), None)
 
 
-def _median_labels(values: list) -> int | None:
+def actions_to(run: dict, target: float) -> float | None:
+    return next((spent for (_, accuracy), spent in zip(run["curve"], run["actions"]) if accuracy >= target), None)
+
+
+def _median_reached(values: list) -> float | None:
     """The median over seeds, where a seed that never reached the target counts as infinitely many."""
     middle = np.median([math.inf if v is None else v for v in values])
-    return None if math.isinf(middle) else int(middle)
+    return None if math.isinf(middle) else float(middle)
+
+
+def _median_curve(curves: list) -> list:
+    """Round by round, the median labels and accuracy over seeds (as far as every seed went: with
+    groups, a round gives each seed its own number of labels)."""
+    rounds = min(len(c) for c in curves)
+    return [[int(np.median([c[i][0] for c in curves])), round(float(np.median([c[i][1] for c in curves])), 6)]
+            for i in range(rounds)]
 
 
 def summarise(runs: list, full: float, strategies) -> dict:
     summary = {}
     for strategy in strategies:
-        curves = [r["curve"] for r in runs if r["strategy"] == strategy]
-        steps = [n for n, _ in curves[0]]
-        median_curve = [[n, round(float(np.median([c[i][1] for c in curves])), 6)] for i, n in enumerate(steps)]
+        chosen = [r for r in runs if r["strategy"] == strategy]
+        curves = [r["curve"] for r in chosen]
         aulc = [trapezoid([a for _, a in c], [n for n, _ in c]) / max(c[-1][0] - c[0][0], 1) for c in curves]
+        labels_95, labels_99 = (_median_reached([labels_to(c, share * full) for c in curves]) for share in (0.95, 0.99))
+        actions_95 = _median_reached([actions_to(r, 0.95 * full) for r in chosen])
         summary[strategy] = {
-            "labels_to_95": _median_labels([labels_to(c, 0.95 * full) for c in curves]),
-            "labels_to_99": _median_labels([labels_to(c, 0.99 * full) for c in curves]),
+            "labels_to_95": None if labels_95 is None else int(labels_95),
+            "labels_to_99": None if labels_99 is None else int(labels_99),
+            "actions_to_95": None if actions_95 is None else round(actions_95, 1),
             "aulc": round(float(np.median(aulc)), 6),
-            "curve": median_curve,
+            "curve": _median_curve(curves),
         }
     return summary
 
@@ -376,6 +419,9 @@ def simulate(data, label_column: str, settings: SimulationSettings, labels_csv=N
     if len(counts) < 2 or counts.min() < 2:
         raise LabelloopError("Simulation needs at least two labels, each on at least two items.")
     folder = data if data.is_dir() else None
+    if settings.embeddings is not None and not settings.embeddings.apply_to(frame, data_type):
+        settings = replace(settings, features=tuple(dict.fromkeys(
+            "tfidf" if kind == "embeddings" else kind for kind in settings.features)), embeddings=None)
     matrices = {kind: feature_matrix(frame, data_type, folder, text_column,
                                      settings.embeddings(frame) if kind == "embeddings" else None)
                 for kind in settings.features}
@@ -385,12 +431,15 @@ def simulate(data, label_column: str, settings: SimulationSettings, labels_csv=N
         categories = sorted(set(labels))
         rules = PoolRules(tuple(parse_rules(settings.rules, frame.dtypes, categories)), frame, categories)
     llm = pool_llm(frame, settings.llm_answers, id_column, data.is_dir()) if settings.llm_answers is not None else None
+    annotators = {kind: GroupAnnotator(group_space(frame, matrix, settings.embeddings if kind == "embeddings" else None),
+                                       settings.group_size)
+                  for kind, matrix in matrices.items()} if settings.groups else {}
     jobs = [(*run, seed) for run in settings.named_runs() for seed in range(settings.seeds)]
     runs = []
     for run in Parallel(n_jobs=settings.jobs, return_as="generator")(
             delayed(one_run)(matrices[kind], y, strategy, seed, settings, diversity, rules if ruled else None, name,
-                             llm if with_llm else None)
-            for name, strategy, diversity, ruled, with_llm, kind, seed in jobs):
+                             llm if with_llm else None, annotators[kind] if grouped else None)
+            for name, strategy, diversity, ruled, with_llm, grouped, kind, seed in jobs):
         runs.append(run)
         if progress:
             progress(len(runs), len(jobs))
@@ -400,7 +449,18 @@ def simulate(data, label_column: str, settings: SimulationSettings, labels_csv=N
               "strategies": summarise(runs, full, [run[0] for run in settings.named_runs()]), "runs": runs}
     if len(fulls) > 1:
         result["full_accuracy_by_features"] = fulls
+    if settings.groups:
+        result["group_size"] = settings.group_size
     return result
+
+
+def group_space(frame: pd.DataFrame, matrix, embeddings: PoolEmbeddings | None):
+    """The vectors a group is drawn from, as ``/similar`` draws it: the sentence embeddings of the
+    text columns when the run has them (already cached by its features), else the model's features."""
+    if embeddings is None:
+        return matrix
+    found = embeddings(frame)
+    return np.hstack([found.features().transform(frame[[column]]) for column in found.columns])
 
 
 def write_curves(result: dict, out_dir: Path) -> tuple:
@@ -411,9 +471,10 @@ def write_curves(result: dict, out_dir: Path) -> tuple:
     from matplotlib import pyplot
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = [(r["strategy"], r["seed"], n, a) for r in result["runs"] for n, a in r["curve"]]
+    rows = [(r["strategy"], r["seed"], n, spent, a) for r in result["runs"]
+            for (n, a), spent in zip(r["curve"], r["actions"])]
     csv_path = out_dir / "curves.csv"
-    pd.DataFrame(rows, columns=["strategy", "seed", "labels", "accuracy"]).to_csv(csv_path, index=False)
+    pd.DataFrame(rows, columns=["strategy", "seed", "labels", "actions", "accuracy"]).to_csv(csv_path, index=False)
     figure, axes = pyplot.subplots(figsize=(8, 5), dpi=100)
     for strategy, summary in result["strategies"].items():
         axes.plot([n for n, _ in summary["curve"]], [a for _, a in summary["curve"]], label=strategy)
@@ -434,7 +495,10 @@ def print_table(result: dict, out=sys.stdout) -> None:
         return "not reached" if value is None else str(value)
 
     print(f"{result['dataset']}: {result['items']} items, whole-pool accuracy {result['full_accuracy']:.3f}", file=out)
-    print(f"{'strategy':<28}{'labels to 95%':>15}{'labels to 99%':>15}{'AULC':>8}", file=out)
+    groups = "group_size" in result  # the actions column only when groups make them differ from labels
+    print(f"{'strategy':<28}{'labels to 95%':>15}" + (f"{'actions to 95%':>16}" if groups else "")
+          + f"{'labels to 99%':>15}{'AULC':>8}", file=out)
     for strategy, summary in result["strategies"].items():
-        print(f"{strategy:<28}{cell(summary['labels_to_95']):>15}{cell(summary['labels_to_99']):>15}"
-              f"{summary['aulc']:>8.3f}", file=out)
+        print(f"{strategy:<28}{cell(summary['labels_to_95']):>15}"
+              + (f"{cell(summary['actions_to_95']):>16}" if groups else "")
+              + f"{cell(summary['labels_to_99']):>15}{summary['aulc']:>8.3f}", file=out)

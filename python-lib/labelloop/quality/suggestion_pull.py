@@ -6,7 +6,8 @@ whether the item was in the audit slice, served without it (``audited``). Over t
 labels that had a suggestion to give, ``withSuggestion`` is the share that equal the shown
 suggestion and ``audited`` the share that equal the hidden one; the gap between them is the
 pull. Both are also given per annotator, per suggested category and per source
-(``bySource``: ``model`` or ``llm``, who made the suggestion; answers older than the LLM's are the model's).
+(``bySource``: ``model`` or ``llm``, who made the suggestion; answers older than the LLM's are the
+model's). Answers given as a group (``/label/bulk``) are left out: one decision on many items is not many decisions on each.
 """
 from __future__ import annotations
 
@@ -32,14 +33,16 @@ class PullCounts:
         self._counts = defaultdict(lambda: [0, 0])  # (group, annotator, category, source) -> [agree, items]
         self._answers = {}  # (item, annotator) -> its key and whether it agreed, to take back when it changes
 
-    def set(self, item_id: str, annotator: str, status: str, label, suggested, audited, suggested_by=None) -> None:
-        """The current answer of ``annotator`` on ``item_id`` (replacing the one before)."""
+    def set(self, item_id: str, annotator: str, status: str, label, suggested, audited, group=None,
+            suggested_by=None) -> None:
+        """The current answer of ``annotator`` on ``item_id`` (replacing the one before); one
+        given in a ``group`` is not counted."""
         before = self._answers.pop((item_id, annotator), None)
         if before is not None:
             counts = self._counts[before[0]]
             counts[0] -= before[1]
             counts[1] -= 1
-        if status != LABELED or suggested is None or pd.isna(suggested) or label is None:
+        if status != LABELED or suggested is None or pd.isna(suggested) or label is None or _given(group):
             return
         source = suggested_by if isinstance(suggested_by, str) else "model"
         key, agrees = (_group(audited), annotator, str(suggested), source), int(str(label) == str(suggested))
@@ -62,6 +65,11 @@ class PullCounts:
         return pull
 
 
+def _given(value) -> bool:
+    """Whether a group id is there (a frame's column holds None or NaN for single answers)."""
+    return value is not None and not pd.isna(value)
+
+
 def _empty() -> dict:
     return {SHOWN: [0, 0], AUDITED: [0, 0]}
 
@@ -78,7 +86,7 @@ def _shares(found: dict) -> dict:
 def suggestion_pull(answers: pd.DataFrame) -> dict:
     """The pull over current answers (``Journal.current_frame()``)."""
     counts = PullCounts()
-    columns = ["item_id", "annotator", "status", "label", "suggested", "audited", "suggested_by"]
+    columns = ["item_id", "annotator", "status", "label", "suggested", "audited", "group_id", "suggested_by"]
     for row in answers.reindex(columns=columns).itertuples(index=False):
         counts.set(*row)
     return counts.summary()
@@ -98,7 +106,7 @@ class FollowedPull:
             for change in changes:
                 if change.status != REVIEWED:
                     self._counts.set(change.item_id, change.annotator, change.status, change.label,
-                                     change.suggested, change.audited, change.suggested_by)
+                                     change.suggested, change.audited, change.group, change.suggested_by)
 
     def current(self) -> dict:
         with self._lock:

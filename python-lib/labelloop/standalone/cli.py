@@ -428,7 +428,8 @@ def _simulate(args) -> None:
         diversity=tuple(d.strip() for d in args.diversity.split(",") if d.strip()),
         **({"random_share": args.random_share} if args.random_share is not None else {}),
         rules=read_rules_file(args.rules) if args.rules else None,
-        llm_answers=read_llm_answers(args.llm_answers) if args.llm_answers else None, **_simulation_features(args, out_dir))
+        llm_answers=read_llm_answers(args.llm_answers) if args.llm_answers else None, groups=args.groups,
+        **({"group_size": args.group_size} if args.group_size is not None else {}), **_simulation_features(args, out_dir))
     progress = _progress_bar("runs") if sys.stderr.isatty() and not args.json else None
     result = simulate(args.data, args.label_column, settings, labels_csv=args.labels, data_type=args.type,
                       text_column=args.text_column, progress=progress, id_column=args.id_column)
@@ -446,13 +447,15 @@ def _simulation_features(args, out_dir: Path) -> dict:
     from labelloop.learning.simulate import PoolEmbeddings
 
     name = args.embedding_model or DEFAULT_MODEL
-    resolved = [resolve_features(kind.strip(), name) for kind in args.features.split(",") if kind.strip()]
+    asked = [kind.strip() for kind in args.features.split(",") if kind.strip()]
+    resolved = [resolve_features(kind, name) for kind in asked]
     kinds = tuple(dict.fromkeys(kind for kind, _ in resolved))
     path = next((path for _, path in resolved if path), None)
     if path is None:
         return {"features": kinds}
     cache = out_dir / "embeddings" / model_identity(name, path)
-    return {"features": kinds, "embeddings": PoolEmbeddings(name, path, str(cache), args.text_column)}
+    return {"features": kinds, "embeddings": PoolEmbeddings(name, path, str(cache), args.text_column,
+                                                            chosen_by_auto="embeddings" not in asked)}
 
 
 def _progress_bar(unit: str):
@@ -794,6 +797,11 @@ def parser() -> argparse.ArgumentParser:
                                  "the model's prediction (and with --rules, the LLM votes beside them)")
     simulation.add_argument("--id-column", help="the column whose values are the --llm-answers' item ids (default: "
                                                 "the ids a project gives the rows)")
+    simulation.add_argument("--groups", action="store_true",
+                            help="adds a <strategy>+groups run per strategy: an annotator who confirms a queried item's "
+                                 "look-alikes in one action; reports actions to 95%% beside labels")
+    simulation.add_argument("--group-size", type=int,
+                            help="items in a group, the queried one included (default 20, as /similar)")
     simulation.add_argument("--features", default="auto", help="comma-separated: auto, tfidf, embeddings (several: "
                                                              "every run on each, named <run>@<features>)")
     simulation.add_argument("--embedding-model", metavar="NAME_OR_FOLDER",

@@ -18,6 +18,7 @@ from flask import Flask, send_from_directory
 from labelloop.errors import LabelloopError, NameRequired
 from labelloop.labeling.app import Settings
 from labelloop.labeling.service import LabelingConfig
+from labelloop.learning.media_features import EXTRACTORS, folder_features
 from labelloop.sampling import DEFAULT_DIVERSITY
 from labelloop.standalone.access import TOKEN_ENV, guard
 from labelloop.standalone.embeddings import ServedFeatures, feature_choice
@@ -119,6 +120,8 @@ def serve_settings(project: Project, options: ServeOptions | None = None) -> Set
                     host_setup=lambda app: _page(app, token), media_cache=project.root / ".cache" / "media",
                     suspects=BackgroundSuspects(project).current, rules=rules_book(project), loop=loop, pool=pool,
                     embeddings=ServedFeatures(project, feature_choice(project)),
+                    features_of=folder_features(project.platform, UNLABELED, settings.type)
+                    if settings.type in EXTRACTORS else None,
                     llm=ServedLlm(project) if settings.llm_url else None)
 
 

@@ -35,6 +35,7 @@ from labelloop.store.skips import unavailable
 log = logging.getLogger(__name__)
 LABELED, SKIPPED = "LABELED", "SKIPPED"
 REVIEWED = "REVIEWED"  # the status of a reviewer's decision among the journal's changes
+WITHDRAWN = "UNDONE"  # the status of an answer a group's undo took back (store/groups.py): no answer (8 letters at most)
 KIND_OF_STATUS = {LABELED: "label", SKIPPED: "skip"}
 STATUS_OF_KIND = {v: k for k, v in KIND_OF_STATUS.items()}
 DEFAULT_LEASE_SECONDS = 600
@@ -60,9 +61,12 @@ events = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("audited", sa.Boolean),  # served in the audit slice: without its suggestion (DESIGN.md section 15)
     sa.Column("suggested", sa.Text),  # what the model suggested, or would have in the audit slice
+    sa.Column("group_id", sa.String(64)),  # the group an answer was given in, and its undo's events (section 13)
+    sa.Column("group_size", sa.Integer),
     sa.Column("suggested_by", sa.String(16)),  # who suggested it: "model" or "llm"
     sa.Index("events_item", "item_id"),
     sa.Index("events_annotator", "annotator", "id"),
+    sa.Index("events_group", "group_id"),
 )
 current = sa.Table(
     "current", metadata,
@@ -91,7 +95,8 @@ reviews = sa.Table(  # the latest reviewer decision per item (DESIGN.md section 
     sa.Column("label", sa.Text, nullable=False),
 )
 
-_ADDED_COLUMNS = ("audited", "suggested", "suggested_by")  # added to ``events`` after journals were written: older ones gain them
+# added to ``events`` after journals were written: older ones gain them (and the index of the groups)
+_ADDED_COLUMNS = ("audited", "suggested", "group_id", "group_size", "suggested_by")
 
 
 @dataclass
@@ -111,6 +116,8 @@ class Annotation:
     duration_ms: int | None = None
     audited: bool | None = None
     suggested: str | None = None
+    group_id: str | None = None
+    group_size: int | None = None
     suggested_by: str | None = None
 
 
@@ -126,7 +133,8 @@ class Change(NamedTuple):
     event_id: int
     audited: bool | None = None  # served in the audit slice, without its suggestion (None: a decision, or older)
     suggested: str | None = None  # what the model suggested when the item was served
-    suggested_by: str | None = None  # "model" or "llm"
+    group: str | None = None  # the group the answer was given in (None: a single answer, or a decision)
+    suggested_by: str | None = None  # who suggested: "model" or "llm"
 
 
 def utcnow() -> dt.datetime:
@@ -191,7 +199,7 @@ class Journal:
         self.engine = _engine(url)
         self._dbapi = self.engine.dialect.loaded_dbapi
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-        self._upsert_current = self._current_upsert()
+        self.upsert_current = self._current_upsert()
         # SQLite allows one writer at a time; threads of this process queue on a lock, which wakes
         # them at once, instead of SQLite's busy handler, which sleeps in steps of up to 100 ms.
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
@@ -210,6 +218,7 @@ class Journal:
             for column in missing:
                 kind = column.type.compile(dialect=self.engine.dialect)
                 conn.exec_driver_sql(f"ALTER TABLE events ADD COLUMN {column.name} {kind}")
+            next(i for i in events.indexes if i.name == "events_group").create(conn, checkfirst=True)
 
     def close(self) -> None:
         self.closed = True
@@ -286,13 +295,13 @@ class Journal:
             return 0
         now = now or utcnow()
         with self.writing() as conn:  # writes are serialised: the next ids are ours
-            first = int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0) + 1
+            first = self.next_event_id(conn)
             rows = []
             for n, annotation in enumerate(annotations):
                 values = asdict(annotation)
                 rows.append({"id": first + n, "kind": KIND_OF_STATUS[values.pop("status")], "created_at": now, **values})
             conn.execute(_INSERT_EVENT, rows)
-            conn.execute(self._upsert_current, [
+            conn.execute(self.upsert_current, [
                 {"item_id": a.item_id, "annotator": a.annotator, "event_id": first + n, "first_event_id": first + n,
                  "status": a.status, "label": a.label, "session": a.session} for n, a in enumerate(annotations)])
             self.advance_event_ids(conn)
@@ -324,7 +333,7 @@ class Journal:
             set_={k: statement.excluded[k] for k in ("event_id", "status", "label", "session")})
 
     def _set_current(self, conn, annotation: Annotation, status: str, event_id: int) -> None:
-        conn.execute(self._upsert_current, {
+        conn.execute(self.upsert_current, {
             "item_id": annotation.item_id, "annotator": annotation.annotator, "event_id": event_id,
             "first_event_id": event_id, "status": status, "label": annotation.label, "session": annotation.session})
 
@@ -432,11 +441,12 @@ class Journal:
         """
         answers = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
                              current.c.session, current.c.event_id, events.c.audited, events.c.suggested,
-                             events.c.suggested_by)
+                             events.c.group_id, events.c.suggested_by)
                    .join(events, events.c.id == current.c.event_id).where(current.c.event_id > int(after)))
         decisions = sa.select(reviews.c.item_id, reviews.c.reviewer, sa.literal(REVIEWED), reviews.c.label,
                               sa.literal(0), reviews.c.event_id, sa.null().cast(sa.Boolean),
-                              sa.null().cast(sa.Text), sa.null().cast(sa.String(16))).where(reviews.c.event_id > int(after))
+                              sa.null().cast(sa.Text), sa.null().cast(events.c.group_id.type),
+                              sa.null().cast(events.c.suggested_by.type)).where(reviews.c.event_id > int(after))
         # one statement: on PostgreSQL it sees one moment of both tables, where two statements
         # could see a decision newer than an answer committed between them, and skip that answer
         query = sa.union_all(answers, decisions).order_by(sa.text("event_id"))
@@ -473,7 +483,7 @@ class Journal:
         query = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
                            events.c.comment, events.c.created_at)
                  .join(events, events.c.id == current.c.event_id)
-                 .where(current.c.item_id.in_(list(item_ids))).order_by(current.c.event_id))
+                 .where(current.c.item_id.in_(list(item_ids)), current.c.status != WITHDRAWN).order_by(current.c.event_id))
         with self.reading() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
@@ -491,7 +501,7 @@ class Journal:
         (store/skips.py: a skip returns after a cool-down; skipped twice by everyone, never)."""
         with self.reading() as conn:
             answers = conn.execute(sa.select(current.c.item_id, current.c.annotator, current.c.status,
-                                             current.c.session)).all()
+                                             current.c.session).where(current.c.status != WITHDRAWN)).all()
         return unavailable(answers, self.skip_counts()[0], session)
 
     def history(self, annotator: str) -> list:
@@ -503,7 +513,7 @@ class Journal:
         query = (
             sa.select(current.c.item_id, current.c.status, current.c.label, current.c.event_id, events.c.comment)
             .join(events, events.c.id == current.c.event_id)
-            .where(current.c.annotator == annotator)
+            .where(current.c.annotator == annotator, current.c.status != WITHDRAWN)
             .order_by(current.c.first_event_id)
         )
         with self.reading() as conn:
@@ -518,7 +528,8 @@ class Journal:
             return pd.DataFrame(conn.execute(query).mappings().all(), columns=[c.name for c in events.columns])
 
     def current_frame(self, after: int = 0, item_ids: Iterable[str] | None = None) -> pd.DataFrame:
-        """Current answers (one per item and annotator) with their event's fields, oldest first.
+        """Current answers (one per item and annotator) with their event's fields, oldest first;
+        an answer a group's undo withdrew has status UNDONE (followers see it go).
 
         ``after`` keeps only those whose event is newer: current rows only ever move to newer
         events, so a reader that remembers the last id it saw can follow changes cheaply.
@@ -559,6 +570,11 @@ class Journal:
     # recovery
     def is_empty(self) -> bool:
         return self.event_count() == 0
+
+    @staticmethod
+    def next_event_id(conn) -> int:
+        """In a write transaction (``writing``): the id the next event gets, to write rows with explicit ids."""
+        return int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0) + 1
 
     def advance_event_ids(self, conn) -> None:
         """After rows written with explicit ids, PostgreSQL's sequence must move past them."""

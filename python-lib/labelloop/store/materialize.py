@@ -17,15 +17,16 @@ from dataclasses import dataclass
 import pandas as pd
 
 from labelloop.platform.base import Platform
-from labelloop.store.journal import LABELED, Journal
+from labelloop.store.journal import LABELED, WITHDRAWN, Journal
 
 log = logging.getLogger(__name__)
 
 METADATA_COLUMNS = ("date", "data_id", "comment", "session", "status", "annotator", "label", "label_id",
                     "strategy", "uncertainty", "query_rank", "model_version", "duration_ms",
-                    "audited", "suggested", "suggested_by")
-# beside the label column; ``reviewer`` (empty unless reviewed) lets a rebuild restore the decisions
-OUTPUT_COLUMNS = ("label_id", "item_id", "annotators", "agreement", "reviewed", "reviewer")
+                    "audited", "suggested", "group", "group_size", "suggested_by")
+# beside the label column; ``reviewer`` (empty unless reviewed) lets a rebuild restore the decisions;
+# ``group``: the group the final label was given in (empty for a single answer or a decision)
+OUTPUT_COLUMNS = ("label_id", "item_id", "annotators", "agreement", "reviewed", "reviewer", "group")
 
 
 def clashing_column(columns, label_column: str) -> str | None:
@@ -34,7 +35,9 @@ def clashing_column(columns, label_column: str) -> str | None:
 
 
 def metadata_frame(answers: pd.DataFrame, label_column: str = "label") -> pd.DataFrame:
-    """One row per current answer (``Journal.current_frame()``), columns as in DESIGN.md."""
+    """One row per current answer (``Journal.current_frame()``), columns as in DESIGN.md; an answer
+    a group's undo withdrew is none."""
+    answers = answers[answers["status"] != WITHDRAWN]
     return pd.DataFrame({
         "date": pd.to_datetime(answers["created_at"]),
         "data_id": answers["item_id"].astype(object),
@@ -52,6 +55,8 @@ def metadata_frame(answers: pd.DataFrame, label_column: str = "label") -> pd.Dat
         # never missing: DSS cannot read a boolean column with a gap; answers older than the audit slice were not in it
         "audited": answers["audited"].astype("boolean").fillna(False).astype(bool),
         "suggested": answers["suggested"].astype(object),
+        "group": answers["group_id"].astype(object),
+        "group_size": answers["group_size"].astype("Int64"),  # empty for single answers, read like query_rank
         "suggested_by": answers["suggested_by"].astype(object),
     }).reset_index(drop=True)
 
@@ -72,18 +77,19 @@ def labels_frame(answers: pd.DataFrame, source, label_column: str = "label",
                             "annotators": rows["annotators"].astype("int64").to_numpy(),
                             "agreement": rows["agreement"].astype("float64").to_numpy(),
                             "reviewed": rows["reviewed"].astype(bool).to_numpy(),
-                            "reviewer": rows["reviewer"].astype(object).to_numpy()}, index=inputs.index)
+                            "reviewer": rows["reviewer"].astype(object).to_numpy(),
+                            "group": rows["group"].astype(object).to_numpy()}, index=inputs.index)
     return pd.concat([inputs, written], axis=1)  # at once: column inserts into a 10k-column frame copy it each time
 
 
 def final_labels(answers: pd.DataFrame, reviews: pd.DataFrame | None = None) -> pd.DataFrame:
-    """``item_id, label, id, annotators, agreement, reviewed, reviewer`` per labeled or reviewed item, by ``id``.
+    """``item_id, label, id, annotators, agreement, reviewed, reviewer, group`` per labeled or reviewed item, by ``id``.
 
     The label is the reviewer's decision when there is one (``Journal.reviews_frame``), else the
     one most current answers give, the latest of those when labels tie (DESIGN.md section 10).
     ``id`` is the decision's event, else the latest answer giving the label; ``annotators`` how
     many labeled the item and ``agreement`` the share of them who gave the final label (NaN
-    when nobody did).
+    when nobody did); ``group`` the group the answer ``id`` was given in (None: a single answer, a decision).
     """
     labeled = answers.loc[answers["status"] == LABELED, ["item_id", "label", "id"]]
     votes = (labeled.groupby(["item_id", "label"], sort=False)["id"].agg(["size", "max"])
@@ -98,7 +104,8 @@ def final_labels(answers: pd.DataFrame, reviews: pd.DataFrame | None = None) -> 
     answered = labeled.groupby("item_id", sort=False).size().rename("annotators")
     best = best.join(answered, on="item_id").fillna({"votes": 0, "annotators": 0}).sort_values("id")
     agreement = best["votes"] / best["annotators"].where(best["annotators"] > 0)
-    return best.assign(agreement=agreement).drop(columns="votes").reset_index(drop=True)
+    group = best["id"].map(answers.set_index("id")["group_id"]) if len(answers) else None
+    return best.assign(agreement=agreement, group=group).drop(columns="votes").reset_index(drop=True)
 
 
 @dataclass
@@ -242,7 +249,9 @@ class PartedMaterializer:
             self.metadata.replace(metadata_frame(changed, label), marks)  # no marks: all was read
             return
         fresh = changed[changed["id"] > self.metadata.marks["seen"]]
-        self.metadata.write(metadata_frame(fresh, label), marks=marks)
+        withdrawn = fresh[fresh["status"] == WITHDRAWN]
+        self.metadata.write(metadata_frame(fresh, label), removed=list(zip(withdrawn["item_id"], withdrawn["annotator"])),
+                            marks=marks)
 
     def _write_labels(self, changed: pd.DataFrame, reviews: pd.DataFrame, marks: dict) -> None:
         label = self.outputs.label_column

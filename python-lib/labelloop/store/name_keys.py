@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from labelloop.store.journal import Journal, current, events, utcnow
+from labelloop.store.groups import WITHDRAW
+from labelloop.store.journal import WITHDRAWN, Journal, current, events, utcnow
 
 tables = sa.MetaData()
 annotators = sa.Table(  # each name belongs to the first browser key that used it
@@ -71,10 +72,12 @@ class NameKeys:
         ``key`` being ``issued``, ``browser`` or None."""
         found = {}
         with self.journal.reading() as conn:
+            # a withdrawal is the undoer's act, not a sign of the group's annotator (store/groups.py)
             for name, last in conn.execute(sa.select(events.c.annotator, sa.func.max(events.c.created_at))
-                                           .group_by(events.c.annotator)):
+                                           .where(events.c.kind != WITHDRAW).group_by(events.c.annotator)):
                 found[name] = {"name": name, "key": None, "answers": 0, "lastSeen": last}
-            for name, count in conn.execute(sa.select(current.c.annotator, sa.func.count()).group_by(current.c.annotator)):
+            for name, count in conn.execute(sa.select(current.c.annotator, sa.func.count())
+                                            .where(current.c.status != WITHDRAWN).group_by(current.c.annotator)):
                 found[name]["answers"] = int(count)
             for table, kind in ((annotators, "browser"), (issued_keys, "issued")):
                 for (name,) in conn.execute(sa.select(table.c.name)):

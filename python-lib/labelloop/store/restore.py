@@ -85,6 +85,8 @@ def _answer_event(record: dict) -> dict:
         **{k: _none_if_missing(record.get(k)) for k in _PROVENANCE},
     }
     event["session"] = int(event["session"] or 0)
+    size = _none_if_missing(record.get("group_size"))  # columns of a metadata dataset older than groups: none
+    event.update(group_id=_text_or_none(record.get("group")), group_size=None if size is None else int(size))
     return event
 
 

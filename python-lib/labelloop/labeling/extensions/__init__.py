@@ -13,7 +13,9 @@ from importlib import import_module
 FEATURES = (
     "datasets:Datasets",
     "search:Search",
+    "similar:Similar",
     "review:Review",
+    "groups:Groups",
     "rules:Rules",
     "retrain_loop:RetrainLoop",
     "growing_pool:GrowingPool",
