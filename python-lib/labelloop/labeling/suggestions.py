@@ -47,17 +47,17 @@ class Suggestions:
         """``{item: suggestion}`` to show with ``item_ids``: the model's once it has earned its place,
         else the LLM's where it answered, none for the audit slice; what it would have been, and
         whose, is kept for the items' answers."""
-        model_shown = self.verdict().shown
-        model = self.of(item_ids)
-        llm = {} if model_shown or self.llm is None or self.config.multi_label else self.llm.suggestions(item_ids)
-        shown = {}
+        shown = self.shown(item_ids)
+        guesses = shown or self.of(item_ids)
+        llm = {} if shown or self.llm is None or self.config.multi_label else self.llm.suggestions(item_ids)
         for i in item_ids:
             audited = self.config.audit.includes(i)
-            by, guess = ("llm", {"label": llm[i], "probabilities": {}, "source": "llm"}) if i in llm else ("model", model.get(i))
-            label = None if self.config.multi_label else (guess or {}).get("label")
-            self._served[i] = (audited, label, by if label is not None else None)
-            if guess is not None and not audited and (by == "llm" or model_shown):
-                shown[i] = guess
+            if i in llm:
+                guesses[i] = shown[i] = {"label": llm[i], "probabilities": {}, "source": "llm"}
+            label = None if self.config.multi_label else (guesses.get(i) or {}).get("label")
+            self._served[i] = (audited, label, ("llm" if i in llm else "model") if label is not None else None)
+            if audited:
+                shown.pop(i, None)
         return shown
 
     def shown(self, item_ids: list) -> dict:
