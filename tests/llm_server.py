@@ -33,13 +33,17 @@ class LlmServer:
         self.off_list, self.garbled, self.latency, self.seed = off_list, garbled, latency, seed
         self.phases = list(phases or [])
         self.refuse_response_format = refuse_response_format
-        self.categories = sorted(set(truth.values()))
         self.requests = []  # (Authorization header, body) of every request, in order of arrival
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    @property
+    def categories(self) -> list:
+        """The categories of ``truth`` (which a test may give once the server runs)."""
+        return sorted(set(self.truth.values()))
 
     def start(self) -> LlmServer:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

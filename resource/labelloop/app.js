@@ -275,6 +275,7 @@ class LabelingPage {
 
   showSuggestion(suggestion) {
     const node = clear(this.nodes.suggestion);
+    node.classList.toggle("from-llm", Boolean(suggestion && suggestion.source === "llm"));
     if (!suggestion) return;
     if (suggestion.unscored) {
       node.append("The model could not score this item (its preprocessing dropped the row).");
@@ -282,7 +283,8 @@ class LabelingPage {
     }
     const caption = (this.config.categories.find((c) => c.key === suggestion.label) || {}).caption || suggestion.label;
     const probability = suggestion.probabilities[suggestion.label];
-    const who = suggestion.source === "online" ? "The online model suggests" : "Model suggests";
+    // the LLM's cached answer is marked as the LLM's, apart from the models that learn from the labels here
+    const who = { online: "The online model suggests", llm: "The LLM suggests" }[suggestion.source] || "Model suggests";
     node.append(`${who}: ${caption}`, probability === undefined ? "" : ` (${percent(probability)})`);
   }
 
@@ -305,7 +307,7 @@ class LabelingPage {
     }
     this.nodes.model.update(stats);
     this.nodes.meaning.hidden = !(stats.features && stats.features.kind === "embeddings");
-    this.nodes.team.update(stats.agreement, stats.suggestionPull, stats.suspects);
+    this.nodes.team.update(stats.agreement, stats.suggestionPull, stats.suspects, stats.llm);
     // while the loop trains or the texts are being embedded, keep the panel current without waiting for the next label
     clearTimeout(this.statsTimer);
     const embedding = stats.features && !stats.features.ready;

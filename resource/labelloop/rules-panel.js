@@ -1,7 +1,8 @@
 // The Rules panel: the project's labeling rules and how each does over the whole pool, and a
 // form to write one and try it (coverage, overlap, conflicts, accuracy on the human labels, a
 // few items it votes on) before saving it. Only reviewers (or the one user of a local server)
-// may save. Everything is rendered as text.
+// may save. Everything is rendered as text. An LLM that answered is listed after the rules
+// (`llm`), measured as they are and per category (its accuracy, on the human labels, where it said it).
 import { clear, el } from "./dom.js";
 
 function share(value) {
@@ -19,6 +20,13 @@ function accuracyText(found, measuredOn) {
 function statsText(found, measuredOn) {
   return `votes on ${found.votes} item(s) (${share(found.coverage)}), overlaps ${share(found.overlap)}, `
     + `conflicts ${share(found.conflict)}; ${accuracyText(found, measuredOn)}`;
+}
+
+function llmItem(llm, measuredOn) {
+  const categories = Object.entries(llm.categories).map(([key, found]) =>
+    el("li", {}, `says ${key} on ${share(found.coverage)}: ${accuracyText(found, measuredOn)}`));
+  return el("li", { className: "rule llm-voter" }, el("strong", {}, llm.name), ` (the LLM, any category): `
+    + `${statsText(llm, measuredOn)}`, el("ul", { className: "llm-categories" }, categories));
 }
 
 function exampleText(data) {
@@ -97,6 +105,7 @@ export function rulesPanel(api, config, showError) {
         toggle, remove));
     });
     if (!found.rules.length) list.append(el("li", {}, "No rules yet."));
+    if (found.llm) list.append(llmItem(found.llm, found.measuredOn));
     form.querySelector(".save-rule").disabled = !found.canEdit;
   }
 

@@ -2,7 +2,9 @@
 // the model's suggestion when they see it and when the audit slice hides it (`suggestionPull`),
 // each number with the count of items it rests on, so 2 of 2 is not read as 100%. Hidden until
 // two annotators answered the same item or an answer could be compared with a suggestion; the labels
-// suspected of being wrong (`suspects`), each with the item in a few words, show too.
+// suspected of being wrong (`suspects`), each with the item in a few words, show too. With an LLM
+// (`llm`), its agreement with the final labels sits beside the annotators', and its suggestions'
+// pull beside the model's (`suggestionPull.bySource`).
 import { clear, el } from "./dom.js";
 
 function share(value) {
@@ -29,19 +31,34 @@ function pulled(groups) {
 
 function pullNodes(pull) {
   const people = Object.entries(pull.byAnnotator || {});
-  return [el("p", { className: "metrics team-pull" }, `Answers equal to the model's suggestion: ${pulled(pull)}`),
+  const sources = pull.bySource || {};
+  const whose = sources.llm ? [["model", "the model's"], ["llm", "the LLM's"]].filter(([key]) => sources[key]) : [];
+  const lines = whose.length
+    ? whose.map(([key, name]) => el("p", { className: `metrics team-pull team-pull-${key}` },
+      `Answers equal to ${name} suggestion: ${pulled(sources[key])}`))
+    : [el("p", { className: "metrics team-pull" }, `Answers equal to the model's suggestion: ${pulled(pull)}`)];
+  return [...lines,
     el("ul", { className: "team-pull-annotators" }, people.map(([name, groups]) => el("li", {}, `${name}: ${pulled(groups)}`)))];
+}
+
+// The LLM against the final labels, on the labeled items it answered (its examples left out).
+function llmAgreement(llm) {
+  const found = llm.agreement;
+  return el("p", { className: "metrics team-llm" }, `The LLM (${llm.model}) with the final labels: `
+    + `${share(found.accuracy)} right, Cohen's κ ${decimal(found.kappa)} (${found.items} item(s))`);
 }
 
 export function teamPanel() {
   const node = el("section", { className: "team-panel", "aria-label": "Team agreement", hidden: true });
-  node.update = (agreement, pull, suspects) => {
+  node.update = (agreement, pull, suspects, llm) => {
     clear(node);
     const compared = pull && (pull.withSuggestion.items || pull.audited.items);
     const suspected = suspects && suspects.count;
-    node.hidden = !(agreement && agreement.items) && !compared && !suspected;
+    const measured = llm && llm.agreement && llm.agreement.items;
+    node.hidden = !(agreement && agreement.items) && !compared && !suspected && !measured;
     if (node.hidden) return;
     node.append(el("div", { className: "team-title" }, "Team"));
+    if (measured) node.append(llmAgreement(llm));
     if (compared) node.append(...pullNodes(pull));
     if (suspected) node.append(suspectList(suspects));
     if (!agreement || !agreement.items) return;

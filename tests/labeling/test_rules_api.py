@@ -36,7 +36,8 @@ def test_a_rule_is_previewed_with_its_accuracy_then_saved(project):
         for item, label in (("0", "complaint"), ("6", "praise"), ("2", "praise")):  # "no refund yet" called praise
             assert client.post("/label", json={"id": item, "label": label}).status_code == 200
         assert client.get("/rules").get_json() == {"rules": [], "statistics": [], "coverage": 0.0, "canEdit": True,
-                                                   "columns": ["n", "text"], "measuredOn": "final labels"}
+                                                   "columns": ["n", "text"], "measuredOn": "final labels",
+                                                   "llm": None}  # no LLM answered
         preview = client.post("/rules/preview", json={"rule": REFUND}).get_json()
         assert preview["coverage"] == pytest.approx(4 / 8) and preview["votes"] == 4
         assert (preview["accuracy"], preview["gold"]) == (0.5, 2)

@@ -193,7 +193,7 @@ def test_a_journal_and_metadata_parts_written_before_the_audit_slice_gain_its_co
     journal.close()
     with sqlite3.connect(tmp_path / "journal.sqlite") as conn:  # as an older labelloop left it
         conn.execute("DROP INDEX events_group")
-        for column in ("audited", "suggested", "group_id", "group_size"):
+        for column in ("audited", "suggested", "group_id", "group_size", "suggested_by"):
             conn.execute(f"ALTER TABLE events DROP COLUMN {column}")
     journal = Journal(url)
     journal.record(Annotation("2", "ada", LABELED, "dog", audited=True, suggested="cat"))
@@ -202,7 +202,8 @@ def test_a_journal_and_metadata_parts_written_before_the_audit_slice_gain_its_co
     journal.close()
 
     parts = PartedDataset(tmp_path / "metadata", ("data_id", "annotator"))
-    parts.write(meta.head(1).drop(columns=["audited", "suggested", "group", "group_size"]))  # an older dataset's parts
+    older = ["audited", "suggested", "group", "group_size", "suggested_by"]
+    parts.write(meta.head(1).drop(columns=older))  # an older dataset's parts
     PartedDataset(tmp_path / "metadata", ("data_id", "annotator")).write(meta.tail(1))
     read = PartedDataset(tmp_path / "metadata", ("data_id", "annotator")).read().sort_values("label_id")
     assert read["data_id"].tolist() == ["1", "2"] and read["suggested"].isna().tolist() == [True, False]

@@ -62,9 +62,10 @@ def test_the_accuracy_measured_on_human_labels_is_near_the_llm_s_own(tmp_path, l
     monkeypatch.setenv("LABELLOOP_LLM_API_KEY", "sk-test-123")
     found = json.loads(run("llm", project, *llm_flags(server), "--json").stdout)
     assert (found["answered"], found["abstained"], found["errors"]) == (600, 0, 0)
-    assert found["gold"] == 450 - 2 * len(CATEGORIES)  # the prompt's examples are not measured
+    assert found["gold"] == 450 - 10 * len(CATEGORIES)  # nor the items the prompt may take as examples
     for key, accuracy in ACCURACY.items():
-        assert found["categories"][key]["accuracy"] == pytest.approx(accuracy, abs=0.1)
+        # within three standard errors of a share over the ~90 to ~180 items of a category
+        assert found["categories"][key]["accuracy"] == pytest.approx(accuracy, abs=0.12)
         assert found["categories"][key]["coverage"] == 1.0
     assert sum(found["categories"][k]["gold"] for k in CATEGORIES) == found["gold"]
     authorization, body = server.requests[0]

@@ -83,7 +83,7 @@ def test_export_writes_labels_and_metadata_from_the_journal(project, tmp_path, f
     meta = _read(meta_path, fmt)
     assert list(meta.columns) == ["date", "data_id", "comment", "session", "status", "annotator", "label", "label_id",
                                   "strategy", "uncertainty", "query_rank", "model_version", "duration_ms",
-                                  "audited", "suggested", "group", "group_size"]
+                                  "audited", "suggested", "group", "group_size", "suggested_by"]
     assert sorted(zip(meta["data_id"].astype(str), meta["status"], meta["annotator"])) == [
         ("1000", "LABELED", "alice"), ("1001", "LABELED", "alice"), ("1002", "SKIPPED", "bob")]
     assert meta.loc[meta["data_id"].astype(str) == "1002", "comment"].tolist() == ["unsure"]

@@ -101,7 +101,7 @@ def test_an_empty_journal_writes_datasets_with_their_columns(journal, tmp_path):
     write_outputs(platform, journal.current_frame(), TableSource(pd.DataFrame({"x": [1]})), Outputs())
     assert platform.read_dataset("labels").columns.tolist() == ["x", "label", "label_id", "item_id", "annotators",
                                                                 "agreement", "reviewed", "reviewer", "group"]
-    assert len(platform.read_dataset("metadata").columns) == 17
+    assert len(platform.read_dataset("metadata").columns) == 18
 
 
 def test_a_burst_of_labels_is_written_once_shortly_after(journal, tmp_path):

@@ -19,11 +19,11 @@ from labelloop.dss.platform import DSSPlatform
 from labelloop.dss.rules_recipe import human_labels
 from labelloop.dss.webapp_backend import categories_from_dss
 from labelloop.errors import LabelloopError
+from labelloop.llm.agreement import measure
 from labelloop.llm.prelabel import Pace, Prelabeler
 from labelloop.llm.prompt import Prompt, choose_examples
 from labelloop.parameters.tables import LLM_PRELABEL
 from labelloop.platform.base import Platform
-from labelloop.standalone.llm_prelabel import measure
 from labelloop.store.item_sources import Rows
 from labelloop.store.journal import Journal
 from labelloop.store.llm_answers import LlmAnswers, llm_answers

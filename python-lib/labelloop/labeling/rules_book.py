@@ -7,6 +7,9 @@ final human labels, which are read from the journal again only after the journal
 (store/journal_feed.py) handed the book a change; or, for an
 annotator who is not a reviewer, against their own labels only: a rule such as ``id == N`` would
 otherwise tell them the final label of any item, others' answers and reviews included.
+
+With an LLM that answered (``llm``), the summary lists it too (``llm``), measured as a rule is
+and per category (rules/llm_voter.py), so whoever writes rules sees what it is worth beside them.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError
+from labelloop.rules.llm_voter import llm_statistics
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.statistics import rule_statistics
 from labelloop.rules.votes import ABSTAIN, rule_votes
@@ -28,8 +32,9 @@ class RulesBook:
     EXAMPLES = 5
     MAX_PREVIEW_TESTS = 2_000_000  # items x conditions a preview may test (bench/rule_preview.py times the costliest)
 
-    def __init__(self, store, journal, source, categories: list):
-        self.store, self.journal, self.source, self.categories = store, journal, source, categories
+    def __init__(self, store, journal, source, categories: list, llm=None):
+        """``llm(ids, categories)``: the LLM's votes over the pool's ``ids`` (``LlmVotes``, None before it answered)."""
+        self.store, self.journal, self.source, self.categories, self.llm = store, journal, source, categories, llm
         self._gold = (None, {})  # (the journal's last change, item -> final label)
         self._newest = 0  # the newest change the feed handed over
         self._lock = threading.Lock()
@@ -44,14 +49,18 @@ class RulesBook:
         return parse_rules(self.store.read(), frame.dtypes, self.categories)
 
     def summary(self, annotator: str | None = None) -> dict:
-        """``{rules, statistics, coverage, columns, measuredOn}``: the saved rules as written, each
-        one's statistics (against ``annotator``'s own labels when given), and the columns a rule may read."""
+        """``{rules, statistics, coverage, columns, measuredOn, llm}``: the saved rules as written, each
+        one's statistics (against ``annotator``'s own labels when given), the columns a rule may read,
+        and the LLM's statistics as a voter (None without its answers)."""
         ids, frame = self.source.snapshot()
-        rules = self.load(frame)
-        found = rule_statistics(rules, rule_votes(rules, frame, self.categories), self.categories,
-                                self.gold_codes(ids, annotator))
+        rules, gold = self.load(frame), self.gold_codes(ids, annotator)
+        votes = rule_votes(rules, frame, self.categories)
+        found = rule_statistics(rules, votes, self.categories, gold)
+        llm = self.llm(ids, self.categories) if self.llm is not None else None
+        enabled = np.array([rule.enabled for rule in rules], dtype=bool)
         return {"rules": [rule.as_json() for rule in rules], "statistics": found["rules"], "coverage": found["coverage"],
-                "columns": [str(c) for c in frame.columns], "measuredOn": _measured_on(annotator)}
+                "columns": [str(c) for c in frame.columns], "measuredOn": _measured_on(annotator),
+                "llm": llm_statistics(llm, votes[:, enabled], self.categories, gold) if llm is not None else None}
 
     def preview(self, given, annotator: str | None = None) -> dict:
         """How ``given`` would do among the other enabled rules (it replaces a saved one of its

@@ -212,14 +212,14 @@ class LabelingService:
         it, its session, and whether it was served in the audit slice and with which suggestion."""
         searched = item_id in self.searched
         query = None if searched else self.queue.queries.get(item_id)
-        audited, suggested = self.suggestions.provenance(item_id)
+        audited, suggested, suggested_by = self.suggestions.provenance(item_id)
         return Annotation(
             item_id=item_id, annotator=user, status=status, label=label, comment=comment,
             session=self.project.current().session, duration_ms=duration,
             strategy="search" if searched else query.strategy if query else None,
             uncertainty=query.uncertainty if query else None,
             query_rank=query.rank if query else None, model_version=query.model_version if query else None,
-            audited=audited, suggested=suggested,
+            audited=audited, suggested=suggested, suggested_by=suggested_by,
         )
 
 

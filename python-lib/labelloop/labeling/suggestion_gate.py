@@ -46,12 +46,12 @@ UNMEASURED = Verdict(False, "No suggestions yet: the model has not been measured
                             "(it is, after the next retrain or a few more labels).")
 
 
-def judge(accuracy: float, majority: float, held_out: int, majority_label, method: str) -> Verdict:
+def judge(accuracy: float, majority: float, held_out: int, majority_label, method: str, who: str = "the model") -> Verdict:
     """Shown when ``accuracy`` beats ``majority`` (always answering ``majority_label``) on ``held_out`` labels."""
     accuracy, majority = round(float(accuracy), 6), round(float(majority), 6)
     if accuracy > majority:
         return Verdict(True, None, method, accuracy, majority, held_out)
-    reason = (f"No suggestions yet: on {held_out} labels it did not learn from ({method}) the model is right "
+    reason = (f"No suggestions yet: on {held_out} labels it did not learn from ({method}) {who} is right "
               f"{accuracy:.0%} of the time, no better than always answering '{majority_label}' ({majority:.0%}).")
     return Verdict(False, reason, method, accuracy, majority, held_out)
 

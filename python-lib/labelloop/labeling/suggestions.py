@@ -1,6 +1,11 @@
 """The suggestion served with each item: the online model's once it is ready, else the active
 version's, else none. A model that fails never stops labeling; ``/stats`` says why under ``modelProblem``.
 
+With an LLM (``llm``, the serve extension's), its cached answer is the suggestion, marked
+``source: "llm"``, wherever the model's is held back: the model learned from this project's
+labels, so once it has earned its place it speaks first; one suggestion at a time, so the pull
+of each is measured apart (``suggested_by``).
+
 No suggestion is shown until the model that would make it has earned its place
 (``suggestion_gate.py``), and none for the items of the audit slice (``audit_slice.py``); each
 answer records what was suggested and whether it was hidden, which the suggestion's pull
@@ -30,6 +35,7 @@ class Suggestions:
         self.platform, self.config, self.source = platform, config, source
         self.project = project
         self.online = None
+        self.llm = None  # ``suggestions(item_ids) -> {item: category}``: the LLM's answers, once measured
         self.problem = None  # why the saved model gives no suggestions (one sentence)
         self._served = {}  # item -> (in the audit slice, the suggested category) when served, for its answers
         self.pull = FollowedPull()
@@ -38,14 +44,18 @@ class Suggestions:
         return self.project().active
 
     def served(self, item_ids: list) -> dict:
-        """``{item: suggestion}`` to show with ``item_ids``: none until the model has earned its
-        place, none for the audit slice; what it would have been is kept for the items' answers."""
+        """``{item: suggestion}`` to show with ``item_ids``: the model's once it has earned its place,
+        else the LLM's where it answered, none for the audit slice; what it would have been, and
+        whose, is kept for the items' answers."""
         shown = self.shown(item_ids)
         guesses = shown or self.of(item_ids)
+        llm = {} if shown or self.llm is None or self.config.multi_label else self.llm.suggestions(item_ids)
         for i in item_ids:
             audited = self.config.audit.includes(i)
+            if i in llm:
+                guesses[i] = shown[i] = {"label": llm[i], "probabilities": {}, "source": "llm"}
             label = None if self.config.multi_label else (guesses.get(i) or {}).get("label")
-            self._served[i] = (audited, label)
+            self._served[i] = (audited, label, ("llm" if i in llm else "model") if label is not None else None)
             if audited:
                 shown.pop(i, None)
         return shown
@@ -55,8 +65,8 @@ class Suggestions:
         return self.of(item_ids) if self.verdict().shown else {}
 
     def provenance(self, item_id: str) -> tuple:
-        """``(audited, suggested)`` of an answer on ``item_id``, as it was last served (None, None: never here)."""
-        return self._served.get(item_id, (None, None))
+        """``(audited, suggested, suggested_by)`` of an answer on ``item_id``, as it was last served (Nones: never here)."""
+        return self._served.get(item_id, (None, None, None))
 
     def verdict(self) -> Verdict:
         """Whether suggestions are shown: the online model's verdict once it has one, else the active version's."""

@@ -88,14 +88,36 @@ def choose_examples(labeled: list, categories: list, per_category: int = EXAMPLE
     that many labels; after that the prompt, and so its version, no longer moves.
     """
     chosen = []
-    for key in categories:
-        candidates = [text[:MAX_EXAMPLE_CHARS] for text, label in labeled if label == key][:CANDIDATES_PER_CATEGORY]
+    for key, texts in example_candidates(labeled, categories).items():
+        candidates = [text[:MAX_EXAMPLE_CHARS] for text in texts]
         picked = candidates[:1]
         while len(picked) < min(per_category, len(candidates)):
             rest = [c for c in candidates if c not in picked]
             picked.append(min(rest, key=lambda c: max(_overlap(c, p) for p in picked)))
         chosen += [(text, key) for text in picked]
     return tuple(chosen)
+
+
+def example_candidates(labeled: list, categories: list) -> dict:
+    """``{key: [x]}``: each category's first ``CANDIDATES_PER_CATEGORY`` of ``labeled`` (``[(x, label)]``
+    in labeling order), among which every prompt so far took its examples.
+
+    The LLM is told these items' labels (or may have been, by an earlier prompt version), so its
+    answers on them measure nothing: they are never its gold (``llm_prelabel.measurable``).
+    """
+    found = {key: [] for key in categories}
+    for x, label in labeled:
+        if label in found and len(found[label]) < CANDIDATES_PER_CATEGORY:
+            found[label].append(x)
+    return found
+
+
+def shown_as_examples(labeled: list, categories: list) -> set:
+    """The items the prompt may have shown to the LLM as examples (``example_candidates`` of
+    ``labeled``, ``[(item_id, final label)]`` in labeling order): the one rule keeping them out of the
+    LLM's measured accuracy (it was told their labels): in ``labelloop llm``'s report, the voter's
+    statistics and the LLM's agreement with people (``llm/agreement.py``)."""
+    return {i for ids in example_candidates(labeled, categories).values() for i in ids}
 
 
 def _overlap(a: str, b: str) -> float:

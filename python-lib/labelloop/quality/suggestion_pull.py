@@ -5,8 +5,9 @@ Each answer records what the model suggested for its item when it was served (``
 whether the item was in the audit slice, served without it (``audited``). Over the current
 labels that had a suggestion to give, ``withSuggestion`` is the share that equal the shown
 suggestion and ``audited`` the share that equal the hidden one; the gap between them is the
-pull. Both are also given per annotator and per suggested category. Answers given as a group
-(``/label/bulk``) are left out: one decision on many items is not many decisions on each.
+pull. Both are also given per annotator, per suggested category and per source
+(``bySource``: ``model`` or ``llm``, who made the suggestion; answers older than the LLM's are the
+model's). Answers given as a group (``/label/bulk``) are left out: one decision on many items is not many decisions on each.
 """
 from __future__ import annotations
 
@@ -29,10 +30,11 @@ class PullCounts:
     """Agreeing and counted answers per (group, annotator, suggested category), kept up to date one answer at a time."""
 
     def __init__(self):
-        self._counts = defaultdict(lambda: [0, 0])  # (group, annotator, category) -> [agree, items]
+        self._counts = defaultdict(lambda: [0, 0])  # (group, annotator, category, source) -> [agree, items]
         self._answers = {}  # (item, annotator) -> its key and whether it agreed, to take back when it changes
 
-    def set(self, item_id: str, annotator: str, status: str, label, suggested, audited, group=None) -> None:
+    def set(self, item_id: str, annotator: str, status: str, label, suggested, audited, group=None,
+            suggested_by=None) -> None:
         """The current answer of ``annotator`` on ``item_id`` (replacing the one before); one
         given in a ``group`` is not counted."""
         before = self._answers.pop((item_id, annotator), None)
@@ -42,22 +44,24 @@ class PullCounts:
             counts[1] -= 1
         if status != LABELED or suggested is None or pd.isna(suggested) or label is None or _given(group):
             return
-        key, agrees = (_group(audited), annotator, str(suggested)), int(str(label) == str(suggested))
+        source = suggested_by if isinstance(suggested_by, str) else "model"
+        key, agrees = (_group(audited), annotator, str(suggested), source), int(str(label) == str(suggested))
         self._answers[(item_id, annotator)] = (key, agrees)
         self._counts[key][0] += agrees
         self._counts[key][1] += 1
 
     def summary(self) -> dict:
-        """``{withSuggestion, audited, byAnnotator, byCategory}``, each group as ``{agree, items}``
+        """``{withSuggestion, audited, byAnnotator, byCategory, bySource}``, each group as ``{agree, items}``
         (``agree``: the share of answers equal to the suggestion, None without answers)."""
-        total, annotators, categories = _empty(), defaultdict(_empty), defaultdict(_empty)
-        for (group, annotator, category), (agree, items) in self._counts.items():
-            for found in (total, annotators[annotator], categories[category]):
+        total, annotators, categories, sources = _empty(), defaultdict(_empty), defaultdict(_empty), defaultdict(_empty)
+        for (group, annotator, category, source), (agree, items) in self._counts.items():
+            for found in (total, annotators[annotator], categories[category], sources[source]):
                 found[group][0] += agree
                 found[group][1] += items
         pull = _shares(total)
         pull["byAnnotator"] = {name: _shares(found) for name, found in sorted(annotators.items()) if _any(found)}
         pull["byCategory"] = {name: _shares(found) for name, found in sorted(categories.items()) if _any(found)}
+        pull["bySource"] = {name: _shares(found) for name, found in sorted(sources.items()) if _any(found)}
         return pull
 
 
@@ -82,8 +86,8 @@ def _shares(found: dict) -> dict:
 def suggestion_pull(answers: pd.DataFrame) -> dict:
     """The pull over current answers (``Journal.current_frame()``)."""
     counts = PullCounts()
-    for row in answers[["item_id", "annotator", "status", "label", "suggested", "audited", "group_id"]].itertuples(
-            index=False):
+    columns = ["item_id", "annotator", "status", "label", "suggested", "audited", "group_id", "suggested_by"]
+    for row in answers.reindex(columns=columns).itertuples(index=False):
         counts.set(*row)
     return counts.summary()
 
@@ -102,7 +106,7 @@ class FollowedPull:
             for change in changes:
                 if change.status != REVIEWED:
                     self._counts.set(change.item_id, change.annotator, change.status, change.label,
-                                     change.suggested, change.audited, change.group)
+                                     change.suggested, change.audited, change.group, change.suggested_by)
 
     def current(self) -> dict:
         with self._lock:

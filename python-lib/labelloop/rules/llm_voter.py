@@ -22,6 +22,7 @@ class LlmVotes:
 
     model: str
     codes: np.ndarray
+    unmeasured: np.ndarray  # per item, whether the LLM was told its label (an example): never its gold
 
     @property
     def name(self) -> str:
@@ -34,13 +35,14 @@ class LlmVotes:
         return votes, answered.astype(int)
 
 
-def llm_votes(model: str, answers: dict, item_ids, categories: list) -> LlmVotes:
+def llm_votes(model: str, answers: dict, item_ids, categories: list, unmeasured=frozenset()) -> LlmVotes:
     """The votes of ``answers`` (item id -> category, or None where the LLM abstained) over the
-    pool's ``item_ids``; items it was not asked about and off-list answers abstain."""
+    pool's ``item_ids``; items it was not asked about and off-list answers abstain. The items in
+    ``unmeasured`` (those shown to it as examples) vote but never count as its gold."""
     codes = {str(c): n for n, c in enumerate(categories)}
     found = [answers.get(str(i)) for i in item_ids]
     return LlmVotes(model, np.array([codes.get(str(a), ABSTAIN) if a is not None else ABSTAIN for a in found],
-                                    dtype=np.int16))
+                                    dtype=np.int16), np.array([str(i) in unmeasured for i in item_ids], dtype=bool))
 
 
 def llm_statistics(llm: LlmVotes, rule_votes: np.ndarray, categories: list, gold: np.ndarray) -> dict:
@@ -48,7 +50,7 @@ def llm_statistics(llm: LlmVotes, rule_votes: np.ndarray, categories: list, gold
     enabled rules' votes, for overlap and conflict), and per category the same ``accuracy`` (of
     its answers of that category, on human-labeled items), ``gold`` and ``coverage``."""
     total = max(len(llm.codes), 1)
-    mine, labeled = llm.codes != ABSTAIN, gold >= 0
+    mine, labeled = llm.codes != ABSTAIN, (gold >= 0) & ~llm.unmeasured
     others = rule_votes != ABSTAIN
     differ = (others & (rule_votes != llm.codes[:, None])).any(axis=1)
     per_category = {}

@@ -219,7 +219,20 @@ def _quality(args) -> None:
 def _print_quality(found: dict) -> None:
     _print_agreement(found["agreement"])
     _print_pull(found["suggestionPull"])
+    if found.get("llm"):
+        _print_llm(found["llm"])
     _print_suspects(found)
+
+
+def _print_llm(llm: dict) -> None:
+    """The LLM against the final labels, on the labeled items it answered (its examples aside)."""
+    found = llm["agreement"]
+    if not found["items"]:
+        print(f"\nThe LLM ({llm['model']}) has answered none of the labeled items yet (its examples aside).")
+        return
+    kappa = "-" if found["kappa"] is None else f"{found['kappa']:.3f}"
+    print(f"\nThe LLM ({llm['model']}) with the final labels: accuracy {found['accuracy']:.3f}, Cohen's kappa {kappa}, "
+          f"over {found['items']:,} labeled items")
 
 
 def _print_pull(pull: dict) -> None:
@@ -229,6 +242,7 @@ def _print_pull(pull: dict) -> None:
 
     print(f"\n{'agreement with the suggestion':<30}{'shown':>16}{'hidden (audit)':>18}")
     rows = [("all", pull)] + sorted(pull["byAnnotator"].items()) + [(f"suggested {k}", v) for k, v in pull["byCategory"].items()]
+    rows += [(f"suggested by the {k}", v) for k, v in pull.get("bySource", {}).items()]
     for name, groups in rows:
         print(f"{name:<30}{cell(groups['withSuggestion']):>16}{cell(groups['audited']):>18}")
 

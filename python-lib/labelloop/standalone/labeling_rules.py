@@ -10,10 +10,12 @@ from pathlib import Path
 
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.labeling.rules_book import RulesBook
+from labelloop.llm.prompt import shown_as_examples
 from labelloop.platform.local import write_json_atomic
 from labelloop.rules.llm_voter import LlmVotes, llm_votes
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.weak import Weak, label_pool, weak_frame
+from labelloop.standalone.llm_prelabel import human_labels
 from labelloop.standalone.project import Project
 from labelloop.store.llm_answers import LlmAnswers
 
@@ -37,7 +39,8 @@ class FileRules:
 
 def rules_book(project: Project) -> RulesBook:
     """The project's rules over its pool and journal: the Rules panel's, the commands'."""
-    return RulesBook(FileRules(project), project.journal, project.source, [c["key"] for c in project.settings.categories])
+    return RulesBook(FileRules(project), project.journal, project.source, [c["key"] for c in project.settings.categories],
+                     lambda ids, categories: project_llm_votes(project, ids, categories))
 
 
 def load_rules(project: Project) -> list:
@@ -83,11 +86,13 @@ def apply_rules(project: Project) -> Weak:
 
 
 def project_llm_votes(project: Project, ids, categories: list) -> LlmVotes | None:
-    """The votes of the LLM's latest answers (``latest_llm_answers``); None when it has not answered yet."""
+    """The votes of the LLM's latest answers (``latest_llm_answers``), not measured on the items its
+    prompt may have shown as examples (``shown_as_examples``); None when it has not answered yet."""
     answers = LlmAnswers(project.journal).frame()
     if answers.empty:
         return None
-    return llm_votes(str(answers["model"].iloc[-1]), latest_llm_answers(project, answers), ids, categories)
+    shown = shown_as_examples(human_labels(project), categories)
+    return llm_votes(str(answers["model"].iloc[-1]), latest_llm_answers(project, answers), ids, categories, shown)
 
 
 def latest_llm_answers(project: Project, answers=None) -> dict:

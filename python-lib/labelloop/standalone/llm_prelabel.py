@@ -4,7 +4,7 @@ The prompt is built from the project (its task sentence, categories and a few hu
 llm/prompt.py); the items still without an answer for that prompt's version are sent
 (llm/prelabel.py) and the answers kept in the journal's database (store/llm_answers.py). The
 report says how often the LLM agrees with the final human labels, per category, leaving out
-the items shown to it as examples.
+the items the prompt may have shown to it as examples (``shown_as_examples``).
 """
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError
+from labelloop.llm.agreement import measure
 from labelloop.llm.client import DEFAULT_KEY_ENV, DEFAULT_TIMEOUT, ChatClient
 from labelloop.llm.prelabel import Pace, Prelabeler, estimate
-from labelloop.llm.prompt import Prompt, choose_examples
+from labelloop.llm.prompt import Prompt, choose_examples, shown_as_examples
 from labelloop.standalone.project import Project
 from labelloop.store.llm_answers import LlmAnswers
 from labelloop.store.materialize import final_labels
@@ -37,10 +38,11 @@ def prelabel_project(project: Project, sample: int | None = None, dry_run: bool 
         kept = result.answered + result.abstained
         said = f"the {kept:,} answers of this run are kept" if kept else "no answer came back"
         raise LabelloopError(f"Stopped: {result.stopped.rstrip('.')}; {said}: run 'labelloop llm' again to go on.")
-    examples = {text for text, _ in prompt.examples}
-    gold = {i: label for i, text, label in labeled if text not in examples}
-    found = measure(store.latest(prompt.version), gold, [c["key"] for c in project.settings.categories])
-    return {"answered": found.pop("answered"), "abstained": found.pop("abstained"), "errors": result.errors,
+    answers, categories = store.latest(prompt.version), [c["key"] for c in project.settings.categories]
+    shown = shown_as_examples([(i, label) for i, _, label in labeled], categories)
+    found = measure(answers, {i: label for i, _, label in labeled if i not in shown}, categories)
+    answered = sum(a is not None for a in answers.values())
+    return {"answered": answered, "abstained": len(answers) - answered, "errors": result.errors,
             "prompt_version": prompt.version, **found}
 
 
@@ -61,10 +63,15 @@ def project_prompt(project: Project, labeled: list | None = None) -> Prompt:
     return Prompt(project.settings.llm_task or "", tuple(project.settings.categories), examples)
 
 
+def human_labels(project: Project) -> list:
+    """``[(item_id, final human label)]`` of the pool's labeled items, in the order they were labeled."""
+    final = final_labels(project.journal.current_frame(), project.journal.reviews_frame())
+    return [(str(i), str(label)) for i, label in zip(final["item_id"], final["label"]) if str(i) in project.source]
+
+
 def _labeled(project: Project) -> list:
     """``[(item_id, text, final human label)]`` of the pool's labeled items, in the order they were labeled."""
-    final = final_labels(project.journal.current_frame(), project.journal.reviews_frame())
-    gold = [(str(i), str(label)) for i, label in zip(final["item_id"], final["label"]) if str(i) in project.source]
+    gold = human_labels(project)
     texts = texts_of(project, [i for i, _ in gold])
     return [(i, text, label) for (i, label), text in zip(gold, texts)]
 
@@ -90,27 +97,3 @@ def texts_of(project: Project, item_ids: list) -> list:
 
 def _shown(value) -> str:
     return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
-
-
-def measure(answers: dict, gold: dict, categories: list) -> dict:
-    """The answers' counts, and their accuracy on the items people labeled, overall and per human label.
-
-    ``gold`` counts the labeled items the LLM was asked about; ``accuracy`` is the share right
-    among those it answered (an abstention is not a wrong answer, it lowers ``coverage``).
-    """
-    answered = sum(a is not None for a in answers.values())
-    asked = {i: label for i, label in gold.items() if i in answers}
-    per_category = {}
-    for key in categories:
-        of_key = [i for i, label in asked.items() if label == key]
-        given = [i for i in of_key if answers[i] is not None]
-        per_category[key] = {"accuracy": _share(sum(answers[i] == key for i in given), len(given)),
-                             "gold": len(of_key), "coverage": _share(len(given), len(of_key))}
-    given = [i for i in asked if answers[i] is not None]
-    return {"answered": answered, "abstained": len(answers) - answered,
-            "accuracy": _share(sum(answers[i] == asked[i] for i in given), len(given)), "gold": len(asked),
-            "categories": per_category}
-
-
-def _share(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None

@@ -1,85 +1,26 @@
-"""The LLM beside ``labelloop serve``: it pre-labels the items about to be served, in the background.
-
-Labeling never waits for it: a thread asks the LLM about the next items of the queue that have
-no answer for the current prompt version, a few at a time, and records the answers as
-``labelloop llm`` does. When the endpoint fails, ``/stats`` says why in one sentence and the
-thread tries again a while later.
-"""
+"""The LLM beside ``labelloop serve``: the background pre-labeling (``labeling/llm_prelabeling.py``)
+of a project folder, with the endpoint, task and categories of its ``labelloop.json``."""
 from __future__ import annotations
 
-import logging
-import threading
-
-from labelloop.errors import LabelloopError, shown_to_annotators
-from labelloop.llm.prelabel import Pace, Prelabeler
+from labelloop.labeling.llm_prelabeling import TIMEOUT, ServedLlm
 from labelloop.llm.prompt import Prompt
-from labelloop.standalone.llm_prelabel import llm_client, project_prompt, texts_of
+from labelloop.standalone.llm_prelabel import human_labels, llm_client, project_prompt, texts_of
 from labelloop.standalone.project import Project
 from labelloop.store.llm_answers import LlmAnswers
 
-log = logging.getLogger(__name__)
-AHEAD = 20  # items of the queue answered ahead of the annotators
-PAUSE = 5.0  # seconds between looks at the queue
-PAUSE_AFTER_FAILURE = 30.0
-TIMEOUT = 20.0  # seconds per request: an answer slower than that is of no use ahead of the annotators
-STOP_WAIT = 5.0  # seconds the server's stop waits for a round to end
-PACE = Pace(concurrency=2, give_up_after=1)  # beside a server: gentle, and quick to say it fails
 
-
-class ServedLlm:
-    """Pre-labels ``upcoming(n)``'s items (``start``); ``status()`` is ``/stats``'s ``llm`` part."""
+class ProjectLlm(ServedLlm):
+    """``ServedLlm`` over a project: its OpenAI-compatible endpoint, its journal and its items."""
 
     def __init__(self, project: Project):
         self.project = project
-        self._begin(llm_client(project, TIMEOUT), LlmAnswers(project.journal))
-
-    def _begin(self, client, store: LlmAnswers) -> None:
-        """The state of a thread asking ``client`` (anything with ``model`` and ``complete``) and keeping answers in ``store``."""
-        self.client = client
-        self.store = store
-        self.problem = None  # the last round's failure, in one sentence
-        self.version = None
-        self._stop = threading.Event()
-        self._thread = None
-
-    def start(self, upcoming) -> None:
-        self._thread = threading.Thread(target=self._run, args=(upcoming,), name="labelloop-llm", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop asking; a request still waiting on the endpoint is left to end with the process (its answer
-        is not recorded: the next run asks again)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=STOP_WAIT)
-
-    def status(self) -> dict:
-        answers = self.store.count(self.version) if self.version else 0
-        return {"model": self.client.model, "promptVersion": self.version, "answers": answers, "problem": self.problem}
-
-    def _run(self, upcoming) -> None:
-        while not self._stop.is_set():
-            try:
-                self._round(upcoming)
-            except LabelloopError as error:  # the journal unreachable, say: the next round tries again
-                self.problem = shown_to_annotators(error)
-            except Exception:  # noqa: BLE001 - a bug: logged, and labeling goes on without the LLM
-                log.exception("LLM pre-labeling failed")
-                self.problem = "The LLM's pre-labeling failed (the server's log says why)."
-            self._stop.wait(PAUSE_AFTER_FAILURE if self.problem else PAUSE)
-
-    def _round(self, upcoming) -> None:
-        prompt = self.prompt()
-        self.version = prompt.version
-        done = self.store.latest(prompt.version)
-        ids = [i for i in upcoming(AHEAD) if i not in done]
-        result = Prelabeler(self.client, prompt, self.store, PACE).run(list(zip(ids, self.texts(ids))))
-        self.problem = result.stopped
+        super().__init__(llm_client(project, TIMEOUT), LlmAnswers(project.journal))
 
     def prompt(self) -> Prompt:
-        """The prompt of this round (the human labels' examples change as labels come)."""
         return project_prompt(self.project)
 
     def texts(self, item_ids: list) -> list:
-        """What the LLM reads of each item."""
         return texts_of(self.project, item_ids)
+
+    def human_labels(self) -> list:
+        return human_labels(self.project)

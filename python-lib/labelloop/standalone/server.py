@@ -28,7 +28,7 @@ from labelloop.standalone.names import NAME, NameClaims
 from labelloop.standalone.new_names import NewNames
 from labelloop.standalone.pool_watch import PoolWatcher, pool_reader
 from labelloop.standalone.project import MODEL, UNLABELED, Project
-from labelloop.standalone.served_llm import ServedLlm
+from labelloop.standalone.served_llm import ProjectLlm
 from labelloop.standalone.team_quality import BackgroundSuspects
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def serve_settings(project: Project, options: ServeOptions | None = None) -> Set
                     embeddings=ServedFeatures(project, feature_choice(project)),
                     features_of=folder_features(project.platform, UNLABELED, settings.type)
                     if settings.type in EXTRACTORS else None,
-                    llm=ServedLlm(project) if settings.llm_url else None)
+                    llm=ProjectLlm(project) if settings.llm_url else None)
 
 
 def _page(app: Flask, auth_token: str | None) -> None:

@@ -8,11 +8,15 @@ import time
 
 from labelloop.errors import LabelloopError
 from labelloop.learning.suspected_errors import find_suspects
+from labelloop.llm.agreement import llm_agreement
 from labelloop.quality.agreement import team_agreement
 from labelloop.quality.suggestion_pull import suggestion_pull
+from labelloop.standalone.labeling_rules import latest_llm_answers
+from labelloop.standalone.llm_prelabel import human_labels
 from labelloop.standalone.project import Project
 from labelloop.standalone.training import training_data, training_embeddings
 from labelloop.store.items import FOLDER_TYPES
+from labelloop.store.llm_answers import LlmAnswers
 
 log = logging.getLogger(__name__)
 PREVIEW_COLUMNS = 3  # a table row's first columns, as the page shows them first
@@ -20,10 +24,17 @@ PREVIEW_CHARS = 80
 
 
 def quality_report(project: Project) -> dict:
-    """``{agreement, suggestionPull, suspects}``; ``suspects`` is None, with ``suspectsUnavailable``
+    """``{agreement, suggestionPull, suspects}``, and ``llm`` once an LLM answered (its model, prompt
+    version and agreement with the final labels); ``suspects`` is None, with ``suspectsUnavailable``
     saying why, when they cannot be computed (multi-label, or too few labels)."""
     report = {"agreement": team_agreement(project.journal),
               "suggestionPull": suggestion_pull(project.journal.current_frame())}
+    answers = LlmAnswers(project.journal).frame()
+    if not answers.empty:
+        last = answers.iloc[-1]
+        report["llm"] = {"model": str(last["model"]), "promptVersion": str(last["prompt_version"]),
+                         "agreement": llm_agreement(latest_llm_answers(project, answers), human_labels(project),
+                                                    [c["key"] for c in project.settings.categories])}
     try:
         report["suspects"] = suspected_errors(project)
     except LabelloopError as error:

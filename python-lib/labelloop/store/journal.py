@@ -63,6 +63,7 @@ events = sa.Table(
     sa.Column("suggested", sa.Text),  # what the model suggested, or would have in the audit slice
     sa.Column("group_id", sa.String(64)),  # the group an answer was given in, and its undo's events (section 13)
     sa.Column("group_size", sa.Integer),
+    sa.Column("suggested_by", sa.String(16)),  # who suggested it: "model" or "llm"
     sa.Index("events_item", "item_id"),
     sa.Index("events_annotator", "annotator", "id"),
     sa.Index("events_group", "group_id"),
@@ -95,7 +96,7 @@ reviews = sa.Table(  # the latest reviewer decision per item (DESIGN.md section 
 )
 
 # added to ``events`` after journals were written: older ones gain them (and the index of the groups)
-_ADDED_COLUMNS = ("audited", "suggested", "group_id", "group_size")
+_ADDED_COLUMNS = ("audited", "suggested", "group_id", "group_size", "suggested_by")
 
 
 @dataclass
@@ -117,6 +118,7 @@ class Annotation:
     suggested: str | None = None
     group_id: str | None = None
     group_size: int | None = None
+    suggested_by: str | None = None
 
 
 class Change(NamedTuple):
@@ -132,6 +134,7 @@ class Change(NamedTuple):
     audited: bool | None = None  # served in the audit slice, without its suggestion (None: a decision, or older)
     suggested: str | None = None  # what the model suggested when the item was served
     group: str | None = None  # the group the answer was given in (None: a single answer, or a decision)
+    suggested_by: str | None = None  # who suggested: "model" or "llm"
 
 
 def utcnow() -> dt.datetime:
@@ -438,12 +441,12 @@ class Journal:
         """
         answers = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
                              current.c.session, current.c.event_id, events.c.audited, events.c.suggested,
-                             events.c.group_id)
+                             events.c.group_id, events.c.suggested_by)
                    .join(events, events.c.id == current.c.event_id).where(current.c.event_id > int(after)))
         decisions = sa.select(reviews.c.item_id, reviews.c.reviewer, sa.literal(REVIEWED), reviews.c.label,
                               sa.literal(0), reviews.c.event_id, sa.null().cast(sa.Boolean),
-                              sa.null().cast(sa.Text), sa.null().cast(events.c.group_id.type)
-                              ).where(reviews.c.event_id > int(after))
+                              sa.null().cast(sa.Text), sa.null().cast(events.c.group_id.type),
+                              sa.null().cast(events.c.suggested_by.type)).where(reviews.c.event_id > int(after))
         # one statement: on PostgreSQL it sees one moment of both tables, where two statements
         # could see a decision newer than an answer committed between them, and skip that answer
         query = sa.union_all(answers, decisions).order_by(sa.text("event_id"))

@@ -61,6 +61,13 @@ class LlmAnswers:
         with self.journal.reading() as conn:
             return {item: answer for item, answer in conn.execute(query)}
 
+    def of(self, item_ids: list, prompt_version: str) -> dict:
+        """``{item_id: answer or None}``: the latest answer of each of ``item_ids`` for ``prompt_version``."""
+        query = (sa.select(llm_answers.c.item_id, llm_answers.c.answer).order_by(llm_answers.c.id)
+                 .where(llm_answers.c.prompt_version == prompt_version, llm_answers.c.item_id.in_([str(i) for i in item_ids])))
+        with self.journal.reading() as conn:
+            return {item: answer for item, answer in conn.execute(query)}
+
     def count(self, prompt_version: str) -> int:
         """How many items have an answer for ``prompt_version`` (an index read, for ``/stats``)."""
         query = (sa.select(sa.func.count(sa.distinct(llm_answers.c.item_id)))

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 METADATA_COLUMNS = ("date", "data_id", "comment", "session", "status", "annotator", "label", "label_id",
                     "strategy", "uncertainty", "query_rank", "model_version", "duration_ms",
-                    "audited", "suggested", "group", "group_size")
+                    "audited", "suggested", "group", "group_size", "suggested_by")
 # beside the label column; ``reviewer`` (empty unless reviewed) lets a rebuild restore the decisions;
 # ``group``: the group the final label was given in (empty for a single answer or a decision)
 OUTPUT_COLUMNS = ("label_id", "item_id", "annotators", "agreement", "reviewed", "reviewer", "group")
@@ -57,6 +57,7 @@ def metadata_frame(answers: pd.DataFrame, label_column: str = "label") -> pd.Dat
         "suggested": answers["suggested"].astype(object),
         "group": answers["group_id"].astype(object),
         "group_size": answers["group_size"].astype("Int64"),  # empty for single answers, read like query_rank
+        "suggested_by": answers["suggested_by"].astype(object),
     }).reset_index(drop=True)
 
 

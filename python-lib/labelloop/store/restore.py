@@ -19,7 +19,8 @@ from labelloop.store.journal import KIND_OF_STATUS, STATUS_OF_KIND, Journal, cur
 from labelloop.store.materialize import METADATA_COLUMNS, Outputs
 
 log = logging.getLogger(__name__)
-_PROVENANCE = ("session", "strategy", "uncertainty", "query_rank", "model_version", "duration_ms", "audited", "suggested")
+_PROVENANCE = ("session", "strategy", "uncertainty", "query_rank", "model_version", "duration_ms", "audited", "suggested",
+               "suggested_by")
 
 
 def restore_journal(platform: Platform, journal: Journal, outputs: Outputs) -> int:

@@ -2,7 +2,8 @@
 
 ``settings.llm`` (standalone ``ServedLlm``) does the work, away from the requests: labeling goes
 on whatever the endpoint does, and ``/stats`` has an ``llm`` part whose ``problem`` says in one
-sentence what is wrong with it (None when it answers).
+sentence what is wrong with it (None when it answers). Its answers are suggestions where the
+model's are held back (``labeling/suggestions.py``), once it beats the majority answer on human labels.
 """
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ class Llm(Extension):
     @staticmethod
     def enabled(settings) -> bool:
         return settings.llm is not None
+
+    def __init__(self, webapp):
+        super().__init__(webapp)
+        webapp.service.suggestions.llm = webapp.settings.llm
 
     def start(self) -> None:
         self.webapp.settings.llm.start(self.upcoming)
