@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pandas as pd
 import pytest
@@ -165,6 +166,9 @@ def test_queries_are_served_first_with_their_reason_and_new_ones_are_picked_up(a
                                                     "strategy": ["margin", "margin"], "session": 1,
                                                     "model_version": "v0001"}))
     platform.update_variables(lambda v: v.update(LABELLOOP__queries__session=1))
+    # a background thread (the online model's) may be reading the project when /batch asks, and then
+    # /batch goes on with what was read before (project_state.py): wait for a read of the new session
+    service.project.current(read_since=time.monotonic())
     batch = client.get("/batch?size=3").get_json()
     assert [i["id"] for i in batch["items"]][:2] == ["9", "4"]
     assert batch["items"][0]["query"] == {"strategy": "margin", "uncertainty": 0.8, "rank": 1, "session": 1,
@@ -176,6 +180,7 @@ def test_queries_are_served_first_with_their_reason_and_new_ones_are_picked_up(a
     platform.write_dataset("queries", pd.DataFrame({"n": [20], "item_id": ["20"], "uncertainty": [0.99],
                                                     "strategy": ["entropy"], "session": 2, "model_version": "v0002"}))
     platform.update_variables(lambda v: v.update(LABELLOOP__queries__session=2))
+    service.project.current(read_since=time.monotonic())
     assert client.get("/batch?size=1", headers=as_user("carol")).get_json()["items"][0]["id"] == "20"
     assert client.get("/config").get_json()["session"] == 2
 
