@@ -53,6 +53,14 @@ def no_traceback(response):
     return response
 
 
+def test_an_unknown_route_or_method_is_one_sentence(api):
+    client, _ = api
+    missing = no_traceback(client.get("/nowhere", headers={"X-Requested-With": "labelloop"}))
+    assert missing.status_code == 404 and missing.get_json() == {"error": "Not Found: GET /nowhere."}
+    wrong = no_traceback(client.put("/stats", json={}))
+    assert wrong.status_code == 405 and wrong.get_json() == {"error": "Method Not Allowed: PUT /stats."}
+
+
 def test_config_describes_categories_with_shortcuts(api):
     client, _ = api
     config = client.get("/config").get_json()

@@ -85,6 +85,14 @@ def register_routes(app: Flask, service: LabelingService, identify) -> None:
         if isinstance(exception, RequestEntityTooLarge):
             return jsonify(error=f"The request body is larger than {MAX_BODY_BYTES // 1024:,} KB."), 413
         if isinstance(exception, HTTPException):
-            return jsonify(error=exception.description), exception.code
+            return jsonify(error=_described(exception)), exception.code
         log.exception("Unexpected error on %s %s", request.method, request.path)
         return jsonify(error="Something went wrong on the server; it has been logged."), 500
+
+
+def _described(exception: HTTPException) -> str:
+    """One sentence for an HTTP error: the route's own, else Werkzeug's status name with the request
+    (its default texts run to two sentences of advice meant for people typing URLs)."""
+    if exception.description != type(exception).description:
+        return exception.description
+    return f"{exception.name}: {request.method} {request.path}."
