@@ -149,18 +149,23 @@ def test_the_metrics_step_reads_metadata_with_empty_ranks(dss_any):
     assert stored[first]["randomLabels"] == 10 and stored[second]["randomLabels"] == 19
 
 
+def gappy_backend(dss, journal_path):
+    """A tabular labeling backend over ``rows`` writing ``labels`` and ``metadata``, on its own SQLite
+    journal (a second one on a new file is a backend started afresh); its test client."""
+    app = flask.Flask("backend")
+    params = {"unlabeled": "rows", "categories": [{"from": "low"}, {"from": "high"}], "labels_ds": "labels",
+              "metadata_ds": "metadata", "journal": dss.shared_journal(f"sqlite:///{journal_path}")}
+    dss.run(ROOT / "webapps" / "tabular-labeling", params, init_globals={"app": app})
+    return app.test_client(use_cookies=False)
+
+
 def test_a_restarted_webapp_restores_its_answers_from_metadata_with_empty_query_ranks(dss_any, tmp_path):
     dss_any.add_dataset("rows", gappy(40))
     dss_any.add_dataset("labels")
     dss_any.add_dataset("metadata")
-    base = {"unlabeled": "rows", "categories": [{"from": "low"}, {"from": "high"}], "labels_ds": "labels",
-            "metadata_ds": "metadata"}
 
     def start(journal: str):
-        app = flask.Flask("backend")
-        journal_param = dss_any.shared_journal(f"sqlite:///{tmp_path / journal}")
-        dss_any.run(ROOT / "webapps" / "tabular-labeling", {**base, "journal": journal_param}, init_globals={"app": app})
-        return app.test_client(use_cookies=False)
+        return gappy_backend(dss_any, tmp_path / journal)
 
     client, alice = start("first.sqlite"), dss_any.login("alice")
     items = client.get("/batch?size=3", headers=alice).get_json()["items"]
@@ -178,19 +183,13 @@ def test_a_restarted_webapp_restores_its_answers_from_metadata_with_empty_query_
     assert len(served) == 37 and not served & {i["id"] for i in items}
 
 
-
 def test_a_restarted_webapp_restores_its_groups_from_metadata_with_empty_group_sizes(dss_any, tmp_path):
     dss_any.add_dataset("rows", gappy(40))
     dss_any.add_dataset("labels")
     dss_any.add_dataset("metadata")
-    base = {"unlabeled": "rows", "categories": [{"from": "low"}, {"from": "high"}], "labels_ds": "labels",
-            "metadata_ds": "metadata"}
 
     def start(journal: str):
-        app = flask.Flask("backend")
-        journal_param = dss_any.shared_journal(f"sqlite:///{tmp_path / journal}")
-        dss_any.run(ROOT / "webapps" / "tabular-labeling", {**base, "journal": journal_param}, init_globals={"app": app})
-        return app.test_client(use_cookies=False)
+        return gappy_backend(dss_any, tmp_path / journal)
 
     client, alice = start("first.sqlite"), dss_any.login("alice")
     items = [i["id"] for i in client.get("/batch?size=4", headers=alice).get_json()["items"]]

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from test_cli import run
+from test_rules_sampling import complaints_and_praise
 
-from labelloop.standalone.label_import import import_labels
-from labelloop.standalone.project import Project, init_project
+from labelloop.standalone.project import Project
 from labelloop.standalone.training import train
 from labelloop.store.llm_answers import LlmAnswers
 
@@ -15,15 +15,7 @@ from labelloop.store.llm_answers import LlmAnswers
 def project(tmp_path):
     """Complaints and praise, six labeled and a model trained; the LLM calls the praise complaints,
     agrees on the complaints, abstains on five parcel questions and was not asked the rest."""
-    texts = ([f"refund for order {i}" for i in range(15)] + [f"thanks for order {i}" for i in range(15)]
-             + [f"refund, thanks anyway {i}" for i in range(5)] + [f"where is parcel {i}" for i in range(15)])
-    pd.DataFrame({"n": range(len(texts)), "text": texts}).to_csv(tmp_path / "texts.csv", index=False)
-    init_project(tmp_path / "proj", tmp_path / "texts.csv", "text", [{"key": "complaint"}, {"key": "praise"}],
-                 id_column="n", text_column="text")
-    opened = Project.open(tmp_path / "proj")
-    pd.DataFrame({"n": [0, 1, 2, 15, 16, 17], "label": ["complaint"] * 3 + ["praise"] * 3}).to_csv(
-        tmp_path / "gold.csv", index=False)
-    import_labels(opened, tmp_path / "gold.csv", "ada")
+    opened = complaints_and_praise(tmp_path)
     train(opened)
     answers = [(str(n), "complaint") for n in range(30)] + [(str(n), None) for n in range(35, 40)]
     LlmAnswers(opened.journal).record_many(answers, "p1", "tiny-model")

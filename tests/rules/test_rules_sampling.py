@@ -19,8 +19,9 @@ RULES = [{"name": "refund", "label": "complaint", "column": "text", "keywords": 
          {"name": "off", "label": "praise", "column": "text", "keywords": ["parcel"], "enabled": False}]
 
 
-@pytest.fixture
-def project(tmp_path):
+def complaints_and_praise(tmp_path) -> Project:
+    """Fifteen complaints (0-14), fifteen praises (15-29), five of both (30-34) and fifteen parcel
+    questions (35-49), three of each kind labeled by ada."""
     texts = ([f"refund for order {i}" for i in range(15)] + [f"thanks for order {i}" for i in range(15)]
              + [f"refund, thanks anyway {i}" for i in range(5)] + [f"where is parcel {i}" for i in range(15)])
     pd.DataFrame({"n": range(len(texts)), "text": texts}).to_csv(tmp_path / "texts.csv", index=False)
@@ -30,6 +31,12 @@ def project(tmp_path):
     gold = pd.DataFrame({"n": [0, 1, 2, 15, 16, 17], "label": ["complaint"] * 3 + ["praise"] * 3})
     gold.to_csv(tmp_path / "gold.csv", index=False)
     import_labels(opened, tmp_path / "gold.csv", "ada")
+    return opened
+
+
+@pytest.fixture
+def project(tmp_path):
+    opened = complaints_and_praise(tmp_path)
     replace_rules(opened, json.dumps(RULES))
     train(opened)
     yield opened
