@@ -476,7 +476,7 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     """Serve until interrupted (Ctrl+C or SIGTERM), then stop every feature and flush the datasets.
 
     ``args.retrain_every`` > 0 runs the retrain loop (single-label projects); 0 turns it off."""
-    from labelloop.labeling.app import create_app, freeze_long_lived, webapp_of
+    from labelloop.labeling.app import create_app, freeze_long_lived
     from labelloop.labeling.protections import BOUND_HOST
     from labelloop.standalone import http_server
     from labelloop.standalone.serve_lock import ServeLock
@@ -492,7 +492,11 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     app = create_app(serve_settings(project, options))
     app.config[BOUND_HOST] = host  # a Host it answers under, besides loopback names
     freeze_long_lived()
-    server = http_server.make_http_server(app, host, args.port)
+    try:
+        server = http_server.make_http_server(app, host, args.port)
+    except BaseException:  # a port in use: the features' threads stop before the one-sentence error
+        _stop_serving(app, project, lock)
+        raise
     signal.signal(signal.SIGTERM, _interrupt)
     url = f"http://{host}:{server.effective_port}/"
     lock.announce(url)
@@ -502,10 +506,17 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     try:
         server.run()  # returns on KeyboardInterrupt, once the requests being handled finish (up to 5 s)
     finally:
-        webapp_of(app).stop()
-        project.close()
-        lock.release()
+        _stop_serving(app, project, lock)
         print("labelloop: stopped; labels and metadata datasets are written.", flush=True)
+
+
+def _stop_serving(app, project: Project, lock) -> None:
+    """Stop every feature's thread, flush the datasets, free the project for another server."""
+    from labelloop.labeling.app import webapp_of
+
+    webapp_of(app).stop()
+    project.close()
+    lock.release()
 
 
 def _print_access(project: Project, url: str, reviewers: list) -> None:

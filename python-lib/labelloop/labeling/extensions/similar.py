@@ -122,6 +122,8 @@ class Similar(Extension):
         try:
             self._build()
         except Exception as error:  # noqa: BLE001 - labeling goes on without similar items; /similar and the log say why
+            if self._stopping.is_set():
+                return  # its folder was removed under it by ``stop``: not a failure
             log.exception("Building the similar items' index failed")
             self._error = f"Similar items are not available: building their index failed ({first_line(error)})."
             return
@@ -134,6 +136,8 @@ class Similar(Extension):
                 try:
                     self._add(self._index, waiting)
                 except Exception:  # noqa: BLE001 - the items already in stay served; the next arrivals are tried again
+                    if self._stopping.is_set():
+                        return
                     log.exception("Adding %d items to the similar items' index failed", len(waiting))
 
     def _build(self) -> None:
