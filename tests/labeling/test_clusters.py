@@ -143,6 +143,14 @@ def test_bad_requests_get_one_sentence_and_lease_nothing(blobs, path, status, se
     assert webapp_of(client.application).service.journal.leased_to_others("") == set()
 
 
+def test_serving_a_cluster_needs_the_page_header_as_every_route_that_leases_items(blobs):
+    client, _ = blobs
+    response = no_traceback(client.get("/clusters/1", headers={"X-Requested-With": ""}))
+    assert response.status_code == 403 and "X-Requested-With: labelloop" in response.get_json()["error"]
+    assert webapp_of(client.application).service.journal.leased_to_others("") == set()
+    assert client.get("/clusters", headers={"X-Requested-With": ""}).status_code == 200  # a listing leases nothing
+
+
 def test_until_the_index_is_built_clusters_answer_503_in_one_sentence(tmp_path, monkeypatch):
     release = threading.Event()
     build = similar_module.Similar._build
