@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 
+import flask
 import numpy as np
 import pandas as pd
 import pytest
+from paths import ROOT
 from polling import eventually
-from test_similar import PAGE, text_app
+from test_similar import PAGE, digit_images, text_app
 from test_webapp_api import as_user, no_traceback
 
 from labelloop.labeling.app import Settings, create_app, webapp_of
@@ -233,3 +235,27 @@ def test_a_clustering_files_every_row_once_nearest_its_centre_first(tmp_path):
     index.add(rng.normal(size=(20, 8)))
     grown = clustering.filed(index)
     assert grown.rows == 520 and (grown.centres is clustering.centres) and not grown.due(520) and grown.due(1000)
+
+
+def test_in_dss_the_image_webapp_lists_its_folders_files_in_clusters_and_serves_one(dss, tmp_path):
+    """The DSS backend builds the same extensions: the clusters of a managed folder's images."""
+    folder = dss.add_folder("media")
+    for name, write in digit_images().items():
+        write(folder / name)
+    dss.add_dataset("labels")
+    dss.add_dataset("metadata")
+    config = {"unlabeled": "media", "categories": [{"from": "a"}, {"from": "b"}], "labels_ds": "labels",
+              "metadata_ds": "metadata", "journal": dss.shared_journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")}
+    app = flask.Flask("backend")
+    dss.run(ROOT / "webapps" / "image-labeling", config, init_globals={"app": app})
+    client, ada = app.test_client(use_cookies=False), dss.login("ada")
+    try:
+        assert eventually(lambda: client.get("/stats", headers=ada).get_json()["clusters"]["ready"], timeout=60)
+        found = client.get("/clusters", headers={**ada, **PAGE}).get_json()
+        assert sum(c["unanswered"] for c in found["clusters"]) == 9 and found["count"] == cluster_count(9) == 2
+        examples = [e for c in found["clusters"] for e in c["examples"]]
+        assert all(e["preview"] == e["id"] for e in examples)  # a file's preview is its path
+        items = client.get(f"/clusters/{found['clusters'][0]['id']}?size=20", headers={**ada, **PAGE}).get_json()["items"]
+        assert len(items) == found["clusters"][0]["unanswered"] and items[0]["data"]["mediaUrl"].startswith("media/")
+    finally:
+        webapp_of(app).stop()
