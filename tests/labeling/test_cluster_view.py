@@ -64,3 +64,7 @@ def test_a_cluster_opens_as_a_group_and_is_labeled_with_one_key(tmp_path, kind, 
                                f"!b.textContent.startsWith('Cluster {cluster} · {unlabeled} '))")
         left = [b for b in page.locator(".cluster-open").all_inner_texts() if b.startswith(f"Cluster {cluster} · ")]
         assert left == ([] if unlabeled == size else [f"Cluster {cluster} · {unlabeled - size} unlabeled"])
+        # the header holds the Groups and Clusters buttons beside the others
+        for name in ("Groups", "Clusters", "Review", "Shortcuts (?)"):
+            assert box_in_view(page, page.get_by_role("button", name=name, exact=True)), name
+        screenshot(page, f"clusters-{kind}-{width}x{height}-after-a-group")
