@@ -190,6 +190,23 @@ def test_when_the_index_cannot_be_built_clusters_say_why(tmp_path, monkeypatch):
         webapp_of(app).stop()
 
 
+def test_clusters_that_cannot_be_learned_are_one_sentence_and_similar_items_go_on(tmp_path, monkeypatch):
+    def fails(index, seed):
+        raise MemoryError("no room for the centres")
+    monkeypatch.setattr(Clustering, "learn", fails)
+    app = text_app(tmp_path)
+    client = app.test_client()
+    try:
+        def refused():
+            response = no_traceback(client.get("/clusters/1", headers=PAGE))
+            return response.status_code == 503 and response.get_json()["error"] == (
+                "Clusters are not available: learning them failed (no room for the centres).")
+        assert eventually(refused)
+        assert client.get("/similar?id=0&size=2", headers=PAGE).status_code == 200
+    finally:
+        webapp_of(app).stop()
+
+
 def test_a_texts_clusters_preview_their_texts(tmp_path):
     app = text_app(tmp_path)
     client = app.test_client()

@@ -143,15 +143,19 @@ class Clusters(Extension):
 
     # the thread
     def _run(self) -> None:
-        try:
-            while not self._stopping.is_set():
+        while not self._stopping.is_set():
+            try:
                 self._refresh()
-                self._wake.wait(RECHECK_SECONDS if self._clustering is not None else FIRST_CHECK_SECONDS)
-                self._wake.clear()
-        except Exception as error:  # noqa: BLE001 - labeling goes on without clusters; /clusters and the log say why
-            if not self._stopping.is_set():
-                log.exception("Clustering the pool failed")
-                self._error = f"Clusters are not available: learning them failed ({first_line(error)})."
+            except Exception as error:  # noqa: BLE001 - labeling goes on without clusters; /clusters and the log say why
+                if self._stopping.is_set():
+                    return
+                if self._clustering is None:
+                    log.exception("Clustering the pool failed")
+                    self._error = f"Clusters are not available: learning them failed ({first_line(error)})."
+                    return
+                log.exception("Filing new items in the pool's clusters failed")  # those filed stay served; tried again
+            self._wake.wait(RECHECK_SECONDS if self._clustering is not None else FIRST_CHECK_SECONDS)
+            self._wake.clear()
 
     def _refresh(self) -> None:
         """Learn the clusters once the index is built (again when the pool doubled); file the items added since."""
