@@ -89,8 +89,10 @@ class Clusters(Extension):
         """The clusters with unanswered items, the most first, each with its nearest unanswered items as examples."""
         size = whole_number(size, "size", 1, MAX_CLUSTERS, text=True)
         clustering, built = self._ready()
-        done = self._answered.current(self.webapp.service)
-        answered = np.fromiter((p for p in map(built.positions.get, done) if p is not None), dtype=np.int64)
+        service = self.webapp.service
+        tally, session = service.tally(), service.project.current().session  # the tally first: it reads the journal's changes
+        done = tally.held(session)
+        answered = self._answered.positions(done, session, built.positions)
         unanswered = clustering.sizes() - clustering.counted(answered)
         shown = [int(k) for k in np.argsort(-unanswered, kind="stable")[:size] if unanswered[k] > 0]
         examples = {k: [built.ids[p] for p in islice((p for p in clustering.members[k][:EXAMPLE_SCAN]
@@ -182,7 +184,8 @@ class _Answered:
     def __init__(self):
         self._lock, self._checking = threading.Lock(), threading.Lock()
         self._seen, self._changed = set(), set()  # items with an answer; those changed since the last check
-        self._held, self._session = set(), None
+        self._held, self._session = {}, None  # item answered enough -> its position in the index (-1: not in it yet)
+        self._unplaced = set()  # those not in the index yet: looked up again at each check
 
     def touch(self, changes: list) -> None:
         """The journal's changes (a ``JournalFeed`` subscriber: quick, it only notes the items)."""
@@ -198,20 +201,22 @@ class _Answered:
             self._seen |= items
             self._changed |= items
 
-    def current(self, service) -> set:
-        """The items answered enough now."""
-        tally, session = service.tally(), service.project.current().session
-        done = tally.held(session)
+    def positions(self, done, session: int, where: dict) -> np.ndarray:
+        """The index positions of the items answered enough now: ``done``, the tally's ``held`` in
+        ``session``, read after the journal's changes; ``where``, the index's item -> position."""
         with self._checking:
             with self._lock:
                 check = set(self._seen) if session != self._session else self._changed
                 self._changed, self._session = set(), session
+            check |= self._unplaced
             for item in check:
                 if item in done:
-                    self._held.add(item)
+                    self._held[item] = where.get(item, -1)
                 else:
-                    self._held.discard(item)
-            return set(self._held)
+                    self._held.pop(item, None)
+            self._unplaced = {item for item in check if self._held.get(item, 0) < 0}
+            found = np.fromiter(self._held.values(), dtype=np.int64, count=len(self._held))
+        return found[found >= 0]
 
 
 def _cluster_index(cluster, count: int) -> int:
