@@ -620,7 +620,10 @@ class LabelingPage {
 
   // A cluster of the pool (GET /clusters/<id>, leased like a batch) as a group; the Clusters view closes to give it room.
   openCluster(cluster) {
-    if (this.reviewing || this.group) return null;
+    if (this.reviewing || this.group) {
+      return this.showError({ message: this.group ? "Confirm or leave the group shown (Esc) before opening a cluster."
+        : "Clusters open as groups to label: leave the review first." });
+    }
     return this.hold(async () => {
       const found = await this.send(() => this.api.cluster(cluster, GROUP_SIZE));
       this.showStats(found.stats);
