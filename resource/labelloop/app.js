@@ -6,7 +6,7 @@
 // Input is never lost: the page holds the next items before it needs them, so an answer shows the
 // next item at once while it is sent; keys pressed while a request holds the page wait their turn;
 // Tab and Enter belong to a focused button. The state logic is in page-state.js.
-// Shift+G opens the items like the one shown as a group (a search can open its results as one):
+// Shift+G opens the items like the one shown as a group, Shift+C the Clusters view (a search can open its results as one):
 // the annotator unticks what does not belong and Enter labels the rest at once (group-state.js).
 // The Clusters view opens a cluster of look-alike items of the pool as a group the same way.
 import { ApiError, makeApi, storeName } from "./api.js";
@@ -173,6 +173,7 @@ class LabelingPage {
           el("dt", {}, "Home / End"), el("dd", {}, "Your first answer / back to new items"),
           el("dt", {}, "Ctrl+Z"), el("dd", {}, "Reopen your latest answer to change it"),
           el("dt", {}, "Shift+G"), el("dd", {}, "Label the items like this one as a group"),
+          el("dt", {}, "Shift+C"), el("dd", {}, "Clusters of look-alike items: Enter opens one as a group"),
           el("dt", {}, "In a group"), el("dd", {}, "Arrows and Space untick, a category key sets the label, Enter labels, "
             + "Esc leaves"),
           el("dt", {}, "+ / - / 0"), el("dd", {}, "Images: zoom in, zoom out, fit (or the mouse wheel; drag to pan)"),
@@ -618,6 +619,18 @@ class LabelingPage {
     });
   }
 
+  // Shift+C: the Clusters view, listed afresh, with the focus on its first cluster (Enter opens it).
+  showClusters() {
+    if (this.nodes.clusters.hidden) {
+      return this.showError({ message: "No clusters to show: the pool is still being grouped, or nothing is left unlabeled." });
+    }
+    this.nodes.dock.show("clusters");
+    return this.refreshClusters().then(() => {
+      const first = this.nodes.clusters.querySelector(".cluster-open");
+      if (first) first.focus();
+    });
+  }
+
   // A cluster of the pool (GET /clusters/<id>, leased like a batch) as a group; the Clusters view closes to give it room.
   openCluster(cluster) {
     if (this.reviewing || this.group) {
@@ -784,6 +797,7 @@ class LabelingPage {
       groupConfirm: () => (this.group ? this.confirmGroup() : null),
       groupLeave: () => (this.group ? this.hold(() => this.leaveGroup(false)) : null),
       undoGroup: () => this.undoGroup(action.group),
+      clusters: () => this.showClusters(),
       cluster: () => this.openCluster(action.cluster),
     };
     actions[action.type]();
