@@ -173,7 +173,7 @@ class LabelingPage {
           el("dt", {}, "Home / End"), el("dd", {}, "Your first answer / back to new items"),
           el("dt", {}, "Ctrl+Z"), el("dd", {}, "Reopen your latest answer to change it"),
           el("dt", {}, "Shift+G"), el("dd", {}, "Label the items like this one as a group"),
-          el("dt", {}, "Shift+C"), el("dd", {}, "Clusters of look-alike items: Enter opens one as a group"),
+          el("dt", {}, "Shift+C"), el("dd", {}, "Clusters of look-alikes (Enter opens one)"),
           el("dt", {}, "In a group"), el("dd", {}, "Arrows and Space untick, a category key sets the label, Enter labels, "
             + "Esc leaves"),
           el("dt", {}, "+ / - / 0"), el("dd", {}, "Images: zoom in, zoom out, fit (or the mouse wheel; drag to pan)"),
