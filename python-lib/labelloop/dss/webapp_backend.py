@@ -29,12 +29,11 @@ from labelloop.dss.mesh_prelabel import MeshServedLlm
 from labelloop.dss.platform import DSSPlatform
 from labelloop.errors import LabelloopError
 from labelloop.labeling.app import Settings, Webapp, create_app, freeze_long_lived, webapp_of
-from labelloop.labeling.rules_book import RulesBook
+from labelloop.labeling.rules_book import RulesBook, stored_llm_votes
 from labelloop.labeling.service import LabelingConfig
 from labelloop.learning.media_features import EXTRACTORS, folder_features
 from labelloop.parameters.tables import WEBAPPS
 from labelloop.rules.dataset import DatasetRules
-from labelloop.rules.llm_voter import stored_llm_votes
 from labelloop.store.item_sources import items_for_type
 from labelloop.store.journal import Journal
 from labelloop.store.llm_answers import LlmAnswers

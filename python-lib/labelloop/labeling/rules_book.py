@@ -19,10 +19,12 @@ import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError
-from labelloop.rules.llm_voter import llm_statistics
+from labelloop.llm.prompt import shown_as_examples
+from labelloop.rules.llm_voter import LlmVotes, llm_statistics, llm_votes
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.statistics import rule_statistics
 from labelloop.rules.votes import ABSTAIN, rule_votes
+from labelloop.store.llm_answers import last_voter
 from labelloop.store.materialize import final_labels
 
 
@@ -102,3 +104,14 @@ class RulesBook:
 
 def _measured_on(annotator: str | None) -> str:
     return "final labels" if annotator is None else "your labels"
+
+
+def stored_llm_votes(answers: pd.DataFrame, labeled: list, item_ids, categories: list) -> LlmVotes | None:
+    """The votes of the LLM that answered last in ``answers`` (``LlmAnswers.frame()``, ``last_voter``)
+    over the pool's ``item_ids``, not measured on the items of ``labeled`` (``[(item_id, final
+    label)]`` in labeling order) its prompt may have shown as examples; None before it answered.
+    Both hosts' Rules panels and ``weak`` take the LLM from here."""
+    model, latest = last_voter(answers)
+    if model is None:
+        return None
+    return llm_votes(model, latest, item_ids, categories, shown_as_examples(labeled, categories))

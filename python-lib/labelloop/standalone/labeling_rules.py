@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from labelloop.errors import LabelloopError, NotFound
-from labelloop.labeling.rules_book import RulesBook
+from labelloop.labeling.rules_book import RulesBook, stored_llm_votes
 from labelloop.platform.local import write_json_atomic
-from labelloop.rules.llm_voter import LlmVotes, stored_llm_votes
+from labelloop.rules.llm_voter import LlmVotes
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.weak import Weak, label_pool, weak_frame
 from labelloop.standalone.llm_prelabel import human_labels
