@@ -9,11 +9,12 @@ memory (the process's high-water resident set, which counts the vectors' file pa
 search p50 and p95 over ``--queries`` searches of 100 candidates, and recall of the true 20 nearest.
 
 Part 2, the route: ``GET /similar?size=20`` through the Flask test client on a webapp of
-``--route-rows`` table rows (eight numeric columns, one categorical), p95 over ``--queries``
-requests, beside ``GET /batch?size=20`` on the same webapp.
+``--route-rows`` items, p50 and p95 over ``--queries`` requests, beside ``GET /batch?size=20`` on
+the same webapp, for each of ``--route-spaces``: texts whose sentence embeddings (the vectors of
+part 1) are all in the embedding cache, and table rows (eight numeric columns, one categorical).
 
     python bench/similar.py [--rows 1000000 2000000] [--variants exact cells faiss] [--queries 200]
-                            [--route-rows 1000000] [--faiss-path DIR]
+                            [--route-rows 1000000] [--route-spaces embeddings table] [--faiss-path DIR]
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -108,26 +110,18 @@ def _faiss(index, rows: int, probe: int):
     return search, built
 
 
-def route(rows: int, queries: int) -> dict:
-    """p50 and p95 of /similar and /batch on a webapp of ``rows`` table rows."""
-    import pandas as pd
-
+def route(space: str, rows: int, queries: int) -> dict:
+    """p50 and p95 of /similar and /batch on a webapp of ``rows`` items of ``space`` (``POOLS``)."""
     from labelloop.labeling.app import Settings, create_app, webapp_of
-    from labelloop.labeling.service import LabelingConfig
     from labelloop.platform.local import LocalPlatform
-    from labelloop.store.items import TableSource
     from labelloop.store.journal import Journal
 
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({f"x{n}": rng.normal(size=rows) for n in range(8)})
-    frame.insert(0, "id", np.arange(rows))
-    frame["kind"] = rng.choice(["red", "white", "rosé"], rows)
     with tempfile.TemporaryDirectory() as folder:
+        source, config, embeddings = POOLS[space](rows, Path(folder))
         started = time.perf_counter()
         app = create_app(Settings(LocalPlatform(Path(folder)), Journal(f"sqlite:///{folder}/journal.sqlite"),
-                                  TableSource(frame, id_column="id"),
-                                  LabelingConfig(type="tabular", categories=[{"key": "a"}, {"key": "b"}], online=False),
-                                  identify=lambda request: "ada"))
+                                  source, config, identify=lambda request: "ada", embeddings=embeddings))
         client = app.test_client()
         headers = {"X-Requested-With": "labelloop"}
         while not client.get("/stats").get_json()["similar"]["ready"]:
@@ -142,6 +136,58 @@ def route(rows: int, queries: int) -> dict:
                 assert response.status_code == 200 and len(response.get_json()["items"]) == 20, response.get_json()
         webapp_of(app).stop()
     return {"ready_s": ready, **{path: percentiles(found) for path, found in times.items()}}
+
+
+def table_pool(rows: int, folder: Path) -> tuple:
+    """Table rows of eight numeric columns and one categorical (136 dimensions in /similar's space)."""
+    import pandas as pd
+
+    from labelloop.labeling.service import LabelingConfig
+    from labelloop.store.items import TableSource
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({f"x{n}": rng.normal(size=rows) for n in range(8)})
+    frame.insert(0, "id", np.arange(rows))
+    frame["kind"] = rng.choice(["red", "white", "rosé"], rows)
+    config = LabelingConfig(type="tabular", categories=[{"key": "a"}, {"key": "b"}], online=False)
+    return TableSource(frame, id_column="id"), config, None
+
+
+def text_pool(rows: int, folder: Path) -> tuple:
+    """Texts whose sentence embeddings (``vectors``, 384 dimensions) are all in the embedding cache,
+    as the background embedding leaves them."""
+    import pandas as pd
+
+    from labelloop.labeling.service import LabelingConfig
+    from labelloop.store.embedding_cache import EmbeddingCache, text_keys
+    from labelloop.store.items import TableSource
+
+    frame = pd.DataFrame({"id": np.arange(rows), "text": [f"text number {n}" for n in range(rows)]})
+    cache = EmbeddingCache(folder / "cache")
+    for start, chunk in zip(range(0, rows, CHUNK), vectors(rows)):
+        cache.append(text_keys(frame["text"].to_numpy()[start:start + CHUNK]), chunk)
+    embeddings = _Embedded(_Meaning(cache, ("text",)))
+    config = LabelingConfig(type="text", text_column="text", categories=[{"key": "a"}, {"key": "b"}], online=False)
+    return TableSource(frame, id_column="id"), config, embeddings
+
+
+class _Meaning(NamedTuple):
+    cache: object
+    columns: tuple
+
+
+class _Embedded(NamedTuple):
+    """The webapp's text features with every text embedded (the part of ServedFeatures /similar reads)."""
+
+    meaning: _Meaning
+
+    @staticmethod
+    def status() -> dict:
+        return {"ready": True}
+
+
+POOLS = {"table": table_pool, "embeddings": text_pool}
+ROUTE_WORDS = {"table": "table rows (136 dims)", "embeddings": "texts (384-dim embeddings)"}
 
 
 def run_child(function: str, arguments: list, faiss_path: str | None) -> dict:
@@ -169,6 +215,7 @@ def main() -> None:
                         help="pool sizes (5M takes about 20 minutes on a busy 2-core machine)")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--route-rows", type=int, default=1_000_000, help="0: no route part")
+    parser.add_argument("--route-spaces", nargs="+", choices=sorted(POOLS), default=["embeddings", "table"])
     parser.add_argument("--variants", nargs="+", default=["exact", "cells", "faiss"])
     parser.add_argument("--faiss-path", help="a folder faiss-cpu is installed in (pip install --target)")
     args = parser.parse_args()
@@ -185,13 +232,19 @@ def main() -> None:
             if variant == "cells" and exact["variant"] == "exact":
                 record("similar", f"search p95 at {rows:,} vectors (384 dims)", round(found["p95_ms"], 1),
                        round(exact["p95_ms"], 1), "ms")
-    if args.route_rows:
-        found = run_child("route", [args.route_rows, args.queries], None)
-        print(f"\nroute on {args.route_rows:,} table rows (index ready after {found['ready_s']:.1f} s):")
+            if variant == "cells":
+                record("similar", f"index build at {rows:,} vectors (vectors made and added, organised)",
+                       round(found["build_s"], 1), None, "s")
+                record("similar", f"index peak resident memory at {rows:,} vectors (with the files' pages)",
+                       round(found["peak_mb"]), None, "MB")
+    for space in args.route_spaces if args.route_rows else []:
+        found = run_child("route", [space, args.route_rows, args.queries], None)
+        print(f"\nroute on {args.route_rows:,} {ROUTE_WORDS[space]} (index ready after {found['ready_s']:.1f} s):")
         print(f"{'route':>10} {'p50 ms':>9} {'p95 ms':>9}")
         for path in ("/similar", "/batch"):
             print(f"{path:>10} {found[path][0]:>9.1f} {found[path][1]:>9.1f}")
-        record("similar", f"GET /similar p95 at {args.route_rows:,} rows", round(found["/similar"][1], 1), None, "ms")
+        record("similar", f"GET /similar p95 at {args.route_rows:,} {ROUTE_WORDS[space]}", round(found["/similar"][1], 1),
+               None, "ms")
 
 
 if __name__ == "__main__":
