@@ -74,6 +74,7 @@ def test_probing_every_cell_finds_what_a_full_scan_finds_with_the_same_similarit
     vectors = clustered(6_000, 24, seed=2)
     vectors[5] = 0
     vectors[9, :12] = 1e-6  # numbers float16 keeps only as subnormals: widened exactly too
+    vectors[9, 12:14] = -1e-6
     index = organised(tmp_path, monkeypatch, vectors, 4_000)
     halves = index.vectors(range(6_000))  # the rows as stored, float16 widened by numpy
     cells = int(nearest.CELLS_PER_ROOT * np.sqrt(4_000))

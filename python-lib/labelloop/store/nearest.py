@@ -4,23 +4,24 @@ The vectors are kept as the embedding cache keeps its own: unit rows of float16 
 file and read through a memory map, so a million items of 384 dimensions cost 768 MB of page
 cache, not of the server's heap. Position ``p`` is the ``p``-th vector added.
 
-Scanning every row for every request is too slow on large pools: at 1M rows of 384 float16 one
-scan's p95 was 4.4 s here (bench/similar.py, a 2-core machine shared with other jobs). So once
+Scanning every row for every request is too slow on large pools (seconds at 1M rows). So once
 the index holds ``CELLS_FROM`` rows, ``organise`` groups them into cells around spherical k-means
 centres (an inverted file): a search compares the vector with the centres, then scans only the
 rows of the ``probe`` nearest cells, exactly. It is approximate: a neighbour in a cell not probed
-is missed, which costs a little recall (1.00 of the true 20 nearest at 1M in the benchmark) and
-never a wrong similarity. Rows added after ``organise`` join their nearest cell at once; the
-caller organises again when the index has grown much (``grown``).
+is missed, which costs a little recall and never a wrong similarity.
 
-faiss-cpu's inverted file (MIT licence), on the same vectors with as many cells and probes,
-searched faster (p95 9 to 15 ms against 57 to 80 ms at 1M, the same recall) but keeps its codes
-in memory (2.1 GB peak against 1.3 to 1.7 GB) and is a compiled dependency. With this index the
-whole ``GET /similar`` at 1M table rows (136 dimensions) has a p95 of 42 ms; with sentence
-embeddings (384) the search alone passes 50 ms at p95 on this busy machine, which faiss would not.
-At 2M such vectors the search took p50 10 ms, p95 37 ms; at 5M, p50 14 ms and p95 179 ms (its
-first reads of a 3.8 GB file), built in 8.6 minutes with the vectors made, 4.3 GB peak resident
-(mostly the file's pages).
+``organise`` also copies the rows, cell after cell, to a file of their own (``cells-<n>.f16``, as
+large again): a probed cell is then one slice of it, a few contiguous pages, where its rows in the
+vectors' file would be scattered over the whole of it, one page read each. Rows added after
+``organise`` join their nearest cell at once, in a list of positions beside the cell's slice,
+read from the vectors' file; the caller organises again when the index has grown much
+(``grown``), which writes a new cells file and removes the old one. The float16 rows are widened
+to float32 by moving their bits (``_widened``), a few hundred rows at a time.
+
+A search reads the cells, then the vectors' map: both are swapped whole by the one writer, so a
+search never sees half a change. Figures (search and route times, recall, build time and memory
+at 1M and 5M, against an exact scan and faiss's inverted file): ``bench/similar.py``,
+``bench/RESULTS.md``.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ CELLS_FROM = 50_000  # below this many rows a search scans them all (a few milli
 BLOCK = 65_536  # rows scanned at a time while the index has no cells
 WIDEN_BLOCK = 512  # float16 rows widened at a time: their float32 copy stays in the core's cache
 WIDEN_SCALE = np.float32(2.0 ** 112)  # float32's exponent bias less float16's, as a factor
-SIGN_BIT = np.int32(-(2 ** 31))
+WIDEN_KEEP = np.int32(-0x70000001)  # 0x8FFFFFFF: the sign bit and the 28 bits a shifted half fills
 FILING_BLOCK = 8_192  # rows filed in their cells at a time: their products with 2,000 centres take 64 MB
 KMEANS_ROUNDS = 8
 SAMPLE_PER_CELL = 40  # rows per centre the k-means learns from
@@ -192,14 +193,14 @@ def _dot(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
 
 
 def _widened(rows: np.ndarray) -> np.ndarray:
-    """Float16 ``rows`` as float32 numbers ``WIDEN_SCALE`` times smaller, exactly: each half's sign
-    moved to bit 31 and its exponent and fraction shifted left 13 bits. numpy's own cast converts
-    one number at a time and costs three times as much; finite halves only, as unit rows are."""
-    wide = np.asarray(rows).view(np.int16).astype(np.int32)  # the sign extended to bit 31
-    bits = wide & 0x7FFF
+    """Float16 ``rows`` as float32 numbers ``WIDEN_SCALE`` times smaller, exactly, in three passes
+    where numpy's cast converts one number at a time: each half, read as an int16 and widened to
+    int32, has its sign in bits 15 to 31; shifted left 13 bits, its exponent and fraction land in
+    float32's (bits 13 to 27) and ``WIDEN_KEEP`` clears the sign's copies but bit 31. Finite
+    halves only, as unit rows are."""
+    bits = np.asarray(rows).view(np.int16).astype(np.int32)
     bits <<= 13
-    wide &= SIGN_BIT
-    bits |= wide
+    bits &= WIDEN_KEEP
     return bits.view(np.float32)
 
 
