@@ -4,26 +4,30 @@ The vectors are kept as the embedding cache keeps its own: unit rows of float16 
 file and read through a memory map, so a million items of 384 dimensions cost 768 MB of page
 cache, not of the server's heap. Position ``p`` is the ``p``-th vector added.
 
-Scanning every row for every request is too slow on large pools: at 1M rows of 384 float16 one
-scan's p95 was 4.4 s here (bench/similar.py, a 2-core machine shared with other jobs). So once
+Scanning every row for every request is too slow on large pools (seconds at 1M rows). So once
 the index holds ``CELLS_FROM`` rows, ``organise`` groups them into cells around spherical k-means
 centres (an inverted file): a search compares the vector with the centres, then scans only the
 rows of the ``probe`` nearest cells, exactly. It is approximate: a neighbour in a cell not probed
-is missed, which costs a little recall (1.00 of the true 20 nearest at 1M in the benchmark) and
-never a wrong similarity. Rows added after ``organise`` join their nearest cell at once; the
-caller organises again when the index has grown much (``grown``).
+is missed, which costs a little recall and never a wrong similarity.
 
-faiss-cpu's inverted file (MIT licence), on the same vectors with as many cells and probes,
-searched faster (p95 9 to 15 ms against 57 to 80 ms at 1M, the same recall) but keeps its codes
-in memory (2.1 GB peak against 1.3 to 1.7 GB) and is a compiled dependency. With this index the
-whole ``GET /similar`` at 1M table rows (136 dimensions) has a p95 of 42 ms; with sentence
-embeddings (384) the search alone passes 50 ms at p95 on this busy machine, which faiss would not.
-At 2M such vectors the search took p50 10 ms, p95 37 ms; at 5M, p50 14 ms and p95 179 ms (its
-first reads of a 3.8 GB file), built in 8.6 minutes with the vectors made, 4.3 GB peak resident
-(mostly the file's pages).
+``organise`` also copies the rows, cell after cell, to a file of their own (``cells-<n>.f16``, as
+large again): a probed cell is then one slice of it, a few contiguous pages, where its rows in the
+vectors' file would be scattered over the whole of it, one page read each. Rows added after
+``organise`` join their nearest cell at once, in a list of positions beside the cell's slice,
+read from the vectors' file; the caller organises again when the index has grown much
+(``grown``), which writes a new cells file and removes the old one. The float16 rows are widened
+to float32 by moving their bits (``_widened``), a few hundred rows at a time.
+
+A search reads the cells, then the vectors' map: both are swapped whole by the one writer, so a
+search never sees half a change. faiss-cpu's inverted file (MIT licence), with as many cells and
+probes, searches faster still, but keeps its codes in the heap and is a compiled dependency; this
+index keeps the vectors in the page cache and needs numpy alone. Figures (search and route times, recall, build time and memory
+at 1M and 5M, against an exact scan and faiss's inverted file): ``bench/similar.py``,
+``bench/RESULTS.md``.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from typing import NamedTuple
@@ -32,7 +36,10 @@ import numpy as np
 import scipy.sparse as sp
 
 CELLS_FROM = 50_000  # below this many rows a search scans them all (a few milliseconds)
-BLOCK = 65_536  # rows converted to float32 at a time
+BLOCK = 65_536  # rows scanned at a time while the index has no cells
+WIDEN_BLOCK = 512  # float16 rows widened at a time: their float32 copy stays in the core's cache
+WIDEN_SCALE = np.float32(2.0 ** 112)  # float32's exponent bias less float16's, as a factor
+WIDEN_KEEP = np.int32(-0x70000001)  # 0x8FFFFFFF: the sign bit and the 28 bits a shifted half fills
 FILING_BLOCK = 8_192  # rows filed in their cells at a time: their products with 2,000 centres take 64 MB
 KMEANS_ROUNDS = 8
 SAMPLE_PER_CELL = 40  # rows per centre the k-means learns from
@@ -51,7 +58,10 @@ class _Cells(NamedTuple):
     """Centres and the rows of each cell, swapped whole so a search never sees half a change."""
 
     centres: np.ndarray  # cells x dim, float32, unit rows
-    members: tuple  # one int64 array of positions per cell
+    filed: np.ndarray  # the rows organised, cell after cell: a memory map of their own file, float16
+    bounds: np.ndarray  # cell c is filed[bounds[c]:bounds[c + 1]]
+    order: np.ndarray  # the position of each filed row
+    late: tuple  # one int64 array per cell: positions added since, read from the vectors' file
     organised_rows: int  # how many rows there were when the centres were learned
 
 
@@ -63,10 +73,12 @@ class NearestIndex:
     def __init__(self, folder, dim: int, seed: int = 0):
         self.folder, self.dim, self.seed = Path(folder), int(dim), seed
         self.folder.mkdir(parents=True, exist_ok=True)
+        for stale in self.folder.glob("cells-*.f16"):
+            stale.unlink()
         self._path = self.folder / "vectors.f16"
         self._path.write_bytes(b"")
         self._rows, self._map = 0, np.zeros((0, self.dim), dtype=np.float16)
-        self._cells = None
+        self._cells, self._generation = None, 0
         self._write = threading.Lock()
 
     @property
@@ -86,7 +98,7 @@ class NearestIndex:
             self._map = np.memmap(self._path, dtype=np.float16, mode="r", shape=(rows, self.dim)) if rows else self._map
             self._rows = rows
             positions = np.arange(first, rows, dtype=np.int64)
-            if self._cells is not None and len(unit):
+            if self._cells is not None and len(unit):  # after the map: a search that sees these cells sees their rows
                 self._cells = self._joined(self._cells, positions, unit.astype(np.float32))
         return positions
 
@@ -100,7 +112,9 @@ class NearestIndex:
         return self._rows >= CELLS_FROM and (cells is None or self._rows >= 2 * cells.organised_rows)
 
     def organise(self) -> None:
-        """Learn ``CELLS_PER_ROOT`` x sqrt(rows) centres on a sample, then file every row in its nearest cell."""
+        """Learn ``CELLS_PER_ROOT`` x sqrt(rows) centres on a sample, file every row in its nearest
+        cell, and copy the rows cell after cell to a file of their own: a search then reads each
+        cell it probes as one slice, not as rows scattered over the vectors' file."""
         rows, vectors = self._rows, self._map
         count = max(1, int(CELLS_PER_ROOT * np.sqrt(rows)))
         rng = np.random.default_rng(self.seed)
@@ -108,44 +122,88 @@ class NearestIndex:
         centres = _spherical_kmeans(np.asarray(vectors[sample], dtype=np.float32), count, rng)
         assigned = _nearest_centre(centres, vectors[:rows])
         order = np.argsort(assigned, kind="stable")
-        members = tuple(np.split(order, np.searchsorted(assigned[order], np.arange(1, count))))
+        bounds = np.searchsorted(assigned[order], np.arange(count + 1))
+        self._generation += 1
+        filed = self._filed(vectors, order, self.folder / f"cells-{self._generation}.f16")
+        cells = _Cells(centres, filed, bounds, order, tuple(np.zeros(0, dtype=np.int64) for _ in range(count)), rows)
         with self._write:  # rows added meanwhile join their cells
-            cells = _Cells(centres, members, rows)
             late = np.arange(rows, self._rows, dtype=np.int64)
-            self._cells = self._joined(cells, late, self.vectors(late)) if len(late) else cells
+            previous, self._cells = self._cells, self._joined(cells, late, self.vectors(late)) if len(late) else cells
+        if previous is not None:
+            _remove(previous.filed.filename)
+
+    def _filed(self, vectors: np.ndarray, order: np.ndarray, path: Path) -> np.ndarray:
+        """``vectors[order]`` written to ``path``, ``BLOCK`` rows at a time, and mapped."""
+        with open(path, "wb") as out:
+            for start in range(0, len(order), BLOCK):
+                out.write(np.asarray(vectors[order[start:start + BLOCK]]).tobytes())
+        return np.memmap(path, dtype=np.float16, mode="r", shape=(len(order), self.dim))
 
     @staticmethod
     def _joined(cells: _Cells, positions: np.ndarray, vectors: np.ndarray) -> _Cells:
-        members, assigned = list(cells.members), _nearest_centre(cells.centres, vectors)
+        late, assigned = list(cells.late), _nearest_centre(cells.centres, vectors)
         for cell in np.unique(assigned):
-            members[cell] = np.concatenate([members[cell], positions[assigned == cell]])
-        return cells._replace(members=tuple(members))
+            late[cell] = np.concatenate([late[cell], positions[assigned == cell]])
+        return cells._replace(late=tuple(late))
 
     def search(self, vector: np.ndarray, limit: int, probe: int = PROBE) -> Found:
         """The ``limit`` rows nearest ``vector``, nearest first, among the ``probe`` nearest cells
         (all rows while the index has no cells)."""
         query = np.asarray(vector, dtype=np.float32).reshape(self.dim)
         query = query / (np.linalg.norm(query) or 1.0)
-        rows, vectors, cells = self._rows, self._map, self._cells
+        cells = self._cells
+        vectors = self._map  # read after the cells: it holds every row they name
         if cells is None:
-            candidates = None
-            scores = np.concatenate([_dot(vectors[s:min(s + BLOCK, rows)], query)
-                                     for s in range(0, rows, BLOCK)]) if rows else np.zeros(0, dtype=np.float32)
+            positions = None
+            scores = np.concatenate([_dot(vectors[s:s + BLOCK], query) for s in range(0, len(vectors), BLOCK)]
+                                    or [np.zeros(0, dtype=np.float32)])
         else:
-            nearest = np.argsort(-_dot(cells.centres, query), kind="stable")[:probe]
-            candidates = np.sort(np.concatenate([cells.members[c] for c in nearest]))
-            scores = _dot(vectors[candidates], query)
+            positions, scores = _probed(cells, vectors, query, probe)
         limit = min(int(limit), len(scores))
         best = np.argpartition(-scores, limit - 1)[:limit] if 0 < limit < len(scores) else np.arange(limit)
         best = best[np.argsort(-scores[best], kind="stable")]
-        positions = best if candidates is None else candidates[best]
-        return Found(positions.astype(np.int64), scores[best])
+        return Found((best if positions is None else positions[best]).astype(np.int64), scores[best])
+
+
+def _probed(cells: _Cells, vectors: np.ndarray, query: np.ndarray, probe: int) -> tuple:
+    """The positions and similarities of the rows of the ``probe`` cells nearest ``query``: each
+    cell's filed slice, then the rows added since it was filed."""
+    nearest = np.argsort(-_dot(cells.centres, query), kind="stable")[:probe]
+    spans = [(cells.bounds[c], cells.bounds[c + 1]) for c in nearest]
+    late = np.sort(np.concatenate([cells.late[c] for c in nearest]))
+    positions = np.concatenate([cells.order[start:end] for start, end in spans] + [late])
+    scores = np.concatenate([_dot(cells.filed[start:end], query) for start, end in spans] + [_dot(vectors[late], query)])
+    return positions, scores
+
+
+def _remove(path: str) -> None:
+    """Delete a file of cells replaced by a newer one. A search may still read it: on POSIX its
+    pages stay until that search's map goes; Windows refuses, and the file stays until the next start."""
+    with contextlib.suppress(OSError):
+        Path(path).unlink()
 
 
 def _dot(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Each row's dot product with ``query``, in this thread: BLAS's threads, woken for one product
-    per request, cost more than they save on a busy machine (4x on 60k rows here)."""
-    return np.einsum("ij,j->i", np.asarray(rows, dtype=np.float32), query)
+    per request, cost more than they save on a busy machine. Float16 rows are widened
+    ``WIDEN_BLOCK`` at a time by ``_widened``, and the query scaled to match."""
+    if rows.dtype != np.float16:
+        return np.einsum("ij,j->i", np.asarray(rows, dtype=np.float32), query)
+    scaled = query * WIDEN_SCALE
+    return np.concatenate([np.einsum("ij,j->i", _widened(rows[s:s + WIDEN_BLOCK]), scaled)
+                           for s in range(0, len(rows), WIDEN_BLOCK)] or [np.zeros(0, dtype=np.float32)])
+
+
+def _widened(rows: np.ndarray) -> np.ndarray:
+    """Float16 ``rows`` as float32 numbers ``WIDEN_SCALE`` times smaller, exactly, in three passes
+    where numpy's cast converts one number at a time: each half, read as an int16 and widened to
+    int32, has its sign in bits 15 to 31; shifted left 13 bits, its exponent and fraction land in
+    float32's (bits 13 to 27) and ``WIDEN_KEEP`` clears the sign's copies but bit 31. Finite
+    halves only, as unit rows are."""
+    bits = np.asarray(rows).view(np.int16).astype(np.int32)
+    bits <<= 13
+    bits &= WIDEN_KEEP
+    return bits.view(np.float32)
 
 
 def _nearest_centre(centres: np.ndarray, vectors: np.ndarray) -> np.ndarray:
