@@ -108,16 +108,6 @@ class Tally:
             return
         self._enter(item, *self._loaded_answers[self._loaded.get_loc(item)])
 
-    def _touch_all(self, items: list) -> None:
-        """``_touch`` of many items with one lookup in ``load``'s columns (a group's 200 answers
-        arrive at once: one lookup each cost more than the rest of their counting)."""
-        fresh = [item for item in items if item not in self.items]
-        if not fresh or not len(self._loaded):
-            return
-        for item, position in zip(fresh, self._loaded.get_indexer(fresh).tolist()):
-            if position >= 0 and item not in self.items:
-                self._enter(item, *self._loaded_answers[position])
-
     def _enter(self, item, annotator, status, label, session) -> None:
         """An answer in the per-item dicts, without moving the counts (``load`` counted it)."""
         self.answers[item, annotator] = (status, label, session)
@@ -125,9 +115,8 @@ class Tally:
         self.items.setdefault(item, [0, 0])[0 if status == LABELED else 1] += 1
 
     def apply(self, rows) -> None:
-        self._touch_all([row[0] for row in rows])
         for item, annotator, status, label, session, event_id in rows:
-            before = self._state(item)
+            before = self._item_state(item)
             old = self.answers.get((item, annotator))
             if old is not None:
                 self._count(item, annotator, *old, -1)
@@ -135,7 +124,7 @@ class Tally:
                 self._forget(item, annotator)
             else:
                 self._remember(item, annotator, status, label, session, event_id)
-            after = self._state(item)
+            after = self._item_state(item)
             self.labeled += (after == LABELED) - (before == LABELED)
             self.skipped += (after == SKIPPED) - (before == SKIPPED)
             self.last_event = max(self.last_event, event_id)
@@ -165,10 +154,6 @@ class Tally:
 
     def _item_state(self, item):
         self._touch(item)
-        return self._state(item)
-
-    def _state(self, item):
-        """An item's state from the per-item dicts (``_touch`` has given them its answers)."""
         counts = self.items.get(item)
         if not counts:
             return None
