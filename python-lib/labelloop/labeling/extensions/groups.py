@@ -58,7 +58,7 @@ class Groups(Extension):
         if len(set(ids)) != len(ids):
             raise LabelloopError("ids lists an item more than once: nothing was recorded.")
         label, comment = label_value(service.config, body.get("label")), comment_of(body)
-        unknown = len(ids) - int(service.source.known(ids).sum())
+        unknown = sum(1 for i in ids if i not in service.source)
         if unknown:
             raise LabelloopError(f"{unknown} of the ids are not items of this project: nothing was recorded.")
         group = record_group(service.journal, user, [_grouped(service.annotation(user, i, LABELED, label, comment))
