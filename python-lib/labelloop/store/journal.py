@@ -189,6 +189,23 @@ def _reachable(dbapi):
         raise Unavailable("The journal database cannot be reached right now; try again in a moment.") from error
 
 
+def _changes_statement():
+    """``Journal.changes``'s query, built once (building it cost as much as running it), after the event ``:after``."""
+    after = sa.bindparam("after", type_=sa.Integer)
+    answers = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
+                         current.c.session, current.c.event_id, events.c.audited, events.c.suggested,
+                         events.c.group_id, events.c.suggested_by)
+               .join(events, events.c.id == current.c.event_id).where(current.c.event_id > after))
+    decisions = sa.select(reviews.c.item_id, reviews.c.reviewer, sa.literal(REVIEWED), reviews.c.label,
+                          sa.literal(0), reviews.c.event_id, sa.null().cast(sa.Boolean),
+                          sa.null().cast(sa.Text), sa.null().cast(events.c.group_id.type),
+                          sa.null().cast(events.c.suggested_by.type)).where(reviews.c.event_id > after)
+    # one statement: on PostgreSQL it sees one moment of both tables, where two statements
+    # could see a decision newer than an answer committed between them, and skip that answer
+    return sa.union_all(answers, decisions).order_by(sa.text("event_id"))
+
+
+_CHANGES = _changes_statement()
 _INSERT_EVENT = events.insert()
 
 class Journal:
@@ -464,19 +481,8 @@ class Journal:
         so a follower that asks again after the last id it saw misses nothing: only the latest
         state of each (item, annotator) or reviewed item is given.
         """
-        answers = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
-                             current.c.session, current.c.event_id, events.c.audited, events.c.suggested,
-                             events.c.group_id, events.c.suggested_by)
-                   .join(events, events.c.id == current.c.event_id).where(current.c.event_id > int(after)))
-        decisions = sa.select(reviews.c.item_id, reviews.c.reviewer, sa.literal(REVIEWED), reviews.c.label,
-                              sa.literal(0), reviews.c.event_id, sa.null().cast(sa.Boolean),
-                              sa.null().cast(sa.Text), sa.null().cast(events.c.group_id.type),
-                              sa.null().cast(events.c.suggested_by.type)).where(reviews.c.event_id > int(after))
-        # one statement: on PostgreSQL it sees one moment of both tables, where two statements
-        # could see a decision newer than an answer committed between them, and skip that answer
-        query = sa.union_all(answers, decisions).order_by(sa.text("event_id"))
         with self.reading() as conn:
-            return list(map(Change._make, conn.execute(query)))
+            return list(map(Change._make, conn.execute(_CHANGES, {"after": int(after)})))
 
     def shared_labels(self) -> pd.DataFrame:
         """``item_id, annotator, label`` of the current labels on items two annotators or more
