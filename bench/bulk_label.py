@@ -103,13 +103,18 @@ def postgres_database(admin_url: str):
     return admin_url.rsplit("/", 1)[0] + f"/{name}", drop
 
 
+def load_average() -> str:
+    """The machine's load: other processes' work inflates the wall-clock times, not the CPU times."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20, help="groups of 200 timed per approach and journal")
     parser.add_argument("--existing", type=int, default=10_000, help="labels in the journal before the first round")
     parser.add_argument("--postgres", default=POSTGRES, help="a PostgreSQL server's URL (a database is made there)")
     args = parser.parse_args()
-    load_before = " ".join(map(str, os.getloadavg()))
+    load_before = load_average()
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         results["SQLite"] = measure(f"sqlite:///{Path(folder) / 'journal.sqlite'}", args.rounds, args.existing)
@@ -118,7 +123,7 @@ def main() -> None:
         results["PostgreSQL"] = measure(url, args.rounds, args.existing)
     finally:
         drop()
-    print(f"Load average before the run: {load_before}, after: {' '.join(map(str, os.getloadavg()))}")
+    print(f"Load average (1, 5, 15 min) before the run: {load_before}; after: {load_average()}")
     print(f"Labeling {GROUP} items: one POST /label/bulk vs {GROUP} POST /label ({args.rounds} rounds each, "
           f"{args.existing:,} labels already, pool of {POOL:,})")
     print(f"{'journal':<12} {'approach':<28} {'p50 ms':>9} {'p95 ms':>9} {'CPU p50 ms':>11}  baseline/ours")
