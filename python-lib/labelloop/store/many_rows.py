@@ -33,7 +33,9 @@ class ManyRows:
             rows = sa.select(sa.func.unnest(*(sa.bindparam(name, type_=postgresql.ARRAY(table.c[name].type))
                                               for name in self.columns)).table_valued(*self.columns).render_derived())
             compiled = finish(insert.from_select(self.columns, rows)).compile(dialect=dialect)
-            self.sql = re.sub(r"%\((\w+)\)s", r"%(\1)b", str(compiled))  # psycopg: %(name)b is a binary parameter
+            self.sql = str(compiled)
+            if dialect.driver == "psycopg":  # %(name)b: a binary parameter (another driver keeps its text ones)
+                self.sql = re.sub(r"%\((\w+)\)s", r"%(\1)b", self.sql)
             return
         compiled = finish(insert).compile(dialect=dialect, column_keys=self.columns)
         self.sql, self.order = str(compiled), list(compiled.positiontup)
