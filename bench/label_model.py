@@ -121,14 +121,17 @@ def ours(votes, codes, categories):
     return majority_vote(votes, categories, ties), "majority vote" + ("" if ties is None else ", model breaks ties")
 
 
-def snorkel(votes, categories):
+def snorkel(votes, categories, known=None):
+    """Snorkel's LabelModel fitted on ``votes`` (-1: abstain), default settings, 500 epochs, ties
+    broken at random; ``known``, true labels of some items, give it the class balance (its ``Y_dev``,
+    the one use it makes of labels)."""
     try:
         from snorkel.labeling.model import LabelModel
     except ImportError:
         raise SystemExit("This benchmark races Snorkel's LabelModel: pip install snorkel") from None
 
     model = LabelModel(cardinality=categories, verbose=False)
-    model.fit(votes.astype(int), n_epochs=500, seed=0, progress_bar=False)
+    model.fit(votes.astype(int), Y_dev=known, n_epochs=500, seed=0, progress_bar=False)
     return model.predict(votes.astype(int), tie_break_policy="random")
 
 

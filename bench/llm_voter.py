@@ -9,11 +9,17 @@ per item with its own seed. Two profiles: a good LLM and a weak one.
    at random (as a project has some). Measured on the other items: coverage, accuracy on the
    items covered, and the share of all of them labeled right. Several seeds of LLM answers.
    Also the accuracy of both on the items the LLM answers, where the two label the same items.
+   Beside ours, Snorkel's LabelModel on the same votes (the rules' columns and the LLM's answers
+   as one column, the 200 human labels giving it the class balance: ``label_model.snorkel``), and
+   a bound no label model can pass: each vote pattern (which rules fire, what the LLM says) given
+   the true label most frequent among the measured items that have it (it reads the truth).
 2. Active learning: ``simulate --llm-answers`` on 1,000 tweets (the good LLM's answers), margin
    (diverse, as serve picks) against margin with the ``llm_disagreement`` bonus, 5 seeds, 20 seed
    labels, batches of 20, up to 200 labels.
 
     python bench/llm_voter.py [--tweets 7000] [--seeds 5] [--simulated 1000]
+
+Snorkel is a benchmark-only dependency (``pip install snorkel``, as for bench/label_model.py).
 """
 from __future__ import annotations
 
@@ -26,11 +32,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from headline import record
+from label_model import snorkel
 
 from labelloop.learning.simulate import SimulationSettings, read_llm_answers, simulate
 from labelloop.rules.llm_voter import llm_votes
 from labelloop.rules.spec import parse_rules
-from labelloop.rules.votes import ABSTAIN
+from labelloop.rules.votes import ABSTAIN, rule_votes
 from labelloop.rules.weak import label_pool
 from labelloop.standalone.demo import tweets_frame
 
@@ -73,13 +80,33 @@ def measured(predicted: np.ndarray, truth: np.ndarray, judged: np.ndarray, answe
             (right & answered).sum() / (judged & answered).sum())
 
 
+def snorkel_labels(votes: np.ndarray, llm_codes: np.ndarray, truth: np.ndarray, gold: np.ndarray) -> np.ndarray:
+    """Snorkel's labels from the rules' votes and the LLM's answers as one more column, -1 where none votes."""
+    both = np.column_stack([votes, llm_codes]).astype(int)
+    predicted = snorkel(both, len(CATEGORIES), truth[gold >= 0])
+    return np.where((both != ABSTAIN).any(axis=1), predicted, ABSTAIN)
+
+
+def pattern_bound(votes: np.ndarray, llm_codes: np.ndarray, truth: np.ndarray, judged: np.ndarray) -> np.ndarray:
+    """Each covered item's vote pattern's most frequent true label among the ``judged`` items: what the
+    best possible label from these votes gets right, measured on the items it was read from."""
+    fires = np.column_stack([votes != ABSTAIN, llm_codes]).astype(int)
+    patterns, inverse = np.unique(fires, axis=0, return_inverse=True)
+    counts = np.zeros((len(patterns), len(CATEGORIES)))
+    np.add.at(counts, (inverse.ravel()[judged], truth[judged]), 1)
+    covered = (votes != ABSTAIN).any(axis=1) | (llm_codes != ABSTAIN)
+    return np.where(covered, counts.argmax(axis=1)[inverse.ravel()], ABSTAIN)
+
+
 def weak_label_rows(rows: int, seeds: int) -> list:
     frame, truth = tweets(rows)
     rules = [r for r in parse_rules(TWEET_RULES, frame.dtypes, CATEGORIES) if r.enabled]
+    votes = rule_votes(rules, frame, CATEGORIES)
     ids = frame["tweet_id"].astype(str)
     table = []
     for profile_name, profile in PROFILES.items():
-        found = {"rules alone": [], "LLM alone": [], "rules + LLM": []}
+        found = {"rules alone": [], "LLM alone": [], "rules + LLM": [], "rules + LLM, Snorkel's LabelModel": [],
+                 "rules + LLM, best label per vote pattern (a bound: reads the truth)": []}
         for seed in range(seeds):
             rng = np.random.default_rng(1000 + seed)
             gold = np.full(rows, -1)
@@ -93,6 +120,10 @@ def weak_label_rows(rows: int, seeds: int) -> list:
                 predicted[weak.rows] = [CATEGORIES.index(label) for label in weak.labels]
                 found[name].append(measured(predicted, truth, judged, llm.codes != ABSTAIN))
             found["LLM alone"].append(measured(llm.codes.astype(int), truth, judged, llm.codes != ABSTAIN))
+            for name, labels in (("rules + LLM, Snorkel's LabelModel", snorkel_labels(votes, llm.codes, truth, gold)),
+                                 ("rules + LLM, best label per vote pattern (a bound: reads the truth)",
+                                  pattern_bound(votes, llm.codes, truth, judged))):
+                found[name].append(measured(labels, truth, judged, llm.codes != ABSTAIN))
         table.append((profile_name, {name: np.array(values) for name, values in found.items()}))
     return table
 
@@ -110,10 +141,11 @@ def print_weak_labels(table: list, rows: int, seeds: int) -> None:
             print(f"| {profile_name} | {name} | {coverage:.1%} | {accuracy:.3f} ({values[:, 1].min():.3f}-"
                   f"{values[:, 1].max():.3f}) | {right:.3f} | {right / alone:.3f} | {answered:.3f} |")
         both, llm = found["rules + LLM"].mean(axis=0), found["LLM alone"].mean(axis=0)
+        peer = found["rules + LLM, Snorkel's LabelModel"].mean(axis=0)
         record("llm_voter", f"tweets, {profile_name}: accuracy on covered, rules + LLM (LLM alone {llm[1]:.3f}, rules "
-               f"alone {found['rules alone'][:, 1].mean():.3f})", round(float(both[1]), 3), None, "")
-        record("llm_voter", f"tweets, {profile_name}: share labeled right, rules + LLM (LLM alone {llm[2]:.3f})",
-               round(float(both[2]), 3), None, "")
+               f"alone {found['rules alone'][:, 1].mean():.3f}, Snorkel {peer[1]:.3f})", round(float(both[1]), 3), None, "")
+        record("llm_voter", f"tweets, {profile_name}: share labeled right, rules + LLM (LLM alone {llm[2]:.3f}, "
+               f"Snorkel {peer[2]:.3f})", round(float(both[2]), 3), None, "")
     print()
 
 

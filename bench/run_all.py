@@ -61,6 +61,9 @@ def commit() -> str:
 
 
 def number(value) -> str:
+    """A figure as the tables print it; a benchmark that could not measure one reports None, shown as n/a."""
+    if value is None:
+        return "n/a"
     if isinstance(value, str):
         return value
     return f"{value:,.0f}" if value >= 100 else f"{value:,.2f}" if value >= 1 else f"{value:.3f}"
@@ -73,8 +76,10 @@ def headline_table(rows: list) -> str:
         baseline, ratio = "", ""
         if row["baseline"] is not None:
             baseline = number(row["baseline"]) + unit
+        if row["baseline"] is not None and row["ours"]:
             ratio = f"{row['baseline'] / row['ours']:,.1f}x"
-        lines.append(f"| {row['benchmark']} | {row['measure']} | {number(row['ours'])}{unit} | {baseline} | {ratio} |")
+        ours = number(row['ours']) + (unit if row['ours'] is not None else '')
+        lines.append(f"| {row['benchmark']} | {row['measure']} | {ours} | {baseline} | {ratio} |")
     return "\n".join(lines)
 
 

@@ -105,6 +105,8 @@ export function makeApi(backendUrl) {
     saveRules: (rules) => call("PUT", "rules", { rules }),
     review: (body) => call("POST", "review", body),
     similar: (id, size) => call("GET", `similar?id=${encodeURIComponent(id)}&size=${size}`),
+    clusters: (size) => call("GET", `clusters?size=${size}`),
+    cluster: (id, size) => call("GET", `clusters/${encodeURIComponent(id)}?size=${size}`),
     labelBulk: (body) => call("POST", "label/bulk", body),
     undoGroup: (group) => call("POST", "label/bulk/undo", { group }),
     groups: () => call("GET", "groups"),

@@ -6,10 +6,12 @@
 // Input is never lost: the page holds the next items before it needs them, so an answer shows the
 // next item at once while it is sent; keys pressed while a request holds the page wait their turn;
 // Tab and Enter belong to a focused button. The state logic is in page-state.js.
-// Shift+G opens the items like the one shown as a group (a search can open its results as one):
+// Shift+G opens the items like the one shown as a group, Shift+C the Clusters view (a search can open its results as one):
 // the annotator unticks what does not belong and Enter labels the rest at once (group-state.js).
+// The Clusters view opens a cluster of look-alike items of the pool as a group the same way.
 import { ApiError, makeApi, storeName } from "./api.js";
 import { makeDialog } from "./dialog.js";
+import { clustersPanel } from "./clusters-panel.js";
 import { clear, el } from "./dom.js";
 import { GroupSelection, groupItems } from "./group-state.js";
 import { groupView, labelCaption } from "./group-view.js";
@@ -23,7 +25,8 @@ import { teamPanel } from "./team-panel.js";
 import { RENDERERS, preload } from "./views.js";
 
 const BATCH_SIZE = 10;
-const GROUP_SIZE = 20; // items a group from the item shown asks for (GET /similar)
+const GROUP_SIZE = 20; // items a group from the item shown asks for (GET /similar), or from a cluster
+const CLUSTERS_SHOWN = 20; // clusters the Clusters view lists, the most unlabeled items first
 const STATS_POLL_MS = 2000;
 const WAIT_SECONDS = 5;
 const LOW_WATER = 3; // held items that make the page ask for the next batch
@@ -101,6 +104,9 @@ class LabelingPage {
     this.nodes.groups = groupsPanel(this.config.categories, (group) => this.act({ type: "undoGroup", group }));
     this.nodes.dock.add("groups", "Groups", this.nodes.groups);
     this.refreshGroups();
+    this.nodes.clusters = clustersPanel((cluster) => this.act({ type: "cluster", cluster }));
+    // opening the view lists the clusters as they are now
+    this.nodes.dock.add("clusters", "Clusters", this.nodes.clusters).addEventListener("click", () => this.refreshClusters());
     this.nodes.user.textContent = this.config.user || "";
     this.nodes.reviewToggle.hidden = !this.config.reviewer;
     await this.hold(() => this.nextNewItem()); // a failing first batch says why, not a blank page
@@ -167,6 +173,7 @@ class LabelingPage {
           el("dt", {}, "Home / End"), el("dd", {}, "Your first answer / back to new items"),
           el("dt", {}, "Ctrl+Z"), el("dd", {}, "Reopen your latest answer to change it"),
           el("dt", {}, "Shift+G"), el("dd", {}, "Label the items like this one as a group"),
+          el("dt", {}, "Shift+C"), el("dd", {}, "Clusters of look-alikes (Enter opens one)"),
           el("dt", {}, "In a group"), el("dd", {}, "Arrows and Space untick, a category key sets the label, Enter labels, "
             + "Esc leaves"),
           el("dt", {}, "+ / - / 0"), el("dd", {}, "Images: zoom in, zoom out, fit (or the mouse wheel; drag to pan)"),
@@ -308,6 +315,7 @@ class LabelingPage {
     this.nodes.model.update(stats);
     this.nodes.meaning.hidden = !(stats.features && stats.features.kind === "embeddings");
     this.nodes.team.update(stats.agreement, stats.suggestionPull, stats.suspects, stats.llm);
+    if (stats.clusters && stats.clusters.ready && this.nodes.clusters && !this.nodes.clusters.loaded) this.refreshClusters();
     // while the loop trains or the texts are being embedded, keep the panel current without waiting for the next label
     clearTimeout(this.statsTimer);
     const embedding = stats.features && !stats.features.ready;
@@ -611,6 +619,38 @@ class LabelingPage {
     });
   }
 
+  // Shift+C: the Clusters view, listed afresh, with the focus on its first cluster (Enter opens it).
+  showClusters() {
+    if (this.nodes.clusters.hidden) {
+      return this.showError({ message: "No clusters to show: the pool is still being grouped, or nothing is left unlabeled." });
+    }
+    this.nodes.dock.show("clusters");
+    return this.refreshClusters().then(() => {
+      const first = this.nodes.clusters.querySelector(".cluster-open");
+      if (first) first.focus();
+    });
+  }
+
+  // A cluster of the pool (GET /clusters/<id>, leased like a batch) as a group; the Clusters view closes to give it room.
+  openCluster(cluster) {
+    if (this.reviewing || this.group) {
+      return this.showError({ message: this.group ? "Confirm or leave the group shown (Esc) before opening a cluster."
+        : "Clusters open as groups to label: leave the review first." });
+    }
+    return this.hold(async () => {
+      const found = await this.send(() => this.api.cluster(cluster, GROUP_SIZE));
+      this.showStats(found.stats);
+      if (!found.items.length) {
+        this.nodes.message.textContent = `Cluster ${cluster} has no unlabeled item left that is not held by others.`;
+        return this.refreshClusters();
+      }
+      this.history = null;
+      this.nodes.dock.show(null);
+      this.showGroup(found.items, `Cluster ${cluster}`);
+      return null;
+    });
+  }
+
   showGroup(items, title) {
     if (this.view && this.view.dispose) this.view.dispose();
     this.view = null;
@@ -675,7 +715,10 @@ class LabelingPage {
     this.nodes.nav.hidden = this.nodes.search.hidden = false;
     this.nodes.comment.value = "";
     if (released.length) await this.send(() => this.api.release(released));
-    if (confirmed) this.refreshGroups();
+    if (confirmed) {
+      this.refreshGroups();
+      this.refreshClusters();
+    }
     return this.nextNewItem();
   }
 
@@ -684,6 +727,7 @@ class LabelingPage {
       const result = await this.send(() => this.api.undoGroup(group));
       this.showStats(result.stats);
       await this.refreshGroups();
+      this.refreshClusters();
       this.nodes.message.textContent = `The group is undone: its ${result.withdrawn} item(s) go back to the queue.`;
     });
   }
@@ -691,6 +735,17 @@ class LabelingPage {
   // The Groups view, current; a server without groups leaves it hidden.
   refreshGroups() {
     return this.api.groups().then((found) => this.nodes.groups.update(found.groups), () => null);
+  }
+
+  // The Clusters view, current; until the server has clusters (or without them) it stays hidden.
+  refreshClusters() {
+    if (!this.clustersRead) {
+      this.clustersRead = this.api.clusters(CLUSTERS_SHOWN).then((found) => this.nodes.clusters.update(found), () => null)
+        .finally(() => {
+          this.clustersRead = null;
+        });
+    }
+    return this.clustersRead;
   }
 
   // Run `task` holding the page: keys pressed meanwhile wait, then replay in order.
@@ -742,6 +797,8 @@ class LabelingPage {
       groupConfirm: () => (this.group ? this.confirmGroup() : null),
       groupLeave: () => (this.group ? this.hold(() => this.leaveGroup(false)) : null),
       undoGroup: () => this.undoGroup(action.group),
+      clusters: () => this.showClusters(),
+      cluster: () => this.openCluster(action.cluster),
     };
     actions[action.type]();
   }

@@ -63,7 +63,8 @@ export function groupView(selection, config, context, handlers, title) {
     "aria-label": `${title}: ticked items get the group's label` });
   const tiles = selection.items.map((item, index) => {
     const similarity = typeof item.similarity === "number" ? el("span", { className: "tile-similarity",
-      title: "How similar to the item the group was opened from" }, `${Math.round(item.similarity * 100)}%`) : null;
+      title: "How similar to the item the group was opened from, or to its cluster's centre" },
+    `${Math.round(item.similarity * 100)}%`) : null;
     const tile = el("div", { className: "group-tile", id: `group-tile-${index}`, role: "checkbox", title: item.id,
       onClick: () => {
         grid.focus({ preventScroll: true });

@@ -11,7 +11,7 @@ function gridColumns(count) {
   return count <= 6 ? 1 : 2;
 }
 
-// The dock: `add(id, title, node, summary)` gives a panel a header button; `summary()`, when
+// The dock: `add(id, title, node, summary)` gives a panel a header button, and returns it; `summary()`, when
 // given, is the button's `{ text, title }`, recomputed whenever the panel changes. A panel that hides itself
 // (the Team panel before two annotators answered the same item) hides its button too. Escape
 // inside the open view closes it and gives the focus back to its button.
@@ -63,6 +63,7 @@ export function panelDock() {
     follow();
     buttons.append(button);
     column.append(section);
+    return button;
   }
 
   return { buttons, column, add, show };

@@ -10,12 +10,12 @@ export const MODES = Object.freeze(["labeling", "history", "review", "waiting", 
 // What each mode lets a key do. Naming takes no shortcut: every key belongs to the name form. The
 // group view has keys of its own (groupKeyAction).
 const ALLOWED = {
-  labeling: new Set(["choose", "save", "skip", "walk", "undo", "help", "group"]),
-  history: new Set(["choose", "save", "skip", "walk", "undo", "help"]),
+  labeling: new Set(["choose", "save", "skip", "walk", "undo", "help", "group", "clusters"]),
+  history: new Set(["choose", "save", "skip", "walk", "undo", "help", "clusters"]),
   review: new Set(["choose", "save", "skip", "help"]),
-  waiting: new Set(["walk", "undo", "help"]), // no item shown: a category key labels nothing unseen
+  waiting: new Set(["walk", "undo", "help", "clusters"]), // no item shown: a category key labels nothing unseen
   naming: new Set(),
-  done: new Set(["walk", "undo", "help"]),
+  done: new Set(["walk", "undo", "help", "clusters"]),
 };
 
 export const ITEM_ACTIONS = new Set(["choose", "save", "skip"]); // those that answer the item shown
@@ -49,6 +49,8 @@ export function keyAction(press, focus, mode, shortcuts) {
     action = { type: "help" };
   } else if (press.key === "G" && press.shiftKey) {
     action = { type: "group" }; // Shift, so every letter stays a category's
+  } else if (press.key === "C" && press.shiftKey) {
+    action = { type: "clusters" };
   } else if (shortcuts.has(press.key.toLowerCase())) {
     action = { type: "choose", category: shortcuts.get(press.key.toLowerCase()) };
   }
@@ -66,7 +68,7 @@ function groupKeyAction(press, focus, shortcuts) {
   if (press.key === "Backspace") return { type: "groupPlay" };
   if (GROUP_MOVES[press.key]) return { type: "groupMove", direction: GROUP_MOVES[press.key] };
   if (press.key === "?") return { type: "help" };
-  if (press.key === "G" && press.shiftKey) return null; // the group is open already
+  if ((press.key === "G" || press.key === "C") && press.shiftKey) return null; // the group is open already
   const category = shortcuts.get(press.key.toLowerCase());
   return category ? { type: "choose", category } : null;
 }

@@ -77,3 +77,59 @@ def test_a_multi_label_webapp_refuses_an_llm_in_one_sentence(flow, tmp_path):
     with pytest.raises(LabelloopError) as refused:
         start(flow, tmp_path, multi_label=True)
     assert str(refused.value) == "LLM pre-labeling works on single-label webapps: leave the LLM empty."
+
+
+def measured(answers: dict, labeled: list) -> list:
+    """``[(answer, final label)]`` of the labeled items the LLM answered, each category's first ten labels
+    aside (the prompt takes its examples among them, so they measure nothing)."""
+    seen = {key["from"]: 0 for key in CATEGORIES}
+    pairs = []
+    for item, label in labeled:
+        seen[label] += 1
+        if seen[label] > 10 and answers.get(item) is not None:
+            pairs.append((answers[item], label))
+    return pairs
+
+
+def label_next(client, headers, size: int) -> list:
+    items = client.get(f"/batch?size={size}", headers=headers).get_json()["items"]
+    for item in items:
+        label = TRUTH[item["data"]["text"]]
+        assert client.post("/label", json={"id": item["id"], "label": label}, headers=headers).status_code == 200
+    return [(item["id"], TRUTH[item["data"]["text"]]) for item in items]
+
+
+@pytest.mark.parametrize("kind, read", [("text", "{}"), ("tabular", "text: {}")])
+def test_the_rules_and_team_panels_measure_the_mesh_model_against_the_labels(flow, tmp_path, kind, read):
+    from test_apply_rules_recipe import rules_dataset
+
+    truth = {read.format(text): label for text, label in TRUTH.items()}
+    flow.add_completion_llm("openai:gpt", truth, {"complaint": 0.9, "praise": 0.6})
+    flow.add_dataset("rules", rules_dataset({"name": "refund", "label": "complaint", "column": "text",
+                                             "keywords": ["refund"]}))
+    client = start(flow, tmp_path, kind, rules_ds="rules", reviewers="carol")
+    carol = flow.login("carol")
+    assert eventually(lambda: llm_stats(client, carol)["answers"] >= 20, timeout=30)
+    first = llm_stats(client, carol)["promptVersion"]
+    labeled = label_next(client, carol, 20)  # the items it answered first: its examples come from them
+    assert eventually(lambda: llm_stats(client, carol)["promptVersion"] != first
+                      and llm_stats(client, carol)["answers"] >= 20, timeout=30)  # a prompt with examples
+    labeled += label_next(client, carol, 20)
+    frame = LlmAnswers(Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")).frame()
+    last = frame[frame["prompt_version"] == frame["prompt_version"].iloc[-1]]
+    answers = dict(zip(last["item_id"], last["answer"]))
+    pairs = measured(answers, labeled)
+    assert len(pairs) >= 10
+
+    voter = client.get("/rules", headers=carol).get_json()["llm"]  # the Rules panel lists it, measured as a rule
+    assert voter["name"] == "llm:openai:gpt" and voter["gold"] == len(pairs)
+    assert voter["accuracy"] == pytest.approx(sum(a == t for a, t in pairs) / len(pairs))
+    assert voter["coverage"] == pytest.approx(sum(a is not None for a in answers.values()) / len(TEXTS))
+    for key in ("complaint", "praise"):
+        said = [t for a, t in pairs if a == key]
+        found = voter["categories"][key]
+        assert found["gold"] == len(said) and found["accuracy"] == (sum(t == key for t in said) / len(said) if said else None)
+    assert eventually(lambda: (llm_stats(client, carol)["agreement"] or {}).get("items") == len(pairs), timeout=30)
+    agreement = llm_stats(client, carol)["agreement"]  # the Team panel's LLM-vs-human line
+    assert agreement["accuracy"] == pytest.approx(sum(a == t for a, t in pairs) / len(pairs))
+    assert agreement["majority"] == pytest.approx(max(sum(t == k for _, t in pairs) for k in TRUTH.values()) / len(pairs))

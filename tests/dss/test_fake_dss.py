@@ -234,6 +234,9 @@ def test_the_fake_delivers_params_and_checks_descriptors_as_dss_does(flow, tmp_p
     unlinked = {**webapp, "params": [{"name": "c", "type": "DATASET_COLUMN"}]}
     with pytest.raises(DescriptorError, match="needs 'datasetParamName'"):
         flow.run(make_entry(tmp_path / "unlinked", "webapp.json", unlinked, "backend.py", ""), {})
+    chat = {**webapp, "params": [{"name": "llm", "type": "LLM", "llmUsagePurpose": "CHAT_COMPLETION"}]}
+    with pytest.raises(DescriptorError, match="unknown llmUsagePurpose 'CHAT_COMPLETION'"):
+        flow.run(make_entry(tmp_path / "chat", "webapp.json", chat, "backend.py", ""), {})
     optional = {**RECIPE_JSON, "inputRoles": [{"name": "input", "arity": "UNARY", "acceptsDataset": True}],
                 "params": []}
     flow.run(make_entry(tmp_path / "optional", "recipe.json", optional, "recipe.py", ""), {},

@@ -50,6 +50,11 @@ _FLOW_OBJECT_PARAMS = {"DATASET", "SAVED_MODEL", "MANAGED_FOLDER", "FOLDER"}
 # This type requires a datasetParamName" ("probably not what you want for recipes"). Which other
 # kinds take which is not written down: the stricter reading refuses the other family everywhere.
 _COLUMN_PARAMS = {"recipe": {"COLUMN", "COLUMNS"}, "other": {"DATASET_COLUMN", "DATASET_COLUMNS"}}
+# An LLM param's llmUsagePurpose: dataikuapi dss/project.py, list_llms(purpose="GENERIC_COMPLETION"):
+# "Usage purpose of the LLM. Main values are GENERIC_COMPLETION, TEXT_EMBEDDING_EXTRACTION and
+# IMAGE_GENERATION"; Dataiku's own dss-plugin-typesafe-ai declares its chat model param
+# (python-guardrails/jev-guardrail/guardrail.json) as "type": "LLM", "llmUsagePurpose": "GENERIC_COMPLETION".
+_LLM_PURPOSES = {"GENERIC_COMPLETION", "TEXT_EMBEDDING_EXTRACTION", "IMAGE_GENERATION"}
 
 
 def load_fake_dataiku():
@@ -135,6 +140,9 @@ def check_descriptor(kind: str, descriptor: dict) -> None:
                                                   / "parameter-set.json").is_file():
             raise DescriptorError(f"Param '{param['name']}' (PRESET) names no parameter set of the plugin "
                                   "(parameter-sets/<parameterSetId>/parameter-set.json).")
+        if param.get("type") == "LLM" and param.get("llmUsagePurpose", "GENERIC_COMPLETION") not in _LLM_PURPOSES:
+            raise DescriptorError(f"Param '{param['name']}' (LLM) has an unknown llmUsagePurpose "
+                                  f"{param['llmUsagePurpose']!r} (one of {sorted(_LLM_PURPOSES)}).")
         link = "columnRole" if kind == "recipe" else "datasetParamName"
         if param.get("type") in allowed and not param.get(link):
             raise DescriptorError(f"Param '{param['name']}' ({param['type']}) needs '{link}'.")

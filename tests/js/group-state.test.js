@@ -93,6 +93,18 @@ test("Shift+G opens a group from a new item, and leaves g to its category", () =
   }
 });
 
+test("Shift+C opens the Clusters view wherever labeling may go on, and leaves c to its category", () => {
+  const shortcuts = new Map([...SHORTCUTS, ["c", "cat"]]);
+  for (const mode of ["labeling", "history", "waiting", "done"]) {
+    assert.deepEqual(keyAction(press("C", { shiftKey: true }), "none", mode, shortcuts), { type: "clusters" }, mode);
+  }
+  assert.deepEqual(keyAction(press("c"), "none", "labeling", shortcuts), { type: "choose", category: "cat" });
+  for (const mode of ["review", "group", "naming"]) {
+    assert.equal(keyAction(press("C", { shiftKey: true }), "none", mode, shortcuts), null, mode);
+  }
+  assert.equal(keyAction(press("C", { shiftKey: true }), "text", "labeling", shortcuts), null); // typing a capital C
+});
+
 test("in a group, arrows move, Space ticks, Enter confirms, category keys set the label, Tab is the browser's", () => {
   const at = (key, focus = "none", extra = {}) => keyAction(press(key, extra), focus, "group", SHORTCUTS);
   assert.deepEqual(at("ArrowDown"), { type: "groupMove", direction: "down" });

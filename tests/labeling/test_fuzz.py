@@ -26,7 +26,7 @@ CATEGORIES = [{"key": "cat", "caption": "Cat"}, {"key": "dog", "caption": "Dog"}
 ITEMS = ["a.png", "sub/b.png", "c d.png"]
 ROUTES = ["/", "/config", "/batch", "/search", "/label", "/skip", "/release", "/history", "/stats", "/review", "/rules",
           "/label/bulk", "/label/bulk/undo", "/groups",
-          "/rules/preview", "/train", "/favicon.ico", "/similar",
+          "/rules/preview", "/train", "/favicon.ico", "/similar", "/clusters", "/clusters/1", "/clusters/0",
           "/media/a.png", "/media/sub/b.png", "/resource/labelloop/app.js"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -62,7 +62,8 @@ def client(tmp_path_factory):
     init_project(root / "proj", root / "pics", "image", CATEGORIES)
     project = Project.open(root / "proj")
     app = create_app(serve_settings(project, ServeOptions(auth_token=TOKEN, reviewers=["rev"])))
-    assert eventually(lambda: webapp_of(app).service.stats()["similar"]["ready"])  # /similar's 503 is not the fuzz's
+    stats = webapp_of(app).service.stats
+    assert eventually(lambda: stats()["similar"]["ready"] and stats()["clusters"]["ready"])  # their 503 is not the fuzz's
     yield app.test_client(), project.journal
     webapp_of(app).stop()
     project.close()
@@ -96,7 +97,8 @@ def test_any_method_and_body_on_any_route(client, method, route, body, content_t
 
 
 @FUZZ
-@given(route=st.sampled_from(["/batch", "/search", "/similar", "/history", "/config", "/stats", "/review", "/media/a.png", "/"]),
+@given(route=st.sampled_from(["/batch", "/search", "/similar", "/clusters", "/clusters/1", "/history", "/config", "/stats",
+                              "/review", "/media/a.png", "/"]),
        query=st.dictionaries(st.sampled_from(["size", "cursor", "direction", "original", "token", "q", "column", "match",
                                               "id", "x"]), odd_text,
                              max_size=3))
@@ -163,8 +165,8 @@ def test_rules_with_any_fields(client, rule, user, save):
 
 
 @FUZZ
-@given(item=odd_text, prefix=st.sampled_from(["/media/", "/resource/", "/resource/labelloop/"]))
-def test_any_media_or_resource_path(client, item, prefix):
+@given(item=odd_text, prefix=st.sampled_from(["/media/", "/resource/", "/resource/labelloop/", "/clusters/"]))
+def test_any_media_resource_or_cluster_path(client, item, prefix):
     app, journal = client
     headers = {"Authorization": f"Bearer {TOKEN}", "X-Labelloop-User": "ada", **KEY}
     check(app, journal, "GET", prefix + item, headers=headers)

@@ -134,6 +134,15 @@ def test_a_killed_server_does_not_lock_the_project_out(project_dir):
         assert json.loads((project_dir / "serving.json").read_text())["url"] == again
 
 
+def test_a_stop_as_soon_as_the_server_says_where_it_listens_flushes_and_frees_the_project(project_dir):
+    process, _ = start_server("serve", project_dir, "--retrain-every", "0")
+    process.send_signal(signal.SIGTERM)  # at once: it may land before the server runs, or during its banner
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0 and "Traceback" not in output, output
+    assert "datasets are written" in output
+    assert not (project_dir / "serving.json").exists()
+
+
 def test_a_moved_data_file_says_where_its_path_is_kept(project_dir, wine_csv, tmp_path):
     moved = tmp_path / "elsewhere.csv"
     shutil.move(str(wine_csv), moved)

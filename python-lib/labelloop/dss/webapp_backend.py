@@ -34,8 +34,10 @@ from labelloop.labeling.service import LabelingConfig
 from labelloop.learning.media_features import EXTRACTORS, folder_features
 from labelloop.parameters.tables import WEBAPPS
 from labelloop.rules.dataset import DatasetRules
+from labelloop.rules.llm_voter import stored_llm_votes
 from labelloop.store.item_sources import items_for_type
 from labelloop.store.journal import Journal
+from labelloop.store.llm_answers import LlmAnswers
 from labelloop.store.materialize import Outputs
 from labelloop.store.private_folders import cache_folder, data_folder, slug
 from labelloop.store.restore import restore_journal
@@ -162,6 +164,15 @@ def _served_llm(platform, param: dict, config: LabelingConfig, journal: Journal,
                          left_out=(param.get("id_column"),))
 
 
+def _llm_voter(llm, journal: Journal):
+    """The Rules panel's LLM voter (``RulesBook``'s ``llm``): the votes of the answers the served
+    LLM kept in the journal, measured on the final human labels as standalone's are; None without an LLM."""
+    if llm is None:
+        return None
+    store = LlmAnswers(journal)
+    return lambda ids, categories: stored_llm_votes(store.frame(), llm.human_labels(), ids, categories)
+
+
 def serve_webapp(app, data_type: str, params: dict) -> Webapp:
     """What a webapp's ``backend.py`` does: add the labeling API to DSS's ``app`` from its params.
 
@@ -194,11 +205,13 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
     )
     team = DSSTeam(platform, param["reviewers"])
     suspects = DatasetSuspects(platform, param["suspects_ds"]).current if param["suspects_ds"] else None
+    llm = _served_llm(platform, param, config, journal, source)
     rules = None
     if param["rules_ds"]:
         if config.multi_label:
             raise LabelloopError("Labeling rules work on single-label webapps: leave the rules dataset empty.")
-        rules = RulesBook(DatasetRules(platform, param["rules_ds"]), journal, source, [c["key"] for c in config.categories])
+        rules = RulesBook(DatasetRules(platform, param["rules_ds"]), journal, source, [c["key"] for c in config.categories],
+                          _llm_voter(llm, journal))
     mesh = None
     if param.get("embedding_llm"):
         columns = embedded_columns(data_type, source.frame, param.get("text_column"), param.get("id_column"))
@@ -207,7 +220,6 @@ def serve_webapp(app, data_type: str, params: dict) -> Webapp:
                                  "meaning: leave the embedding model empty.")
         vectors, _ = cache_folder(platform.project_key(), "embeddings", param["embedding_llm"])
         mesh = MeshEmbedding(platform, param["embedding_llm"], source.frame, columns, folder=vectors)
-    llm = _served_llm(platform, param, config, journal, source)
     media_cache, media_problem = cache_folder(platform.project_key(), "media", unlabeled)
     settings = Settings(platform, journal, source, config, identify=team.identify, outputs=outputs, unlabeled=unlabeled,
                         check_host=False,  # DSS's proxy stands between the browser and the backend's Host

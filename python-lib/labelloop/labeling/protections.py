@@ -31,6 +31,7 @@ from flask import Flask, jsonify, request
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LEASING_ROUTES = frozenset({"/batch", "/search", "/similar"})
+LEASING_PREFIXES = ("/clusters/",)  # GET /clusters/<id> leases the cluster's items
 REQUESTED_WITH = "labelloop"
 MAX_JSON_DEPTH = 32  # a rule, the deepest body the API takes, nests about 5 deep
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -59,7 +60,8 @@ def protect(app: Flask, *, check_host: bool) -> None:
                                  "localhost.")
         if request.method in UNSAFE_METHODS:
             return _unsafe_refusal(check_host)
-        if request.path in LEASING_ROUTES and request.headers.get("X-Requested-With") != REQUESTED_WITH:
+        leases = request.path in LEASING_ROUTES or request.path.startswith(LEASING_PREFIXES)
+        if leases and request.headers.get("X-Requested-With") != REQUESTED_WITH:
             return _refused(403, f"This route hands out items: send the header X-Requested-With: {REQUESTED_WITH}.")
         return None
 

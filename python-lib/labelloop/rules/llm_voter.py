@@ -12,8 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
+from labelloop.llm.prompt import shown_as_examples
 from labelloop.rules.votes import ABSTAIN
+from labelloop.store.llm_answers import last_voter
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,17 @@ def llm_votes(model: str, answers: dict, item_ids, categories: list, unmeasured=
     found = [answers.get(str(i)) for i in item_ids]
     return LlmVotes(model, np.array([codes.get(str(a), ABSTAIN) if a is not None else ABSTAIN for a in found],
                                     dtype=np.int16), np.array([str(i) in unmeasured for i in item_ids], dtype=bool))
+
+
+def stored_llm_votes(answers: pd.DataFrame, labeled: list, item_ids, categories: list) -> LlmVotes | None:
+    """The votes of the LLM that answered last in ``answers`` (``LlmAnswers.frame()``, ``last_voter``)
+    over the pool's ``item_ids``, not measured on the items of ``labeled`` (``[(item_id, final
+    label)]`` in labeling order) its prompt may have shown as examples; None before it answered.
+    Both hosts' Rules panels and ``weak`` take the LLM from here."""
+    model, latest = last_voter(answers)
+    if model is None:
+        return None
+    return llm_votes(model, latest, item_ids, categories, shown_as_examples(labeled, categories))
 
 
 def llm_statistics(llm: LlmVotes, rule_votes: np.ndarray, categories: list, gold: np.ndarray) -> dict:

@@ -492,22 +492,23 @@ def _serve_project(project: Project, args, auth_token: str | None) -> None:
     app = create_app(serve_settings(project, options))
     app.config[BOUND_HOST] = host  # a Host it answers under, besides loopback names
     freeze_long_lived()
+    signal.signal(signal.SIGTERM, _interrupt)  # from here on a stop, whenever it comes, flushes and frees the project
+    server = None
     try:
-        server = http_server.make_http_server(app, host, args.port)
-    except BaseException:  # a port in use: the features' threads stop before the one-sentence error
-        _stop_serving(app, project, lock)
-        raise
-    signal.signal(signal.SIGTERM, _interrupt)
-    url = f"http://{host}:{server.effective_port}/"
-    lock.announce(url)
-    print(f"labelloop: serving {project.root} at {url}", flush=True)
-    if auth_token:
-        _print_access(project, url, reviewers or [])
-    try:
+        server = http_server.make_http_server(app, host, args.port)  # a port in use is its one-sentence error
+        url = f"http://{host}:{server.effective_port}/"
+        lock.announce(url)
+        print(f"labelloop: serving {project.root} at {url}", flush=True)
+        if auth_token:
+            _print_access(project, url, reviewers or [])
         server.run()  # returns on KeyboardInterrupt, once the requests being handled finish (up to 5 s)
+    except KeyboardInterrupt:
+        pass  # a stop that came before the server ran is a stop like any other
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second stop does not cut the flush short
         _stop_serving(app, project, lock)
-        print("labelloop: stopped; labels and metadata datasets are written.", flush=True)
+        if server is not None:
+            print("labelloop: stopped; labels and metadata datasets are written.", flush=True)
 
 
 def _stop_serving(app, project: Project, lock) -> None:

@@ -10,14 +10,13 @@ from pathlib import Path
 
 from labelloop.errors import LabelloopError, NotFound
 from labelloop.labeling.rules_book import RulesBook
-from labelloop.llm.prompt import shown_as_examples
 from labelloop.platform.local import write_json_atomic
-from labelloop.rules.llm_voter import LlmVotes, llm_votes
+from labelloop.rules.llm_voter import LlmVotes, stored_llm_votes
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.weak import Weak, label_pool, weak_frame
 from labelloop.standalone.llm_prelabel import human_labels
 from labelloop.standalone.project import Project
-from labelloop.store.llm_answers import LlmAnswers
+from labelloop.store.llm_answers import LlmAnswers, last_voter
 
 RULES_FILE = "rules.json"
 WEAK_LABELS = "weak_labels"
@@ -86,24 +85,13 @@ def apply_rules(project: Project) -> Weak:
 
 
 def project_llm_votes(project: Project, ids, categories: list) -> LlmVotes | None:
-    """The votes of the LLM's latest answers (``latest_llm_answers``), not measured on the items its
-    prompt may have shown as examples (``shown_as_examples``); None when it has not answered yet."""
-    answers = LlmAnswers(project.journal).frame()
-    if answers.empty:
-        return None
-    shown = shown_as_examples(human_labels(project), categories)
-    return llm_votes(str(answers["model"].iloc[-1]), latest_llm_answers(project, answers), ids, categories, shown)
+    """The votes of the LLM's latest answers (``stored_llm_votes``); None when it has not answered yet."""
+    return stored_llm_votes(LlmAnswers(project.journal).frame(), human_labels(project), ids, categories)
 
 
 def latest_llm_answers(project: Project, answers=None) -> dict:
-    """``{item_id: answer or None}`` of the model and prompt version that answered last (another
-    prompt is another voter, measured afresh); empty when the LLM has not answered yet."""
-    answers = LlmAnswers(project.journal).frame() if answers is None else answers
-    if answers.empty:
-        return {}
-    last = answers.iloc[-1]
-    mine = answers[(answers["model"] == last["model"]) & (answers["prompt_version"] == last["prompt_version"])]
-    return dict(zip(mine["item_id"], mine["answer"]))  # a later answer of an item replaces an earlier one
+    """``{item_id: answer or None}`` of the model and prompt version that answered last (``last_voter``)."""
+    return last_voter(LlmAnswers(project.journal).frame() if answers is None else answers)[1]
 
 
 def has_enabled_rules(project: Project) -> bool:

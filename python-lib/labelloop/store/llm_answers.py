@@ -80,3 +80,14 @@ class LlmAnswers:
         query = sa.select(*[c for c in llm_answers.c if c.name != "id"]).order_by(llm_answers.c.id)
         with self.journal.reading() as conn:
             return pd.DataFrame(conn.execute(query).fetchall(), columns=[c.name for c in query.selected_columns])
+
+
+def last_voter(answers: pd.DataFrame) -> tuple:
+    """``(model, {item_id: answer or None})`` of the model and prompt version that answered last in
+    ``answers`` (``LlmAnswers.frame()``): another prompt is another voter, measured afresh; a later
+    answer of an item replaces an earlier one. ``(None, {})`` when the LLM has not answered yet."""
+    if answers.empty:
+        return None, {}
+    last = answers.iloc[-1]
+    mine = answers[(answers["model"] == last["model"]) & (answers["prompt_version"] == last["prompt_version"])]
+    return str(last["model"]), dict(zip(mine["item_id"], mine["answer"]))

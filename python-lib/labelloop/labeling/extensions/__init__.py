@@ -14,6 +14,7 @@ FEATURES = (
     "datasets:Datasets",
     "search:Search",
     "similar:Similar",
+    "clusters:Clusters",
     "review:Review",
     "groups:Groups",
     "rules:Rules",

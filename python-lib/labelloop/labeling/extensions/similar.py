@@ -19,6 +19,7 @@ import shutil
 import tempfile
 import threading
 import weakref
+from typing import NamedTuple
 
 import numpy as np
 from flask import jsonify, request
@@ -38,6 +39,14 @@ CHUNK = 10_000  # items turned into vectors at a time
 SAMPLE = 20_000  # items the space's scales and word rarities are learned on
 WIDEST = 64  # cells a request looks at, at most, when the nearest are answered or leased to others
 RECHECK_SECONDS = 5.0  # how often items waiting for their embeddings are tried again
+
+
+class Built(NamedTuple):
+    """The similar items' index and its items, as ``Similar.built`` gives them."""
+
+    index: NearestIndex
+    ids: list  # position -> item id (it may run ahead of the index: a position below ``index.rows`` has its id)
+    positions: dict  # item id -> position
 
 
 class Similar(Extension):
@@ -84,6 +93,20 @@ class Similar(Extension):
             self._waiting.extend(item_ids)
         self._wake.set()
 
+    def built(self) -> Built:
+        """The index with its items (position -> id, id -> position) once it is built; until then
+        ``Unavailable``, saying why (the pool's clusters are learned on it too)."""
+        index = self._index
+        if index is None:
+            raise Unavailable(self._error or "Similar items are not ready yet: their index is being built, "
+                                             "try again in a minute.")
+        return Built(index, self._ids, self._positions)
+
+    @property
+    def failure(self):
+        """Why the index could not be built, in one sentence (None while it is built or being built)."""
+        return self._error
+
     # the request
     def similar(self, user: str, item_id, size) -> dict:
         size = whole_number(size, "size", 1, MAX_SIZE, text=True)
@@ -92,10 +115,7 @@ class Similar(Extension):
             raise LabelloopError("id must be the id of an item.")
         if item_id not in service.source:
             raise NotFound("Unknown item id.")
-        index, position = self._index, self._positions.get(item_id)
-        if index is None:
-            raise Unavailable(self._error or "Similar items are not ready yet: their index is being built, "
-                                             "try again in a minute.")
+        index, position = self.built().index, self._positions.get(item_id)
         if position is None:
             raise Unavailable("This item is not in the similar items' index yet (its features are being "
                               "computed): try again in a minute.")
