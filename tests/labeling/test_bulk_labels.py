@@ -191,6 +191,10 @@ def test_a_group_and_its_undo_on_a_postgresql_journal(tmp_path, wine_csv, postgr
     client = app.test_client()
     try:
         ids = leased(client, "ada", 100)
+        theirs = leased(client, "bob", 1)
+        before = journal_state(project.journal)
+        refused = client.post("/label/bulk", json={"ids": [*ids, *theirs], "label": "a"}, headers=headers("ada"))
+        assert refused.status_code == 409 and journal_state(project.journal) == before  # and ada keeps her leases:
         answer = client.post("/label/bulk", json={"ids": ids, "label": "a"}, headers=headers("ada")).get_json()
         assert answer["recorded"] == 100 and answer["stats"]["labeled"] == 100
         client.post("/label", json={"id": leased(client, "ada", 1)[0], "label": "b"}, headers=headers("ada"))

@@ -13,7 +13,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from labelloop.errors import LabelloopError, LeaseConflict
-from labelloop.store.journal import KIND_OF_STATUS, LABELED, WITHDRAWN, Journal, current, events, leases, utcnow
+from labelloop.store.journal import KIND_OF_STATUS, LABELED, WITHDRAWN, Journal, current, events, utcnow
 
 UNDO, WITHDRAW = "undo", "withdraw"  # the events' kinds
 
@@ -25,27 +25,15 @@ def record_group(journal: Journal, annotator: str, annotations: list, now: dt.da
     nothing is written.
     """
     now = now or utcnow()
-    ids = [a.item_id for a in annotations]
     with journal.writing() as conn:
-        held = set(conn.execute(sa.select(leases.c.item_id).where(
-            leases.c.item_id.in_(ids), leases.c.annotator == annotator, leases.c.expires_at > now)).scalars())
-        missing = len(set(ids) - held)
-        if missing:
+        missing = len(annotations) - journal.end_leases(conn, annotator, [a.item_id for a in annotations], now)
+        if missing:  # the transaction is rolled back: the leases it ended are kept
             verb = "is" if missing == 1 else "are"
             raise LeaseConflict(f"{missing} of these items {verb} not leased to you (a lease expired, or another "
                                 "annotator holds it): nothing was recorded.")
-        first = journal.next_event_id(conn)  # writes are serialised: the next ids are ours
+        first = journal.reserve_event_ids(conn, len(annotations))
         group = f"g{first}"  # text that no reader of the datasets takes for a number
-        rows = []
-        for n, annotation in enumerate(annotations):
-            values = {**vars(annotation), "group_id": group, "group_size": len(annotations)}  # asdict copies deeply: 10x slower
-            rows.append({"id": first + n, "kind": KIND_OF_STATUS[values.pop("status")], "created_at": now, **values})
-        conn.execute(events.insert(), rows)
-        conn.execute(journal.upsert_current, [
-            {"item_id": r["item_id"], "annotator": annotator, "event_id": r["id"], "first_event_id": r["id"],
-             "status": LABELED, "label": r["label"], "session": r["session"]} for r in rows])
-        conn.execute(leases.delete().where(leases.c.item_id.in_(ids)))
-        journal.advance_event_ids(conn)
+        journal.append_answers(conn, annotations, first, now, group_id=group, group_size=len(annotations))
     return group
 
 
@@ -60,7 +48,7 @@ def withdraw_group(journal: Journal, group: str, by: str, now: dt.datetime | Non
             sa.select(current.c.item_id, current.c.annotator, current.c.session)
             .join(events, events.c.id == current.c.event_id)
             .where(events.c.group_id == group, current.c.status == LABELED)).all()
-        first = journal.next_event_id(conn)
+        first = journal.reserve_event_ids(conn, 1 + len(answers))
         conn.execute(events.insert(), [
             {"id": first, "kind": UNDO, "item_id": "", "annotator": by, "session": 0, "group_id": group,
              "created_at": now},
@@ -73,7 +61,6 @@ def withdraw_group(journal: Journal, group: str, by: str, now: dt.datetime | Non
                 .values(event_id=sa.bindparam("event"), status=WITHDRAWN, label=None),
                 [{"item": item, "who": annotator, "event": first + n}
                  for n, (item, annotator, _) in enumerate(answers, 1)])
-        journal.advance_event_ids(conn)
     return len(answers)
 
 

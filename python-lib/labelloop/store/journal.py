@@ -30,6 +30,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 
 from labelloop.errors import LabelloopError, LeaseConflict, Unavailable, first_line
+from labelloop.store.many_rows import ManyRows
 from labelloop.store.skips import unavailable
 
 log = logging.getLogger(__name__)
@@ -188,6 +189,23 @@ def _reachable(dbapi):
         raise Unavailable("The journal database cannot be reached right now; try again in a moment.") from error
 
 
+def _changes_statement():
+    """``Journal.changes``'s query, built once (building it cost as much as running it), after the event ``:after``."""
+    after = sa.bindparam("after", type_=sa.Integer)
+    answers = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
+                         current.c.session, current.c.event_id, events.c.audited, events.c.suggested,
+                         events.c.group_id, events.c.suggested_by)
+               .join(events, events.c.id == current.c.event_id).where(current.c.event_id > after))
+    decisions = sa.select(reviews.c.item_id, reviews.c.reviewer, sa.literal(REVIEWED), reviews.c.label,
+                          sa.literal(0), reviews.c.event_id, sa.null().cast(sa.Boolean),
+                          sa.null().cast(sa.Text), sa.null().cast(events.c.group_id.type),
+                          sa.null().cast(events.c.suggested_by.type)).where(reviews.c.event_id > after)
+    # one statement: on PostgreSQL it sees one moment of both tables, where two statements
+    # could see a decision newer than an answer committed between them, and skip that answer
+    return sa.union_all(answers, decisions).order_by(sa.text("event_id"))
+
+
+_CHANGES = _changes_statement()
 _INSERT_EVENT = events.insert()
 
 class Journal:
@@ -199,7 +217,13 @@ class Journal:
         self.engine = _engine(url)
         self._dbapi = self.engine.dialect.loaded_dbapi
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-        self.upsert_current = self._current_upsert()
+        self.upsert_current = self._upsert_current(self._insert(current))
+        dialect = self.engine.dialect
+        self._many_events = ManyRows(events.insert(), events, dialect)
+        self._many_current = ManyRows(self._insert(current), current, dialect, finish=self._upsert_current)
+        self._end_leases = leases.delete().where(
+            self._among(leases.c.item_id, "ids"), leases.c.annotator == sa.bindparam("annotator"),
+            leases.c.expires_at > sa.bindparam("now")).returning(leases.c.item_id)
         # SQLite allows one writer at a time; threads of this process queue on a lock, which wakes
         # them at once, instead of SQLite's busy handler, which sleeps in steps of up to 100 ms.
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
@@ -293,18 +317,8 @@ class Journal:
             raise LabelloopError("Unknown status in the imported answers.")
         if not annotations:
             return 0
-        now = now or utcnow()
-        with self.writing() as conn:  # writes are serialised: the next ids are ours
-            first = self.next_event_id(conn)
-            rows = []
-            for n, annotation in enumerate(annotations):
-                values = asdict(annotation)
-                rows.append({"id": first + n, "kind": KIND_OF_STATUS[values.pop("status")], "created_at": now, **values})
-            conn.execute(_INSERT_EVENT, rows)
-            conn.execute(self.upsert_current, [
-                {"item_id": a.item_id, "annotator": a.annotator, "event_id": first + n, "first_event_id": first + n,
-                 "status": a.status, "label": a.label, "session": a.session} for n, a in enumerate(annotations)])
-            self.advance_event_ids(conn)
+        with self.writing() as conn:
+            self.append_answers(conn, annotations, self.reserve_event_ids(conn, len(annotations)), now or utcnow())
         return len(annotations)
 
     def review(self, reviewer: str, item_id: str, label: str, comment: str | None = None,
@@ -325,9 +339,23 @@ class Journal:
                 set_={k: statement.excluded[k] for k in ("event_id", "reviewer", "label")}))
         return int(event_id)
 
-    def _current_upsert(self):
-        """Insert an (item, annotator)'s current answer, or replace it (keeping its first event)."""
-        statement = self._insert(current)
+    def append_answers(self, conn, annotations: list, first: int, now: dt.datetime, **common) -> None:
+        """In a write transaction (``writing``): append answers, one per (item, annotator), as
+        events numbered from ``first`` (``reserve_event_ids``) and current rows, with ``common``
+        columns set on every event; one statement per table for all the answers."""
+        rows = []
+        for n, annotation in enumerate(annotations):
+            values = {**vars(annotation), **common}  # asdict copies deeply: 10x slower
+            rows.append({"id": first + n, "kind": KIND_OF_STATUS[values.pop("status")], "created_at": now, **values})
+        self._many_events.execute(conn, rows)
+        self._many_current.execute(conn, [
+            {"item_id": r["item_id"], "annotator": r["annotator"], "event_id": r["id"], "first_event_id": r["id"],
+             "status": STATUS_OF_KIND[r["kind"]], "label": r["label"], "session": r["session"]} for r in rows])
+
+    @staticmethod
+    def _upsert_current(statement):
+        """``statement``, an insert into ``current``, made to replace an (item, annotator)'s current
+        answer where there is one (keeping its first event)."""
         return statement.on_conflict_do_update(
             index_elements=[current.c.item_id, current.c.annotator],
             set_={k: statement.excluded[k] for k in ("event_id", "status", "label", "session")})
@@ -392,6 +420,20 @@ class Journal:
         with self.writing() as conn:
             return self._release_in(conn, annotator, item_ids, now)
 
+    def end_leases(self, conn, annotator: str, item_ids: list, now: dt.datetime) -> int:
+        """In a write transaction: delete ``annotator``'s unexpired leases on ``item_ids`` (their
+        answers are being written); returns how many there were, so the caller can refuse the
+        answers, and roll this back, when some item was not leased to them."""
+        return len(conn.execute(self._end_leases, {"ids": item_ids, "annotator": annotator, "now": now}).all())
+
+    def _among(self, column, name: str):
+        """``column IN`` the list bound to ``name``, as one parameter: on PostgreSQL an array
+        (``= ANY``), which psycopg parses once, where 200 placeholders are parsed again each time
+        (it caches statements of up to 50); SQLite expands the list."""
+        if self.engine.dialect.name == "postgresql":
+            return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+        return column.in_(sa.bindparam(name, expanding=True))
+
     @staticmethod
     def _release_in(conn, annotator: str, item_ids: list, now: dt.datetime) -> int:
         if not item_ids:
@@ -439,19 +481,8 @@ class Journal:
         so a follower that asks again after the last id it saw misses nothing: only the latest
         state of each (item, annotator) or reviewed item is given.
         """
-        answers = (sa.select(current.c.item_id, current.c.annotator, current.c.status, current.c.label,
-                             current.c.session, current.c.event_id, events.c.audited, events.c.suggested,
-                             events.c.group_id, events.c.suggested_by)
-                   .join(events, events.c.id == current.c.event_id).where(current.c.event_id > int(after)))
-        decisions = sa.select(reviews.c.item_id, reviews.c.reviewer, sa.literal(REVIEWED), reviews.c.label,
-                              sa.literal(0), reviews.c.event_id, sa.null().cast(sa.Boolean),
-                              sa.null().cast(sa.Text), sa.null().cast(events.c.group_id.type),
-                              sa.null().cast(events.c.suggested_by.type)).where(reviews.c.event_id > int(after))
-        # one statement: on PostgreSQL it sees one moment of both tables, where two statements
-        # could see a decision newer than an answer committed between them, and skip that answer
-        query = sa.union_all(answers, decisions).order_by(sa.text("event_id"))
         with self.reading() as conn:
-            return list(map(Change._make, conn.execute(query)))
+            return list(map(Change._make, conn.execute(_CHANGES, {"after": int(after)})))
 
     def shared_labels(self) -> pd.DataFrame:
         """``item_id, annotator, label`` of the current labels on items two annotators or more
@@ -575,6 +606,17 @@ class Journal:
     def next_event_id(conn) -> int:
         """In a write transaction (``writing``): the id the next event gets, to write rows with explicit ids."""
         return int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0) + 1
+
+    def reserve_event_ids(self, conn, count: int) -> int:
+        """In a write transaction: the first of ``count`` (at least 1) consecutive event ids now
+        ours, for rows written with explicit ids. On PostgreSQL one statement also moves the
+        sequence past them (``advance_event_ids``'s work, done before the rows are written)."""
+        if self.engine.dialect.name != "postgresql":
+            return self.next_event_id(conn)
+        last = conn.exec_driver_sql(
+            "SELECT setval(pg_get_serial_sequence('events', 'id'), COALESCE(MAX(id), 0) + %(count)s) FROM events",
+            {"count": int(count)}).scalar()
+        return int(last) - int(count) + 1
 
     def advance_event_ids(self, conn) -> None:
         """After rows written with explicit ids, PostgreSQL's sequence must move past them."""
