@@ -145,3 +145,21 @@ def empty_models_folder(monkeypatch, tmp_path_factory):
     """Tests see no model by name unless they give one: ``make`` puts all-MiniLM-L6-v2 in the venv's
     models folder, where ``--features auto`` would find it (embedding_model.models_folder)."""
     monkeypatch.setenv("LABELLOOP_MODELS", str(tmp_path_factory.mktemp("models")))
+
+
+@pytest.fixture(autouse=True)
+def webapps_stopped(monkeypatch):
+    """Every webapp a test starts is stopped when the test ends, as its host would stop it: one left
+    running keeps its feed's thread polling its journal, and itself with all its data alive, for
+    the rest of the run (``make test``'s process once grew to 7 GB and 90 threads)."""
+    from labelloop.labeling.app import Webapp
+
+    started, start = [], Webapp.start
+
+    def recorded_start(webapp):
+        started.append(webapp)
+        start(webapp)
+    monkeypatch.setattr(Webapp, "start", recorded_start)
+    yield
+    for webapp in reversed(started):
+        webapp.stop()
