@@ -2,12 +2,15 @@
 served in the background, and labeling goes on whatever the model does."""
 from __future__ import annotations
 
+import dataclasses
+
 import flask
 import pandas as pd
 import pytest
 from paths import ROOT
 from polling import eventually
 
+import labelloop.labeling.llm_prelabeling as llm_prelabeling
 from labelloop.errors import LabelloopError
 from labelloop.store.journal import Journal
 from labelloop.store.llm_answers import LlmAnswers
@@ -19,7 +22,11 @@ TRUTH = {text: ("complaint" if i % 2 == 0 else "praise") for i, text in enumerat
 
 
 @pytest.fixture
-def flow(dss_any):
+def flow(dss_any, monkeypatch):
+    # the LLM's next look at the queue comes at once rather than in 5 s, and its retries pause 10 ms rather
+    # than 0.5 s then 1 s: what is checked is what it asks and says, not when
+    monkeypatch.setattr(llm_prelabeling, "PAUSE", 0.1)
+    monkeypatch.setattr(llm_prelabeling, "PACE", dataclasses.replace(llm_prelabeling.PACE, backoff=0.01))
     dss_any.add_dataset("tickets", pd.DataFrame({"ticket": [f"t{i}" for i in range(60)], "text": TEXTS}))
     dss_any.add_dataset("labels")
     dss_any.add_dataset("metadata")
