@@ -2,6 +2,7 @@
 markers that sort tests by kind."""
 from __future__ import annotations
 
+import gc
 import inspect
 import secrets
 from pathlib import Path
@@ -155,7 +156,9 @@ def empty_models_folder(monkeypatch, tmp_path_factory):
 def webapps_stopped(monkeypatch):
     """Every webapp a test starts is stopped when the test ends, as its host would stop it: one left
     running keeps its feed's thread polling its journal, and itself with all its data alive, for
-    the rest of the run (``make test``'s process once grew to 7 GB and 90 threads)."""
+    the rest of the run (``make test``'s process once grew to 7 GB and 90 threads). What a host
+    set aside from the garbage collector (``freeze_long_lived``: for as long as a server's
+    process lives) is given back to it: here the test was that process."""
     from labelloop.labeling.app import Webapp
 
     started, start = [], Webapp.start
@@ -167,3 +170,4 @@ def webapps_stopped(monkeypatch):
     yield
     for webapp in reversed(started):
         webapp.stop()
+    gc.unfreeze()
