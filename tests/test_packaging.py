@@ -176,10 +176,29 @@ def test_building_the_archive_twice_gives_the_same_files(tmp_path):
         assert all(a.read(n) == b.read(n) for n in a.namelist())
 
 
-@pytest.mark.parametrize("module", ["labelloop.store.items", "labelloop.store.journal", "labelloop.standalone.project",
-                                    "labelloop.standalone.cli", "labelloop.dss.platform", "labelloop.dss.webapp_backend",
-                                    "labelloop.dss.sampler_recipe", "labelloop.dss.spark_sampler_recipe",
-                                    "labelloop.dss.rules_recipe", "labelloop.dss.trigger", "labelloop.dss.metrics_step"])
-def test_the_core_imports_without_dss(module, tmp_path):
-    code = f"import sys, {module}; assert 'dataiku' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
+CORE_MODULES = ["labelloop.store.items", "labelloop.store.journal", "labelloop.standalone.project",
+                "labelloop.standalone.cli", "labelloop.dss.platform", "labelloop.dss.webapp_backend",
+                "labelloop.dss.sampler_recipe", "labelloop.dss.spark_sampler_recipe",
+                "labelloop.dss.rules_recipe", "labelloop.dss.trigger", "labelloop.dss.metrics_step"]
+
+
+@pytest.fixture(scope="module")
+def imported_dataiku(tmp_path_factory) -> dict:
+    """For each core module, whether ``dataiku`` was imported once it was, in one fresh Python that
+    imports them in turn: what an earlier module imported is itself free of ``dataiku``, so each
+    answer is the one a process of its own would give. It stops at the first that imports it."""
+    code = ("import importlib, sys\n"
+            f"for name in {CORE_MODULES!r}:\n"
+            "    importlib.import_module(name)\n"
+            "    print('imported', name, 'dataiku' in sys.modules, flush=True)\n"
+            "    if 'dataiku' in sys.modules: break\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path_factory.mktemp("core"))
+    assert run.returncode == 0, run.stderr
+    lines = [line.split() for line in run.stdout.splitlines() if line.startswith("imported ")]
+    return {name: loaded == "True" for _, name, loaded in lines}
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_the_core_imports_without_dss(module, imported_dataiku):
+    assert module in imported_dataiku, f"not imported: a module before it imported dataiku ({imported_dataiku})"
+    assert imported_dataiku[module] is False

@@ -2,12 +2,15 @@
 served in the background, and labeling goes on whatever the model does."""
 from __future__ import annotations
 
+import dataclasses
+
 import flask
 import pandas as pd
 import pytest
 from paths import ROOT
 from polling import eventually
 
+import labelloop.labeling.llm_prelabeling as llm_prelabeling
 from labelloop.errors import LabelloopError
 from labelloop.store.journal import Journal
 from labelloop.store.llm_answers import LlmAnswers
@@ -19,7 +22,9 @@ TRUTH = {text: ("complaint" if i % 2 == 0 else "praise") for i, text in enumerat
 
 
 @pytest.fixture
-def flow(dss_any):
+def flow(dss_any, monkeypatch):
+    # the LLM's retries pause 10 ms rather than 0.5 s then 1 s: what is checked is what it says, not when
+    monkeypatch.setattr(llm_prelabeling, "PACE", dataclasses.replace(llm_prelabeling.PACE, backoff=0.01))
     dss_any.add_dataset("tickets", pd.DataFrame({"ticket": [f"t{i}" for i in range(60)], "text": TEXTS}))
     dss_any.add_dataset("labels")
     dss_any.add_dataset("metadata")
@@ -41,7 +46,8 @@ def llm_stats(client, headers) -> dict:
 
 
 @pytest.mark.parametrize("kind, read", [("text", "{}"), ("tabular", "text: {}")])  # a row: its columns but the id
-def test_the_mesh_model_answers_the_next_items_with_examples_from_the_labels(flow, tmp_path, kind, read):
+def test_the_mesh_model_answers_the_next_items_with_examples_from_the_labels(flow, tmp_path, kind, read, monkeypatch):
+    monkeypatch.setattr(llm_prelabeling, "PAUSE", 0.1)  # its next look at the queue, with examples, at once rather than in 5 s
     truth = {read.format(text): label for text, label in TRUTH.items()}  # what the model reads of each item
     llm = flow.add_completion_llm("openai:gpt", truth, {"complaint": 1.0, "praise": 1.0})
     client = start(flow, tmp_path, kind)
@@ -99,6 +105,7 @@ def label_next(client, headers, size: int) -> list:
     return [(item["id"], TRUTH[item["data"]["text"]]) for item in items]
 
 
+@pytest.mark.slow  # waits out two of the LLM's 5 s pauses between rounds (a prompt with examples, then its answers): 10 s each
 @pytest.mark.parametrize("kind, read", [("text", "{}"), ("tabular", "text: {}")])
 def test_the_rules_and_team_panels_measure_the_mesh_model_against_the_labels(flow, tmp_path, kind, read):
     from test_apply_rules_recipe import rules_dataset

@@ -3,6 +3,7 @@ completion model answers with a known accuracy per category."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -17,7 +18,9 @@ from paths import ROOT
 from polling import eventually
 from sampler_models import pool, tabular_classifier
 
+import labelloop.dss.llm_recipe as llm_recipe
 from labelloop.errors import LabelloopError
+from labelloop.llm.prelabel import Pace
 
 RECIPE = ROOT / "custom-recipes" / "llm-prelabel"
 CATEGORIES = [{"from": "complaint", "to": "the customer is unhappy"}, {"from": "praise", "to": "the customer is happy"}]
@@ -32,7 +35,9 @@ def tickets(count: int = 120) -> pd.DataFrame:
 
 
 @pytest.fixture
-def flow(dss_any):
+def flow(dss_any, monkeypatch):
+    # retries pause 10 ms rather than 0.5 s then 1 s: what is checked is when a run stops or retries, not how long it waits
+    monkeypatch.setattr(llm_recipe, "Pace", functools.partial(Pace, backoff=0.01))
     data = tickets()
     dss_any.add_dataset("tickets", data[["ticket", "text"]])
     dss_any.add_dataset("labels", pd.DataFrame({"item_id": data["ticket"][:40], "label": data["truth"][:40]}))

@@ -7,6 +7,7 @@ KEY_VALUE_LIST values not shaped ``[{from, to}]`` are refused before the code ru
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import copy
 import hashlib
@@ -15,6 +16,7 @@ import json
 import os
 import runpy
 import secrets
+import signal
 import sys
 import sysconfig
 import tempfile
@@ -648,6 +650,7 @@ class FakeDSS:
         self.presets = {}  # parameter set id -> {preset name -> values}, set by an admin in the plugin's settings
         self._encoders = {}
         self._apps = []  # the Flask apps of the webapp backends run here (closed by ``stop``)
+        self._sigterm = signal.getsignal(signal.SIGTERM)  # a backend sets its own (``stop`` puts this one back)
 
     # the flow
     def platform_of(self, project_key: str):
@@ -853,11 +856,17 @@ class FakeDSS:
         """End a webapp's context (its backend ran inside it while serving).
 
         The backends are stopped first (their datasets flushed), while this instance is still
-        current: a writer left running would write its datasets into the next test's instance."""
+        current: a writer left running would write its datasets into the next test's instance.
+        What a backend's process takes with it when it ends goes too: its exit hook and its
+        SIGTERM handler, which would otherwise hold every test's webapp, and its data, to the
+        end of the run."""
         for app in self._apps:
             if "labelloop" in app.extensions:
                 app.extensions["labelloop"].stop()
+                atexit.unregister(app.extensions["labelloop"].stop)
         self._apps.clear()
+        if self._sigterm is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._sigterm)
         if "dataiku._instance" in sys.modules:
             sys.modules["dataiku._instance"].INSTANCE = None
         self.context = None

@@ -182,8 +182,12 @@ def test_a_reader_following_by_id_misses_no_answer_of_concurrent_writers(journal
     assert len(seen) == 600
 
 
+PER_ANNOTATOR = 100
+
+
 def test_eight_annotators_in_parallel_lose_and_duplicate_nothing(journal, tmp_path):
-    """8 threads x 200 labels on one journal: 1600 label events, no item held by two people."""
+    """8 threads x 100 labels on one journal, all drawing from the same first items: 800 label events,
+    no item held by two people."""
     pool = [f"item-{i:05d}" for i in range(2000)]
     errors = []
 
@@ -191,14 +195,14 @@ def test_eight_annotators_in_parallel_lose_and_duplicate_nothing(journal, tmp_pa
         try:
             done = 0
             cursor = 0
-            while done < 200:
+            while done < PER_ANNOTATOR:
                 answered = journal.unavailable_items(0)
                 busy = journal.leased_to_others(who)
                 candidates = [i for i in pool[cursor:] if i not in answered and i not in busy][:40]
                 for item in journal.lease(who, candidates, limit=5):
                     journal.record(label(item, who, value=f"v{done % 3}"))
                     done += 1
-                    if done == 200:
+                    if done == PER_ANNOTATOR:
                         break
                 cursor = (cursor + 7) % 200
         except Exception as error:  # noqa: BLE001 - surfaced by the assertion below
@@ -211,9 +215,9 @@ def test_eight_annotators_in_parallel_lose_and_duplicate_nothing(journal, tmp_pa
         thread.join()
     assert errors == []
     labels = journal.events_frame(["label"])
-    assert len(labels) == 1600
+    assert len(labels) == 8 * PER_ANNOTATOR
     assert labels["item_id"].is_unique
-    assert labels.groupby("annotator").size().tolist() == [200] * 8
+    assert labels.groupby("annotator").size().tolist() == [PER_ANNOTATOR] * 8
     leases = journal.events_frame(["lease"])
     holders = leases.groupby("item_id")["annotator"].nunique()
     assert (holders == 1).all(), "an item was leased to two annotators"
@@ -230,4 +234,4 @@ def test_eight_annotators_in_parallel_lose_and_duplicate_nothing(journal, tmp_pa
     assert written["label"].tolist() == expected["label"].tolist()
     assert written["label_id"].tolist() == expected["id"].tolist()
     assert (written["name"] == written["item_id"]).all()
-    assert len(platform.read_dataset("metadata")) == 1600
+    assert len(platform.read_dataset("metadata")) == 8 * PER_ANNOTATOR

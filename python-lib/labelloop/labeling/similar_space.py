@@ -18,6 +18,7 @@ the pool (``fit``), and kept as the pool grows.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -26,6 +27,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.random_projection import SparseRandomProjection
+from sklearn.utils.extmath import safe_sparse_dot
 
 from labelloop.store.embedding_cache import text_keys
 from labelloop.store.items import FOLDER_TYPES
@@ -66,7 +68,7 @@ class Hashed:
         self.columns, self.words = list(columns), words
         self._words = HashingVectorizer(n_features=HASHED, ngram_range=(1, 2), alternate_sign=False, norm=None)
         self._keys = FeatureHasher(n_features=HASHED, input_type="string", alternate_sign=False)
-        self._projection = SparseRandomProjection(PROJECTED, density=DENSITY, dense_output=True, random_state=seed)
+        self.seed = seed
         self.rarity = None
 
     def _counts(self, frame: pd.DataFrame):
@@ -80,14 +82,24 @@ class Hashed:
         counts = self._counts(frame)
         present = np.bincount(counts.indices, minlength=HASHED)
         self.rarity = np.log((1 + counts.shape[0]) / (1 + present)) + 1
-        self._projection.fit(sp.csr_matrix((1, HASHED)))
         return PROJECTED
 
     def transform(self, frame: pd.DataFrame) -> tuple:
         counts = self._counts(frame)
         counts.data = np.log1p(counts.data)
         weighted = counts.multiply(self.rarity).tocsr()
-        return self._projection.transform(weighted).astype(np.float32), np.ones(len(frame), dtype=bool)
+        projected = safe_sparse_dot(weighted, projection(self.seed), dense_output=True)
+        return np.asarray(projected, dtype=np.float32), np.ones(len(frame), dtype=bool)
+
+
+@lru_cache(maxsize=4)
+def projection(seed) -> sp.csr_matrix:
+    """The random projection of ``seed`` (``HASHED`` x ``PROJECTED``), drawn once per process and kept
+    in the layout a product reads row by row: drawing its two million non-zeros and transposing
+    them cost the same for a pool of 30 items as of a million, and every webapp with this seed
+    (and every part of one) would draw the same matrix. Read-only once made: threads share it."""
+    drawn = SparseRandomProjection(PROJECTED, density=DENSITY, random_state=seed).fit(sp.csr_matrix((1, HASHED)))
+    return drawn.components_.T.tocsr()
 
 
 class Embedded:
