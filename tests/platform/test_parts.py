@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pandas as pd
 import pyarrow.dataset as ds
@@ -14,7 +15,7 @@ from polling import eventually
 from servers import labelloop_server
 from test_loop import wine_project
 
-from labelloop.platform.parquet_parts import FANOUT, MAX_PART_ROWS, PartedDataset, part_numbers
+from labelloop.platform.parquet_parts import FANOUT, MAX_PART_ROWS, PartedDataset, part_numbers, read_parts
 
 
 def answers(ids, label, annotator="ann"):
@@ -43,6 +44,27 @@ def test_rows_are_inserted_replaced_and_removed_and_any_reader_sees_one_dataset(
     assert parts.parts <= 4 * FANOUT
     reopened = PartedDataset(folder, ("data_id", "annotator"))
     assert len(reopened) == len(expected) and reopened.parts == parts.parts
+
+
+def test_a_reader_of_the_folder_never_fails_while_the_writer_merges_parts(tmp_path):
+    folder = tmp_path / "metadata.parquet"
+    parts = PartedDataset(folder, ("data_id", "annotator"))
+    parts.write(answers(range(10), "a"))
+    done = threading.Event()
+
+    def write():  # 200 flushes of 5 labels: parts are merged, and removed, all along
+        for start in range(10, 1010, 5):
+            parts.write(answers(range(start, start + 5), "a"))
+        done.set()
+    writer = threading.Thread(target=write)
+    writer.start()
+    seen = 0
+    while not done.is_set():
+        keys = set(read_parts(folder)["data_id"])
+        assert len(keys) >= seen  # what was written stays: a read sees every row of an earlier read, or more
+        seen = len(keys)
+    writer.join()
+    assert len(read_parts(folder)) == 1010
 
 
 def test_a_write_of_new_rows_leaves_the_parts_already_written_untouched(tmp_path):

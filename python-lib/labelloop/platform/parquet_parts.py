@@ -324,9 +324,18 @@ def replace_parts(folder, frame: pd.DataFrame) -> None:
         os.remove(folder / part_name(number))
 
 
-def read_parts(folder, columns: list | None = None) -> pd.DataFrame:
-    """The rows of every part of ``folder``, in part order: one dataset."""
-    tables = [pq.read_table(Path(folder) / part_name(n), columns=columns) for n in part_numbers(Path(folder))]
+def read_parts(folder, columns: list | None = None, attempts: int = 5) -> pd.DataFrame:
+    """The rows of every part of ``folder``, in part order: one dataset.
+
+    A writer working meanwhile (a merge, a rewrite of a part) may remove a part between the listing
+    and its read: the parts are then listed again, up to ``attempts`` times."""
+    for attempt in range(attempts):
+        try:
+            tables = [pq.read_table(Path(folder) / part_name(n), columns=columns) for n in part_numbers(Path(folder))]
+            break
+        except FileNotFoundError:
+            if attempt == attempts - 1:
+                raise
     if not tables:
         return pd.DataFrame(columns=columns or [])
     return _concat(tables).to_pandas()
