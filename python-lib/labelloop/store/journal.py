@@ -408,7 +408,8 @@ class Journal:
             free = [i for i in candidates if i not in answered
                     and (i not in held or held[i].annotator == annotator or held[i].expires_at <= now)]
             taken = free[:limit]
-            self._release_in(conn, annotator, [i for i in dict.fromkeys(replacing) if i not in taken], now)
+            kept = set(taken)
+            self._release_in(conn, annotator, [i for i in dict.fromkeys(replacing) if i not in kept], now)
             if cap is not None:
                 self._make_room(conn, annotator, taken, cap, now)
             if taken:

@@ -50,13 +50,21 @@ class ManyRows:
         if self.arrays:
             conn.exec_driver_sql(self.sql, dict(zip(self.columns, map(list, zip(*map(self.values, rows))))))
         else:
-            conn.exec_driver_sql(self.sql, [self._converted(row) for row in rows])
+            conn.exec_driver_sql(self.sql, self._converted(rows))
 
-    def _converted(self, row: dict) -> tuple:
-        values = self.values(row)
-        if not self.conversions:
+    def _converted(self, rows: list) -> list:
+        """The rows' tuples of values, with the columns that need it converted."""
+        values = list(map(self.values, rows))
+        if not self.conversions or not values:
             return values
-        values = list(values)
+        columns = list(zip(*values))
         for n, convert in self.conversions:
-            values[n] = convert(values[n])
-        return tuple(values)
+            columns[n] = _each_once(convert, columns[n])
+        return list(zip(*columns))
+
+
+def _each_once(convert, column: tuple) -> tuple:
+    """``convert`` applied to the values of ``column`` (plain, hashable ones), once per distinct
+    value: the rows of one statement often share one, such as the time they were written."""
+    done = {value: convert(value) for value in set(column)}
+    return tuple(map(done.__getitem__, column))
