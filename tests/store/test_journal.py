@@ -76,6 +76,22 @@ def test_an_annotator_renews_their_own_lease_and_can_release_it(journal):
     assert journal.events_frame(["lease", "release"])["kind"].tolist() == ["lease", "lease", "release", "lease"]
 
 
+def test_a_search_of_200_replaces_the_last_one_and_each_item_s_lease_and_release_is_an_event(journal):
+    now = utcnow()
+    first, second = [f"a{i}" for i in range(200)], [f"b{i}" for i in range(200)]
+    journal.record(label("b7", "bob"), now=now)
+    assert journal.lease("ann", first, limit=200, now=now) == first
+    assert journal.lease("ann", second, limit=200, now=now, replacing=first) == [i for i in second if i != "b7"]
+    assert journal.lease("bob", first, limit=200, now=now) == first  # ann gave them back
+    assert journal.leased_to_others("bob", now=now) == set(second) - {"b7"}
+    events = journal.events_frame(["lease", "release"])
+    mine = events[events["annotator"] == "ann"]
+    assert mine.groupby("kind")["item_id"].apply(set).to_dict() == {
+        "lease": set(first) | set(second) - {"b7"}, "release": set(first)}
+    assert (events["created_at"] == pd.Timestamp(now)).all()
+    assert journal.release("ann", second + ["zzz"]) == 199
+
+
 def test_unknown_status_is_refused_and_writes_nothing(journal):
     with pytest.raises(LabelloopError):
         journal.record(Annotation("a", "ann", "MAYBE"))

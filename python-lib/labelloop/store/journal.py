@@ -207,6 +207,7 @@ def _changes_statement():
 
 _CHANGES = _changes_statement()
 _INSERT_EVENT = events.insert()
+_LEASE_EVENT_COLUMNS = ("kind", "item_id", "annotator", "session", "created_at")  # the others stay empty
 
 class Journal:
     """Append-only annotation events with current state, leases and statistics."""
@@ -224,6 +225,15 @@ class Journal:
         self._end_leases = leases.delete().where(
             self._among(leases.c.item_id, "ids"), leases.c.annotator == sa.bindparam("annotator"),
             leases.c.expires_at > sa.bindparam("now")).returning(leases.c.item_id)
+        self._labeled_among = sa.select(current.c.item_id, current.c.annotator).where(
+            self._among(current.c.item_id, "ids"), current.c.status == LABELED)
+        self._held_among = sa.select(leases.c.item_id, leases.c.annotator, leases.c.expires_at).where(
+            self._among(leases.c.item_id, "ids"))
+        self._release_among = leases.delete().where(
+            leases.c.annotator == sa.bindparam("annotator"), self._among(leases.c.item_id, "ids")
+        ).returning(leases.c.item_id)
+        self._many_leases = ManyRows(self._insert(leases), leases, dialect, finish=self._renew_leases)
+        self._many_lease_events = ManyRows(events.insert(), events, dialect, columns=_LEASE_EVENT_COLUMNS)
         # SQLite allows one writer at a time; threads of this process queue on a lock, which wakes
         # them at once, instead of SQLite's busy handler, which sleeps in steps of up to 100 ms.
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
@@ -389,29 +399,36 @@ class Journal:
             return []
         with self.writing() as conn:
             labels, mine = {}, set()
-            for item, who in conn.execute(sa.select(current.c.item_id, current.c.annotator).where(
-                    current.c.item_id.in_(candidates), current.c.status == LABELED)):
+            for item, who in conn.execute(self._labeled_among, {"ids": candidates}):
                 labels[item] = labels.get(item, 0) + 1
                 if who == annotator:
                     mine.add(item)
             answered = {i for i, n in labels.items() if i in mine or n >= (needed(i) if needed else 1)}
-            held = {row.item_id: row for row in conn.execute(
-                sa.select(leases.c.item_id, leases.c.annotator, leases.c.expires_at).where(leases.c.item_id.in_(candidates)))}
+            held = {row.item_id: row for row in conn.execute(self._held_among, {"ids": candidates})}
             free = [i for i in candidates if i not in answered
                     and (i not in held or held[i].annotator == annotator or held[i].expires_at <= now)]
             taken = free[:limit]
-            self._release_in(conn, annotator, [i for i in dict.fromkeys(replacing) if i not in taken], now)
+            kept = set(taken)
+            self._release_in(conn, annotator, [i for i in dict.fromkeys(replacing) if i not in kept], now)
             if cap is not None:
                 self._make_room(conn, annotator, taken, cap, now)
             if taken:
-                statement = self._insert(leases).values(
-                    [{"item_id": i, "annotator": annotator, "expires_at": expires} for i in taken])
-                conn.execute(statement.on_conflict_do_update(
-                    index_elements=[leases.c.item_id],
-                    set_={"annotator": statement.excluded.annotator, "expires_at": statement.excluded.expires_at}))
-                conn.execute(events.insert(), [
-                    {"kind": "lease", "item_id": i, "annotator": annotator, "session": 0, "created_at": now} for i in taken])
+                self._many_leases.execute(conn, [{"item_id": i, "annotator": annotator, "expires_at": expires}
+                                                 for i in taken])
+                self._lease_events(conn, "lease", annotator, taken, now)
         return taken
+
+    @staticmethod
+    def _renew_leases(statement):
+        """``statement``, an insert into ``leases``, made to hand over an item's lease where there is one."""
+        return statement.on_conflict_do_update(
+            index_elements=[leases.c.item_id],
+            set_={"annotator": statement.excluded.annotator, "expires_at": statement.excluded.expires_at})
+
+    def _lease_events(self, conn, kind: str, annotator: str, item_ids: list, now: dt.datetime) -> None:
+        """Append a ``kind`` event ("lease" or "release") of ``annotator`` per item, in one statement."""
+        self._many_lease_events.execute(conn, [
+            {"kind": kind, "item_id": i, "annotator": annotator, "session": 0, "created_at": now} for i in item_ids])
 
     def release(self, annotator: str, item_ids: Iterable[str], now: dt.datetime | None = None) -> int:
         """Give back leases early (the annotator left); returns how many were released."""
@@ -434,19 +451,13 @@ class Journal:
             return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
         return column.in_(sa.bindparam(name, expanding=True))
 
-    @staticmethod
-    def _release_in(conn, annotator: str, item_ids: list, now: dt.datetime) -> int:
+    def _release_in(self, conn, annotator: str, item_ids: list, now: dt.datetime) -> int:
+        """Delete ``annotator``'s leases on ``item_ids`` (expired ones too) with a release event each; returns how many."""
         if not item_ids:
             return 0
-        released = conn.execute(
-            leases.delete().where(leases.c.annotator == annotator, leases.c.item_id.in_(item_ids))
-            .returning(leases.c.item_id)
-        ).scalars().all()
+        released = conn.execute(self._release_among, {"ids": item_ids, "annotator": annotator}).scalars().all()
         if released:
-            conn.execute(events.insert(), [
-                {"kind": "release", "item_id": i, "annotator": annotator, "session": 0, "created_at": now}
-                for i in released
-            ])
+            self._lease_events(conn, "release", annotator, released, now)
         return len(released)
 
     def _make_room(self, conn, annotator: str, taken: list, cap: int, now: dt.datetime) -> None:

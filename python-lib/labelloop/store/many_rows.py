@@ -23,10 +23,11 @@ def _same(statement):
 
 class ManyRows:
     """``insert`` (an INSERT into ``table``, of a dialect's own ``insert`` when ``finish`` adds an
-    ON CONFLICT clause) of all the table's columns, run for many rows at once."""
+    ON CONFLICT clause) of ``columns`` (all the table's by default; the others get their defaults,
+    such as an event's id from its sequence), run for many rows at once."""
 
-    def __init__(self, insert, table, dialect, finish=_same):
-        self.columns = [column.name for column in table.columns]
+    def __init__(self, insert, table, dialect, finish=_same, columns=None):
+        self.columns = list(columns) if columns else [column.name for column in table.columns]
         self.values = itemgetter(*self.columns)
         self.arrays = dialect.name == "postgresql"
         if self.arrays:
@@ -45,17 +46,25 @@ class ManyRows:
         self.conversions = [(n, convert) for n, convert in conversions if convert is not None]
 
     def execute(self, conn, rows: list) -> None:
-        """Write ``rows`` (dicts holding every column of the table) in one statement."""
+        """Write ``rows`` (dicts holding every column written) in one statement."""
         if self.arrays:
             conn.exec_driver_sql(self.sql, dict(zip(self.columns, map(list, zip(*map(self.values, rows))))))
         else:
-            conn.exec_driver_sql(self.sql, [self._converted(row) for row in rows])
+            conn.exec_driver_sql(self.sql, self._converted(rows))
 
-    def _converted(self, row: dict) -> tuple:
-        values = self.values(row)
-        if not self.conversions:
+    def _converted(self, rows: list) -> list:
+        """The rows' tuples of values, with the columns that need it converted."""
+        values = list(map(self.values, rows))
+        if not self.conversions or not values:
             return values
-        values = list(values)
+        columns = list(zip(*values))
         for n, convert in self.conversions:
-            values[n] = convert(values[n])
-        return tuple(values)
+            columns[n] = _each_once(convert, columns[n])
+        return list(zip(*columns))
+
+
+def _each_once(convert, column: tuple) -> tuple:
+    """``convert`` applied to the values of ``column`` (plain, hashable ones), once per distinct
+    value: the rows of one statement often share one, such as the time they were written."""
+    done = {value: convert(value) for value in set(column)}
+    return tuple(map(done.__getitem__, column))
