@@ -18,6 +18,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -324,21 +325,29 @@ def replace_parts(folder, frame: pd.DataFrame) -> None:
         os.remove(folder / part_name(number))
 
 
-def read_parts(folder, columns: list | None = None, attempts: int = 5) -> pd.DataFrame:
+def read_parts(folder, columns: list | None = None, attempts: int = 40) -> pd.DataFrame:
     """The rows of every part of ``folder``, in part order: one dataset.
 
-    A writer working meanwhile (a merge, a rewrite of a part) may remove a part between the listing
-    and its read: the parts are then listed again, up to ``attempts`` times."""
+    A writer working meanwhile may remove a part (a merge) between the listing and its read: the
+    parts are then listed again, up to ``attempts`` times a few milliseconds apart. It may also
+    replace a part (a rewrite): each part is read from one open file, since pyarrow given a path
+    may take the size of one version and read another."""
     for attempt in range(attempts):
         try:
-            tables = [pq.read_table(Path(folder) / part_name(n), columns=columns) for n in part_numbers(Path(folder))]
+            tables = [_read_part(Path(folder) / part_name(n), columns) for n in part_numbers(Path(folder))]
             break
         except FileNotFoundError:
             if attempt == attempts - 1:
                 raise
+            time.sleep(0.005 * (attempt + 1))  # a writer merging parts back to back lets a read through
     if not tables:
         return pd.DataFrame(columns=columns or [])
     return _concat(tables).to_pandas()
+
+
+def _read_part(path: Path, columns: list | None):
+    with open(path, "rb") as part:
+        return pq.read_table(part, columns=columns)
 
 
 def iter_parts(folder, chunksize: int, columns: list | None = None):
