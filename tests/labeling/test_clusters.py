@@ -174,22 +174,6 @@ def test_until_the_index_is_built_clusters_answer_503_in_one_sentence(tmp_path, 
         webapp_of(app).stop()
 
 
-def test_when_the_index_cannot_be_built_clusters_say_why(tmp_path, monkeypatch):
-    def no_space(settings, frame):
-        raise ValueError("no column to measure closeness in")
-    monkeypatch.setattr(similar_module, "space_for", no_space)
-    app = text_app(tmp_path)
-    client = app.test_client()
-    try:
-        def refused():
-            response = no_traceback(client.get("/clusters", headers=PAGE))
-            return response.status_code == 503 and response.get_json()["error"] == (
-                "Similar items are not available: building their index failed (no column to measure closeness in).")
-        assert eventually(refused)
-    finally:
-        webapp_of(app).stop()
-
-
 def test_clusters_that_cannot_be_learned_are_one_sentence_and_similar_items_go_on(tmp_path, monkeypatch):
     def fails(index, seed):
         raise MemoryError("no room for the centres")
