@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import threading
 
-import flask
 import numpy as np
 import pandas as pd
 import pytest
-from paths import ROOT
 from polling import eventually
-from test_similar import PAGE, digit_images, text_app
+from test_similar import PAGE, dss_image_webapp, text_app
 from test_webapp_api import as_user, no_traceback
 
 from labelloop.labeling.app import Settings, create_app, webapp_of
@@ -242,16 +240,7 @@ def test_a_clustering_files_every_row_once_nearest_its_centre_first(tmp_path):
 
 def test_in_dss_the_image_webapp_lists_its_folders_files_in_clusters_and_serves_one(dss, tmp_path):
     """The DSS backend builds the same extensions: the clusters of a managed folder's images."""
-    folder = dss.add_folder("media")
-    for name, write in digit_images().items():
-        write(folder / name)
-    dss.add_dataset("labels")
-    dss.add_dataset("metadata")
-    config = {"unlabeled": "media", "categories": [{"from": "a"}, {"from": "b"}], "labels_ds": "labels",
-              "metadata_ds": "metadata", "journal": dss.shared_journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")}
-    app = flask.Flask("backend")
-    dss.run(ROOT / "webapps" / "image-labeling", config, init_globals={"app": app})
-    client, ada = app.test_client(use_cookies=False), dss.login("ada")
+    app, client, ada = dss_image_webapp(dss, tmp_path)
     try:
         assert eventually(lambda: client.get("/stats", headers=ada).get_json()["clusters"]["ready"], timeout=60)
         found = client.get("/clusters", headers={**ada, **PAGE}).get_json()

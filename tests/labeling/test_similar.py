@@ -238,8 +238,8 @@ def test_sounds_nearest_are_those_that_sound_alike(tmp_path):
         project.close()
 
 
-def test_in_dss_the_image_webapp_reads_its_managed_folders_files_for_similar_items(dss, tmp_path):
-    """The DSS backend hands the same factory the files' descriptors, read through the DSS folder API."""
+def dss_image_webapp(dss, tmp_path) -> tuple:
+    """The DSS image webapp on a managed folder of nine digit images, categories a and b: its app, a client, Ada."""
     folder = dss.add_folder("media")
     for name, write in digit_images().items():
         write(folder / name)
@@ -249,7 +249,12 @@ def test_in_dss_the_image_webapp_reads_its_managed_folders_files_for_similar_ite
               "metadata_ds": "metadata", "journal": dss.shared_journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")}
     app = flask.Flask("backend")
     dss.run(ROOT / "webapps" / "image-labeling", config, init_globals={"app": app})
-    client, ada = app.test_client(use_cookies=False), dss.login("ada")
+    return app, app.test_client(use_cookies=False), dss.login("ada")
+
+
+def test_in_dss_the_image_webapp_reads_its_managed_folders_files_for_similar_items(dss, tmp_path):
+    """The DSS backend hands the same factory the files' descriptors, read through the DSS folder API."""
+    app, client, ada = dss_image_webapp(dss, tmp_path)
     try:
         assert eventually(lambda: client.get("/stats", headers=ada).get_json()["similar"]["ready"], timeout=60)
         found = client.get("/similar?id=d3.png&size=2", headers={**ada, **PAGE}).get_json()["items"]
