@@ -56,6 +56,8 @@ _COLUMN_PARAMS = {"recipe": {"COLUMN", "COLUMNS"}, "other": {"DATASET_COLUMN", "
 # "Usage purpose of the LLM. Main values are GENERIC_COMPLETION, TEXT_EMBEDDING_EXTRACTION and
 # IMAGE_GENERATION"; Dataiku's own dss-plugin-typesafe-ai declares its chat model param
 # (python-guardrails/jev-guardrail/guardrail.json) as "type": "LLM", "llmUsagePurpose": "GENERIC_COMPLETION".
+# Versions: both sources are current (13.x); neither says when each value arrived, so the fake holds the
+# stricter reading on every version it knows (12.6 to 13.5): only these three values are accepted.
 _LLM_PURPOSES = {"GENERIC_COMPLETION", "TEXT_EMBEDDING_EXTRACTION", "IMAGE_GENERATION"}
 
 
