@@ -1,6 +1,8 @@
 """Leasing items to an annotator: what a batch, a search or the online model's look-ahead share."""
 from __future__ import annotations
 
+import threading
+
 from labelloop.errors import LabelloopError
 from labelloop.labeling.answers import MAX_BATCH, request_object
 
@@ -48,3 +50,21 @@ class Leasing:
         if not isinstance(ids, list) or len(ids) > LEASE_CAP or not all(isinstance(i, str) for i in ids):
             raise LabelloopError(f"ids must be a list of at most {LEASE_CAP} item ids.")
         return {"released": self.journal.release(user, ids)}
+
+
+class LastLeases:
+    """What each annotator's last request of one kind (``/similar``, a cluster) leased: their next
+    such request gives it back, as a new search does, so browsing groups does not pile up leases."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._taken = {}  # annotator -> the ids their last request leased
+
+    def renew(self, leasing: Leasing, user: str, size: int, propose) -> list:
+        """Lease up to ``size`` items ``propose`` offers (``Leasing.until_full``), replacing the last ones."""
+        with self._lock:
+            previous = self._taken.pop(user, [])
+        taken = leasing.until_full(user, size, propose, replacing=previous)
+        with self._lock:
+            self._taken[user] = taken
+        return taken

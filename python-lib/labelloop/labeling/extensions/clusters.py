@@ -27,6 +27,7 @@ from labelloop.errors import NotFound, Unavailable, first_line
 from labelloop.labeling.clustering import MAX_CLUSTERS, Clustering
 from labelloop.labeling.extensions.base import Extension
 from labelloop.labeling.extensions.similar import DEFAULT_SIZE, MAX_SIZE, Similar
+from labelloop.labeling.leasing import LastLeases
 from labelloop.parameters.numbers import whole_number
 from labelloop.store.items import FOLDER_TYPES
 
@@ -51,8 +52,7 @@ class Clusters(Extension):
         super().__init__(webapp)
         self._similar, self._clustering, self._error = None, None, None
         self._answered = _Answered()
-        self._lock = threading.Lock()
-        self._leases = {}  # annotator -> what their last cluster leased
+        self._leases = LastLeases()
         self._wake, self._stopping = threading.Event(), threading.Event()
         self._thread = threading.Thread(target=self._run, name="labelloop-clusters", daemon=True)
 
@@ -121,11 +121,7 @@ class Clusters(Extension):
         def propose(proposed: set, count: int) -> list:
             wanted = service.leasing.open_to(user, answered, proposed)
             return list(islice((i for i in unanswered if wanted(i)), count))
-        with self._lock:
-            previous = self._leases.pop(user, [])
-        taken = service.leasing.until_full(user, size, propose, replacing=previous)
-        with self._lock:
-            self._leases[user] = taken
+        taken = self._leases.renew(service.leasing, user, size, propose)
         query = {"strategy": "cluster", "cluster": k + 1}
         served = service.serve(taken, lambda i: query)
         for item in served["items"]:

@@ -26,7 +26,7 @@ from flask import jsonify, request
 
 from labelloop.errors import LabelloopError, NotFound, Unavailable, first_line
 from labelloop.labeling.extensions.base import Extension
-from labelloop.labeling.leasing import LEASE_CAP
+from labelloop.labeling.leasing import LEASE_CAP, LastLeases
 from labelloop.labeling.similar_space import space_for
 from labelloop.parameters.numbers import whole_number
 from labelloop.store.items import FOLDER_TYPES
@@ -57,7 +57,7 @@ class Similar(Extension):
         self._index, self._positions, self._ids = None, {}, []  # the index; item -> position; position -> item
         self._waiting, self._error = [], None  # items without a vector yet; why the build failed
         self._lock = threading.Lock()
-        self._leases = {}  # annotator -> what their last /similar leased
+        self._leases = LastLeases()
         self._wake, self._stopping = threading.Event(), threading.Event()
         self._folder, self._space = None, None
         self._thread = threading.Thread(target=self._run, name="labelloop-similar", daemon=True)
@@ -126,11 +126,7 @@ class Similar(Extension):
         def propose(proposed: set, count: int) -> list:
             wanted = service.leasing.open_to(user, answered, proposed)
             return ranked.first(count, lambda i: i not in done and wanted(i))
-        with self._lock:
-            previous = self._leases.pop(user, [])
-        taken = service.leasing.until_full(user, size, propose, replacing=previous)
-        with self._lock:
-            self._leases[user] = taken
+        taken = self._leases.renew(service.leasing, user, size, propose)
         query = {"strategy": "similar", "to": item_id}
         served = service.serve(taken, lambda i: query)
         for item in served["items"]:
