@@ -1,10 +1,9 @@
 """Leasing items to an annotator: what a batch, a search or the online model's look-ahead share."""
 from __future__ import annotations
 
-import threading
-
 from labelloop.errors import LabelloopError
 from labelloop.labeling.answers import MAX_BATCH, request_object
+from labelloop.locks import Lock
 
 LEASE_CAP = 2 * MAX_BATCH  # the most items one annotator holds: a batch and the next, whatever they ask
 UPCOMING_ITEMS = 200  # items past the leased ones whose online features are computed ahead (a few seconds of batches)
@@ -57,7 +56,7 @@ class LastLeases:
     such request gives it back, as a new search does, so browsing groups does not pile up leases."""
 
     def __init__(self):
-        self._lock = threading.Lock()
+        self._lock = Lock()
         self._taken = {}  # annotator -> the ids their last request leased
 
     def renew(self, leasing: Leasing, user: str, size: int, propose) -> list:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from labelloop.errors import LabelloopError
 from labelloop.labeling.search import COUNT_CAP
+from labelloop.locks import Lock
 from labelloop.store.embedding_cache import EmbeddingCache, text_keys
 from labelloop.store.text import as_text
 
@@ -25,7 +26,7 @@ class MeaningSearch:
     def __init__(self, cache: EmbeddingCache, encoder, columns: tuple):
         self.cache, self.encoder, self.columns = cache, encoder, columns
         self._keys = (None, None)  # (rows hashed, their keys): a pool only grows, so hashed once per size
-        self._lock = threading.Lock()
+        self._lock = Lock(held_long=True)
 
     def warm_up(self) -> MeaningSearch:
         """Load the model in a thread now, so the first search does not wait seconds for it."""

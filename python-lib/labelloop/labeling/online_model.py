@@ -23,9 +23,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-import threading
 import warnings
-import weakref
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -39,6 +37,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
 from labelloop.labeling.suggestion_gate import cross_validated, due
+from labelloop.locks import Lock
 from labelloop.platform.processes import start_background_worker
 from labelloop.store.embedding_cache import shared_reader, vectors_of
 from labelloop.store.text import as_text
@@ -109,7 +108,7 @@ def _row_dicts(frame: pd.DataFrame) -> list:
 
 
 _FITTER: ProcessPoolExecutor | None = None
-_FITTER_LOCK = threading.Lock()
+_FITTER_LOCK = Lock()
 
 
 def _fitter() -> ProcessPoolExecutor:
@@ -163,8 +162,7 @@ class OnlineModel:
         self._rows, self._targets = None, np.empty(0, dtype=object)
         self._model = None
         self.verdict, self._checked_at = None, 0  # whether its suggestions are shown, and at how many labels
-        self._cache, self._cache_lock = {}, threading.Lock()  # item -> its features (one row), oldest first
-        _MODELS.add(self)
+        self._cache, self._cache_lock = {}, Lock()  # item -> its features (one row), oldest first
 
     @property
     def ready(self) -> bool:
@@ -235,18 +233,12 @@ class OnlineModel:
         return rows
 
 
-_MODELS = weakref.WeakSet()  # this process's online models, whose locks a forked child renews
-
-
 def _renew_after_fork() -> None:
-    """In a child forked while another thread held a lock (DSS forks a backend process per request
-    when ``nbProcesses`` > 1, and the online thread keeps working meanwhile), that lock would stay
-    held forever: the child gets fresh locks, and a fitter of its own if it ever needs one (the
-    parent's executor has no management thread in the child)."""
-    global _FITTER, _FITTER_LOCK
-    _FITTER, _FITTER_LOCK = None, threading.Lock()
-    for model in list(_MODELS):
-        model._cache_lock = threading.Lock()
+    """A forked child (DSS forks a backend process per request when ``nbProcesses`` > 1) gets a
+    fitter of its own if it ever needs one: the parent's executor has no management thread in the
+    child. Its locks are free there (labelloop/locks.py)."""
+    global _FITTER
+    _FITTER = None
 
 
 if hasattr(os, "register_at_fork"):

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
 import time
 import weakref
 
 from labelloop.labeling.online_model import REPLAY, OnlineModel, hashed_features
+from labelloop.locks import Lock
 from labelloop.store.journal import LABELED
 
 log = logging.getLogger(__name__)
@@ -41,12 +41,11 @@ class OnlineSuggestions:
         self._embedded = embedded or (lambda: None)
         self._hashed = hashed_features(config.type, config.text_column, getattr(source, "id_column", None))
         self._model, self._basis, self._last_event = None, None, 0
-        self._lock = threading.Lock()
-        self._received, self._received_lock = [], threading.Lock()  # changes the feed handed over, not learned yet
+        self._lock = Lock()
+        self._received, self._received_lock = [], Lock()  # changes the feed handed over, not learned yet
         self._wake, self._stopping = threading.Event(), threading.Event()
         self._fitted_at = self._prefetched_at = 0.0
         self._failure = None
-        _FOLLOWED.add(self)
 
     def start(self) -> OnlineSuggestions:
         """Learn in a thread, which ends with this object, its journal's ``close`` or ``stop``."""
@@ -148,21 +147,6 @@ class OnlineSuggestions:
             if str(error) != self._failure:  # once per distinct failure, not every poll
                 log.exception("online suggestions")
             self._failure = str(error)
-
-
-_FOLLOWED = weakref.WeakSet()  # this process's online suggestions, whose lock a forked child renews
-
-
-def _renew_after_fork() -> None:
-    """A child forked while the online thread or the feed held a lock (DSS forks a process per
-    request with ``nbProcesses`` > 1) would wait on it forever: it gets fresh ones. The child has
-    no online thread; it suggests with the model as it was at the fork."""
-    for suggestions in list(_FOLLOWED):
-        suggestions._lock, suggestions._received_lock = threading.Lock(), threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_renew_after_fork)
 
 
 def _follow(ref, wake: threading.Event, stopping: threading.Event) -> None:

@@ -9,13 +9,13 @@ queries at once, and 32 annotators would queue behind 32 copies of the same work
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from labelloop.errors import LabelloopError
+from labelloop.locks import Lock
 from labelloop.platform.base import Platform
 from labelloop.store.metrics import learning_curve, stopping_status
 from labelloop.store.sessions import current_session
@@ -40,7 +40,7 @@ class ProjectState:
         """``config``: the webapp's settings, of which ``queries`` and ``model`` are read here."""
         self.platform, self.config, self.source, self.queue = platform, config, source, queue
         self._snapshot, self._checked = None, 0.0
-        self._lock = threading.Lock()
+        self._lock = Lock(held_long=True)
 
     def current(self, read_since: float | None = None) -> Snapshot:
         """The project as last read; read again when older than ``SESSION_CHECK_SECONDS``, or

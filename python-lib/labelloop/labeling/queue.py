@@ -8,12 +8,12 @@ answered prefix instead of walking it on every request.
 from __future__ import annotations
 
 import itertools
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from labelloop.locks import Lock
 from labelloop.sampling import UNSCORED
 
 _QUERY_FIELDS = ("item_id", "uncertainty", "strategy", "session", "model_version")
@@ -61,7 +61,7 @@ class Queue:
     """
 
     def __init__(self, pool_ids: list, seed: int = 0):
-        self._changing = threading.Lock()  # set_queries and add replace lists; readers need no lock
+        self._changing = Lock()  # set_queries and add replace lists; readers need no lock
         self._rng = np.random.default_rng(seed)
         self._pool = [pool_ids[i] for i in self._rng.permutation(len(pool_ids))]
         self._known = set(pool_ids)

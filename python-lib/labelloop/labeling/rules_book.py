@@ -13,13 +13,12 @@ and per category (rules/llm_voter.py), so whoever writes rules sees what it is w
 """
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pandas as pd
 
 from labelloop.errors import LabelloopError
 from labelloop.llm.prompt import shown_as_examples
+from labelloop.locks import Lock
 from labelloop.rules.llm_voter import LlmVotes, llm_statistics, llm_votes
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.statistics import rule_statistics
@@ -39,7 +38,7 @@ class RulesBook:
         self.store, self.journal, self.source, self.categories, self.llm = store, journal, source, categories, llm
         self._gold = (None, {})  # (the journal's last change, item -> final label)
         self._newest = 0  # the newest change the feed handed over
-        self._lock = threading.Lock()
+        self._lock = Lock(held_long=True)
 
     def receive(self, changes: list) -> None:
         """Follow the journal's changes (``JournalFeed``): the final labels are read again when next needed."""

@@ -8,7 +8,6 @@ Input is validated at the edge (``answers.py``); problems raise ``LabelloopError
 from __future__ import annotations
 
 import string
-import threading
 from dataclasses import dataclass, field
 
 from labelloop.errors import LabelloopError, NotFound
@@ -31,6 +30,7 @@ from labelloop.labeling.queue import Queue
 from labelloop.labeling.suggestions import Suggestions
 from labelloop.labeling.tally import Tally
 from labelloop.labeling.team_agreement import TeamAgreement
+from labelloop.locks import Lock
 from labelloop.parameters.numbers import whole_number
 from labelloop.store.journal import LABELED, SKIPPED, Annotation
 from labelloop.store.journal_feed import JournalFeed
@@ -90,7 +90,7 @@ class LabelingService:
         self.project = ProjectState(self.platform, self.config, self.source, self.queue)
         self.leasing = Leasing(self.journal, self.config, self.queue)
         self.suggestions = Suggestions(self.platform, self.config, self.source, self.project.current)
-        self.lock = threading.Lock()  # held while the tally changes
+        self.lock = Lock()  # held while the tally changes
         self._tally = None  # made by start()
         self._agreement = TeamAgreement()
         self.searched = {}  # item -> the search that served it, for the answer's provenance

@@ -14,12 +14,12 @@ import importlib.util
 import os
 import re
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
 
 from labelloop.errors import LabelloopError
+from labelloop.locks import Lock
 
 FEATURES = ("auto", "tfidf", "embeddings")
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -125,7 +125,7 @@ class Encoder:
     def __init__(self, path: str, device: str = "cpu"):
         self.path, self.device = path, device
         self._model = None
-        self._lock = threading.Lock()
+        self._lock = Lock(held_long=True)
 
     def _loaded(self):
         with self._lock:

@@ -19,7 +19,6 @@ alone up to 100 labels, and better at 500 (accuracy 0.712 against 0.700).
 from __future__ import annotations
 
 import os
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -36,6 +35,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from labelloop.errors import LabelloopError
 from labelloop.learning.embedding_model import Encoder
 from labelloop.learning.media_features import EXTRACTORS
+from labelloop.locks import Lock
 from labelloop.store import text
 from labelloop.store.embedding_cache import shared_reader, text_keys
 
@@ -160,7 +160,7 @@ class MediaFeatures(BaseEstimator, TransformerMixin):
 
 
 _CACHE: OrderedDict[tuple, np.ndarray] = OrderedDict()
-_CACHE_LOCK = threading.Lock()  # the webapp's suggestion requests score files from several threads
+_CACHE_LOCK = Lock()  # the webapp's suggestion requests score files from several threads
 
 
 def _cached_features(path: str, extract, dim: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from labelloop.errors import LabelloopError
 from labelloop.llm.client import ChatClient, EndpointError
 from labelloop.llm.prompt import ANSWER_TOKENS, Prompt, parse_answer
+from labelloop.locks import Lock
 from labelloop.store.llm_answers import LlmAnswers
 
 
@@ -63,7 +64,7 @@ class _RateLimit:
     def __init__(self, rate: float):
         self.gap = 1.0 / rate if rate > 0 else 0.0
         self.next = 0.0
-        self.lock = threading.Lock()
+        self.lock = Lock()
 
     def wait(self) -> None:
         if not self.gap:

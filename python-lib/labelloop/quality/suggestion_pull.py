@@ -11,11 +11,11 @@ model's). Answers given as a group (``/label/bulk``) are left out: one decision 
 """
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 
 import pandas as pd
 
+from labelloop.locks import Lock
 from labelloop.store.journal import LABELED, REVIEWED
 
 SHOWN, AUDITED = "withSuggestion", "audited"
@@ -98,7 +98,7 @@ class FollowedPull:
 
     def __init__(self):
         self._counts = PullCounts()
-        self._lock = threading.Lock()
+        self._lock = Lock()
 
     def receive(self, changes: list) -> None:
         """Each answer's latest state replaces its previous one; reviewers' decisions are no answers."""

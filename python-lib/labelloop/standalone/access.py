@@ -14,13 +14,13 @@ import hashlib
 import hmac
 import ipaddress
 import os
-import threading
 import time
 from pathlib import Path
 
 from flask import Flask, redirect, request
 
 from labelloop.errors import LabelloopError, TooManyAttempts, Unauthorized
+from labelloop.locks import Lock
 
 TOKEN_ENV = "LABELLOOP_AUTH_TOKEN"
 MIN_TOKEN_LENGTH = 16
@@ -76,7 +76,7 @@ class WrongTokens:
     def __init__(self, allowed: int = WRONG_TOKENS_ALLOWED, seconds: float = WRONG_TOKEN_SECONDS):
         self.allowed, self.seconds = allowed, seconds
         self._buckets = collections.OrderedDict()  # client -> (attempts left, when counted), least recent first
-        self._lock = threading.Lock()
+        self._lock = Lock()
 
     def blocked(self, address: str | None) -> float:
         """Seconds until ``address`` may try again (0: it may now)."""

@@ -24,6 +24,7 @@ from labelloop.errors import LabelloopError, shown_to_annotators
 from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
 from labelloop.learning.retrain_rule import due
 from labelloop.learning.stopping import compute_metrics
+from labelloop.locks import Lock
 from labelloop.parameters.numbers import whole_number
 from labelloop.platform.processes import killed_with_parent_thread, start_background_worker
 from labelloop.sampling import DEFAULT_DIVERSITY
@@ -121,7 +122,7 @@ class RetrainLoop:
         self.project, self.every, self.diversity, self.rules_bonus = project, every, diversity, rules_bonus
         self._requested = threading.Event()
         self._stopping = threading.Event()
-        self._state_lock = threading.Lock()
+        self._state_lock = Lock()
         self._state = {"retrainEvery": every, "diversity": diversity, "running": False, "rounds": 0, "lastRound": None,
                        "lastError": None, "lastErrorAt": None}
         self.finished_at = None  # time.monotonic() when the latest round ended, before status() says so

@@ -14,10 +14,10 @@ import hashlib
 import hmac
 import re
 import secrets
-import threading
 import time
 
 from labelloop.errors import LabelloopError, NameTaken
+from labelloop.locks import Lock
 from labelloop.store.journal import Journal
 from labelloop.store.name_keys import NameKeys
 
@@ -38,7 +38,7 @@ class NameClaims:
     def __init__(self, journal: Journal, reviewers=(), require_keys: bool = False):
         self.keys, self.reviewers, self.require_keys = NameKeys(journal), set(reviewers or ()), require_keys
         self._bound = {}  # name -> (key digest, issued, when read)
-        self._lock = threading.Lock()
+        self._lock = Lock()
 
     def check(self, name: str, key: str) -> None:
         digest = key_digest(key)

@@ -7,10 +7,11 @@ cost nothing.
 """
 from __future__ import annotations
 
-import threading
 import time
 
 from werkzeug.exceptions import TooManyRequests
+
+from labelloop.locks import Lock
 
 BURST = 30
 PER_MINUTE = 10
@@ -22,7 +23,7 @@ class NewNames:
     def __init__(self, burst: int = BURST, per_minute: int = PER_MINUTE, clock=time.monotonic):
         self.burst, self.rate, self.clock = burst, per_minute / 60, clock
         self._seen, self._buckets = set(), {}  # client -> (tokens, when)
-        self._lock = threading.Lock()
+        self._lock = Lock()
 
     def admit(self, client: str, name: str) -> None:
         """Let ``name`` in, or refuse it (429) when ``client`` brought too many new names lately."""

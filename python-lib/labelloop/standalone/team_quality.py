@@ -9,6 +9,7 @@ import time
 from labelloop.errors import LabelloopError
 from labelloop.learning.suspected_errors import find_suspects
 from labelloop.llm.agreement import llm_agreement
+from labelloop.locks import Lock
 from labelloop.quality.agreement import team_agreement
 from labelloop.quality.suggestion_pull import suggestion_pull
 from labelloop.standalone.labeling_rules import latest_llm_answers
@@ -85,7 +86,7 @@ class BackgroundSuspects:
 
     def __init__(self, project: Project):
         self.project = project
-        self._lock = threading.Lock()
+        self._lock = Lock()
         self._found, self._found_at = None, None  # the list, and the journal change it was found at
         self._running, self._started = False, -float("inf")
 

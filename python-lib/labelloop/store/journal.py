@@ -18,7 +18,6 @@ import contextlib
 import datetime as dt
 import logging
 import os
-import threading
 import weakref
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -30,6 +29,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 
 from labelloop.errors import LabelloopError, LeaseConflict, Unavailable, first_line
+from labelloop.locks import Lock
 from labelloop.store.many_rows import ManyRows
 from labelloop.store.skips import unavailable
 
@@ -236,7 +236,7 @@ class Journal:
         self._many_lease_events = ManyRows(events.insert(), events, dialect, columns=_LEASE_EVENT_COLUMNS)
         # SQLite allows one writer at a time; threads of this process queue on a lock, which wakes
         # them at once, instead of SQLite's busy handler, which sleeps in steps of up to 100 ms.
-        self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        self._write_lock = Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
         try:
             metadata.create_all(self.engine)
             self._add_columns()
@@ -259,15 +259,13 @@ class Journal:
         self.engine.dispose()
 
     def _after_fork(self) -> None:
-        """In a forked child: new connections, and no lock some thread of the parent held.
+        """In a forked child: new connections (its write lock is free: labelloop/locks.py).
 
         SQLAlchemy's advice for os.fork() ("Using Connection Pools with Multiprocessing or
         os.fork()"): ``engine.dispose(close=False)`` in the child, so the parent's connections
         are left to the parent. A DSS backend may fork a process per request.
         """
         self.engine.dispose(close=False)
-        if self.engine.dialect.name == "sqlite":
-            self._write_lock = threading.Lock()
 
 
     @contextlib.contextmanager

@@ -16,6 +16,7 @@ import os
 import threading
 import weakref
 
+from labelloop.locks import Lock
 from labelloop.store.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class JournalFeed:
         self.position = 0  # the newest event handed out
         self.reads = 0  # journal reads so far: each one feeds every subscriber
         self._subscribers = []
-        self._lock = threading.Lock()
+        self._lock = Lock()
         self._wake, self._stopping = threading.Event(), threading.Event()
         self._thread = None
         _FEEDS.add(self)
@@ -93,15 +94,13 @@ def _hand(receive, changes: list) -> None:
         log.exception("A follower of the journal failed on %d changes.", len(changes))
 
 
-_FEEDS = weakref.WeakSet()  # this process's feeds, whose lock a forked child renews
+_FEEDS = weakref.WeakSet()  # this process's feeds, whose thread a forked child lacks
 
 
 def _renew_after_fork() -> None:
-    """A child forked while the feed's thread held its lock (DSS forks a process per request with
-    ``nbProcesses`` > 1) would wait on it forever: it gets a fresh one, and no thread; its
-    requests poll the feed themselves."""
+    """A forked child (DSS forks a process per request with ``nbProcesses`` > 1) has no feed
+    thread: its requests poll the feed themselves. Its lock is free there (labelloop/locks.py)."""
     for feed in list(_FEEDS):
-        feed._lock = threading.Lock()
         feed._thread = None
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from labelloop.locks import Lock
 from labelloop.platform.base import Platform
 from labelloop.store.journal import LABELED, WITHDRAWN, Journal
 
@@ -294,7 +295,7 @@ class DebouncedWriter:
         self._dirty = threading.Event()
         self._dirty.set()
         self._stopping = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = Lock(held_long=True)
         self.writes = 0
         self.last_cost = 0.0  # seconds the last write took
         self._thread = threading.Thread(target=self._run, name="labelloop-materialize", daemon=True)

@@ -28,12 +28,13 @@ at 1M and 5M, against an exact scan and faiss's inverted file): ``bench/similar.
 from __future__ import annotations
 
 import contextlib
-import threading
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
+
+from labelloop.locks import Lock
 
 CELLS_FROM = 50_000  # below this many rows a search scans them all (a few milliseconds)
 BLOCK = 65_536  # rows scanned at a time while the index has no cells
@@ -79,7 +80,7 @@ class NearestIndex:
         self._path.write_bytes(b"")
         self._rows, self._map = 0, np.zeros((0, self.dim), dtype=np.float16)
         self._cells, self._generation = None, 0
-        self._write = threading.Lock()
+        self._write = Lock(held_long=True)
 
     @property
     def rows(self) -> int:

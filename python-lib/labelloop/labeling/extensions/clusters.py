@@ -28,6 +28,7 @@ from labelloop.labeling.clustering import MAX_CLUSTERS, Clustering
 from labelloop.labeling.extensions.base import Extension
 from labelloop.labeling.extensions.similar import DEFAULT_SIZE, MAX_SIZE, Similar
 from labelloop.labeling.leasing import LastLeases
+from labelloop.locks import Lock
 from labelloop.parameters.numbers import whole_number
 from labelloop.store.items import FOLDER_TYPES
 
@@ -178,7 +179,7 @@ class _Answered:
     (every answered item when the session changed: a skip is held back for some sessions only)."""
 
     def __init__(self):
-        self._lock, self._checking = threading.Lock(), threading.Lock()
+        self._lock, self._checking = Lock(), Lock()
         self._seen, self._changed = set(), set()  # items with an answer; those changed since the last check
         self._held, self._session = {}, None  # item answered enough -> its position in the index (-1: not in it yet)
         self._unplaced = set()  # those not in the index yet: looked up again at each check

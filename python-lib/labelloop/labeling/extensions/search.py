@@ -2,8 +2,6 @@
 embeddings, closest to it in meaning; leased as any batch, with ``matched``: how many there are in all."""
 from __future__ import annotations
 
-import threading
-
 from flask import jsonify, request
 
 from labelloop.errors import LabelloopError
@@ -11,6 +9,7 @@ from labelloop.labeling.answers import batch_size
 from labelloop.labeling.extensions.base import Extension
 from labelloop.labeling.meaning_search import best, ranked
 from labelloop.labeling.search import check_query, count, find, searched_columns
+from labelloop.locks import Lock
 from labelloop.store.items import FOLDER_TYPES
 
 SEARCH_MODES = ("text", "semantic")
@@ -21,7 +20,7 @@ class Search(Extension):
 
     def __init__(self, webapp):
         super().__init__(webapp)
-        self._lock = threading.Lock()
+        self._lock = Lock()
         self._leases = {}  # annotator -> what their last search leased
 
     def init_app(self, app) -> None:

@@ -28,6 +28,7 @@ from labelloop.errors import LabelloopError, NotFound, Unavailable, first_line
 from labelloop.labeling.extensions.base import Extension
 from labelloop.labeling.leasing import LEASE_CAP, LastLeases
 from labelloop.labeling.similar_space import space_for
+from labelloop.locks import Lock
 from labelloop.parameters.numbers import whole_number
 from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.nearest import PROBE, NearestIndex
@@ -56,7 +57,7 @@ class Similar(Extension):
         super().__init__(webapp)
         self._index, self._positions, self._ids = None, {}, []  # the index; item -> position; position -> item
         self._waiting, self._error = [], None  # items without a vector yet; why the build failed
-        self._lock = threading.Lock()
+        self._lock = Lock()
         self._leases = LastLeases()
         self._wake, self._stopping = threading.Event(), threading.Event()
         self._folder, self._space = None, None
