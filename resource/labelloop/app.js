@@ -280,10 +280,13 @@ class LabelingPage {
     }
   }
 
+  // While /stats says the model's suggestions are held back, an item served before that shows none
+  // either: the panel's reason and the item never contradict each other (the LLM's answers stay shown).
   showSuggestion(suggestion) {
+    this.suggestion = suggestion;
     const node = clear(this.nodes.suggestion);
     node.classList.toggle("from-llm", Boolean(suggestion && suggestion.source === "llm"));
-    if (!suggestion) return;
+    if (!suggestion || (this.suggestionsHeld && suggestion.source !== "llm")) return;
     if (suggestion.unscored) {
       node.append("The model could not score this item (its preprocessing dropped the row).");
       return;
@@ -313,6 +316,11 @@ class LabelingPage {
       button.title = `${key}: ${count} label(s) given, ${share} of all labels given`;
     }
     this.nodes.model.update(stats);
+    const held = Boolean(stats.suggestions && !stats.suggestions.shown);
+    if (held !== Boolean(this.suggestionsHeld)) {
+      this.suggestionsHeld = held;
+      this.showSuggestion(this.suggestion);
+    }
     this.nodes.meaning.hidden = !(stats.features && stats.features.kind === "embeddings");
     this.nodes.team.update(stats.agreement, stats.suggestionPull, stats.suspects, stats.llm);
     if (stats.clusters && stats.clusters.ready && this.nodes.clusters && !this.nodes.clusters.loaded) this.refreshClusters();
@@ -489,7 +497,7 @@ class LabelingPage {
     const n = this.nodes;
     n.position.textContent = "To review";
     n.reason.textContent = reviewReason(item, this.config.categories);
-    clear(n.suggestion);
+    this.showSuggestion(null);
     answersList(n.answers, item, this.config.categories);
     n.comment.value = "";
     this.selected = new Set();
@@ -669,7 +677,7 @@ class LabelingPage {
     n.position.textContent = `A group of ${items.length}`;
     n.reason.textContent = "Untick what does not belong (click, or the arrows and Space), choose the category "
       + "if the one proposed is wrong, then Enter labels the ticked items at once. Esc leaves the group.";
-    clear(n.suggestion);
+    this.showSuggestion(null);
     n.message.textContent = "";
     this.inGroup(() => null);
     this.groupView.focus();
