@@ -7,8 +7,12 @@ import pandas as pd
 import pytest
 from fake_dataiku.harness import config_as_created
 from paths import ROOT
+from test_llm_prelabel_recipe import ACCURACY as LLM_ACCURACY
+from test_llm_prelabel_recipe import CATEGORIES as LLM_CATEGORIES
+from test_llm_prelabel_recipe import tickets
 
 from labelloop.errors import LabelloopError
+from labelloop.llm.prompt import shown_as_examples
 from labelloop.store.items import row_ids
 
 RECIPE = ROOT / "custom-recipes" / "apply-rules"
@@ -123,3 +127,57 @@ def test_a_multi_label_webapp_refuses_a_rules_dataset(flow, tmp_path):
     flow.add_dataset("rows", TICKETS)
     with pytest.raises(LabelloopError, match="single-label"):
         start(flow, tmp_path, "text", text_column="text", id_column="ticket", rules_ds="rules", multi_label=True)
+
+
+LLM_RECIPE = ROOT / "custom-recipes" / "llm-prelabel"
+
+
+def test_the_llm_recipes_answers_vote_beside_the_rules_and_are_measured_on_the_labels(dss):
+    """Pre-label with an LLM, then Apply labeling rules with its answers: the LLM labels what no
+    rule covers, and its statistics row is measured on the labels its prompt did not show."""
+    data = tickets()
+    truth = dict(zip(data["ticket"], data["truth"]))
+    dss.add_dataset("tickets", data[["ticket", "text"]])
+    dss.add_dataset("labels", pd.DataFrame({"item_id": data["ticket"][:40], "label": data["truth"][:40]}))
+    dss.add_dataset("rules", rules_dataset({"name": "refund", "label": "complaint", "column": "text", "keywords": ["refund"]}))
+    for name in ("answers", "weak", "rule_stats"):
+        dss.add_dataset(name)
+    llm_mesh = dss.add_completion_llm("openai:gpt", dict(zip(data["text"], data["truth"])), LLM_ACCURACY)
+    dss.run(LLM_RECIPE, {"llm": "openai:gpt", "task": "Sort support tickets.", "categories": LLM_CATEGORIES,
+                         "text_column": "text", "id_column": "ticket"},
+            inputs={"data": ["tickets"], "labels": ["labels"]}, outputs={"answers": ["answers"]})
+    answers = dss.platform.read_dataset("answers")
+    said = dict(zip(answers["item_id"], answers["answer"]))
+
+    dss.run(RECIPE, {"id_column": "ticket"}, inputs={"data": ["tickets"], "rules": ["rules"], "labels": ["labels"],
+                                                    "llm_answers": ["answers"]},
+            outputs={"weak_labels": ["weak"], "rule_statistics": ["rule_stats"]})
+    weak = dss.platform.read_dataset("weak").set_index("item_id")
+    assert len(weak) == len(data)  # the rule alone covers the 60 complaints
+    praise = [i for i in data["ticket"] if truth[i] == "praise"]
+    assert [weak.loc[i, "weak_label"] for i in praise] == [said[i] for i in praise]  # only the LLM votes there
+    assert all(json.loads(weak.loc[i, "rules"]) == ["llm:openai:gpt"] for i in praise)
+    assert json.loads(weak.loc["t0", "rules"]) == ["refund", "llm:openai:gpt"]
+    stats = dss.platform.read_dataset("rule_stats").set_index("name")
+    assert stats.index.tolist() == ["refund", "llm:openai:gpt"]
+    llm = stats.loc["llm:openai:gpt"]
+    # the items its prompt may show as examples are never its gold: the 4 it was shown among them
+    labeled = [(i, truth[i]) for i in data["ticket"][:40]]
+    unmeasured = shown_as_examples(labeled, ["complaint", "praise"])
+    texts = dict(zip(data["text"], data["ticket"]))
+    shown = {texts[m["content"]] for m in llm_mesh.requests[0]["messages"] if m["role"] == "user" and m["content"] in texts}
+    assert len(shown) == 4 and shown <= unmeasured
+    measured = [i for i, _ in labeled if i not in unmeasured]
+    assert llm["votes"] == len(data) and llm["gold"] == len(measured) > 0
+    assert llm["accuracy"] == pytest.approx(sum(said[i] == truth[i] for i in measured) / len(measured))
+
+
+@pytest.mark.parametrize("answers, message", [
+    (pd.DataFrame({"item_id": ["t0"], "answer": ["complaint"]}), "The LLM answers dataset has no 'prompt_version' column"),
+])
+def test_an_llm_answers_dataset_of_another_kind_stops_the_recipe_in_one_sentence(flow, answers, message):
+    flow.add_dataset("answers", answers)
+    with pytest.raises(LabelloopError, match=message):
+        flow.run(RECIPE, {"id_column": "ticket"}, inputs={"data": ["tickets"], "rules": ["rules"], "llm_answers": ["answers"]},
+                 outputs={"weak_labels": ["weak"], "rule_statistics": ["rule_stats"]})
+    assert not flow.platform.dataset_exists("weak") and not flow.platform.dataset_exists("rule_stats")

@@ -26,10 +26,8 @@ from labelloop.parameters.tables import LLM_PRELABEL
 from labelloop.platform.base import Platform
 from labelloop.store.item_sources import Rows
 from labelloop.store.journal import Journal
-from labelloop.store.llm_answers import LlmAnswers, llm_answers
+from labelloop.store.llm_answers import ANSWER_COLUMNS, LlmAnswers, llm_answers
 from labelloop.store.private_folders import data_folder, slug
-
-ANSWER_COLUMNS = ("item_id", "answer", "prompt_version", "model", "answered_at")
 
 
 def run_recipe() -> dict:

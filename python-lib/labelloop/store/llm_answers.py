@@ -27,6 +27,7 @@ llm_answers = sa.Table(
     sa.Column("answered_at", sa.DateTime, nullable=False),
     sa.Index("llm_answers_version_item", "prompt_version", "item_id"),
 )
+ANSWER_COLUMNS = ("item_id", "answer", "prompt_version", "model", "answered_at")  # also the DSS answers dataset's
 
 
 class LlmAnswers:
