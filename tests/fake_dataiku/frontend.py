@@ -12,6 +12,13 @@
   ``DSSWebAppBackendClient`` builds (dataikuapi/dss/webapp.py: ``<dss>/web-apps-backends/<project
   key>/<webapp id>/``).
 
+The page is taken to be same-origin with DSS, as a frame without a sandbox would be: Dataiku's
+webapps security page says the browser's DSS session cookie is what the backend reads from the
+page's own calls, and Dataiku's plugins (model error analysis) fetch ``/plugins/.../resource/``
+files and their backend from the page without ``noJSSecurity``. No source we found shows the
+frame's ``sandbox`` or a Content-Security-Policy on it; a sandboxed frame would make every call
+cross-site (DSS versions 12.6 to 13.5 alike here; to be checked on a live DSS).
+
 ``forwarded`` lists the backend paths the page called, so a test can check it used no other way in.
 """
 from __future__ import annotations

@@ -112,6 +112,17 @@ def test_a_new_similar_gives_back_the_leases_of_the_previous_one(texts):
     assert bob == first
 
 
+def test_a_new_similar_keeps_the_leases_of_the_annotators_batch(texts):
+    """Items of the page's batch that a /similar also served stay the batch's: the next /similar
+    gives back only what it leased itself, so nobody else is served them meanwhile."""
+    ready(texts)
+    batch = [item["id"] for item in texts.get("/batch?size=10", headers={**PAGE, **as_user("alice")}).get_json()["items"]]
+    first = [item["id"] for item in similar(texts, "3", size=3, user="alice")]
+    assert set(first) <= set(batch)  # the whole pool is alice's batch
+    similar(texts, "7", size=1, user="alice")
+    assert texts.get("/batch?size=10", headers={**PAGE, **as_user("bob")}).get_json()["items"] == []
+
+
 @pytest.mark.parametrize(("query", "status", "sentence"), [
     ("id=99", 404, "Unknown item id."),
     ("id=", 400, "id must be the id of an item."),

@@ -53,17 +53,20 @@ class Leasing:
 
 class LastLeases:
     """What each annotator's last request of one kind (``/similar``, a cluster) leased: their next
-    such request gives it back, as a new search does, so browsing groups does not pile up leases."""
+    such request gives it back, as a new search does, so browsing groups does not pile up leases.
+    Items the annotator held already (their page's batch) stay theirs: only what the request
+    leased itself is given back."""
 
     def __init__(self):
         self._lock = Lock()
-        self._taken = {}  # annotator -> the ids their last request leased
+        self._taken = {}  # annotator -> the ids their last request leased and they did not hold before
 
     def renew(self, leasing: Leasing, user: str, size: int, propose) -> list:
         """Lease up to ``size`` items ``propose`` offers (``Leasing.until_full``), replacing the last ones."""
         with self._lock:
             previous = self._taken.pop(user, [])
+        held = leasing.journal.leased_to(user).difference(previous)
         taken = leasing.until_full(user, size, propose, replacing=previous)
         with self._lock:
-            self._taken[user] = taken
+            self._taken[user] = [i for i in taken if i not in held]
         return taken

@@ -476,6 +476,13 @@ class Journal:
         with self.reading() as conn:
             return dict(conn.execute(query).all())
 
+    def leased_to(self, annotator: str, now: dt.datetime | None = None) -> set:
+        """Items ``annotator`` holds right now."""
+        now = now or utcnow()
+        with self.reading() as conn:
+            return set(conn.execute(sa.select(leases.c.item_id).where(
+                leases.c.annotator == annotator, leases.c.expires_at > now)).scalars())
+
     def leased_to_others(self, annotator: str, now: dt.datetime | None = None) -> set:
         """Items someone else holds right now: the queue leaves them out."""
         now = now or utcnow()
