@@ -50,6 +50,26 @@ def test_with_no_model_the_online_model_suggests_after_a_few_labels_and_gets_the
     service.journal.close()
 
 
+def test_an_answer_changed_or_a_group_undone_is_forgotten_by_the_online_model(tmp_path):
+    """The online model learns what the annotators answer now: a label changed replaces the old
+    one, and the labels of a group taken back are unlearned, without waiting for a retrain."""
+    frame = pool()
+    client, service = make_client(tmp_path, frame, categories=CATEGORIES)
+    learned = lambda: client.get("/stats").get_json()["suggesting"]["labels"]  # noqa: E731 - read again each time
+    items = [item["id"] for item in client.get("/batch?size=16").get_json()["items"]]
+    for item in items[:10]:
+        client.post("/label", json={"id": item, "label": truth(frame, item)})
+    assert eventually(lambda: learned() == 10, timeout=10)
+    wrong = {"cat": "dog", "dog": "cat"}[truth(frame, items[0])]
+    client.post("/label", json={"id": items[0], "label": wrong})  # the annotator changes their mind
+    group = client.post("/label/bulk", json={"ids": items[10:], "label": "cat"}).get_json()["group"]
+    assert eventually(lambda: learned() == 16, timeout=10)  # 9 + the changed one + the group's 6, not 17
+    assert client.post("/label/bulk/undo", json={"group": group}).status_code == 200
+    assert eventually(lambda: learned() == 10, timeout=10)
+    service.suggestions.online.stop()
+    service.journal.close()
+
+
 def test_labels_from_another_process_are_learned_and_a_retrain_replaces_the_online_model(tmp_path, monkeypatch):
     monkeypatch.setattr(project_state, "SESSION_CHECK_SECONDS", 0)
     frame = pool()

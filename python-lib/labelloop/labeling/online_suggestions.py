@@ -41,6 +41,7 @@ class OnlineSuggestions:
         self._embedded = embedded or (lambda: None)
         self._hashed = hashed_features(config.type, config.text_column, getattr(source, "id_column", None))
         self._model, self._basis, self._last_event = None, None, 0
+        self._learned = set()  # (item, annotator) of the answers the model learned
         self._lock = Lock()
         self._received, self._received_lock = [], Lock()  # changes the feed handed over, not learned yet
         self._wake, self._stopping = threading.Event(), threading.Event()
@@ -89,15 +90,20 @@ class OnlineSuggestions:
 
     def update(self) -> None:
         """Replace the model after a retrain or once the embeddings are complete, or learn the labels
-        written since the last update; then compute ahead."""
+        written since the last update; then compute ahead. An answer it learned that changed since
+        (a label changed, a skip, a group undone) makes a new model of the answers as they are now:
+        one learning on top would keep the old label too."""
         basis = (self._active_version(), self._embedded())
         if self._model is None or basis != self._basis:
             self._replace(basis)
         elif time.monotonic() - self._fitted_at >= REFIT_SECONDS:
             rows = self._take_received()
-            if rows:
+            if any((change.item_id, change.annotator) in self._learned for change in rows):
+                self._replace(basis)
+                self._fitted_at = time.monotonic()
+            elif rows:
                 self._last_event = rows[-1].event_id
-                self._learn(self._model, rows)
+                self._learned |= self._learn(self._model, rows)
                 self._fitted_at = time.monotonic()
         self._prefetch()
 
@@ -114,11 +120,11 @@ class OnlineSuggestions:
         features = self._features(*basis)
         if features is None:
             return
-        rows = self.journal.changes(0)  # a new model learns every label so far: read whole, once per model
+        rows = self.journal.changes(0)  # a new model learns every answer as it is now: read whole, once per model
         model = OnlineModel(self.config.keys, features, seed=self.config.seed)
-        self._learn(model, rows)
+        learned = self._learn(model, rows)
         with self._lock:
-            self._model, self._basis = model, basis
+            self._model, self._basis, self._learned = model, basis, learned
             self._prefetched_at = 0.0  # a new model: its features are all to compute
             self._last_event = rows[-1].event_id if rows else 0
 
@@ -131,13 +137,13 @@ class OnlineSuggestions:
                 return featurizer
         return dataclasses.replace(embedded, beside=self._hashed) if embedded else self._hashed
 
-    def _learn(self, model: OnlineModel, rows: list) -> None:
-        labeled = [(change.item_id, change.label) for change in rows
+    def _learn(self, model: OnlineModel, rows: list) -> set:
+        """Teach ``model`` the labels among ``rows``; returns the (item, annotator) of those it learned."""
+        labeled = [change for change in rows
                    if change.status == LABELED and change.label is not None and change.item_id in self.source][-REPLAY:]
-        if not labeled:
-            return
-        # one thread learns; requests read the model's fitted state, which a refit replaces whole
-        model.learn(self.source.rows([item for item, _ in labeled]), [label for _, label in labeled])
+        if labeled:  # one thread learns; requests read the model's fitted state, which a refit replaces whole
+            model.learn(self.source.rows([c.item_id for c in labeled]), [c.label for c in labeled])
+        return {(c.item_id, c.annotator) for c in labeled}
 
     def _tick(self) -> None:
         try:
