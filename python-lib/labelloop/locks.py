@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 PATIENCE_SECONDS = 5.0  # how long a fork waits for the locks before its child takes them free anyway
 
 _ALL = weakref.WeakSet()  # every Lock of this process
-_REGISTRY = threading.Lock()  # guards _ALL; taken by a fork before the others
+_REGISTRY = threading.Lock()  # guards _ALL
 _TAKEN = []  # the locks this fork holds, given back after it
+_FORKING = threading.Lock()  # one fork at a time takes the locks (two threads may fork at once)
 
 
 class Lock:
@@ -54,9 +55,11 @@ class Lock:
 
 
 def _take_all() -> None:
-    """Before a fork: hold every lock that is not ``held_long``, or none (then wait a millisecond)."""
-    _REGISTRY.acquire()
-    waited = [lock for lock in _ALL if not lock.held_long]
+    """Before a fork: hold every lock that is not ``held_long``, or none (then wait a millisecond).
+    A lock made meanwhile is not waited for; the child gets it free like the others."""
+    _FORKING.acquire()
+    with _REGISTRY:
+        waited = [lock for lock in _ALL if not lock.held_long]
     deadline = time.monotonic() + PATIENCE_SECONDS
     while True:
         for lock in waited:
@@ -79,16 +82,16 @@ def _give_back() -> None:
 
 def _after_in_parent() -> None:
     _give_back()
-    _REGISTRY.release()
+    _FORKING.release()
 
 
 def _after_in_child() -> None:
     """Every lock fresh: those taken before the fork were free, the others may be held by a thread the child lacks."""
-    global _REGISTRY
+    global _REGISTRY, _FORKING
     _TAKEN.clear()
     for lock in _ALL:
         lock._lock = threading.Lock()
-    _REGISTRY = threading.Lock()
+    _REGISTRY, _FORKING = threading.Lock(), threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
