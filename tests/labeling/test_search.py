@@ -64,6 +64,18 @@ def test_search_results_are_leased_labeled_with_their_provenance_and_not_found_a
     assert walked["item"]["id"] == mine[0]
 
 
+def test_a_new_search_gives_back_its_own_leases_but_not_the_annotators_batch(texts):
+    client, _ = texts
+    page = {"X-Requested-With": "labelloop"}
+    batch = [i["id"] for i in client.get("/batch?size=12", headers=page).get_json()["items"]]
+    phone = [i["id"] for i in client.get("/search?q=phone&size=20").get_json()["items"]]
+    assert len(phone) == 6
+    client.get("/search?q=refund&size=2")  # the phone search's leases go back, those of the batch stay
+    for_bob = {i["id"] for i in client.get("/batch?size=24", headers={**page, **as_user("bob")}).get_json()["items"]}
+    assert set(phone) & set(batch) and set(phone) - set(batch)  # the search found some of each
+    assert not for_bob & set(batch) and set(phone) - set(batch) <= for_bob
+
+
 def test_a_large_pool_stops_scanning_at_the_first_chunk_with_enough_matches(tmp_path, monkeypatch):
     frame = pd.DataFrame({"n": range(100_000), "word": ["needle" if i % 7 == 0 else "hay" for i in range(100_000)]})
     client, service = make_client(tmp_path, frame)

@@ -52,8 +52,8 @@ class Leasing:
 
 
 class LastLeases:
-    """What each annotator's last request of one kind (``/similar``, a cluster) leased: their next
-    such request gives it back, as a new search does, so browsing groups does not pile up leases.
+    """What each annotator's last request of one kind (``/search``, ``/similar``, a cluster) leased:
+    their next such request gives it back, so searching or browsing groups does not pile up leases.
     Items the annotator held already (their page's batch) stay theirs: only what the request
     leased itself is given back."""
 

@@ -7,9 +7,9 @@ from flask import jsonify, request
 from labelloop.errors import LabelloopError
 from labelloop.labeling.answers import batch_size
 from labelloop.labeling.extensions.base import Extension
+from labelloop.labeling.leasing import LastLeases
 from labelloop.labeling.meaning_search import best, ranked
 from labelloop.labeling.search import check_query, count, find, searched_columns
-from labelloop.locks import Lock
 from labelloop.store.items import FOLDER_TYPES
 
 SEARCH_MODES = ("text", "semantic")
@@ -20,8 +20,7 @@ class Search(Extension):
 
     def __init__(self, webapp):
         super().__init__(webapp)
-        self._lock = Lock()
-        self._leases = {}  # annotator -> what their last search leased
+        self._leases = LastLeases()  # what each annotator's last search leased
 
     def init_app(self, app) -> None:
         @app.get("/search")
@@ -71,10 +70,6 @@ class Search(Extension):
         The annotator's previous search gives its leases back: searching again and again would
         otherwise hold the pool (an annotator labels what their last search found)."""
         service = self.webapp.service
-        with self._lock:
-            previous = self._leases.pop(user, [])
-        taken = service.leasing.until_full(user, size, propose, replacing=previous)
-        with self._lock:
-            self._leases[user] = taken
+        taken = self._leases.renew(service.leasing, user, size, propose)
         service.searched.update((i, q) for i in taken)
         return service.serve(taken, lambda i: {"strategy": "search", "text": q})
