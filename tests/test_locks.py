@@ -11,7 +11,8 @@ from test_layout import PACKAGE
 
 from labelloop.locks import Lock
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+# forking a threaded process is what these tests are about: Python 3.12's warning that it may deadlock is the point
+pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 
 
 def forked(check) -> int:
