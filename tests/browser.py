@@ -11,15 +11,16 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
 @contextmanager
-def browser_page(width=1280, height=800):
-    """A fresh Chromium page that fails the test on any script error or dialog (alert)."""
+def browser_page(width=1280, height=800, touch=False):
+    """A fresh Chromium page that fails the test on any script error or dialog (alert); ``touch``:
+    a phone's (a touch screen, the mobile viewport's rules)."""
     # imported here: a DSS code env (make test-compat) has no Playwright, and test files that hold
     # browser tests beside others must still be collected there (the browser tests are left out by marker)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": width, "height": height})
+        page = browser.new_page(viewport={"width": width, "height": height}, is_mobile=touch, has_touch=touch)
         problems = []
         page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
         page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))

@@ -94,6 +94,29 @@ def test_each_demo_fits_the_screen_with_its_views_open_and_the_review_empty_stat
             assert empty.bounding_box()["y"] < 150, "the empty state is at the top"
 
 
+@pytest.mark.parametrize("kind", ["text", "image"])
+def test_on_a_phone_nothing_is_wider_than_the_screen_and_a_tap_labels(tmp_path, kind):
+    """A phone held upright (390x844, touch): the header wraps, every control is within the
+    screen's width, and tapping a category labels the item and shows the next."""
+    demo = tmp_path / f"demo-{kind}"
+    with labelloop_server("demo", "--type", kind, "--dir", demo, "--retrain-every", "0") as url, \
+            browser_page(390, 844, touch=True) as page:
+        page.goto(url)
+        page.wait_for_selector(ITEM[kind])
+        assert page.evaluate("() => document.scrollingElement.scrollWidth <= innerWidth"), "the page scrolls sideways"
+        controls = [page.locator("header button:visible"), page.locator("button.category"),
+                    page.get_by_role("button", name="Skip (Tab)"), page.get_by_role("button", name="Latest (End)")]
+        for locator in controls:
+            for n in range(locator.count()):
+                box = locator.nth(n).bounding_box()
+                assert box["x"] >= 0 and box["x"] + box["width"] <= 390.5, locator.nth(n).inner_text()
+        shown = page.locator(".counts").inner_text()
+        page.locator("button.category").first.tap()
+        page.wait_for_function(f"() => document.querySelector('.counts').textContent !== {shown!r}")
+        assert page.locator(".counts").inner_text().startswith("1 labeled")
+        screenshot(page, f"demo-{kind}-phone")
+
+
 def test_twenty_categories_fit_at_1280x720_and_more_get_a_filter(tmp_path):
     (tmp_path / "twenty").mkdir()
     (tmp_path / "thirty").mkdir()
