@@ -175,10 +175,14 @@ def report(log: Log, annotators: int, seconds: float, stats: dict, stored: pd.Da
         ms = np.array(log.timings[route]) * 1000
         if not len(ms):
             continue
-        refused = sum(n for status, n in log.statuses[route].items() if status >= 300 and not
+        refused = sum(n for status, n in log.statuses[route].items() if status >= 300 and status != 429 and not
                       (route == "history" and status == 404))
         print(f"| {route} | {len(ms):,} | {len(ms) / seconds:.1f} | {np.percentile(ms, 50):.1f} | "
               f"{np.percentile(ms, 99):.1f} | {ms.max():.0f} | {refused} |")
+    held = sum(statuses.get(429, 0) for statuses in log.statuses.values())
+    if held:  # all annotators come from one address here: past the first 30 names, a new one waits its turn
+        print(f"\n{held} requests held back (429) by the server's limit on new annotator names from one address "
+              f"(30 at once, then 10 a minute); each annotator retried a second later")
     acknowledged = {(i, a, int(n)) for i, a, n in log.acknowledged}
     kept = set(zip(stored["item_id"], stored["annotator"], stored["id"].astype(int)))
     loop = stats.get("loop", {})
