@@ -123,6 +123,17 @@ def test_a_new_similar_keeps_the_leases_of_the_annotators_batch(texts):
     assert texts.get("/batch?size=10", headers={**PAGE, **as_user("bob")}).get_json()["items"] == []
 
 
+def test_items_a_later_batch_leased_again_stay_the_batchs(texts):
+    """The other order: a /similar first, then the page's batch, which serves the same items
+    again; the next /similar leaves them to the batch."""
+    ready(texts)
+    first = [item["id"] for item in similar(texts, "3", size=3, user="alice")]
+    batch = [item["id"] for item in texts.get("/batch?size=10", headers={**PAGE, **as_user("alice")}).get_json()["items"]]
+    assert set(first) <= set(batch)  # the whole pool
+    similar(texts, "7", size=1, user="alice")
+    assert texts.get("/batch?size=10", headers={**PAGE, **as_user("bob")}).get_json()["items"] == []
+
+
 @pytest.mark.parametrize(("query", "status", "sentence"), [
     ("id=99", 404, "Unknown item id."),
     ("id=", 400, "id must be the id of an item."),

@@ -14,6 +14,12 @@ class Leasing:
 
     def __init__(self, journal, config, queue):
         self.journal, self.config, self.queue = journal, config, queue
+        self.last_leases = []  # the ``LastLeases`` of the requests that give their leases back
+
+    def claimed(self, user: str, item_ids: list) -> None:
+        """``user``'s batch leased ``item_ids``: no search or group request gives them back now."""
+        for last in self.last_leases:
+            last.forget(user, item_ids)
 
     def until_full(self, user: str, size: int, propose, replacing=()) -> list:
         """Lease ``size`` items of those ``propose(proposed, count)`` proposes, asking again for
@@ -54,8 +60,8 @@ class Leasing:
 class LastLeases:
     """What each annotator's last request of one kind (``/search``, ``/similar``, a cluster) leased:
     their next such request gives it back, so searching or browsing groups does not pile up leases.
-    Items the annotator held already (their page's batch) stay theirs: only what the request
-    leased itself is given back."""
+    Items the annotator held already (their page's batch), or that their batch leased again since
+    (``Leasing.claimed``), stay theirs: only what the request leased for itself is given back."""
 
     def __init__(self):
         self._lock = Lock()
@@ -65,8 +71,17 @@ class LastLeases:
         """Lease up to ``size`` items ``propose`` offers (``Leasing.until_full``), replacing the last ones."""
         with self._lock:
             previous = self._taken.pop(user, [])
+            if self not in leasing.last_leases:
+                leasing.last_leases.append(self)
         held = leasing.journal.leased_to(user).difference(previous)
         taken = leasing.until_full(user, size, propose, replacing=previous)
         with self._lock:
             self._taken[user] = [i for i in taken if i not in held]
         return taken
+
+    def forget(self, user: str, item_ids: list) -> None:
+        """Items ``user``'s batch leased since: they are the batch's now, not given back with these."""
+        dropped = set(item_ids)
+        with self._lock:
+            if self._taken.get(user):
+                self._taken[user] = [i for i in self._taken[user] if i not in dropped]

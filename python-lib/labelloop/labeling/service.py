@@ -147,7 +147,9 @@ class LabelingService:
         def query_of(item_id: str):
             query = self.queue.queries.get(item_id)
             return query.as_json() if query else None
-        return self.serve(self.leasing.until_full(user, size, propose), query_of)
+        taken = self.leasing.until_full(user, size, propose)
+        self.leasing.claimed(user, taken)
+        return self.serve(taken, query_of)
 
     def label(self, user: str, body) -> dict:
         body = request_object(body)
