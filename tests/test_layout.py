@@ -48,7 +48,7 @@ def test_only_the_dss_package_imports_dataiku():
     assert outside == []
 
 
-TOP_LEVEL = {"__init__.py", "errors.py", "locks.py", "sampling.py"}
+TOP_LEVEL = {"__init__.py", "errors.py", "sampling.py"}
 
 
 def test_the_top_level_holds_only_the_shared_base_and_the_public_scoring_api():

@@ -9,7 +9,7 @@ import time
 import pytest
 from test_layout import PACKAGE
 
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 
 # forking a threaded process is what these tests are about: Python 3.12's warning that it may deadlock is the point
 pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
@@ -82,7 +82,8 @@ def test_a_thread_taking_two_locks_in_any_order_does_not_deadlock_a_fork():
     assert codes == [0] * 20
 
 
-def test_every_lock_of_the_package_is_made_by_labelloop_locks():
+def test_every_lock_of_the_package_is_made_by_platform_locks():
+    made = PACKAGE / "platform" / "locks.py"
     plain = [str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
-             if path.name != "locks.py" and ("threading.Lock(" in path.read_text() or "threading.RLock(" in path.read_text())]
+             if path != made and any(f"threading.{kind}(" in path.read_text() for kind in ("Lock", "RLock"))]
     assert plain == []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from labelloop.errors import LabelloopError
 from labelloop.labeling.answers import MAX_BATCH, request_object
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 
 LEASE_CAP = 2 * MAX_BATCH  # the most items one annotator holds: a batch and the next, whatever they ask
 UPCOMING_ITEMS = 200  # items past the leased ones whose online features are computed ahead (a few seconds of batches)

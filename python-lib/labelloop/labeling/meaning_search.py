@@ -15,7 +15,7 @@ import pandas as pd
 
 from labelloop.errors import LabelloopError
 from labelloop.labeling.search import COUNT_CAP
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 from labelloop.store.embedding_cache import EmbeddingCache, text_keys
 from labelloop.store.text import as_text
 

@@ -37,7 +37,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
 from labelloop.labeling.suggestion_gate import cross_validated, due
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 from labelloop.platform.processes import start_background_worker
 from labelloop.store.embedding_cache import shared_reader, vectors_of
 from labelloop.store.text import as_text
@@ -236,7 +236,7 @@ class OnlineModel:
 def _renew_after_fork() -> None:
     """A forked child (DSS forks a backend process per request when ``nbProcesses`` > 1) gets a
     fitter of its own if it ever needs one: the parent's executor has no management thread in the
-    child. Its locks are free there (labelloop/locks.py)."""
+    child. Its locks are free there (labelloop/platform/locks.py)."""
     global _FITTER
     _FITTER = None
 

@@ -17,7 +17,7 @@ import time
 import weakref
 
 from labelloop.labeling.online_model import REPLAY, OnlineModel, hashed_features
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 from labelloop.store.journal import LABELED
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from labelloop.errors import LabelloopError
-from labelloop.locks import Lock
 from labelloop.platform.base import Platform
+from labelloop.platform.locks import Lock
 from labelloop.store.metrics import learning_curve, stopping_status
 from labelloop.store.sessions import current_session
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 from labelloop.sampling import UNSCORED
 
 _QUERY_FIELDS = ("item_id", "uncertainty", "strategy", "session", "model_version")

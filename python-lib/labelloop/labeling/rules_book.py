@@ -18,7 +18,7 @@ import pandas as pd
 
 from labelloop.errors import LabelloopError
 from labelloop.llm.prompt import shown_as_examples
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 from labelloop.rules.llm_voter import LlmVotes, llm_statistics, llm_votes
 from labelloop.rules.spec import parse_rules
 from labelloop.rules.statistics import rule_statistics

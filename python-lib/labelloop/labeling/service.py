@@ -30,8 +30,8 @@ from labelloop.labeling.queue import Queue
 from labelloop.labeling.suggestions import Suggestions
 from labelloop.labeling.tally import Tally
 from labelloop.labeling.team_agreement import TeamAgreement
-from labelloop.locks import Lock
 from labelloop.parameters.numbers import whole_number
+from labelloop.platform.locks import Lock
 from labelloop.store.journal import LABELED, SKIPPED, Annotation
 from labelloop.store.journal_feed import JournalFeed
 

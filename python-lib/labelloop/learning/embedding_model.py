@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from labelloop.errors import LabelloopError
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 
 FEATURES = ("auto", "tfidf", "embeddings")
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"

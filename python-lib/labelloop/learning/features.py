@@ -35,7 +35,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from labelloop.errors import LabelloopError
 from labelloop.learning.embedding_model import Encoder
 from labelloop.learning.media_features import EXTRACTORS
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 from labelloop.store import text
 from labelloop.store.embedding_cache import shared_reader, text_keys
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from labelloop.errors import LabelloopError
 from labelloop.llm.client import ChatClient, EndpointError
 from labelloop.llm.prompt import ANSWER_TOKENS, Prompt, parse_answer
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 from labelloop.store.llm_answers import LlmAnswers
 
 

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import pandas as pd
 
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 from labelloop.store.journal import LABELED, REVIEWED
 
 SHOWN, AUDITED = "withSuggestion", "audited"

@@ -20,7 +20,7 @@ from pathlib import Path
 from flask import Flask, redirect, request
 
 from labelloop.errors import LabelloopError, TooManyAttempts, Unauthorized
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 
 TOKEN_ENV = "LABELLOOP_AUTH_TOKEN"
 MIN_TOKEN_LENGTH = 16

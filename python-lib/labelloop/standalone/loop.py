@@ -24,8 +24,8 @@ from labelloop.errors import LabelloopError, shown_to_annotators
 from labelloop.learning.query_sampler import Pool, SamplerSettings, run_sampler
 from labelloop.learning.retrain_rule import due
 from labelloop.learning.stopping import compute_metrics
-from labelloop.locks import Lock
 from labelloop.parameters.numbers import whole_number
+from labelloop.platform.locks import Lock
 from labelloop.platform.processes import killed_with_parent_thread, start_background_worker
 from labelloop.sampling import DEFAULT_DIVERSITY
 from labelloop.standalone.labeling_rules import latest_llm_answers, load_rules

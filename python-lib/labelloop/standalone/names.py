@@ -17,7 +17,7 @@ import secrets
 import time
 
 from labelloop.errors import LabelloopError, NameTaken
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 from labelloop.store.journal import Journal
 from labelloop.store.name_keys import NameKeys
 

@@ -11,7 +11,7 @@ import time
 
 from werkzeug.exceptions import TooManyRequests
 
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 
 BURST = 30
 PER_MINUTE = 10

@@ -9,7 +9,7 @@ import time
 from labelloop.errors import LabelloopError
 from labelloop.learning.suspected_errors import find_suspects
 from labelloop.llm.agreement import llm_agreement
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 from labelloop.quality.agreement import team_agreement
 from labelloop.quality.suggestion_pull import suggestion_pull
 from labelloop.standalone.labeling_rules import latest_llm_answers

@@ -29,7 +29,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 
 from labelloop.errors import LabelloopError, LeaseConflict, Unavailable, first_line
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 from labelloop.store.many_rows import ManyRows
 from labelloop.store.skips import unavailable
 
@@ -259,7 +259,7 @@ class Journal:
         self.engine.dispose()
 
     def _after_fork(self) -> None:
-        """In a forked child: new connections (its write lock is free: labelloop/locks.py).
+        """In a forked child: new connections (its write lock is free: labelloop/platform/locks.py).
 
         SQLAlchemy's advice for os.fork() ("Using Connection Pools with Multiprocessing or
         os.fork()"): ``engine.dispose(close=False)`` in the child, so the parent's connections

@@ -16,7 +16,7 @@ import os
 import threading
 import weakref
 
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 from labelloop.store.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ _FEEDS = weakref.WeakSet()  # this process's feeds, whose thread a forked child 
 
 def _renew_after_fork() -> None:
     """A forked child (DSS forks a process per request with ``nbProcesses`` > 1) has no feed
-    thread: its requests poll the feed themselves. Its lock is free there (labelloop/locks.py)."""
+    thread: its requests poll the feed themselves. Its lock is free there (labelloop/platform/locks.py)."""
     for feed in list(_FEEDS):
         feed._thread = None
 

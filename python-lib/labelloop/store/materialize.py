@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from labelloop.locks import Lock
 from labelloop.platform.base import Platform
+from labelloop.platform.locks import Lock
 from labelloop.store.journal import LABELED, WITHDRAWN, Journal
 
 log = logging.getLogger(__name__)

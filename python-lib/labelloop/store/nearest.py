@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from labelloop.locks import Lock
+from labelloop.platform.locks import Lock
 
 CELLS_FROM = 50_000  # below this many rows a search scans them all (a few milliseconds)
 BLOCK = 65_536  # rows scanned at a time while the index has no cells

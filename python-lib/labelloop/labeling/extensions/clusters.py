@@ -28,8 +28,8 @@ from labelloop.labeling.clustering import MAX_CLUSTERS, Clustering
 from labelloop.labeling.extensions.base import Extension
 from labelloop.labeling.extensions.similar import DEFAULT_SIZE, MAX_SIZE, Similar
 from labelloop.labeling.leasing import LastLeases
-from labelloop.locks import Lock
 from labelloop.parameters.numbers import whole_number
+from labelloop.platform.locks import Lock
 from labelloop.store.items import FOLDER_TYPES
 
 log = logging.getLogger(__name__)

@@ -28,8 +28,8 @@ from labelloop.errors import LabelloopError, NotFound, Unavailable, first_line
 from labelloop.labeling.extensions.base import Extension
 from labelloop.labeling.leasing import LEASE_CAP, LastLeases
 from labelloop.labeling.similar_space import space_for
-from labelloop.locks import Lock
 from labelloop.parameters.numbers import whole_number
+from labelloop.platform.locks import Lock
 from labelloop.store.items import FOLDER_TYPES
 from labelloop.store.nearest import PROBE, NearestIndex
 
