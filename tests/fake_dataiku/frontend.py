@@ -19,6 +19,9 @@ files and their backend from the page without ``noJSSecurity``. No source we fou
 frame's ``sandbox`` or a Content-Security-Policy on it; a sandboxed frame would make every call
 cross-site (DSS versions 12.6 to 13.5 alike here; to be checked on a live DSS).
 
+None of these sources dates what it says: the fake applies all of it on every version it knows
+(12.6.4, 13.5.6).
+
 ``forwarded`` lists the backend paths the page called, so a test can check it used no other way in.
 """
 from __future__ import annotations

@@ -254,7 +254,8 @@ def check_roles(descriptor: dict, direction: str, given: dict) -> None:
         if len(names) > 1 and not roles[name].get("arity", "UNARY") == "NARY":
             raise DescriptorError(f"{direction} role '{name}' takes one item.")
     for name, role in roles.items():
-        # docs source, plugins/reference/recipes.rst: "required (boolean, default false)"
+        # docs source, plugins/reference/recipes.rst: "required (boolean, default false)"; undated
+        # there: it holds on every version the fake knows (12.6.4, 13.5.6)
         if role.get("required", False) and not given.get(name):
             raise DescriptorError(f"{direction} role '{name}' is required.")
 
@@ -289,6 +290,7 @@ class Context:
         given = self.inputs if direction == "input" else self.outputs
         # A role left empty gives an empty list: Dataiku's dss-plugin-timeseries-preparation,
         # python-lib/io_utils.py, tests `len(get_input_names_for_role('input_dataset')) == 0`.
+        # Undated there: it holds on every version the fake knows (12.6.4, 13.5.6).
         return [full_name(n) for n in given.get(role, [])]
 
     def declared(self) -> set:
