@@ -63,18 +63,18 @@ class LastLeases:
     Items the annotator held already (their page's batch), or that their batch leased again since
     (``Leasing.claimed``), stay theirs: only what the request leased for itself is given back."""
 
-    def __init__(self):
+    def __init__(self, leasing: Leasing):
+        self.leasing = leasing
         self._lock = Lock()
         self._taken = {}  # annotator -> the ids their last request leased and they did not hold before
+        leasing.last_leases.append(self)
 
-    def renew(self, leasing: Leasing, user: str, size: int, propose) -> list:
+    def renew(self, user: str, size: int, propose) -> list:
         """Lease up to ``size`` items ``propose`` offers (``Leasing.until_full``), replacing the last ones."""
         with self._lock:
             previous = self._taken.pop(user, [])
-            if self not in leasing.last_leases:
-                leasing.last_leases.append(self)
-        held = leasing.journal.leased_to(user).difference(previous)
-        taken = leasing.until_full(user, size, propose, replacing=previous)
+        held = self.leasing.journal.leased_to(user).difference(previous)
+        taken = self.leasing.until_full(user, size, propose, replacing=previous)
         with self._lock:
             self._taken[user] = [i for i in taken if i not in held]
         return taken

@@ -98,12 +98,12 @@ class OnlineSuggestions:
             self._replace(basis)
         elif time.monotonic() - self._fitted_at >= REFIT_SECONDS:
             rows = self._take_received()
-            if any((change.item_id, change.annotator) in self._learned for change in rows):
-                self._replace(basis)
-                self._fitted_at = time.monotonic()
-            elif rows:
-                self._last_event = rows[-1].event_id
-                self._learned |= self._learn(self._model, rows)
+            if rows:
+                if any((change.item_id, change.annotator) in self._learned for change in rows):
+                    self._replace(basis)
+                else:
+                    self._last_event = rows[-1].event_id
+                    self._learned |= self._learn(self._model, rows)
                 self._fitted_at = time.monotonic()
         self._prefetch()
 

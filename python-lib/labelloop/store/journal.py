@@ -478,17 +478,15 @@ class Journal:
 
     def leased_to(self, annotator: str, now: dt.datetime | None = None) -> set:
         """Items ``annotator`` holds right now."""
-        now = now or utcnow()
-        with self.reading() as conn:
-            return set(conn.execute(sa.select(leases.c.item_id).where(
-                leases.c.annotator == annotator, leases.c.expires_at > now)).scalars())
+        return self._held_now(leases.c.annotator == annotator, now)
 
     def leased_to_others(self, annotator: str, now: dt.datetime | None = None) -> set:
         """Items someone else holds right now: the queue leaves them out."""
-        now = now or utcnow()
+        return self._held_now(leases.c.annotator != annotator, now)
+
+    def _held_now(self, whose, now: dt.datetime | None) -> set:
         with self.reading() as conn:
-            return set(conn.execute(sa.select(leases.c.item_id).where(
-                leases.c.annotator != annotator, leases.c.expires_at > now)).scalars())
+            return set(conn.execute(sa.select(leases.c.item_id).where(whose, leases.c.expires_at > (now or utcnow()))).scalars())
 
     def changes(self, after: int = 0) -> list:
         """The answers and reviewers' decisions newer than event ``after``, as ``Change``s by event id.

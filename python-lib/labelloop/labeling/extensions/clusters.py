@@ -53,7 +53,7 @@ class Clusters(Extension):
         super().__init__(webapp)
         self._similar, self._clustering, self._error = None, None, None
         self._answered = _Answered()
-        self._leases = LastLeases()
+        self._leases = LastLeases(webapp.service.leasing)
         self._wake, self._stopping = threading.Event(), threading.Event()
         self._thread = threading.Thread(target=self._run, name="labelloop-clusters", daemon=True)
 
@@ -122,7 +122,7 @@ class Clusters(Extension):
         def propose(proposed: set, count: int) -> list:
             wanted = service.leasing.open_to(user, answered, proposed)
             return list(islice((i for i in unanswered if wanted(i)), count))
-        taken = self._leases.renew(service.leasing, user, size, propose)
+        taken = self._leases.renew(user, size, propose)
         query = {"strategy": "cluster", "cluster": k + 1}
         served = service.serve(taken, lambda i: query)
         for item in served["items"]:

@@ -20,7 +20,7 @@ class Search(Extension):
 
     def __init__(self, webapp):
         super().__init__(webapp)
-        self._leases = LastLeases()  # what each annotator's last search leased
+        self._leases = LastLeases(webapp.service.leasing)  # what each annotator's last search leased
 
     def init_app(self, app) -> None:
         @app.get("/search")
@@ -70,6 +70,6 @@ class Search(Extension):
         The annotator's previous search gives its leases back: searching again and again would
         otherwise hold the pool (an annotator labels what their last search found)."""
         service = self.webapp.service
-        taken = self._leases.renew(service.leasing, user, size, propose)
+        taken = self._leases.renew(user, size, propose)
         service.searched.update((i, q) for i in taken)
         return service.serve(taken, lambda i: {"strategy": "search", "text": q})

@@ -58,7 +58,7 @@ class Similar(Extension):
         self._index, self._positions, self._ids = None, {}, []  # the index; item -> position; position -> item
         self._waiting, self._error = [], None  # items without a vector yet; why the build failed
         self._lock = Lock()
-        self._leases = LastLeases()
+        self._leases = LastLeases(webapp.service.leasing)
         self._wake, self._stopping = threading.Event(), threading.Event()
         self._folder, self._space = None, None
         self._thread = threading.Thread(target=self._run, name="labelloop-similar", daemon=True)
@@ -127,7 +127,7 @@ class Similar(Extension):
         def propose(proposed: set, count: int) -> list:
             wanted = service.leasing.open_to(user, answered, proposed)
             return ranked.first(count, lambda i: i not in done and wanted(i))
-        taken = self._leases.renew(service.leasing, user, size, propose)
+        taken = self._leases.renew(user, size, propose)
         query = {"strategy": "similar", "to": item_id}
         served = service.serve(taken, lambda i: query)
         for item in served["items"]:
